@@ -1,0 +1,19 @@
+namespace Ponder.Policy;
+
+/// <summary>Text ↔ token ids. Special tokens (BOS, EOS, PAD) are never produced by <see cref="Encode"/> and are skipped by <see cref="Decode"/>.</summary>
+public interface ITokenizer
+{
+    int VocabSize { get; }
+    int Bos { get; }
+    int Eos { get; }
+    int Pad { get; }
+
+    /// <summary>Token ids of <paramref name="text"/>, without special tokens. Throws <see cref="ArgumentException"/> naming the first character it cannot encode.</summary>
+    int[] Encode(string text);
+
+    /// <summary>Text of <paramref name="ids"/>; special tokens are skipped.</summary>
+    string Decode(ReadOnlySpan<int> ids);
+
+    /// <summary>The Hugging Face <c>tokenizer.json</c> text for this tokenizer.</summary>
+    string ToJson();
+}

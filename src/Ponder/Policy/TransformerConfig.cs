@@ -1,0 +1,46 @@
+using System.Text.Json.Serialization;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// Llama-architecture hyper-parameters, serialized with Hugging Face <c>LlamaConfig</c> field names
+/// so that <c>config.json</c> is interchangeable with transformers.
+/// </summary>
+public sealed record TransformerConfig
+{
+    /// <summary>Tokens the embedding and head cover.</summary>
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 128;
+    /// <summary>Residual stream width (d_model).</summary>
+    [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; } = 128;
+    /// <summary>SwiGLU inner width; Llama uses about 8/3 of hidden_size.</summary>
+    [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; init; } = 352;
+    /// <summary>Transformer blocks.</summary>
+    [JsonPropertyName("num_hidden_layers")] public int NumLayers { get; init; } = 4;
+    /// <summary>Query heads.</summary>
+    [JsonPropertyName("num_attention_heads")] public int NumHeads { get; init; } = 4;
+    /// <summary>Key/value heads; fewer than query heads gives grouped-query attention.</summary>
+    [JsonPropertyName("num_key_value_heads")] public int NumKvHeads { get; init; } = 4;
+    /// <summary>Longest sequence the rotary tables and KV cache are sized for.</summary>
+    [JsonPropertyName("max_position_embeddings")] public int MaxPositions { get; init; } = 256;
+    /// <summary>RMSNorm epsilon.</summary>
+    [JsonPropertyName("rms_norm_eps")] public double RmsNormEps { get; init; } = 1e-5;
+    /// <summary>Rotary base frequency.</summary>
+    [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000.0;
+    /// <summary>Share the input embedding with the output head (saves parameters in small models).</summary>
+    [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; init; }
+    /// <summary>Bias on q/k/v projections (Qwen2 has it, Llama does not).</summary>
+    [JsonPropertyName("attention_bias")] public bool AttentionBias { get; init; }
+    [JsonPropertyName("bos_token_id")] public int BosTokenId { get; init; } = 1;
+    [JsonPropertyName("eos_token_id")] public int EosTokenId { get; init; } = 2;
+    [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; init; }
+    /// <summary>"llama" or "qwen2".</summary>
+    [JsonPropertyName("model_type")] public string ModelType { get; init; } = "llama";
+    [JsonPropertyName("architectures")] public string[] Architectures { get; init; } = ["LlamaForCausalLM"];
+    [JsonPropertyName("hidden_act")] public string HiddenAct { get; init; } = "silu";
+    [JsonPropertyName("torch_dtype")] public string TorchDtype { get; init; } = "float32";
+    /// <summary>Std of the normal initialization of linear and embedding weights.</summary>
+    [JsonPropertyName("initializer_range")] public double InitializerRange { get; init; } = 0.02;
+
+    /// <summary>Width of one attention head.</summary>
+    [JsonIgnore] public int HeadDim => HiddenSize / NumHeads;
+}
