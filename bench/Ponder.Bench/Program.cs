@@ -1,1 +1,98 @@
-System.Console.WriteLine("bench");
+using System.Diagnostics;
+using Ponder.Learning;
+using Ponder.Policy;
+using Ponder.Tasks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+// Ponder speed benchmarks: every figure of one table is measured in the same run, as ratios to the
+// machine's own fp32 matmul peak measured first (this machine is shared and noisy).
+//   dotnet run -c Release --project bench/Ponder.Bench [-- --checkpoint models/arith --seconds 5]
+string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
+double seconds = double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "5", System.Globalization.CultureInfo.InvariantCulture);
+var device = TorchRuntime.Initialize(args.SkipWhile(a => a != "--device").Skip(1).FirstOrDefault() ?? "cpu");
+Console.WriteLine($"threads: {torch.get_num_threads()}, device {device}");
+
+// 1. Machine peak: large fp32 matmul.
+double peak = Measure(seconds, () =>
+{
+    using var scope = NewDisposeScope();
+    var a = randn(1024, 1024, device: device);
+    var b = randn(1024, 1024, device: device);
+    for (int i = 0; i < 8; i++) a.matmul(b);
+    return 8 * 2.0 * 1024 * 1024 * 1024;
+});
+Console.WriteLine($"fp32 matmul peak: {peak / 1e9:F1} GFLOP/s");
+
+Transformer model;
+ITokenizer tokenizer;
+string task = "arith";
+if (Directory.Exists(checkpoint))
+{
+    var p = LoadedPolicy.Load(checkpoint, device);
+    (model, tokenizer, task) = (p.Model, p.Tokenizer, p.State.Task);
+    Console.WriteLine($"model: {checkpoint} ({model.ParameterCount:N0} parameters)");
+}
+else
+{
+    tokenizer = new CharTokenizer();
+    var sft = SftPresets.Default("", 1);
+    model = new Transformer(sft.Model with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad });
+    model.to(device);
+    Console.WriteLine($"model: default shape, random weights ({model.ParameterCount:N0} parameters; no checkpoint at {checkpoint})");
+}
+var arith = TaskRegistry.Create(task);
+var rows = new List<(string Name, double TokensPerSecond, double Fraction)>();
+
+// 2. Training throughput (forward + backward + AdamW) on SFT batches of 64.
+{
+    var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
+    model.train();
+    long step = 0;
+    double flopsPerToken = 3 * model.FlopsPerToken(64);
+    double tps = Measure(seconds, () =>
+    {
+        using var scope = NewDisposeScope();
+        var (inputs, targets, _) = SftBatch.Build(tokenizer, SftTrainer.BatchExamples(arith, 1, ++step, 64), device);
+        var logits = model.call(inputs);
+        var loss = nn.functional.cross_entropy(logits.view(-1, model.Config.VocabSize), targets.view(-1), ignore_index: SftBatch.Ignore);
+        loss.backward();
+        optimizer.Update(1e-4);
+        optimizer.ZeroGrad();
+        return inputs.ne(tokenizer.Pad).sum().item<long>();
+    });
+    rows.Add(("train (batch 64)", tps, tps * flopsPerToken / peak));
+    model.eval();
+}
+
+// 3. Decode throughput at several batch sizes: sampled continuations of held-out prompts.
+var problems = arith.Problems(Split.Test, 256, 0);
+var generator = new Generator(model, tokenizer);
+foreach (int batch in new[] { 1, 16, 64, 256 })
+{
+    var prompts = problems.Take(batch).Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();
+    var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 64, Seed = 1 };
+    double tps = Measure(seconds, () =>
+    {
+        generator.ResetCounters();
+        generator.Generate(prompts, options);
+        return generator.DecodeTokens;
+    });
+    rows.Add(($"decode batch {batch}", tps, tps * model.FlopsPerToken(64) / peak));
+}
+
+Console.WriteLine();
+Console.WriteLine("| measurement | tokens/s | fraction of matmul peak |");
+Console.WriteLine("|---|---|---|");
+foreach (var (name, tps, fraction) in rows) Console.WriteLine($"| {name} | {tps:N0} | {fraction:P1} |");
+return 0;
+
+// Runs work() (returns units done) repeatedly for about `budget` seconds after one warm-up call; units per second.
+static double Measure(double budget, Func<double> work)
+{
+    work();
+    double units = 0;
+    var clock = Stopwatch.StartNew();
+    do units += work(); while (clock.Elapsed.TotalSeconds < budget);
+    return units / clock.Elapsed.TotalSeconds;
+}

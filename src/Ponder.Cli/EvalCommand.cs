@@ -1,0 +1,44 @@
+using Ponder.Policy;
+using Ponder.Scaling;
+using Ponder.Tasks;
+
+namespace Ponder.Cli;
+
+/// <summary><c>ponder eval</c>: greedy, pass@k and maj@k of a checkpoint on held-out problems.</summary>
+public static class EvalCommand
+{
+    public const string Usage = """
+        ponder eval --checkpoint C [--task T] [--count N] [--samples K] [--temperature X] [--seed S] [--json F] [--device cpu|cuda]
+          --task defaults to the checkpoint's task; N held-out problems (200); K samples each (16)
+        """;
+
+    public static int Run(string[] args)
+    {
+        var o = new Options("eval", args);
+        string dir = o.Required("checkpoint");
+        string? taskSpec = o.String("task");
+        var options = new EvalOptions
+        {
+            Count = o.Int("count", 200, 1),
+            Samples = o.Int("samples", 16, 0, 4096),
+            Temperature = o.Double("temperature", 1.0, 0, 10),
+            Seed = o.Int("seed", 0),
+        };
+        string? json = o.String("json");
+        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        o.Done();
+
+        var policy = LoadedPolicy.Load(dir, device);
+        var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
+        var result = Evaluator.Run(policy.Model, policy.Tokenizer, task, options, new LineProgress());
+        Console.WriteLine($"{task.Name}: {result.Count} held-out problems, {result.Samples} samples each at temperature {result.Temperature}, seed {result.Seed}");
+        Console.WriteLine(result.ToMarkdown());
+        Console.WriteLine($"{result.GeneratedTokens} tokens generated in {result.Seconds:F1}s ({result.GeneratedTokens / result.Seconds:F0} tokens/s)");
+        if (json is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
+            File.WriteAllText(json, result.ToJson().ToJsonString(new() { WriteIndented = true }));
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,84 @@
+using System.Globalization;
+
+namespace Ponder.Cli;
+
+/// <summary>
+/// <c>--name value</c> and <c>--flag</c> options of one command. Every option a command reads is
+/// declared by reading it; <see cref="Done"/> then rejects anything left over, so a misspelt option
+/// fails before work starts instead of being ignored.
+/// </summary>
+public sealed class Options
+{
+    readonly string command;
+    readonly Dictionary<string, string?> values = new();
+    readonly HashSet<string> known = [];
+    readonly List<string> positional = [];
+
+    public Options(string command, IEnumerable<string> args)
+    {
+        this.command = command;
+        var list = args.ToList();
+        for (int i = 0; i < list.Count; i++)
+        {
+            string a = list[i];
+            if (!a.StartsWith("--", StringComparison.Ordinal)) { positional.Add(a); continue; }
+            string name = a[2..];
+            string? value = null;
+            int eq = name.IndexOf('=');
+            if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
+            else if (i + 1 < list.Count && !list[i + 1].StartsWith("--", StringComparison.Ordinal)) value = list[++i];
+            if (values.ContainsKey(name)) throw new UsageException($"{command}: option '--{name}' given twice");
+            values[name] = value;
+        }
+    }
+
+    public IReadOnlyList<string> Positional => positional;
+
+    public string? String(string name, string? fallback = null)
+    {
+        known.Add(name);
+        if (!values.TryGetValue(name, out var v)) return fallback;
+        return v ?? throw new UsageException($"{command}: option '--{name}' needs a value");
+    }
+
+    public string Required(string name) =>
+        String(name) ?? throw new UsageException($"{command}: missing required option '--{name}'");
+
+    public int Int(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
+    {
+        string? s = String(name);
+        if (s is null) return fallback;
+        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v))
+            throw new UsageException($"{command}: option '--{name}' expects an integer, got '{s}'");
+        if (v < min || v > max) throw new UsageException($"{command}: option '--{name}' must be in {min}..{max}, got {v}");
+        return v;
+    }
+
+    public double Double(string name, double fallback, double min = double.NegativeInfinity, double max = double.PositiveInfinity)
+    {
+        string? s = String(name);
+        if (s is null) return fallback;
+        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || double.IsNaN(v))
+            throw new UsageException($"{command}: option '--{name}' expects a number, got '{s}'");
+        if (v < min || v > max) throw new UsageException($"{command}: option '--{name}' must be in [{min}, {max}], got {v}");
+        return v;
+    }
+
+    public bool Flag(string name)
+    {
+        known.Add(name);
+        if (!values.TryGetValue(name, out var v)) return false;
+        if (v is not null) throw new UsageException($"{command}: option '--{name}' takes no value (got '{v}')");
+        return true;
+    }
+
+    /// <summary>Rejects undeclared options and, unless allowed, positional arguments.</summary>
+    public void Done(int maxPositional = 0)
+    {
+        foreach (var name in values.Keys)
+            if (!known.Contains(name))
+                throw new UsageException($"{command}: unknown option '--{name}' (known: {string.Join(", ", known.Order().Select(k => "--" + k))})");
+        if (positional.Count > maxPositional)
+            throw new UsageException($"{command}: unexpected argument '{positional[maxPositional]}'");
+    }
+}

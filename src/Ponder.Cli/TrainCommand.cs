@@ -1,0 +1,69 @@
+using Ponder.Learning;
+using Ponder.Policy;
+
+namespace Ponder.Cli;
+
+/// <summary><c>ponder train sft</c>: policy initialization on gold solutions.</summary>
+public static class TrainCommand
+{
+    public const string Usage = """
+        ponder train sft --task T --out DIR [options]
+          --init C             fine-tune checkpoint C instead of training from scratch
+          --steps N            optimizer steps (3000)          --batch N        solutions per step (64)
+          --lr X               peak learning rate (0.003)      --warmup N       warmup steps (100)
+          --eval-every N       held-out greedy eval period (500) --eval-count N  held-out problems (200)
+          --checkpoint-every N checkpoint period (1000)        --seed S         seed (1)
+          --resume             continue the checkpoint in --out exactly where it stopped
+          --max-minutes M      stop (with a checkpoint) after M minutes
+          --hidden N --layers N --heads N --kv-heads N --intermediate N --context N   model shape (from scratch)
+          --device cpu|cuda
+        """;
+
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0 || args[0] != "sft")
+            throw new UsageException($"train: unknown trainer '{(args.Length == 0 ? "" : args[0])}' (known: sft)");
+        var o = new Options("train sft", args[1..]);
+        var options = Parse(o);
+        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        o.Done();
+        new SftTrainer(options, device).Run(new ConsoleProgress("sft"));
+        Console.WriteLine($"checkpoint: {options.Out}");
+        return 0;
+    }
+
+    /// <summary>SFT settings from options; also used by the demo with its own defaults.</summary>
+    public static SftOptions Parse(Options o, SftOptions? defaults = null)
+    {
+        var d = defaults ?? new SftOptions { Task = "arith", Out = "" };
+        var m = d.Model;
+        var model = m with
+        {
+            HiddenSize = o.Int("hidden", m.HiddenSize, 8, 8192),
+            NumLayers = o.Int("layers", m.NumLayers, 1, 128),
+            NumHeads = o.Int("heads", m.NumHeads, 1, 128),
+            NumKvHeads = o.Int("kv-heads", m.NumKvHeads, 1, 128),
+            IntermediateSize = o.Int("intermediate", m.IntermediateSize, 8, 65536),
+            MaxPositions = o.Int("context", m.MaxPositions, 16, 1 << 20),
+        };
+        if (model.HiddenSize % model.NumHeads != 0) throw new UsageException($"train sft: --hidden {model.HiddenSize} is not divisible by --heads {model.NumHeads}");
+        if (model.NumHeads % model.NumKvHeads != 0) throw new UsageException($"train sft: --heads {model.NumHeads} is not divisible by --kv-heads {model.NumKvHeads}");
+        return d with
+        {
+            Task = o.String("task", defaults?.Task) ?? throw new UsageException("train sft: missing required option '--task'"),
+            Out = o.String("out", defaults?.Out is { Length: > 0 } out_ ? out_ : null) ?? throw new UsageException("train sft: missing required option '--out'"),
+            Init = o.String("init", d.Init),
+            Model = model,
+            Steps = o.Int("steps", d.Steps, 1),
+            BatchSize = o.Int("batch", d.BatchSize, 1),
+            Lr = o.Double("lr", d.Lr, 0, 1),
+            Warmup = o.Int("warmup", d.Warmup, 0),
+            EvalEvery = o.Int("eval-every", d.EvalEvery, 0),
+            EvalCount = o.Int("eval-count", d.EvalCount, 1),
+            CheckpointEvery = o.Int("checkpoint-every", d.CheckpointEvery, 0),
+            Seed = o.Int("seed", d.Seed),
+            Resume = o.Flag("resume"),
+            MaxMinutes = o.Double("max-minutes", d.MaxMinutes, 0),
+        };
+    }
+}

@@ -1,0 +1,46 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// Chooses the device. When <c>PONDER_LIBTORCH</c> names a folder of libtorch libraries (for example
+/// an installed PyTorch's <c>torch/lib</c>), they are loaded first, so TorchSharp runs on them —
+/// this is how Ponder uses CUDA on a host that has PyTorch but not the TorchSharp CUDA package.
+/// </summary>
+public static class TorchRuntime
+{
+    public const string LibTorchVariable = "PONDER_LIBTORCH";
+    static bool preloaded;
+
+    /// <summary>Parses <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c> and makes that device ready.</summary>
+    public static Device Initialize(string device)
+    {
+        Preload();
+        if (device == "cpu") return CPU;
+        if (device == "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            InitializeDeviceType(DeviceType.CUDA);
+            if (!cuda.is_available())
+                throw new InvalidOperationException($"device '{device}': CUDA is not available (set {LibTorchVariable} to a CUDA-enabled PyTorch's torch/lib folder)");
+            return torch.device(device);
+        }
+        throw new ArgumentException($"unknown device '{device}' (known: cpu, cuda, cuda:N)");
+    }
+
+    static void Preload()
+    {
+        if (preloaded) return;
+        preloaded = true;
+        string? dir = Environment.GetEnvironmentVariable(LibTorchVariable);
+        if (string.IsNullOrEmpty(dir)) return;
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{LibTorchVariable}='{dir}': no such folder");
+        foreach (var (name, required) in new[] { ("libc10.so", true), ("libtorch_cpu.so", true), ("libc10_cuda.so", false), ("libtorch_cuda.so", false), ("libtorch.so", true) })
+        {
+            string path = Path.Combine(dir, name);
+            if (File.Exists(path)) NativeLibrary.Load(path);
+            else if (required) throw new FileNotFoundException($"{LibTorchVariable}='{dir}': missing {name}");
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using Ponder.Policy;
+using Ponder.Tasks;
+
+namespace Ponder.Scaling;
+
+/// <summary>
+/// Held-out accuracy of a policy on a task: greedy accuracy, sampled pass@1, unbiased pass@k and
+/// majority vote @k for k = 1, 2, 4, … up to the sample count.
+/// </summary>
+public static class Evaluator
+{
+    /// <summary>Room for a completion: twice the longest gold solution plus slack, within the context window.</summary>
+    public static int MaxNewTokens(ITokenizer tokenizer, ITask task, IReadOnlyList<Problem> problems, int contextLength)
+    {
+        int longestPrompt = problems.Max(p => Prompting.Encode(tokenizer, p.Prompt).Length);
+        int longestGold = problems.Max(p => task.GoldSolution(p) is { } g ? tokenizer.Encode(Solution.Join(g)).Length + 1 : contextLength);
+        return Math.Max(1, Math.Min(contextLength - longestPrompt, 2 * longestGold + 16));
+    }
+
+    /// <summary>Fraction of <paramref name="problems"/> the policy solves greedily.</summary>
+    public static double GreedyAccuracy(Transformer model, ITokenizer tokenizer, ITask task, IReadOnlyList<Problem> problems, int batchSize = 128)
+    {
+        var outcomes = Greedy(model, tokenizer, task, problems, batchSize, out _);
+        return outcomes.Count(o => o.Correct) / (double)problems.Count;
+    }
+
+    static List<Outcome> Greedy(Transformer model, ITokenizer tokenizer, ITask task, IReadOnlyList<Problem> problems, int batchSize, out long tokens)
+    {
+        var generator = new Generator(model, tokenizer);
+        var options = new SamplingOptions { Temperature = 0, MaxNewTokens = MaxNewTokens(tokenizer, task, problems, model.Config.MaxPositions) };
+        var outcomes = new List<Outcome>(problems.Count);
+        tokens = 0;
+        foreach (var chunk in problems.Chunk(batchSize))
+        {
+            var generations = generator.Generate(chunk.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(), options);
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                outcomes.Add(task.Check(chunk[i], generations[i].Text));
+                tokens += generations[i].Tokens.Length;
+            }
+        }
+        return outcomes;
+    }
+
+    public static EvalResult Run(Transformer model, ITokenizer tokenizer, ITask task, EvalOptions o, IProgress<string>? progress = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var problems = task.Problems(Split.Test, o.Count, o.Seed);
+        var greedy = Greedy(model, tokenizer, task, problems, o.BatchSize, out long tokens);
+        progress?.Report($"greedy: {greedy.Count(g => g.Correct)}/{problems.Count} correct");
+
+        var passAt = new SortedDictionary<int, double>();
+        var majAt = new SortedDictionary<int, double>();
+        if (o.Samples > 0)
+        {
+            var samples = Sample(model, tokenizer, task, problems, o, ref tokens, progress);
+            foreach (int k in EvalResult.Ks(o.Samples))
+            {
+                passAt[k] = samples.Average(s => PassAtK.Estimate(o.Samples, s.Count(x => x.Correct), k));
+                majAt[k] = samples.Average(s => PassAtK.MajorityAtK(s, k));
+            }
+        }
+        return new EvalResult(task.Name, problems.Count, o.Samples, o.Temperature, o.Seed,
+            greedy.Count(g => g.Correct) / (double)problems.Count, greedy.Count(g => g.WellFormed) / (double)problems.Count,
+            passAt, majAt, tokens, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Per problem, its samples' (answer, correct) in sampling order.</summary>
+    static List<List<(string? Answer, bool Correct)>> Sample(Transformer model, ITokenizer tokenizer, ITask task,
+        IReadOnlyList<Problem> problems, EvalOptions o, ref long tokens, IProgress<string>? progress)
+    {
+        var generator = new Generator(model, tokenizer);
+        int maxNew = MaxNewTokens(tokenizer, task, problems, model.Config.MaxPositions);
+        var rows = problems.SelectMany((p, i) => Enumerable.Repeat(i, o.Samples)).ToList();
+        var results = problems.Select(_ => new List<(string?, bool)>(o.Samples)).ToList();
+        int chunkIndex = 0;
+        foreach (var chunk in rows.Chunk(o.BatchSize))
+        {
+            var options = new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(o.Seed, chunkIndex++) };
+            var generations = generator.Generate(chunk.Select(i => Prompting.Encode(tokenizer, problems[i].Prompt)).ToList(), options);
+            for (int j = 0; j < chunk.Length; j++)
+            {
+                var outcome = task.Check(problems[chunk[j]], generations[j].Text);
+                results[chunk[j]].Add((outcome.Answer, outcome.Correct));
+                tokens += generations[j].Tokens.Length;
+            }
+            if (chunkIndex % 10 == 0) progress?.Report($"sampled {Math.Min(rows.Count, chunkIndex * o.BatchSize)}/{rows.Count}");
+        }
+        return results;
+    }
+}

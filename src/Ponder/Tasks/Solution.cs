@@ -1,0 +1,11 @@
+namespace Ponder.Tasks;
+
+/// <summary>The step format: one step a line, the final-answer line last; the policy then emits EOS.</summary>
+public static class Solution
+{
+    public static string Join(IReadOnlyList<string> steps) => string.Join("\n", steps);
+
+    /// <summary>Non-empty lines of a completion, in order.</summary>
+    public static IReadOnlyList<string> Lines(string completion) =>
+        completion.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
+}
