@@ -1,0 +1,173 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Ponder.Interop;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// A checkpoint folder in the Hugging Face layout: <c>config.json</c> (LlamaConfig fields),
+/// <c>model.safetensors</c> (HF parameter names), <c>tokenizer.json</c>, plus Ponder's own
+/// <c>ponder.json</c> and, for trainers, <c>optimizer.safetensors</c>. The folder works with any
+/// <see cref="torch.nn.Module"/> whose parameter names follow HF.
+/// </summary>
+public static class Checkpoint
+{
+    public const string ConfigFile = "config.json";
+    public const string WeightsFile = "model.safetensors";
+    public const string TokenizerFile = "tokenizer.json";
+    public const string StateFile = "ponder.json";
+    public const string OptimizerFile = "optimizer.safetensors";
+
+    /// <summary>HF names of the input embedding and the output head, which tied models share.</summary>
+    public const string EmbeddingName = "model.embed_tokens.weight";
+    public const string HeadName = "lm_head.weight";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        // Metrics can be NaN or infinite after a diverged step; keep them rather than fail the save.
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>
+    /// Writes the folder <paramref name="dir"/> (created if needed). Every file goes to a
+    /// <c>.tmp</c> sibling first and is renamed into place only after all of them are written, so a
+    /// save that fails or is interrupted while writing leaves the previous checkpoint as it was.
+    /// Weights are the module's parameters (not buffers), in <paramref name="dtype"/>;
+    /// <c>lm_head.weight</c> is left out when embeddings are tied, as HF does. Optimizer state
+    /// keeps its own dtype.
+    /// </summary>
+    public static void Save(string dir, TransformerConfig config, torch.nn.Module model, ITokenizer tokenizer,
+        CheckpointState state, IReadOnlyDictionary<string, Tensor>? optimizerState = null,
+        SafetensorsDType dtype = SafetensorsDType.F32)
+    {
+        string torchDtype = TorchDtypeName(dtype);   // refuse an unusable dtype before touching the folder
+        Directory.CreateDirectory(dir);
+        var written = new List<string>();
+        string Stage(string file)
+        {
+            string path = Path.Combine(dir, file);
+            written.Add(path);
+            return path + ".tmp";
+        }
+        try
+        {
+            var weights = model.named_parameters()
+                .Where(p => !(config.TieWordEmbeddings && p.name == HeadName))
+                .Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter));
+            var format = new Dictionary<string, string> { ["format"] = "pt" };   // transformers refuses files without it
+            string weightsPath = Stage(WeightsFile);
+            Safetensors.Write(weightsPath, weights, dtype, format, displayPath: Path.Combine(dir, WeightsFile));
+            if (optimizerState is not null)
+            {
+                string optimizerPath = Stage(OptimizerFile);
+                Safetensors.Write(optimizerPath, optimizerState, dtype: null, format, displayPath: Path.Combine(dir, OptimizerFile));
+            }
+            WriteText(Stage(TokenizerFile), tokenizer.ToJson());
+            WriteText(Stage(ConfigFile), JsonSerializer.Serialize(config with { TorchDtype = torchDtype }, Json));
+            WriteText(Stage(StateFile), JsonSerializer.Serialize(state with { HasOptimizerState = optimizerState is not null }, Json));
+        }
+        catch
+        {
+            foreach (string path in written)
+                File.Delete(path + ".tmp");
+            throw;
+        }
+        foreach (string path in written)   // ponder.json last: it vouches for the rest
+            File.Move(path + ".tmp", path, overwrite: true);
+        if (optimizerState is null)
+            File.Delete(Path.Combine(dir, OptimizerFile));   // a stale one would resume with moments of other weights
+    }
+
+    public static TransformerConfig ReadConfig(string dir) => ReadJson<TransformerConfig>(dir, ConfigFile);
+
+    public static CheckpointState ReadState(string dir) => ReadJson<CheckpointState>(dir, StateFile);
+
+    public static ITokenizer ReadTokenizer(string dir) => Tokenizers.Load(Require(dir, TokenizerFile));
+
+    /// <summary>
+    /// Copies <c>model.safetensors</c> into the parameters of <paramref name="model"/>, converting to
+    /// each parameter's dtype and device. Every name and shape is checked before any parameter
+    /// changes. With tied embeddings (per <c>config.json</c>) a missing <c>lm_head.weight</c> is
+    /// taken from the embedding.
+    /// </summary>
+    public static void LoadWeights(string dir, torch.nn.Module model)
+    {
+        bool tied = ReadConfig(dir).TieWordEmbeddings;
+        string path = Require(dir, WeightsFile);
+        using var reader = SafetensorsReader.Open(path);
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal);   // parameter → tensor in the file
+        foreach (var (name, parameter) in parameters)
+        {
+            string source = tied && name == HeadName && !reader.Entries.ContainsKey(HeadName) ? EmbeddingName : name;
+            if (!reader.Entries.TryGetValue(source, out var entry))
+                throw new InvalidDataException($"{path}: missing tensor '{source}'");
+            if (!entry.Shape.SequenceEqual(parameter.shape))
+                throw new InvalidDataException(
+                    $"{path}: tensor '{source}' has shape {Shape(entry.Shape)}, model expects {Shape(parameter.shape)}");
+            sources[name] = source;
+        }
+        foreach (string name in reader.Entries.Keys)
+        {
+            bool ignorable = tied && name == HeadName;   // some tied HF checkpoints still carry the head
+            if (!parameters.ContainsKey(name) && !ignorable)
+                throw new InvalidDataException($"{path}: unexpected tensor '{name}' (the model has no such parameter)");
+        }
+
+        using var noGrad = torch.no_grad();
+        foreach (var (name, source) in sources)
+        {
+            using var value = reader.Read(source);
+            parameters[name].copy_(value);
+        }
+    }
+
+    /// <summary>The trainer state saved with the weights, or null when the checkpoint has none.</summary>
+    public static Dictionary<string, Tensor>? ReadOptimizerState(string dir)
+    {
+        string path = Path.Combine(dir, OptimizerFile);
+        return File.Exists(path) ? Safetensors.Load(path) : null;
+    }
+
+    private static T ReadJson<T>(string dir, string file)
+    {
+        string path = Require(dir, file);
+        try
+        {
+            return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Json)
+                ?? throw new InvalidDataException($"{path}: holds null, expected an object");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+    }
+
+    private static string Require(string dir, string file)
+    {
+        string path = Path.Combine(dir, file);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"checkpoint '{dir}': missing {file}", path);
+    }
+
+    private static void WriteText(string path, string text)
+    {
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
+        using (var writer = new StreamWriter(stream, leaveOpen: true))
+            writer.Write(text);
+        stream.Flush(flushToDisk: true);
+    }
+
+    private static string TorchDtypeName(SafetensorsDType dtype) => dtype switch
+    {
+        SafetensorsDType.F32 => "float32",
+        SafetensorsDType.F16 => "float16",
+        SafetensorsDType.BF16 => "bfloat16",
+        _ => throw new ArgumentException($"model weights cannot be saved as {dtype}; use F32, F16 or BF16", nameof(dtype)),
+    };
+
+    private static string Shape(IEnumerable<long> shape) => $"[{string.Join(", ", shape)}]";
+}
