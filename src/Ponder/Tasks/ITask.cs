@@ -7,12 +7,17 @@ namespace Ponder.Tasks;
 /// </summary>
 public interface ITask
 {
-    /// <summary>Registry name with its options, e.g. <c>arith</c> or <c>countdown:numbers=4</c>; <see cref="TaskRegistry.Create"/> of it rebuilds this task.</summary>
+    /// <summary>
+    /// Canonical registry spec with every option spelled out, e.g. <c>arith:steps=3,digits=3,ops=+-*</c>;
+    /// <see cref="TaskRegistry.Create"/> of it rebuilds an identical task.
+    /// </summary>
     string Name { get; }
 
     /// <summary>
     /// <paramref name="count"/> distinct problems of <paramref name="split"/>, deterministic in <paramref name="seed"/>.
     /// Train and test are disjoint by construction (a hash of the canonical problem decides the split).
+    /// Generated tasks throw <see cref="ArgumentException"/> when their problem space holds too few problems
+    /// of the split; file-backed tasks return all they have when there are fewer.
     /// </summary>
     IReadOnlyList<Problem> Problems(Split split, int count, int seed);
 

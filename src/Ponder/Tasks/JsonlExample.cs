@@ -1,0 +1,55 @@
+namespace Ponder.Tasks;
+
+/// <summary>One line of a JSONL task file: the question and its full answer text (GSM8K style, ending in <c>#### x</c>).</summary>
+internal sealed record JsonlExample(string Question, string AnswerText)
+{
+    /// <summary>
+    /// Reads a JSON-lines file; blank lines are skipped. Any problem (missing file, a line that is not a JSON
+    /// object, a missing or non-string field) is an <see cref="InvalidDataException"/> naming file and line.
+    /// </summary>
+    public static IReadOnlyList<JsonlExample> ReadFile(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException($"{path}: file not found");
+        }
+        var examples = new List<JsonlExample>();
+        int number = 0;
+        foreach (string line in File.ReadLines(path))
+        {
+            number++;
+            if (!string.IsNullOrWhiteSpace(line))
+            {
+                examples.Add(Parse(line, $"{path}:{number}"));
+            }
+        }
+        return examples;
+    }
+
+    private static JsonlExample Parse(string line, string where)
+    {
+        System.Text.Json.JsonDocument document;
+        try
+        {
+            document = System.Text.Json.JsonDocument.Parse(line);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{where}: not valid JSON ({e.Message})");
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                throw new InvalidDataException($"{where}: not a JSON object");
+            }
+            return new JsonlExample(Field(root, "question", where), Field(root, "answer", where));
+        }
+    }
+
+    private static string Field(System.Text.Json.JsonElement root, string name, string where) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String
+            ? value.GetString()!
+            : throw new InvalidDataException($"{where}: missing string field '{name}'");
+}

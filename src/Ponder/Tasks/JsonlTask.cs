@@ -1,0 +1,124 @@
+namespace Ponder.Tasks;
+
+/// <summary>
+/// User problems from JSON-lines files, one object a line with string fields <c>question</c> and
+/// <c>answer</c> (GSM8K style: the answer text ends with <c>#### 42</c>; without <c>####</c> the whole
+/// answer is the final answer). The prompt is the question and a newline. A completion's final answer is
+/// read as <c>#### x</c>, <c>\boxed{x}</c> or a last <c>#x</c> line, and compared numerically where possible.
+/// </summary>
+public sealed class JsonlTask : ITask
+{
+    private readonly IReadOnlyList<Problem> _train;
+    private readonly IReadOnlyList<Problem> _test;
+    private readonly Dictionary<string, JsonlExample> _byPrompt = new(StringComparer.Ordinal);
+
+    private JsonlTask(string name, IReadOnlyList<JsonlExample> train, IReadOnlyList<JsonlExample> test)
+    {
+        Name = name;
+        // The first copy of a repeated question wins; an explicit test file takes precedence over the train file,
+        // so a question in both files is a test problem only.
+        _test = Index(test);
+        _train = Index(train);
+    }
+
+    public string Name { get; }
+
+    public bool HasStepChecker => false;
+
+    /// <summary>
+    /// One file split by a stable hash of each question (about 10% test); spec <c>jsonl:path=F</c>.
+    /// Throws <see cref="InvalidDataException"/> naming the file and line for bad data.
+    /// </summary>
+    public static JsonlTask FromFile(string path)
+    {
+        RequireSpecSafe("path", path);
+        var examples = JsonlExample.ReadFile(path);
+        var test = examples.Where(e => StableSplit.Of(StableSplit.Hash(PromptOf(e))) == Split.Test).ToList();
+        var train = examples.Where(e => StableSplit.Of(StableSplit.Hash(PromptOf(e))) == Split.Train).ToList();
+        return new JsonlTask($"jsonl:path={path}", train, test);
+    }
+
+    /// <summary>
+    /// Explicit train and test files; spec <c>jsonl:train=F,test=G</c>. A question present in both is kept
+    /// in test only. Throws <see cref="InvalidDataException"/> naming the file and line for bad data.
+    /// </summary>
+    public static JsonlTask FromFiles(string trainPath, string testPath)
+    {
+        RequireSpecSafe("train", trainPath);
+        RequireSpecSafe("test", testPath);
+        return new JsonlTask(
+            $"jsonl:train={trainPath},test={testPath}", JsonlExample.ReadFile(trainPath), JsonlExample.ReadFile(testPath));
+    }
+
+    /// <summary>A seeded shuffle of the split, first <paramref name="count"/> (all when the split has fewer).</summary>
+    public IReadOnlyList<Problem> Problems(Split split, int count, int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        Problem[] shuffled = [.. split == Split.Test ? _test : _train];
+        new Random(seed).Shuffle(shuffled);
+        return shuffled[..Math.Min(count, shuffled.Length)];
+    }
+
+    /// <summary>Correct iff a final answer is found and matches the reference; well-formed iff one is found.</summary>
+    public Outcome Check(Problem problem, string completion)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        ArgumentNullException.ThrowIfNull(completion);
+        string? answer = FinalAnswer.Extract(completion);
+        string? reason =
+            answer is null ? "no final answer found (#### x, \\boxed{x} or a #x line)"
+            : !FinalAnswer.Matches(answer, problem.Answer) ? $"final answer '{answer}' is not '{problem.Answer}'"
+            : null;
+        return new Outcome(reason is null, answer, answer is not null, reason);
+    }
+
+    /// <summary>
+    /// The non-empty lines of the answer text before <c>####</c>, then <c>#### answer</c>; null when the
+    /// answer has no reasoning lines. <see cref="ArgumentException"/> for a problem this task did not make.
+    /// </summary>
+    public IReadOnlyList<string>? GoldSolution(Problem problem)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        if (!_byPrompt.TryGetValue(problem.Prompt, out var example))
+        {
+            throw new ArgumentException($"problem {problem.Id} is not from task '{Name}'");
+        }
+        int hashes = example.AnswerText.LastIndexOf("####", StringComparison.Ordinal);
+        if (hashes < 0)
+        {
+            return null;
+        }
+        string[] steps = [.. example.AnswerText[..hashes].Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0)];
+        return steps.Length == 0 ? null : [.. steps, $"#### {problem.Answer}"];
+    }
+
+    public bool CheckStep(Problem problem, IReadOnlyList<string> steps) =>
+        throw new NotSupportedException($"task '{Name}' has no step checker");
+
+    private static string PromptOf(JsonlExample example) => example.Question + "\n";
+
+    private Problem[] Index(IReadOnlyList<JsonlExample> examples)
+    {
+        var problems = new List<Problem>(examples.Count);
+        foreach (var example in examples)
+        {
+            string prompt = PromptOf(example);
+            if (_byPrompt.TryAdd(prompt, example))
+            {
+                problems.Add(new Problem(
+                    StableSplit.Id(StableSplit.Hash(prompt)), prompt, FinalAnswer.Reference(example.AnswerText)));
+            }
+        }
+        return [.. problems];
+    }
+
+    // The name is a spec that must parse back, so a path cannot hold the option separator.
+    private static void RequireSpecSafe(string key, string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path, key);
+        if (path.Contains(','))
+        {
+            throw new ArgumentException($"task 'jsonl': option '{key}' cannot contain ',' (got '{path}')");
+        }
+    }
+}
