@@ -9,5 +9,13 @@ internal sealed class TempDirectory : IDisposable
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
+    /// <summary>Writes the lines (newline-terminated) to a file in this folder and returns its path.</summary>
+    public string Write(string name, params string[] lines)
+    {
+        string path = File(name);
+        System.IO.File.WriteAllText(path, string.Join("\n", lines) + "\n");
+        return path;
+    }
+
     public void Dispose() => Directory.Delete(Path, recursive: true);
 }
