@@ -133,7 +133,7 @@ public sealed class KvCache : IDisposable
 
         var counts = valid?.to(ScalarType.Int64);                                              // (B, T)
         var positions = counts is null                                                         // (B, T)
-            ? _positions.unsqueeze(1) + arange(t, ScalarType.Int64, Device).unsqueeze(0)
+            ? (t == 1 ? _positions.clone() : _positions.unsqueeze(1) + arange(t, ScalarType.Int64, Device)).view(Batch, t)
             : _positions.unsqueeze(1) + counts.cumsum(1) - counts;
         if (checkPositions && _positionBound + t > _maxPositions) CheckPositions(positions, valid);
         _positionBound += t;
@@ -142,12 +142,27 @@ public sealed class KvCache : IDisposable
         if (valid is null) _valid.narrow(1, l, t).fill_(true);
         else _valid.narrow(1, l, t).copy_(valid);
 
+        _pending = t;
+        return (positions, Mask(l, t, valid));                                                 // (B, 1, T, S)
+    }
+
+    // True where a query may attend a key: real keys up to its own column, plus always its own slot.
+    private Tensor Mask(int l, int t, Tensor? valid)
+    {
+        var s = l + t;
+        var keyValid = _valid.narrow(1, 0, s);                                                 // (B, S)
+        if (t == 1)
+        {
+            // Decode: causality is automatic; the own slot is already valid unless this row is padding.
+            if (valid is null) return keyValid.view(Batch, 1, 1, s);                         // (B, 1, 1, S)
+            var mask = keyValid.clone();                                                       // (B, S)
+            mask.narrow(1, l, 1).fill_(true);
+            return mask.view(Batch, 1, 1, s);                                                 // (B, 1, 1, S)
+        }
         var keyCols = arange(s, ScalarType.Int64, Device).unsqueeze(0);                         // (1, S)
         var queryCols = arange(l, s, 1, ScalarType.Int64, Device).unsqueeze(1);                 // (T, 1)
-        var visible = _valid.narrow(1, 0, s).unsqueeze(1) & keyCols.le(queryCols).unsqueeze(0); // (B, T, S)
-        var mask = visible | keyCols.eq(queryCols).unsqueeze(0);                                // (B, T, S)
-        _pending = t;
-        return (positions, mask.unsqueeze(1));                                                 // (B, 1, T, S)
+        var visible = keyValid.unsqueeze(1) & keyCols.le(queryCols).unsqueeze(0);              // (B, T, S)
+        return (visible | keyCols.eq(queryCols).unsqueeze(0)).unsqueeze(1);                    // (B, 1, T, S)
     }
 
     /// <summary>Writes one layer's new keys and values (B, nkv, T, hs) and returns all S columns (B, nkv, S, hs).</summary>

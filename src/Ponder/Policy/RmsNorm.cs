@@ -28,8 +28,10 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var inputType = x.dtype;
-        var xf = x.to(ScalarType.Float32);                                            // (B, T, C)
-        var normed = xf * (xf.pow(2).mean([-1L], keepdim: true) + _eps).rsqrt();      // (B, T, C)
-        return (_weight * normed.to(inputType)).MoveToOuterDisposeScope();            // (B, T, C)
+        var xf = inputType == ScalarType.Float32 ? x : x.to(ScalarType.Float32);      // (B, T, C)
+        var inverseRms = xf.pow(2).mean([-1L], keepdim: true).add_(_eps).rsqrt_();    // (B, T, 1)
+        var normed = xf * inverseRms;                                                 // (B, T, C)
+        if (inputType != ScalarType.Float32) normed = normed.to(inputType);
+        return (normed * _weight).MoveToOuterDisposeScope();                          // (B, T, C)
     }
 }

@@ -7,6 +7,7 @@ namespace Ponder.Policy;
 /// Rotary position embedding tables in the Hugging Face Llama "rotate_half" convention: channel i of a head
 /// is paired with channel i + hs/2 (not with its neighbour), both rotated by position · θ^(−2i/hs).
 /// Tables are computed in fp32 exactly as transformers does, so imported checkpoints see the same angles.
+/// The sine table carries rotate_half's sign (−sin on the first half), so applying it is three ops.
 /// </summary>
 /// <remarks>
 /// Not a module and not registered anywhere: the tables are derived from the config, never trained or saved.
@@ -15,7 +16,7 @@ namespace Ponder.Policy;
 internal sealed class Rotary : IDisposable
 {
     private readonly Tensor _cos;                               // (P, hs) fp32, CPU
-    private readonly Tensor _sin;                               // (P, hs) fp32, CPU
+    private readonly Tensor _sin;                               // (P, hs) fp32, CPU, sign of rotate_half folded in
     private readonly Dictionary<(DeviceType, int, ScalarType), (Tensor Cos, Tensor Sin)> _copies = [];
 
     public Rotary(int headDim, int maxPositions, double theta)
@@ -30,15 +31,16 @@ internal sealed class Rotary : IDisposable
         var positions = arange(maxPositions, ScalarType.Int64).to(ScalarType.Float32);              // (P)
         var freqs = outer(positions, invFreq);                                                     // (P, hs/2)
         var angles = cat([freqs, freqs], 1);                                                       // (P, hs)
+        var sign = cat([full(headDim / 2, -1f), ones(headDim / 2)]);                              // (hs)
         _cos = angles.cos().DetachFromDisposeScope();
-        _sin = angles.sin().DetachFromDisposeScope();
+        _sin = (angles.sin() * sign).DetachFromDisposeScope();
     }
 
     /// <summary>Positions the tables cover (0 … MaxPositions − 1).</summary>
     public int MaxPositions { get; }
 
     /// <summary>
-    /// cos and sin at <paramref name="positions"/> (B, T) on their device, in <paramref name="dtype"/>, shaped
+    /// cos and signed sin at <paramref name="positions"/> (B, T) on their device, in <paramref name="dtype"/>, shaped
     /// (B, 1, T, hs) to broadcast over heads. Positions are clamped into the table; callers keep real
     /// positions below <see cref="MaxPositions"/> (padding slots may carry any value).
     /// </summary>
@@ -52,15 +54,12 @@ internal sealed class Rotary : IDisposable
         return (c, s);
     }
 
-    /// <summary>x·cos + rotate_half(x)·sin, where rotate_half([x1, x2]) = [−x2, x1] along the last dim.</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
-    {
-        var half = x.shape[^1] / 2;
-        var x1 = x.narrow(-1, 0, half);                                                 // (B, h, T, hs/2)
-        var x2 = x.narrow(-1, half, half);                                              // (B, h, T, hs/2)
-        var rotated = cat([x2.neg(), x1], -1);                                          // (B, h, T, hs)
-        return x * cos + rotated * sin;                                                 // (B, h, T, hs)
-    }
+    /// <summary>
+    /// x·cos + rotate_half(x)·sin with rotate_half([x1, x2]) = [−x2, x1] along the last dim; swapping the halves
+    /// is a roll by hs/2 and the minus sign is already in <paramref name="signedSin"/> (from <see cref="Lookup"/>).
+    /// </summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor signedSin) =>
+        addcmul(x * cos, x.roll(x.shape[^1] / 2, -1), signedSin, 1);                       // (B, h, T, hs)
 
     private (Tensor Cos, Tensor Sin) Tables(Device device, ScalarType dtype)
     {

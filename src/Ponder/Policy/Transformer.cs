@@ -117,8 +117,10 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
         try
         {
             var (cos, sin) = _rotary.Lookup(positions, DType);                       // (B, 1, T, hs)
-            if (group > 1) mask = mask.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)
-            var hidden = _model.call(inputIds, new AttentionContext(cos, sin, mask, cache)); // (B, T, C)
+            // Additive form (0 / −∞), made once for all layers: SDPA converts a boolean mask on every call.
+            var bias = zeros(mask.shape, DType, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
+            if (group > 1) bias = bias.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)
+            var hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache)); // (B, T, C)
             return hidden.MoveToOuterDisposeScope();
         }
         finally

@@ -49,31 +49,35 @@ public sealed class SamplerTests
         using var scope = NewDisposeScope();
         var logits = RandomLogits(4, 20, 3);
 
-        var filtered = Sampler.Filter(logits, topK: 3, topP: 1.0);
+        var (kept, ids) = Sampler.Candidates(logits, topK: 3, topP: 1.0);
 
-        var kept = filtered.isfinite();
-        Assert.Equal(new long[] { 3, 3, 3, 3 }, kept.sum(-1).data<long>().ToArray());
-        var top = logits.topk(3, dim: -1).indexes;
-        Assert.True(kept.gather(-1, top).all().item<bool>());
+        Assert.Equal([4L, 3L], kept.shape);
+        Assert.True(kept.isfinite().all().item<bool>());
+        var expected = logits.topk(3, dim: -1).indexes.sort(-1).Values;
+        Assert.Equal(expected.data<long>().ToArray(), ids!.sort(-1).Values.data<long>().ToArray());
+        Assert.True(TinyModels.MaxAbsDiff(kept, logits.gather(-1, ids)) == 0);
     }
 
     [Theory]
-    [InlineData(0.4, new long[] { 0 })]
-    [InlineData(0.75, new long[] { 0, 1 })]
-    [InlineData(0.81, new long[] { 0, 1, 2 })]
+    [InlineData(0.4, new long[] { 1 })]
+    [InlineData(0.75, new long[] { 1, 3 })]
+    [InlineData(0.81, new long[] { 0, 1, 3 })]
     [InlineData(1.0, new long[] { 0, 1, 2, 3 })]
     public void Top_p_keeps_the_smallest_set_reaching_the_mass(double p, long[] expected)
     {
         // Given probabilities 0.15, 0.5, 0.05, 0.3 (shuffled so that sorting matters)
         using var scope = NewDisposeScope();
         var probs = tensor(new float[] { 0.15f, 0.5f, 0.05f, 0.3f }).unsqueeze(0);
-        var rank = new long[] { 2, 0, 3, 1 }; // token index → rank by probability
 
-        var filtered = Sampler.Filter(probs.log(), topK: 0, topP: p);
+        // When keeping the nucleus of mass p
+        var (kept, ids) = Sampler.Candidates(probs.log(), topK: 0, topP: p);
 
-        var keptRanks = filtered[0].isfinite().data<bool>().ToArray()
-            .Select((kept, token) => (kept, token)).Where(x => x.kept).Select(x => rank[x.token]).Order().ToArray();
-        Assert.Equal(expected, keptRanks);
+        // Then exactly the expected token ids have finite logits
+        var finite = kept[0].isfinite().data<bool>().ToArray();
+        var keptIds = ids is null
+            ? Enumerable.Range(0, 4).Where(i => finite[i]).Select(i => (long)i)
+            : ids[0].data<long>().ToArray().Where((_, i) => finite[i]);
+        Assert.Equal(expected, keptIds.Order().ToArray());
     }
 
     [Fact]
