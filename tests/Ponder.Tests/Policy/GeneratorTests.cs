@@ -141,6 +141,34 @@ public sealed class GeneratorTests
     }
 
     [Fact]
+    public void Rows_that_finish_early_are_dropped_without_changing_the_others()
+    {
+        // Given six rows' full greedy texts and a one-character stop string that ends half or more of them early (but not all)
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize);
+        var generator = new Generator(model, tokenizer);
+        var prompts = Enumerable.Range(0, 6).Select(i => Prompt($"row {i}", tokenizer)).ToArray();
+        var full = generator.Generate(prompts, Greedy with { MaxNewTokens = 30 });
+        var stop = full.SelectMany(g => g.Text[..10].Distinct()).GroupBy(c => c)
+            .Where(g => g.Count() is >= 3 and <= 5).MaxBy(g => g.Count())!.Key.ToString();
+
+        // When generating again with it (the batch shrinks once half the rows are done)
+        generator.ResetCounters();
+        var stopped = generator.Generate(prompts, Greedy with { MaxNewTokens = 30, Stop = [stop] });
+
+        // Then every row is still exactly its own greedy text cut at the stop string
+        Assert.True(stopped.Count(g => g.Text.Length <= 10) >= 3, "precondition: half the rows stop early");
+        Assert.Contains(stopped, g => g.Text.Length > 10);
+        for (var row = 0; row < 6; row++)
+        {
+            var at = full[row].Text.IndexOf(stop, StringComparison.Ordinal);
+            var expected = at < 0 ? full[row].Text : full[row].Text[..(at + 1)];
+            Assert.Equal(expected, stopped[row].Text);
+        }
+        Assert.Equal(stopped.Sum(g => g.Tokens.Length - 1), generator.DecodeTokens);
+    }
+
+    [Fact]
     public void Eos_ends_a_row_and_is_kept_in_tokens_but_not_in_text()
     {
         // Given the greedy tokens without EOS, make the 5th generated token the EOS id of a second tokenizer
