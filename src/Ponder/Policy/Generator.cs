@@ -160,7 +160,8 @@ public sealed class Generator
 
         using var inference = inference_mode();
         using var rng = new TorchGenerator((ulong)options.Seed, _model.Device);
-        state.Cache.Reserve(state.Cache.Length + options.MaxNewTokens);
+        var steps = (int)Math.Min(options.MaxNewTokens, maxPositions - state.LengthsMutable.Min()); // most steps any row can take
+        state.Cache.Reserve(state.Cache.Length + Math.Max(steps, 0));
         var stopWindow = options.Stop.Count == 0 ? 0 : 4 * options.Stop.Max(s => s.Length) + 8;
 
         for (var step = 0; step < options.MaxNewTokens; step++)
@@ -201,7 +202,7 @@ public sealed class Generator
             if (!keepState && live.Length > 0 && 2 * live.Length <= b)
             {
                 state.Compact(live.Select(j => (long)j).ToArray());
-                state.Cache.Reserve(state.Cache.Length + options.MaxNewTokens - step - 1);
+                state.Cache.Reserve(state.Cache.Length + steps - step - 1);
                 map = live.Select(j => map[j]).ToArray();
             }
         }

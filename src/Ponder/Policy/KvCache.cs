@@ -4,7 +4,8 @@ namespace Ponder.Policy;
 
 /// <summary>
 /// Keys and values of every layer for a batch of independent rows, held outside the model so that callers
-/// own it, fork it and free it. Inference only (fill it under <c>no_grad</c>).
+/// own it, fork it and free it. Filled by <see cref="Transformer.Forward(Tensor, KvCache, Tensor?)"/> (which appends
+/// its tokens); inference only (use it under <c>no_grad</c> or <c>inference_mode</c>).
 /// </summary>
 /// <remarks>
 /// Layout: per layer K and V buffers (B, kvHeads, Capacity, hs), a key-validity mask (B, Capacity) and a
@@ -80,10 +81,14 @@ public sealed class KvCache : IDisposable
     /// <summary>Copy of the per-row next-position counters, (B) int64: real tokens each row holds.</summary>
     public Tensor Positions() => _positions.clone();
 
-    /// <summary>Makes room for at least <paramref name="columns"/> columns in total (reallocates and copies).</summary>
+    /// <summary>
+    /// Makes room for at least <paramref name="columns"/> columns in total, reallocating and copying when it must
+    /// (by at least half the current capacity, so that repeated small reservations cost amortized O(1) copies).
+    /// </summary>
     public void Reserve(int columns)
     {
         if (columns <= Capacity) return;
+        columns = Math.Max(columns, Capacity + Capacity / 2);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         for (var i = 0; i < _keys.Length; i++)
@@ -128,7 +133,7 @@ public sealed class KvCache : IDisposable
     {
         if (_pending != 0) throw new InvalidOperationException("An append is already in progress.");
         if (t <= 0) throw new ArgumentOutOfRangeException(nameof(t), "Append at least one column.");
-        if (Length + t > Capacity) Reserve(Math.Max(Length + t, 2 * Capacity));
+        if (Length + t > Capacity) Reserve(Length + t);
         var (l, s) = (Length, Length + t);
 
         var counts = valid?.to(ScalarType.Int64);                                              // (B, T)

@@ -64,22 +64,28 @@ internal sealed class Rotary : IDisposable
     private (Tensor Cos, Tensor Sin) Tables(Device device, ScalarType dtype)
     {
         var key = (device.type, device.index, dtype);
-        if (_copies.TryGetValue(key, out var tables)) return tables;
-        using var normal = inference_mode(false); // first use may be inside the generator's inference mode
-        using var noGrad = no_grad();
-        tables = (_cos.to(dtype, device).DetachFromDisposeScope(), _sin.to(dtype, device).DetachFromDisposeScope());
-        _copies[key] = tables;
-        return tables;
+        lock (_copies) // models may be shared by threads that each run their own generator
+        {
+            if (_copies.TryGetValue(key, out var tables)) return tables;
+            using var normal = inference_mode(false); // first use may be inside the generator's inference mode
+            using var noGrad = no_grad();
+            tables = (_cos.to(dtype, device).DetachFromDisposeScope(), _sin.to(dtype, device).DetachFromDisposeScope());
+            _copies[key] = tables;
+            return tables;
+        }
     }
 
     public void Dispose()
     {
-        foreach (var (cos, sin) in _copies.Values)
+        lock (_copies)
         {
-            cos.Dispose();
-            sin.Dispose();
+            foreach (var (cos, sin) in _copies.Values)
+            {
+                cos.Dispose();
+                sin.Dispose();
+            }
+            _copies.Clear();
         }
-        _copies.Clear();
         _cos.Dispose();
         _sin.Dispose();
     }

@@ -130,13 +130,18 @@ public sealed class TransformerTests
         for (var i = 0; i < 4; i++) Assert.Equal(expected[i], y[i], 5);
     }
 
-    [Fact]
-    public void Kv_cache_decode_matches_full_forward()
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void Kv_cache_decode_matches_full_forward(bool attentionBias, bool tied)
     {
-        // Given a GQA model and two rows of 12 tokens
-        using var model = TinyModels.Model(50);
+        // Given a GQA model (with random q/k/v biases when it has them) and two rows of 12 tokens
+        torch.manual_seed(2);
+        using var model = new Transformer(TinyModels.Config(50) with { AttentionBias = attentionBias, TieWordEmbeddings = tied });
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
+        foreach (var (name, p) in model.named_parameters())
+            if (name.EndsWith(".bias", StringComparison.Ordinal)) p.normal_(0, 0.5);
         var ids = tensor(TinyModels.RandomTokens(24, 50, seed: 3).Select(t => (long)t).ToArray()).view(2, 12);
         var full = model.call(ids);                                                     // (2, 12, V)
 
