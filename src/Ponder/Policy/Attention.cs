@@ -1,0 +1,74 @@
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// Multi-head self-attention with rotary positions and grouped-query attention (NumKvHeads ≤ NumHeads; query
+/// head h reads kv head h / group, as in transformers' <c>repeat_kv</c>). Optional q/k/v bias (Qwen2).
+/// </summary>
+internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
+{
+    [ComponentName(Name = "q_proj")] private readonly Linear _q;
+    [ComponentName(Name = "k_proj")] private readonly Linear _k;
+    [ComponentName(Name = "v_proj")] private readonly Linear _v;
+    [ComponentName(Name = "o_proj")] private readonly Linear _o;
+    private readonly int _layer;
+    private readonly int _heads;
+    private readonly int _kvHeads;
+    private readonly int _headDim;
+
+    public Attention(TransformerConfig config, int layer, Device? device) : base(nameof(Attention))
+    {
+        _layer = layer;
+        _heads = config.NumHeads;
+        _kvHeads = config.NumKvHeads;
+        _headDim = config.HeadDim;
+        var c = config.HiddenSize;
+        _q = nn.Linear(c, _heads * _headDim, hasBias: config.AttentionBias, device: device);
+        _k = nn.Linear(c, _kvHeads * _headDim, hasBias: config.AttentionBias, device: device);
+        _v = nn.Linear(c, _kvHeads * _headDim, hasBias: config.AttentionBias, device: device);
+        _o = nn.Linear(_heads * _headDim, c, hasBias: false, device: device);
+        RegisterComponents();
+    }
+
+    /// <summary>The output projection (its init is scaled down, see <see cref="Transformer"/>).</summary>
+    public Linear OutputProjection => _o;
+
+    public override Tensor forward(Tensor x, AttentionContext ctx)
+    {
+        using var scope = NewDisposeScope();
+        var (b, t, c) = (x.shape[0], x.shape[1], x.shape[2]);
+        var (nh, nkv, hs) = (_heads, _kvHeads, _headDim);
+        var group = nh / nkv;
+
+        var q = _q.call(x).view(b, t, nh, hs).transpose(1, 2);                       // (B, nh, T, hs)
+        var k = _k.call(x).view(b, t, nkv, hs).transpose(1, 2);                      // (B, nkv, T, hs)
+        var v = _v.call(x).view(b, t, nkv, hs).transpose(1, 2);                      // (B, nkv, T, hs)
+        q = Rotary.Apply(q, ctx.Cos, ctx.Sin);                                       // (B, nh, T, hs)
+        k = Rotary.Apply(k, ctx.Cos, ctx.Sin);                                       // (B, nkv, T, hs)
+
+        Tensor y;
+        if (ctx.Cache is null)
+        {
+            if (group > 1)
+            {
+                k = k.repeat_interleave(group, 1);                                   // (B, nh, T, hs)
+                v = v.repeat_interleave(group, 1);                                   // (B, nh, T, hs)
+            }
+            y = F.scaled_dot_product_attention(q, k, v, is_casual: true);           // (B, nh, T, hs) (sic: TorchSharp spelling)
+        }
+        else
+        {
+            // Fold the query groups into the query axis instead of copying the cached keys per group.
+            var (keys, values) = ctx.Cache.Write(_layer, k, v);                      // (B, nkv, S, hs)
+            var qg = q.reshape(b, nkv, group * t, hs);                               // (B, nkv, g·T, hs)
+            y = F.scaled_dot_product_attention(qg, keys, values, ctx.Mask)          // (B, nkv, g·T, hs)
+                .view(b, nh, t, hs);                                                 // (B, nh, T, hs)
+        }
+        y = y.transpose(1, 2).reshape(b, t, c);                                      // (B, T, C)
+        return _o.call(y).MoveToOuterDisposeScope();                                 // (B, T, C)
+    }
+}

@@ -1,0 +1,13 @@
+using static TorchSharp.torch;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// What every attention layer of one forward pass shares: rotary tables at the tokens' positions, and for the
+/// cached path the cache plus the key mask (already repeated for the query groups of grouped-query attention).
+/// </summary>
+/// <param name="Cos">(B or 1, 1, T, hs) rotary cosines at each token's position.</param>
+/// <param name="Sin">(B or 1, 1, T, hs) rotary sines with rotate_half's sign folded in (see <see cref="Rotary"/>).</param>
+/// <param name="Mask">(B, 1, g·T, S) additive mask, 0 where a query may attend a key and −∞ elsewhere; null on the full causal path.</param>
+/// <param name="Cache">The KV cache being appended to; null for the full causal path (training).</param>
+internal sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, KvCache? Cache);

@@ -1,0 +1,34 @@
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Ponder.Policy;
+
+/// <summary>Pre-norm transformer block: attention then SwiGLU, each added to the residual stream.</summary>
+internal sealed class Block : nn.Module<Tensor, AttentionContext, Tensor>
+{
+    [ComponentName(Name = "self_attn")] private readonly Attention _attention;
+    [ComponentName(Name = "mlp")] private readonly Mlp _mlp;
+    [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _attentionNorm;
+    [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _mlpNorm;
+
+    public Block(TransformerConfig config, int layer, Device? device) : base(nameof(Block))
+    {
+        _attention = new Attention(config, layer, device);
+        _mlp = new Mlp(config, device);
+        _attentionNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
+        _mlpNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
+        RegisterComponents();
+    }
+
+    public Attention Attention => _attention;
+
+    public Mlp Mlp => _mlp;
+
+    public override Tensor forward(Tensor x, AttentionContext ctx)
+    {
+        using var scope = NewDisposeScope();
+        x = x + _attention.call(_attentionNorm.call(x), ctx);                         // (B, T, C)
+        x = x + _mlp.call(_mlpNorm.call(x));                                         // (B, T, C)
+        return x.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,71 @@
+using static TorchSharp.torch;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// A batch of rows in the middle of decoding: each row's KV cache and its next-token logits. Made by
+/// <see cref="Generator.Prefill"/>, extended by <see cref="Generator.Append"/> and <see cref="Generator.Continue"/>,
+/// split into a new independent state by <see cref="Fork"/>. Always represents exactly the tokens fed so far
+/// (prompt + appended + generated).
+/// </summary>
+public sealed class DecodeState : IDisposable
+{
+    internal DecodeState(KvCache cache, Tensor logits, long[] lengths)
+    {
+        Cache = cache;
+        Logits = logits;
+        LengthsMutable = lengths;
+    }
+
+    /// <summary>Rows.</summary>
+    public int Rows => LengthsMutable.Length;
+
+    /// <summary>Real tokens in each row's context (its next position).</summary>
+    public IReadOnlyList<long> Lengths => LengthsMutable;
+
+    internal KvCache Cache { get; private set; }
+
+    /// <summary>(B, V) next-token logits after each row's last real token.</summary>
+    internal Tensor Logits { get; private set; }
+
+    internal long[] LengthsMutable { get; private set; }
+
+    /// <summary>
+    /// A new state whose row j continues row <paramref name="rows"/>[j] of this one (duplicates allowed), built by
+    /// <see cref="KvCache.Select"/> without recomputation; it shares nothing mutable with this state.
+    /// </summary>
+    public DecodeState Fork(int[] rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var index = rows.Select(r => (long)r).ToArray();
+        var cache = Cache.Select(index);
+        var logits = Logits.index_select(0, tensor(index, device: Logits.device));     // (B', V)
+        return new DecodeState(cache, logits.DetachFromDisposeScope(), rows.Select(r => LengthsMutable[r]).ToArray());
+    }
+
+    internal void ReplaceLogits(Tensor logits)
+    {
+        if (ReferenceEquals(logits, Logits)) return;
+        Logits.Dispose();
+        Logits = logits;
+    }
+
+    /// <summary>Keeps only <paramref name="rows"/> (in that order): used when finished rows are dropped mid-batch.</summary>
+    internal void Compact(long[] rows)
+    {
+        using var scope = NewDisposeScope();
+        var cache = Cache.Select(rows);
+        Cache.Dispose();
+        Cache = cache;
+        ReplaceLogits(Logits.index_select(0, tensor(rows, device: Logits.device)).DetachFromDisposeScope());
+        LengthsMutable = rows.Select(r => LengthsMutable[r]).ToArray();
+    }
+
+    public void Dispose()
+    {
+        Cache.Dispose();
+        Logits.Dispose();
+    }
+}

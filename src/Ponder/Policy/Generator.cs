@@ -1,0 +1,234 @@
+// Contract: the engine knows token ids, not tasks. It runs a Transformer over batches of token-id rows with an
+// explicit KV cache, samples with a seeded generator, and stops each row at EOS, at a stop string, or at a length
+// limit. The tokenizer is used only to decode (stop-string matching and the returned text). Prompts, steps,
+// answers and rewards belong to the callers (tasks, search, learning).
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
+using TorchGenerator = TorchSharp.torch.Generator;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// Batched generation with a KV cache: prompts of different lengths in one batch (left padding is masked out),
+/// per-row stopping, per-token model log-probabilities, and forks of a shared prefix for trees.
+/// Not thread-safe: one generator per thread.
+/// </summary>
+/// <remarks>
+/// Per decode step there is one device→host copy (the sampled ids with their log-probabilities, to check EOS and
+/// stop strings); everything else stays on the model's device. Finished rows are dropped from the batch when at
+/// most half remain (for <see cref="Generate"/> and <see cref="GenerateFromPrefix"/>; <see cref="Continue"/> keeps
+/// every row since its state must stay whole, feeding padding for finished rows).
+/// </remarks>
+public sealed class Generator
+{
+    private readonly Transformer _model;
+    private readonly ITokenizer _tokenizer;
+
+    public Generator(Transformer model, ITokenizer tokenizer)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+    }
+
+    public Transformer Model => _model;
+
+    public ITokenizer Tokenizer => _tokenizer;
+
+    /// <summary>Real tokens run through the model in parallel (prompts in <see cref="Prefill"/>, <see cref="Append"/>), summed over rows.</summary>
+    public long PrefillTokens { get; private set; }
+
+    /// <summary>Real tokens run through the model one step at a time while generating, summed over rows (padding not counted).</summary>
+    public long DecodeTokens { get; private set; }
+
+    public void ResetCounters() => (PrefillTokens, DecodeTokens) = (0, 0);
+
+    /// <summary>Samples a continuation of every prompt, all in one batch.</summary>
+    public IReadOnlyList<Generation> Generate(IReadOnlyList<int[]> prompts, SamplingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        using var state = Prefill(prompts);
+        return Decode(state, options, keepState: false);
+    }
+
+    /// <summary><paramref name="n"/> continuations of one prefix: the prefix is prefilled once and its KV cache forked.</summary>
+    public IReadOnlyList<Generation> GenerateFromPrefix(int[] prefix, int n, SamplingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
+        options.Validate();
+        using var state = Prefill([prefix]);
+        using var forked = state.Fork(new int[n]);
+        return Decode(forked, options, keepState: false);
+    }
+
+    /// <summary>Runs the prompts (each non-empty) through the model, left-padded into one batch.</summary>
+    public DecodeState Prefill(IReadOnlyList<int[]> prompts)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        if (prompts.Count == 0) throw new ArgumentException("Give at least one prompt.", nameof(prompts));
+        var lengths = prompts.Select((p, i) => p is { Length: > 0 } ? (long)p.Length
+            : throw new ArgumentException($"Prompt {i} is empty; start it with BOS.", nameof(prompts))).ToArray();
+        var (b, t) = (prompts.Count, (int)lengths.Max());
+        if (t > _model.Config.MaxPositions)
+            throw new ArgumentException($"A prompt has {t} tokens, more than max_position_embeddings = {_model.Config.MaxPositions}.", nameof(prompts));
+
+        var ids = new long[b * t];
+        var valid = new bool[b * t];
+        Array.Fill(ids, _tokenizer.Pad);
+        for (var row = 0; row < b; row++)
+        {
+            var offset = row * t + t - prompts[row].Length;
+            for (var i = 0; i < prompts[row].Length; i++) (ids[offset + i], valid[offset + i]) = (prompts[row][i], true);
+        }
+
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
+        var cache = _model.NewCache(b, t);
+        var idsT = tensor(ids, [b, t], device: _model.Device);                                   // (B, T)
+        var validT = lengths.All(l => l == t) ? null : tensor(valid, [b, t], device: _model.Device); // (B, T)
+        var hidden = _model.Hidden(idsT, cache, validT, checkPositions: false);                 // (B, T, C)
+        var logits = _model.Logits(hidden.select(1, t - 1));                                    // (B, V)
+        cache.SetPositionBound(t);
+        PrefillTokens += lengths.Sum();
+        return new DecodeState(cache, logits.DetachFromDisposeScope(), lengths);
+    }
+
+    /// <summary>Feeds extra tokens to each row (lengths may differ, including zero); rows' logits move to their new last token.</summary>
+    public void Append(DecodeState state, IReadOnlyList<int[]> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (tokens.Count != state.Rows) throw new ArgumentException($"Got {tokens.Count} rows of tokens for {state.Rows} rows.", nameof(tokens));
+        var counts = tokens.Select(x => x?.Length ?? 0).ToArray();
+        var t = counts.Max();
+        if (t == 0) return;
+        var lengths = state.LengthsMutable;
+        for (var row = 0; row < counts.Length; row++)
+            if (lengths[row] + counts[row] > _model.Config.MaxPositions)
+                throw new ArgumentException($"Row {row} would hold {lengths[row] + counts[row]} tokens, more than max_position_embeddings = {_model.Config.MaxPositions}.", nameof(tokens));
+
+        var b = state.Rows;
+        var ids = new long[b * t];
+        var valid = new bool[b * t];
+        Array.Fill(ids, _tokenizer.Pad);
+        for (var row = 0; row < b; row++)
+            for (var i = 0; i < counts[row]; i++) (ids[row * t + i], valid[row * t + i]) = (tokens[row][i], true);
+
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
+        var device = _model.Device;
+        var idsT = tensor(ids, [b, t], device: device);                                            // (B, T)
+        var validT = counts.All(c => c == t) ? null : tensor(valid, [b, t], device: device);       // (B, T)
+        var hidden = _model.Hidden(idsT, state.Cache, validT, checkPositions: false);               // (B, T, C)
+        var last = tensor(counts.Select(c => (long)Math.Max(c - 1, 0)).ToArray(), device: device); // (B)
+        var index = last.view(b, 1, 1).expand(b, 1, hidden.shape[2]);                                 // (B, 1, C)
+        var logits = _model.Logits(hidden.gather(1, index).squeeze(1));                             // (B, V)
+        if (counts.Any(c => c == 0))
+        {
+            var fed = tensor(counts.Select(c => c > 0).ToArray(), device: device).unsqueeze(1);      // (B, 1)
+            logits = where(fed, logits, state.Logits);                                             // (B, V)
+        }
+        state.ReplaceLogits(logits.DetachFromDisposeScope());
+        for (var row = 0; row < b; row++) lengths[row] += counts[row];
+        state.Cache.SetPositionBound(lengths.Max());
+        PrefillTokens += counts.Sum();
+    }
+
+    /// <summary>
+    /// Samples from the state's last logits and appends the sampled tokens to it, row by row until each row stops.
+    /// Afterwards the state holds prompt + everything generated (stop strings and EOS included) and can be forked
+    /// and continued again. Reseeded from <see cref="SamplingOptions.Seed"/> on every call: vary the seed between
+    /// calls that should differ.
+    /// </summary>
+    public IReadOnlyList<Generation> Continue(DecodeState state, SamplingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return Decode(state, options, keepState: true);
+    }
+
+    private IReadOnlyList<Generation> Decode(DecodeState state, SamplingOptions options, bool keepState)
+    {
+        var rows = state.Rows;
+        var maxPositions = _model.Config.MaxPositions;
+        var outputs = Enumerable.Range(0, rows).Select(_ => new RowOutput()).ToArray();
+        var map = Enumerable.Range(0, rows).ToArray();                 // batch index → original row
+        for (var row = 0; row < rows; row++)
+            if (state.LengthsMutable[row] >= maxPositions || options.MaxNewTokens == 0) outputs[row].Finish = FinishReason.Length;
+
+        using var inference = inference_mode();
+        using var rng = new TorchGenerator((ulong)options.Seed, _model.Device);
+        var steps = (int)Math.Min(options.MaxNewTokens, maxPositions - state.LengthsMutable.Min()); // most steps any row can take
+        state.Cache.Reserve(state.Cache.Length + Math.Max(steps, 0));
+        var stopWindow = options.Stop.Count == 0 ? 0 : 4 * options.Stop.Max(s => s.Length) + 8;
+
+        for (var step = 0; step < options.MaxNewTokens; step++)
+        {
+            if (outputs.All(o => o.Finish is not null)) break;
+            using var scope = NewDisposeScope();
+            var b = map.Length;
+            var sample = Sampler.Sample(state.Logits, options, rng);
+            var host = stack([sample.Tokens.to(ScalarType.Float64), sample.LogProbs.to(ScalarType.Float64)])
+                .cpu().data<double>().ToArray();                                                     // (2, B)
+
+            var feed = new bool[b];
+            for (var j = 0; j < b; j++)
+            {
+                var o = outputs[map[j]];
+                if (o.Finish is not null) continue;
+                var token = (int)host[j];
+                o.Tokens.Add(token);
+                o.LogProbs.Add((float)host[b + j]);
+                var length = ++state.LengthsMutable[j];
+                if (token == _tokenizer.Eos) o.Finish = FinishReason.Eos;
+                else if (MatchStop(o.Tokens, options.Stop, stopWindow) is { } stop) (o.Finish, o.StopString) = (FinishReason.Stop, stop);
+                else if (o.Tokens.Count >= options.MaxNewTokens || length >= maxPositions) o.Finish = FinishReason.Length;
+                feed[j] = keepState || o.Finish is null;
+            }
+            var fed = feed.Count(f => f);
+            if (fed == 0) break;
+
+            var ids = sample.Tokens.view(b, 1);                                                      // (B, 1)
+            var validT = fed == b ? null : tensor(feed, device: _model.Device).unsqueeze(1);         // (B, 1)
+            var hidden = _model.Hidden(ids, state.Cache, validT, checkPositions: false);            // (B, 1, C)
+            var logits = _model.Logits(hidden.select(1, 0));                                        // (B, V)
+            if (validT is not null) logits = where(validT, logits, state.Logits);                   // (B, V)
+            state.ReplaceLogits(logits.DetachFromDisposeScope());
+            DecodeTokens += fed;
+
+            var live = Enumerable.Range(0, b).Where(j => outputs[map[j]].Finish is null).ToArray();
+            if (!keepState && live.Length > 0 && 2 * live.Length <= b)
+            {
+                state.Compact(live.Select(j => (long)j).ToArray());
+                state.Cache.Reserve(state.Cache.Length + steps - step - 1);
+                map = live.Select(j => map[j]).ToArray();
+            }
+        }
+        state.Cache.SetPositionBound(state.LengthsMutable.Max());
+        return outputs.Select(o => o.ToGeneration(_tokenizer)).ToArray();
+    }
+
+    /// <summary>The first stop string the generated text ends with, decoding only a tail wide enough for any of them.</summary>
+    private string? MatchStop(List<int> tokens, IReadOnlyList<string> stops, int window)
+    {
+        if (window == 0) return null;
+        var start = Math.Max(0, tokens.Count - window);
+        var tail = _tokenizer.Decode(CollectionsMarshal.AsSpan(tokens)[start..]);
+        foreach (var stop in stops)
+            if (tail.EndsWith(stop, StringComparison.Ordinal)) return stop;
+        return null;
+    }
+
+    private sealed class RowOutput
+    {
+        public List<int> Tokens { get; } = [];
+        public List<float> LogProbs { get; } = [];
+        public FinishReason? Finish { get; set; }
+        public string? StopString { get; set; }
+
+        public Generation ToGeneration(ITokenizer tokenizer) =>
+            new([.. Tokens], [.. LogProbs], tokenizer.Decode(CollectionsMarshal.AsSpan(Tokens)), Finish ?? FinishReason.Length, StopString);
+    }
+}

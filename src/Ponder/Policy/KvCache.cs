@@ -1,0 +1,218 @@
+using static TorchSharp.torch;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// Keys and values of every layer for a batch of independent rows, held outside the model so that callers
+/// own it, fork it and free it. Filled by <see cref="Transformer.Forward(Tensor, KvCache, Tensor?)"/> (which appends
+/// its tokens); inference only (use it under <c>no_grad</c> or <c>inference_mode</c>).
+/// </summary>
+/// <remarks>
+/// Layout: per layer K and V buffers (B, kvHeads, Capacity, hs), a key-validity mask (B, Capacity) and a
+/// next-position counter per row (B). An append of T tokens writes columns [Length, Length + T) for all
+/// rows at once; a slot whose input is marked padding is invalid (no query ever attends to it) and does not
+/// advance its row's position. Left-padded prompts of different lengths and rows that append fewer tokens
+/// (holes) are both just invalid slots, so rows advance independently while sharing one column index.
+/// Capacity grows by reallocation when an append needs more columns. Rotary positions stay below
+/// <see cref="TransformerConfig.MaxPositions"/>; columns may exceed it only where there are holes.
+/// </remarks>
+public sealed class KvCache : IDisposable
+{
+    private readonly Tensor[] _keys;     // per layer (B, nkv, cap, hs)
+    private readonly Tensor[] _values;   // per layer (B, nkv, cap, hs)
+    private Tensor _valid;               // (B, cap) bool: slot holds a real token
+    private readonly Tensor _positions;  // (B) int64: position the row's next real token gets
+    private readonly int _maxPositions;
+    private long _positionBound;         // host upper bound on max(_positions); avoids a sync per append
+    private int _pending;                // columns written by the append in progress
+
+    /// <summary>An empty cache for <paramref name="batch"/> rows with room for <paramref name="capacity"/> columns.</summary>
+    public KvCache(TransformerConfig config, int batch, int capacity, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        ArgumentOutOfRangeException.ThrowIfNegative(capacity);
+        device ??= CPU;
+        capacity = Math.Max(capacity, 1);
+        Batch = batch;
+        Capacity = capacity;
+        Device = device;
+        DType = dtype;
+        KvHeads = config.NumKvHeads;
+        HeadDim = config.HeadDim;
+        _maxPositions = config.MaxPositions;
+        _keys = new Tensor[config.NumLayers];
+        _values = new Tensor[config.NumLayers];
+        for (var i = 0; i < config.NumLayers; i++)
+        {
+            _keys[i] = zeros([batch, KvHeads, capacity, HeadDim], dtype, device).DetachFromDisposeScope();
+            _values[i] = zeros([batch, KvHeads, capacity, HeadDim], dtype, device).DetachFromDisposeScope();
+        }
+        _valid = zeros([batch, capacity], ScalarType.Bool, device).DetachFromDisposeScope();
+        _positions = zeros([batch], ScalarType.Int64, device).DetachFromDisposeScope();
+    }
+
+    private KvCache(KvCache source, Tensor[] keys, Tensor[] values, Tensor valid, Tensor positions, int batch, int length, int capacity)
+    {
+        (Batch, Length, Capacity, Device, DType) = (batch, length, capacity, source.Device, source.DType);
+        (KvHeads, HeadDim, _maxPositions, _positionBound) = (source.KvHeads, source.HeadDim, source._maxPositions, source._positionBound);
+        (_keys, _values, _valid, _positions) = (keys, values, valid, positions);
+    }
+
+    /// <summary>Rows.</summary>
+    public int Batch { get; }
+
+    /// <summary>Columns written so far (the same for every row; invalid slots included).</summary>
+    public int Length { get; private set; }
+
+    /// <summary>Columns allocated.</summary>
+    public int Capacity { get; private set; }
+
+    public int KvHeads { get; }
+
+    public int HeadDim { get; }
+
+    public Device Device { get; }
+
+    public ScalarType DType { get; }
+
+    /// <summary>Copy of the key-validity mask of the written columns, (B, Length) bool.</summary>
+    public Tensor Validity() => _valid.narrow(1, 0, Length).clone();
+
+    /// <summary>Copy of the per-row next-position counters, (B) int64: real tokens each row holds.</summary>
+    public Tensor Positions() => _positions.clone();
+
+    /// <summary>
+    /// Makes room for at least <paramref name="columns"/> columns in total, reallocating and copying when it must
+    /// (by at least half the current capacity, so that repeated small reservations cost amortized O(1) copies).
+    /// </summary>
+    public void Reserve(int columns)
+    {
+        if (columns <= Capacity) return;
+        columns = Math.Max(columns, Capacity + Capacity / 2);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        for (var i = 0; i < _keys.Length; i++)
+        {
+            _keys[i] = Grow(_keys[i], 2, columns);
+            _values[i] = Grow(_values[i], 2, columns);
+        }
+        _valid = Grow(_valid, 1, columns);
+        Capacity = columns;
+    }
+
+    /// <summary>
+    /// A new cache whose row j is row <paramref name="rows"/>[j] of this one (duplicates allowed): n continuations
+    /// of one prefix share its computed keys, and beam search reorders beams, without recomputing anything.
+    /// The new cache owns copies (capacity = Length); this one is unchanged.
+    /// </summary>
+    public KvCache Select(long[] rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Length == 0) throw new ArgumentException("Select needs at least one row.", nameof(rows));
+        foreach (var r in rows)
+            if (r < 0 || r >= Batch) throw new ArgumentOutOfRangeException(nameof(rows), $"Row {r} is outside 0..{Batch - 1}.");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var index = tensor(rows, device: Device);                                                  // (B')
+        var length = Math.Max(Length, 1);
+        Tensor Take(Tensor t, int dim) => t.narrow(dim, 0, length).index_select(0, index).contiguous().DetachFromDisposeScope();
+        var keys = _keys.Select(k => Take(k, 2)).ToArray();                                        // (B', nkv, L, hs)
+        var values = _values.Select(v => Take(v, 2)).ToArray();                                    // (B', nkv, L, hs)
+        var valid = Take(_valid, 1);                                                               // (B', L)
+        var positions = _positions.index_select(0, index).DetachFromDisposeScope();                // (B')
+        return new KvCache(this, keys, values, valid, positions, rows.Length, Length, length);
+    }
+
+    /// <summary>
+    /// Starts an append of <paramref name="t"/> columns: records which new slots are real (<paramref name="valid"/>
+    /// (B, T) bool, null = all), advances positions, and returns the positions of the new tokens (B, T) and the
+    /// attention mask (B, 1, T, S) with S = Length + T: a query sees the real keys up to and including its
+    /// own column, and always its own slot (so padding queries stay finite; no real query sees padding).
+    /// </summary>
+    internal (Tensor Positions, Tensor Mask) BeginAppend(int t, Tensor? valid, bool checkPositions)
+    {
+        if (_pending != 0) throw new InvalidOperationException("An append is already in progress.");
+        if (t <= 0) throw new ArgumentOutOfRangeException(nameof(t), "Append at least one column.");
+        if (Length + t > Capacity) Reserve(Length + t);
+        var (l, s) = (Length, Length + t);
+
+        var counts = valid?.to(ScalarType.Int64);                                              // (B, T)
+        var positions = counts is null                                                         // (B, T)
+            ? (t == 1 ? _positions.clone() : _positions.unsqueeze(1) + arange(t, ScalarType.Int64, Device)).view(Batch, t)
+            : _positions.unsqueeze(1) + counts.cumsum(1) - counts;
+        if (checkPositions && _positionBound + t > _maxPositions) CheckPositions(positions, valid);
+        _positionBound += t;
+        if (counts is null) _positions.add_(t);
+        else _positions.add_(counts.sum(1));
+        if (valid is null) _valid.narrow(1, l, t).fill_(true);
+        else _valid.narrow(1, l, t).copy_(valid);
+
+        _pending = t;
+        return (positions, Mask(l, t, valid));                                                 // (B, 1, T, S)
+    }
+
+    // True where a query may attend a key: real keys up to its own column, plus always its own slot.
+    private Tensor Mask(int l, int t, Tensor? valid)
+    {
+        var s = l + t;
+        var keyValid = _valid.narrow(1, 0, s);                                                 // (B, S)
+        if (t == 1)
+        {
+            // Decode: causality is automatic; the own slot is already valid unless this row is padding.
+            if (valid is null) return keyValid.view(Batch, 1, 1, s);                         // (B, 1, 1, S)
+            var mask = keyValid.clone();                                                       // (B, S)
+            mask.narrow(1, l, 1).fill_(true);
+            return mask.view(Batch, 1, 1, s);                                                 // (B, 1, 1, S)
+        }
+        var keyCols = arange(s, ScalarType.Int64, Device).unsqueeze(0);                         // (1, S)
+        var queryCols = arange(l, s, 1, ScalarType.Int64, Device).unsqueeze(1);                 // (T, 1)
+        var visible = keyValid.unsqueeze(1) & keyCols.le(queryCols).unsqueeze(0);              // (B, T, S)
+        return (visible | keyCols.eq(queryCols).unsqueeze(0)).unsqueeze(1);                    // (B, 1, T, S)
+    }
+
+    /// <summary>Writes one layer's new keys and values (B, nkv, T, hs) and returns all S columns (B, nkv, S, hs).</summary>
+    internal (Tensor Keys, Tensor Values) Write(int layer, Tensor k, Tensor v)
+    {
+        if (_pending == 0) throw new InvalidOperationException("Write outside an append.");
+        _keys[layer].narrow(2, Length, _pending).copy_(k);
+        _values[layer].narrow(2, Length, _pending).copy_(v);
+        var s = Length + _pending;
+        return (_keys[layer].narrow(2, 0, s), _values[layer].narrow(2, 0, s));
+    }
+
+    /// <summary>Ends the append started by <see cref="BeginAppend"/>: the new columns become part of <see cref="Length"/>.</summary>
+    internal void EndAppend()
+    {
+        Length += _pending;
+        _pending = 0;
+    }
+
+    /// <summary>Lets the caller tell the cache the exact largest next position, when it tracks positions itself.</summary>
+    internal void SetPositionBound(long bound) => _positionBound = bound;
+
+    private void CheckPositions(Tensor positions, Tensor? valid)
+    {
+        var real = valid is null ? positions : positions.masked_fill(valid.logical_not(), -1);   // (B, T)
+        var largest = real.max().item<long>();
+        if (largest >= _maxPositions)
+            throw new InvalidOperationException($"Position {largest} is beyond max_position_embeddings = {_maxPositions}.");
+        _positionBound = _positions.max().item<long>();
+    }
+
+    private static Tensor Grow(Tensor t, int dim, int columns)
+    {
+        var shape = t.shape.ToArray();
+        shape[dim] = columns;
+        var grown = zeros(shape, t.dtype, t.device);
+        grown.narrow(dim, 0, t.shape[dim]).copy_(t);
+        t.Dispose();
+        return grown.DetachFromDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _keys.Concat(_values)) t.Dispose();
+        _valid.Dispose();
+        _positions.Dispose();
+    }
+}

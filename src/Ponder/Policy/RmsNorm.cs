@@ -1,0 +1,37 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// Root-mean-square layer norm as in Hugging Face <c>LlamaRMSNorm</c>: statistics in fp32, the result cast
+/// back to the input dtype before the learned per-channel gain (so bf16 checkpoints match transformers).
+/// </summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "weight")] private Parameter _weight;
+    private readonly double _eps;
+
+    public RmsNorm(long size, double eps, Device? device = null) : base(nameof(RmsNorm))
+    {
+        _eps = eps;
+        _weight = new Parameter(ones(size, device: device)); // (C)
+        RegisterComponents();
+    }
+
+    /// <summary>The learned gain, shape (C).</summary>
+    public Parameter Weight => _weight;
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var inputType = x.dtype;
+        var xf = inputType == ScalarType.Float32 ? x : x.to(ScalarType.Float32);      // (B, T, C)
+        var inverseRms = xf.pow(2).mean([-1L], keepdim: true).add_(_eps).rsqrt_();    // (B, T, 1)
+        var normed = xf * inverseRms;                                                 // (B, T, C)
+        if (inputType != ScalarType.Float32) normed = normed.to(inputType);
+        return (normed * _weight).MoveToOuterDisposeScope();                          // (B, T, C)
+    }
+}

@@ -1,0 +1,66 @@
+using static TorchSharp.torch;
+using TorchGenerator = TorchSharp.torch.Generator;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// Next-token selection from logits (B, V): temperature, top-k, top-p, then the Gumbel-max trick —
+/// argmax(logits/T − log E) with E ~ Exp(1) from a seeded generator is an exact sample from softmax(logits/T)
+/// and is one vectorized op per step (torch.multinomial is far slower for batches on CPU). With top-k the noise
+/// is drawn for the k candidates only, which matters for large vocabularies.
+/// </summary>
+public static class Sampler
+{
+    public static SampledTokens Sample(Tensor logits, SamplingOptions options, TorchGenerator? generator)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        using var scope = NewDisposeScope();
+        var raw = logits.dtype == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32); // (B, V)
+        var modelLogProbs = raw.log_softmax(-1);                                        // (B, V)
+        Tensor tokens;                                                                   // (B)
+        Tensor samplingLogProbs;                                                         // (B)
+        if (options.Temperature == 0)
+        {
+            tokens = raw.argmax(-1);
+            samplingLogProbs = zeros([raw.shape[0]], ScalarType.Float32, raw.device);
+        }
+        else
+        {
+            var scaled = options.Temperature == 1 ? raw : raw / options.Temperature;    // (B, V)
+            var (candidates, indices) = Candidates(scaled, options.TopK, options.TopP);  // (B, K), (B, K) or null
+            var gumbel = empty_like(candidates).exponential_(1.0, generator).clamp_min_(1e-30).log_().neg_(); // (B, K)
+            var choice = (candidates + gumbel).argmax(-1);                               // (B)
+            tokens = indices is null ? choice : indices.gather(-1, choice.unsqueeze(-1)).squeeze(-1);
+            samplingLogProbs = ReferenceEquals(candidates, raw) ? Pick(modelLogProbs, tokens)
+                : Pick(candidates.log_softmax(-1), choice);
+        }
+        var logProbs = Pick(modelLogProbs, tokens);
+        return new SampledTokens(tokens.MoveToOuterDisposeScope(), logProbs.MoveToOuterDisposeScope(),
+            samplingLogProbs.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The tokens sampling may pick from scaled logits (B, V): their logits (B, K) and vocabulary ids (B, K), sorted
+    /// by decreasing logit, or the input itself with null ids when nothing is filtered. Top-k keeps exactly k;
+    /// top-p then keeps the smallest most-likely set whose probability mass reaches p (a token stays when the mass
+    /// ranked above it is below p, so the first always stays) and sets the others' logits to −∞.
+    /// </summary>
+    internal static (Tensor Logits, Tensor? Indices) Candidates(Tensor scaled, int topK, double topP)
+    {
+        var vocab = scaled.shape[^1];
+        var useTopK = topK > 0 && topK < vocab;
+        if (!useTopK && topP >= 1) return (scaled, null);
+        using var scope = NewDisposeScope();
+        var (values, indices) = useTopK ? scaled.topk(topK, dim: -1) : scaled.sort(-1, descending: true); // (B, K)
+        if (topP < 1)
+        {
+            var probs = values.softmax(-1);                                              // (B, K)
+            var massAbove = probs.cumsum(-1) - probs;                                    // (B, K)
+            values = values.masked_fill(massAbove.ge(topP), double.NegativeInfinity);     // (B, K)
+        }
+        return (values.MoveToOuterDisposeScope(), indices.MoveToOuterDisposeScope());
+    }
+
+    private static Tensor Pick(Tensor logProbs, Tensor tokens) =>
+        logProbs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1);                           // (B)
+}

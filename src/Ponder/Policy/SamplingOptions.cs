@@ -1,0 +1,39 @@
+namespace Ponder.Policy;
+
+/// <summary>How to pick next tokens and when a row ends. Defaults sample from the plain model distribution.</summary>
+public sealed record SamplingOptions
+{
+    /// <summary>Divides the logits; 0 means greedy argmax (deterministic), 1 the model's own distribution.</summary>
+    public double Temperature { get; init; } = 1.0;
+
+    /// <summary>Keep only the k most likely tokens before sampling; 0 turns it off.</summary>
+    public int TopK { get; init; }
+
+    /// <summary>Nucleus: keep the smallest set of most likely tokens whose mass reaches p (at least one); 1 turns it off.</summary>
+    public double TopP { get; init; } = 1.0;
+
+    /// <summary>Most tokens generated per row (EOS and stop-string tokens included).</summary>
+    public int MaxNewTokens { get; init; } = 256;
+
+    /// <summary>
+    /// A row ends as soon as its generated text ends with one of these; the stop string stays in the returned
+    /// tokens and text (so a tree search can continue after a step's newline).
+    /// </summary>
+    public IReadOnlyList<string> Stop { get; init; } = [];
+
+    /// <summary>Seeds the sampling noise: the same seed and inputs give the same tokens.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> or <see cref="ArgumentException"/> naming the first bad field.</summary>
+    public void Validate()
+    {
+        if (!(Temperature >= 0) || double.IsInfinity(Temperature))
+            throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "Temperature must be finite and ≥ 0.");
+        ArgumentOutOfRangeException.ThrowIfNegative(TopK, nameof(TopK));
+        if (!(TopP > 0 && TopP <= 1))
+            throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "TopP must be in (0, 1].");
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxNewTokens, nameof(MaxNewTokens));
+        ArgumentNullException.ThrowIfNull(Stop, nameof(Stop));
+        if (Stop.Any(string.IsNullOrEmpty)) throw new ArgumentException("Stop strings must be non-empty.", nameof(Stop));
+    }
+}

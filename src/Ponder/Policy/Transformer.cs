@@ -1,0 +1,159 @@
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// Llama-architecture decoder (also Qwen2 via <see cref="TransformerConfig.AttentionBias"/>): token ids in,
+/// logits out. Parameter names are exactly Hugging Face <c>LlamaForCausalLM</c>'s (<c>model.layers.0.self_attn.q_proj.weight</c>, …).
+/// </summary>
+/// <remarks>
+/// With <see cref="TransformerConfig.TieWordEmbeddings"/> there is no <c>lm_head</c> module at all: the head
+/// multiplies by <c>model.embed_tokens.weight</c>, so <c>lm_head.weight</c> appears in neither
+/// <c>named_parameters</c> nor <c>state_dict</c> (as in HF safetensors of tied models).
+/// Two paths: <see cref="forward"/> / <see cref="Hidden(Tensor)"/> run full causal attention at positions
+/// 0…T−1 (training; right padding is harmless because attention is causal), and the <see cref="KvCache"/>
+/// overloads append tokens to an explicit cache (inference).
+/// </remarks>
+public sealed class Transformer : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "model")] private readonly Decoder _model;
+    [ComponentName(Name = "lm_head")] private readonly Linear? _lmHead;
+    private readonly Rotary _rotary;
+
+    public Transformer(TransformerConfig config) : this(config, null)
+    {
+    }
+
+    /// <summary>Builds the model directly on <paramref name="device"/> (e.g. <c>torch.META</c> for shape checks).</summary>
+    public Transformer(TransformerConfig config, Device? device) : base(nameof(Transformer))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.HiddenSize % config.NumHeads != 0)
+            throw new ArgumentException($"hidden_size {config.HiddenSize} is not a multiple of num_attention_heads {config.NumHeads}.", nameof(config));
+        if (config.NumKvHeads <= 0 || config.NumHeads % config.NumKvHeads != 0)
+            throw new ArgumentException($"num_attention_heads {config.NumHeads} is not a multiple of num_key_value_heads {config.NumKvHeads}.", nameof(config));
+        Config = config;
+        _model = new Decoder(config, device);
+        _lmHead = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device);
+        _rotary = new Rotary(config.HeadDim, config.MaxPositions, config.RopeTheta);
+        RegisterComponents();
+        Initialize();
+    }
+
+    public TransformerConfig Config { get; }
+
+    /// <summary>Device of the parameters (follows <c>.to(device)</c>).</summary>
+    public Device Device => _model.Embedding.weight!.device;
+
+    /// <summary>Element type of the parameters.</summary>
+    public ScalarType DType => _model.Embedding.weight!.dtype;
+
+    /// <summary>Trainable parameters (a tied embedding counts once).</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>
+    /// Forward-pass FLOPs for one token at a context of <paramref name="contextLength"/> tokens (Kaplan et al.
+    /// 2020): 2 per weight of every matmul (all parameters except the input embedding, which is a lookup; the
+    /// output head counts even when tied, since it is a real V×C matmul) plus 2·layers·context·hidden for the
+    /// attention scores and weighted sum. Norm gains and biases are counted as weights (negligible).
+    /// Training costs about three times this.
+    /// </summary>
+    public double FlopsPerToken(int contextLength)
+    {
+        var c = Config;
+        var embedding = (double)c.VocabSize * c.HiddenSize;
+        var matmulWeights = ParameterCount - embedding + (c.TieWordEmbeddings ? embedding : 0);
+        return 2 * matmulWeights + 2.0 * c.NumLayers * contextLength * c.HiddenSize;
+    }
+
+    /// <summary>Logits (B, T, V) of <paramref name="inputIds"/> (B, T) with full causal attention.</summary>
+    public override Tensor forward(Tensor inputIds)
+    {
+        using var scope = NewDisposeScope();
+        return Logits(Hidden(inputIds)).MoveToOuterDisposeScope();                   // (B, T, V)
+    }
+
+    /// <summary>Final-normed hidden states (B, T, C) with full causal attention at positions 0…T−1.</summary>
+    public Tensor Hidden(Tensor inputIds)
+    {
+        using var scope = NewDisposeScope();
+        var t = inputIds.shape[1];
+        if (t > Config.MaxPositions)
+            throw new ArgumentException($"{t} tokens exceed max_position_embeddings = {Config.MaxPositions}.", nameof(inputIds));
+        var positions = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0);  // (1, T)
+        var (cos, sin) = _rotary.Lookup(positions, DType);                           // (1, 1, T, hs)
+        return _model.call(inputIds, new AttentionContext(cos, sin, null, null)).MoveToOuterDisposeScope(); // (B, T, C)
+    }
+
+    /// <summary>
+    /// Final-normed hidden states (B, T, C) of <paramref name="inputIds"/> (B, T) appended to <paramref name="cache"/>.
+    /// <paramref name="valid"/> (B, T) bool marks real tokens; false slots are padding (never attended to,
+    /// no position consumed). Null means all real. Throws if a real token would get a position ≥ MaxPositions.
+    /// </summary>
+    public Tensor Hidden(Tensor inputIds, KvCache cache, Tensor? valid = null) => Hidden(inputIds, cache, valid, checkPositions: true);
+
+    /// <summary>Logits (B, T, V) of tokens appended to <paramref name="cache"/>; see <see cref="Hidden(Tensor, KvCache, Tensor?)"/>.</summary>
+    public Tensor Forward(Tensor inputIds, KvCache cache, Tensor? valid = null)
+    {
+        using var scope = NewDisposeScope();
+        return Logits(Hidden(inputIds, cache, valid)).MoveToOuterDisposeScope();     // (B, T, V)
+    }
+
+    /// <summary>Applies the output head to hidden states (…, C) → logits (…, V).</summary>
+    public Tensor Logits(Tensor hidden) =>
+        _lmHead is null ? F.linear(hidden, _model.Embedding.weight!) : _lmHead.call(hidden);
+
+    /// <summary>An empty cache on this model's device and dtype.</summary>
+    public KvCache NewCache(int batch, int capacity) => new(Config, batch, capacity, Device, DType);
+
+    internal Tensor Hidden(Tensor inputIds, KvCache cache, Tensor? valid, bool checkPositions)
+    {
+        using var scope = NewDisposeScope();
+        var group = Config.NumHeads / Config.NumKvHeads;
+        var (positions, mask) = cache.BeginAppend((int)inputIds.shape[1], valid, checkPositions); // (B, T), (B, 1, T, S)
+        try
+        {
+            var (cos, sin) = _rotary.Lookup(positions, DType);                       // (B, 1, T, hs)
+            // Additive form (0 / −∞), made once for all layers: SDPA converts a boolean mask on every call.
+            var bias = zeros(mask.shape, DType, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
+            if (group > 1) bias = bias.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)
+            var hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache)); // (B, T, C)
+            return hidden.MoveToOuterDisposeScope();
+        }
+        finally
+        {
+            cache.EndAppend();
+        }
+    }
+
+    // Normal(0, initializer_range) for linears and embeddings, ones for norms (their constructor), zero biases.
+    // The projections that write into the residual stream (o_proj, down_proj) get std / sqrt(2·layers), as in
+    // GPT-2, so the residual variance does not grow with depth.
+    private void Initialize()
+    {
+        using var noGrad = no_grad();
+        var std = Config.InitializerRange;
+        var residualStd = std / Math.Sqrt(2.0 * Config.NumLayers);
+        nn.init.normal_(_model.Embedding.weight!, 0, std);
+        if (_lmHead is not null) nn.init.normal_(_lmHead.weight!, 0, std);
+        foreach (var block in _model.Layers)
+        {
+            foreach (var (name, p) in block.named_parameters())
+            {
+                if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
+                else if (name.EndsWith("proj.weight", StringComparison.Ordinal)) nn.init.normal_(p, 0, std);
+            }
+            nn.init.normal_(block.Attention.OutputProjection.weight!, 0, residualStd);
+            nn.init.normal_(block.Mlp.OutputProjection.weight!, 0, residualStd);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _rotary.Dispose();
+        base.Dispose(disposing);
+    }
+}

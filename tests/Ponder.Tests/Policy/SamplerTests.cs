@@ -1,0 +1,140 @@
+using Ponder.Policy;
+using static TorchSharp.torch;
+using TorchGenerator = TorchSharp.torch.Generator;
+
+namespace Ponder.Tests.Policy;
+
+public sealed class SamplerTests
+{
+    private static Tensor RandomLogits(int rows, int vocab, long seed)
+    {
+        using var g = new TorchGenerator((ulong)seed);
+        return randn([rows, vocab], generator: g) * 2;
+    }
+
+    private static long[] Sample(Tensor logits, SamplingOptions options)
+    {
+        using var g = new TorchGenerator((ulong)options.Seed);
+        return Sampler.Sample(logits, options, g).Tokens.data<long>().ToArray();
+    }
+
+    [Fact]
+    public void Temperature_zero_is_argmax_with_model_log_probs()
+    {
+        using var scope = NewDisposeScope();
+        var logits = RandomLogits(8, 30, 1);
+
+        var result = Sampler.Sample(logits, new SamplingOptions { Temperature = 0 }, null);
+
+        Assert.Equal(logits.argmax(-1).data<long>().ToArray(), result.Tokens.data<long>().ToArray());
+        var expected = logits.log_softmax(-1).max(-1).values;
+        Assert.True(TinyModels.MaxAbsDiff(expected, result.LogProbs) < 1e-6f);
+        Assert.Equal(0f, result.SamplingLogProbs.abs().sum().item<float>());
+    }
+
+    [Fact]
+    public void Top_k_of_one_equals_greedy()
+    {
+        using var scope = NewDisposeScope();
+        var logits = RandomLogits(16, 50, 2);
+
+        var sampled = Sample(logits, new SamplingOptions { Temperature = 1.3, TopK = 1, Seed = 5 });
+
+        Assert.Equal(logits.argmax(-1).data<long>().ToArray(), sampled);
+    }
+
+    [Fact]
+    public void Top_k_keeps_exactly_the_k_largest_logits()
+    {
+        using var scope = NewDisposeScope();
+        var logits = RandomLogits(4, 20, 3);
+
+        var (kept, ids) = Sampler.Candidates(logits, topK: 3, topP: 1.0);
+
+        Assert.Equal([4L, 3L], kept.shape);
+        Assert.True(kept.isfinite().all().item<bool>());
+        var expected = logits.topk(3, dim: -1).indexes.sort(-1).Values;
+        Assert.Equal(expected.data<long>().ToArray(), ids!.sort(-1).Values.data<long>().ToArray());
+        Assert.True(TinyModels.MaxAbsDiff(kept, logits.gather(-1, ids)) == 0);
+    }
+
+    [Theory]
+    [InlineData(0.4, new long[] { 1 })]
+    [InlineData(0.75, new long[] { 1, 3 })]
+    [InlineData(0.81, new long[] { 0, 1, 3 })]
+    [InlineData(1.0, new long[] { 0, 1, 2, 3 })]
+    public void Top_p_keeps_the_smallest_set_reaching_the_mass(double p, long[] expected)
+    {
+        // Given probabilities 0.15, 0.5, 0.05, 0.3 (shuffled so that sorting matters)
+        using var scope = NewDisposeScope();
+        var probs = tensor(new float[] { 0.15f, 0.5f, 0.05f, 0.3f }).unsqueeze(0);
+
+        // When keeping the nucleus of mass p
+        var (kept, ids) = Sampler.Candidates(probs.log(), topK: 0, topP: p);
+
+        // Then exactly the expected token ids have finite logits
+        var finite = kept[0].isfinite().data<bool>().ToArray();
+        var keptIds = ids is null
+            ? Enumerable.Range(0, 4).Where(i => finite[i]).Select(i => (long)i)
+            : ids[0].data<long>().ToArray().Where((_, i) => finite[i]);
+        Assert.Equal(expected, keptIds.Order().ToArray());
+    }
+
+    [Fact]
+    public void Sampling_log_probs_are_under_the_filtered_distribution_and_log_probs_under_the_model()
+    {
+        using var scope = NewDisposeScope();
+        var logits = tensor(new float[] { 0.5f, 0.3f, 0.15f, 0.05f }).log().unsqueeze(0).expand(64, 4).contiguous();
+        using var g = new TorchGenerator(3);
+
+        var result = Sampler.Sample(logits, new SamplingOptions { TopP = 0.75 }, g);
+
+        var tokens = result.Tokens.data<long>().ToArray();
+        Assert.All(tokens, t => Assert.True(t is 0 or 1));
+        Assert.Contains(0L, tokens);
+        Assert.Contains(1L, tokens);
+        var sampling = result.SamplingLogProbs.data<float>().ToArray();
+        var model = result.LogProbs.data<float>().ToArray();
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            var p = tokens[i] == 0 ? 0.5 : 0.3;
+            Assert.Equal(Math.Log(p / 0.8), sampling[i], 5);
+            Assert.Equal(Math.Log(p), model[i], 5);
+        }
+    }
+
+    [Fact]
+    public void Gumbel_max_frequencies_match_softmax_probabilities()
+    {
+        // Given one row of logits over 5 tokens, repeated 40 000 times, at temperature 0.7
+        const int n = 40_000;
+        using var scope = NewDisposeScope();
+        var row = tensor(new float[] { 1.0f, 0.2f, -0.5f, 0.8f, -2.0f });
+        var logits = row.unsqueeze(0).expand(n, 5).contiguous();
+
+        var tokens = Sample(logits, new SamplingOptions { Temperature = 0.7, Seed = 11 });
+
+        // Then each token's frequency is within 4.5 standard errors of softmax(logits / 0.7)
+        var probs = (row / 0.7).softmax(0).data<float>().ToArray();
+        for (var v = 0; v < 5; v++)
+        {
+            var frequency = tokens.Count(t => t == v) / (double)n;
+            var standardError = Math.Sqrt(probs[v] * (1 - probs[v]) / n);
+            Assert.InRange(frequency, probs[v] - 4.5 * standardError, probs[v] + 4.5 * standardError);
+        }
+    }
+
+    [Fact]
+    public void Same_seed_same_tokens_and_different_seeds_differ()
+    {
+        using var scope = NewDisposeScope();
+        var logits = RandomLogits(32, 40, 4) * 0.1;
+
+        var a = Sample(logits, new SamplingOptions { Seed = 1 });
+        var b = Sample(logits, new SamplingOptions { Seed = 1 });
+        var c = Sample(logits, new SamplingOptions { Seed = 2 });
+
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+    }
+}
