@@ -67,7 +67,7 @@ var rows = new List<(string Name, double TokensPerSecond, double Fraction)>();
 
 // 3. Decode throughput at several batch sizes: sampled continuations of held-out prompts.
 var problems = arith.Problems(Split.Test, 256, 0);
-var generator = new Generator(model, tokenizer);
+var generator = new Ponder.Policy.Generator(model, tokenizer);
 foreach (int batch in new[] { 1, 16, 64, 256 })
 {
     var prompts = problems.Take(batch).Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();

@@ -10,7 +10,7 @@ public sealed class SftTrainerTests : IDisposable
 
     SftOptions Tiny(string outName, int steps) => new()
     {
-        Task = "arith:steps=1,digits=1,ops=+", Out = Path.Combine(dir, outName), Seed = 7,
+        Task = "arith:steps=2,digits=1,ops=+", Out = Path.Combine(dir, outName), Seed = 7,
         Model = new TransformerConfig { HiddenSize = 32, NumLayers = 2, NumHeads = 2, NumKvHeads = 1, IntermediateSize = 64, MaxPositions = 32 },
         Steps = steps, BatchSize = 16, Lr = 1e-2, Warmup = 10, EvalEvery = 0, EvalCount = 20, CheckpointEvery = 0,
     };
@@ -19,18 +19,18 @@ public sealed class SftTrainerTests : IDisposable
         MetricsLog.Read(Path.Combine(outDir, "metrics.jsonl")).Where(r => r.ContainsKey("loss")).Select(r => r["loss"]!.GetValue<double>()).ToList();
 
     [Fact]
-    public void Tiny_model_learns_one_digit_addition()
+    public void Tiny_model_learns_one_digit_addition_chains()
     {
-        // Given one-step additions of one-digit numbers ("3 +4\n" → "3+4=7\n#7")
+        // Given two-step additions of one-digit numbers ("3 +4 +5\n" → "3+4=7\n7+5=12\n#12")
         var o = Tiny("learn", 300);
 
         // When trained for 300 steps
         new SftTrainer(o, CPU).Run();
 
-        // Then the loss on solution tokens falls below 0.15 (it starts near ln(100) ≈ 4.6)
+        // Then the loss on solution tokens falls below 0.5 (it starts near ln(100) ≈ 4.6; a model that only learnt the format sits near 1.2)
         var losses = Losses(o.Out);
         Assert.True(losses[0] > 3.0, $"first loss {losses[0]}");
-        Assert.True(losses.TakeLast(20).Average() < 0.15, $"final loss {losses.TakeLast(20).Average()}");
+        Assert.True(losses.TakeLast(20).Average() < 0.5, $"final loss {losses.TakeLast(20).Average()}");
     }
 
     [Fact]
