@@ -27,7 +27,7 @@ public sealed class SftTrainerTests : IDisposable
         // When trained for 300 steps
         new SftTrainer(o, CPU).Run();
 
-        // Then the loss on solution tokens falls below 0.5 (it starts near ln(100) ≈ 4.6; a model that only learnt the format sits near 1.2)
+        // Then the loss on solution tokens falls below 0.5 (it starts near ln(100) ≈ 4.6)
         var losses = Losses(o.Out);
         Assert.True(losses[0] > 3.0, $"first loss {losses[0]}");
         Assert.True(losses.TakeLast(20).Average() < 0.5, $"final loss {losses.TakeLast(20).Average()}");
