@@ -9,13 +9,15 @@ public static class TrainCommand
     public const string Usage = """
         ponder train sft --task T --out DIR [options]
           --init C             fine-tune checkpoint C instead of training from scratch
+          defaults are the shipped policy's recipe (SftPresets.Default):
           --steps N            optimizer steps (3000)          --batch N        solutions per step (64)
           --lr X               peak learning rate (0.003)      --warmup N       warmup steps (100)
           --eval-every N       held-out greedy eval period (500) --eval-count N  held-out problems (200)
           --checkpoint-every N checkpoint period (1000)        --seed S         seed (1)
           --resume             continue the checkpoint in --out exactly where it stopped
           --max-minutes M      stop (with a checkpoint) after M minutes
-          --hidden N --layers N --heads N --kv-heads N --intermediate N --context N   model shape (from scratch)
+          --hidden N --layers N --heads N --kv-heads N --intermediate N --context N
+                               model shape from scratch (128, 4, 4, 4, 352, 160)
           --device cpu|cuda
         """;
 
@@ -35,7 +37,7 @@ public static class TrainCommand
     /// <summary>SFT settings from options; also used by the demo with its own defaults.</summary>
     public static SftOptions Parse(Options o, SftOptions? defaults = null)
     {
-        var d = defaults ?? new SftOptions { Task = "arith", Out = "" };
+        var d = defaults ?? SftPresets.Default("", 1) with { MaxMinutes = 0 };
         var m = d.Model;
         var model = m with
         {
