@@ -1,0 +1,58 @@
+namespace Ponder.Cli;
+
+/// <summary>Dispatches a command line to its verb and turns failures into one line and an exit code (2: usage, 1: error).</summary>
+public static class Entry
+{
+    public const string Usage = """
+        ponder — reasoning models you can train, search and serve in .NET
+
+        usage:
+          ponder demo [--quick]                         the main job: train, evaluate, report (runs/demo)
+          ponder train sft --task T --out DIR [...]     policy initialization on gold solutions
+          ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
+          ponder help [verb]
+
+        tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F
+        environment: PONDER_THREADS=N (CPU threads), PONDER_LIBTORCH=DIR (libtorch of an installed PyTorch, for --device cuda)
+        """;
+
+    public static int Run(string[] args, TextWriter? stderr = null)
+    {
+        stderr ??= Console.Error;
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            Console.WriteLine(args.Length > 1 ? VerbUsage(args[1]) ?? Usage : Usage);
+            return 0;
+        }
+        try
+        {
+            return args[0] switch
+            {
+                "demo" => DemoCommand.Run(args[1..]),
+                "train" => TrainCommand.Run(args[1..]),
+                "eval" => EvalCommand.Run(args[1..]),
+                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, help)"),
+            };
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"ponder {e.Message}");
+            stderr.WriteLine("(ponder help for usage)");
+            return 2;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException
+                                      or InvalidOperationException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"ponder: error: {e.Message}");
+            return 1;
+        }
+    }
+
+    static string? VerbUsage(string verb) => verb switch
+    {
+        "demo" => DemoCommand.Usage,
+        "train" => TrainCommand.Usage,
+        "eval" => EvalCommand.Usage,
+        _ => null,
+    };
+}

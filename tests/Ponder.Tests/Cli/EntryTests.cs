@@ -1,0 +1,49 @@
+using Ponder.Cli;
+
+namespace Ponder.Tests.Cli;
+
+public sealed class EntryTests
+{
+    static (int Code, string Error) Run(params string[] args)
+    {
+        var error = new StringWriter();
+        int code = Entry.Run(args, error);
+        return (code, error.ToString());
+    }
+
+    [Fact]
+    public void Unknown_verb_is_a_usage_error()
+    {
+        var (code, error) = Run("frobnicate");
+        Assert.Equal(2, code);
+        Assert.StartsWith("ponder unknown verb 'frobnicate'", error);
+    }
+
+    [Fact]
+    public void Wrong_option_fails_before_any_work_with_exit_code_2()
+    {
+        var (code, error) = Run("eval", "--checkpoint", "x", "--samplez", "4");
+        Assert.Equal(2, code);
+        Assert.Contains("unknown option '--samplez'", error);
+    }
+
+    [Fact]
+    public void Missing_checkpoint_is_one_line_naming_it_with_exit_code_1()
+    {
+        using var dir = new TempDirectory();
+        var (code, error) = Run("eval", "--checkpoint", dir.Path);
+        Assert.Equal(1, code);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.Contains(dir.Path, error);
+        Assert.Contains("config.json", error);
+    }
+
+    [Fact]
+    public void Unknown_task_is_a_clear_error()
+    {
+        using var dir = new TempDirectory();
+        var (code, error) = Run("train", "sft", "--task", "sudoku", "--out", dir.File("out"), "--steps", "1");
+        Assert.Equal(1, code);
+        Assert.Contains("unknown task 'sudoku'", error);
+    }
+}
