@@ -60,7 +60,7 @@ public static class DemoCommand
         var evalOptions = new EvalOptions { Count = quick ? 50 : 200, Samples = quick ? 8 : 64, Temperature = 1.0, Seed = 0 };
         EvalResult eval = null!;
         Stage("eval", stages, () => eval = Evaluator.Run(policy.Model, policy.Tokenizer, task, evalOptions, new LineProgress("[eval] ")));
-        File.WriteAllText(Path.Combine(outDir, "eval.json"), eval.ToJson().ToJsonString(new() { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(outDir, "eval.json"), eval.ToJson().ToJsonString(JsonText.Indented));
         summary["sft_greedy"] = eval.Greedy;
         foreach (var (k, v) in eval.PassAt) summary[$"sft_pass@{k}"] = v;
         foreach (var (k, v) in eval.MajorityAt) summary[$"sft_maj@{k}"] = v;
@@ -90,7 +90,7 @@ public static class DemoCommand
         foreach (var (name, secs) in stages) report.AppendLine($"| {name} | {secs} |");
         report.AppendLine($"| total | {total.Elapsed.TotalSeconds:F0} |");
         File.WriteAllText(Path.Combine(outDir, "report.md"), report.ToString());
-        File.WriteAllText(Path.Combine(outDir, "summary.json"), summary.ToJsonString(new() { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(outDir, "summary.json"), summary.ToJsonString(JsonText.Indented));
         Console.WriteLine($"demo done in {total.Elapsed.TotalSeconds:F0}s: {Path.Combine(outDir, "report.md")}, {Path.Combine(outDir, "summary.json")}");
         Console.WriteLine($"SFT policy: greedy {eval.Greedy:P1}, pass@{kMax} {eval.PassAt[kMax]:P1}, maj@{kMax} {eval.MajorityAt[kMax]:P1}");
         return 0;

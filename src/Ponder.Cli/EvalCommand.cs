@@ -37,7 +37,7 @@ public static class EvalCommand
         if (json is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
-            File.WriteAllText(json, result.ToJson().ToJsonString(new() { WriteIndented = true }));
+            File.WriteAllText(json, result.ToJson().ToJsonString(JsonText.Indented));
         }
         return 0;
     }

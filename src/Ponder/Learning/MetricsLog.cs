@@ -19,7 +19,7 @@ public sealed class MetricsLog : IDisposable
         foreach (var line in kept) writer.WriteLine(line);
     }
 
-    public void Write(JsonObject row) => writer.WriteLine(row.ToJsonString());
+    public void Write(JsonObject row) => writer.WriteLine(row.ToJsonString(JsonText.Compact));
 
     /// <summary>Reads every row of a metrics file.</summary>
     public static List<JsonObject> Read(string path) =>

@@ -17,10 +17,11 @@ public static class SftPresets
         Steps = 3000, BatchSize = 64, Lr = 3e-3, Warmup = 100, EvalEvery = 500, EvalCount = 200, CheckpointEvery = 1000, MaxMinutes = 11,
     };
 
-    /// <summary>Toy size for <c>ponder demo --quick</c> and smoke runs.</summary>
+    /// <summary>Toy size for <c>ponder demo --quick</c> and smoke runs: an easier task (2-step chains of 2-digit numbers) so that a minute of training shows something.</summary>
     public static SftOptions Quick(string outDir, int seed) => Default(outDir, seed) with
     {
+        Task = "arith:steps=2,digits=2,ops=+-",
         Model = new TransformerConfig { HiddenSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2, IntermediateSize = 176, MaxPositions = 160 },
-        Steps = 200, BatchSize = 32, EvalEvery = 100, EvalCount = 50, CheckpointEvery = 0, MaxMinutes = 2,
+        Steps = 300, BatchSize = 32, Lr = 5e-3, EvalEvery = 100, EvalCount = 50, CheckpointEvery = 0, MaxMinutes = 2,
     };
 }
