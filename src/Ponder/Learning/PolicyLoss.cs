@@ -1,0 +1,62 @@
+using static TorchSharp.torch;
+
+namespace Ponder.Learning;
+
+/// <summary>
+/// The clipped policy-gradient loss shared by every algorithm (PPO's surrogate; with one optimizer
+/// step per batch the ratio is 1 and it reduces to REINFORCE's −A·log π):
+/// <code>
+/// ρ_t = exp(log π(a_t) − log π_old(a_t))
+/// L_pg = −min(ρ_t·A_t, clip(ρ_t, 1−ε, 1+ε)·A_t)
+/// L = agg(L_pg + β·KL_t(π ‖ π_ref)) − c_H·agg(H_t)
+/// </code>
+/// All tensors are (N, T) over action positions; <c>mask</c> is 1 on generated tokens and 0 on prompt
+/// and padding, which therefore never contribute.
+/// </summary>
+public static class PolicyLoss
+{
+    /// <summary>Loss and its parts: (loss, pg, kl, entropy, clip fraction), the parts as plain numbers for logging.</summary>
+    public static (Tensor Loss, PolicyLossMetrics Metrics) Compute(
+        Tensor logProbs, Tensor oldLogProbs, Tensor? refLogProbs, Tensor advantages, Tensor mask, Tensor? entropy,
+        double clipEps, double klCoef, KlEstimator kl, double entropyCoef, LossAggregation aggregation)
+    {
+        var ratio = (logProbs - oldLogProbs).exp();                                   // (N, T)
+        var unclipped = ratio * advantages;                                           // (N, T)
+        var clipped = ratio.clamp(1 - clipEps, 1 + clipEps) * advantages;             // (N, T)
+        var perToken = -minimum(unclipped, clipped);                                  // (N, T)
+        Tensor? klTerm = null;
+        if (kl != KlEstimator.None && refLogProbs is not null)
+        {
+            var logRatio = refLogProbs - logProbs;                                    // (N, T) log π_ref − log π
+            klTerm = kl == KlEstimator.K1 ? -logRatio : logRatio.exp() - logRatio - 1; // (N, T)
+            if (klCoef != 0) perToken = perToken + klCoef * klTerm;
+        }
+        var loss = Aggregate(perToken, mask, aggregation);
+        double entropyMean = 0;
+        if (entropy is not null)
+        {
+            var h = Aggregate(entropy, mask, aggregation);
+            if (entropyCoef != 0) loss = loss - entropyCoef * h;
+            entropyMean = h.item<float>();
+        }
+        using var noGrad = no_grad();
+        var isClipped = (ratio - 1).abs() > clipEps;
+        var metrics = new PolicyLossMetrics(
+            Loss: loss.item<float>(),
+            PolicyGradient: Aggregate(-minimum(unclipped, clipped), mask, aggregation).item<float>(),
+            Kl: klTerm is null ? 0 : Aggregate(klTerm, mask, LossAggregation.Token).item<float>(),
+            Entropy: entropyMean,
+            ClipFraction: Aggregate(isClipped.to(logProbs.dtype), mask, LossAggregation.Token).item<float>());
+        return (loss, metrics);
+    }
+
+    /// <summary>Masked mean of (N, T) values per <paramref name="aggregation"/>.</summary>
+    public static Tensor Aggregate(Tensor values, Tensor mask, LossAggregation aggregation)
+    {
+        var m = mask.to(values.dtype);                                                // (N, T)
+        if (aggregation == LossAggregation.Token)
+            return (values * m).sum() / m.sum().clamp_min(1);
+        var perSequence = (values * m).sum(1) / m.sum(1).clamp_min(1);                // (N)
+        return perSequence.mean();
+    }
+}

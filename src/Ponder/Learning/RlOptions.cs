@@ -1,0 +1,54 @@
+using Ponder.Rewards;
+
+namespace Ponder.Learning;
+
+/// <summary>Settings of policy-gradient RL from a policy checkpoint on a task's verifier reward.</summary>
+public sealed record RlOptions
+{
+    /// <summary>Start (and reference) policy checkpoint.</summary>
+    public required string Policy { get; init; }
+    /// <summary>Output checkpoint folder (also what <see cref="Resume"/> continues).</summary>
+    public required string Out { get; init; }
+    /// <summary>Task spec; defaults to the policy's own task.</summary>
+    public string? Task { get; init; }
+    public RlAlgorithm Algorithm { get; init; } = RlAlgorithm.Grpo;
+    /// <summary>Rollout batches (one or more optimizer steps each).</summary>
+    public int Steps { get; init; } = 200;
+    /// <summary>Distinct prompts per batch.</summary>
+    public int PromptsPerStep { get; init; } = 16;
+    /// <summary>Samples per prompt (the group of GRPO and RLOO); the batch holds PromptsPerStep × GroupSize rollouts.</summary>
+    public int GroupSize { get; init; } = 8;
+    /// <summary>Optimizer steps on each batch of rollouts (ratio clipping keeps them safe).</summary>
+    public int EpochsPerBatch { get; init; } = 1;
+    /// <summary>Peak learning rate (constant after a short warmup); RL from a trained policy wants it small.</summary>
+    public double Lr { get; init; } = 3e-4;
+    public int Warmup { get; init; } = 10;
+    /// <summary>Sampling temperature of the rollouts.</summary>
+    public double Temperature { get; init; } = 1.0;
+    /// <summary>PPO clip range ε of the ratio.</summary>
+    public double ClipEps { get; init; } = 0.2;
+    /// <summary>KL penalty weight β to the frozen start policy.</summary>
+    public double KlCoef { get; init; } = 0.02;
+    public KlEstimator Kl { get; init; } = KlEstimator.K3;
+    /// <summary>Entropy bonus weight.</summary>
+    public double EntropyCoef { get; init; }
+    public LossAggregation Aggregation { get; init; } = LossAggregation.Token;
+    /// <summary>GRPO divides by the group's reward std; false gives Dr. GRPO.</summary>
+    public bool NormalizeStd { get; init; } = true;
+    /// <summary>PPO discount and GAE λ.</summary>
+    public double Gamma { get; init; } = 1.0;
+    public double Lambda { get; init; } = 0.95;
+    /// <summary>PPO value-loss weight.</summary>
+    public double ValueCoef { get; init; } = 0.5;
+    /// <summary>REINFORCE baseline: exponential moving average of batch rewards with this decay.</summary>
+    public double BaselineDecay { get; init; } = 0.9;
+    public RewardShaping Shaping { get; init; } = new();
+    public double GradClip { get; init; } = 1.0;
+    public int EvalEvery { get; init; } = 25;
+    public int EvalCount { get; init; } = 200;
+    public int CheckpointEvery { get; init; } = 50;
+    public int Seed { get; init; } = 1;
+    public bool Resume { get; init; }
+    /// <summary>Stop early (with a checkpoint) after this much wall time; 0 means no limit.</summary>
+    public double MaxMinutes { get; init; }
+}

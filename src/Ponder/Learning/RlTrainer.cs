@@ -1,0 +1,214 @@
+// Policy-gradient RL on verifiable rewards. One trainer; an algorithm is an advantage estimator:
+//   REINFORCE  A_i = r_i − b                 (b: moving average of batch rewards)
+//   RLOO       A_i = r_i − mean_{j≠i} r_j    (over the S samples of the same prompt)
+//   GRPO       A_i = (r_i − mean) / std      (std optional: Dr. GRPO)
+//   PPO        A_t = GAE(γ, λ) of token rewards (outcome at the last token) with a value head
+// and one loss for all (PolicyLoss): clipped ratio to the rollout policy, optional KL to the frozen
+// start policy (k1 or k3), optional entropy bonus, per-token or per-sequence aggregation.
+// Simplifications: the reward is given once per sequence (PPO spreads it by GAE); rollouts are
+// sampled and scored with the same weights (π_old = π at the batch's first optimizer step).
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Ponder.Policy;
+using Ponder.Rewards;
+using Ponder.Scaling;
+using Ponder.Tasks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ponder.Learning;
+
+/// <param name="taskOverride">A task object to use instead of the registry's (tests use toy tasks).</param>
+public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverride = null)
+{
+    public const int EvalSeed = SftTrainer.EvalSeed;
+
+    public void Run(IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var o = options;
+        Validate(o);
+        var start = LoadedPolicy.Load(o.Resume ? o.Out : o.Policy, device);
+        var reference = LoadedPolicy.Load(o.Resume ? InitOf(start) : o.Policy, device);
+        var task = taskOverride ?? TaskRegistry.Create(o.Task ?? reference.State.Task);
+        if (o.Task is not null && task.Name != reference.State.Task && reference.State.Kind == "policy")
+            progress?.Report(new TrainProgress(0, o.Steps, 0, 0, $"note: policy trained on '{reference.State.Task}', RL on '{task.Name}'"));
+        if (start.Tokenizer.ToJson() != reference.Tokenizer.ToJson())
+            throw new InvalidDataException($"checkpoint '{o.Out}': its tokenizer differs from the start policy '{InitOf(start)}'");
+        string init = o.Resume ? InitOf(start) : o.Policy;
+        var model = start.Model;
+        var tokenizer = start.Tokenizer;
+        torch.manual_seed(o.Seed);
+        var valueHead = o.Algorithm == RlAlgorithm.Ppo ? nn.Linear(model.Config.HiddenSize, 1, device: device) : null;
+        var named = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        if (valueHead is not null) named.AddRange(valueHead.named_parameters().Select(p => ("value_head." + p.name, (Tensor)p.parameter)));
+        var parameters = model.parameters().Concat(valueHead?.parameters() ?? []).ToList();
+        var optimizer = new AdamW(named, weightDecay: 0);
+        long startStep = 0;
+        double baseline = 0;
+        if (o.Resume)
+        {
+            startStep = start.State.Step;
+            var saved = Checkpoint.ReadOptimizerState(o.Out) ?? throw new InvalidDataException($"checkpoint '{o.Out}': no optimizer.safetensors to resume from");
+            optimizer.Load(saved, Path.Combine(o.Out, Checkpoint.OptimizerFile));
+            if (valueHead is not null) LoadValueHead(valueHead, saved, o.Out);
+            baseline = double.Parse(start.State.Extra?.GetValueOrDefault("baseline") ?? "0", CultureInfo.InvariantCulture);
+        }
+        var reward = new VerifierReward(task, o.Shaping);
+        var generator = new Policy.Generator(model, tokenizer);
+        var evalProblems = task.Problems(Split.Test, o.EvalCount, EvalSeed);
+        int maxNew = Evaluator.MaxNewTokens(tokenizer, task, task.Problems(Split.Train, 64, o.Seed), model.Config.MaxPositions);
+        using var metrics = new MetricsLog(Path.Combine(o.Out, "metrics.jsonl"), o.Resume ? startStep : null);
+        if (!o.Resume) metrics.Write(EvalRow(0, Evaluator.GreedyAccuracy(model, tokenizer, task, evalProblems), evalProblems.Count));
+
+        var clock = Stopwatch.StartNew();
+        long step = startStep;
+        while (step < o.Steps && !cancel.IsCancellationRequested)
+        {
+            step++;
+            double lr = o.Lr * Math.Min(1.0, step / (double)Math.Max(1, o.Warmup));
+            var row = new JsonObject { ["step"] = step, ["lr"] = lr };
+
+            // 1. Rollouts: GroupSize samples of each prompt, scored by the verifier.
+            var problems = task.Problems(Split.Train, o.PromptsPerStep, Seeds.Mix(o.Seed, step));
+            var rows = problems.SelectMany(p => Enumerable.Repeat(p, o.GroupSize)).ToList();
+            model.eval();
+            var gens = generator.Generate(rows.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(),
+                new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(o.Seed + 7919, step) });
+            var texts = gens.Select(g => g.Text).ToList();
+            var rewards = reward.Score(rows, texts).ToArray();
+            using var batch = RolloutBatch.Build(tokenizer, rows, gens.Select(g => g.Tokens).ToArray(), texts, device);
+            using var scope = NewDisposeScope();
+
+            // 2. Advantages, and the rollout (old) and reference log-probs.
+            Tensor oldLogProbs, advantages;
+            Tensor? refLogProbs = null, returns = null;
+            using (no_grad())
+            {
+                var (lp, _, hidden) = batch.Score(model, entropy: false);
+                oldLogProbs = lp;
+                if (o.Kl != KlEstimator.None) refLogProbs = batch.Score(reference.Model, entropy: false).LogProbs;
+                var r = tensor(rewards.Select(x => (float)x).ToArray(), device: device);    // (N)
+                var perSequence = o.Algorithm switch
+                {
+                    RlAlgorithm.Grpo => Advantages.Grpo(r.view(o.PromptsPerStep, o.GroupSize), o.NormalizeStd).view(-1),
+                    RlAlgorithm.Rloo => Advantages.Rloo(r.view(o.PromptsPerStep, o.GroupSize)).view(-1),
+                    RlAlgorithm.Reinforce => Advantages.Reinforce(r, baseline),
+                    _ => null,
+                };
+                if (perSequence is not null) advantages = perSequence.unsqueeze(1) * batch.Mask;   // (N, T)
+                else
+                {
+                    var values = valueHead!.call(hidden).squeeze(-1) * batch.Mask;              // (N, T)
+                    var tokenRewards = LastTokenRewards(batch.Mask, r);                        // (N, T)
+                    (advantages, returns) = Advantages.Gae(tokenRewards, values, batch.Mask, o.Gamma, o.Lambda);
+                    var m = batch.Mask;
+                    var mean = (advantages * m).sum() / m.sum();
+                    var std = (((advantages - mean) * m).pow(2).sum() / m.sum()).sqrt();
+                    advantages = (advantages - mean) / (std + 1e-6) * m;                     // whitened over the batch
+                }
+            }
+            baseline = o.BaselineDecay * baseline + (1 - o.BaselineDecay) * rewards.Average();
+
+            // 3. Optimizer steps on this batch.
+            model.train();
+            PolicyLossMetrics? last = null;
+            double valueLoss = 0;
+            for (int epoch = 0; epoch < o.EpochsPerBatch; epoch++)
+            {
+                using var inner = NewDisposeScope();
+                var (logProbs, entropy, hidden) = batch.Score(model, entropy: true);
+                var (loss, parts) = PolicyLoss.Compute(logProbs, oldLogProbs, refLogProbs, advantages, batch.Mask, entropy,
+                    o.ClipEps, o.KlCoef, o.Kl, o.EntropyCoef, o.Aggregation);
+                if (valueHead is not null)
+                {
+                    var v = valueHead.call(hidden).squeeze(-1);                                // (N, T)
+                    var vl = 0.5 * PolicyLoss.Aggregate((v - returns!).pow(2), batch.Mask, LossAggregation.Token);
+                    loss = loss + o.ValueCoef * vl;
+                    valueLoss = vl.item<float>();
+                }
+                loss.backward();
+                nn.utils.clip_grad_norm_(parameters, o.GradClip);
+                optimizer.Update(lr);
+                optimizer.ZeroGrad();
+                last = parts;
+            }
+
+            int correct = rows.Select((p, i) => task.Check(p, texts[i]).Correct).Count(c => c);
+            row["reward"] = Math.Round(rewards.Average(), 4);
+            row["accuracy"] = Math.Round(correct / (double)rows.Count, 4);
+            row["response_length"] = Math.Round(batch.CompletionLengths.Average(), 2);
+            row["kl"] = Math.Round(last!.Kl, 5);
+            row["entropy"] = Math.Round(last.Entropy, 4);
+            row["clip_fraction"] = Math.Round(last.ClipFraction, 4);
+            row["loss"] = Math.Round(last.Loss, 5);
+            if (valueHead is not null) row["value_loss"] = Math.Round(valueLoss, 5);
+            row["rollouts"] = step * rows.Count;
+            row["elapsed_s"] = Math.Round(clock.Elapsed.TotalSeconds, 2);
+            metrics.Write(row);
+            progress?.Report(new TrainProgress(step, o.Steps, last.Loss, 0));
+
+            bool lastStep = step == o.Steps;
+            bool outOfTime = o.MaxMinutes > 0 && clock.Elapsed.TotalMinutes >= o.MaxMinutes;
+            if ((o.EvalEvery > 0 && step % o.EvalEvery == 0) || lastStep || outOfTime)
+            {
+                double acc = Evaluator.GreedyAccuracy(model, tokenizer, task, evalProblems);
+                metrics.Write(EvalRow(step, acc, evalProblems.Count));
+                progress?.Report(new TrainProgress(step, o.Steps, last.Loss, 0,
+                    $"step {step}: held-out greedy {acc:P1}; batch reward {rewards.Average():F3}, KL {last.Kl:F4}, length {batch.CompletionLengths.Average():F1}"));
+            }
+            if ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || lastStep || outOfTime || cancel.IsCancellationRequested)
+                Save(model, tokenizer, task, optimizer, valueHead, init, step, baseline);
+            if (outOfTime) break;
+        }
+    }
+
+    static void Validate(RlOptions o)
+    {
+        if (o.GroupSize < 1 || o.PromptsPerStep < 1) throw new ArgumentException("group size and prompts per step must be positive");
+        if (o.Algorithm is RlAlgorithm.Grpo or RlAlgorithm.Rloo && o.GroupSize < 2)
+            throw new ArgumentException($"{o.Algorithm} needs a group of at least 2 samples per prompt (got {o.GroupSize})");
+        if (o.EpochsPerBatch < 1) throw new ArgumentException("epochs per batch must be at least 1");
+    }
+
+    static string InitOf(LoadedPolicy p) =>
+        p.State.Extra?.GetValueOrDefault("init") ?? throw new InvalidDataException($"checkpoint '{p.Dir}': ponder.json does not name the start policy ('init')");
+
+    /// <summary>Token rewards (N, T): each row's reward on its last action token.</summary>
+    static Tensor LastTokenRewards(Tensor mask, Tensor rewards)
+    {
+        var positions = arange(mask.shape[1], device: mask.device).unsqueeze(0) * mask;   // (N, T)
+        var last = positions.argmax(1, keepdim: true);                                    // (N, 1)
+        return zeros_like(mask).scatter(1, last, rewards.unsqueeze(1).to(mask.dtype)) * mask;
+    }
+
+    static JsonObject EvalRow(long step, double acc, int count) => new() { ["step"] = step, ["eval_greedy"] = acc, ["eval_count"] = count };
+
+    static void LoadValueHead(TorchSharp.Modules.Linear head, IReadOnlyDictionary<string, Tensor> saved, string dir)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, p) in head.named_parameters())
+        {
+            if (!saved.TryGetValue("value_head." + name, out var t))
+                throw new InvalidDataException($"{Path.Combine(dir, Checkpoint.OptimizerFile)}: missing tensor 'value_head.{name}'");
+            p.copy_(t.to(p.dtype, p.device));
+        }
+    }
+
+    void Save(Transformer model, ITokenizer tokenizer, ITask task, AdamW optimizer, TorchSharp.Modules.Linear? valueHead, string init, long step, double baseline)
+    {
+        var o = options;
+        var state = optimizer.State();
+        if (valueHead is not null)
+            foreach (var (name, p) in valueHead.named_parameters()) state["value_head." + name] = p;
+        var extra = new Dictionary<string, string>
+        {
+            ["init"] = init,
+            ["algorithm"] = o.Algorithm.ToString().ToLowerInvariant(),
+            ["baseline"] = baseline.ToString("R", CultureInfo.InvariantCulture),
+            ["total_steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
+        };
+        Checkpoint.Save(o.Out, model.Config, model, tokenizer,
+            new CheckpointState { Task = task.Name, Step = step, Seed = o.Seed, Kind = "policy", Extra = extra, HasOptimizerState = true }, state);
+    }
+}

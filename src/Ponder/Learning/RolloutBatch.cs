@@ -1,0 +1,62 @@
+using Ponder.Policy;
+using Ponder.Tasks;
+using static TorchSharp.torch;
+
+namespace Ponder.Learning;
+
+/// <summary>
+/// Sampled completions laid out for a loss: <c>Ids</c> (N, L) = BOS + prompt + completion (EOS
+/// included when the policy stopped), right-padded; action position j (0 ≤ j &lt; L−1) predicts
+/// token j+1, and <c>Mask</c> (N, L−1) is 1 exactly on the positions that predict completion tokens.
+/// </summary>
+public sealed class RolloutBatch : IDisposable
+{
+    public required Tensor Ids { get; init; }
+    public required Tensor Mask { get; init; }
+    public required IReadOnlyList<Problem> Problems { get; init; }
+    public required IReadOnlyList<string> Completions { get; init; }
+    public required int[] CompletionLengths { get; init; }
+
+    public static RolloutBatch Build(ITokenizer tokenizer, IReadOnlyList<Problem> problems, IReadOnlyList<int[]> completions,
+        IReadOnlyList<string> texts, Device device)
+    {
+        int n = problems.Count;
+        var prompts = problems.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToArray();
+        int l = Enumerable.Range(0, n).Max(i => prompts[i].Length + completions[i].Length);
+        var ids = new long[n * l];
+        var mask = new float[n * (l - 1)];
+        Array.Fill(ids, tokenizer.Pad);
+        for (int i = 0; i < n; i++)
+        {
+            int[] row = [.. prompts[i], .. completions[i]];
+            for (int j = 0; j < row.Length; j++) ids[i * l + j] = row[j];
+            for (int j = prompts[i].Length - 1; j < row.Length - 1; j++) mask[i * (l - 1) + j] = 1;
+        }
+        return new RolloutBatch
+        {
+            Ids = tensor(ids, [n, l], device: device), Mask = tensor(mask, [n, l - 1], device: device),
+            Problems = problems, Completions = texts, CompletionLengths = completions.Select(c => c.Length).ToArray(),
+        };
+    }
+
+    /// <summary>
+    /// Log-probabilities (N, L−1) of the batch's next tokens under <paramref name="model"/>, the
+    /// per-position entropy (N, L−1) when asked, and the hidden states (N, L−1, C) for a value head.
+    /// </summary>
+    public (Tensor LogProbs, Tensor? Entropy, Tensor Hidden) Score(Transformer model, bool entropy)
+    {
+        var inputs = Ids[.., ..^1];                                                   // (N, L−1)
+        var targets = Ids[.., 1..];                                                   // (N, L−1)
+        var hidden = model.Hidden(inputs);                                            // (N, L−1, C)
+        var logp = model.Logits(hidden).log_softmax(-1);                              // (N, L−1, V)
+        var chosen = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1);             // (N, L−1)
+        Tensor? h = entropy ? -(logp.exp() * logp).sum(-1) : null;                    // (N, L−1)
+        return (chosen, h, hidden);
+    }
+
+    public void Dispose()
+    {
+        Ids.Dispose();
+        Mask.Dispose();
+    }
+}

@@ -1,0 +1,99 @@
+using Ponder.Learning;
+using static TorchSharp.torch;
+
+namespace Ponder.Tests.Learning;
+
+public sealed class PolicyLossTests
+{
+    [Fact]
+    public void Clipped_loss_with_k3_kl_matches_a_hand_computed_case()
+    {
+        // Given one sequence with three action tokens (the fourth position is padding)
+        var logp = tensor(new[] { MathF.Log(0.5f), MathF.Log(0.2f), MathF.Log(0.9f), 0f }).view(1, 4);
+        var old = tensor(new[] { MathF.Log(0.25f), MathF.Log(0.2f), MathF.Log(0.3f), 0f }).view(1, 4);
+        var refLp = tensor(new[] { MathF.Log(0.5f), MathF.Log(0.4f), MathF.Log(0.9f), 0f }).view(1, 4);
+        var adv = tensor(new[] { 1f, -1f, -1f, 5f }).view(1, 4);
+        var mask = tensor(new[] { 1f, 1f, 1f, 0f }).view(1, 4);
+
+        // When the loss is computed with ε = 0.2, β = 0.1, k3, token aggregation
+        var (loss, metrics) = PolicyLoss.Compute(logp, old, refLp, adv, mask, null, 0.2, 0.1, KlEstimator.K3, 0, LossAggregation.Token);
+
+        // Then, by hand: ratios 2, 1, 3.
+        //   t0: A=+1, min(2·1, 1.2·1) = 1.2 → −1.2 ; t1: ratio 1 → −(−1) = 1 ; t2: A=−1, min(−3, −1.2) = −3 → 3
+        //   k3: t0 0; t1 r=ln2: 2 − ln2 − 1 = 0.3068528 ; t2 0
+        double pg = (-1.2 + 1 + 3) / 3;
+        double kl = (2 - Math.Log(2) - 1) / 3;
+        Assert.Equal(pg + 0.1 * kl, loss.item<float>(), 5);
+        Assert.Equal(pg, metrics.PolicyGradient, 5);
+        Assert.Equal(kl, metrics.Kl, 5);
+        Assert.Equal(2.0 / 3, metrics.ClipFraction, 5);   // t0 and t2 are outside [0.8, 1.2]
+    }
+
+    [Fact]
+    public void Masked_positions_never_contribute_to_loss_or_gradient()
+    {
+        // Given logits for 2 sequences × 3 positions where the mask zeroes prompt/padding positions
+        var logits = randn(2, 3, requires_grad: true);
+        var logp = logits.log_sigmoid();
+        var old = logp.detach();
+        var mask = tensor(new[] { 0f, 1f, 1f, 1f, 0f, 0f }).view(2, 3);
+        var adv = tensor(new[] { 9f, 1f, -1f, 2f, -7f, 3f }).view(2, 3);
+
+        foreach (var aggregation in new[] { LossAggregation.Token, LossAggregation.Sequence })
+        {
+            var (loss, _) = PolicyLoss.Compute(logp, old, null, adv, mask, logp.neg(), 0.2, 0, KlEstimator.None, 0.01, aggregation);
+            var grad = autograd.grad([loss], [logits], retain_graph: true)[0];
+
+            // Then the gradient is exactly zero wherever the mask is zero
+            Assert.Equal(0f, grad[0, 0].item<float>());
+            Assert.Equal(0f, grad[1, 1].item<float>());
+            Assert.Equal(0f, grad[1, 2].item<float>());
+            Assert.NotEqual(0f, grad[0, 1].item<float>());
+        }
+    }
+
+    [Fact]
+    public void Sequence_aggregation_weighs_sequences_equally()
+    {
+        var values = tensor(new[] { 1f, 1f, 1f, 4f, 0f, 0f }).view(2, 3);
+        var mask = tensor(new[] { 1f, 1f, 1f, 1f, 0f, 0f }).view(2, 3);
+        Assert.Equal(7.0 / 4, PolicyLoss.Aggregate(values, mask, LossAggregation.Token).item<float>(), 5);
+        Assert.Equal((1.0 + 4.0) / 2, PolicyLoss.Aggregate(values, mask, LossAggregation.Sequence).item<float>(), 5);
+    }
+
+    [Fact]
+    public void Group_advantages_match_hand_computed_values()
+    {
+        var r = tensor(new[] { 1f, 0f, 0f, 1f, 1f, 1f, 1f, 1f }).view(2, 4);
+
+        var grpo = Advantages.Grpo(r, normalizeStd: true).data<float>().ToArray();
+        double std = Math.Sqrt(1.0 / 3);   // unbiased std of {1,0,0,1}
+        Assert.Equal(0.5 / (std + 1e-4), grpo[0], 4);
+        Assert.Equal(-0.5 / (std + 1e-4), grpo[1], 4);
+        Assert.Equal(0f, grpo[4]);          // a group that all agree carries no signal
+
+        var dr = Advantages.Grpo(r, normalizeStd: false).data<float>().ToArray();
+        Assert.Equal(0.5f, dr[0], 5);
+
+        var rloo = Advantages.Rloo(r).data<float>().ToArray();
+        Assert.Equal(1 - 1.0 / 3, rloo[0], 5);  // 1 − mean(0, 0, 1)
+        Assert.Equal(0 - 2.0 / 3, rloo[1], 5);  // 0 − mean(1, 0, 1)
+    }
+
+    [Fact]
+    public void Gae_follows_the_recursion_over_action_tokens_only()
+    {
+        // Row: [prompt, a0, a1, pad]; reward 1 on a1; values 0.5 and 0.25; γ = 1, λ = 0.5.
+        var mask = tensor(new[] { 0f, 1f, 1f, 0f }).view(1, 4);
+        var rewards = tensor(new[] { 0f, 0f, 1f, 0f }).view(1, 4);
+        var values = tensor(new[] { 9f, 0.5f, 0.25f, 9f }).view(1, 4);
+        var (adv, ret) = Advantages.Gae(rewards, values, mask, 1.0, 0.5);
+        var a = adv.data<float>().ToArray();
+        // δ1 = 1 − 0.25 = 0.75 → A1 = 0.75 ; δ0 = 0 + 0.25 − 0.5 = −0.25 → A0 = −0.25 + 0.5·0.75 = 0.125
+        Assert.Equal(0f, a[0]);
+        Assert.Equal(0.125f, a[1], 5);
+        Assert.Equal(0.75f, a[2], 5);
+        Assert.Equal(0f, a[3]);
+        Assert.Equal(0.625f, ret[0, 1].item<float>(), 5);
+    }
+}
