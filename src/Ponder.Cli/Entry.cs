@@ -9,6 +9,7 @@ public static class Entry
         usage:
           ponder demo [--quick]                         the main job: train, evaluate, report (runs/demo)
           ponder train sft --task T --out DIR [...]     policy initialization on gold solutions
+          ponder train rl --algo grpo --policy C --out DIR   policy-gradient RL (grpo, ppo, rloo, reinforce)
           ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
           ponder help [verb]
 
@@ -51,7 +52,7 @@ public static class Entry
     static string? VerbUsage(string verb) => verb switch
     {
         "demo" => DemoCommand.Usage,
-        "train" => TrainCommand.Usage,
+        "train" => TrainCommand.Usage + "\n" + RlCommand.Usage,
         "eval" => EvalCommand.Usage,
         _ => null,
     };

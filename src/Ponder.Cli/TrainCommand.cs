@@ -23,8 +23,10 @@ public static class TrainCommand
 
     public static int Run(string[] args)
     {
-        if (args.Length == 0 || args[0] != "sft")
-            throw new UsageException($"train: unknown trainer '{(args.Length == 0 ? "" : args[0])}' (known: sft)");
+        string trainer = args.Length == 0 ? "" : args[0];
+        if (trainer == "rl") return RlCommand.Run(args[1..]);
+        if (trainer != "sft")
+            throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl)");
         var o = new Options("train sft", args[1..]);
         var options = Parse(o);
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);

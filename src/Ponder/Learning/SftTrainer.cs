@@ -25,9 +25,8 @@ public sealed class SftTrainer(SftOptions options, Device device)
         var task = TaskRegistry.Create(o.Task);
         torch.manual_seed(o.Seed);
         var (model, tokenizer, startStep, tokensSeen) = Initialize(task);
-        var config = model.Config;
         model.to(device);
-        var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), weightDecay: o.WeightDecay);
+        var optimizer = SupervisedStep.Optimizer(model, o.WeightDecay);
         if (o.Resume && Checkpoint.ReadOptimizerState(o.Out) is { } saved)
             optimizer.Load(saved, Path.Combine(o.Out, "optimizer.safetensors"));
         var schedule = new LrSchedule(o.Lr, o.Warmup, o.Steps);
@@ -44,28 +43,17 @@ public sealed class SftTrainer(SftOptions options, Device device)
             double lr = schedule.At(step);
 
             // forward, backward, clip, step
-            model.train();
-            using (var scope = NewDisposeScope())
+            var (loss, gradNorm, tokens) = SupervisedStep.Run(model, optimizer, tokenizer, BatchExamples(task, o.Seed, step, o.BatchSize), lr, o.GradClip);
+            lastLoss = loss;
+            tokensThisRun += tokens;
+            tokensSeen += tokens;
+            double tps = tokensThisRun / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+            metrics.Write(new JsonObject
             {
-                var (inputs, targets, _) = SftBatch.Build(tokenizer, BatchExamples(task, o.Seed, step, o.BatchSize), device);
-                var logits = model.call(inputs);                                        // (B, T, V)
-                var loss = nn.functional.cross_entropy(logits.view(-1, config.VocabSize), targets.view(-1), ignore_index: SftBatch.Ignore);
-                loss.backward();
-                double gradNorm = nn.utils.clip_grad_norm_(model.parameters(), o.GradClip);
-                optimizer.Update(lr);
-                optimizer.ZeroGrad();
-                lastLoss = loss.item<float>();
-                long tokens = inputs.ne(tokenizer.Pad).sum().item<long>();
-                tokensThisRun += tokens;
-                tokensSeen += tokens;
-                double tps = tokensThisRun / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-                metrics.Write(new JsonObject
-                {
-                    ["step"] = step, ["loss"] = Math.Round(lastLoss, 5), ["lr"] = lr, ["grad_norm"] = Math.Round(gradNorm, 4),
-                    ["tokens_per_s"] = Math.Round(tps), ["tokens_seen"] = tokensSeen, ["elapsed_s"] = Math.Round(clock.Elapsed.TotalSeconds, 2),
-                });
-                progress?.Report(new TrainProgress(step, o.Steps, lastLoss, tps));
-            }
+                ["step"] = step, ["loss"] = Math.Round(lastLoss, 5), ["lr"] = lr, ["grad_norm"] = Math.Round(gradNorm, 4),
+                ["tokens_per_s"] = Math.Round(tps), ["tokens_seen"] = tokensSeen, ["elapsed_s"] = Math.Round(clock.Elapsed.TotalSeconds, 2),
+            });
+            progress?.Report(new TrainProgress(step, o.Steps, lastLoss, tps));
 
             bool last = step == o.Steps;
             bool outOfTime = o.MaxMinutes > 0 && clock.Elapsed.TotalMinutes >= o.MaxMinutes;

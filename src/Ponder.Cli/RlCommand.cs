@@ -1,0 +1,75 @@
+using Ponder.Learning;
+using Ponder.Policy;
+using Ponder.Rewards;
+
+namespace Ponder.Cli;
+
+/// <summary><c>ponder train rl</c>: policy-gradient RL from a policy checkpoint on the task's verifier reward.</summary>
+public static class RlCommand
+{
+    public const string Usage = """
+        ponder train rl --algo grpo|ppo|rloo|reinforce --policy C --out DIR [options]
+          --task T             task (default: the policy's)          --steps N        rollout batches (200)
+          --prompts N          prompts per batch (16)                --group N        samples per prompt (8)
+          --epochs N           optimizer steps per batch (1; PPO 2)  --lr X           learning rate (3e-4)
+          --temperature X      rollout temperature (1.0)             --clip X         ratio clip ε (0.2)
+          --kl X               KL weight β (0.02)                    --kl-estimator none|k1|k3 (k3)
+          --entropy X          entropy bonus (0)                     --aggregation token|sequence (token)
+          --no-std             GRPO without std normalization (Dr. GRPO)
+          --format-reward X --length-penalty X --partial-credit X    reward shaping (0)
+          --eval-every N (25) --eval-count N (200) --checkpoint-every N (50) --seed S (1) --resume --max-minutes M
+          --device cpu|cuda
+        """;
+
+    public static int Run(string[] args)
+    {
+        var o = new Options("train rl", args);
+        var options = Parse(o);
+        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        o.Done();
+        new RlTrainer(options, device).Run(new ConsoleProgress(options.Algorithm.ToString().ToLowerInvariant(), plainEvery: 10));
+        Console.WriteLine($"checkpoint: {options.Out}");
+        return 0;
+    }
+
+    public static RlOptions Parse(Options o)
+    {
+        var algorithm = Enum<RlAlgorithm>(o, "algo", "grpo");
+        var d = new RlOptions { Policy = "", Out = "" };
+        return d with
+        {
+            Algorithm = algorithm,
+            Policy = o.Required("policy"),
+            Out = o.Required("out"),
+            Task = o.String("task"),
+            Steps = o.Int("steps", d.Steps, 1),
+            PromptsPerStep = o.Int("prompts", d.PromptsPerStep, 1),
+            GroupSize = o.Int("group", d.GroupSize, 1),
+            EpochsPerBatch = o.Int("epochs", algorithm == RlAlgorithm.Ppo ? 2 : 1, 1, 64),
+            Lr = o.Double("lr", d.Lr, 0, 1),
+            Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
+            ClipEps = o.Double("clip", d.ClipEps, 0, 10),
+            KlCoef = o.Double("kl", d.KlCoef, 0),
+            Kl = Enum<KlEstimator>(o, "kl-estimator", "k3"),
+            EntropyCoef = o.Double("entropy", d.EntropyCoef),
+            Aggregation = Enum<LossAggregation>(o, "aggregation", "token"),
+            NormalizeStd = !o.Flag("no-std"),
+            Shaping = new RewardShaping(o.Double("format-reward", 0), o.Double("length-penalty", 0), o.Double("partial-credit", 0)),
+            EvalEvery = o.Int("eval-every", d.EvalEvery, 0),
+            EvalCount = o.Int("eval-count", d.EvalCount, 1),
+            CheckpointEvery = o.Int("checkpoint-every", d.CheckpointEvery, 0),
+            Seed = o.Int("seed", d.Seed),
+            Resume = o.Flag("resume"),
+            MaxMinutes = o.Double("max-minutes", 0, 0),
+        };
+    }
+
+    /// <summary>An enum option by its lower-case name; anything else is a usage error listing the names.</summary>
+    public static T Enum<T>(Options o, string name, string fallback) where T : struct, System.Enum
+    {
+        string value = o.String(name, fallback)!;
+        foreach (var v in System.Enum.GetValues<T>())
+            if (v.ToString().Equals(value, StringComparison.OrdinalIgnoreCase)) return v;
+        throw new UsageException($"option '--{name}': unknown value '{value}' (known: {string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))})");
+    }
+}
