@@ -10,6 +10,7 @@ public static class Entry
           ponder demo [--quick]                         the main job: train, evaluate, report (runs/demo)
           ponder train sft --task T --out DIR [...]     policy initialization on gold solutions
           ponder train rl --algo grpo --policy C --out DIR   policy-gradient RL (grpo, ppo, rloo, reinforce)
+          ponder train expert-iteration|dpo --policy C --out DIR   learning from verified samples
           ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
           ponder help [verb]
 
@@ -52,7 +53,7 @@ public static class Entry
     static string? VerbUsage(string verb) => verb switch
     {
         "demo" => DemoCommand.Usage,
-        "train" => TrainCommand.Usage + "\n" + RlCommand.Usage,
+        "train" => TrainCommand.Usage + "\n" + RlCommand.Usage + "\n" + ExpertIterationCommand.Usage,
         "eval" => EvalCommand.Usage,
         _ => null,
     };

@@ -24,9 +24,14 @@ public static class TrainCommand
     public static int Run(string[] args)
     {
         string trainer = args.Length == 0 ? "" : args[0];
-        if (trainer == "rl") return RlCommand.Run(args[1..]);
-        if (trainer != "sft")
-            throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl)");
+        switch (trainer)
+        {
+            case "rl": return RlCommand.Run(args[1..]);
+            case "expert-iteration": return ExpertIterationCommand.RunExpertIteration(args[1..]);
+            case "dpo": return ExpertIterationCommand.RunDpo(args[1..]);
+            case "sft": break;
+            default: throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl, expert-iteration, dpo)");
+        }
         var o = new Options("train sft", args[1..]);
         var options = Parse(o);
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);

@@ -1,0 +1,54 @@
+using Ponder.Learning;
+using Ponder.Policy;
+
+namespace Ponder.Cli;
+
+/// <summary><c>ponder train expert-iteration</c> and <c>ponder train dpo</c>: learning from verified samples.</summary>
+public static class ExpertIterationCommand
+{
+    public const string Usage = """
+        ponder train expert-iteration --policy C --out DIR [--task T] [--rounds 3] [--problems 256] [--samples 8]
+            [--keep 2] [--steps-per-round 100] [--batch 64] [--lr 5e-4] [--temperature 1] [--eval-count 200] [--seed 1] [--resume]
+        ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
+            [--lr 3e-4] [--temperature 1] [--eval-every 25] [--eval-count 200] [--seed 1]
+        """;
+
+    public static int RunExpertIteration(string[] args)
+    {
+        var o = new Options("train expert-iteration", args);
+        var d = new ExpertIterationOptions { Policy = "", Out = "" };
+        var options = d with
+        {
+            Policy = o.Required("policy"), Out = o.Required("out"), Task = o.String("task"),
+            Rounds = o.Int("rounds", d.Rounds, 1), ProblemsPerRound = o.Int("problems", d.ProblemsPerRound, 1),
+            SamplesPerProblem = o.Int("samples", d.SamplesPerProblem, 1), KeepPerProblem = o.Int("keep", d.KeepPerProblem, 1),
+            StepsPerRound = o.Int("steps-per-round", d.StepsPerRound, 1), BatchSize = o.Int("batch", d.BatchSize, 1),
+            Lr = o.Double("lr", d.Lr, 0, 1), Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
+            EvalCount = o.Int("eval-count", d.EvalCount, 1), Seed = o.Int("seed", d.Seed), Resume = o.Flag("resume"),
+        };
+        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        o.Done();
+        new ExpertIteration(options, device).Run(new ConsoleProgress("expert-iteration"));
+        Console.WriteLine($"checkpoint: {options.Out}");
+        return 0;
+    }
+
+    public static int RunDpo(string[] args)
+    {
+        var o = new Options("train dpo", args);
+        var d = new DpoOptions { Policy = "", Out = "" };
+        var options = d with
+        {
+            Policy = o.Required("policy"), Out = o.Required("out"), Task = o.String("task"),
+            Steps = o.Int("steps", d.Steps, 1), ProblemsPerStep = o.Int("problems", d.ProblemsPerStep, 1),
+            SamplesPerProblem = o.Int("samples", d.SamplesPerProblem, 2), Beta = o.Double("beta", d.Beta, 0),
+            Lr = o.Double("lr", d.Lr, 0, 1), Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
+            EvalEvery = o.Int("eval-every", d.EvalEvery, 0), EvalCount = o.Int("eval-count", d.EvalCount, 1), Seed = o.Int("seed", d.Seed),
+        };
+        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        o.Done();
+        new DpoTrainer(options, device).Run(new ConsoleProgress("dpo", plainEvery: 10));
+        Console.WriteLine($"checkpoint: {options.Out}");
+        return 0;
+    }
+}
