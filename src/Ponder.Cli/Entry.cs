@@ -11,6 +11,7 @@ public static class Entry
           ponder train sft --task T --out DIR [...]     policy initialization on gold solutions
           ponder train rl --algo grpo --policy C --out DIR   policy-gradient RL (grpo, ppo, rloo, reinforce)
           ponder train expert-iteration|dpo --policy C --out DIR   learning from verified samples
+          ponder train compare --policy C --out DIR     every learner at the same rollout budget
           ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
           ponder help [verb]
 
@@ -53,7 +54,7 @@ public static class Entry
     static string? VerbUsage(string verb) => verb switch
     {
         "demo" => DemoCommand.Usage,
-        "train" => TrainCommand.Usage + "\n" + RlCommand.Usage + "\n" + ExpertIterationCommand.Usage,
+        "train" => TrainCommand.Usage + "\n" + RlCommand.Usage + "\n" + ExpertIterationCommand.Usage + "\n" + RlCommand.CompareUsage,
         "eval" => EvalCommand.Usage,
         _ => null,
     };

@@ -32,6 +32,29 @@ public static class RlCommand
         return 0;
     }
 
+    public const string CompareUsage = """
+        ponder train compare --policy C --out DIR [--rollouts 8192] [--eval-count 200] [--seed 1]
+          every learner (reinforce, rloo, grpo, ppo, expert iteration, dpo) from C at the same rollout budget;
+          writes DIR/comparison.md, comparison.json and learning-curve PNGs
+        """;
+
+    public static int Compare(string[] args)
+    {
+        var o = new Options("train compare", args);
+        string policy = o.Required("policy"), outDir = o.Required("out");
+        int rollouts = o.Int("rollouts", 8192, 128), evalCount = o.Int("eval-count", 200, 1), seed = o.Int("seed", 1);
+        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        o.Done();
+        Directory.CreateDirectory(outDir);
+        Console.WriteLine("| learner | rollouts | seconds | greedy | pass@1 | pass@16 | mean length (tokens) | KL to start (nats/seq) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        LearnerComparison.Run(policy, outDir, rollouts, evalCount, device, new LineProgress(), seed);
+        var runs = new[] { "reinforce", "rloo", "grpo", "ppo" }.ToDictionary(n => n, n => Path.Combine(outDir, n, "metrics.jsonl"));
+        LearningCurves.Plot(runs, outDir, "rl");
+        Console.WriteLine($"written: {Path.Combine(outDir, "comparison.md")}");
+        return 0;
+    }
+
     public static RlOptions Parse(Options o)
     {
         var algorithm = Enum<RlAlgorithm>(o, "algo", "grpo");

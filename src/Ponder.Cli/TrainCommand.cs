@@ -29,8 +29,9 @@ public static class TrainCommand
             case "rl": return RlCommand.Run(args[1..]);
             case "expert-iteration": return ExpertIterationCommand.RunExpertIteration(args[1..]);
             case "dpo": return ExpertIterationCommand.RunDpo(args[1..]);
+            case "compare": return RlCommand.Compare(args[1..]);
             case "sft": break;
-            default: throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl, expert-iteration, dpo)");
+            default: throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl, expert-iteration, dpo, compare)");
         }
         var o = new Options("train sft", args[1..]);
         var options = Parse(o);

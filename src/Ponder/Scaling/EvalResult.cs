@@ -7,7 +7,7 @@ public sealed record EvalResult(
     string Task, int Count, int Samples, double Temperature, int Seed,
     double Greedy, double GreedyWellFormed,
     IReadOnlyDictionary<int, double> PassAt, IReadOnlyDictionary<int, double> MajorityAt,
-    long GeneratedTokens, double Seconds)
+    long GeneratedTokens, double Seconds, double MeanSampleTokens = 0)
 {
     /// <summary>1, 2, 4, … up to the sample count (and the sample count itself).</summary>
     public static IReadOnlyList<int> Ks(int samples)
@@ -27,6 +27,7 @@ public sealed record EvalResult(
         };
         foreach (var (k, v) in PassAt) json[$"pass@{k}"] = v;
         foreach (var (k, v) in MajorityAt) json[$"maj@{k}"] = v;
+        json["mean_sample_tokens"] = Math.Round(MeanSampleTokens, 2);
         json["generated_tokens"] = GeneratedTokens;
         json["seconds"] = Math.Round(Seconds, 2);
         json["tokens_per_s"] = Math.Round(GeneratedTokens / Math.Max(1e-9, Seconds));

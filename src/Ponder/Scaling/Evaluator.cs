@@ -50,11 +50,14 @@ public static class Evaluator
         var greedy = Greedy(model, tokenizer, task, problems, o.BatchSize, out long tokens);
         progress?.Report($"greedy: {greedy.Count(g => g.Correct)}/{problems.Count} correct");
 
+        double meanSampleTokens = 0;
         var passAt = new SortedDictionary<int, double>();
         var majAt = new SortedDictionary<int, double>();
         if (o.Samples > 0)
         {
+            long before = tokens;
             var samples = Sample(model, tokenizer, task, problems, o, ref tokens, progress);
+            meanSampleTokens = (tokens - before) / (double)(problems.Count * o.Samples);
             foreach (int k in EvalResult.Ks(o.Samples))
             {
                 passAt[k] = samples.Average(s => PassAtK.Estimate(o.Samples, s.Count(x => x.Correct), k));
@@ -63,7 +66,7 @@ public static class Evaluator
         }
         return new EvalResult(task.Name, problems.Count, o.Samples, o.Temperature, o.Seed,
             greedy.Count(g => g.Correct) / (double)problems.Count, greedy.Count(g => g.WellFormed) / (double)problems.Count,
-            passAt, majAt, tokens, clock.Elapsed.TotalSeconds);
+            passAt, majAt, tokens, clock.Elapsed.TotalSeconds, meanSampleTokens);
     }
 
     /// <summary>Per problem, its samples' (answer, correct) in sampling order.</summary>
