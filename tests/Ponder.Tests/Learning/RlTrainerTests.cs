@@ -49,6 +49,34 @@ public sealed class RlTrainerTests : IDisposable
         Assert.Equal(5, Curve(a.Out).Count);   // eval at 0, three steps, eval at the end
     }
 
+    [Theory]
+    [InlineData(RlAlgorithm.Grpo)]
+    [InlineData(RlAlgorithm.Ppo)]
+    public void Resume_continues_the_same_learning_curve(RlAlgorithm algorithm)
+    {
+        string start = ToyBandit.TinyPolicy(dir);
+        var straight = Options(start, algorithm, "straight") with { Steps = 4 };
+        new RlTrainer(straight, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        var split = Options(start, algorithm, "split") with { Steps = 4 };
+        using (var cancel = new CancellationTokenSource())
+            new RlTrainer(split, CPU, new ToyBandit.StartsWithDigit()).Run(new CancelAt(2, cancel), cancel.Token);
+        new RlTrainer(split with { Resume = true }, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        static List<string> Curve(string outDir) => MetricsLog.Read(Path.Combine(outDir, "metrics.jsonl"))
+            .Where(r => r.ContainsKey("reward")).Select(r => { r.Remove("elapsed_s"); return r.ToJsonString(); }).ToList();
+        Assert.Equal(4, Curve(split.Out).Count);
+        Assert.Equal(Curve(straight.Out), Curve(split.Out));
+    }
+
+    sealed class CancelAt(int step, CancellationTokenSource cancel) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress p)
+        {
+            if (p.Step >= step && p.Message is null) cancel.Cancel();
+        }
+    }
+
     [Fact]
     public void Group_algorithms_refuse_a_group_of_one_before_training()
     {
