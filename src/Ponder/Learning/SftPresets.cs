@@ -22,6 +22,6 @@ public static class SftPresets
     {
         Task = "arith:steps=2,digits=2,ops=+-",
         Model = new TransformerConfig { HiddenSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2, IntermediateSize = 176, MaxPositions = 160 },
-        Steps = 300, BatchSize = 32, Lr = 5e-3, EvalEvery = 100, EvalCount = 50, CheckpointEvery = 0, MaxMinutes = 2,
+        Steps = 1200, BatchSize = 32, Lr = 5e-3, EvalEvery = 300, EvalCount = 50, CheckpointEvery = 0, MaxMinutes = 2,
     };
 }
