@@ -8,6 +8,8 @@ const string usage = """
       ponder demo [--quick]                         the main job: train, evaluate, report (runs/demo)
       ponder train sft --task T --out DIR [...]     policy initialization on gold solutions
       ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
+      ponder train orm|prm --policy C --out DIR     reward models on Monte-Carlo process labels
+      ponder eval-rm --rm C [...]                   reward-model step AUC, calibration, best-of-N selection
       ponder help [verb]
 
     tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F
@@ -25,7 +27,8 @@ try
         "demo" => DemoCommand.Run(args[1..]),
         "train" => TrainCommand.Run(args[1..]),
         "eval" => EvalCommand.Run(args[1..]),
-        _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, help)"),
+        "eval-rm" => EvalRmCommand.Run(args[1..]),
+        _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, eval-rm, help)"),
     };
 }
 catch (UsageException e)
@@ -45,5 +48,7 @@ static string? VerbUsage(string verb) => verb switch
     "demo" => DemoCommand.Usage,
     "train" => TrainCommand.Usage,
     "eval" => EvalCommand.Usage,
+    "train-rm" => RewardCommands.Usage,
+    "eval-rm" => EvalRmCommand.Usage,
     _ => null,
 };

@@ -21,6 +21,7 @@ public static class TrainCommand
 
     public static int Run(string[] args)
     {
+        if (args.Length > 0 && args[0] is "orm" or "prm") return RewardCommands.Train(args);
         if (args.Length == 0 || args[0] != "sft")
             throw new UsageException($"train: unknown trainer '{(args.Length == 0 ? "" : args[0])}' (known: sft)");
         var o = new Options("train sft", args[1..]);
