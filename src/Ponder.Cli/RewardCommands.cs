@@ -15,7 +15,7 @@ public static class RewardCommands
           --label-cache F      label file, reused when it matches and written when absent (default DIR/labels-mc.jsonl);
                                an ORM reuses a PRM's file: pass the same F
           --problems N         train problems to label (256)   --samples S   solutions sampled per problem (4)
-          --k K                completions per step prefix (8) --temperature X  sampling temperature (1)
+          --k K                completions per step prefix (prm: 8; orm: 0, outcomes only) --temperature X  sampling temperature (1)
           --steps N            optimizer steps (400)           --batch N     labelled solutions per step (32)
           --lr X               peak learning rate (0.001)      --warmup N    warmup steps (20)
           --eval-every N       held-out evaluation period (100) --checkpoint-every N  checkpoint period (0: at the end)
@@ -40,7 +40,7 @@ public static class RewardCommands
             LabelCache = o.String("label-cache"),
             Labelling = new LabelOptions
             {
-                Problems = o.Int("problems", 256, 1), Samples = o.Int("samples", 4, 1, 1024), K = o.Int("k", 8, 1, 1024),
+                Problems = o.Int("problems", 256, 1), Samples = o.Int("samples", 4, 1, 1024), K = o.Int("k", kind == RewardModelKind.Orm ? 0 : 8, kind == RewardModelKind.Orm ? 0 : 1, 1024),
                 Temperature = o.Double("temperature", 1.0, 0, 10), Seed = seed,
             },
             Steps = o.Int("steps", 400, 1), BatchSize = o.Int("batch", 32, 1), Lr = o.Double("lr", 1e-3, 0, 1), Warmup = o.Int("warmup", 20, 0),

@@ -51,6 +51,8 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
 
         var (validLoss, validAuc) = (double.NaN, double.NaN);
         double lastLoss = double.NaN;
+        long tokensThisRun = 0;
+        var trainClock = Stopwatch.StartNew();
         long step = startStep;
         while (step < o.Steps && !cancel.IsCancellationRequested)
         {
@@ -69,8 +71,14 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
                 optimizer.Update(lr);
                 optimizer.ZeroGrad();
                 lastLoss = loss.item<float>();
-                metrics.Write(new JsonObject { ["step"] = step, ["loss"] = Math.Round(lastLoss, 5), ["lr"] = lr, ["grad_norm"] = Math.Round(gradNorm, 4), ["elapsed_s"] = Math.Round(clock.Elapsed.TotalSeconds, 2) });
-                progress?.Report(new TrainProgress(step, o.Steps, lastLoss, 0));
+                tokensThisRun += ids.ne(tokenizer.Pad).sum().item<long>();
+                double tps = tokensThisRun / Math.Max(1e-9, trainClock.Elapsed.TotalSeconds);
+                metrics.Write(new JsonObject
+                {
+                    ["step"] = step, ["loss"] = Math.Round(lastLoss, 5), ["lr"] = lr, ["grad_norm"] = Math.Round(gradNorm, 4),
+                    ["reads"] = targets.shape[0], ["tokens_per_s"] = Math.Round(tps), ["elapsed_s"] = Math.Round(clock.Elapsed.TotalSeconds, 2),
+                });
+                progress?.Report(new TrainProgress(step, o.Steps, lastLoss, tps));
             }
 
             bool last = step == o.Steps;

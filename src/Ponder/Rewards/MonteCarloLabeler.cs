@@ -9,7 +9,8 @@ namespace Ponder.Rewards;
 /// Math-Shepherd automatic process labels (Wang et al. 2024). For each sampled solution and each step j, run k
 /// completions of the policy from the prefix "prompt + steps 0..j"; the soft label is the fraction that reach a
 /// correct final answer, the hard label whether any does. The label of a prefix that already holds the final
-/// line is the verifier's verdict on it (completing it cannot change the answer).
+/// line is the verifier's verdict on it (completing it cannot change the answer). With k = 0 nothing is completed
+/// and every step carries the solution's outcome (outcome supervision: all an ORM needs).
 /// </summary>
 /// <remarks>
 /// Batched with prefix reuse: a batch of distinct prefixes is prefilled once, its KV cache forked k times, and all
@@ -21,7 +22,7 @@ public sealed class MonteCarloLabeler(Generator generator, ITask task, LabelOpti
     public LabelSet Label(string policyId, IProgress<string>? progress = null)
     {
         var o = options;
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.K);
+        ArgumentOutOfRangeException.ThrowIfNegative(o.K);
         var clock = Stopwatch.StartNew();
         generator.ResetCounters();
         var problems = task.Problems(Split.Train, o.Problems, o.Seed);
@@ -35,14 +36,14 @@ public sealed class MonteCarloLabeler(Generator generator, ITask task, LabelOpti
         foreach (var s in samples)
             for (int j = 0; j < s.Steps.Count; j++)
             {
-                if (StepText.IsFinal(s.Steps[j])) continue;
+                if (StepText.IsFinal(s.Steps[j]) || o.K == 0) continue;
                 var key = (s.Problem.Id, StepText.Prefix(s.Steps, j + 1));
                 if (index.TryAdd(key, prefixes.Count)) prefixes.Add((s.Problem, s.Steps, j + 1));
             }
         var correct = Complete(prefixes, progress);
 
         var solutions = samples.Select(s => new LabeledSolution(s.Problem, s.Steps, s.Steps.Select((step, j) =>
-            StepText.IsFinal(step) ? (s.Outcome.Correct ? 1.0 : 0.0)
+            StepText.IsFinal(step) || o.K == 0 ? (s.Outcome.Correct ? 1.0 : 0.0)
             : correct[index[(s.Problem.Id, StepText.Prefix(s.Steps, j + 1))]] / (double)o.K).ToList(), s.Outcome.Correct)).ToList();
         var cost = new LabelCost(sampled, generator.DecodeTokens - sampled, generator.PrefillTokens, (long)prefixes.Count * o.K, clock.Elapsed.TotalSeconds);
         var header = new LabelHeader(LabelHeader.CurrentFormat, task.Name, policyId, LabelSource.Mc, o.K, o.Seed, o.Problems, o.Samples, solutions.Count, cost);

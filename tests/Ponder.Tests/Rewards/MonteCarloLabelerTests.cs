@@ -80,4 +80,14 @@ public sealed class MonteCarloLabelerTests
         Assert.Equal(0, labels.Header.Cost.Rollouts);
         Assert.Equal(0, labels.Header.Cost.RolloutTokens);
     }
+
+    [Fact]
+    public void With_k_zero_nothing_is_completed_and_steps_carry_the_outcome()
+    {
+        var labels = new MonteCarloLabeler(ToyPolicy(), new ToyTask(), new LabelOptions { Problems = 20, Samples = 1, K = 0 }).Label("p");
+
+        Assert.All(labels.Solutions, s => Assert.Equal([s.Correct ? 1.0 : 0.0], s.Labels));
+        Assert.Equal(0, labels.Header.Cost.Rollouts);
+        Assert.Equal(0, labels.Header.K);
+    }
 }
