@@ -23,8 +23,8 @@ public static class RewardsStage
 {
     /// <summary>Labelling, training and evaluation sizes of the full and quick stage.</summary>
     public static (LabelOptions Labels, int PrmSteps, int OrmSteps, RewardEvalOptions Eval) Sizes(bool quick, int seed) => quick
-        ? (new LabelOptions { Problems = 48, Samples = 2, K = 4, Seed = seed }, 60, 40, new RewardEvalOptions { Count = 24, Samples = 16, Seed = 0 })
-        : (new LabelOptions { Problems = 256, Samples = 4, K = 8, Seed = seed }, 400, 250, new RewardEvalOptions { Count = 100, Samples = 16, Seed = 0 });
+        ? (new LabelOptions { Problems = 48, Samples = 2, K = 4, Seed = seed }, 30, 30, new RewardEvalOptions { Count = 24, Samples = 16, Seed = 0 })
+        : (new LabelOptions { Problems = 256, Samples = 4, K = 8, Seed = seed }, 100, 100, new RewardEvalOptions { Count = 100, Samples = 16, Seed = 0 });
 
     public static RewardsStageResult Run(string policyDir, string outDir, bool quick, Device device, int seed = 1, IProgress<string>? progress = null)
     {
