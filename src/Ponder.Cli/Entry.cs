@@ -13,6 +13,8 @@ public static class Entry
           ponder train expert-iteration|dpo --policy C --out DIR   learning from verified samples
           ponder train compare --policy C --out DIR     every learner at the same rollout budget
           ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
+          ponder train orm|prm --policy C --out DIR     reward models on Monte-Carlo process labels
+          ponder eval-rm --rm C [...]                   reward-model step AUC, calibration, best-of-N selection
           ponder help [verb]
 
         tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F
@@ -34,7 +36,8 @@ public static class Entry
                 "demo" => DemoCommand.Run(args[1..]),
                 "train" => TrainCommand.Run(args[1..]),
                 "eval" => EvalCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, help)"),
+                "eval-rm" => EvalRmCommand.Run(args[1..]),
+                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, eval-rm, help)"),
             };
         }
         catch (UsageException e)
@@ -56,6 +59,8 @@ public static class Entry
         "demo" => DemoCommand.Usage,
         "train" => TrainCommand.Usage + "\n" + RlCommand.Usage + "\n" + ExpertIterationCommand.Usage + "\n" + RlCommand.CompareUsage,
         "eval" => EvalCommand.Usage,
+        "train-rm" => RewardCommands.Usage,
+        "eval-rm" => EvalRmCommand.Usage,
         _ => null,
     };
 }

@@ -30,8 +30,9 @@ public static class TrainCommand
             case "expert-iteration": return ExpertIterationCommand.RunExpertIteration(args[1..]);
             case "dpo": return ExpertIterationCommand.RunDpo(args[1..]);
             case "compare": return RlCommand.Compare(args[1..]);
+            case "orm" or "prm": return RewardCommands.Train(args);
             case "sft": break;
-            default: throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl, expert-iteration, dpo, compare)");
+            default: throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl, expert-iteration, dpo, compare, orm, prm)");
         }
         var o = new Options("train sft", args[1..]);
         var options = Parse(o);
