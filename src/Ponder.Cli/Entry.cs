@@ -15,6 +15,7 @@ public static class Entry
           ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
           ponder train orm|prm --policy C --out DIR     reward models on Monte-Carlo process labels
           ponder eval-rm --rm C [...]                   reward-model step AUC, calibration, best-of-N selection
+          ponder export --format safetensors|gguf --checkpoint C --out F   Hugging Face folder or llama.cpp GGUF
           ponder help [verb]
 
         tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F
@@ -37,7 +38,8 @@ public static class Entry
                 "train" => TrainCommand.Run(args[1..]),
                 "eval" => EvalCommand.Run(args[1..]),
                 "eval-rm" => EvalRmCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, eval-rm, help)"),
+                "export" => ExportCommand.Run(args[1..]),
+                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, eval-rm, export, help)"),
             };
         }
         catch (UsageException e)
@@ -61,6 +63,7 @@ public static class Entry
         "eval" => EvalCommand.Usage,
         "train-rm" => RewardCommands.Usage,
         "eval-rm" => EvalRmCommand.Usage,
+        "export" => ExportCommand.Usage,
         _ => null,
     };
 }
