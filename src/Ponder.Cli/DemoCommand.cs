@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Ponder.Learning;
 using Ponder.Policy;
+using Ponder.Rewards;
 using Ponder.Scaling;
 using Ponder.Tasks;
 
@@ -38,6 +39,7 @@ public static class DemoCommand
             $"({Environment.ProcessorCount} cores, device {deviceName}). Every figure below comes from this run.").AppendLine();
 
         var (policyDir, sftEval) = PolicyStages(run);
+        RewardStage(run, policyDir);
         RlStage(run, policyDir, sftEval);
         run.Write();
         Console.WriteLine($"demo done in {run.TotalSeconds:F0}s: {Path.Combine(outDir, "report.md")}, {Path.Combine(outDir, "summary.json")}");
@@ -94,6 +96,16 @@ public static class DemoCommand
             $"Decode: {eval.GeneratedTokens:N0} tokens in {eval.Seconds:F1}s ({eval.GeneratedTokens / eval.Seconds:N0} tokens/s).").AppendLine();
         run.Write();
         return (sft.Out, eval);
+    }
+
+    /// <summary>Reward design: Monte-Carlo process labels, a PRM and an ORM, and how well they judge and select.</summary>
+    static void RewardStage(DemoRun run, string policyDir)
+    {
+        RewardsStageResult result = null!;
+        run.Stage("rewards", () => result = RewardsStage.Run(policyDir, run.OutDir, run.Quick, run.Device, run.Seed, new LineProgress("[rewards] ")));
+        foreach (var (key, value) in result.Figures) run.Summary[key] = value?.DeepClone();
+        run.Report.AppendLine(result.Markdown).AppendLine();
+        run.Write();
     }
 
     /// <summary>GRPO from the SFT policy for a fixed wall-time budget, then the same evaluation.</summary>
