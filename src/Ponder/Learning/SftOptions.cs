@@ -14,7 +14,7 @@ public sealed record SftOptions
     /// <summary>Architecture when starting from scratch.</summary>
     public TransformerConfig Model { get; init; } = new();
     /// <summary>Optimizer steps; the cosine schedule ends here.</summary>
-    public int Steps { get; init; } = 1500;
+    public int Steps { get; init; } = 2000;
     /// <summary>Solutions per step.</summary>
     public int BatchSize { get; init; } = 64;
     /// <summary>Peak learning rate; small models from scratch tolerate 3e-3.</summary>
