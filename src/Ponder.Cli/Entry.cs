@@ -13,6 +13,7 @@ public static class Entry
           ponder train expert-iteration|dpo --policy C --out DIR   learning from verified samples
           ponder train compare --policy C --out DIR     every learner at the same rollout budget
           ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
+          ponder serve --checkpoint C [--port 8080]     OpenAI-compatible endpoint with reasoning_effort
           ponder help [verb]
 
         tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F
@@ -34,7 +35,8 @@ public static class Entry
                 "demo" => DemoCommand.Run(args[1..]),
                 "train" => TrainCommand.Run(args[1..]),
                 "eval" => EvalCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, help)"),
+                "serve" => ServeCommand.Run(args[1..]),
+                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, serve, help)"),
             };
         }
         catch (UsageException e)
@@ -56,6 +58,7 @@ public static class Entry
         "demo" => DemoCommand.Usage,
         "train" => TrainCommand.Usage + "\n" + RlCommand.Usage + "\n" + ExpertIterationCommand.Usage + "\n" + RlCommand.CompareUsage,
         "eval" => EvalCommand.Usage,
+        "serve" => ServeCommand.Usage,
         _ => null,
     };
 }
