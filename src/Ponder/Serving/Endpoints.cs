@@ -41,6 +41,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
 
     public async Task CompletionsAsync(HttpContext http, bool chat)
     {
+        // Work for this request stops when the client goes away or when this handler ends for any reason.
+        using var leave = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         try
         {
             ServedRequest request;
@@ -48,10 +50,10 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
                 request = RequestParser.Parse(body.RootElement, chat, options);
             if (request.Model != options.ModelName) throw UnknownModel(request.Model);
             var prompt = Encode(request);
-            if (request.Stream) await StreamAsync(http, request, prompt).ConfigureAwait(false);
+            if (request.Stream) await StreamAsync(http, request, prompt, leave.Token).ConfigureAwait(false);
             else
             {
-                var result = await RunAsync(request, prompt, progress: null, http.RequestAborted).ConfigureAwait(false);
+                var result = await RunAsync(request, prompt, progress: null, leave.Token).ConfigureAwait(false);
                 var usage = ApiJson.Usage(result.PromptTokens, result.CompletionTokens, result.ReasoningTokens);
                 await WriteJsonAsync(http, 200, ApiJson.Response(chat, NewId(chat), Now(), request.Model, result.Choices, usage)).ConfigureAwait(false);
             }
@@ -67,6 +69,14 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         catch (Exception e) when (e is not (ApiError or OperationCanceledException) && !http.Response.HasStarted)
         {
             await WriteErrorAsync(http, new ApiError(500, ApiErrorCode.ServerError, $"Generation failed: {e.Message}")).ConfigureAwait(false);
+        }
+        catch (IOException) when (http.Response.HasStarted)
+        {
+            // The stream broke mid-way (the client closed it); nothing more can be sent.
+        }
+        finally
+        {
+            await leave.CancelAsync().ConfigureAwait(false);
         }
     }
 
@@ -128,7 +138,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
     /// Server-sent events: text deltas after each decoded piece (holding back what could be the start of a stop
     /// string), then each choice's finish, the usage chunk when asked for, and <c>[DONE]</c>.
     /// </summary>
-    private async Task StreamAsync(HttpContext http, ServedRequest request, (int[] Ids, SamplingOptions Sampling) prompt)
+    private async Task StreamAsync(HttpContext http, ServedRequest request, (int[] Ids, SamplingOptions Sampling) prompt, CancellationToken leave)
     {
         string id = NewId(request.Chat), model = request.Model;
         long created = Now();
@@ -145,7 +155,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             sent[row] = text[..safe];
         }
 
-        var run = RunAsync(request, prompt, request.Effort is null ? Progress : null, http.RequestAborted);
+        var run = RunAsync(request, prompt, request.Effort is null ? Progress : null, leave);
         _ = run.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
         if (run.IsFaulted && run.Exception?.InnerException is ApiError refused) throw refused;   // 429 before any byte is sent
 
@@ -153,7 +163,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         response.StatusCode = 200;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
-        var aborted = http.RequestAborted;
+        var aborted = leave;
         for (int i = 0; i < request.N && request.Chat; i++)
             await SendAsync(response, ApiJson.Chunk(true, id, created, model, i, "", role: true, finish: null), aborted).ConfigureAwait(false);
         await foreach (var chunk in events.Reader.ReadAllAsync(aborted).ConfigureAwait(false))
