@@ -13,7 +13,8 @@ public static class Answers
     public static string? Read(string completion)
     {
         ArgumentNullException.ThrowIfNull(completion);
-        string? found = WrittenSolution.Read(completion).FinalAnswer is { Length: > 0 } line ? line : FinalAnswer.Extract(completion);
+        string? line = WrittenSolution.Read(completion).FinalAnswer;
+        string? found = line is { Length: > 0 } && !line.StartsWith('#') ? line : FinalAnswer.Extract(completion);   // "#### x" is GSM8K's
         return found is null ? null : FinalAnswer.Normalize(found) is { Length: > 0 } answer ? answer : null;
     }
 }
