@@ -1,3 +1,4 @@
+using System.Net;
 using Ponder.Policy;
 using Ponder.Serving;
 
@@ -64,6 +65,9 @@ public static class ServeCommand
         await using var server = await PonderServer.StartAsync(policy, options, stop).ConfigureAwait(false);
         output.WriteLine($"ponder serve: model '{options.ModelName}' ({loaded.Model.ParameterCount:N0} parameters, {loaded.Model.Config.MaxPositions} positions) at {server.BaseAddress}");
         output.WriteLine($"  reasoning_effort: low = {options.Effort.Low}, medium = {options.Effort.Medium}, high = {options.Effort.High}; api key: {(options.ApiKey is null ? "none" : "required")}; Ctrl+C stops");
+        bool loopback = options.Host == "localhost" || (IPAddress.TryParse(options.Host, out var ip) && IPAddress.IsLoopback(ip));
+        if (!loopback && options.ApiKey is null)
+            output.WriteLine($"  warning: listening on {options.Host}, beyond this machine, without an API key");
         output.Flush();
         try
         {

@@ -103,25 +103,24 @@ public sealed class AccessTests : IDisposable
     [Fact]
     public async Task Client_that_leaves_mid_stream_stops_the_generation()
     {
-        // Given an endless policy asked for 2000 tokens, streamed
-        await using var server = await TinyServedModel.Serve(TinyServedModel.Load(TinyServedModel.Save(_dir, maxPositions: 2100, endless: true)),
-            new ServerOptions { MaxTokens = 2000 });
-        using var content = new StringContent(ServerFixture.Chat("\"stream\": true, \"max_tokens\": 2000"), Encoding.UTF8, "application/json");
+        // Given an endless policy asked for 4000 tokens, streamed, to a client that closes its connection when it
+        // disposes an unfinished response (rather than reading the rest to reuse the connection)
+        await using var server = await TinyServedModel.Serve(TinyServedModel.Load(TinyServedModel.Save(_dir, maxPositions: 4100, endless: true)),
+            new ServerOptions { MaxTokens = 4000 });
+        using var leaving = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 });
+        using var content = new StringContent(ServerFixture.Chat("\"stream\": true, \"max_tokens\": 4000"), Encoding.UTF8, "application/json");
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.BaseAddress, "chat/completions")) { Content = content };
 
-        // When the client reads the first text delta and goes away (a cancelled read drops the connection)
-        using var leave = new CancellationTokenSource();
-        using (var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        // When the client reads the first text delta and goes away
+        using (var response = await leaving.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
         {
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
             while (await reader.ReadLineAsync() is { } line && !line.Contains("\"content\":\"#", StringComparison.Ordinal)) { }
-            await leave.CancelAsync();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => { while (true) await reader.ReadLineAsync(leave.Token); });
         }
 
-        // Then the job ends cancelled between decode pieces instead of running to 2000 tokens
-        await Until(() => server.Queue.Cancelled == 1);
-        Assert.Equal(0, server.Queue.Completed);
+        // Then the job ends cancelled between decode pieces instead of running to 4000 tokens
+        await Until(() => server.Queue.Cancelled + server.Queue.Completed == 1);
+        Assert.Equal(1, server.Queue.Cancelled);
     }
 
     private static async Task Until(Func<bool> condition)

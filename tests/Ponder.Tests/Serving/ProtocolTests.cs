@@ -127,6 +127,22 @@ public sealed class ProtocolTests(ServerFixture fixture) : IClassFixture<ServerF
     }
 
     [Fact]
+    public async Task Streamed_reasoning_sends_the_voted_answer_and_its_reasoning_tokens()
+    {
+        string effort = "\"reasoning_effort\": \"medium\", \"seed\": 5, \"max_tokens\": 30";
+        var (_, whole) = await Post("chat/completions", ServerFixture.Chat(effort));
+        using var content = new StringContent(ServerFixture.Chat(effort + ", \"stream\": true, \"stream_options\": {\"include_usage\": true}"), Encoding.UTF8, "application/json");
+        using var response = await fixture.Http.PostAsync(new Uri(fixture.Server.BaseAddress, "chat/completions"), content);
+        var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e[6..]).ToList();
+
+        var chunks = events[..^1].Select(e => JsonNode.Parse(e)!).ToList();
+        string streamed = string.Concat(chunks.Where(c => c["choices"]!.AsArray().Count > 0).Select(c => (string?)c["choices"]![0]!["delta"]!["content"] ?? ""));
+        Assert.Equal(Texts(whole!).Single(), streamed);
+        Assert.Equal((int)whole!["usage"]!["completion_tokens_details"]!["reasoning_tokens"]!, (int)chunks[^1]["usage"]!["completion_tokens_details"]!["reasoning_tokens"]!);
+        Assert.True((int)chunks[^1]["usage"]!["completion_tokens_details"]!["reasoning_tokens"]! > 0);
+    }
+
+    [Fact]
     public async Task Completions_stream_without_usage_option_has_no_usage_chunk()
     {
         string json = $$"""{"model": "tiny", "prompt": "{{TinyServedModel.Problem}}\n", "stream": true, "temperature": 0, "max_tokens": 10}""";
