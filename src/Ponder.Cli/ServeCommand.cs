@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using Ponder.Policy;
 using Ponder.Serving;
 
@@ -21,9 +22,21 @@ public static class ServeCommand
           (sample, vote: majority over the final answers); the request's temperature overrides the plan's.
         """;
 
-    public static int Run(string[] args) => RunAsync(args, Console.Out, CancellationToken.None).GetAwaiter().GetResult();
+    /// <summary>Serves until Ctrl+C (SIGINT) or SIGTERM.</summary>
+    public static int Run(string[] args)
+    {
+        using var stop = new CancellationTokenSource();
+        void Stop(PosixSignalContext signal)
+        {
+            signal.Cancel = true;
+            stop.Cancel();
+        }
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        return RunAsync(args, Console.Out, stop.Token).GetAwaiter().GetResult();
+    }
 
-    /// <summary>Serves until <paramref name="stop"/> fires or the process is interrupted; prints the endpoint to <paramref name="output"/>.</summary>
+    /// <summary>Serves until <paramref name="stop"/> fires; prints the endpoint to <paramref name="output"/>.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter output, CancellationToken stop)
     {
         var o = new Options("serve", args);

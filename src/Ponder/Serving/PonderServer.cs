@@ -45,7 +45,7 @@ public sealed class PonderServer : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
-        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = options.MaxBodyBytes;
@@ -76,7 +76,7 @@ public sealed class PonderServer : IAsyncDisposable
         return new PonderServer(app, queue, options, new Uri(bound.TrimEnd('/') + "/v1/"));
     }
 
-    /// <summary>Completes when the server stops (Ctrl+C, SIGTERM, or <paramref name="cancellation"/>).</summary>
+    /// <summary>Completes when <paramref name="cancellation"/> fires or the server is disposed.</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellation = default) => _app.WaitForShutdownAsync(cancellation);
 
     public async ValueTask DisposeAsync()

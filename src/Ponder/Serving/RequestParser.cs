@@ -6,7 +6,8 @@ namespace Ponder.Serving;
 /// <summary>
 /// Reads an OpenAI request body strictly: every field has the type and range OpenAI documents, an unknown field is
 /// refused (as OpenAI does), and fields Ponder cannot honour are refused unless they hold their neutral value —
-/// nothing is silently ignored. Every refusal is an <see cref="ApiError"/> naming the parameter.
+/// nothing is silently ignored. <c>top_k</c> is accepted as vLLM and llama.cpp accept it. Every refusal is an
+/// <see cref="ApiError"/> naming the parameter.
 /// </summary>
 internal static class RequestParser
 {
