@@ -66,6 +66,10 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         {
             // The client went away; its work was skipped or stopped between pieces.
         }
+        catch (OperationCanceledException) when (!http.Response.HasStarted)
+        {
+            await WriteErrorAsync(http, new ApiError(503, ApiErrorCode.ServerError, "The server is shutting down.")).ConfigureAwait(false);
+        }
         catch (Exception e) when (e is not (ApiError or OperationCanceledException) && !http.Response.HasStarted)
         {
             await WriteErrorAsync(http, new ApiError(500, ApiErrorCode.ServerError, $"Generation failed: {e.Message}")).ConfigureAwait(false);
