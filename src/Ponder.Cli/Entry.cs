@@ -13,6 +13,9 @@ public static class Entry
           ponder train expert-iteration|dpo --policy C --out DIR   learning from verified samples
           ponder train compare --policy C --out DIR     every learner at the same rollout budget
           ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
+          ponder train orm|prm --policy C --out DIR     reward models on Monte-Carlo process labels
+          ponder eval-rm --rm C [...]                   reward-model step AUC, calibration, best-of-N selection
+          ponder export --format safetensors|gguf --checkpoint C --out F   Hugging Face folder or llama.cpp GGUF
           ponder serve --checkpoint C [--port 8080]     OpenAI-compatible endpoint with reasoning_effort
           ponder help [verb]
 
@@ -35,8 +38,10 @@ public static class Entry
                 "demo" => DemoCommand.Run(args[1..]),
                 "train" => TrainCommand.Run(args[1..]),
                 "eval" => EvalCommand.Run(args[1..]),
+                "eval-rm" => EvalRmCommand.Run(args[1..]),
+                "export" => ExportCommand.Run(args[1..]),
                 "serve" => ServeCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, serve, help)"),
+                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, eval-rm, export, serve, help)"),
             };
         }
         catch (UsageException e)
@@ -58,6 +63,9 @@ public static class Entry
         "demo" => DemoCommand.Usage,
         "train" => TrainCommand.Usage + "\n" + RlCommand.Usage + "\n" + ExpertIterationCommand.Usage + "\n" + RlCommand.CompareUsage,
         "eval" => EvalCommand.Usage,
+        "train-rm" => RewardCommands.Usage,
+        "eval-rm" => EvalRmCommand.Usage,
+        "export" => ExportCommand.Usage,
         "serve" => ServeCommand.Usage,
         _ => null,
     };

@@ -10,10 +10,10 @@ public static class TrainCommand
         ponder train sft --task T --out DIR [options]
           --init C             fine-tune checkpoint C instead of training from scratch
           defaults are the shipped policy's recipe (SftPresets.Default):
-          --steps N            optimizer steps (3000)          --batch N        solutions per step (64)
+          --steps N            optimizer steps (1500)          --batch N        solutions per step (64)
           --lr X               peak learning rate (0.003)      --warmup N       warmup steps (100)
-          --eval-every N       held-out greedy eval period (500) --eval-count N  held-out problems (200)
-          --checkpoint-every N checkpoint period (1000)        --seed S         seed (1)
+          --eval-every N       held-out greedy eval period (250) --eval-count N  held-out problems (200)
+          --checkpoint-every N checkpoint period (500)         --seed S         seed (1)
           --resume             continue the checkpoint in --out exactly where it stopped
           --max-minutes M      stop (with a checkpoint) after M minutes
           --hidden N --layers N --heads N --kv-heads N --intermediate N --context N
@@ -30,8 +30,9 @@ public static class TrainCommand
             case "expert-iteration": return ExpertIterationCommand.RunExpertIteration(args[1..]);
             case "dpo": return ExpertIterationCommand.RunDpo(args[1..]);
             case "compare": return RlCommand.Compare(args[1..]);
+            case "orm" or "prm": return RewardCommands.Train(args);
             case "sft": break;
-            default: throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl, expert-iteration, dpo, compare)");
+            default: throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl, expert-iteration, dpo, compare, orm, prm)");
         }
         var o = new Options("train sft", args[1..]);
         var options = Parse(o);

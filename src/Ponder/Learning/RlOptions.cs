@@ -43,6 +43,10 @@ public sealed record RlOptions
     /// <summary>REINFORCE baseline: exponential moving average of batch rewards with this decay.</summary>
     public double BaselineDecay { get; init; } = 0.9;
     public RewardShaping Shaping { get; init; } = new();
+    /// <summary>Weight of the outcome (verifier) advantage.</summary>
+    public double OutcomeCoef { get; init; } = 1.0;
+    /// <summary>Weight of the process (PRM) advantage or dense reward, used when the trainer is given a PRM.</summary>
+    public double ProcessCoef { get; init; } = 1.0;
     public double GradClip { get; init; } = 1.0;
     public int EvalEvery { get; init; } = 25;
     public int EvalCount { get; init; } = 200;

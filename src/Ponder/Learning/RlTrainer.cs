@@ -5,6 +5,8 @@
 //   PPO        A_t = GAE(γ, λ) of token rewards (outcome at the last token) with a value head
 // and one loss for all (PolicyLoss): clipped ratio to the rollout policy, optional KL to the frozen
 // start policy (k1 or k3), optional entropy bonus, per-token or per-sequence aggregation.
+// With a PRM, its step scores add step-level advantages (group algorithms) or dense token rewards
+// (PPO); see ProcessAdvantages.
 // Simplifications: the reward is given once per sequence (PPO spreads it by GAE); rollouts are
 // sampled and scored with the same weights (π_old = π at the batch's first optimizer step).
 using System.Diagnostics;
@@ -20,7 +22,8 @@ using static TorchSharp.torch;
 namespace Ponder.Learning;
 
 /// <param name="taskOverride">A task object to use instead of the registry's (tests use toy tasks).</param>
-public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverride = null)
+/// <param name="processReward">A PRM whose step scores become process advantages or dense rewards (null: outcome only).</param>
+public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverride = null, IProcessReward? processReward = null)
 {
     public const int EvalSeed = SftTrainer.EvalSeed;
 
@@ -96,11 +99,19 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                     RlAlgorithm.Reinforce => Advantages.Reinforce(r, baseline),
                     _ => null,
                 };
-                if (perSequence is not null) advantages = perSequence.unsqueeze(1) * batch.Mask;   // (N, T)
+                var steps = processReward is null ? null : ProcessAdvantages.StepScores(processReward, tokenizer, rows, gens);
+                long width = batch.Mask.shape[1];
+                if (perSequence is not null)
+                {
+                    advantages = o.OutcomeCoef * perSequence.unsqueeze(1) * batch.Mask;        // (N, T)
+                    if (steps is not null)
+                        advantages = advantages + o.ProcessCoef * ProcessAdvantages.GroupStepAdvantages(steps, o.GroupSize, width, device) * batch.Mask;
+                }
                 else
                 {
                     var values = valueHead!.call(hidden).squeeze(-1) * batch.Mask;              // (N, T)
-                    var tokenRewards = LastTokenRewards(batch.Mask, r);                        // (N, T)
+                    var tokenRewards = o.OutcomeCoef * LastTokenRewards(batch.Mask, r);        // (N, T)
+                    if (steps is not null) tokenRewards = tokenRewards + o.ProcessCoef * ProcessAdvantages.DenseRewards(steps, width, device) * batch.Mask;
                     (advantages, returns) = Advantages.Gae(tokenRewards, values, batch.Mask, o.Gamma, o.Lambda);
                     var m = batch.Mask;
                     var mean = (advantages * m).sum() / m.sum();
