@@ -16,7 +16,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
 {
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     private readonly Dictionary<ReasoningEffort, IReasoner> _reasoners = Enum.GetValues<ReasoningEffort>()
-        .ToDictionary(e => e, e => options.Effort.For(e).CreateReasoner(options.Prm));
+        .ToDictionary(e => e, e => options.Effort.For(e).CreateReasoner(options.Prm, options.PrmAggregation));
 
     public async Task AuthenticateAsync(HttpContext http, RequestDelegate next)
     {

@@ -38,8 +38,12 @@ public sealed record ServerOptions
     /// <summary>Renders chat messages into the prompt.</summary>
     public IChatTemplate ChatTemplate { get; init; } = new ProblemChatTemplate();
 
-    /// <summary>Process reward model for <see cref="ReasoningStrategy.PrmVote"/> plans; null when the server has none.</summary>
+    /// <summary>Process reward model for <see cref="ReasoningStrategy.PrmVote"/> plans; null when the server has none.
+    /// It runs on the same worker as the policy, so it need not be thread-safe.</summary>
     public IProcessReward? Prm { get; init; }
+
+    /// <summary>How a PRM's step scores become one vote weight.</summary>
+    public Aggregation PrmAggregation { get; init; } = Aggregation.Min;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad field.</summary>
     public void Validate()
