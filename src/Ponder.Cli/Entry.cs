@@ -16,6 +16,7 @@ public static class Entry
           ponder train orm|prm --policy C --out DIR     reward models on Monte-Carlo process labels
           ponder eval-rm --rm C [...]                   reward-model step AUC, calibration, best-of-N selection
           ponder export --format safetensors|gguf --checkpoint C --out F   Hugging Face folder or llama.cpp GGUF
+          ponder serve --checkpoint C [--port 8080]     OpenAI-compatible endpoint with reasoning_effort
           ponder help [verb]
 
         tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F
@@ -39,7 +40,8 @@ public static class Entry
                 "eval" => EvalCommand.Run(args[1..]),
                 "eval-rm" => EvalRmCommand.Run(args[1..]),
                 "export" => ExportCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, eval-rm, export, help)"),
+                "serve" => ServeCommand.Run(args[1..]),
+                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, eval-rm, export, serve, help)"),
             };
         }
         catch (UsageException e)
@@ -64,6 +66,7 @@ public static class Entry
         "train-rm" => RewardCommands.Usage,
         "eval-rm" => EvalRmCommand.Usage,
         "export" => ExportCommand.Usage,
+        "serve" => ServeCommand.Usage,
         _ => null,
     };
 }
