@@ -8,6 +8,8 @@ const string usage = """
       ponder demo [--quick]                         the main job: train, evaluate, report (runs/demo)
       ponder train sft --task T --out DIR [...]     policy initialization on gold solutions
       ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
+      ponder solve --checkpoint C --strategy S "p"  search one problem: answer, candidates, compute used
+      ponder scale --checkpoint C [...]             accuracy vs test-time compute per strategy: curves, fits, report
       ponder help [verb]
 
     tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F
@@ -25,7 +27,9 @@ try
         "demo" => DemoCommand.Run(args[1..]),
         "train" => TrainCommand.Run(args[1..]),
         "eval" => EvalCommand.Run(args[1..]),
-        _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, help)"),
+        "solve" => SolveCommand.Run(args[1..]),
+        "scale" => ScaleCommand.Run(args[1..]),
+        _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, solve, scale, help)"),
     };
 }
 catch (UsageException e)
@@ -45,5 +49,7 @@ static string? VerbUsage(string verb) => verb switch
     "demo" => DemoCommand.Usage,
     "train" => TrainCommand.Usage,
     "eval" => EvalCommand.Usage,
+    "solve" => SolveCommand.Usage,
+    "scale" => ScaleCommand.Usage,
     _ => null,
 };
