@@ -9,9 +9,9 @@ namespace Ponder.Cli;
 public static class ScaleCommand
 {
     public const string Usage = """
-        ponder scale --checkpoint C [--task T] [--prm gold] [--out DIR] [--budgets 1,2,4,8,16] [--seeds 3] [--problems 40]
+        ponder scale --checkpoint C [--task T] [--prm gold] [--reviser R] [--out DIR] [--budgets 1,2,4,8,16] [--seeds 3] [--problems 40]
                      [--validation-problems 24] [--arms a,b,...] [--seed S] [--device cpu|cuda]
-          arms: greedy, bon-majority, bon-verifier (countdown), bon-prm-vote, bon-prm-max, beam, dvts, mcts (those the rewards allow)
+          arms: greedy, bon-majority, bon-verifier (countdown), bon-prm-vote, bon-prm-max, beam, dvts, mcts, revision (those the rewards and --reviser allow)
           writes DIR/scaling.csv, scaling.json, report.md, scaling_accuracy.png, scaling_error.png (DIR: runs/scale)
         """;
 
@@ -21,6 +21,7 @@ public static class ScaleCommand
         string dir = o.Required("checkpoint");
         string? taskSpec = o.String("task");
         string prmName = o.String("prm", "none")!;
+        string? reviserDir = o.String("reviser");
         string outDir = o.String("out", "runs/scale")!;
         var budgets = ParseBudgets(o.String("budgets", "1,2,4,8,16")!);
         int seeds = o.Int("seeds", 3, 1, 100);
@@ -34,7 +35,8 @@ public static class ScaleCommand
         var policy = LoadedPolicy.Load(dir, device);
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
         var prm = SolveCommand.Prm(prmName, task, policy);
-        var available = SweepArm.Defaults(prm is not null, orm: false, verifier: task is CountdownTask);
+        var reviser = reviserDir is null ? null : LoadedPolicy.Load(reviserDir, device);
+        var available = SweepArm.Defaults(prm is not null, orm: false, verifier: task is CountdownTask, reviser: reviser is not null);
         var arms = armList is null ? available : armList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Select(name => available.FirstOrDefault(a => a.Name == name)
                 ?? throw new UsageException($"scale: arm '{name}' is not available (available with these rewards: {string.Join(", ", available.Select(a => a.Name))})")).ToList();
@@ -42,7 +44,7 @@ public static class ScaleCommand
         var validation = test with { Split = Split.Train, Seeds = 1, Problems = validationProblems };
         string command = "./ponder scale " + string.Join(" ", args);
         var run = ScalingStage.Measure(policy, task, prm, prmName == "gold" ? "gold step checker (ORACLE, not a learned PRM)" : prmName, null, "none",
-            arms, test, validation, null, command, new LineProgress("[scale] "));
+            arms, test, validation, null, command, new LineProgress("[scale] "), reviser);
         var (markdown, _) = ScalingReport.Write(run, outDir);
         File.WriteAllText(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + markdown);
         Console.WriteLine(markdown);

@@ -8,7 +8,7 @@ public static class SearchOptions
 {
     public const string Usage = """
           --temperature X (1.0)  --selector majority|prm-vote|prm-max|orm-vote|orm-max|verifier  --aggregation last|min|product|mean
-          --expansions M (4)  --lookahead K (0)  --puct C (1.0)  --sims-per-sample S (1)  --leaf prm|rollout  --final visits|value
+          --expansions M (4)  --lookahead K (0)  --puct C (1.0)  --sims-per-sample S (1)  --leaf prm|rollout  --final visits|value  --rounds R (2)
           --max-steps (12)  --max-step-tokens (48)  --max-new-tokens (160)
         """;
 
@@ -27,6 +27,7 @@ public static class SearchOptions
             SimulationsPerSample = o.Int("sims-per-sample", d.SimulationsPerSample, 1, 1024),
             LeafValue = Parse<LeafValue>("leaf", o.String("leaf", "prm")!),
             FinalChoice = Parse<FinalChoice>("final", o.String("final", "visits")!),
+            Rounds = o.Int("rounds", d.Rounds, 1, 64),
         };
         return settings;
     }

@@ -10,8 +10,8 @@ namespace Ponder.Cli;
 public static class SolveCommand
 {
     public const string Usage = """
-        ponder solve --checkpoint C --strategy S [--budget B] [--task T] [--prm gold] [--seed S] [--device cpu|cuda] [settings] "problem"
-          S: greedy, best-of-n, beam, dvts, mcts; B: N (16), tokens (4096tok) or FLOPs (2e9flops)
+        ponder solve --checkpoint C --strategy S [--budget B] [--task T] [--prm gold] [--reviser R] [--seed S] [--device cpu|cuda] [settings] "problem"
+          S: greedy, best-of-n, beam, dvts, mcts, revision (with --reviser R from 'ponder train revise'); B: N (16), tokens (4096tok) or FLOPs (2e9flops)
           --prm gold: the task's exact step checker as an ORACLE process reward (arith, countdown)
         """ + "\n" + SearchOptions.Usage;
 
@@ -23,6 +23,7 @@ public static class SolveCommand
         var budget = ParseBudget(o.String("budget", "16")!);
         string? taskSpec = o.String("task");
         string prmName = o.String("prm", "none")!;
+        string? reviserDir = o.String("reviser");
         int seed = o.Int("seed", 0);
         var settings = SearchOptions.Read(o);
         var limits = SearchOptions.ReadLimits(o);
@@ -35,7 +36,10 @@ public static class SolveCommand
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
         var prm = Prm(prmName, task, policy);
         var strategy = Strategies.Create(kind, settings);
-        var context = SearchContext.For(task, new GeneratorPolicy(policy, limits), prm, seed: seed);
+        var context = SearchContext.For(task, new GeneratorPolicy(policy, limits), prm, seed: seed) with
+        {
+            Reviser = reviserDir is null ? null : new GeneratorPolicy(LoadedPolicy.Load(reviserDir, device), limits),
+        };
         strategy.Check(context, budget);
 
         string text = o.Positional[0].Replace("\\n", "\n", StringComparison.Ordinal).TrimEnd('\n') + "\n";

@@ -19,23 +19,24 @@ public static class ScalingStage
     /// Writes scaling.csv/json and the PNGs into <paramref name="outDir"/>.
     /// </summary>
     public static ScalingStageResult Run(LoadedPolicy policy, ITask task, IProcessReward? prm, IOutcomeReward? orm, string outDir, bool quick,
-        int seed = 0, IProgress<string>? progress = null, string? prmName = null, string? ormName = null)
+        int seed = 0, IProgress<string>? progress = null, string? prmName = null, string? ormName = null, LoadedPolicy? reviser = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(task);
         var test = quick ? new SweepOptions { Budgets = [1, 4], Seeds = 2, Problems = 8, ProblemSeed = seed }
             : new SweepOptions { Budgets = [1, 2, 4, 8, 16], Seeds = 3, Problems = 40, ProblemSeed = seed };
         var validation = test with { Split = Split.Train, Seeds = 1, Problems = quick ? 6 : 24 };
-        var arms = SweepArm.Defaults(prm is not null, orm is not null, task is CountdownTask);
+        var arms = SweepArm.Defaults(prm is not null, orm is not null, task is CountdownTask, reviser is not null);
         string command = $"ScalingStage.Run(quick: {quick}, seed: {seed})";
-        var run = Measure(policy, task, prm, prmName ?? Describe(prm), orm, ormName ?? (orm is null ? "none" : orm.GetType().Name), arms, test, validation, null, command, progress);
+        var run = Measure(policy, task, prm, prmName ?? Describe(prm), orm, ormName ?? (orm is null ? "none" : orm.GetType().Name), arms, test, validation, null, command, progress, reviser);
         var (markdown, pngs) = ScalingReport.Write(run, outDir);
         return new ScalingStageResult(ScalingReport.Summary(run), markdown, pngs, run);
     }
 
     /// <summary>Test and validation sweeps of <paramref name="arms"/>, with curves, fits, efficiency and compute-optimal rows.</summary>
     public static ScalingRun Measure(LoadedPolicy policy, ITask task, IProcessReward? prm, string prmName, IOutcomeReward? orm, string ormName,
-        IReadOnlyList<SweepArm> arms, SweepOptions test, SweepOptions validation, SearchLimits? limits, string command, IProgress<string>? progress)
+        IReadOnlyList<SweepArm> arms, SweepOptions test, SweepOptions validation, SearchLimits? limits, string command, IProgress<string>? progress,
+        LoadedPolicy? reviser = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(task);
@@ -45,7 +46,7 @@ public static class ScalingStage
             MaxNewTokens = Evaluator.MaxNewTokens(policy.Tokenizer, task, task.Problems(test.Split, test.Problems, test.ProblemSeed), policy.Model.Config.MaxPositions),
         };
         var searchPolicy = new GeneratorPolicy(policy, limits);
-        var context = SearchContext.For(task, searchPolicy, prm, orm);
+        var context = SearchContext.For(task, searchPolicy, prm, orm) with { Reviser = reviser is null ? null : new GeneratorPolicy(reviser, limits) };
         var skipped = new List<string>();
         var testPoints = ScalingSweep.Run(task, searchPolicy, context, arms, test, Prefixed(progress, "test"), skipped);
         var validationPoints = ScalingSweep.Run(task, searchPolicy, context, arms, validation, Prefixed(progress, "validation"));

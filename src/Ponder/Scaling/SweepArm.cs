@@ -7,7 +7,7 @@ namespace Ponder.Scaling;
 public sealed record SweepArm(string Name, StrategyKind Kind, SearchSettings Settings)
 {
     /// <summary>The arms a sweep runs by default for the reward models at hand.</summary>
-    public static IReadOnlyList<SweepArm> Defaults(bool prm, bool orm, bool verifier)
+    public static IReadOnlyList<SweepArm> Defaults(bool prm, bool orm, bool verifier, bool reviser = false)
     {
         var arms = new List<SweepArm>
         {
@@ -24,6 +24,7 @@ public sealed record SweepArm(string Name, StrategyKind Kind, SearchSettings Set
             arms.Add(new("dvts", StrategyKind.Dvts, new SearchSettings()));
             arms.Add(new("mcts", StrategyKind.Mcts, new SearchSettings()));
         }
+        if (reviser) arms.Add(new("revision", StrategyKind.Revision, new SearchSettings { Selector = prm ? Selector.PrmVote : Selector.Majority }));
         return arms;
     }
 }

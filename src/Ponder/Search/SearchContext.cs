@@ -20,6 +20,9 @@ public sealed record SearchContext(ISearchPolicy Policy, Func<Problem, string, s
     /// <summary>A verifier that needs no reference answer (countdown); null for tasks that would need it (arith, jsonl).</summary>
     public IOutcomeReward? Verifier { get; init; }
 
+    /// <summary>A reviser (trained by <c>Learning.RevisionTrainer</c>, same shape as the policy): needed by sequential revision.</summary>
+    public ISearchPolicy? Reviser { get; init; }
+
     /// <summary>Seeds every sample of the search: same seed, same result.</summary>
     public long Seed { get; init; }
 

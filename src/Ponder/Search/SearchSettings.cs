@@ -33,6 +33,9 @@ public sealed record SearchSettings
     /// <summary>MCTS: answer path by visits or by value.</summary>
     public FinalChoice FinalChoice { get; init; } = FinalChoice.Visits;
 
+    /// <summary>Revision: attempts per chain (the first by the policy, then revisions); N/rounds chains.</summary>
+    public int Rounds { get; init; } = 2;
+
     public Selector SelectorOr(Selector fallback) => Selector ?? fallback;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
@@ -42,6 +45,7 @@ public sealed record SearchSettings
         if (Expansions < 1) throw new ArgumentException($"expansions must be ≥ 1, got {Expansions}");
         if (Lookahead < 0) throw new ArgumentException($"lookahead must be ≥ 0, got {Lookahead}");
         if (!(Puct >= 0) || double.IsInfinity(Puct)) throw new ArgumentException($"puct must be finite and ≥ 0, got {Puct}");
+        if (Rounds < 1) throw new ArgumentException($"rounds must be ≥ 1, got {Rounds}");
         if (SimulationsPerSample < 1) throw new ArgumentException($"simulations per sample must be ≥ 1, got {SimulationsPerSample}");
         if (Selector is { } s && !Enum.IsDefined(s)) throw new ArgumentException($"unknown selector {s}");
         if (!Enum.IsDefined(Aggregation)) throw new ArgumentException($"unknown aggregation {Aggregation}");
@@ -55,6 +59,7 @@ public sealed record SearchSettings
         StrategyKind.Beam => string.Create(CultureInfo.InvariantCulture, $"beam M={Expansions}{(Lookahead > 0 ? $" lookahead={Lookahead}" : "")} {Name(SelectorOr(Search.Selector.PrmMax))}"),
         StrategyKind.Dvts => string.Create(CultureInfo.InvariantCulture, $"dvts M={Expansions} {Name(SelectorOr(Search.Selector.PrmMax))}"),
         StrategyKind.Mcts => string.Create(CultureInfo.InvariantCulture, $"mcts M={Expansions} c={Puct} {LeafValue.ToString().ToLowerInvariant()} by {FinalChoice.ToString().ToLowerInvariant()}"),
+        StrategyKind.Revision => string.Create(CultureInfo.InvariantCulture, $"revision rounds={Rounds} {Name(SelectorOr(Search.Selector.Majority))}"),
         _ => kind.ToString(),
     };
 

@@ -18,6 +18,7 @@ public static class Strategies
             StrategyKind.Beam => new BeamSearch(settings),
             StrategyKind.Dvts => new Dvts(settings),
             StrategyKind.Mcts => new Mcts(settings),
+            StrategyKind.Revision => new SequentialRevision(settings),
             StrategyKind.ComputeOptimal => throw new ArgumentException("compute-optimal is built from a validation sweep: new ComputeOptimal(plan)"),
             _ => throw new ArgumentException($"unknown strategy {kind}"),
         };
@@ -30,7 +31,7 @@ public static class Strategies
         string key = name.Trim().Replace("-", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal);
         foreach (var kind in Enum.GetValues<StrategyKind>())
             if (string.Equals(kind.ToString(), key, StringComparison.OrdinalIgnoreCase)) return kind;
-        throw new ArgumentException($"unknown strategy '{name}' (known: greedy, best-of-n, beam, dvts, mcts, compute-optimal)");
+        throw new ArgumentException($"unknown strategy '{name}' (known: greedy, best-of-n, beam, dvts, mcts, revision, compute-optimal)");
     }
 
     /// <summary>Parses an enum value by name (case-insensitive, '-' ignored); <see cref="ArgumentException"/> lists the known ones.</summary>

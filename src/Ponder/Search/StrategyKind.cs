@@ -13,6 +13,8 @@ public enum StrategyKind
     Dvts,
     /// <summary>Monte-Carlo tree search over steps with PUCT, policy priors and PRM or rollout leaf values.</summary>
     Mcts,
+    /// <summary>Sequential revision: parallel chains, each attempt revised by a trained reviser for several rounds.</summary>
+    Revision,
     /// <summary>The strategy and settings that did best on a validation split at this budget.</summary>
     ComputeOptimal,
 }

@@ -48,6 +48,14 @@ public sealed class ErrorTests
     }
 
     [Fact]
+    public void Revision_without_a_reviser_fails_before_any_work()
+    {
+        var (policy, context) = Toy(prm: false);
+        Assert.Contains("reviser", Assert.Throws<ArgumentException>(() => Strategies.Create(StrategyKind.Revision).Solve(ToyPolicy.Problem, context, Budget.Samples(4))).Message);
+        Assert.Equal(0, policy.Opened);
+    }
+
+    [Fact]
     public void Mcts_with_a_single_simulation_is_refused()
     {
         var (policy, context) = Toy(prm: true);

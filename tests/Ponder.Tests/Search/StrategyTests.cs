@@ -90,6 +90,20 @@ public sealed class StrategyTests
     }
 
     [Fact]
+    public void Sequential_revision_shows_the_reviser_each_previous_attempt_and_votes_over_all_rounds()
+    {
+        var policy = new ToyPolicy(Table());
+        var reviser = new ToyPolicy(new() { [""] = [("b1", 1.0)], ["b1\n"] = [("b2", 1.0)], ["b1\nb2\n"] = [("#2", 1.0)] });
+        var context = ToyPolicy.Context(policy) with { Reviser = reviser, Seed = 2 };
+        var result = Strategies.Create(StrategyKind.Revision, new SearchSettings { Rounds = 3 }).Solve(ToyPolicy.Problem, context, Budget.Samples(12));
+        Assert.Equal("2", result.Answer);
+        Assert.Equal(12, result.Candidates.Count);                                  // 4 chains × 3 rounds
+        Assert.Equal(8, reviser.Opened);
+        Assert.All(reviser.Prompts, p => Assert.StartsWith(ToyPolicy.Problem.Prompt, p));
+        Assert.All(reviser.Prompts, p => Assert.EndsWith("#" + (p.Contains("b2") ? "2" : p.Contains("b9") ? "9" : "1") + "\nrevise:\n", p));
+    }
+
+    [Fact]
     public void Same_seed_gives_the_same_result_and_compute()
     {
         var a = Solve(StrategyKind.Beam, new SearchSettings { Expansions = 2 }, 8, Prm(), seed: 5);

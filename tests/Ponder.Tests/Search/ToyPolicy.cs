@@ -15,13 +15,16 @@ internal sealed class ToyPolicy(Dictionary<string, (string Step, double P)[]> ta
 
     public bool Enumerate { get; } = enumerate;
 
-    public int Opened { get; private set; }
+    public int Opened => Prompts.Count;
+
+    /// <summary>The prompt of every session opened, in order.</summary>
+    public List<string> Prompts { get; } = [];
 
     public FlopsModel Flops { get; } = new(10, 1);
 
     public ISearchSession Open(Problem problem, ComputeMeter meter)
     {
-        Opened++;
+        Prompts.Add(problem.Prompt);
         return new Session(this, meter);
     }
 
