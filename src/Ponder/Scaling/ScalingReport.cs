@@ -104,7 +104,8 @@ public static class ScalingReport
         md.AppendLine($"![error vs compute]({errorPng})").AppendLine();
         md.AppendLine("| strategy | exponent b | a | R² | points |").AppendLine("|---|---|---|---|---|");
         foreach (var c in run.Curves.Where(c => c.Points.Count > 1))
-            md.AppendLine(Inv($"| {c.Arm} | {c.ErrorFit.Exponent:F3} | {c.ErrorFit.Coefficient:G3} | {c.ErrorFit.RSquared:F2} | {c.ErrorFit.Points} |"));
+            md.AppendLine(double.IsNaN(c.ErrorFit.Exponent) ? $"| {c.Arm} | – (fewer than two points with error > 0) | – | – | {c.ErrorFit.Points} |"
+                : Inv($"| {c.Arm} | {c.ErrorFit.Exponent:F3} | {c.ErrorFit.Coefficient:G3} | {c.ErrorFit.RSquared:F2} | {c.ErrorFit.Points} |"));
         md.AppendLine().AppendLine("### Compute to reach best-of-N majority's best accuracy").AppendLine();
         if (run.Efficiency.Count > 0)
         {
