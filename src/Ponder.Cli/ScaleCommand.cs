@@ -10,7 +10,7 @@ public static class ScaleCommand
 {
     public const string Usage = """
         ponder scale --checkpoint C [--task T] [--prm gold] [--reviser R] [--out DIR] [--budgets 1,2,4,8,16] [--seeds 3] [--problems 40]
-                     [--validation-problems 24] [--arms a,b,...] [--seed S] [--device cpu|cuda]
+                     [--validation-problems 40] [--validation-seeds 2] [--arms a,b,...] [--seed S] [--device cpu|cuda]
           arms: greedy, bon-majority, bon-verifier (countdown), bon-prm-vote, bon-prm-max, beam, dvts, mcts, revision (those the rewards and --reviser allow)
           writes DIR/scaling.csv, scaling.json, report.md, scaling_accuracy.png, scaling_error.png (DIR: runs/scale)
         """;
@@ -26,7 +26,8 @@ public static class ScaleCommand
         var budgets = ParseBudgets(o.String("budgets", "1,2,4,8,16")!);
         int seeds = o.Int("seeds", 3, 1, 100);
         int problems = o.Int("problems", 40, 1, 100_000);
-        int validationProblems = o.Int("validation-problems", 24, 1, 100_000);
+        int validationProblems = o.Int("validation-problems", 40, 1, 100_000);
+        int validationSeeds = o.Int("validation-seeds", 2, 1, 100);
         string? armList = o.String("arms");
         int seed = o.Int("seed", 0);
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
@@ -41,7 +42,7 @@ public static class ScaleCommand
             .Select(name => available.FirstOrDefault(a => a.Name == name)
                 ?? throw new UsageException($"scale: arm '{name}' is not available (available with these rewards: {string.Join(", ", available.Select(a => a.Name))})")).ToList();
         var test = new SweepOptions { Budgets = budgets, Seeds = seeds, Problems = problems, ProblemSeed = seed };
-        var validation = test with { Split = Split.Train, Seeds = 1, Problems = validationProblems };
+        var validation = test with { Split = Split.Train, Seeds = validationSeeds, Problems = validationProblems };
         string command = "./ponder scale " + string.Join(" ", args);
         var run = ScalingStage.Measure(policy, task, prm, prmName == "gold" ? "gold step checker (ORACLE, not a learned PRM)" : prmName, null, "none",
             arms, test, validation, null, command, new LineProgress("[scale] "), reviser);
