@@ -12,6 +12,7 @@ public static class ScaleCommand
         ponder scale --checkpoint C [--task T] [--prm gold] [--reviser R] [--out DIR] [--budgets 1,2,4,8,16] [--seeds 3] [--problems 40]
                      [--validation-problems 40] [--validation-seeds 2] [--arms a,b,...] [--seed S] [--device cpu|cuda]
           arms: greedy, bon-majority, bon-verifier (countdown), bon-prm-vote, bon-prm-max, beam, dvts, mcts, revision (those the rewards and --reviser allow)
+          --stage quick|full: the demo's own grid (ScalingStage.Run) instead of the options above
           writes DIR/scaling.csv, scaling.json, report.md, scaling_accuracy.png, scaling_error.png (DIR: runs/scale)
         """;
 
@@ -30,6 +31,7 @@ public static class ScaleCommand
         int validationSeeds = o.Int("validation-seeds", 2, 1, 100);
         string? armList = o.String("arms");
         int seed = o.Int("seed", 0);
+        string? stage = o.String("stage");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
 
@@ -37,6 +39,14 @@ public static class ScaleCommand
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
         var prm = SolveCommand.Prm(prmName, task, policy);
         var reviser = reviserDir is null ? null : LoadedPolicy.Load(reviserDir, device);
+        if (stage is not null)
+        {
+            if (stage is not ("quick" or "full")) throw new UsageException($"scale: option '--stage' is quick or full, got '{stage}'");
+            var result = ScalingStage.Run(policy, task, prm, null, outDir, stage == "quick", seed, new LineProgress("[scale] "), reviser: reviser);
+            File.WriteAllText(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + result.Markdown);
+            Console.WriteLine(result.Summary.ToJsonString(new() { WriteIndented = true }));
+            return 0;
+        }
         var available = SweepArm.Defaults(prm is not null, orm: false, verifier: task is CountdownTask, reviser: reviser is not null);
         var arms = armList is null ? available : armList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Select(name => available.FirstOrDefault(a => a.Name == name)
