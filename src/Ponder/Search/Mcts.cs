@@ -11,6 +11,9 @@ namespace Ponder.Search;
 /// </summary>
 public sealed class Mcts(SearchSettings settings) : ISearchStrategy
 {
+    /// <summary>A tokens/FLOPs budget stops after this many simulations in a row that spent nothing (the tree is exhausted).</summary>
+    public const int ExhaustedAfter = 64;
+
     public StrategyKind Kind => StrategyKind.Mcts;
 
     public SearchSettings Settings { get; } = settings ?? throw new ArgumentNullException(nameof(settings));
@@ -34,7 +37,12 @@ public sealed class Mcts(SearchSettings settings) : ISearchStrategy
         using var session = context.Policy.Open(problem, meter);
         var tree = new MctsTree(session, context, meter, problem, Settings);
         int simulations = budget.Unit == BudgetUnit.Samples ? budget.N * Settings.SimulationsPerSample : int.MaxValue;
-        for (int s = 0; s < simulations && (s < 2 || !budget.Spent(meter)); s++) tree.Simulate();
+        for (int s = 0, idle = 0; s < simulations && (s < 2 || !budget.Spent(meter)) && idle < ExhaustedAfter; s++)
+        {
+            long before = meter.Tokens;
+            tree.Simulate();
+            idle = meter.Tokens == before ? idle + 1 : 0;     // only finished nodes revisited: nothing left to spend on
+        }
         var (answer, value) = tree.Answer(Settings.FinalChoice);
         var candidates = tree.Finished.Select(f => new Candidate(f.Node.Text, context.AnswerOf(problem, f.Node.Text), f.Value, f.Steps))
             .DistinctBy(c => c.Completion).ToList();

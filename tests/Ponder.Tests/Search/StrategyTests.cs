@@ -134,5 +134,30 @@ public sealed class StrategyTests
         Assert.InRange(result.Compute.Tokens, 100, 200);
     }
 
+    [Fact]
+    public void A_tokens_budget_stops_mcts_once_spent_or_once_the_tree_is_exhausted()
+    {
+        var policy = new ToyPolicy(Table());
+        var context = ToyPolicy.Context(policy, Prm()) with { Seed = 1 };
+        var small = Strategies.Create(StrategyKind.Mcts, new SearchSettings { Expansions = 2 }).Solve(ToyPolicy.Problem, context, Budget.Tokens(15));
+        var large = Strategies.Create(StrategyKind.Mcts, new SearchSettings { Expansions = 2 }).Solve(ToyPolicy.Problem, context, Budget.Tokens(1_000_000));
+        Assert.InRange(small.Compute.Tokens, 15, 15 + 20);                         // one simulation costs at most 2 steps + a PRM call
+        Assert.True(large.Compute.Tokens > small.Compute.Tokens);
+        Assert.True(large.Compute.Tokens < 1000);                                   // the whole toy tree, then it stops
+        Assert.Equal("2", large.Answer);
+    }
+
+    [Fact]
+    public void A_tokens_budget_sets_the_beam_width_from_the_price_of_one_sample()
+    {
+        var policy = new ToyPolicy(Table());
+        var context = ToyPolicy.Context(policy, Prm()) with { Seed = 1 };
+        var narrow = Strategies.Create(StrategyKind.Beam, new SearchSettings { Expansions = 2 }).Solve(ToyPolicy.Problem, context, Budget.Tokens(40));
+        var wide = Strategies.Create(StrategyKind.Beam, new SearchSettings { Expansions = 2 }).Solve(ToyPolicy.Problem, context, Budget.Tokens(400));
+        Assert.True(wide.Compute.Tokens > narrow.Compute.Tokens, $"{narrow.Compute.Tokens} vs {wide.Compute.Tokens}");
+        Assert.True(wide.Candidates.Count > narrow.Candidates.Count);
+        Assert.Equal("2", wide.Answer);
+    }
+
     private static IReadOnlyList<string> Solution(string text) => Ponder.Tasks.Solution.Lines(text);
 }
