@@ -15,6 +15,9 @@ public static class Entry
           ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
           ponder train orm|prm --policy C --out DIR     reward models on Monte-Carlo process labels
           ponder eval-rm --rm C [...]                   reward-model step AUC, calibration, best-of-N selection
+          ponder solve --checkpoint C --strategy S --budget B "problem"   one problem, any search strategy
+          ponder scale --checkpoint C [...]             accuracy vs test-time compute sweep, power-law fits, report
+          ponder train revise --init C --out DIR        a reviser for sequential revision
           ponder export --format safetensors|gguf --checkpoint C --out F   Hugging Face folder or llama.cpp GGUF
           ponder serve --checkpoint C [--port 8080]     OpenAI-compatible endpoint with reasoning_effort
           ponder help [verb]
@@ -39,9 +42,11 @@ public static class Entry
                 "train" => TrainCommand.Run(args[1..]),
                 "eval" => EvalCommand.Run(args[1..]),
                 "eval-rm" => EvalRmCommand.Run(args[1..]),
+                "solve" => SolveCommand.Run(args[1..]),
+                "scale" => ScaleCommand.Run(args[1..]),
                 "export" => ExportCommand.Run(args[1..]),
                 "serve" => ServeCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, eval-rm, export, serve, help)"),
+                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, eval-rm, solve, scale, export, serve, help)"),
             };
         }
         catch (UsageException e)
@@ -65,6 +70,8 @@ public static class Entry
         "eval" => EvalCommand.Usage,
         "train-rm" => RewardCommands.Usage,
         "eval-rm" => EvalRmCommand.Usage,
+        "solve" => SolveCommand.Usage,
+        "scale" => ScaleCommand.Usage,
         "export" => ExportCommand.Usage,
         "serve" => ServeCommand.Usage,
         _ => null,

@@ -7,6 +7,8 @@ namespace Ponder.Cli;
 public static class TrainCommand
 {
     public const string Usage = """
+        ponder train revise --init POLICY --out DIR [--task T] [--problems 3000] [--steps 600] [--batch 64] [--lr 0.001] [--seed S]
+          a reviser for sequential revision: SFT on (problem + the policy's wrong attempt + 'revise:' → gold solution)
         ponder train sft --task T --out DIR [options]
           --init C             fine-tune checkpoint C instead of training from scratch
           defaults are the shipped policy's recipe (SftPresets.Default):
@@ -31,8 +33,9 @@ public static class TrainCommand
             case "dpo": return ExpertIterationCommand.RunDpo(args[1..]);
             case "compare": return RlCommand.Compare(args[1..]);
             case "orm" or "prm": return RewardCommands.Train(args);
+            case "revise": return Revise(args[1..]);
             case "sft": break;
-            default: throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl, expert-iteration, dpo, compare, orm, prm)");
+            default: throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl, expert-iteration, dpo, compare, orm, prm, revise)");
         }
         var o = new Options("train sft", args[1..]);
         var options = Parse(o);
@@ -40,6 +43,28 @@ public static class TrainCommand
         o.Done();
         new SftTrainer(options, device).Run(new ConsoleProgress("sft"));
         Console.WriteLine($"checkpoint: {options.Out}");
+        return 0;
+    }
+
+    static int Revise(string[] args)
+    {
+        var o = new Options("train revise", args);
+        var d = new RevisionOptions { Init = "", Out = "" };
+        var options = new RevisionOptions
+        {
+            Init = o.Required("init"),
+            Out = o.Required("out"),
+            Task = o.String("task"),
+            Problems = o.Int("problems", d.Problems, 1, 1_000_000),
+            Steps = o.Int("steps", d.Steps, 1),
+            BatchSize = o.Int("batch", d.BatchSize, 1),
+            Lr = o.Double("lr", d.Lr, 0, 1),
+            Seed = o.Int("seed", d.Seed),
+        };
+        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        o.Done();
+        int pairs = new RevisionTrainer(options, device).Run(new ConsoleProgress("revise"));
+        Console.WriteLine($"reviser: {options.Out} ({pairs} revision pairs)");
         return 0;
     }
 
