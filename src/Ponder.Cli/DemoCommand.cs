@@ -40,7 +40,10 @@ public static class DemoCommand
 
         var (policyDir, sftEval) = PolicyStages(run);
         RewardStage(run, policyDir);
-        RlStage(run, policyDir, sftEval);
+        var before = ScalingStageOf(run, policyDir, "scaling", run.OutDir);
+        string rlDir = RlStage(run, policyDir, sftEval);
+        var after = ScalingStageOf(run, rlDir, "scaling-after-rl", Path.Combine(run.OutDir, "after-rl"));
+        BeforeAfterPlot(run, before, after);
         run.Write();
         Console.WriteLine($"demo done in {run.TotalSeconds:F0}s: {Path.Combine(outDir, "report.md")}, {Path.Combine(outDir, "summary.json")}");
         return 0;
@@ -108,14 +111,79 @@ public static class DemoCommand
         run.Write();
     }
 
-    /// <summary>GRPO from the SFT policy for a fixed wall-time budget, then the same evaluation.</summary>
-    static void RlStage(DemoRun run, string policyDir, EvalResult sftEval)
+    /// <summary>
+    /// Inference scaling of a policy: every strategy × budgets × seeds with the learned PRM and ORM of the reward
+    /// stage. Before RL the full report section; after RL the same sweep, kept for the before/after plot.
+    /// </summary>
+    static ScalingRun ScalingStageOf(DemoRun run, string policyDir, string stage, string outDir)
+    {
+        var policy = LoadedPolicy.Load(policyDir, run.Device);
+        var task = TaskRegistry.Create(policy.State.Task);
+        string rewards = Path.Combine(run.OutDir, "rewards");
+        var prm = LoadedRewardModel.Load(Path.Combine(rewards, "prm"), run.Device).Scorer();
+        var orm = LoadedRewardModel.Load(Path.Combine(rewards, "orm"), run.Device).Scorer();
+        const string prmName = "learned PRM (rewards/prm, Monte-Carlo labels)", ormName = "learned ORM (rewards/orm)";
+        Directory.CreateDirectory(outDir);
+        ScalingRun result = null!;
+        if (stage == "scaling")
+        {
+            run.Stage(stage, () =>
+            {
+                var full = ScalingStage.Run(policy, task, prm, orm, outDir, run.Quick, run.Seed, new LineProgress($"[{stage}] "), prmName, ormName);
+                run.Summary["scaling"] = full.Summary.DeepClone();
+                run.Report.AppendLine(full.Markdown).AppendLine();
+                result = full.Run;
+            });
+        }
+        else
+        {
+            // After RL only the two arms of the before/after plot, on the same test problems; no compute-optimal plan.
+            var arms = SweepArm.Defaults(prm: true, orm: false, verifier: false).Where(a => a.Name is "bon-majority" or "bon-prm-vote").ToList();
+            var test = run.Quick ? new SweepOptions { Budgets = [1, 4], Seeds = 2, Problems = 8, ProblemSeed = run.Seed }
+                : new SweepOptions { Budgets = [1, 2, 4, 8, 16], Seeds = 3, Problems = 40, ProblemSeed = run.Seed };
+            run.Stage(stage, () => result = ScalingStage.Measure(policy, task, prm, prmName, orm, ormName, arms, test,
+                test with { Split = Split.Train, Seeds = 1, Budgets = [1] }, null, $"demo stage {stage}", new LineProgress($"[{stage}] ")));
+        }
+        run.Write();
+        return result;
+    }
+
+    /// <summary>Accuracy against compute before and after RL on one plot: train-time and test-time compute both paying off.</summary>
+    static void BeforeAfterPlot(DemoRun run, ScalingRun before, ScalingRun after)
+    {
+        var series = new List<Series>();
+        foreach (var (label, sweep) in new[] { ("SFT", before), ("after GRPO", after) })
+            foreach (var curve in sweep.Curves.Where(c => c.Arm is "bon-majority" or "bon-prm-vote"))
+                series.Add(new Series($"{label}: {curve.Arm}", curve.Points.Select(p => p.Flops).ToList(), curve.Points.Select(p => p.Accuracy).ToList(),
+                    curve.Points.Select(p => p.Spread).ToList()));
+        Plots.Lines(Path.Combine(run.OutDir, "scaling_before_after_rl.png"), "Accuracy vs test-time compute, before and after RL",
+            "FLOPs per problem", "held-out accuracy", series, logX: true);
+        var r = run.Report;
+        r.AppendLine("## Train-time and test-time compute together").AppendLine();
+        r.AppendLine("The same sweep (best-of-N with majority vote and with the PRM-weighted vote) on the SFT policy and on the GRPO policy; " +
+            "error bars are the spread over seeds.").AppendLine();
+        r.AppendLine("| arm | N | SFT accuracy | after GRPO |").AppendLine("|---|---|---|---|");
+        foreach (var curve in before.Curves.Where(c => c.Arm is "bon-majority" or "bon-prm-vote"))
+        {
+            var other = after.Curves.FirstOrDefault(c => c.Arm == curve.Arm);
+            foreach (var p in curve.Points)
+            {
+                var q = other?.Points.FirstOrDefault(x => x.N == p.N);
+                r.AppendLine($"| {curve.Arm} | {p.N} | {p.Accuracy:P1} | {(q is null ? "—" : q.Accuracy.ToString("P1"))} |");
+            }
+        }
+        r.AppendLine().AppendLine("![before and after RL](scaling_before_after_rl.png)").AppendLine();
+        run.Write();
+    }
+
+    /// <summary>GRPO from the SFT policy for a fixed wall-time budget, then the same evaluation; returns the RL checkpoint.</summary>
+    static string RlStage(DemoRun run, string policyDir, EvalResult sftEval)
     {
         var rl = new RlOptions
         {
             Policy = policyDir, Out = Path.Combine(run.OutDir, "rl"), Algorithm = RlAlgorithm.Grpo, Steps = run.Quick ? 10 : 400,
             PromptsPerStep = 16, GroupSize = 8, Lr = 3e-4, EvalEvery = run.Quick ? 5 : 20, EvalCount = run.Quick ? 50 : 200,
-            CheckpointEvery = 0, MaxMinutes = run.Quick ? 1 : 6, Seed = run.Seed,
+            CheckpointEvery = 0, MaxMinutes = run.Quick ? 1 : 5, Seed = run.Seed,
         };
         run.Stage("rl", () => new RlTrainer(rl, run.Device).Run(new ConsoleProgress("grpo", plainEvery: 10)));
         var policy = LoadedPolicy.Load(rl.Out, run.Device);
@@ -138,6 +206,7 @@ public static class DemoCommand
         foreach (var path in curves) r.AppendLine($"![{Path.GetFileNameWithoutExtension(path)}]({Path.GetFileName(path)})");
         r.AppendLine();
         run.Write();
+        return rl.Out;
     }
 
     static void AddEval(JsonObject s, string prefix, EvalResult eval)

@@ -15,7 +15,7 @@ namespace Ponder.Rewards;
 /// Positions follow <see cref="StepText"/>. A solution longer than the model's context is read up to the window's
 /// last token: steps that end beyond it get the score at that token. A solution with no step scores 0.
 /// </remarks>
-public sealed class RewardScorer : IOutcomeReward, IProcessReward
+public sealed class RewardScorer : IOutcomeReward, IProcessReward, Search.IMeteredReward
 {
     readonly RewardModel model;
     readonly ITokenizer tokenizer;
@@ -41,6 +41,9 @@ public sealed class RewardScorer : IOutcomeReward, IProcessReward
     public double Flops { get; private set; }
 
     public void ResetCounters() => (Tokens, Flops) = (0, 0);
+
+    /// <summary>Forward FLOPs per token at half the model's context, what search's compute meter charges per token read.</summary>
+    public double FlopsPerToken => model.FlopsPerToken(model.Config.MaxPositions / 2);
 
     public IReadOnlyList<double> Score(IReadOnlyList<Problem> problems, IReadOnlyList<string> completions)
     {
