@@ -4,11 +4,12 @@ namespace Ponder.Tests.Thinking;
 
 /// <summary>
 /// Test tokenizer in which the thinking markers and the cue word are single tokens, so that even a random policy over
-/// its 10 tokens closes its thinking section often. Encodes by longest match.
+/// its 10 tokens closes its thinking section often. Encodes by longest match. PAD and BOS are spelt '_' and '^' so that
+/// whatever a random policy samples decodes and re-encodes to the same tokens (EOS still ends a row).
 /// </summary>
 internal sealed class MarkerTokenizer : ITokenizer
 {
-    private static readonly string[] Tokens = ["<pad>", "<s>", "</s>", "<think>", "</think>", "\n", "wait", "a", "b", " "];
+    private static readonly string[] Tokens = ["_", "^", "</s>", "<think>", "</think>", "\n", "wait", "a", "b", " "];
 
     public int VocabSize => Tokens.Length;
     public int Bos => 1;
@@ -21,8 +22,8 @@ internal sealed class MarkerTokenizer : ITokenizer
         for (int i = 0; i < text.Length;)
         {
             int best = -1;
-            for (int id = 3; id < Tokens.Length; id++)
-                if (string.CompareOrdinal(text, i, Tokens[id], 0, Tokens[id].Length) == 0 && (best < 0 || Tokens[id].Length > Tokens[best].Length)) best = id;
+            for (int id = 0; id < Tokens.Length; id++)
+                if (id != Eos && string.CompareOrdinal(text, i, Tokens[id], 0, Tokens[id].Length) == 0 && (best < 0 || Tokens[id].Length > Tokens[best].Length)) best = id;
             if (best < 0) throw new ArgumentException($"cannot encode '{text[i]}'", nameof(text));
             ids.Add(best);
             i += Tokens[best].Length;
@@ -34,7 +35,7 @@ internal sealed class MarkerTokenizer : ITokenizer
     {
         var text = new System.Text.StringBuilder();
         foreach (int id in ids)
-            if (id >= 3) text.Append(Tokens[id]);
+            if (id != Eos) text.Append(Tokens[id]);
         return text.ToString();
     }
 
