@@ -13,9 +13,11 @@ public static class Entry
           ponder train expert-iteration|dpo --policy C --out DIR   learning from verified samples
           ponder train compare --policy C --out DIR     every learner at the same rollout budget
           ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
+          ponder think traces|scale|measure|stage [...] search traces, thinking budgets (also think-scale), thinking stage
           ponder help [verb]
 
-        tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F
+        tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F,
+               think:countdown[:numbers=3,...][,style=dfs|bfs|best|optimal][,expansions=N]
         environment: PONDER_THREADS=N (CPU threads), PONDER_LIBTORCH=DIR (libtorch of an installed PyTorch, for --device cuda)
         """;
 
@@ -34,7 +36,9 @@ public static class Entry
                 "demo" => DemoCommand.Run(args[1..]),
                 "train" => TrainCommand.Run(args[1..]),
                 "eval" => EvalCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, help)"),
+                "think" => ThinkCommand.Run(args[1..]),
+                "think-scale" => ThinkCommand.Run(["scale", .. args[1..]]),
+                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, think, think-scale, help)"),
             };
         }
         catch (UsageException e)
@@ -56,6 +60,7 @@ public static class Entry
         "demo" => DemoCommand.Usage,
         "train" => TrainCommand.Usage + "\n" + RlCommand.Usage + "\n" + ExpertIterationCommand.Usage + "\n" + RlCommand.CompareUsage,
         "eval" => EvalCommand.Usage,
+        "think" or "think-scale" => ThinkCommand.Usage,
         _ => null,
     };
 }
