@@ -8,8 +8,8 @@ namespace Ponder.Tasks;
 /// </summary>
 public static class TaskRegistry
 {
-    /// <summary>The task names <see cref="Create"/> understands.</summary>
-    public static IReadOnlyList<string> Known { get; } = ["arith", "countdown", "jsonl", "think"];
+    /// <summary>The task names <see cref="Create"/> understands (plus the <c>think:</c> wrapper, recognised by its prefix).</summary>
+    public static IReadOnlyList<string> Known { get; } = ["arith", "countdown", "jsonl"];
 
     /// <summary>
     /// The task a spec names. <see cref="ArgumentException"/> with a one-line message for an unknown task or

@@ -36,13 +36,14 @@ internal sealed class CountdownTracer
             TraceStyle.Bfs or TraceStyle.BestFirst => tracer.Frontier(root, options.Style == TraceStyle.BestFirst),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Style, "unknown trace style"),
         };
-        if (path is null)
+        var answer = path?.Select(s => s.ToString()).Append("#" + target.ToString(CultureInfo.InvariantCulture)).ToList();
+        bool tooLong = answer is not null && options.MaxLength > 0 && Solution.Join(ThinkingFormat.Wrap(tracer._lines, answer)).Length > options.MaxLength;
+        if (path is null || answer is null || tooLong)
         {
             return options.Fallback == TraceFallback.Optimal && options.Style != TraceStyle.OptimalOnly
                 ? Trace(numbers, target, options with { Style = TraceStyle.OptimalOnly })
                 : null;
         }
-        var answer = path.Select(s => s.ToString()).Append("#" + target.ToString(CultureInfo.InvariantCulture)).ToList();
         return new SearchTrace(tracer._lines, answer, tracer._expansions, tracer._deadEnds, tracer._backtracks);
     }
 

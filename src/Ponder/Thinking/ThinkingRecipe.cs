@@ -36,7 +36,7 @@ public sealed record ThinkingRecipe
     public string OptimalTask => Spec(TraceStyle.OptimalOnly);
 
     public string Spec(TraceStyle style) => string.Create(CultureInfo.InvariantCulture,
-        $"think:{Countdown},style={ThinkingTaskSpec.StyleName(style)},expansions={MaxExpansions},fallback=drop");
+        $"think:{Countdown},style={ThinkingTaskSpec.StyleName(style)},expansions={MaxExpansions},fallback=drop,maxlen={Model.MaxPositions - 32}");
 
     /// <summary>The demo's full size: about 5 minutes on 2 quiet cores.</summary>
     public static ThinkingRecipe Full(int seed) => new() { Seed = seed };

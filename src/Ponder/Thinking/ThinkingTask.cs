@@ -30,7 +30,8 @@ public sealed class ThinkingTask : ITask
     public TraceOptions Options { get; }
 
     public string Name => string.Create(CultureInfo.InvariantCulture,
-        $"think:{Inner.Name},style={ThinkingTaskSpec.StyleName(Options.Style)},expansions={Options.MaxExpansions},fallback={Options.Fallback.ToString().ToLowerInvariant()}");
+        $"think:{Inner.Name},style={ThinkingTaskSpec.StyleName(Options.Style)},expansions={Options.MaxExpansions},fallback={Options.Fallback.ToString().ToLowerInvariant()}")
+        + (Options.MaxLength > 0 ? string.Create(CultureInfo.InvariantCulture, $",maxlen={Options.MaxLength}") : "");
 
     public bool HasStepChecker => false;
 

@@ -3,7 +3,7 @@ using Ponder.Tasks;
 namespace Ponder.Thinking;
 
 /// <summary>
-/// The registry hook for <c>think:</c> specs: <c>think:INNER[:inner options][,style=dfs|bfs|best|optimal][,expansions=N][,fallback=drop|optimal]</c>,
+/// The registry hook for <c>think:</c> specs: <c>think:INNER[:inner options][,style=dfs|bfs|best|optimal][,expansions=N][,fallback=drop|optimal][,maxlen=CHARS]</c>,
 /// e.g. <c>think:countdown:numbers=3,style=dfs</c> or <c>think:arith,style=optimal</c>. The think options are taken out and
 /// the rest is the inner task's spec.
 /// </summary>
@@ -11,7 +11,7 @@ public static class ThinkingTaskSpec
 {
     public const string Prefix = "think:";
 
-    private static readonly string[] Keys = ["style", "expansions", "fallback"];
+    private static readonly string[] Keys = ["style", "expansions", "fallback", "maxlen"];
 
     /// <summary>The spec name of a style: optimal, dfs, bfs, best.</summary>
     public static string StyleName(TraceStyle style) => style switch
@@ -57,11 +57,8 @@ public static class ThinkingTaskSpec
             options = key switch
             {
                 "style" => options with { Style = ParseStyle(value) },
-                "expansions" => options with
-                {
-                    MaxExpansions = int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out int n)
-                        ? n : throw new ArgumentException($"task 'think': option 'expansions' must be an integer, got '{value}'"),
-                },
+                "expansions" => options with { MaxExpansions = Integer(key, value) },
+                "maxlen" => options with { MaxLength = Integer(key, value) },
                 _ => options with
                 {
                     Fallback = value switch
@@ -73,7 +70,12 @@ public static class ThinkingTaskSpec
                 },
             };
         }
+        if (options.MaxLength < 0) throw new ArgumentException($"task 'think': option 'maxlen' must be at least 0, got {options.MaxLength}");
         string innerSpec = innerOptions.Count == 0 ? innerName : innerName + ":" + string.Join(',', innerOptions);
         return new ThinkingTask(createInner(innerSpec), options);
     }
+
+    private static int Integer(string key, string value) =>
+        int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out int n)
+            ? n : throw new ArgumentException($"task 'think': option '{key}' must be an integer, got '{value}'");
 }

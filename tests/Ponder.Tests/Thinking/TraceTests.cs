@@ -94,6 +94,17 @@ public sealed class TraceTests
     }
 
     [Fact]
+    public void A_length_limit_keeps_every_gold_completion_within_it()
+    {
+        var inner = new CountdownTask(new CountdownOptions(Numbers: 3));
+        var task = (ThinkingTask)TaskRegistry.Create("think:countdown:numbers=3,style=dfs,expansions=400,maxlen=200");
+        Assert.EndsWith(",maxlen=200", task.Name);
+        var golds = inner.Problems(Split.Train, 300, 8).Select(task.GoldSolution).ToList();
+        Assert.All(golds.OfType<IReadOnlyList<string>>(), g => Assert.True(Solution.Join(g).Length <= 200));
+        Assert.InRange(golds.Count(g => g is null), 1, 299);
+    }
+
+    [Fact]
     public void Length_report_has_a_row_per_style_with_search_longer_than_the_optimal_path()
     {
         var rows = TraceLengths.Measure(new CountdownTask(new CountdownOptions(Numbers: 3)), new TraceOptions(MaxExpansions: 24),
