@@ -9,8 +9,9 @@ namespace Ponder.Thinking;
 /// The exploration stops after <see cref="TraceOptions.MaxExpansions"/> moves; then <see cref="TraceOptions.Fallback"/> decides.
 /// </summary>
 /// <example>
-/// DFS on <c>3 7 25 -> 46</c> (abridged): <c>3 7 25</c>, <c>try 7+3=10</c>, <c>3+7 ...</c>, <c>10 25</c>, <c>try 25+10=35</c>,
-/// <c>no: 35 != 46</c>, ..., <c>back to 3 7 25</c>, <c>try 25+3=28</c>, ...
+/// DFS on <c>8 6 19 -> 67</c>: <c>6 8 19</c> / <c>try 8+6=14</c> / <c>14 19</c> / <c>try 19+14=33</c> / <c>no: 33 != 67</c> /
+/// <c>try 19-14=5</c> / <c>no: 5 != 67</c> / <c>try 19*14=266</c> / <c>no: 266 != 67</c> / <c>back to 6 8 19</c> / <c>try 8-6=2</c> / ... /
+/// <c>back to 6 8 19</c> / <c>try 8*6=48</c> / <c>19 48</c> / <c>try 48+19=67</c> / <c>yes: 67</c>; answer <c>8*6=48</c> / <c>48+19=67</c> / <c>#67</c>.
 /// </example>
 internal sealed class CountdownTracer
 {
