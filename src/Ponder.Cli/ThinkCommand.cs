@@ -136,7 +136,7 @@ public static class ThinkCommand
         };
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
-        var result = ThinkingStage.Run(outDir, recipe, device, new Progress<string>(Console.WriteLine));
+        var result = ThinkingStage.Run(outDir, recipe, device, new LineProgress());
         File.WriteAllText(Path.Combine(outDir, "report.md"), "# Thinking stage\n\n" + result.Markdown);
         File.WriteAllText(Path.Combine(outDir, "summary.json"), result.Summary.ToJsonString(JsonText.Indented));
         Console.WriteLine($"wrote {Path.Combine(outDir, "report.md")} and summary.json");

@@ -33,7 +33,7 @@ public static class EqualTokenSft
         return new SftOptions
         {
             Task = taskSpec, Out = outDir, Model = recipe.Model, Seed = recipe.Seed, Steps = steps, BatchSize = recipe.BatchSize, Lr = recipe.Lr,
-            Warmup = Math.Min(100, Math.Max(1, steps / 10)), EvalEvery = 0, EvalCount = 16, CheckpointEvery = 0,
+            Warmup = Math.Min(100, Math.Max(1, steps / 10)), EvalEvery = 0, EvalCount = Math.Min(16, recipe.EvalCount), CheckpointEvery = 0,
         };
     }
 }

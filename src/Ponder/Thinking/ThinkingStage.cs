@@ -13,8 +13,13 @@ namespace Ponder.Thinking;
 /// 1. token lengths of every trace style; 2. SFT from scratch on search traces and on optimal paths at equal training
 /// tokens, held-out accuracy of both; 3. the thinking-budget sweep of both policies (hard cap, and cap + budget forcing)
 /// against parallel sampling on the same token axis; 4. a short GRPO run on the trace policy with behaviour (length,
-/// dead ends, backtracks, revisions) before and after. Writes its checkpoints and PNGs under <c>outDir</c>.
+/// dead ends, backtracks, revisions) before and after. Writes its PNGs into <c>outDir</c> (the Markdown links them by file
+/// name, so a report in <c>outDir</c> shows them) and its checkpoints under <c>outDir/think/</c>.
 /// </summary>
+/// <example>
+/// From <c>ponder demo</c>: <c>var r = ThinkingStage.Run(outDir, quick, device, seed, new LineProgress("[think] "));</c>, then
+/// copy <c>r.Summary</c>'s keys into summary.json and append <c>r.Markdown</c> to report.md.
+/// </example>
 public static class ThinkingStage
 {
     /// <summary>Runs the stage at demo size (<paramref name="quick"/>: toy size).</summary>
@@ -46,8 +51,8 @@ public static class ThinkingStage
         report.Lengths(lengths);
 
         // 2. SFT on traces vs optimal paths at equal training tokens.
-        var traceSft = EqualTokenSft.Options(recipe.TraceTask, Path.Combine(outDir, "trace-sft"), recipe, recipe.TrainTokens);
-        var optimalSft = EqualTokenSft.Options(recipe.OptimalTask, Path.Combine(outDir, "optimal-sft"), recipe, recipe.TrainTokens);
+        var traceSft = EqualTokenSft.Options(recipe.TraceTask, Path.Combine(outDir, "think", "trace-sft"), recipe, recipe.TrainTokens);
+        var optimalSft = EqualTokenSft.Options(recipe.OptimalTask, Path.Combine(outDir, "think", "optimal-sft"), recipe, recipe.TrainTokens);
         Say($"SFT on {ThinkingTaskSpec.StyleName(recipe.Style)} traces: {traceSft.Steps} steps; on optimal paths: {optimalSft.Steps} steps ({recipe.TrainTokens:N0} tokens each)");
         new SftTrainer(traceSft, device).Run();
         new SftTrainer(optimalSft, device).Run();
@@ -88,9 +93,9 @@ public static class ThinkingStage
         var before = Behaviour(trace.Model, tokenizer, traceTask, problems, natural);
         var rl = new RlOptions
         {
-            Policy = traceSft.Out, Out = Path.Combine(outDir, "trace-grpo"), Task = recipe.TraceTask, Algorithm = RlAlgorithm.Grpo,
+            Policy = traceSft.Out, Out = Path.Combine(outDir, "think", "trace-grpo"), Task = recipe.TraceTask, Algorithm = RlAlgorithm.Grpo,
             Steps = recipe.RlSteps, PromptsPerStep = recipe.RlPrompts, GroupSize = recipe.RlGroup, Lr = recipe.RlLr, Warmup = Math.Min(5, recipe.RlSteps),
-            EvalEvery = 0, EvalCount = 16, CheckpointEvery = 0, Seed = recipe.Seed,
+            EvalEvery = 0, EvalCount = Math.Min(16, recipe.EvalCount), CheckpointEvery = 0, Seed = recipe.Seed,
         };
         Say($"GRPO: {rl.Steps} batches of {rl.PromptsPerStep}×{rl.GroupSize} rollouts");
         new RlTrainer(rl, device).Run();
