@@ -6,16 +6,16 @@ namespace Ponder.Thinking;
 /// <summary>Settings of the thinking experiments (trace vs optimal SFT at equal tokens, budget sweep, RL) and of the demo stage.</summary>
 public sealed record ThinkingRecipe
 {
-    /// <summary>Inner countdown task: 3 numbers keep traces short enough for a small char-level model.</summary>
-    public string Countdown { get; init; } = "countdown:numbers=3,max=25,target=100";
+    /// <summary>Inner countdown task: 3 one-digit numbers keep traces short and the arithmetic learnable for a small char-level model.</summary>
+    public string Countdown { get; init; } = "countdown:numbers=3,max=9,target=50";
     /// <summary>Trace style of the search policy (the baseline always uses <see cref="TraceStyle.OptimalOnly"/>).</summary>
     public TraceStyle Style { get; init; } = TraceStyle.Dfs;
     /// <summary>Expansion bound of the traces; problems not solved within it are dropped from training.</summary>
-    public int MaxExpansions { get; init; } = 12;
+    public int MaxExpansions { get; init; } = 16;
     /// <summary>Both policies get this architecture from scratch; the context holds the longest bounded trace.</summary>
     public TransformerConfig Model { get; init; } = new() { HiddenSize = 64, NumLayers = 3, NumHeads = 4, NumKvHeads = 4, IntermediateSize = 176, MaxPositions = 448 };
     /// <summary>Training tokens (prompt + completion, what SFT counts) given to each policy: equal compute.</summary>
-    public long TrainTokens { get; init; } = 2_000_000;
+    public long TrainTokens { get; init; } = 1_500_000;
     public int BatchSize { get; init; } = 32;
     public double Lr { get; init; } = 3e-3;
     /// <summary>Held-out problems per evaluation.</summary>
