@@ -9,9 +9,9 @@ namespace Ponder.Thinking;
 /// The exploration stops after <see cref="TraceOptions.MaxExpansions"/> moves; then <see cref="TraceOptions.Fallback"/> decides.
 /// </summary>
 /// <example>
-/// DFS on <c>8 6 19 -> 67</c>: <c>6 8 19</c> / <c>try 8+6=14</c> / <c>14 19</c> / <c>try 19+14=33</c> / <c>no: 33 != 67</c> /
-/// <c>try 19-14=5</c> / <c>no: 5 != 67</c> / <c>try 19*14=266</c> / <c>no: 266 != 67</c> / <c>back to 6 8 19</c> / <c>try 8-6=2</c> / ... /
-/// <c>back to 6 8 19</c> / <c>try 8*6=48</c> / <c>19 48</c> / <c>try 48+19=67</c> / <c>yes: 67</c>; answer <c>8*6=48</c> / <c>48+19=67</c> / <c>#67</c>.
+/// DFS on <c>8 6 19 -> 67</c>: <c>6 8 19 -> 67</c> / <c>try 8+6=14</c> / <c>14 19 -> 67</c> / <c>try 19+14=33</c> / <c>no: 33 != 67</c> /
+/// <c>try 19-14=5</c> / <c>no: 5 != 67</c> / <c>try 19*14=266</c> / <c>no: 266 != 67</c> / <c>back to 6 8 19 -> 67</c> / <c>try 8-6=2</c> / ... /
+/// <c>back to 6 8 19 -> 67</c> / <c>try 8*6=48</c> / <c>19 48 -> 67</c> / <c>try 48+19=67</c> / <c>yes: 67</c>; answer <c>8*6=48</c> / <c>48+19=67</c> / <c>#67</c>.
 /// </example>
 internal sealed class CountdownTracer
 {
@@ -29,7 +29,7 @@ internal sealed class CountdownTracer
         ArgumentNullException.ThrowIfNull(options);
         long[] root = [.. numbers.Order()];
         var tracer = new CountdownTracer(target, options.MaxExpansions);
-        tracer._lines.Add(TraceLines.State(root));
+        tracer._lines.Add(TraceLines.State(root, target));
         List<StepLine>? path = options.Style switch
         {
             TraceStyle.OptimalOnly => tracer.Optimal(root),
@@ -59,7 +59,7 @@ internal sealed class CountdownTracer
             _expansions++;
             _lines.Add(TraceLines.Move(step));
             if (step.C == _target) break;
-            _lines.Add(TraceLines.State(state));
+            _lines.Add(TraceLines.State(state, _target));
         }
         _lines.Add(TraceLines.Solved(_target));
         return [.. steps];
@@ -81,7 +81,7 @@ internal sealed class CountdownTracer
                 if (_aborted) return null;
                 if (k < moves.Count - 1)
                 {
-                    _lines.Add(TraceLines.BackTo(state));
+                    _lines.Add(TraceLines.BackTo(state, _target));
                     _backtracks++;
                 }
             }
@@ -110,7 +110,7 @@ internal sealed class CountdownTracer
                     if (TraceLines.Distance(frontier[i].State, _target) < TraceLines.Distance(frontier[pick].State, _target)) pick = i;
             (state, path) = frontier[pick];
             frontier.RemoveAt(pick);
-            _lines.Add(TraceLines.BackTo(state));
+            _lines.Add(TraceLines.BackTo(state, _target));
             _backtracks++;
         }
     }
@@ -137,7 +137,7 @@ internal sealed class CountdownTracer
         }
         else
         {
-            _lines.Add(TraceLines.State(next));
+            _lines.Add(TraceLines.State(next, _target));
         }
         return true;
     }

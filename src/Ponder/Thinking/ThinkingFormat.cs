@@ -8,9 +8,9 @@ namespace Ponder.Thinking;
 /// <example>
 /// <code>
 /// &lt;think&gt;
-/// 3 7 25
+/// 3 7 25 -> 46
 /// try 25+7=32
-/// 3 32
+/// 3 32 -> 46
 /// try 32+3=35
 /// no: 35 != 46
 /// ...

@@ -4,9 +4,10 @@ using Ponder.Tasks;
 namespace Ponder.Thinking;
 
 /// <summary>
-/// The trace language of countdown thinking sections, one line each: a state (<c>3 7 25</c>, numbers ascending), a move
+/// The trace language of countdown thinking sections, one line each: a state (<c>3 7 25 -> 46</c>, numbers ascending, then
+/// the target, repeated so that a small model checks results against a nearby line rather than the far prompt), a move
 /// (<c>try 25+7=32</c>), a dead end (<c>no: 35 != 46</c>), a solution (<c>yes: 46</c>) and a return to an earlier state
-/// (<c>back to 3 7 25</c>). Moves are generated from a sorted state in a fixed order: pairs (small, big) left to right,
+/// (<c>back to 3 7 25 -> 46</c>). Moves are generated from a sorted state in a fixed order: pairs (small, big) left to right,
 /// operators + - * /, written big op small; moves that break the rules or only drop a number (x*1, x-0, results equal
 /// to an operand or zero) are never written.
 /// </summary>
@@ -17,7 +18,10 @@ internal static class TraceLines
     public const string Yes = "yes: ";
     public const string Back = "back to ";
 
-    public static string State(IEnumerable<long> numbers) => string.Join(' ', numbers.Select(n => n.ToString(CultureInfo.InvariantCulture)));
+    public const string Arrow = " -> ";
+
+    public static string State(IEnumerable<long> numbers, long target) =>
+        string.Join(' ', numbers.Select(n => n.ToString(CultureInfo.InvariantCulture))) + Arrow + target.ToString(CultureInfo.InvariantCulture);
 
     public static string Move(StepLine step) => Try + step;
 
@@ -25,7 +29,7 @@ internal static class TraceLines
 
     public static string Solved(long target) => Yes + target.ToString(CultureInfo.InvariantCulture);
 
-    public static string BackTo(IEnumerable<long> numbers) => Back + State(numbers);
+    public static string BackTo(IEnumerable<long> numbers, long target) => Back + State(numbers, target);
 
     /// <summary>Every move from a state (ascending), in the fixed order, with the state it leads to (ascending).</summary>
     public static IEnumerable<(StepLine Step, long[] Next)> Moves(long[] state)
@@ -59,14 +63,20 @@ internal static class TraceLines
         return Replace(state, a, b, value);
     }
 
-    /// <summary>Parses a state line (numbers separated by single spaces); null for anything else.</summary>
-    public static long[]? ParseState(string line)
+    /// <summary>
+    /// Parses a state line <c>n n ... -> T</c> (numbers separated by single spaces); null for anything else.
+    /// <paramref name="rightTarget"/> tells whether T is <paramref name="target"/>.
+    /// </summary>
+    public static long[]? ParseState(string line, long target, out bool rightTarget)
     {
-        if (line.Length == 0) return null;
-        var parts = line.Split(' ');
+        rightTarget = false;
+        int arrow = line.IndexOf(Arrow, StringComparison.Ordinal);
+        if (arrow <= 0 || !StepLine.TryParseInteger(line.AsSpan(arrow + Arrow.Length), out long said)) return null;
+        var parts = line[..arrow].Split(' ');
         var numbers = new long[parts.Length];
         for (int i = 0; i < parts.Length; i++)
             if (!StepLine.TryParseInteger(parts[i], out numbers[i]) || numbers[i] < 0) return null;
+        rightTarget = said == target;
         return numbers;
     }
 

@@ -26,9 +26,9 @@ internal static class TraceReader
             if (first)
             {
                 first = false;
-                if (TraceLines.ParseState(line) is { } root)
+                if (TraceLines.ParseState(line, target, out bool rootTarget) is { } root)
                 {
-                    if (!TraceLines.SameState(root, current)) invalid++;
+                    if (!TraceLines.SameState(root, current) || !rootTarget) invalid++;
                     continue;
                 }
             }
@@ -68,17 +68,18 @@ internal static class TraceReader
                 backtracks++;
                 if (pending is not null) invalid++;
                 pending = null;
-                var state = TraceLines.ParseState(line[TraceLines.Back.Length..]);
+                var state = TraceLines.ParseState(line[TraceLines.Back.Length..], target, out bool backTarget);
                 if (state is null) { invalidBack++; continue; }
+                if (!backTarget) invalid++;
                 int at = depthFirst ? path.FindLastIndex(s => TraceLines.SameState(s, state)) : frontier.FindIndex(s => TraceLines.SameState(s, state));
                 if (at < 0) invalidBack++;
                 else if (depthFirst) path.RemoveRange(at + 1, path.Count - at - 1);
                 else frontier.RemoveAt(at);
                 current = state;
             }
-            else if (TraceLines.ParseState(line) is { } state)
+            else if (TraceLines.ParseState(line, target, out bool stateTarget) is { } state)
             {
-                if (pending is not { Next: { } next } || !TraceLines.SameState(next, state)) invalid++;
+                if (pending is not { Next: { } next } || !TraceLines.SameState(next, state) || !stateTarget) invalid++;
                 pending = null;
                 if (depthFirst) { path.Add(state); current = state; }
                 else frontier.Add(state);

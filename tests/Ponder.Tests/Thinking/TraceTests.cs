@@ -71,7 +71,7 @@ public sealed class TraceTests
         int end = gold.IndexOf('\n', at);
 
         // When the backtrack names a state never on the path, or a dead end states the wrong number
-        string offPath = gold[..at] + "back to 1 2 3" + gold[end..];
+        string offPath = gold[..at] + "back to 1 2 3 -> " + problem.Answer + gold[end..];
         int no = gold.IndexOf("no: ", StringComparison.Ordinal);
         string wrongVerdict = gold[..(no + 4)] + "999999" + gold[gold.IndexOf(' ', no + 4)..];
 
