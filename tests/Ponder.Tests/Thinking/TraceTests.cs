@@ -75,9 +75,15 @@ public sealed class TraceTests
         int no = gold.IndexOf("no: ", StringComparison.Ordinal);
         string wrongVerdict = gold[..(no + 4)] + "999999" + gold[gold.IndexOf(' ', no + 4)..];
 
+        // or a state line names another target
+        int arrow = gold.IndexOf(" -> ", gold.IndexOf("try ", StringComparison.Ordinal), StringComparison.Ordinal);
+        string wrongTarget = gold[..(arrow + 4)] + "999999" + gold[gold.IndexOf('\n', arrow)..];
+
         // Then the replay counts them
         Assert.Equal(1, task.Read(problem, offPath)!.InvalidBacktracks);
         Assert.True(task.Read(problem, wrongVerdict)!.InvalidLines >= 1);
+        Assert.Equal(1, task.Read(problem, wrongTarget)!.InvalidLines);
+        Assert.Equal(0, task.Read(problem, gold)!.InvalidLines);
     }
 
     [Fact]
