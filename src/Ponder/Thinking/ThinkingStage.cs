@@ -84,7 +84,7 @@ public static class ThinkingStage
         summary["think_parallel_curve"] = Curve(traceParallel);
         summary["think_optimal_parallel_curve"] = Curve(optimalParallel);
         var best = capCurve.MaxBy(p => p.Accuracy)!;
-        summary["think_best_budget"] = best.Budget;
+        summary["think_best_budget"] = best.Accuracy > 0 ? best.Budget : null;   // the smallest budget reaching the highest accuracy
         Say($"budget sweep: {string.Join(", ", capCurve.Select(p => $"{p.Budget}→{p.Accuracy:P0}"))}");
         string budgetPng = Path.Combine(outDir, "think_budget.png");
         report.Budget(budgetPng, capCurve, forcedCurve, optimalCurve, traceParallel, optimalParallel);
