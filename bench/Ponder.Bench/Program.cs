@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 // Ponder speed benchmarks: every figure of one table is measured in the same run, as ratios to the
 // machine's own fp32 matmul peak measured first (this machine is shared and noisy).
-//   dotnet run -c Release --project bench/Ponder.Bench [-- --checkpoint models/arith --seconds 5]
+//   dotnet run -c Release --project bench/Ponder.Bench [-- --checkpoint models/arith --seconds 5 --search]
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
 double seconds = double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "5", System.Globalization.CultureInfo.InvariantCulture);
 var device = TorchRuntime.Initialize(args.SkipWhile(a => a != "--device").Skip(1).FirstOrDefault() ?? "cpu");
@@ -85,6 +85,25 @@ Console.WriteLine();
 Console.WriteLine("| measurement | tokens/s | fraction of matmul peak |");
 Console.WriteLine("|---|---|---|");
 foreach (var (name, tps, fraction) in rows) Console.WriteLine($"| {name} | {tps:N0} | {fraction:P1} |");
+
+// 4. Decode against llama.cpp on the same weights (exported to F32 GGUF) and threads: this model and a wider one.
+Console.WriteLine();
+Console.WriteLine($"Ponder vs llama.cpp (LLamaSharp CPU), greedy decode, {torch.get_num_threads()} thread(s):");
+torch.manual_seed(0);
+using var wide = new Transformer(new TransformerConfig
+{
+    VocabSize = tokenizer.VocabSize, HiddenSize = 512, IntermediateSize = 1408, NumLayers = 8, NumHeads = 8, NumKvHeads = 8,
+    MaxPositions = 256, BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad,
+});
+wide.to(device).eval();
+var versus = new List<(string Model, int Batch, double Ponder, double LlamaCpp)>();
+versus.AddRange(Ponder.Bench.LlamaCppComparison.Run(model, tokenizer, $"{model.ParameterCount / 1e6:F1}M", [1, 8, 32], decodeSteps: 32, seconds));
+versus.AddRange(Ponder.Bench.LlamaCppComparison.Run(wide, tokenizer, $"{wide.ParameterCount / 1e6:F1}M", [1, 8, 32], decodeSteps: 32, seconds));
+Console.WriteLine();
+Console.WriteLine("| model | batch | Ponder tokens/s | llama.cpp tokens/s | Ponder / llama.cpp |");
+Console.WriteLine("|---|---|---|---|---|");
+foreach (var (name, batch, ponder, llama) in versus) Console.WriteLine($"| {name} | {batch} | {ponder:N0} | {llama:N0} | {ponder / llama:F2} |");
+if (args.Contains("--search")) Ponder.Bench.SearchBench.Run(model, tokenizer, arith);
 return 0;
 
 // Runs work() (returns units done) repeatedly for about `budget` seconds after one warm-up call; units per second.

@@ -20,7 +20,8 @@ public sealed class ConsoleProgress(string label, int plainEvery = 100) : IProgr
             Console.WriteLine($"[{label}] {p.Message}");
             return;
         }
-        string line = $"[{label}] step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} {p.TokensPerSecond / 1000:F1}k tok/s {(DateTime.UtcNow - start).TotalSeconds:F0}s";
+        string speed = p.TokensPerSecond > 0 ? $" {p.TokensPerSecond / 1000:F1}k tok/s" : "";
+        string line = $"[{label}] step {p.Step}/{p.TotalSteps} loss {p.Loss:F4}{speed} {(DateTime.UtcNow - start).TotalSeconds:F0}s";
         if (terminal)
         {
             const int width = 24;

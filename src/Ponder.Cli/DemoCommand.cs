@@ -1,24 +1,22 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using Ponder.Learning;
 using Ponder.Policy;
+using Ponder.Rewards;
 using Ponder.Scaling;
 using Ponder.Tasks;
 
 namespace Ponder.Cli;
 
 /// <summary>
-/// <c>ponder demo</c>, the main job: from nothing, train the default policy, evaluate it, and write
-/// <c>runs/demo/report.md</c> (with PNGs) and <c>runs/demo/summary.json</c> with every headline figure.
-/// Each stage prints its wall time. <c>--quick</c> runs every stage at toy size.
+/// <c>ponder demo</c>, the main job: from nothing, train the default policy, evaluate it, improve it
+/// with RL, and write <c>runs/demo/report.md</c> (with PNGs) and <c>runs/demo/summary.json</c> with
+/// every headline figure. Each stage prints its wall time. <c>--quick</c> runs every stage at toy size.
 /// </summary>
 public static class DemoCommand
 {
     public const string Usage = """
         ponder demo [--quick] [--out DIR] [--seed S] [--device cpu|cuda]
-          full: about 15 minutes on 2 cores; --quick: every stage at toy size in about a minute
+          full: under 30 minutes on 2 cores; --quick: every stage at toy size in a few minutes
         """;
 
     public static int Run(string[] args)
@@ -32,87 +30,121 @@ public static class DemoCommand
         o.Done();
 
         Directory.CreateDirectory(outDir);
-        var summary = new JsonObject { ["mode"] = quick ? "quick" : "full", ["seed"] = seed, ["device"] = deviceName };
-        var stages = new JsonObject();
-        var report = new StringBuilder();
-        var total = Stopwatch.StartNew();
-        string command = $"./ponder demo{(quick ? " --quick" : "")} --seed {seed}";
-        report.AppendLine("# Ponder demo report").AppendLine();
-        report.AppendLine($"Made by `{command}` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC ({Environment.ProcessorCount} cores, device {deviceName}). Every figure below comes from this run.").AppendLine();
+        var run = new DemoRun(outDir, quick, seed, device, deviceName);
+        run.Summary["mode"] = quick ? "quick" : "full";
+        run.Summary["seed"] = seed;
+        run.Summary["device"] = deviceName;
+        run.Report.AppendLine("# Ponder demo report").AppendLine();
+        run.Report.AppendLine($"Made by `./ponder demo{(quick ? " --quick" : "")} --seed {seed}` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC " +
+            $"({Environment.ProcessorCount} cores, device {deviceName}). Every figure below comes from this run.").AppendLine();
 
-        // Stage 1: policy initialization (SFT from scratch on gold solutions).
-        var sft = (quick ? SftPresets.Quick(Path.Combine(outDir, "policy"), seed) : SftPresets.Default(Path.Combine(outDir, "policy"), seed));
-        Stage("sft", stages, () => new SftTrainer(sft, device).Run(new ConsoleProgress("sft")));
-        var policy = LoadedPolicy.Load(sft.Out, device);
-        var task = TaskRegistry.Create(sft.Task);
-        var metrics = MetricsLog.Read(Path.Combine(sft.Out, "metrics.jsonl"));
-        PlotTraining(metrics, Path.Combine(outDir, "training.png"));
-        var trainRows = metrics.Where(r => r.ContainsKey("loss")).ToList();
-        double finalLoss = trainRows.TakeLast(50).Average(r => r["loss"]!.GetValue<double>());
-        double trainTps = trainRows[^1]["tokens_per_s"]!.GetValue<double>();
-        summary["task"] = task.Name;
-        summary["sft_params"] = policy.Model.ParameterCount;
-        summary["sft_steps"] = policy.State.Step;
-        summary["sft_final_loss"] = Math.Round(finalLoss, 4);
-        summary["sft_train_tokens_per_s"] = trainTps;
-
-        // Stage 2: evaluation of the SFT policy.
-        var evalOptions = new EvalOptions { Count = quick ? 50 : 200, Samples = quick ? 8 : 64, Temperature = 1.0, Seed = 0 };
-        EvalResult eval = null!;
-        Stage("eval", stages, () => eval = Evaluator.Run(policy.Model, policy.Tokenizer, task, evalOptions, new LineProgress("[eval] ")));
-        File.WriteAllText(Path.Combine(outDir, "eval.json"), eval.ToJson().ToJsonString(JsonText.Indented));
-        summary["sft_greedy"] = eval.Greedy;
-        foreach (var (k, v) in eval.PassAt) summary[$"sft_pass@{k}"] = v;
-        foreach (var (k, v) in eval.MajorityAt) summary[$"sft_maj@{k}"] = v;
-        summary["sft_decode_tokens_per_s"] = Math.Round(eval.GeneratedTokens / eval.Seconds);
-        int kMax = eval.Samples;
-        double headroom = eval.PassAt[kMax] - eval.Greedy;
-        summary[$"sft_headroom_pass@{kMax}_minus_greedy"] = Math.Round(headroom, 4);
-
-        report.AppendLine("## Policy initialization").AppendLine();
-        report.AppendLine($"Task `{task.Name}`; example problem and gold solution:").AppendLine();
-        var example = task.Problems(Split.Test, 1, 0)[0];
-        report.AppendLine("```").Append(example.Prompt).AppendLine(Solution.Join(task.GoldSolution(example) ?? [])).AppendLine("```").AppendLine();
-        var c = policy.Model.Config;
-        report.AppendLine($"Model: Llama architecture, hidden {c.HiddenSize}, {c.NumLayers} layers, {c.NumHeads} heads ({c.NumKvHeads} KV heads), " +
-            $"SwiGLU {c.IntermediateSize}, {policy.Model.ParameterCount:N0} parameters. Trained from scratch: {policy.State.Step} steps of {sft.BatchSize} solutions, " +
-            $"peak learning rate {sft.Lr}, seed {seed}, {trainTps:N0} training tokens/s; final loss {finalLoss:F4}.").AppendLine();
-        report.AppendLine("![training curve](training.png)").AppendLine();
-        report.AppendLine("## Evaluation of the SFT policy").AppendLine();
-        report.AppendLine($"{eval.Count} held-out problems (test split, seed {eval.Seed}); {eval.Samples} samples each at temperature {eval.Temperature}. " +
-            $"pass@k is the unbiased estimator; maj@k averages majority vote over disjoint groups of k samples.").AppendLine();
-        report.AppendLine(eval.ToMarkdown()).AppendLine();
-        report.AppendLine($"Headroom for search and RL: pass@{kMax} − greedy = {headroom:P1}. Decode: {eval.GeneratedTokens:N0} tokens in {eval.Seconds:F1}s.").AppendLine();
-
-        summary["stage_seconds"] = stages;
-        summary["total_seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1);
-        report.AppendLine("## Stage times").AppendLine().AppendLine("| stage | seconds |").AppendLine("|---|---|");
-        foreach (var (name, secs) in stages) report.AppendLine($"| {name} | {secs} |");
-        report.AppendLine($"| total | {total.Elapsed.TotalSeconds:F0} |");
-        File.WriteAllText(Path.Combine(outDir, "report.md"), report.ToString());
-        File.WriteAllText(Path.Combine(outDir, "summary.json"), summary.ToJsonString(JsonText.Indented));
-        Console.WriteLine($"demo done in {total.Elapsed.TotalSeconds:F0}s: {Path.Combine(outDir, "report.md")}, {Path.Combine(outDir, "summary.json")}");
-        Console.WriteLine($"SFT policy: greedy {eval.Greedy:P1}, pass@{kMax} {eval.PassAt[kMax]:P1}, maj@{kMax} {eval.MajorityAt[kMax]:P1}");
+        var (policyDir, sftEval) = PolicyStages(run);
+        RewardStage(run, policyDir);
+        RlStage(run, policyDir, sftEval);
+        run.Write();
+        Console.WriteLine($"demo done in {run.TotalSeconds:F0}s: {Path.Combine(outDir, "report.md")}, {Path.Combine(outDir, "summary.json")}");
         return 0;
     }
 
-    static void Stage(string name, JsonObject stages, Action action)
-    {
-        Console.WriteLine($"== stage {name} ==");
-        var clock = Stopwatch.StartNew();
-        action();
-        double secs = Math.Round(clock.Elapsed.TotalSeconds, 1);
-        stages[name] = secs;
-        Console.WriteLine($"== stage {name} done in {secs.ToString(CultureInfo.InvariantCulture)}s ==");
-    }
+    static EvalOptions EvalSize(DemoRun run) => new() { Count = run.Quick ? 50 : 200, Samples = run.Quick ? 8 : 64, Temperature = 1.0, Seed = 0 };
 
-    static void PlotTraining(List<JsonObject> metrics, string path)
+    /// <summary>Policy initialization (SFT from scratch) and its evaluation.</summary>
+    static (string PolicyDir, EvalResult Eval) PolicyStages(DemoRun run)
     {
+        var sft = run.Quick ? SftPresets.Quick(Path.Combine(run.OutDir, "policy"), run.Seed) : SftPresets.Default(Path.Combine(run.OutDir, "policy"), run.Seed);
+        run.Stage("sft", () => new SftTrainer(sft, run.Device).Run(new ConsoleProgress("sft")));
+        var policy = LoadedPolicy.Load(sft.Out, run.Device);
+        var task = TaskRegistry.Create(sft.Task);
+        var metrics = MetricsLog.Read(Path.Combine(sft.Out, "metrics.jsonl"));
         var train = metrics.Where(r => r.ContainsKey("loss")).ToList();
         var evals = metrics.Where(r => r.ContainsKey("eval_greedy")).ToList();
-        Plots.Lines(path, "Policy initialization (SFT)", "step", "training loss",
+        Plots.Lines(Path.Combine(run.OutDir, "training.png"), "Policy initialization (SFT)", "step", "training loss",
             [new Series("loss", train.Select(r => r["step"]!.GetValue<double>()).ToList(), train.Select(r => r["loss"]!.GetValue<double>()).ToList())],
             "held-out greedy accuracy",
             [new Series("held-out greedy accuracy", evals.Select(r => r["step"]!.GetValue<double>()).ToList(), evals.Select(r => r["eval_greedy"]!.GetValue<double>()).ToList())]);
+        double finalLoss = train.TakeLast(50).Average(r => r["loss"]!.GetValue<double>());
+        double trainTps = train[^1]["tokens_per_s"]!.GetValue<double>();
+        var s = run.Summary;
+        s["task"] = task.Name;
+        s["sft_params"] = policy.Model.ParameterCount;
+        s["sft_steps"] = policy.State.Step;
+        s["sft_final_loss"] = Math.Round(finalLoss, 4);
+        s["sft_train_tokens_per_s"] = trainTps;
+
+        EvalResult eval = null!;
+        run.Stage("eval", () => eval = Evaluator.Run(policy.Model, policy.Tokenizer, task, EvalSize(run), new LineProgress("[eval] ")));
+        File.WriteAllText(Path.Combine(run.OutDir, "eval.json"), eval.ToJson().ToJsonString(JsonText.Indented));
+        AddEval(s, "sft", eval);
+        int kMax = eval.Samples;
+        s[$"sft_headroom_pass@{kMax}_minus_greedy"] = Math.Round(eval.PassAt[kMax] - eval.Greedy, 4);
+
+        var r = run.Report;
+        r.AppendLine("## Policy initialization").AppendLine();
+        r.AppendLine($"Task `{task.Name}`; an example held-out problem and its gold solution:").AppendLine();
+        var example = task.Problems(Split.Test, 1, 0)[0];
+        r.AppendLine("```").Append(example.Prompt).AppendLine(Solution.Join(task.GoldSolution(example) ?? [])).AppendLine("```").AppendLine();
+        var c = policy.Model.Config;
+        r.AppendLine($"Model: Llama architecture, hidden {c.HiddenSize}, {c.NumLayers} layers, {c.NumHeads} heads ({c.NumKvHeads} KV heads), " +
+            $"SwiGLU {c.IntermediateSize}, {policy.Model.ParameterCount:N0} parameters, trained from scratch: {policy.State.Step} steps of {sft.BatchSize} solutions, " +
+            $"peak learning rate {sft.Lr}, seed {run.Seed}, {trainTps:N0} training tokens/s; final loss {finalLoss:F4}.").AppendLine();
+        r.AppendLine("![training curve](training.png)").AppendLine();
+        r.AppendLine("## Evaluation of the SFT policy").AppendLine();
+        r.AppendLine($"{eval.Count} held-out problems (test split, seed {eval.Seed}); {eval.Samples} samples each at temperature {eval.Temperature}. " +
+            "pass@k is the unbiased estimator; maj@k averages majority vote over disjoint groups of k samples.").AppendLine();
+        r.AppendLine(eval.ToMarkdown()).AppendLine();
+        r.AppendLine($"Headroom for search and RL: pass@{kMax} − greedy = {eval.PassAt[kMax] - eval.Greedy:P1}. " +
+            $"Decode: {eval.GeneratedTokens:N0} tokens in {eval.Seconds:F1}s ({eval.GeneratedTokens / eval.Seconds:N0} tokens/s).").AppendLine();
+        run.Write();
+        return (sft.Out, eval);
+    }
+
+    /// <summary>Reward design: Monte-Carlo process labels, a PRM and an ORM, and how well they judge and select.</summary>
+    static void RewardStage(DemoRun run, string policyDir)
+    {
+        RewardsStageResult result = null!;
+        run.Stage("rewards", () => result = RewardsStage.Run(policyDir, run.OutDir, run.Quick, run.Device, run.Seed, new LineProgress("[rewards] ")));
+        foreach (var (key, value) in result.Figures) run.Summary[key] = value?.DeepClone();
+        run.Report.AppendLine(result.Markdown).AppendLine();
+        run.Write();
+    }
+
+    /// <summary>GRPO from the SFT policy for a fixed wall-time budget, then the same evaluation.</summary>
+    static void RlStage(DemoRun run, string policyDir, EvalResult sftEval)
+    {
+        var rl = new RlOptions
+        {
+            Policy = policyDir, Out = Path.Combine(run.OutDir, "rl"), Algorithm = RlAlgorithm.Grpo, Steps = run.Quick ? 10 : 400,
+            PromptsPerStep = 16, GroupSize = 8, Lr = 3e-4, EvalEvery = run.Quick ? 5 : 20, EvalCount = run.Quick ? 50 : 200,
+            CheckpointEvery = 0, MaxMinutes = run.Quick ? 1 : 6, Seed = run.Seed,
+        };
+        run.Stage("rl", () => new RlTrainer(rl, run.Device).Run(new ConsoleProgress("grpo", plainEvery: 10)));
+        var policy = LoadedPolicy.Load(rl.Out, run.Device);
+        var task = TaskRegistry.Create(policy.State.Task);
+        EvalResult eval = null!;
+        run.Stage("rl-eval", () => eval = Evaluator.Run(policy.Model, policy.Tokenizer, task, EvalSize(run), new LineProgress("[rl-eval] ")));
+        AddEval(run.Summary, "rl", eval);
+        run.Summary["rl_steps"] = policy.State.Step;
+        var curves = LearningCurves.Plot(new Dictionary<string, string> { ["grpo"] = Path.Combine(rl.Out, "metrics.jsonl") }, run.OutDir, "rl");
+
+        var r = run.Report;
+        r.AppendLine("## Reinforcement learning (GRPO)").AppendLine();
+        r.AppendLine($"GRPO from the SFT policy: {policy.State.Step} batches of {rl.PromptsPerStep} prompts × {rl.GroupSize} samples, " +
+            $"verifier reward, KL β = {rl.KlCoef} (k3) to the SFT policy, learning rate {rl.Lr}, at most {rl.MaxMinutes} minutes.").AppendLine();
+        r.AppendLine("| metric | SFT | after GRPO |").AppendLine("|---|---|---|");
+        r.AppendLine($"| greedy | {sftEval.Greedy:P1} | {eval.Greedy:P1} |");
+        foreach (var (k, v) in eval.PassAt) r.AppendLine($"| pass@{k} | {sftEval.PassAt[k]:P1} | {v:P1} |");
+        foreach (var (k, v) in eval.MajorityAt) r.AppendLine($"| maj@{k} | {sftEval.MajorityAt[k]:P1} | {v:P1} |");
+        r.AppendLine();
+        foreach (var path in curves) r.AppendLine($"![{Path.GetFileNameWithoutExtension(path)}]({Path.GetFileName(path)})");
+        r.AppendLine();
+        run.Write();
+    }
+
+    static void AddEval(JsonObject s, string prefix, EvalResult eval)
+    {
+        s[$"{prefix}_greedy"] = eval.Greedy;
+        foreach (var (k, v) in eval.PassAt) s[$"{prefix}_pass@{k}"] = v;
+        foreach (var (k, v) in eval.MajorityAt) s[$"{prefix}_maj@{k}"] = v;
+        s[$"{prefix}_decode_tokens_per_s"] = Math.Round(eval.GeneratedTokens / eval.Seconds);
     }
 }

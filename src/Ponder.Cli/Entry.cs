@@ -13,7 +13,14 @@ public static class Entry
           ponder train expert-iteration|dpo --policy C --out DIR   learning from verified samples
           ponder train compare --policy C --out DIR     every learner at the same rollout budget
           ponder eval --checkpoint C [...]              greedy, pass@k and maj@k on held-out problems
-          ponder think traces|scale|measure|stage [...] search traces, thinking budgets (also think-scale), thinking stage
+          ponder train orm|prm --policy C --out DIR     reward models on Monte-Carlo process labels
+          ponder eval-rm --rm C [...]                   reward-model step AUC, calibration, best-of-N selection
+          ponder solve --checkpoint C --strategy S --budget B "problem"   one problem, any search strategy
+          ponder scale --checkpoint C [...]             accuracy vs test-time compute sweep, power-law fits, report
+          ponder train revise --init C --out DIR        a reviser for sequential revision
+          ponder export --format safetensors|gguf --checkpoint C --out F   Hugging Face folder or llama.cpp GGUF
+          ponder serve --checkpoint C [--port 8080]     OpenAI-compatible endpoint with reasoning_effort
+          ponder think traces|scale|measure|stage [...] search traces, thinking budgets (also scale --thinking), thinking stage
           ponder help [verb]
 
         tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F,
@@ -38,7 +45,13 @@ public static class Entry
                 "eval" => EvalCommand.Run(args[1..]),
                 "think" => ThinkCommand.Run(args[1..]),
                 "think-scale" => ThinkCommand.Run(["scale", .. args[1..]]),
-                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, think, think-scale, help)"),
+                "eval-rm" => EvalRmCommand.Run(args[1..]),
+                "solve" => SolveCommand.Run(args[1..]),
+                "scale" when args.Contains("--thinking") => ThinkCommand.Run(["scale", .. args[1..].Where(a => a != "--thinking")]),
+                "scale" => ScaleCommand.Run(args[1..]),
+                "export" => ExportCommand.Run(args[1..]),
+                "serve" => ServeCommand.Run(args[1..]),
+                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, eval-rm, solve, scale, export, serve, think, help)"),
             };
         }
         catch (UsageException e)
@@ -60,6 +73,12 @@ public static class Entry
         "demo" => DemoCommand.Usage,
         "train" => TrainCommand.Usage + "\n" + RlCommand.Usage + "\n" + ExpertIterationCommand.Usage + "\n" + RlCommand.CompareUsage,
         "eval" => EvalCommand.Usage,
+        "train-rm" => RewardCommands.Usage,
+        "eval-rm" => EvalRmCommand.Usage,
+        "solve" => SolveCommand.Usage,
+        "scale" => ScaleCommand.Usage,
+        "export" => ExportCommand.Usage,
+        "serve" => ServeCommand.Usage,
         "think" or "think-scale" => ThinkCommand.Usage,
         _ => null,
     };

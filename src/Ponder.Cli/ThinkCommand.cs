@@ -14,7 +14,7 @@ public static class ThinkCommand
         ponder think traces [--task countdown:numbers=3] [--expansions N] [--fallback drop|optimal] [--count N] [--seed S] [--show K]
                              token lengths of every trace style (optimal, dfs, bfs, best); --show prints K example traces
         ponder think scale --checkpoint C [--task T] [--budgets 16,32,64,128,256] [--force] [--samples K] [--count N] [--out DIR]
-                             (also: ponder think-scale) accuracy against thinking budget (hard cap; --force adds budget forcing
+                             (also: ponder scale --thinking, ponder think-scale) accuracy against thinking budget (hard cap; --force adds budget forcing
                              with the cue 'wait'), and k-sample parallel scaling on the same token axis; --out writes PNG + JSON
         ponder think measure --checkpoint C [--task T] [--count N] [--budget B] [--show K]
                              behaviour of greedy completions: dead ends, backtracks, revisions, invalid lines

@@ -7,13 +7,15 @@ namespace Ponder.Cli;
 public static class TrainCommand
 {
     public const string Usage = """
+        ponder train revise --init POLICY --out DIR [--task T] [--problems 3000] [--steps 600] [--batch 64] [--lr 0.001] [--seed S]
+          a reviser for sequential revision: SFT on (problem + the policy's wrong attempt + 'revise:' → gold solution)
         ponder train sft --task T --out DIR [options]
           --init C             fine-tune checkpoint C instead of training from scratch
           defaults are the shipped policy's recipe (SftPresets.Default):
-          --steps N            optimizer steps (3000)          --batch N        solutions per step (64)
+          --steps N            optimizer steps (2000)          --batch N        solutions per step (64)
           --lr X               peak learning rate (0.003)      --warmup N       warmup steps (100)
-          --eval-every N       held-out greedy eval period (500) --eval-count N  held-out problems (200)
-          --checkpoint-every N checkpoint period (1000)        --seed S         seed (1)
+          --eval-every N       held-out greedy eval period (250) --eval-count N  held-out problems (200)
+          --checkpoint-every N checkpoint period (500)         --seed S         seed (1)
           --resume             continue the checkpoint in --out exactly where it stopped
           --max-minutes M      stop (with a checkpoint) after M minutes
           --hidden N --layers N --heads N --kv-heads N --intermediate N --context N
@@ -30,8 +32,10 @@ public static class TrainCommand
             case "expert-iteration": return ExpertIterationCommand.RunExpertIteration(args[1..]);
             case "dpo": return ExpertIterationCommand.RunDpo(args[1..]);
             case "compare": return RlCommand.Compare(args[1..]);
+            case "orm" or "prm": return RewardCommands.Train(args);
+            case "revise": return Revise(args[1..]);
             case "sft": break;
-            default: throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl, expert-iteration, dpo, compare)");
+            default: throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl, expert-iteration, dpo, compare, orm, prm, revise)");
         }
         var o = new Options("train sft", args[1..]);
         var options = Parse(o);
@@ -39,6 +43,28 @@ public static class TrainCommand
         o.Done();
         new SftTrainer(options, device).Run(new ConsoleProgress("sft"));
         Console.WriteLine($"checkpoint: {options.Out}");
+        return 0;
+    }
+
+    static int Revise(string[] args)
+    {
+        var o = new Options("train revise", args);
+        var d = new RevisionOptions { Init = "", Out = "" };
+        var options = new RevisionOptions
+        {
+            Init = o.Required("init"),
+            Out = o.Required("out"),
+            Task = o.String("task"),
+            Problems = o.Int("problems", d.Problems, 1, 1_000_000),
+            Steps = o.Int("steps", d.Steps, 1),
+            BatchSize = o.Int("batch", d.BatchSize, 1),
+            Lr = o.Double("lr", d.Lr, 0, 1),
+            Seed = o.Int("seed", d.Seed),
+        };
+        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        o.Done();
+        int pairs = new RevisionTrainer(options, device).Run(new ConsoleProgress("revise"));
+        Console.WriteLine($"reviser: {options.Out} ({pairs} revision pairs)");
         return 0;
     }
 

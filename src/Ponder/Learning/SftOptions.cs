@@ -14,7 +14,7 @@ public sealed record SftOptions
     /// <summary>Architecture when starting from scratch.</summary>
     public TransformerConfig Model { get; init; } = new();
     /// <summary>Optimizer steps; the cosine schedule ends here.</summary>
-    public int Steps { get; init; } = 3000;
+    public int Steps { get; init; } = 2000;
     /// <summary>Solutions per step.</summary>
     public int BatchSize { get; init; } = 64;
     /// <summary>Peak learning rate; small models from scratch tolerate 3e-3.</summary>
@@ -26,7 +26,7 @@ public sealed record SftOptions
     /// <summary>Global gradient-norm clip.</summary>
     public double GradClip { get; init; } = 1.0;
     /// <summary>Held-out greedy evaluation period in steps (0: only at the end).</summary>
-    public int EvalEvery { get; init; } = 500;
+    public int EvalEvery { get; init; } = 250;
     /// <summary>Held-out problems in each evaluation.</summary>
     public int EvalCount { get; init; } = 200;
     /// <summary>Checkpoint period in steps (0: only at the end).</summary>

@@ -40,7 +40,7 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
     public override Tensor forward(Tensor x, AttentionContext ctx)
     {
         using var scope = NewDisposeScope();
-        var (b, t, c) = (x.shape[0], x.shape[1], x.shape[2]);
+        var (b, t) = (x.shape[0], x.shape[1]);
         var (nh, nkv, hs) = (_heads, _kvHeads, _headDim);
         var group = nh / nkv;
 
@@ -68,7 +68,7 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
             y = F.scaled_dot_product_attention(qg, keys, values, ctx.Mask)          // (B, nkv, g·T, hs)
                 .view(b, nh, t, hs);                                                 // (B, nh, T, hs)
         }
-        y = y.transpose(1, 2).reshape(b, t, c);                                      // (B, T, C)
+        y = y.transpose(1, 2).reshape(b, t, nh * hs);                                // (B, T, nh·hs), nh·hs = C unless head_dim is set
         return _o.call(y).MoveToOuterDisposeScope();                                 // (B, T, C)
     }
 }

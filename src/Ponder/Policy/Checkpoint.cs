@@ -88,40 +88,41 @@ public static class Checkpoint
     public static ITokenizer ReadTokenizer(string dir) => Tokenizers.Load(Require(dir, TokenizerFile));
 
     /// <summary>
-    /// Copies <c>model.safetensors</c> into the parameters of <paramref name="model"/>, converting to
-    /// each parameter's dtype and device. Every name and shape is checked before any parameter
-    /// changes. With tied embeddings (per <c>config.json</c>) a missing <c>lm_head.weight</c> is
-    /// taken from the embedding.
+    /// Copies the folder's weights (<c>model.safetensors</c>, or the shards <c>model.safetensors.index.json</c> lists)
+    /// into the parameters of <paramref name="model"/>, converting to each parameter's dtype and device. Every name and
+    /// shape is checked before any parameter changes. With tied embeddings (per <c>config.json</c>) a missing
+    /// <c>lm_head.weight</c> is taken from the embedding; the rotary <c>inv_freq</c> buffers old HF files carry are skipped.
     /// </summary>
     public static void LoadWeights(string dir, torch.nn.Module model)
     {
         bool tied = ReadConfig(dir).TieWordEmbeddings;
-        string path = Require(dir, WeightsFile);
-        using var reader = SafetensorsReader.Open(path);
+        using var weights = SafetensorsShards.Open(dir);
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        string Where(string tensor) => weights.Entries.ContainsKey(tensor) ? weights.PathOf(tensor) : weights.Source;
 
-        var sources = new Dictionary<string, string>(StringComparer.Ordinal);   // parameter → tensor in the file
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal);   // parameter → tensor in the files
         foreach (var (name, parameter) in parameters)
         {
-            string source = tied && name == HeadName && !reader.Entries.ContainsKey(HeadName) ? EmbeddingName : name;
-            if (!reader.Entries.TryGetValue(source, out var entry))
-                throw new InvalidDataException($"{path}: missing tensor '{source}'");
+            string source = tied && name == HeadName && !weights.Entries.ContainsKey(HeadName) ? EmbeddingName : name;
+            if (!weights.Entries.TryGetValue(source, out var entry))
+                throw new InvalidDataException($"{Where(source)}: missing tensor '{source}'");
             if (!entry.Shape.SequenceEqual(parameter.shape))
                 throw new InvalidDataException(
-                    $"{path}: tensor '{source}' has shape {Shape(entry.Shape)}, model expects {Shape(parameter.shape)}");
+                    $"{Where(source)}: tensor '{source}' has shape {Shape(entry.Shape)}, model expects {Shape(parameter.shape)}");
             sources[name] = source;
         }
-        foreach (string name in reader.Entries.Keys)
+        foreach (string name in weights.Entries.Keys)
         {
-            bool ignorable = tied && name == HeadName;   // some tied HF checkpoints still carry the head
+            bool ignorable = (tied && name == HeadName)   // some tied HF checkpoints still carry the head
+                || name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal);
             if (!parameters.ContainsKey(name) && !ignorable)
-                throw new InvalidDataException($"{path}: unexpected tensor '{name}' (the model has no such parameter)");
+                throw new InvalidDataException($"{Where(name)}: unexpected tensor '{name}' (the model has no such parameter)");
         }
 
         using var noGrad = torch.no_grad();
         foreach (var (name, source) in sources)
         {
-            using var value = reader.Read(source);
+            using var value = weights.Read(source);
             parameters[name].copy_(value);
         }
     }

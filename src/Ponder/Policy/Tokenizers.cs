@@ -6,8 +6,9 @@ namespace Ponder.Policy;
 public static class Tokenizers
 {
     /// <summary>
-    /// Reads <paramref name="tokenizerJsonPath"/>. A WordLevel model gives a <see cref="CharTokenizer"/>;
-    /// other model types (byte-level BPE comes later) throw <see cref="NotSupportedException"/>.
+    /// Reads <paramref name="tokenizerJsonPath"/>. A WordLevel model gives a <see cref="CharTokenizer"/>, a BPE model a
+    /// <see cref="ByteLevelBpeTokenizer"/> (which also reads <c>tokenizer_config.json</c> beside it); other model types
+    /// throw <see cref="NotSupportedException"/>.
     /// </summary>
     public static ITokenizer Load(string tokenizerJsonPath)
     {
@@ -31,6 +32,7 @@ public static class Tokenizers
         return type switch
         {
             "WordLevel" => CharTokenizer.FromJson(json, tokenizerJsonPath),
+            "BPE" => ByteLevelBpeTokenizer.Load(tokenizerJsonPath),
             null => throw new InvalidDataException($"{tokenizerJsonPath}: no 'model.type'"),
             _ => throw new NotSupportedException($"{tokenizerJsonPath}: model type '{type}' is not supported yet"),
         };

@@ -31,7 +31,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     public Transformer(TransformerConfig config, Device? device) : base(nameof(Transformer))
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (config.HiddenSize % config.NumHeads != 0)
+        if (config.ExplicitHeadDim is null && config.HiddenSize % config.NumHeads != 0)
             throw new ArgumentException($"hidden_size {config.HiddenSize} is not a multiple of num_attention_heads {config.NumHeads}.", nameof(config));
         if (config.NumKvHeads <= 0 || config.NumHeads % config.NumKvHeads != 0)
             throw new ArgumentException($"num_attention_heads {config.NumHeads} is not a multiple of num_key_value_heads {config.NumKvHeads}.", nameof(config));

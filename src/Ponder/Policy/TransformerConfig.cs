@@ -30,8 +30,10 @@ public sealed record TransformerConfig
     [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; init; }
     /// <summary>Bias on q/k/v projections (Qwen2 has it, Llama does not).</summary>
     [JsonPropertyName("attention_bias")] public bool AttentionBias { get; init; }
-    [JsonPropertyName("bos_token_id")] public int BosTokenId { get; init; } = 1;
-    [JsonPropertyName("eos_token_id")] public int EosTokenId { get; init; } = 2;
+    /// <summary>Read from a number or, as HF allows, a list (its first entry); null reads as −1 (none).</summary>
+    [JsonPropertyName("bos_token_id"), JsonConverter(typeof(TokenIdConverter))] public int BosTokenId { get; init; } = 1;
+    /// <summary>Read like <see cref="BosTokenId"/>: Llama 3 lists several end tokens; the first is kept.</summary>
+    [JsonPropertyName("eos_token_id"), JsonConverter(typeof(TokenIdConverter))] public int EosTokenId { get; init; } = 2;
     [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; init; }
     /// <summary>"llama" or "qwen2".</summary>
     [JsonPropertyName("model_type")] public string ModelType { get; init; } = "llama";
@@ -41,6 +43,9 @@ public sealed record TransformerConfig
     /// <summary>Std of the normal initialization of linear and embedding weights.</summary>
     [JsonPropertyName("initializer_range")] public double InitializerRange { get; init; } = 0.02;
 
+    /// <summary>Head width when a checkpoint sets it apart from hidden_size / heads (HF <c>head_dim</c>); null derives it.</summary>
+    [JsonPropertyName("head_dim"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? ExplicitHeadDim { get; init; }
+
     /// <summary>Width of one attention head.</summary>
-    [JsonIgnore] public int HeadDim => HiddenSize / NumHeads;
+    [JsonIgnore] public int HeadDim => ExplicitHeadDim ?? HiddenSize / NumHeads;
 }

@@ -148,14 +148,14 @@ public sealed class CharTokenizerTests
     }
 
     [Fact]
-    public void Tokenizers_load_refuses_bpe_as_not_supported_yet()
+    public void Tokenizers_load_refuses_unigram_as_not_supported_yet()
     {
         using var dir = new TempDirectory();
         string path = dir.File("tokenizer.json");
-        File.WriteAllText(path, """{"model": {"type": "BPE", "vocab": {}, "merges": []}}""");
+        File.WriteAllText(path, """{"model": {"type": "Unigram", "vocab": []}}""");
 
         var error = Assert.Throws<NotSupportedException>(() => Tokenizers.Load(path));
 
-        Assert.Equal($"{path}: model type 'BPE' is not supported yet", error.Message);
+        Assert.Equal($"{path}: model type 'Unigram' is not supported yet", error.Message);
     }
 }

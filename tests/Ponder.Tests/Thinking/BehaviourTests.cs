@@ -70,5 +70,9 @@ public sealed class BehaviourTests
         Assert.Contains("<think>\n", output.ToString());
         Assert.Equal(2, Entry.Run(["think", "ponder"], new StringWriter()));
         Assert.Equal(2, Entry.Run(["think-scale", "--budgets", "8", "--checkpoint"], new StringWriter()));
+        // "scale --thinking" goes to the thinking sweep, whose options it then checks
+        var error = new StringWriter();
+        Assert.Equal(2, Entry.Run(["scale", "--thinking", "--budgets", "x"], error));
+        Assert.Contains("think scale: bad budget 'x'", error.ToString());
     }
 }

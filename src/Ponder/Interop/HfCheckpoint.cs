@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Ponder.Policy;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ponder.Interop;
+
+/// <summary>
+/// Loads a Hugging Face Llama or Qwen2 folder (or a Ponder checkpoint, which is one): <c>config.json</c>,
+/// <c>model.safetensors</c> or sharded weights with <c>model.safetensors.index.json</c> (F32, F16 or BF16, converted
+/// to the requested dtype), <c>tokenizer.json</c>, and <c>ponder.json</c> when present — without it the task is unknown
+/// (empty) and the state is that of an untrained-by-Ponder policy.
+/// </summary>
+public static class HfCheckpoint
+{
+    /// <summary>
+    /// <c>config.json</c> read with HF's conventions: unknown fields ignored, <c>eos_token_id</c> possibly a list,
+    /// Qwen2's q/k/v biases implied by <c>model_type</c>. Features Ponder's transformer lacks (rope scaling, sliding
+    /// windows, MLP biases, other activations or architectures) are refused in one line naming the file.
+    /// </summary>
+    public static TransformerConfig ReadConfig(string dir)
+    {
+        var config = Checkpoint.ReadConfig(dir);
+        string path = Path.Combine(dir, Checkpoint.ConfigFile);
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        var root = document.RootElement;
+        bool Has(string field, out JsonElement value) => root.TryGetProperty(field, out value) && value.ValueKind != JsonValueKind.Null;
+
+        if (config.ModelType is not ("llama" or "qwen2"))
+            throw new NotSupportedException($"{path}: model_type '{config.ModelType}' is not supported (known: llama, qwen2)");
+        if (config.HiddenAct != "silu")
+            throw new NotSupportedException($"{path}: hidden_act '{config.HiddenAct}' is not supported (Ponder's MLP is SwiGLU with silu)");
+        if (Has("rope_scaling", out var scaling) && RopeType(scaling) is not ("default" or null))
+            throw new NotSupportedException($"{path}: rope_scaling type '{RopeType(scaling)}' is not supported (only plain rotary with rope_theta)");
+        if (Has("use_sliding_window", out var sliding) && sliding.ValueKind == JsonValueKind.True)
+            throw new NotSupportedException($"{path}: use_sliding_window is true; sliding-window attention is not supported");
+        if (Has("mlp_bias", out var mlpBias) && mlpBias.ValueKind == JsonValueKind.True)
+            throw new NotSupportedException($"{path}: mlp_bias is true; Ponder's MLP has no biases");
+        bool explicitBias = Has("attention_bias", out _);
+        return config.ModelType == "qwen2" && !explicitBias ? config with { AttentionBias = true } : config;
+    }
+
+    /// <summary>Loads <paramref name="dir"/> onto <paramref name="device"/> in <paramref name="dtype"/>, in eval mode.</summary>
+    public static LoadedPolicy Load(string dir, Device device, ScalarType dtype = ScalarType.Float32)
+    {
+        var config = ReadConfig(dir);
+        var tokenizer = Checkpoint.ReadTokenizer(dir);
+        var state = File.Exists(Path.Combine(dir, Checkpoint.StateFile)) ? Checkpoint.ReadState(dir) : new CheckpointState();
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new InvalidDataException($"checkpoint '{dir}': tokenizer.json has {tokenizer.VocabSize} tokens but config.json vocab_size is {config.VocabSize}");
+        var model = new Transformer(config);
+        if (dtype != ScalarType.Float32) model.to(dtype);
+        Checkpoint.LoadWeights(dir, model);
+        model.to(device);
+        model.eval();
+        return new LoadedPolicy(model, tokenizer, state, dir);
+    }
+
+    private static string? RopeType(JsonElement scaling) =>
+        scaling.ValueKind != JsonValueKind.Object ? "unknown"
+        : scaling.TryGetProperty("rope_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()
+        : scaling.TryGetProperty("type", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString()
+        : "unknown";
+}

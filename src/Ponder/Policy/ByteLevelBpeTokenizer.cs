@@ -1,0 +1,212 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.ML.Tokenizers;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// Byte-level BPE from a Hugging Face <c>tokenizer.json</c> (GPT-2, Llama 3, Qwen2). Encoding: added tokens are
+/// matched verbatim first (longest first); the text between them is normalized (NFC if asked), split by the
+/// pre-tokenizer regexes, and each piece is byte-level BPE-encoded by Microsoft.ML.Tokenizers with the file's
+/// vocabulary and merges. Decoding maps each token back to its bytes and skips special tokens.
+/// </summary>
+public sealed class ByteLevelBpeTokenizer : ITokenizer
+{
+    public const string ConfigFile = "tokenizer_config.json";
+
+    private readonly string _json;
+    private readonly BpeTokenizerSpec _spec;
+    private readonly BpeTokenizer _bpe;
+    private readonly string?[] _tokens;                       // id → vocab spelling (byte-level) or added token content
+    private readonly Dictionary<int, AddedToken> _added;      // id → added token
+    private readonly Dictionary<string, int> _addedIds;       // content → id
+    private readonly Regex? _addedPattern;                    // alternation of added tokens, longest first
+    private readonly HashSet<int> _special;
+
+    private ByteLevelBpeTokenizer(string json, BpeTokenizerSpec spec, SpecialIds ids, ChatTemplate template, string? templateSource)
+    {
+        ChatTemplateSource = templateSource;
+        _json = json;
+        _spec = spec;
+        _bpe = BpeTokenizer.Create(new BpeOptions(spec.Vocab) { Merges = spec.Merges, ByteLevel = true });
+        _added = spec.AddedTokens.ToDictionary(t => t.Id);
+        _addedIds = spec.AddedTokens.GroupBy(t => t.Content, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
+        int size = Math.Max(spec.Vocab.Count == 0 ? 0 : spec.Vocab.Values.Max() + 1, spec.AddedTokens.Count == 0 ? 0 : spec.AddedTokens.Max(t => t.Id) + 1);
+        _tokens = new string?[size];
+        foreach (var (token, id) in spec.Vocab) _tokens[id] = token;
+        foreach (var token in spec.AddedTokens) _tokens[token.Id] = token.Content;
+        _addedPattern = spec.AddedTokens.Count == 0 ? null : new Regex(
+            string.Join("|", spec.AddedTokens.Select(t => t.Content).Distinct().OrderByDescending(c => c.Length).Select(Regex.Escape)),
+            RegexOptions.CultureInvariant);
+        (Bos, Eos, Pad) = (ids.Bos, ids.Eos, ids.Pad);
+        _special = [.. spec.AddedTokens.Where(t => t.Special).Select(t => t.Id), .. new[] { Bos, Eos, Pad }.Where(id => id >= 0)];
+        ChatTemplate = template;
+    }
+
+    public int VocabSize => _tokens.Length;
+
+    /// <summary>Beginning-of-sequence id; −1 when the tokenizer has none.</summary>
+    public int Bos { get; }
+    public int Eos { get; }
+    public int Pad { get; }
+
+    /// <summary>Which published split the pre-tokenizer is (GGUF export names it for llama.cpp).</summary>
+    public PreTokenizerKind PreTokenizer => _spec.Kind;
+
+    /// <summary>The chat format recognized from <c>tokenizer_config.json</c>.</summary>
+    public ChatTemplate ChatTemplate { get; }
+
+    /// <summary>The Jinja <c>chat_template</c> of <c>tokenizer_config.json</c>, verbatim; null when there is none.</summary>
+    public string? ChatTemplateSource { get; }
+
+    /// <summary>Merges in rank order, each "a b" in byte-level spelling.</summary>
+    public IReadOnlyList<string> Merges => _spec.Merges;
+
+    /// <summary>Added tokens as listed in the file.</summary>
+    public IReadOnlyList<AddedToken> AddedTokens => _spec.AddedTokens;
+
+    /// <summary>The spelling of <paramref name="id"/> as the vocabulary stores it (byte-level), or an added token's content; null for an unused id.</summary>
+    public string? TokenText(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id] : null;
+
+    public bool IsAdded(int id) => _added.ContainsKey(id);
+
+    public bool IsSpecial(int id) => _special.Contains(id);
+
+    /// <summary>Reads <paramref name="tokenizerJsonPath"/> with <c>tokenizer_config.json</c> and <c>config.json</c> beside it, when present, for BOS/EOS/PAD and the chat template.</summary>
+    public static ByteLevelBpeTokenizer Load(string tokenizerJsonPath)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(tokenizerJsonPath))!;
+        string? Sibling(string name) => File.Exists(Path.Combine(dir, name)) ? File.ReadAllText(Path.Combine(dir, name)) : null;
+        return FromJson(File.ReadAllText(tokenizerJsonPath), Sibling(ConfigFile), Sibling("config.json"), tokenizerJsonPath);
+    }
+
+    /// <summary>
+    /// Builds the tokenizer from <c>tokenizer.json</c> text. BOS, EOS and PAD come from <paramref name="tokenizerConfigJson"/>'s
+    /// <c>bos_token</c>/<c>eos_token</c>/<c>pad_token</c>, else from <paramref name="modelConfigJson"/>'s <c>*_token_id</c>;
+    /// PAD falls back to EOS (padding is always masked).
+    /// </summary>
+    public static ByteLevelBpeTokenizer FromJson(string json, string? tokenizerConfigJson = null, string? modelConfigJson = null, string source = "tokenizer.json")
+    {
+        var spec = BpeTokenizerJson.Parse(json, source);
+        var tokenizerConfig = ParseObject(tokenizerConfigJson, Path.Combine(Path.GetDirectoryName(source) ?? "", ConfigFile));
+        var modelConfig = ParseObject(modelConfigJson, Path.Combine(Path.GetDirectoryName(source) ?? "", "config.json"));
+        int Resolve(string tokenKey, string idKey)
+        {
+            string? text = tokenizerConfig?[tokenKey] switch
+            {
+                JsonValue v => BpeTokenizerJson.Text(v),
+                JsonObject o => BpeTokenizerJson.Text(o["content"]),
+                _ => null,
+            };
+            if (text is not null)
+            {
+                if (spec.AddedTokens.FirstOrDefault(t => t.Content == text) is { } added) return added.Id;
+                if (spec.Vocab.TryGetValue(text, out int id)) return id;
+                throw new InvalidDataException($"{source}: {tokenKey} '{text}' from {ConfigFile} is not in the vocabulary");
+            }
+            return modelConfig?[idKey] switch
+            {
+                JsonValue v when v.TryGetValue(out int id) => id,
+                JsonArray { Count: > 0 } a when a[0] is JsonValue v && v.TryGetValue(out int id) => id,
+                _ => -1,
+            };
+        }
+        int bos = Resolve("bos_token", "bos_token_id"), eos = Resolve("eos_token", "eos_token_id"), pad = Resolve("pad_token", "pad_token_id");
+        var ids = new SpecialIds(bos, eos, pad >= 0 ? pad : Math.Max(eos, 0));
+        string? jinja = tokenizerConfig?["chat_template"] switch
+        {
+            JsonValue v => BpeTokenizerJson.Text(v),
+            JsonArray named => named.OfType<JsonObject>().Where(o => BpeTokenizerJson.Text(o["name"]) == "default").Select(o => BpeTokenizerJson.Text(o["template"])).FirstOrDefault(),
+            _ => null,
+        };
+        string? bosText = spec.AddedTokens.FirstOrDefault(t => t.Id == bos)?.Content ?? spec.Vocab.FirstOrDefault(e => e.Value == bos).Key;
+        return new ByteLevelBpeTokenizer(json, spec, ids, ChatTemplate.Recognize(jinja, bos >= 0 ? bosText : null), jinja);
+    }
+
+    public int[] Encode(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>();
+        int start = 0;
+        if (_addedPattern is not null)
+        {
+            foreach (Match m in _addedPattern.Matches(text))
+            {
+                EncodeOrdinary(text[start..m.Index], ids);
+                ids.Add(_addedIds[m.Value]);
+                start = m.Index + m.Length;
+            }
+        }
+        EncodeOrdinary(text[start..], ids);
+        return [.. ids];
+    }
+
+    public string Decode(ReadOnlySpan<int> ids)
+    {
+        var bytes = new List<byte>(ids.Length * 4);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            int id = ids[i];
+            string? token = TokenText(id)
+                ?? throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} at position {i} is not in the vocabulary of {VocabSize}");
+            if (IsSpecial(id)) continue;
+            if (_added.ContainsKey(id) || !ByteLevelAlphabet.TryDecode(token, bytes))
+                bytes.AddRange(Encoding.UTF8.GetBytes(token));
+        }
+        return Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
+    }
+
+    /// <summary>The prompt text of a conversation in this model's chat format; see <see cref="ChatTemplate.Apply"/>.</summary>
+    public string ApplyChatTemplate(IReadOnlyList<(string Role, string Content)> messages, bool addGenerationPrompt) =>
+        ChatTemplate.Apply(messages, addGenerationPrompt);
+
+    public string ToJson() => _json;
+
+    private void EncodeOrdinary(string text, List<int> ids)
+    {
+        if (text.Length == 0) return;
+        if (_spec.NormalizeNfc) text = text.Normalize(NormalizationForm.FormC);
+        if (_spec.AddPrefixSpace && text[0] != ' ') text = " " + text;
+        IEnumerable<string> pieces = [text];
+        foreach (var split in _spec.Splits) pieces = pieces.SelectMany(p => Isolate(split, p));
+        foreach (string piece in pieces)
+        {
+            if (_spec.IgnoreMerges && _spec.Vocab.TryGetValue(ByteLevelAlphabet.Encode(piece), out int whole))
+                ids.Add(whole);
+            else
+                ids.AddRange(_bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false));
+        }
+    }
+
+    /// <summary>HF's "Isolated" split: every match is a piece, and so is the text between matches.</summary>
+    private static IEnumerable<string> Isolate(Regex regex, string text)
+    {
+        int start = 0;
+        foreach (Match m in regex.Matches(text))
+        {
+            if (m.Length == 0) continue;
+            if (m.Index > start) yield return text[start..m.Index];
+            yield return m.Value;
+            start = m.Index + m.Length;
+        }
+        if (start < text.Length) yield return text[start..];
+    }
+
+    private static JsonObject? ParseObject(string? json, string source)
+    {
+        if (json is null) return null;
+        try
+        {
+            return JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source}: not valid JSON: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+    }
+
+    private readonly record struct SpecialIds(int Bos, int Eos, int Pad);
+}

@@ -1,0 +1,20 @@
+namespace Ponder.Rewards;
+
+/// <summary>
+/// First line of a label file: what the labels were made from, so a cache is reused only for the same request.
+/// </summary>
+/// <param name="Format">Always <see cref="CurrentFormat"/>.</param>
+/// <param name="Task">Canonical task name.</param>
+/// <param name="Policy">Identity of the policy (see <see cref="PolicyIdentity"/>).</param>
+/// <param name="Source">MC or gold.</param>
+/// <param name="K">Completions per step prefix (0 for gold labels).</param>
+/// <param name="Seed">Seed of the problems drawn and of the sampling.</param>
+/// <param name="Problems">Train problems drawn.</param>
+/// <param name="Samples">Solutions sampled per problem.</param>
+/// <param name="Count">Solution lines that follow (a shorter file is truncated).</param>
+/// <param name="Cost">What labelling cost when the file was made.</param>
+public sealed record LabelHeader(string Format, string Task, string Policy, LabelSource Source, int K, int Seed,
+    int Problems, int Samples, int Count, LabelCost Cost)
+{
+    public const string CurrentFormat = "ponder-step-labels/1";
+}

@@ -1,0 +1,60 @@
+using Ponder.Policy;
+using Ponder.Tasks;
+
+namespace Ponder.Rewards;
+
+/// <summary>
+/// The text a reward model reads and where it reads it. A solution is scored as
+/// <c>BOS + prompt + step₀ + "\n" + step₁ + "\n" + … + stepₙ₋₁ + "\n"</c>: every step, the final-answer line
+/// included, is followed by a newline, and the score of steps 0..j is read at the newline token that ends
+/// step j. That token has seen the whole step and the sign that it is finished, and nothing after it (attention
+/// is causal), so one forward pass scores every prefix. An ORM reads the last of these positions.
+/// </summary>
+/// <remarks>
+/// The prompt, each step and each newline are encoded separately, so the step end is exactly one newline token
+/// even for subword tokenizers. Example (char tokenizer): prompt <c>"3 +4\n"</c>, steps <c>["3+4=7", "#7"]</c> →
+/// tokens <c>&lt;s&gt; 3 ␠ + 4 \n 3 + 4 = 7 \n # 7 \n</c>, step ends at indices 11 and 14.
+/// </remarks>
+public static class StepText
+{
+    /// <summary>
+    /// Steps of a completion in the built-in format: its non-empty lines up to and including the first
+    /// final-answer line (<c>#…</c>); later lines are ignored, as the verifier ignores them. At most
+    /// <paramref name="maxSteps"/> lines are kept.
+    /// </summary>
+    public static IReadOnlyList<string> Steps(string completion, int maxSteps = 16)
+    {
+        var steps = new List<string>();
+        foreach (var line in Solution.Lines(completion))
+        {
+            if (steps.Count == maxSteps) break;
+            steps.Add(line);
+            if (IsFinal(line)) break;
+        }
+        return steps;
+    }
+
+    /// <summary>True for a final-answer line.</summary>
+    public static bool IsFinal(string step) => step.StartsWith('#');
+
+    /// <summary>The completion text of a step prefix as the policy would have written it: steps joined, ending in a newline.</summary>
+    public static string Prefix(IReadOnlyList<string> steps, int count) =>
+        count == 0 ? "" : Solution.Join(steps.Take(count).ToList()) + "\n";
+
+    /// <summary>Token ids of the scored text and the index of the newline token that ends each step.</summary>
+    public static (int[] Ids, int[] StepEnds) Encode(ITokenizer tokenizer, string prompt, IReadOnlyList<string> steps)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(steps);
+        var ids = new List<int>(Prompting.Encode(tokenizer, prompt));
+        int[] newline = tokenizer.Encode("\n");
+        var ends = new int[steps.Count];
+        for (int j = 0; j < steps.Count; j++)
+        {
+            ids.AddRange(tokenizer.Encode(steps[j]));
+            ids.AddRange(newline);
+            ends[j] = ids.Count - 1;
+        }
+        return ([.. ids], ends);
+    }
+}

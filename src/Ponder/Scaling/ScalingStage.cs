@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using Ponder.Policy;
+using Ponder.Rewards;
+using Ponder.Search;
+using Ponder.Tasks;
+
+namespace Ponder.Scaling;
+
+/// <summary>
+/// The inference-scaling stage: sweep strategies × budgets × seeds on held-out problems, fit power laws, measure
+/// efficiency against best-of-N majority, and pick compute-optimal settings on a validation split.
+/// <see cref="Run"/> is the reduced grid <c>ponder demo</c> calls; <see cref="Measure"/> is the general sweep.
+/// </summary>
+public static class ScalingStage
+{
+    /// <summary>
+    /// The demo's grid. Full: N ∈ {1, 2, 4, 8, 16}, 3 seeds on 40 test problems, 2 seeds on 40 validation problems
+    /// (about 3 minutes of CPU for a 0.35M-parameter policy with the oracle PRM); quick: N ∈ {1, 4}, 2 seeds, 8 test and
+    /// 6 validation problems (about 15 seconds).
+    /// Writes scaling.csv/json and the PNGs into <paramref name="outDir"/>.
+    /// </summary>
+    public static ScalingStageResult Run(LoadedPolicy policy, ITask task, IProcessReward? prm, IOutcomeReward? orm, string outDir, bool quick,
+        int seed = 0, IProgress<string>? progress = null, string? prmName = null, string? ormName = null, LoadedPolicy? reviser = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(task);
+        var test = quick ? new SweepOptions { Budgets = [1, 4], Seeds = 2, Problems = 8, ProblemSeed = seed }
+            : new SweepOptions { Budgets = [1, 2, 4, 8, 16], Seeds = 3, Problems = 40, ProblemSeed = seed };
+        var validation = test with { Split = Split.Train, Seeds = quick ? 1 : 2, Problems = quick ? 6 : 40 };
+        var arms = SweepArm.Defaults(prm is not null, orm is not null, task is CountdownTask, reviser is not null);
+        string command = $"ScalingStage.Run(quick: {quick}, seed: {seed})";
+        var run = Measure(policy, task, prm, prmName ?? Describe(prm), orm, ormName ?? (orm is null ? "none" : orm.GetType().Name), arms, test, validation, null, command, progress, reviser);
+        var (markdown, pngs) = ScalingReport.Write(run, outDir);
+        return new ScalingStageResult(ScalingReport.Summary(run), markdown, pngs, run);
+    }
+
+    /// <summary>Test and validation sweeps of <paramref name="arms"/>, with curves, fits, efficiency and compute-optimal rows.</summary>
+    public static ScalingRun Measure(LoadedPolicy policy, ITask task, IProcessReward? prm, string prmName, IOutcomeReward? orm, string ormName,
+        IReadOnlyList<SweepArm> arms, SweepOptions test, SweepOptions validation, SearchLimits? limits, string command, IProgress<string>? progress,
+        LoadedPolicy? reviser = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(task);
+        var clock = Stopwatch.StartNew();
+        limits ??= new SearchLimits
+        {
+            MaxNewTokens = Evaluator.MaxNewTokens(policy.Tokenizer, task, task.Problems(test.Split, test.Problems, test.ProblemSeed), policy.Model.Config.MaxPositions),
+        };
+        var searchPolicy = new GeneratorPolicy(policy, limits);
+        var context = SearchContext.For(task, searchPolicy, prm, orm) with { Reviser = reviser is null ? null : new GeneratorPolicy(reviser, limits) };
+        var skipped = new List<string>();
+        var testPoints = ScalingSweep.Run(task, searchPolicy, context, arms, test, Prefixed(progress, "test"), skipped);
+        var validationPoints = ScalingSweep.Run(task, searchPolicy, context, arms, validation, Prefixed(progress, "validation"));
+        var curves = ScalingCurve.From(testPoints);
+        var optimal = new ComputeOptimal(ComputeOptimalPlan.From(validationPoints, arms));
+        return new ScalingRun(command, task.Name, policy.Dir, policy.Model.ParameterCount, prmName, ormName, test, validation, arms,
+            testPoints, validationPoints, curves, ScalingAnalysis.Efficiency(curves), ComputeOptimalPlan.Evaluate(optimal, curves), skipped, clock.Elapsed.TotalSeconds);
+    }
+
+    private static string Describe(IProcessReward? prm) => prm switch
+    {
+        null => "none",
+        GoldStepReward => "gold step checker (ORACLE, not a learned PRM)",
+        _ => prm.GetType().Name,
+    };
+
+    private static IProgress<string>? Prefixed(IProgress<string>? progress, string prefix) =>
+        progress is null ? null : new Progress(s => progress.Report($"[{prefix}] {s}"));
+
+    private sealed class Progress(Action<string> report) : IProgress<string>
+    {
+        public void Report(string value) => report(value);
+    }
+}

@@ -1,0 +1,26 @@
+using Ponder.Tasks;
+
+namespace Ponder.Search;
+
+/// <summary>One greedy solution: the baseline every strategy must beat. Any budget of at least one sample runs it.</summary>
+public sealed class GreedySearch(SearchSettings settings) : ISearchStrategy
+{
+    public StrategyKind Kind => StrategyKind.Greedy;
+
+    public SearchSettings Settings { get; } = settings ?? throw new ArgumentNullException(nameof(settings));
+
+    public void Check(SearchContext context, Budget budget)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(budget);
+    }
+
+    public SearchResult Solve(Problem problem, SearchContext context, Budget budget)
+    {
+        Check(context, budget);
+        var meter = new ComputeMeter(context.Policy.Flops);
+        using var session = context.Policy.Open(problem, meter);
+        var node = session.Sample(1, 0, context.Seed)[0];
+        return Selection.Result(Kind, Settings.Describe(Kind), Selector.Majority, Settings.Aggregation, context, problem, [new Scored(node, [])], meter);
+    }
+}

@@ -1,0 +1,52 @@
+using Ponder.Tasks;
+
+namespace Ponder.Search;
+
+/// <summary>
+/// Monte-Carlo tree search over steps (one step = one line, so a node is a partial solution ending at a newline).
+/// N × <see cref="SearchSettings.SimulationsPerSample"/> simulations (or until a tokens/FLOPs budget is spent), each
+/// select → evaluate → expand → back-propagate (<see cref="MctsTree"/>); then the answer path is walked by visits
+/// or value and finished by a rollout if it ends on a partial solution, so the answer is always a finished solution.
+/// Children of a node are rows of one KV cache forked from their parent's row: no prefix is recomputed.
+/// </summary>
+public sealed class Mcts(SearchSettings settings) : ISearchStrategy
+{
+    /// <summary>A tokens/FLOPs budget stops after this many simulations in a row that spent nothing (the tree is exhausted).</summary>
+    public const int ExhaustedAfter = 64;
+
+    public StrategyKind Kind => StrategyKind.Mcts;
+
+    public SearchSettings Settings { get; } = settings ?? throw new ArgumentNullException(nameof(settings));
+
+    public void Check(SearchContext context, Budget budget)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(budget);
+        if (Settings.LeafValue == LeafValue.Prm && context.Prm is null)
+            throw new ArgumentException("MCTS with PRM leaf values needs a process reward model, and none was given (or use rollout leaf values with an ORM)");
+        if (context.Prm is null && context.Orm is null)
+            throw new ArgumentException("MCTS needs a process or an outcome reward model to value finished solutions, and none was given");
+        if (budget.Unit == BudgetUnit.Samples && budget.N * Settings.SimulationsPerSample < 2)
+            throw new ArgumentException($"MCTS needs at least 2 simulations (one expands the root); N = {budget.N} × {Settings.SimulationsPerSample} simulations per sample is fewer");
+    }
+
+    public SearchResult Solve(Problem problem, SearchContext context, Budget budget)
+    {
+        Check(context, budget);
+        var meter = new ComputeMeter(context.Policy.Flops);
+        using var session = context.Policy.Open(problem, meter);
+        var tree = new MctsTree(session, context, meter, problem, Settings);
+        int simulations = budget.Unit == BudgetUnit.Samples ? budget.N * Settings.SimulationsPerSample : int.MaxValue;
+        for (int s = 0, idle = 0; s < simulations && (s < 2 || !budget.Spent(meter)) && idle < ExhaustedAfter; s++)
+        {
+            long before = meter.Tokens;
+            tree.Simulate();
+            idle = meter.Tokens == before ? idle + 1 : 0;     // only finished nodes revisited: nothing left to spend on
+        }
+        var (answer, value) = tree.Answer(Settings.FinalChoice);
+        var candidates = tree.Finished.Select(f => new Candidate(f.Node.Text, context.AnswerOf(problem, f.Node.Text), f.Value, f.Steps))
+            .DistinctBy(c => c.Completion).ToList();
+        var chosen = candidates.First(c => c.Completion == answer.Text);
+        return new SearchResult(Kind, chosen.Completion, chosen.Answer, candidates, meter.Snapshot(), Settings.Describe(Kind));
+    }
+}

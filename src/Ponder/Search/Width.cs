@@ -1,0 +1,24 @@
+using Ponder.Tasks;
+
+namespace Ponder.Search;
+
+/// <summary>N for beam search and DVTS: the budget's N, or for tokens/FLOPs what the budget pays for at the price of one sampled, scored solution.</summary>
+internal static class Width
+{
+    public static int Resolve(Budget budget, int multiple, ISearchSession session, SearchContext context, ComputeMeter meter, Problem problem, double temperature)
+    {
+        if (budget.Unit == BudgetUnit.Samples) return budget.N;
+        var probe = session.Sample(1, temperature, Seeds.Mix(context.Seed, -1));
+        if (context.Prm is not null) Rewarding.Steps(context, meter, problem, probe);
+        double price = budget.Measure(meter.Snapshot());
+        int n = (int)Math.Min(1 << 16, Math.Floor(budget.Left(meter) / Math.Max(price, 1e-9)));
+        return Math.Max(multiple, n / multiple * multiple);
+    }
+
+    /// <summary>Throws unless a samples budget is a positive multiple of <paramref name="multiple"/>.</summary>
+    public static void Require(Budget budget, int multiple, string strategy)
+    {
+        if (budget.Unit == BudgetUnit.Samples && (budget.N < multiple || budget.N % multiple != 0))
+            throw new ArgumentException($"{strategy} needs N to be a multiple of M = {multiple} (N/M beams kept, each expanded M ways); got N = {budget.N}");
+    }
+}

@@ -1,0 +1,19 @@
+namespace Ponder.Serving;
+
+/// <summary>The <c>code</c> of an OpenAI-style error body; <see cref="ApiError"/> writes it in snake_case.</summary>
+internal enum ApiErrorCode
+{
+    InvalidJson,
+    InvalidType,
+    InvalidValue,
+    MissingRequiredParameter,
+    UnknownParameter,
+    UnsupportedParameter,
+    ModelNotFound,
+    ContextLengthExceeded,
+    InvalidApiKey,
+    RequestTooLarge,
+    QueueFull,
+    NotFound,
+    ServerError,
+}

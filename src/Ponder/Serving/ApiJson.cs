@@ -1,0 +1,83 @@
+using System.Text.Json.Nodes;
+
+namespace Ponder.Serving;
+
+/// <summary>OpenAI response bodies and stream chunks, built as JSON nodes.</summary>
+internal static class ApiJson
+{
+    public static string Finish(CompletionFinish finish) => finish == CompletionFinish.Length ? "length" : "stop";
+
+    public static JsonObject Usage(int prompt, int completion, int reasoning) => new()
+    {
+        ["prompt_tokens"] = prompt,
+        ["completion_tokens"] = completion,
+        ["total_tokens"] = prompt + completion,
+        ["completion_tokens_details"] = new JsonObject { ["reasoning_tokens"] = reasoning },
+    };
+
+    public static JsonObject Models(string model, long created) => new()
+    {
+        ["object"] = "list",
+        ["data"] = new JsonArray(Model(model, created)),
+    };
+
+    public static JsonObject Model(string model, long created) => new()
+    {
+        ["id"] = model,
+        ["object"] = "model",
+        ["created"] = created,
+        ["owned_by"] = "ponder",
+    };
+
+    /// <summary>A whole response: <c>chat.completion</c> or <c>text_completion</c>.</summary>
+    public static JsonObject Response(bool chat, string id, long created, string model, IReadOnlyList<Completion> choices, JsonObject usage)
+    {
+        var array = new JsonArray();
+        for (int i = 0; i < choices.Count; i++)
+        {
+            var choice = new JsonObject { ["index"] = i };
+            if (chat) choice["message"] = new JsonObject { ["role"] = "assistant", ["content"] = choices[i].Text, ["refusal"] = null };
+            else choice["text"] = choices[i].Text;
+            choice["logprobs"] = null;
+            choice["finish_reason"] = Finish(choices[i].Finish);
+            array.Add(choice);
+        }
+        return Envelope(chat ? "chat.completion" : "text_completion", id, created, model, array, usage);
+    }
+
+    /// <summary>One stream chunk for one choice: text (and the role, on a chat stream's first chunk) and/or its finish reason.</summary>
+    public static JsonObject Chunk(bool chat, string id, long created, string model, int index, string? text, bool role, CompletionFinish? finish)
+    {
+        var choice = new JsonObject { ["index"] = index };
+        if (chat)
+        {
+            var delta = new JsonObject();
+            if (role) delta["role"] = "assistant";
+            if (text is not null) delta["content"] = text;
+            choice["delta"] = delta;
+        }
+        else choice["text"] = text ?? "";
+        choice["logprobs"] = null;
+        choice["finish_reason"] = finish is { } f ? Finish(f) : null;
+        return Envelope(chat ? "chat.completion.chunk" : "text_completion", id, created, model, new JsonArray(choice), null);
+    }
+
+    /// <summary>The last chunk of a stream asked to include usage: no choices, the request's usage.</summary>
+    public static JsonObject UsageChunk(bool chat, string id, long created, string model, JsonObject usage) =>
+        Envelope(chat ? "chat.completion.chunk" : "text_completion", id, created, model, [], usage);
+
+    private static JsonObject Envelope(string type, string id, long created, string model, JsonArray choices, JsonObject? usage)
+    {
+        var body = new JsonObject
+        {
+            ["id"] = id,
+            ["object"] = type,
+            ["created"] = created,
+            ["model"] = model,
+            ["system_fingerprint"] = null,
+            ["choices"] = choices,
+        };
+        if (usage is not null) body["usage"] = usage;
+        return body;
+    }
+}

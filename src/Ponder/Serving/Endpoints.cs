@@ -1,0 +1,249 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Http;
+using Ponder.Policy;
+
+namespace Ponder.Serving;
+
+/// <summary>
+/// The HTTP side of the server, kept thin: authenticate, read and validate the request, queue its work for the
+/// model, and write the answer as JSON or as server-sent events. Generation itself runs on the <see cref="WorkQueue"/>.
+/// </summary>
+internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQueue queue)
+{
+    private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    private readonly Dictionary<ReasoningEffort, IReasoner> _reasoners = Enum.GetValues<ReasoningEffort>()
+        .ToDictionary(e => e, e => options.Effort.For(e).CreateReasoner(options.Prm, options.PrmAggregation));
+
+    public async Task AuthenticateAsync(HttpContext http, RequestDelegate next)
+    {
+        if (options.ApiKey is { } key && !HasKey(http.Request.Headers.Authorization.ToString(), key))
+        {
+            await WriteErrorAsync(http, new ApiError(401, ApiErrorCode.InvalidApiKey,
+                "Missing or incorrect API key: send 'Authorization: Bearer <key>'.")).ConfigureAwait(false);
+            return;
+        }
+        await next(http).ConfigureAwait(false);
+    }
+
+    public Task ModelsAsync(HttpContext http) => WriteJsonAsync(http, 200, ApiJson.Models(options.ModelName, _created));
+
+    public Task ModelAsync(HttpContext http) =>
+        http.Request.RouteValues["id"] as string == options.ModelName
+            ? WriteJsonAsync(http, 200, ApiJson.Model(options.ModelName, _created))
+            : WriteErrorAsync(http, UnknownModel(http.Request.RouteValues["id"] as string));
+
+    public Task NotFoundAsync(HttpContext http) =>
+        WriteErrorAsync(http, new ApiError(404, ApiErrorCode.NotFound, $"Unknown request: {http.Request.Method} {http.Request.Path}."));
+
+    public async Task CompletionsAsync(HttpContext http, bool chat)
+    {
+        // Work for this request stops when the client goes away or when this handler ends for any reason.
+        using var leave = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        try
+        {
+            ServedRequest request;
+            using (var body = await ReadBodyAsync(http).ConfigureAwait(false))
+                request = RequestParser.Parse(body.RootElement, chat, options);
+            if (request.Model != options.ModelName) throw UnknownModel(request.Model);
+            var prompt = Encode(request);
+            if (request.Stream) await StreamAsync(http, request, prompt, leave.Token).ConfigureAwait(false);
+            else
+            {
+                var result = await RunAsync(request, prompt, progress: null, leave.Token).ConfigureAwait(false);
+                var usage = ApiJson.Usage(result.PromptTokens, result.CompletionTokens, result.ReasoningTokens);
+                await WriteJsonAsync(http, 200, ApiJson.Response(chat, NewId(chat), Now(), request.Model, result.Choices, usage)).ConfigureAwait(false);
+            }
+        }
+        catch (ApiError e) when (!http.Response.HasStarted)
+        {
+            await WriteErrorAsync(http, e).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; its work was skipped or stopped between pieces.
+        }
+        catch (OperationCanceledException) when (!http.Response.HasStarted)
+        {
+            await WriteErrorAsync(http, new ApiError(503, ApiErrorCode.ServerError, "The server is shutting down.")).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not (ApiError or OperationCanceledException) && !http.Response.HasStarted)
+        {
+            await WriteErrorAsync(http, new ApiError(500, ApiErrorCode.ServerError, $"Generation failed: {e.Message}")).ConfigureAwait(false);
+        }
+        catch (IOException) when (http.Response.HasStarted)
+        {
+            // The stream broke mid-way (the client closed it); nothing more can be sent.
+        }
+        finally
+        {
+            await leave.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The prompt's ids with the request's token limit settled against the model's context.</summary>
+    private (int[] Ids, SamplingOptions Sampling) Encode(ServedRequest request)
+    {
+        int[] ids;
+        try
+        {
+            ids = policy.Encode(request.Prompt);
+        }
+        catch (ArgumentException e)
+        {
+            throw ApiError.Invalid(request.Chat ? "messages" : "prompt", $"The prompt cannot be encoded: {e.Message}.");
+        }
+        int room = policy.MaxPositions - ids.Length;
+        if (room < 1 || request.Sampling.MaxNewTokens > room)
+            throw new ApiError(400, ApiErrorCode.ContextLengthExceeded,
+                $"This model's maximum context length is {policy.MaxPositions} tokens; the prompt has {ids.Length} and "
+                + $"{Math.Max(request.Sampling.MaxNewTokens, 1)} more were asked for.", request.Chat ? "messages" : "prompt");
+        int maxTokens = request.Sampling.MaxNewTokens > 0 ? request.Sampling.MaxNewTokens : Math.Min(options.MaxTokens, room);
+        return (ids, request.Sampling with { MaxNewTokens = maxTokens });
+    }
+
+    /// <summary>Queues the request's generation (429 when the queue is full) and waits for it.</summary>
+    private async Task<ServedResult> RunAsync(ServedRequest request, (int[] Ids, SamplingOptions Sampling) prompt,
+        Action<int, string>? progress, CancellationToken cancellation)
+    {
+        ServedResult? result = null;
+        var done = queue.TryEnqueue(async token => result = await GenerateAsync(request, prompt.Ids, prompt.Sampling, progress, token).ConfigureAwait(false), cancellation)
+            ?? throw new ApiError(429, ApiErrorCode.QueueFull, $"The server is busy ({options.MaxQueue} requests already waiting); retry later.");
+        await done.ConfigureAwait(false);
+        return result!;
+    }
+
+    /// <summary>Runs on the worker: plain sampling of n choices, or one reasoner run per choice for reasoning_effort.</summary>
+    private async Task<ServedResult> GenerateAsync(ServedRequest request, int[] ids, SamplingOptions sampling,
+        Action<int, string>? progress, CancellationToken cancellation)
+    {
+        if (request.Effort is not { } effort)
+        {
+            var generations = policy.Generate(ids, request.N, sampling, progress, cancellation);
+            return new ServedResult(generations.Select(LocalPolicy.ToCompletion).ToArray(), ids.Length, generations.Sum(g => g.Tokens.Length), 0);
+        }
+        var choices = new List<Completion>();
+        int completionTokens = 0, reasoningTokens = 0;
+        for (int i = 0; i < request.N; i++)
+        {
+            var seed = i == 0 ? sampling.Seed : Seeds.Mix(sampling.Seed, i);
+            var reasoning = await _reasoners[effort].ReasonAsync(policy, request.Prompt, sampling with { Seed = seed }, cancellation).ConfigureAwait(false);
+            choices.Add(reasoning.Chosen);
+            completionTokens += reasoning.CompletionTokens;
+            reasoningTokens += reasoning.ReasoningTokens ?? 0;
+        }
+        return new ServedResult(choices, ids.Length, completionTokens, reasoningTokens);
+    }
+
+    /// <summary>
+    /// Server-sent events: text deltas after each decoded piece (holding back what could be the start of a stop
+    /// string), then each choice's finish, the usage chunk when asked for, and <c>[DONE]</c>.
+    /// </summary>
+    private async Task StreamAsync(HttpContext http, ServedRequest request, (int[] Ids, SamplingOptions Sampling) prompt, CancellationToken leave)
+    {
+        string id = NewId(request.Chat), model = request.Model;
+        long created = Now();
+        var events = Channel.CreateUnbounded<JsonObject>(new UnboundedChannelOptions { SingleReader = true });
+        var sent = new string[request.N];
+        Array.Fill(sent, "");
+        int holdBack = prompt.Sampling.Stop.Count == 0 ? 0 : prompt.Sampling.Stop.Max(s => s.Length) - 1;
+        void Progress(int row, string text)
+        {
+            int safe = text.Length - holdBack;
+            while (safe > 0 && text[safe - 1] == '\uFFFD') safe--;       // an incomplete multi-byte character
+            if (safe <= sent[row].Length) return;
+            events.Writer.TryWrite(ApiJson.Chunk(request.Chat, id, created, model, row, text[sent[row].Length..safe], role: false, finish: null));
+            sent[row] = text[..safe];
+        }
+
+        var run = RunAsync(request, prompt, request.Effort is null ? Progress : null, leave);
+        _ = run.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
+        if (run.IsFaulted && run.Exception?.InnerException is ApiError refused) throw refused;   // 429 before any byte is sent
+
+        var response = http.Response;
+        response.StatusCode = 200;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        var aborted = leave;
+        for (int i = 0; i < request.N && request.Chat; i++)
+            await SendAsync(response, ApiJson.Chunk(true, id, created, model, i, "", role: true, finish: null), aborted).ConfigureAwait(false);
+        await foreach (var chunk in events.Reader.ReadAllAsync(aborted).ConfigureAwait(false))
+            await SendAsync(response, chunk, aborted).ConfigureAwait(false);
+
+        ServedResult result;
+        try
+        {
+            result = await run.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var error = e as ApiError ?? new ApiError(500, ApiErrorCode.ServerError, $"Generation failed: {e.Message}");
+            await SendAsync(response, error.ToJson(), aborted).ConfigureAwait(false);
+            return;
+        }
+        for (int i = 0; i < result.Choices.Count; i++)
+        {
+            var choice = result.Choices[i];
+            string rest = choice.Text.StartsWith(sent[i], StringComparison.Ordinal) ? choice.Text[sent[i].Length..] : "";
+            if (rest.Length > 0) await SendAsync(response, ApiJson.Chunk(request.Chat, id, created, model, i, rest, role: false, finish: null), aborted).ConfigureAwait(false);
+            await SendAsync(response, ApiJson.Chunk(request.Chat, id, created, model, i, null, role: false, choice.Finish), aborted).ConfigureAwait(false);
+        }
+        if (request.IncludeUsage)
+            await SendAsync(response, ApiJson.UsageChunk(request.Chat, id, created, model,
+                ApiJson.Usage(result.PromptTokens, result.CompletionTokens, result.ReasoningTokens)), aborted).ConfigureAwait(false);
+        await response.WriteAsync("data: [DONE]\n\n", aborted).ConfigureAwait(false);
+        await response.Body.FlushAsync(aborted).ConfigureAwait(false);
+    }
+
+    private async Task<JsonDocument> ReadBodyAsync(HttpContext http)
+    {
+        if (http.Request.ContentLength > options.MaxBodyBytes) throw TooLarge();
+        try
+        {
+            return await JsonDocument.ParseAsync(http.Request.Body, default, http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException e)
+        {
+            throw new ApiError(400, ApiErrorCode.InvalidJson, $"We could not parse the JSON body of your request: {e.Message}");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw TooLarge();
+        }
+    }
+
+    private ApiError TooLarge() =>
+        new(413, ApiErrorCode.RequestTooLarge, $"The request body is larger than {options.MaxBodyBytes} bytes.");
+
+    private ApiError UnknownModel(string? model) =>
+        new(404, ApiErrorCode.ModelNotFound, $"The model '{model}' does not exist; this server serves '{options.ModelName}'.", "model");
+
+    private static bool HasKey(string header, string key)
+    {
+        const string Bearer = "Bearer ";
+        if (!header.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase)) return false;
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[Bearer.Length..].Trim()), Encoding.UTF8.GetBytes(key));
+    }
+
+    private static async Task SendAsync(HttpResponse response, JsonObject chunk, CancellationToken cancellation)
+    {
+        await response.WriteAsync("data: " + chunk.ToJsonString(JsonText.Compact) + "\n\n", cancellation).ConfigureAwait(false);
+        await response.Body.FlushAsync(cancellation).ConfigureAwait(false);
+    }
+
+    private static Task WriteErrorAsync(HttpContext http, ApiError error) => WriteJsonAsync(http, error.Status, error.ToJson());
+
+    private static Task WriteJsonAsync(HttpContext http, int status, JsonObject body)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json";
+        return http.Response.WriteAsync(body.ToJsonString(JsonText.Compact), http.RequestAborted);
+    }
+
+    private static string NewId(bool chat) => (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+}

@@ -1,0 +1,66 @@
+using Ponder.Policy;
+using Generator = Ponder.Policy.Generator;
+
+namespace Ponder.Serving;
+
+/// <summary>
+/// A Ponder model as an <see cref="ICompletionPolicy"/>: prompts are encoded as BOS + text, sampled in pieces
+/// (cancellable between pieces, with text reported after each). Not thread-safe, like the generator under it.
+/// </summary>
+public sealed class LocalPolicy : ICompletionPolicy
+{
+    /// <param name="generator">The model and tokenizer.</param>
+    /// <param name="maxBatch">Most rows decoded in one batch; more completions run in successive groups.</param>
+    /// <param name="pieceTokens">Tokens per piece: how often cancellation is checked and streamed text reported.</param>
+    public LocalPolicy(Generator generator, int maxBatch = 64, int pieceTokens = 16)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatch);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pieceTokens);
+        (Generator, MaxBatch, PieceTokens) = (generator, maxBatch, pieceTokens);
+    }
+
+    public Generator Generator { get; }
+
+    public int MaxBatch { get; }
+
+    public int PieceTokens { get; }
+
+    /// <summary>Longest context the model takes (prompt and completion together).</summary>
+    public int MaxPositions => Generator.Model.Config.MaxPositions;
+
+    /// <summary>The ids the model continues: BOS, then the prompt's tokens. <see cref="ArgumentException"/> for text the tokenizer cannot encode.</summary>
+    public int[] Encode(string prompt) => Prompting.Encode(Generator.Tokenizer, prompt);
+
+    /// <summary>
+    /// <paramref name="n"/> continuations of <paramref name="prompt"/> ids; <paramref name="progress"/> hears every
+    /// unfinished row's text after each piece. Throws <see cref="OperationCanceledException"/> between pieces.
+    /// </summary>
+    public IReadOnlyList<Generation> Generate(int[] prompt, int n, SamplingOptions options,
+        Action<int, string>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(options);
+        return PiecewiseDecoder.Run(Generator, prompt, n, options, PieceTokens, MaxBatch, progress, cancellation);
+    }
+
+    public Task<CompletionBatch> CompleteAsync(string prompt, int n, SamplingOptions options, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        var ids = Encode(prompt);
+        var generations = Generate(ids, n, options, cancellation: cancellation);
+        var choices = generations.Select(ToCompletion).ToArray();
+        return Task.FromResult(new CompletionBatch(choices, ids.Length, generations.Sum(g => g.Tokens.Length)));
+    }
+
+    /// <summary>A generation as an endpoint returns it: the stop string cut from the text, EOS reported as stop.</summary>
+    public static Completion ToCompletion(Generation generation)
+    {
+        ArgumentNullException.ThrowIfNull(generation);
+        string text = generation is { FinishReason: FinishReason.Stop, StopString: { } stop } && generation.Text.EndsWith(stop, StringComparison.Ordinal)
+            ? generation.Text[..^stop.Length]
+            : generation.Text;
+        var finish = generation.FinishReason == FinishReason.Length ? CompletionFinish.Length : CompletionFinish.Stop;
+        return new Completion(text, finish, generation.Tokens.Length);
+    }
+}

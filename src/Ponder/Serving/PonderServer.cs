@@ -1,0 +1,90 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Ponder.Serving;
+
+/// <summary>
+/// An OpenAI-compatible HTTP endpoint over a Ponder policy: <c>GET /v1/models</c>, <c>POST /v1/chat/completions</c>,
+/// <c>POST /v1/completions</c>, streaming included, with <c>reasoning_effort</c> mapped to a vote over samples
+/// (<see cref="EffortSettings"/>). One request at a time runs on the model; others wait in a bounded queue.
+/// Dispose to stop it.
+/// </summary>
+public sealed class PonderServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private bool _disposed;
+
+    private PonderServer(WebApplication app, WorkQueue queue, ServerOptions options, Uri baseAddress)
+    {
+        (_app, Queue, Options, BaseAddress) = (app, queue, options, baseAddress);
+    }
+
+    /// <summary>Root of the API, e.g. <c>http://127.0.0.1:8080/v1/</c>: what OpenAI clients take as their endpoint.</summary>
+    public Uri BaseAddress { get; }
+
+    public ServerOptions Options { get; }
+
+    internal WorkQueue Queue { get; }
+
+    /// <summary>Binds <see cref="ServerOptions.Host"/> (an IP address or <c>localhost</c>) and starts serving <paramref name="policy"/>.</summary>
+    public static async Task<PonderServer> StartAsync(LocalPolicy policy, ServerOptions options, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var address = options.Host == "localhost" ? IPAddress.Loopback
+            : IPAddress.TryParse(options.Host, out var ip) ? ip
+            : throw new ArgumentException($"host '{options.Host}' must be an IP address or 'localhost'");
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+            kestrel.Listen(address, options.Port);
+        });
+        var app = builder.Build();
+
+        var queue = new WorkQueue(options.MaxQueue);
+        var endpoints = new Endpoints(policy, options, queue);
+        app.Use(endpoints.AuthenticateAsync);
+        app.MapGet("/v1/models", (RequestDelegate)endpoints.ModelsAsync);
+        app.MapGet("/v1/models/{id}", (RequestDelegate)endpoints.ModelAsync);
+        app.MapPost("/v1/chat/completions", (RequestDelegate)(http => endpoints.CompletionsAsync(http, chat: true)));
+        app.MapPost("/v1/completions", (RequestDelegate)(http => endpoints.CompletionsAsync(http, chat: false)));
+        app.MapFallback((RequestDelegate)endpoints.NotFoundAsync);
+
+        try
+        {
+            await app.StartAsync(cancellation).ConfigureAwait(false);
+        }
+        catch
+        {
+            await queue.DisposeAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new PonderServer(app, queue, options, new Uri(bound.TrimEnd('/') + "/v1/"));
+    }
+
+    /// <summary>Completes when <paramref name="cancellation"/> fires or the server is disposed.</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellation = default) => _app.WaitForShutdownAsync(cancellation);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await Queue.DisposeAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}

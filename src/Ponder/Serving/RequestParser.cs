@@ -1,0 +1,216 @@
+using System.Text.Json;
+using Ponder.Policy;
+
+namespace Ponder.Serving;
+
+/// <summary>
+/// Reads an OpenAI request body strictly: every field has the type and range OpenAI documents, an unknown field is
+/// refused (as OpenAI does), and fields Ponder cannot honour are refused unless they hold their neutral value —
+/// nothing is silently ignored. <c>top_k</c> is accepted as vLLM and llama.cpp accept it. Every refusal is an
+/// <see cref="ApiError"/> naming the parameter.
+/// </summary>
+internal static class RequestParser
+{
+    private static readonly HashSet<string> Common =
+    [
+        "model", "n", "temperature", "top_p", "top_k", "max_tokens", "stop", "seed", "stream", "stream_options",
+        "reasoning_effort", "user", "metadata", "store", "service_tier", "frequency_penalty", "presence_penalty",
+        "logprobs", "logit_bias", "tools", "tool_choice", "parallel_tool_calls", "response_format", "top_logprobs",
+    ];
+    private static readonly HashSet<string> ChatOnly = ["messages", "max_completion_tokens"];
+    private static readonly HashSet<string> TextOnly = ["prompt", "echo", "suffix", "best_of"];
+
+    public static ServedRequest Parse(JsonElement body, bool chat, ServerOptions options)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+            throw new ApiError(400, ApiErrorCode.InvalidJson, "The request body must be a JSON object.");
+        foreach (var property in body.EnumerateObject())
+            if (!Common.Contains(property.Name) && !(chat ? ChatOnly : TextOnly).Contains(property.Name))
+                throw new ApiError(400, ApiErrorCode.UnknownParameter, $"Unrecognized request argument supplied: {property.Name}", property.Name);
+
+        string model = String(body, "model") ?? throw Missing("model");
+        string prompt = chat ? ChatPrompt(body, options.ChatTemplate) : TextPrompt(body);
+        int n = Int(body, "n", 1, options.MaxN) ?? 1;
+        double? temperature = Double(body, "temperature", 0, 2);
+        double topP = Double(body, "top_p", 0, 1) ?? 1;
+        if (topP == 0) throw ApiError.Invalid("top_p", "'top_p' must be greater than 0.");
+        int topK = Int(body, "top_k", 0, int.MaxValue) ?? 0;
+        string tokensField = chat && Has(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        int maxTokens = Int(body, tokensField, 1, options.MaxTokens) ?? 0;
+        var stop = Stops(body, options.MaxStops);
+        long seed = Long(body, "seed") ?? Random.Shared.NextInt64(0, int.MaxValue);
+        bool stream = Bool(body, "stream") ?? false;
+        bool includeUsage = StreamOptions(body);
+        var effort = Effort(body);
+        RefuseUnsupported(body, chat);
+
+        temperature ??= effort is { } e ? options.Effort.For(e).Temperature : 1.0;
+        var sampling = new SamplingOptions { Temperature = temperature.Value, TopP = topP, TopK = topK, MaxNewTokens = maxTokens, Stop = stop, Seed = seed };
+        return new ServedRequest(chat, model, prompt, n, sampling, effort, stream, includeUsage);
+    }
+
+    private static string ChatPrompt(JsonElement body, IChatTemplate template)
+    {
+        if (!body.TryGetProperty("messages", out var messages) || messages.ValueKind == JsonValueKind.Null) throw Missing("messages");
+        if (messages.ValueKind != JsonValueKind.Array) throw ApiError.WrongType("messages", "an array");
+        if (messages.GetArrayLength() == 0) throw ApiError.Invalid("messages", "'messages' must hold at least one message.");
+        var turns = new List<ChatTurn>();
+        int i = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            string at = $"messages[{i++}]";
+            if (message.ValueKind != JsonValueKind.Object) throw ApiError.WrongType(at, "an object");
+            var role = String(message, "role", at + ".role") switch
+            {
+                null => throw Missing(at + ".role"),
+                "system" => TurnRole.System,
+                "developer" => TurnRole.Developer,
+                "user" => TurnRole.User,
+                "assistant" => TurnRole.Assistant,
+                "tool" => TurnRole.Tool,
+                var other => throw ApiError.Invalid(at + ".role", $"Invalid role '{other}' (known: system, developer, user, assistant, tool)."),
+            };
+            turns.Add(new ChatTurn(role, Content(message, at + ".content")));
+        }
+        try
+        {
+            return template.Render(turns);
+        }
+        catch (ArgumentException e)
+        {
+            throw ApiError.Invalid("messages", e.Message);
+        }
+    }
+
+    /// <summary>A message's text: a string, or an array of text parts joined; null only for an assistant turn without text.</summary>
+    private static string Content(JsonElement message, string param)
+    {
+        if (!message.TryGetProperty("content", out var content) || content.ValueKind == JsonValueKind.Null) return "";
+        if (content.ValueKind == JsonValueKind.String) return content.GetString()!;
+        if (content.ValueKind != JsonValueKind.Array) throw ApiError.WrongType(param, "a string or an array of content parts");
+        var text = new List<string>();
+        foreach (var part in content.EnumerateArray())
+        {
+            if (part.ValueKind != JsonValueKind.Object) throw ApiError.WrongType(param, "an array of content parts");
+            string type = String(part, "type", param + ".type") ?? throw Missing(param + ".type");
+            if (type != "text") throw new ApiError(400, ApiErrorCode.UnsupportedParameter, $"Content parts of type '{type}' are not supported; only 'text'.", param);
+            text.Add(String(part, "text", param + ".text") ?? throw Missing(param + ".text"));
+        }
+        return string.Concat(text);
+    }
+
+    private static string TextPrompt(JsonElement body)
+    {
+        if (!body.TryGetProperty("prompt", out var prompt) || prompt.ValueKind == JsonValueKind.Null) throw Missing("prompt");
+        if (prompt.ValueKind == JsonValueKind.Array)
+        {
+            if (prompt.GetArrayLength() != 1 || prompt[0].ValueKind != JsonValueKind.String)
+                throw ApiError.Invalid("prompt", "'prompt' must be a string or an array holding one string.");
+            prompt = prompt[0];
+        }
+        if (prompt.ValueKind != JsonValueKind.String) throw ApiError.WrongType("prompt", "a string");
+        string text = prompt.GetString()!;
+        return text.Length > 0 ? text : throw ApiError.Invalid("prompt", "'prompt' must not be empty.");
+    }
+
+    private static IReadOnlyList<string> Stops(JsonElement body, int maxStops)
+    {
+        if (!body.TryGetProperty("stop", out var stop) || stop.ValueKind == JsonValueKind.Null) return [];
+        string[] stops = stop.ValueKind switch
+        {
+            JsonValueKind.String => [stop.GetString()!],
+            JsonValueKind.Array => stop.EnumerateArray().Select(s => s.ValueKind == JsonValueKind.String ? s.GetString()! : throw ApiError.WrongType("stop", "a string or an array of strings")).ToArray(),
+            _ => throw ApiError.WrongType("stop", "a string or an array of strings"),
+        };
+        if (stops.Length > maxStops) throw ApiError.Invalid("stop", $"'stop' holds {stops.Length} strings; at most {maxStops} are allowed.");
+        if (stops.Any(s => s.Length == 0)) throw ApiError.Invalid("stop", "Stop strings must not be empty.");
+        return stops;
+    }
+
+    private static bool StreamOptions(JsonElement body)
+    {
+        if (!body.TryGetProperty("stream_options", out var o) || o.ValueKind == JsonValueKind.Null) return false;
+        if (o.ValueKind != JsonValueKind.Object) throw ApiError.WrongType("stream_options", "an object");
+        foreach (var p in o.EnumerateObject())
+            if (p.Name is not ("include_usage" or "include_obfuscation"))
+                throw new ApiError(400, ApiErrorCode.UnknownParameter, $"Unrecognized stream option: {p.Name}", "stream_options." + p.Name);
+        return Bool(o, "include_usage", "stream_options.include_usage") ?? false;
+    }
+
+    private static ReasoningEffort? Effort(JsonElement body) => String(body, "reasoning_effort") switch
+    {
+        null => null,
+        "low" => ReasoningEffort.Low,
+        "medium" => ReasoningEffort.Medium,
+        "high" => ReasoningEffort.High,
+        var other => throw ApiError.Invalid("reasoning_effort", $"Invalid value '{other}' for 'reasoning_effort' (known: low, medium, high)."),
+    };
+
+    /// <summary>Fields Ponder does not implement are accepted only with their neutral values.</summary>
+    private static void RefuseUnsupported(JsonElement body, bool chat)
+    {
+        foreach (var field in new[] { "frequency_penalty", "presence_penalty" })
+            if (Double(body, field, -2, 2) is { } v && v != 0) throw Unsupported(field, "must be 0");
+        if (body.TryGetProperty("logprobs", out var logprobs) && logprobs.ValueKind is not (JsonValueKind.Null or JsonValueKind.False)
+            && !(logprobs.ValueKind == JsonValueKind.Number && logprobs.GetDouble() == 0))
+            throw Unsupported("logprobs", "log-probabilities are not returned");
+        if (Has(body, "top_logprobs")) throw Unsupported("top_logprobs", "log-probabilities are not returned");
+        if (body.TryGetProperty("logit_bias", out var bias) && bias.ValueKind == JsonValueKind.Object && bias.EnumerateObject().Any())
+            throw Unsupported("logit_bias", "must be empty");
+        if (body.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0)
+            throw Unsupported("tools", "tool calls are not supported");
+        if (String(body, "tool_choice") is { } choice && choice != "none" && choice != "auto")
+            throw Unsupported("tool_choice", "tool calls are not supported");
+        if (body.TryGetProperty("tool_choice", out var tc) && tc.ValueKind == JsonValueKind.Object) throw Unsupported("tool_choice", "tool calls are not supported");
+        if (body.TryGetProperty("response_format", out var format) && format.ValueKind == JsonValueKind.Object
+            && String(format, "type", "response_format.type") is { } type && type != "text")
+            throw Unsupported("response_format", "only 'text' is supported");
+        if (!chat)
+        {
+            if (Bool(body, "echo") == true) throw Unsupported("echo", "must be false");
+            if (Has(body, "suffix")) throw Unsupported("suffix", "is not supported");
+            if (Int(body, "best_of", 1, int.MaxValue) is { } bestOf && bestOf != 1) throw Unsupported("best_of", "use n, or reasoning_effort for a vote");
+        }
+    }
+
+    private static bool Has(JsonElement o, string name) => o.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
+
+    private static string? String(JsonElement o, string name, string? param = null)
+    {
+        if (!o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        return v.ValueKind == JsonValueKind.String ? v.GetString() : throw ApiError.WrongType(param ?? name, "a string");
+    }
+
+    private static bool? Bool(JsonElement o, string name, string? param = null)
+    {
+        if (!o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        return v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : throw ApiError.WrongType(param ?? name, "a boolean");
+    }
+
+    private static double? Double(JsonElement o, string name, double min, double max)
+    {
+        if (!o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind != JsonValueKind.Number) throw ApiError.WrongType(name, "a number");
+        double d = v.GetDouble();
+        return d >= min && d <= max ? d : throw ApiError.Invalid(name, $"'{name}' must be between {min} and {max}, got {d}.");
+    }
+
+    private static long? Long(JsonElement o, string name)
+    {
+        if (!o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        return v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long l) ? l : throw ApiError.WrongType(name, "an integer");
+    }
+
+    private static int? Int(JsonElement o, string name, int min, int max)
+    {
+        if (!o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long l)) throw ApiError.WrongType(name, "an integer");
+        return l >= min && l <= max ? (int)l : throw ApiError.Invalid(name, $"'{name}' must be between {min} and {max}, got {l}.");
+    }
+
+    private static ApiError Missing(string param) =>
+        new(400, ApiErrorCode.MissingRequiredParameter, $"Missing required parameter: '{param}'.", param);
+
+    private static ApiError Unsupported(string param, string why) =>
+        new(400, ApiErrorCode.UnsupportedParameter, $"Unsupported value for '{param}': {why}.", param);
+}

@@ -1,0 +1,14 @@
+using Ponder.Policy;
+
+namespace Ponder.Serving;
+
+/// <summary>A parsed, validated request to either completions endpoint.</summary>
+/// <param name="Chat">True for <c>/v1/chat/completions</c>, false for <c>/v1/completions</c>.</param>
+/// <param name="Prompt">The text the policy continues (chat messages already rendered by the template).</param>
+/// <param name="N">Choices to return.</param>
+/// <param name="Sampling">Sampling options; MaxNewTokens is the request's limit (or 0 when it gave none) and Seed is resolved.</param>
+/// <param name="Effort">reasoning_effort, when given.</param>
+/// <param name="Stream">Answer as server-sent events.</param>
+/// <param name="IncludeUsage">Send a final usage chunk when streaming.</param>
+internal sealed record ServedRequest(bool Chat, string Model, string Prompt, int N, SamplingOptions Sampling,
+    ReasoningEffort? Effort, bool Stream, bool IncludeUsage);

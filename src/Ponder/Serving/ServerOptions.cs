@@ -1,0 +1,67 @@
+using Ponder.Rewards;
+
+namespace Ponder.Serving;
+
+/// <summary>How <see cref="PonderServer"/> listens, what it serves and the limits it enforces.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>Address to bind; loopback unless the model is meant to be reachable from elsewhere.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 picks a free one (see <see cref="PonderServer.BaseAddress"/>).</summary>
+    public int Port { get; init; } = 8080;
+
+    /// <summary>When set, every request must carry <c>Authorization: Bearer &lt;key&gt;</c> (401 otherwise).</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>The model id clients name in requests and see in <c>GET /v1/models</c>.</summary>
+    public string ModelName { get; init; } = "ponder";
+
+    /// <summary>Requests waiting for the model (not counting the one running); one more gets 429.</summary>
+    public int MaxQueue { get; init; } = 16;
+
+    /// <summary>Largest <c>n</c> a request may ask for.</summary>
+    public int MaxN { get; init; } = 16;
+
+    /// <summary>Largest <c>max_tokens</c>, and the default when a request gives none (the model's context also bounds it).</summary>
+    public int MaxTokens { get; init; } = 1024;
+
+    /// <summary>Largest request body in bytes (413 beyond).</summary>
+    public long MaxBodyBytes { get; init; } = 1 << 20;
+
+    /// <summary>Most stop strings per request (OpenAI allows 4).</summary>
+    public int MaxStops { get; init; } = 4;
+
+    /// <summary>What each <c>reasoning_effort</c> runs.</summary>
+    public EffortSettings Effort { get; init; } = new();
+
+    /// <summary>Renders chat messages into the prompt.</summary>
+    public IChatTemplate ChatTemplate { get; init; } = new ProblemChatTemplate();
+
+    /// <summary>Process reward model for <see cref="ReasoningStrategy.PrmVote"/> plans; null when the server has none.
+    /// It runs on the same worker as the policy, so it need not be thread-safe.</summary>
+    public IProcessReward? Prm { get; init; }
+
+    /// <summary>How a PRM's step scores become one vote weight.</summary>
+    public Aggregation PrmAggregation { get; init; } = Aggregation.Min;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad field.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Host)) throw new ArgumentException("host must not be empty");
+        if (Port is < 0 or > 65535) throw new ArgumentException($"port must be in 0..65535, got {Port}");
+        if (ApiKey is { Length: 0 }) throw new ArgumentException("api key must not be empty (leave it out for none)");
+        if (string.IsNullOrWhiteSpace(ModelName)) throw new ArgumentException("model name must not be empty");
+        if (MaxQueue < 1) throw new ArgumentException($"max queue must be ≥ 1, got {MaxQueue}");
+        if (MaxN < 1) throw new ArgumentException($"max n must be ≥ 1, got {MaxN}");
+        if (MaxTokens < 1) throw new ArgumentException($"max tokens must be ≥ 1, got {MaxTokens}");
+        if (MaxBodyBytes < 1024) throw new ArgumentException($"max body bytes must be ≥ 1024, got {MaxBodyBytes}");
+        if (MaxStops < 0) throw new ArgumentException($"max stops must be ≥ 0, got {MaxStops}");
+        ArgumentNullException.ThrowIfNull(Effort);
+        ArgumentNullException.ThrowIfNull(ChatTemplate);
+        Effort.Validate();
+        foreach (var plan in new[] { Effort.Low, Effort.Medium, Effort.High })
+            if (plan.Strategy == ReasoningStrategy.PrmVote && Prm is null)
+                throw new ArgumentException($"effort plan '{plan}' needs a process reward model, and the server has none");
+    }
+}

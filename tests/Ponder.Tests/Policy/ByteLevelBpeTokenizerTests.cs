@@ -1,0 +1,154 @@
+using Ponder.Policy;
+
+namespace Ponder.Tests.Policy;
+
+public sealed class ByteLevelBpeTokenizerTests
+{
+    private const string Llama3 = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+    private const string Qwen2 = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+    private static int[] Ids(params string[] tokens) => [.. tokens.Select(TinyBpe.Id)];
+
+    [Fact]
+    public void Merges_apply_in_rank_order_within_each_pre_token()
+    {
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(null));
+
+        Assert.Equal(Ids("hello", "Ġworld", "Ġthe"), tokenizer.Encode("hello world the"));
+        Assert.Equal(Ids("Ġ", "he", "l", "p"), tokenizer.Encode(" help"));
+    }
+
+    [Fact]
+    public void Merges_given_as_pairs_encode_like_merges_given_as_strings()
+    {
+        var strings = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(Llama3));
+        var pairs = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(Llama3, mergesAsPairs: true));
+
+        const string text = "hello world, the 1234!";
+        Assert.Equal(strings.Encode(text), pairs.Encode(text));
+        Assert.Contains(TinyBpe.Id("Ġworld"), pairs.Encode(text));
+    }
+
+    [Theory]
+    [InlineData(null, new[] { "12", "34" })]          // GPT-2: one run of digits, so "3 4" merges
+    [InlineData(Llama3, new[] { "12", "3", "4" })]    // Llama 3: digits in threes, "123" | "4"
+    [InlineData(Qwen2, new[] { "1", "2", "3", "4" })] // Qwen2: every digit alone
+    public void Pre_tokenizer_decides_which_merges_can_apply(string? pattern, string[] expected)
+    {
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(pattern));
+
+        Assert.Equal(Ids(expected), tokenizer.Encode("1234"));
+    }
+
+    [Fact]
+    public void Known_patterns_are_recognized_for_llama_cpp()
+    {
+        Assert.Equal(PreTokenizerKind.Gpt2, ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(null)).PreTokenizer);
+        Assert.Equal(PreTokenizerKind.Llama3, ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(Llama3)).PreTokenizer);
+        Assert.Equal(PreTokenizerKind.Qwen2, ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(Qwen2)).PreTokenizer);
+        Assert.Equal(PreTokenizerKind.Custom, ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(@"\w+|\W")).PreTokenizer);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(Llama3)]
+    [InlineData(Qwen2)]
+    public void Decode_inverts_encode_for_any_unicode_text(string? pattern)
+    {
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(pattern));
+
+        foreach (string text in new[] { "héllo wörld 😀\n\tdone <3", "  leading and trailing  ", "日本語 and 123456789", "" })
+            Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
+    }
+
+    [Fact]
+    public void Added_tokens_are_matched_before_bpe_and_special_ones_are_skipped_by_decode()
+    {
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(Llama3));
+
+        int[] ids = tokenizer.Encode("<|im_start|>user\nhello<think>the<|im_end|>");
+
+        Assert.Equal(TinyBpe.Id("<|im_start|>"), ids[0]);
+        Assert.Equal(TinyBpe.Id("<|im_end|>"), ids[^1]);
+        Assert.Contains(TinyBpe.Id("<think>"), ids);
+        Assert.Contains(TinyBpe.Id("hello"), ids);
+        Assert.Equal("user\nhello<think>the", tokenizer.Decode(ids));   // <think> is added but not special
+        Assert.True(tokenizer.IsSpecial(TinyBpe.Id("<|im_end|>")));
+        Assert.False(tokenizer.IsSpecial(TinyBpe.Id("<think>")));
+    }
+
+    [Fact]
+    public void Bos_and_eos_come_from_tokenizer_config_else_from_config_json()
+    {
+        var fromTokenizerConfig = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(Llama3),
+            TinyBpe.TokenizerConfig("<|begin_of_text|>", "<|eot_id|>", null));
+        var fromModelConfig = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(Llama3), null,
+            $$"""{"bos_token_id": {{TinyBpe.Id("<|begin_of_text|>")}}, "eos_token_id": [{{TinyBpe.Id("<|end_of_text|>")}}, {{TinyBpe.Id("<|eot_id|>")}}]}""");
+
+        Assert.Equal((TinyBpe.Id("<|begin_of_text|>"), TinyBpe.Id("<|eot_id|>")), (fromTokenizerConfig.Bos, fromTokenizerConfig.Eos));
+        Assert.Equal((TinyBpe.Id("<|begin_of_text|>"), TinyBpe.Id("<|end_of_text|>")), (fromModelConfig.Bos, fromModelConfig.Eos));
+        Assert.Equal(fromTokenizerConfig.Eos, fromTokenizerConfig.Pad);   // no pad token: padding uses EOS
+        Assert.Equal(TinyBpe.VocabSize, fromTokenizerConfig.VocabSize);
+    }
+
+    [Fact]
+    public void Llama3_chat_template_is_rendered_from_its_markers()
+    {
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(Llama3),
+            TinyBpe.TokenizerConfig("<|begin_of_text|>", "<|eot_id|>", TinyBpe.Llama3Template));
+
+        string prompt = tokenizer.ApplyChatTemplate([("system", "Be brief."), ("user", " 2+2? ")], addGenerationPrompt: true);
+
+        Assert.Equal(ChatTemplateKind.Llama3, tokenizer.ChatTemplate.Kind);
+        Assert.Equal("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+            + "<|start_header_id|>user<|end_header_id|>\n\n2+2?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n", prompt);
+        Assert.Equal(TinyBpe.Id("<|begin_of_text|>"), tokenizer.Encode(prompt)[0]);
+    }
+
+    [Fact]
+    public void ChatML_template_adds_the_default_system_message_it_declares()
+    {
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(Qwen2),
+            TinyBpe.TokenizerConfig("<|end_of_text|>", "<|im_end|>", TinyBpe.QwenTemplate));
+
+        string withDefault = tokenizer.ApplyChatTemplate([("user", "hi")], addGenerationPrompt: true);
+        string withOwn = tokenizer.ApplyChatTemplate([("system", "S"), ("user", "hi")], addGenerationPrompt: false);
+
+        Assert.Equal(ChatTemplateKind.ChatMl, tokenizer.ChatTemplate.Kind);
+        Assert.Equal("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n", withDefault);
+        Assert.Equal("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n", withOwn);
+    }
+
+    [Fact]
+    public void A_tokenizer_without_a_known_template_refuses_to_render_one()
+    {
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(null));
+
+        Assert.Throws<NotSupportedException>(() => tokenizer.ApplyChatTemplate([("user", "hi")], true));
+    }
+
+    [Fact]
+    public void Tokenizers_load_dispatches_bpe_and_reads_the_sibling_tokenizer_config()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.Write("tokenizer.json", TinyBpe.Json(Llama3));
+        dir.Write(ByteLevelBpeTokenizer.ConfigFile, TinyBpe.TokenizerConfig("<|begin_of_text|>", "<|eot_id|>", TinyBpe.Llama3Template));
+
+        var tokenizer = Assert.IsType<ByteLevelBpeTokenizer>(Tokenizers.Load(path));
+
+        Assert.Equal(TinyBpe.Id("<|eot_id|>"), tokenizer.Eos);
+        Assert.Equal(ChatTemplateKind.Llama3, tokenizer.ChatTemplate.Kind);
+        Assert.Equal(File.ReadAllText(path).TrimEnd('\n'), tokenizer.ToJson().TrimEnd('\n'));
+    }
+
+    [Fact]
+    public void Sentencepiece_style_bpe_is_refused_in_one_line()
+    {
+        string json = TinyBpe.Json(null).Replace("\"byte_fallback\":false", "\"byte_fallback\":true");
+
+        var error = Assert.Throws<NotSupportedException>(() => ByteLevelBpeTokenizer.FromJson(json, source: "x/tokenizer.json"));
+
+        Assert.StartsWith("x/tokenizer.json: ", error.Message);
+        Assert.Contains("byte_fallback", error.Message);
+    }
+}

@@ -1,0 +1,94 @@
+using Ponder.Rewards;
+using Ponder.Tasks;
+
+namespace Ponder.Tests.Rewards;
+
+public sealed class LabelCacheTests : IDisposable
+{
+    readonly TempDirectory dir = new();
+
+    public void Dispose() => dir.Dispose();
+
+    static readonly LabelRequest Request = new("arith:steps=3,digits=3,ops=+-*", "sha256:aaaa", LabelSource.Mc, 8, 1, 2, 1);
+
+    static LabelSet Labels() => new(
+        new LabelHeader(LabelHeader.CurrentFormat, Request.Task, Request.Policy, LabelSource.Mc, 8, 1, 2, 1, 2, new LabelCost(10, 80, 40, 16, 0.5)),
+        [
+            new LabeledSolution(new Problem("a", "1 +2\n", "3"), ["1+2=3", "#3"], [0.875, 1.0], true),
+            new LabeledSolution(new Problem("b", "2 *3\n", "6"), ["2*3=5", "#5"], [0.0, 0.0], false),
+        ]);
+
+    string Written()
+    {
+        string path = dir.File("labels.jsonl");
+        LabelCache.Write(path, Labels());
+        return path;
+    }
+
+    /// <summary>Asserts that loading fails with a message naming the file and <paramref name="problem"/>, without relabelling or touching the file.</summary>
+    static void AssertRefused(string path, LabelRequest request, string problem)
+    {
+        byte[] before = File.ReadAllBytes(path);
+        var e = Assert.Throws<InvalidDataException>(() => LabelCache.LoadOrCreate(path, request, () => throw new InvalidOperationException("relabelled")));
+        Assert.StartsWith(path + ": ", e.Message);
+        Assert.Contains(problem, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void A_matching_cache_is_reused_with_identical_labels_and_cost()
+    {
+        string path = Written();
+        var (labels, reused) = LabelCache.LoadOrCreate(path, Request, () => throw new InvalidOperationException("relabelled"));
+        Assert.True(reused);
+        Assert.Equal(Labels().Header, labels.Header);
+        Assert.Equal(2, labels.Solutions.Count);
+        Assert.Equal(Labels().Solutions[0].Labels, labels.Solutions[0].Labels);
+        Assert.Equal(Labels().Solutions[1].Steps, labels.Solutions[1].Steps);
+        Assert.Equal(Labels().Solutions[1].Problem, labels.Solutions[1].Problem);
+    }
+
+    [Fact]
+    public void A_missing_cache_is_made_once_and_written()
+    {
+        string path = dir.File("sub/labels.jsonl");
+        int made = 0;
+        LabelCache.LoadOrCreate(path, Request, () => { made++; return Labels(); });
+        var (_, reused) = LabelCache.LoadOrCreate(path, Request, () => { made++; return Labels(); });
+        Assert.Equal(1, made);
+        Assert.True(reused);
+    }
+
+    [Fact]
+    public void A_cache_from_another_policy_task_or_setting_is_refused()
+    {
+        string path = Written();
+        AssertRefused(path, Request with { Policy = "sha256:bbbb" }, "made by policy sha256:aaaa, not the given policy sha256:bbbb");
+        AssertRefused(path, Request with { Task = "countdown" }, "labels are for task 'arith:steps=3,digits=3,ops=+-*', not 'countdown'");
+        AssertRefused(path, Request with { K = 4 }, "k=8");
+        AssertRefused(path, Request with { Source = LabelSource.Gold }, "Mc labels, not Gold");
+        // An ORM asks for no particular k: the PRM's file serves it
+        Assert.True(LabelCache.LoadOrCreate(path, Request with { K = null }, () => throw new InvalidOperationException()).Reused);
+    }
+
+    [Fact]
+    public void An_empty_truncated_or_foreign_file_is_refused()
+    {
+        string empty = dir.Write("empty.jsonl", "");
+        AssertRefused(empty, Request, "empty label file");
+
+        string path = Written();
+        var lines = File.ReadAllLines(path);
+        string lastLineMissing = dir.Write("short.jsonl", lines[..^1]);
+        AssertRefused(lastLineMissing, Request, "truncated: the header promises 2 solutions, the file holds 1");
+
+        string text = File.ReadAllText(path);
+        string cut = dir.File("cut.jsonl");
+        File.WriteAllText(cut, text[..(text.Length - 20)]);
+        AssertRefused(cut, Request, "line 3 is not valid JSON (truncated?)");
+
+        string foreign = dir.Write("metrics.jsonl", "{\"step\": 1, \"loss\": 0.5}");
+        AssertRefused(foreign, Request, "not a label file");
+    }
+}

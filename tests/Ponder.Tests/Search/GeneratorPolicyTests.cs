@@ -1,0 +1,62 @@
+using Ponder.Policy;
+using Ponder.Search;
+using Ponder.Tests.Policy;
+
+namespace Ponder.Tests.Search;
+
+public sealed class GeneratorPolicyTests
+{
+    private static readonly Ponder.Tasks.Problem Problem = new("p", "12 +3\n", "15");
+
+    [Fact]
+    public void Session_charges_exactly_the_tokens_the_generator_ran()
+    {
+        var tokenizer = new CharTokenizer();
+        using var model = TinyModels.Model(tokenizer.VocabSize, initStd: 0.1);
+        var generator = new Generator(model, tokenizer);
+        var policy = new GeneratorPolicy(generator, new SearchLimits { MaxStepTokens = 6, MaxNewTokens = 20 });
+        var meter = new ComputeMeter(policy.Flops);
+        using (var session = policy.Open(Problem, meter))
+        {
+            var children = session.Expand([session.Root], 3, 1.0, 7)[0];
+            session.Finish(children, 1.0, 8);
+            session.Sample(2, 1.0, 9);
+        }
+        Assert.Equal(generator.PrefillTokens, meter.PrefillTokens);
+        Assert.Equal(generator.DecodeTokens, meter.DecodeTokens);
+        Assert.Equal(2 * Prompting.Encode(tokenizer, Problem.Prompt).Length, meter.PrefillTokens); // root once, samples once
+    }
+
+    [Fact]
+    public void Expanded_steps_continue_their_prefix_without_recomputing_it()
+    {
+        var tokenizer = new CharTokenizer();
+        using var model = TinyModels.Model(tokenizer.VocabSize, initStd: 0.1);
+        var generator = new Generator(model, tokenizer);
+        var policy = new GeneratorPolicy(generator, new SearchLimits { MaxStepTokens = 4, MaxNewTokens = 40, MaxSteps = 40 });
+        var meter = new ComputeMeter(policy.Flops);
+        using var session = policy.Open(Problem, meter);
+        var nodes = session.Expand([session.Root], 2, 1.0, 1)[0];
+        for (int depth = 0; depth < 3; depth++)
+        {
+            var open = nodes.Where(n => !n.Finished).ToList();
+            if (open.Count == 0) break;
+            nodes = session.Expand(open, 2, 1.0, 2 + depth).SelectMany(c => c).ToList();
+        }
+        var c = meter.Snapshot();
+        Assert.Equal(Prompting.Encode(tokenizer, Problem.Prompt).Length, c.PrefillTokens);
+        Assert.Equal(c.GeneratedTokens, c.DecodeTokens);                 // every sampled token run exactly once
+    }
+
+    [Fact]
+    public void A_node_from_another_session_is_refused()
+    {
+        var tokenizer = new CharTokenizer();
+        using var model = TinyModels.Model(tokenizer.VocabSize, initStd: 0.1);
+        var policy = new GeneratorPolicy(new Generator(model, tokenizer));
+        var meter = new ComputeMeter(policy.Flops);
+        using var session = policy.Open(Problem, meter);
+        var foreign = new StepNode("x\n", ["x"], 0, false, "not a row");
+        Assert.Throws<ArgumentException>(() => session.Expand([foreign], 1, 1.0, 0));
+    }
+}

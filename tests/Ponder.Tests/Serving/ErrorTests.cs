@@ -1,0 +1,106 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Ponder.Tests.Serving;
+
+/// <summary>Every malformed request gets a 4xx and OpenAI's error body naming the parameter.</summary>
+public sealed class ErrorTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private const string User = "\"messages\": [{\"role\": \"user\", \"content\": \"1 +2\"}]";
+
+    public static TheoryData<string, string, int, string?, string> Cases => new()
+    {
+        // endpoint, body, status, param, code
+        { "chat/completions", "{not json", 400, null, "invalid_json" },
+        { "chat/completions", "[1, 2]", 400, null, "invalid_json" },
+        { "chat/completions", $$"""{ {{User}} }""", 400, "model", "missing_required_parameter" },
+        { "chat/completions", $$"""{"model": 3, {{User}} }""", 400, "model", "invalid_type" },
+        { "chat/completions", $$"""{"model": "gpt-5", {{User}} }""", 404, "model", "model_not_found" },
+        { "chat/completions", """{"model": "tiny"}""", 400, "messages", "missing_required_parameter" },
+        { "chat/completions", """{"model": "tiny", "messages": []}""", 400, "messages", "invalid_value" },
+        { "chat/completions", """{"model": "tiny", "messages": "1 +2"}""", 400, "messages", "invalid_type" },
+        { "chat/completions", """{"model": "tiny", "messages": [3]}""", 400, "messages[0]", "invalid_type" },
+        { "chat/completions", """{"model": "tiny", "messages": [{"role": "wizard", "content": "1"}]}""", 400, "messages[0].role", "invalid_value" },
+        { "chat/completions", """{"model": "tiny", "messages": [{"content": "1"}]}""", 400, "messages[0].role", "missing_required_parameter" },
+        { "chat/completions", """{"model": "tiny", "messages": [{"role": "user", "content": 7}]}""", 400, "messages[0].content", "invalid_type" },
+        { "chat/completions", """{"model": "tiny", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}""", 400, "messages[0].content", "unsupported_parameter" },
+        { "chat/completions", """{"model": "tiny", "messages": [{"role": "system", "content": "be brief"}]}""", 400, "messages", "invalid_value" },
+        { "chat/completions", """{"model": "tiny", "messages": [{"role": "user", "content": "1"}, {"role": "assistant", "content": "#1"}]}""", 400, "messages", "invalid_value" },
+        { "chat/completions", """{"model": "tiny", "messages": [{"role": "user", "content": "   "}]}""", 400, "messages", "invalid_value" },
+        { "chat/completions", """{"model": "tiny", "messages": [{"role": "user", "content": "what is 1 + 2?"}]}""", 400, "messages", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "n": 0}""", 400, "n", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "n": 17}""", 400, "n", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "n": 1.5}""", 400, "n", "invalid_type" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "n": "2"}""", 400, "n", "invalid_type" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "temperature": 2.5}""", 400, "temperature", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "temperature": "hot"}""", 400, "temperature", "invalid_type" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "top_p": 0}""", 400, "top_p", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "top_p": 1.5}""", 400, "top_p", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "max_tokens": 0}""", 400, "max_tokens", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "max_tokens": 5000}""", 400, "max_tokens", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "max_completion_tokens": -1}""", 400, "max_completion_tokens", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "max_tokens": 95}""", 400, "messages", "context_length_exceeded" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "stop": ["1", "2", "3", "4", "5"]}""", 400, "stop", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "stop": [1]}""", 400, "stop", "invalid_type" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "stop": ""}""", 400, "stop", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "seed": "x"}""", 400, "seed", "invalid_type" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "seed": 1.5}""", 400, "seed", "invalid_type" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "stream": "yes"}""", 400, "stream", "invalid_type" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "stream_options": {"verbose": true} }""", 400, "stream_options.verbose", "unknown_parameter" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "reasoning_effort": "extreme"}""", 400, "reasoning_effort", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "reasoning_effort": 2}""", 400, "reasoning_effort", "invalid_type" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "frobnicate": 1}""", 400, "frobnicate", "unknown_parameter" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "presence_penalty": 1}""", 400, "presence_penalty", "unsupported_parameter" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "logprobs": true}""", 400, "logprobs", "unsupported_parameter" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "tools": [{"type": "function"}]}""", 400, "tools", "unsupported_parameter" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "response_format": {"type": "json_object"} }""", 400, "response_format", "unsupported_parameter" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "prompt": "1 +2"}""", 400, "prompt", "unknown_parameter" },
+        { "completions", """{"model": "tiny"}""", 400, "prompt", "missing_required_parameter" },
+        { "completions", """{"model": "tiny", "prompt": 5}""", 400, "prompt", "invalid_type" },
+        { "completions", """{"model": "tiny", "prompt": ["1", "2"]}""", 400, "prompt", "invalid_value" },
+        { "completions", """{"model": "tiny", "prompt": ""}""", 400, "prompt", "invalid_value" },
+        { "completions", """{"model": "tiny", "prompt": "1", "echo": true}""", 400, "echo", "unsupported_parameter" },
+        { "completions", """{"model": "tiny", "prompt": "1", "best_of": 3}""", 400, "best_of", "unsupported_parameter" },
+        { "completions", $$"""{"model": "tiny", "prompt": "1", {{User}} }""", 400, "messages", "unknown_parameter" },
+        { "completions", """{"model": "tiny", "prompt": "1", "max_completion_tokens": 3}""", 400, "max_completion_tokens", "unknown_parameter" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Malformed_request_gets_openai_error_json(string endpoint, string body, int status, string? param, string code)
+    {
+        var (actual, json) = await ServerFixture.PostAsync(fixture.Http, fixture.Server, endpoint, body);
+
+        Assert.Equal(status, (int)actual);
+        var error = json!["error"]!;
+        Assert.Equal(param, (string?)error["param"]);
+        Assert.Equal(code, (string?)error["code"]);
+        Assert.Equal("invalid_request_error", (string?)error["type"]);
+        Assert.False(string.IsNullOrWhiteSpace((string?)error["message"]));
+        Assert.Equal(0, fixture.Server.Queue.Failed);
+    }
+
+    [Fact]
+    public async Task Body_over_the_limit_is_413()
+    {
+        string padding = new(' ', (int)fixture.Server.Options.MaxBodyBytes);
+        using var content = new StringContent(ServerFixture.Chat().Insert(1, padding), Encoding.UTF8, "application/json");
+        using var response = await fixture.Http.PostAsync(new Uri(fixture.Server.BaseAddress, "chat/completions"), content);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("request_too_large", (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["code"]);
+    }
+
+    [Fact]
+    public async Task Unknown_path_is_404_with_error_json()
+    {
+        var (status, body) = await ServerFixture.SendAsync(fixture.Http, fixture.Server, HttpMethod.Get, "engines", null);
+        var (model, modelBody) = await ServerFixture.SendAsync(fixture.Http, fixture.Server, HttpMethod.Get, "models/gpt-5", null);
+
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal("not_found", (string?)body!["error"]!["code"]);
+        Assert.Equal(HttpStatusCode.NotFound, model);
+        Assert.Equal("model_not_found", (string?)modelBody!["error"]!["code"]);
+    }
+}

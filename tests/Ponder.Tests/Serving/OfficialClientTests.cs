@@ -1,0 +1,104 @@
+#pragma warning disable OPENAI001 // Seed and reasoning effort are marked experimental in the OpenAI SDK.
+using System.ClientModel;
+using Microsoft.Extensions.AI;
+using OpenAI;
+using OpenAI.Chat;
+using ChatFinishReason = OpenAI.Chat.ChatFinishReason;
+using Ponder.Policy;
+
+namespace Ponder.Tests.Serving;
+
+/// <summary>The real server on loopback, called by the official OpenAI .NET SDK and by Microsoft.Extensions.AI.</summary>
+public sealed class OfficialClientTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private ChatClient Sdk(bool endless = false) =>
+        new("tiny", new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = (endless ? fixture.Endless : fixture.Server).BaseAddress });
+
+    [Fact]
+    public async Task Openai_sdk_chat_completion_returns_the_greedy_answer_with_usage()
+    {
+        // Given the bigram policy, whose greedy solution of any problem is "#4" then EOS
+        var options = new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 20 };
+
+        // When the official SDK asks for a chat completion
+        ChatCompletion completion = await Sdk().CompleteChatAsync([new UserChatMessage(TinyServedModel.Problem)], options);
+
+        // Then it reads the answer, the finish reason and the usage the server reported
+        Assert.Equal("#4", completion.Content.Single().Text);
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+        Assert.Equal("tiny", completion.Model);
+        Assert.Equal(1 + ServerFixture.Prompt.Length, completion.Usage.InputTokenCount);    // BOS + one token per character
+        Assert.Equal(3, completion.Usage.OutputTokenCount);                                 // '#', '4', EOS
+        Assert.Equal(0, completion.Usage.OutputTokenDetails.ReasoningTokenCount);
+    }
+
+    [Fact]
+    public async Task Openai_sdk_streaming_concatenates_to_the_non_streamed_text_of_the_same_seed()
+    {
+        // Given the endless policy (no EOS), so 40 tokens arrive in several decoded pieces
+        var options = new ChatCompletionOptions { Temperature = 1, MaxOutputTokenCount = 40, Seed = 21 };
+        var client = Sdk(endless: true);
+
+        // When the same request is made streamed and not
+        ChatCompletion whole = await client.CompleteChatAsync([new UserChatMessage(TinyServedModel.Problem)], options);
+        var deltas = new List<string>();
+        ChatFinishReason? finish = null;
+        ChatTokenUsage? usage = null;
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage(TinyServedModel.Problem)], options))
+        {
+            deltas.AddRange(update.ContentUpdate.Select(p => p.Text).Where(t => t.Length > 0));
+            finish ??= update.FinishReason;
+            usage ??= update.Usage;
+        }
+
+        // Then the stream came in pieces that add up to the same text, ended by length, with the usage chunk last
+        Assert.True(deltas.Count >= 3, $"expected several deltas, got {deltas.Count}");
+        Assert.Equal(whole.Content.Single().Text, string.Concat(deltas));
+        Assert.Equal(fixture.Reference(1, new SamplingOptions { Temperature = 1, MaxNewTokens = 40, Seed = 21 }, endless: true)[0].Text, string.Concat(deltas));
+        Assert.Equal(ChatFinishReason.Length, finish);
+        Assert.NotNull(usage);
+        Assert.Equal(40, usage.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task Openai_sdk_reasoning_effort_medium_reports_reasoning_tokens()
+    {
+        // Given medium effort: a majority vote over 8 samples at temperature 1
+        var options = new ChatCompletionOptions { ReasoningEffortLevel = ChatReasoningEffortLevel.Medium, Seed = 5, MaxOutputTokenCount = 30 };
+
+        ChatCompletion completion = await Sdk().CompleteChatAsync([new UserChatMessage(TinyServedModel.Problem)], options);
+
+        // Then the answer is one of the 8 samples, and the tokens of the other 7 are reasoning tokens
+        var samples = fixture.Reference(8, new SamplingOptions { Temperature = 1, MaxNewTokens = 30, Seed = 5 });
+        var chosen = samples.First(s => s.Text == completion.Content.Single().Text);
+        Assert.Equal(samples.Sum(s => s.Tokens!.Value), completion.Usage.OutputTokenCount);
+        Assert.Equal(samples.Sum(s => s.Tokens!.Value) - chosen.Tokens!.Value, completion.Usage.OutputTokenDetails.ReasoningTokenCount);
+    }
+
+    [Fact]
+    public async Task Extensions_ai_chat_client_gets_the_answer()
+    {
+        IChatClient client = Sdk().AsIChatClient();
+
+        var response = await client.GetResponseAsync(TinyServedModel.Problem, new ChatOptions { Temperature = 0, MaxOutputTokens = 20 });
+
+        Assert.Equal("#4", response.Text);
+        Assert.Equal(Microsoft.Extensions.AI.ChatFinishReason.Stop, response.FinishReason);
+        Assert.Equal(3, response.Usage?.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task Extensions_ai_streaming_matches_the_reference_sample()
+    {
+        IChatClient client = Sdk(endless: true).AsIChatClient();
+        var options = new ChatOptions { Temperature = 1, MaxOutputTokens = 30, Seed = 8, StopSequences = ["\n#9"] };
+
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in client.GetStreamingResponseAsync(TinyServedModel.Problem, options)) updates.Add(update);
+
+        var expected = fixture.Reference(1, new SamplingOptions { Temperature = 1, MaxNewTokens = 30, Seed = 8, Stop = ["\n#9"] }, endless: true)[0];
+        Assert.Equal(expected.Text, string.Concat(updates.Select(u => u.Text)));
+        Assert.DoesNotContain("\n#9", string.Concat(updates.Select(u => u.Text)));
+        Assert.Contains(updates, u => u.FinishReason is not null);
+    }
+}
