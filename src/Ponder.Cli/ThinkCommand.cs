@@ -16,7 +16,7 @@ public static class ThinkCommand
         ponder think scale --checkpoint C [--task T] [--budgets 16,32,64,128,256] [--force] [--samples K] [--count N] [--out DIR]
                              (also: ponder scale --thinking, ponder think-scale) accuracy against thinking budget (hard cap; --force adds budget forcing
                              with the cue 'wait'), and k-sample parallel scaling on the same token axis; --out writes PNG + JSON
-        ponder think measure --checkpoint C [--task T] [--count N] [--budget B] [--show K]
+        ponder think measure --checkpoint C [--task T] [--count N] [--budget B] [--force] [--show K]
                              behaviour of greedy completions: dead ends, backtracks, revisions, invalid lines
         ponder think stage [--quick] [--out DIR] [--seed S] [--train-tokens N] [--rl-steps N]
                              the demo's thinking stage alone: trace vs optimal SFT at equal tokens, budget sweep, GRPO
@@ -115,10 +115,12 @@ public static class ThinkCommand
         int count = o.Int("count", 200, 1);
         int? budget = o.String("budget") is null ? null : o.Int("budget", 0, 0);
         int show = o.Int("show", 0, 0);
+        bool force = o.Flag("force");
         var (policy, task) = Load(o);
         o.Done();
         var problems = task.Problems(Split.Test, count, 0);
-        var thinking = new ThinkingBudget { MaxThinkingTokens = budget ?? policy.Model.Config.MaxPositions };
+        int cap = budget ?? policy.Model.Config.MaxPositions;
+        var thinking = new ThinkingBudget { MaxThinkingTokens = cap, MinThinkingTokens = force ? cap : 0 };
         var b = ThinkingStage.Behaviour(policy.Model, policy.Tokenizer, task, problems, thinking);
         var shown = problems.Take(show).ToList();
         if (shown.Count > 0)

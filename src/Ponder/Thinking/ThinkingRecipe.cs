@@ -38,10 +38,13 @@ public sealed record ThinkingRecipe
     public string Spec(TraceStyle style) => string.Create(CultureInfo.InvariantCulture,
         $"think:{Countdown},style={ThinkingTaskSpec.StyleName(style)},expansions={MaxExpansions},fallback=drop,maxlen={Model.MaxPositions - 32}");
 
-    /// <summary>The demo's full size: about 5 minutes on 2 quiet cores.</summary>
+    /// <summary>
+    /// The demo's full size. Measured: 527 s with one libtorch thread on a shared, loaded 2-core machine (SFT about 200 s per
+    /// policy); lower <see cref="TrainTokens"/> if the demo must fit 5 minutes there.
+    /// </summary>
     public static ThinkingRecipe Full(int seed) => new() { Seed = seed };
 
-    /// <summary>Toy size for <c>ponder demo --quick</c>: about a minute; the figures only show that every part runs.</summary>
+    /// <summary>Toy size for <c>ponder demo --quick</c>: 23 s measured (one thread); the figures only show that every part runs.</summary>
     public static ThinkingRecipe Quick(int seed) => new()
     {
         Seed = seed, MaxExpansions = 8,
