@@ -20,9 +20,11 @@ public static class Entry
           ponder train revise --init C --out DIR        a reviser for sequential revision
           ponder export --format safetensors|gguf --checkpoint C --out F   Hugging Face folder or llama.cpp GGUF
           ponder serve --checkpoint C [--port 8080]     OpenAI-compatible endpoint with reasoning_effort
+          ponder think traces|scale|measure|stage [...] search traces, thinking budgets (also scale --thinking), thinking stage
           ponder help [verb]
 
-        tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F
+        tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F,
+               think:countdown[:numbers=3,...][,style=dfs|bfs|best|optimal][,expansions=N]
         environment: PONDER_THREADS=N (CPU threads), PONDER_LIBTORCH=DIR (libtorch of an installed PyTorch, for --device cuda)
         """;
 
@@ -41,12 +43,15 @@ public static class Entry
                 "demo" => DemoCommand.Run(args[1..]),
                 "train" => TrainCommand.Run(args[1..]),
                 "eval" => EvalCommand.Run(args[1..]),
+                "think" => ThinkCommand.Run(args[1..]),
+                "think-scale" => ThinkCommand.Run(["scale", .. args[1..]]),
                 "eval-rm" => EvalRmCommand.Run(args[1..]),
                 "solve" => SolveCommand.Run(args[1..]),
+                "scale" when args.Contains("--thinking") => ThinkCommand.Run(["scale", .. args[1..].Where(a => a != "--thinking")]),
                 "scale" => ScaleCommand.Run(args[1..]),
                 "export" => ExportCommand.Run(args[1..]),
                 "serve" => ServeCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, eval-rm, solve, scale, export, serve, help)"),
+                _ => throw new UsageException($"unknown verb '{args[0]}' (known: demo, train, eval, eval-rm, solve, scale, export, serve, think, help)"),
             };
         }
         catch (UsageException e)
@@ -74,6 +79,7 @@ public static class Entry
         "scale" => ScaleCommand.Usage,
         "export" => ExportCommand.Usage,
         "serve" => ServeCommand.Usage,
+        "think" or "think-scale" => ThinkCommand.Usage,
         _ => null,
     };
 }

@@ -2,12 +2,13 @@ namespace Ponder.Tasks;
 
 /// <summary>
 /// Builds tasks from specs: <c>name</c> or <c>name:key=value,key=value</c>, e.g. <c>arith:steps=4</c>,
-/// <c>countdown:numbers=5,max=50</c>, <c>jsonl:path=gsm8k.jsonl</c>. Every task's <see cref="ITask.Name"/>
+/// <c>countdown:numbers=5,max=50</c>, <c>jsonl:path=gsm8k.jsonl</c>,
+/// <c>think:countdown:numbers=3,style=dfs</c> (see <see cref="Thinking.ThinkingTaskSpec"/>). Every task's <see cref="ITask.Name"/>
 /// is a canonical spec (all options spelled out) that rebuilds an identical task.
 /// </summary>
 public static class TaskRegistry
 {
-    /// <summary>The task names <see cref="Create"/> understands.</summary>
+    /// <summary>The task names <see cref="Create"/> understands (plus the <c>think:</c> wrapper, recognised by its prefix).</summary>
     public static IReadOnlyList<string> Known { get; } = ["arith", "countdown", "jsonl"];
 
     /// <summary>
@@ -17,6 +18,7 @@ public static class TaskRegistry
     public static ITask Create(string spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        if (Thinking.ThinkingTaskSpec.Matches(spec)) return Thinking.ThinkingTaskSpec.Create(spec, Create);
         var parsed = TaskSpec.Parse(spec);
         return parsed.Name switch
         {

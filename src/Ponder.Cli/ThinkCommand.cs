@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Ponder.Policy;
+using Ponder.Scaling;
+using Ponder.Tasks;
+using Ponder.Thinking;
+
+namespace Ponder.Cli;
+
+/// <summary><c>ponder think</c>: search traces, thinking budgets and the thinking stage.</summary>
+public static class ThinkCommand
+{
+    public const string Usage = """
+        ponder think traces [--task countdown:numbers=3] [--expansions N] [--fallback drop|optimal] [--count N] [--seed S] [--show K]
+                             token lengths of every trace style (optimal, dfs, bfs, best); --show prints K example traces
+        ponder think scale --checkpoint C [--task T] [--budgets 16,32,64,128,256] [--force] [--samples K] [--count N] [--out DIR]
+                             (also: ponder scale --thinking, ponder think-scale) accuracy against thinking budget (hard cap; --force adds budget forcing
+                             with the cue 'wait'), and k-sample parallel scaling on the same token axis; --out writes PNG + JSON
+        ponder think measure --checkpoint C [--task T] [--count N] [--budget B] [--force] [--show K]
+                             behaviour of greedy completions: dead ends, backtracks, revisions, invalid lines
+        ponder think stage [--quick] [--out DIR] [--seed S] [--train-tokens N] [--rl-steps N]
+                             the demo's thinking stage alone: trace vs optimal SFT at equal tokens, budget sweep, GRPO
+          every verb takes --device cpu|cuda; task specs: think:countdown:numbers=3,style=dfs|bfs|best|optimal,expansions=N
+        """;
+
+    public static int Run(string[] args)
+    {
+        string verb = args.Length == 0 ? "" : args[0];
+        var o = new Options("think " + verb, args.Length == 0 ? [] : args[1..]);
+        return verb switch
+        {
+            "traces" => Traces(o),
+            "scale" => Scale(o),
+            "measure" => Measure(o),
+            "stage" => Stage(o),
+            _ => throw new UsageException($"think: unknown verb '{verb}' (known: traces, scale, measure, stage)"),
+        };
+    }
+
+    static int Traces(Options o)
+    {
+        var inner = TaskRegistry.Create(o.String("task", "countdown:numbers=3")!);
+        var options = new TraceOptions(TraceStyle.Dfs, o.Int("expansions", new TraceOptions().MaxExpansions, 1),
+            o.String("fallback", "drop") == "optimal" ? TraceFallback.Optimal : TraceFallback.Drop);
+        int count = o.Int("count", 500, 1), seed = o.Int("seed", 1), show = o.Int("show", 0, 0);
+        o.Done();
+        var styles = inner is CountdownTask ? Enum.GetValues<TraceStyle>() : [TraceStyle.OptimalOnly];
+        Console.WriteLine($"{inner.Name}: {count} training problems, seed {seed}, at most {options.MaxExpansions} expansions, fallback {options.Fallback.ToString().ToLowerInvariant()}");
+        Console.WriteLine(TraceLengths.ToMarkdown(TraceLengths.Measure(inner, options, styles, new CharTokenizer(), count, seed)));
+        foreach (var problem in inner.Problems(Split.Train, show, seed))
+            foreach (var style in styles)
+            {
+                var task = new ThinkingTask(inner, options with { Style = style });
+                Console.WriteLine($"--- {ThinkingTaskSpec.StyleName(style)}\n{problem.Prompt}{(task.GoldSolution(problem) is { } gold ? Solution.Join(gold) : "(dropped: not solved within the bound)")}");
+            }
+        return 0;
+    }
+
+    static (LoadedPolicy Policy, ThinkingTask Task) Load(Options o)
+    {
+        string dir = o.Required("checkpoint");
+        string? spec = o.String("task");
+        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        var policy = LoadedPolicy.Load(dir, device);
+        return TaskRegistry.Create(spec ?? policy.State.Task) is ThinkingTask task
+            ? (policy, task)
+            : throw new UsageException($"think: task '{spec ?? policy.State.Task}' is not a think:... task (give --task think:countdown:...)");
+    }
+
+    static int Scale(Options o)
+    {
+        var budgets = (o.String("budgets", "16,32,64,128,256")!).Split(',').Select(b =>
+            int.TryParse(b, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 0 ? v : throw new UsageException($"think scale: bad budget '{b}'")).ToList();
+        bool force = o.Flag("force");
+        int samples = o.Int("samples", 8, 0, 1024), count = o.Int("count", 200, 1);
+        string? outDir = o.String("out");
+        var (policy, task) = Load(o);
+        o.Done();
+        var problems = task.Problems(Split.Test, count, 0);
+        var greedy = new SamplingOptions { Temperature = 0 };
+        var curve = BudgetSweep.Sequential(policy.Model, policy.Tokenizer, task, problems, budgets, force, greedy);
+        Console.WriteLine($"{task.Name}: {count} held-out problems, greedy, {(force ? "cap + budget forcing" : "hard cap")}");
+        Console.WriteLine("| budget | accuracy | thinking tokens | tokens written | compute tokens | capped | forcings |\n|---|---|---|---|---|---|---|");
+        foreach (var p in curve)
+            Console.WriteLine($"| {p.Budget} | {p.Accuracy:P1} | {p.MeanThinkingTokens:F1} | {p.MeanGeneratedTokens:F1} | {p.MeanComputeTokens:F1} | {p.CappedFraction:P0} | {p.MeanForcings:F2} |");
+        var parallel = samples == 0 ? [] : BudgetSweep.Parallel(policy.Model, policy.Tokenizer, task, problems, samples,
+            new ThinkingBudget { MaxThinkingTokens = policy.Model.Config.MaxPositions }, 1.0, 0);
+        if (parallel.Count > 0)
+        {
+            Console.WriteLine("\n| k | pass@k | maj@k | tokens written |\n|---|---|---|---|");
+            foreach (var p in parallel) Console.WriteLine($"| {p.K} | {p.PassAtK:P1} | {p.MajorityAtK:P1} | {p.MeanGeneratedTokens:F0} |");
+        }
+        if (outDir is not null)
+        {
+            Plots.Lines(Path.Combine(outDir, "think_scale.png"), "Thinking budget vs samples", "tokens written per problem", "held-out accuracy",
+            [
+                new Series(force ? "thinking cap + forcing" : "thinking cap", curve.Select(p => p.MeanGeneratedTokens).ToList(), curve.Select(p => p.Accuracy).ToList()),
+                new Series("k samples, pass@k", parallel.Select(p => p.MeanGeneratedTokens).ToList(), parallel.Select(p => p.PassAtK).ToList()),
+                new Series("k samples, maj@k", parallel.Select(p => p.MeanGeneratedTokens).ToList(), parallel.Select(p => p.MajorityAtK).ToList()),
+            ], logX: true);
+            var json = new JsonObject
+            {
+                ["task"] = task.Name, ["checkpoint"] = policy.Dir, ["forced"] = force,
+                ["sequential"] = new JsonArray([.. curve.Select(p => (JsonNode)JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(p))!)]),
+                ["parallel"] = new JsonArray([.. parallel.Select(p => (JsonNode)JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(p))!)]),
+            };
+            File.WriteAllText(Path.Combine(outDir, "think_scale.json"), json.ToJsonString(JsonText.Indented));
+            Console.WriteLine($"wrote {Path.Combine(outDir, "think_scale.png")} and think_scale.json");
+        }
+        return 0;
+    }
+
+    static int Measure(Options o)
+    {
+        int count = o.Int("count", 200, 1);
+        int? budget = o.String("budget") is null ? null : o.Int("budget", 0, 0);
+        int show = o.Int("show", 0, 0);
+        bool force = o.Flag("force");
+        var (policy, task) = Load(o);
+        o.Done();
+        var problems = task.Problems(Split.Test, count, 0);
+        int cap = budget ?? policy.Model.Config.MaxPositions;
+        var thinking = new ThinkingBudget { MaxThinkingTokens = cap, MinThinkingTokens = force ? cap : 0 };
+        var b = ThinkingStage.Behaviour(policy.Model, policy.Tokenizer, task, problems, thinking);
+        var shown = problems.Take(show).ToList();
+        if (shown.Count > 0)
+        {
+            var (results, _) = BudgetSweep.Run(policy.Model, policy.Tokenizer, shown, thinking, new SamplingOptions { Temperature = 0 });
+            for (int i = 0; i < shown.Count; i++)
+                Console.WriteLine($"--- {(task.Check(shown[i], results[i].Completion).Correct ? "correct" : "wrong")}\n{shown[i].Prompt}{results[i].Completion}");
+        }
+        Console.WriteLine(JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(b))!.ToJsonString(JsonText.Indented));
+        return 0;
+    }
+
+    static int Stage(Options o)
+    {
+        bool quick = o.Flag("quick");
+        string outDir = o.String("out", "runs/think")!;
+        int seed = o.Int("seed", 1);
+        var recipe = quick ? ThinkingRecipe.Quick(seed) : ThinkingRecipe.Full(seed);
+        recipe = recipe with
+        {
+            TrainTokens = o.Int("train-tokens", (int)recipe.TrainTokens, 1000),
+            RlSteps = o.Int("rl-steps", recipe.RlSteps, 1),
+        };
+        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        o.Done();
+        var result = ThinkingStage.Run(outDir, recipe, device, new LineProgress());
+        File.WriteAllText(Path.Combine(outDir, "report.md"), "# Thinking stage\n\n" + result.Markdown);
+        File.WriteAllText(Path.Combine(outDir, "summary.json"), result.Summary.ToJsonString(JsonText.Indented));
+        Console.WriteLine($"wrote {Path.Combine(outDir, "report.md")} and summary.json");
+        return 0;
+    }
+}

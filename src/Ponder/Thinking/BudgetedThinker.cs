@@ -1,0 +1,136 @@
+using Ponder.Policy;
+
+namespace Ponder.Thinking;
+
+/// <summary>
+/// Generation with a thinking budget, on top of <see cref="Generator"/>'s Prefill / Continue / Append / Fork with the close
+/// marker as a stop string. Every row starts from prompt + <c>&lt;think&gt;\n</c> and thinks in rounds:
+/// <list type="bullet">
+/// <item>a round decodes at most the smallest remaining budget of its rows (less one token kept for a newline), stopping at <c>&lt;/think&gt;</c>;</item>
+/// <item>a row that closed on its own goes on to its answer from the same state;</item>
+/// <item>a row at the cap gets <c>&lt;/think&gt;\n</c> appended (after a newline if it stopped mid-line) and then answers;</item>
+/// <item>a row that closed (or ended) before <see cref="ThinkingBudget.MinThinkingTokens"/> is forced: the close is dropped and the
+/// cue appended. Its cache already holds the close marker, so it is prefilled again from its token ids (counted as prefill);</item>
+/// <item>rows with budget left continue in a fork of the state.</item>
+/// </list>
+/// The generator itself is unchanged; this class only drives it.
+/// </summary>
+public sealed class BudgetedThinker(Generator generator)
+{
+    private readonly Generator _generator = generator ?? throw new ArgumentNullException(nameof(generator));
+
+    public Generator Generator => _generator;
+
+    public IReadOnlyList<ThoughtGeneration> Generate(IReadOnlyList<string> prompts, ThinkingBudget budget, SamplingOptions sampling)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(budget);
+        ArgumentNullException.ThrowIfNull(sampling);
+        budget.Validate();
+        sampling.Validate();
+        var tokenizer = _generator.Tokenizer;
+        int[] open = tokenizer.Encode(ThinkingFormat.Open + "\n"), close = tokenizer.Encode(ThinkingFormat.Close + "\n"),
+            newline = tokenizer.Encode("\n"), cue = tokenizer.Encode(budget.Cue);
+        int context = _generator.Model.Config.MaxPositions;
+        var rows = prompts.Select(p =>
+        {
+            int[] prefix = [.. Prompting.Encode(tokenizer, p), .. open];
+            int room = context - prefix.Length - close.Length - newline.Length - budget.MaxAnswerTokens;
+            return new Row(prefix, Math.Max(0, Math.Min(budget.MaxThinkingTokens, room)));
+        }).ToArray();
+        if (rows.Length == 0) return [];
+
+        var work = new Queue<(DecodeState State, int[] Members)>();
+        work.Enqueue((_generator.Prefill(rows.Select(r => r.Prefix).ToList()), Enumerable.Range(0, rows.Length).ToArray()));
+        int round = 0;
+        while (work.Count > 0)
+        {
+            var (state, members) = work.Dequeue();
+            using (state)
+            {
+                int steps = members.Min(m => rows[m].Cap - newline.Length - rows[m].Thinking.Count);
+                var gens = steps > 0
+                    ? _generator.Continue(state, sampling with { Stop = [ThinkingFormat.Close], MaxNewTokens = steps, Seed = Seeds.Mix(sampling.Seed, round++) })
+                    : null;
+                var appended = new int[members.Length][];
+                List<int> keep = [], answer = [], forced = [];
+                for (int j = 0; j < members.Length; j++)
+                {
+                    var row = rows[members[j]];
+                    appended[j] = [];
+                    var g = gens?[j];
+                    if (g is { FinishReason: FinishReason.Stop or FinishReason.Eos })
+                    {
+                        int drop = g.FinishReason == FinishReason.Eos ? 1 : MarkerTokens(tokenizer, g.Tokens);
+                        row.Thinking.AddRange(g.Tokens[..^drop]);
+                        if (budget.MinThinkingTokens > 0 && row.Thinking.Count < budget.MinThinkingTokens && row.Forcings < budget.MaxForcings
+                            && row.Thinking.Count + cue.Length <= row.Cap - newline.Length)
+                            forced.Add(j);
+                        else if (g.FinishReason == FinishReason.Stop)
+                        {
+                            row.Closed = true;
+                            row.Tail.AddRange(g.Tokens[^drop..]);
+                            answer.Add(j);
+                        }
+                        // else: it ended without closing the section, so it has no answer
+                        continue;
+                    }
+                    if (g is not null) row.Thinking.AddRange(g.Tokens);
+                    if (row.Thinking.Count < row.Cap - newline.Length) { keep.Add(j); continue; }
+                    bool midLine = row.Thinking.Count > 0 && !tokenizer.Decode(row.Thinking.ToArray().AsSpan()[^1..]).EndsWith('\n');
+                    if (midLine) row.Thinking.AddRange(newline);
+                    appended[j] = midLine ? [.. newline, .. close] : close;
+                    row.Tail.AddRange(close);
+                    (row.Capped, row.Closed) = (true, true);
+                    answer.Add(j);
+                }
+                if (appended.Any(a => a.Length > 0)) _generator.Append(state, appended);
+                if (keep.Count > 0) work.Enqueue((state.Fork([.. keep]), keep.Select(j => members[j]).ToArray()));
+                if (answer.Count > 0)
+                {
+                    using var answering = state.Fork([.. answer]);
+                    var answers = _generator.Continue(answering, sampling with { Stop = [], MaxNewTokens = budget.MaxAnswerTokens, Seed = Seeds.Mix(sampling.Seed, round++) });
+                    for (int k = 0; k < answer.Count; k++)
+                    {
+                        var row = rows[members[answer[k]]];
+                        row.Tail.AddRange(answers[k].Tokens);
+                        row.AnswerTokens = answers[k].Tokens.Length;
+                    }
+                }
+                if (forced.Count > 0)
+                {
+                    foreach (int j in forced)
+                    {
+                        rows[members[j]].Thinking.AddRange(cue);
+                        rows[members[j]].Forcings++;
+                    }
+                    work.Enqueue((_generator.Prefill(forced.Select(j => rows[members[j]].Context()).ToList()), forced.Select(j => members[j]).ToArray()));
+                }
+            }
+        }
+        return rows.Select(r => new ThoughtGeneration(
+            tokenizer.Decode([.. open, .. r.Thinking, .. r.Tail]), r.Thinking.Count, r.AnswerTokens, r.Forcings, r.Capped, r.Closed)).ToArray();
+    }
+
+    /// <summary>How many trailing tokens spell the close marker (the fewest whose text contains it).</summary>
+    private static int MarkerTokens(ITokenizer tokenizer, int[] tokens)
+    {
+        for (int k = 1; k <= tokens.Length; k++)
+            if (tokenizer.Decode(tokens.AsSpan()[^k..]).Contains(ThinkingFormat.Close, StringComparison.Ordinal)) return k;
+        return 0;
+    }
+
+    private sealed class Row(int[] prefix, int cap)
+    {
+        public int[] Prefix { get; } = prefix;
+        public int Cap { get; } = cap;
+        public List<int> Thinking { get; } = [];
+        public List<int> Tail { get; } = [];
+        public int Forcings { get; set; }
+        public int AnswerTokens { get; set; }
+        public bool Capped { get; set; }
+        public bool Closed { get; set; }
+
+        public int[] Context() => [.. Prefix, .. Thinking];
+    }
+}

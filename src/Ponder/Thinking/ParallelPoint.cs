@@ -1,0 +1,8 @@
+namespace Ponder.Thinking;
+
+/// <summary>Parallel scaling: k independent samples per problem at the policy's own thinking length.</summary>
+/// <param name="K">Samples per problem.</param>
+/// <param name="PassAtK">Unbiased pass@k: accuracy when an exact verifier picks among the k samples.</param>
+/// <param name="MajorityAtK">Majority vote over the k answers, no verifier (for countdown every answer names the target, so this stays near pass@1).</param>
+/// <param name="MeanGeneratedTokens">k × the mean tokens of one sample: the same x axis as <see cref="BudgetPoint.MeanGeneratedTokens"/>.</param>
+public sealed record ParallelPoint(int K, double PassAtK, double MajorityAtK, double MeanGeneratedTokens);

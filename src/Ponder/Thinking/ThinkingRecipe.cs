@@ -1,0 +1,54 @@
+using System.Globalization;
+using Ponder.Policy;
+
+namespace Ponder.Thinking;
+
+/// <summary>Settings of the thinking experiments (trace vs optimal SFT at equal tokens, budget sweep, RL) and of the demo stage.</summary>
+public sealed record ThinkingRecipe
+{
+    /// <summary>Inner countdown task: 3 one-digit numbers keep traces short and the arithmetic learnable for a small char-level model.</summary>
+    public string Countdown { get; init; } = "countdown:numbers=3,max=9,target=50";
+    /// <summary>Trace style of the search policy (the baseline always uses <see cref="TraceStyle.OptimalOnly"/>).</summary>
+    public TraceStyle Style { get; init; } = TraceStyle.Dfs;
+    /// <summary>Expansion bound of the traces; problems not solved within it are dropped from training.</summary>
+    public int MaxExpansions { get; init; } = 16;
+    /// <summary>Both policies get this architecture from scratch; the context holds the longest bounded trace.</summary>
+    public TransformerConfig Model { get; init; } = new() { HiddenSize = 64, NumLayers = 3, NumHeads = 4, NumKvHeads = 4, IntermediateSize = 176, MaxPositions = 448 };
+    /// <summary>Training tokens (prompt + completion, what SFT counts) given to each policy: equal compute.</summary>
+    public long TrainTokens { get; init; } = 1_500_000;
+    public int BatchSize { get; init; } = 32;
+    public double Lr { get; init; } = 3e-3;
+    /// <summary>Held-out problems per evaluation.</summary>
+    public int EvalCount { get; init; } = 100;
+    /// <summary>Thinking budgets of the sweep (a 16× range).</summary>
+    public IReadOnlyList<int> Budgets { get; init; } = [16, 32, 64, 128, 256];
+    /// <summary>Samples per problem for the parallel curve.</summary>
+    public int ParallelSamples { get; init; } = 8;
+    /// <summary>GRPO on the trace policy: rollout batches, prompts per batch, samples per prompt, learning rate.</summary>
+    public int RlSteps { get; init; } = 20;
+    public int RlPrompts { get; init; } = 8;
+    public int RlGroup { get; init; } = 8;
+    public double RlLr { get; init; } = 3e-4;
+    public int Seed { get; init; } = 1;
+
+    public string TraceTask => Spec(Style);
+
+    public string OptimalTask => Spec(TraceStyle.OptimalOnly);
+
+    public string Spec(TraceStyle style) => string.Create(CultureInfo.InvariantCulture,
+        $"think:{Countdown},style={ThinkingTaskSpec.StyleName(style)},expansions={MaxExpansions},fallback=drop,maxlen={Model.MaxPositions - 32}");
+
+    /// <summary>
+    /// The demo's full size. Measured: 527 s with one libtorch thread on a shared, loaded 2-core machine (SFT about 200 s per
+    /// policy); lower <see cref="TrainTokens"/> if the demo must fit 5 minutes there.
+    /// </summary>
+    public static ThinkingRecipe Full(int seed) => new() { Seed = seed };
+
+    /// <summary>Toy size for <c>ponder demo --quick</c>: 23 s measured (one thread); the figures only show that every part runs.</summary>
+    public static ThinkingRecipe Quick(int seed) => new()
+    {
+        Seed = seed, MaxExpansions = 8,
+        Model = new TransformerConfig { HiddenSize = 48, NumLayers = 2, NumHeads = 4, NumKvHeads = 2, IntermediateSize = 128, MaxPositions = 320 },
+        TrainTokens = 250_000, EvalCount = 40, Budgets = [16, 64, 256], ParallelSamples = 4, RlSteps = 3, RlPrompts = 4, RlGroup = 4,
+    };
+}

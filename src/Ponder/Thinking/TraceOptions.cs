@@ -1,0 +1,9 @@
+namespace Ponder.Thinking;
+
+/// <summary>Settings of the search traces written into thinking sections.</summary>
+/// <param name="Style">Exploration order (see <see cref="TraceStyle"/>).</param>
+/// <param name="MaxExpansions">Most <c>try</c> lines a trace may hold, which bounds its length to fit the model's context.</param>
+/// <param name="Fallback">What happens to a problem the search cannot solve within <paramref name="MaxExpansions"/>, or whose
+/// completion is longer than <paramref name="MaxLength"/>.</param>
+/// <param name="MaxLength">Longest gold completion in characters (0: no limit), so that every training example fits the context.</param>
+public sealed record TraceOptions(TraceStyle Style = TraceStyle.Dfs, int MaxExpansions = 24, TraceFallback Fallback = TraceFallback.Drop, int MaxLength = 0);

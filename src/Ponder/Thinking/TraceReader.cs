@@ -1,0 +1,94 @@
+using Ponder.Tasks;
+
+namespace Ponder.Thinking;
+
+/// <summary>
+/// Reads a countdown thinking section in the trace language and replays it: which moves were playable, which verdicts
+/// were right, and whether every <c>back to</c> returned to a real earlier state. Depth-first styles (DFS, optimal) move
+/// into each state line and may only return to a state on the current path; frontier styles (BFS, best-first) stay at
+/// the node being expanded and may only visit a generated state not yet visited.
+/// </summary>
+internal static class TraceReader
+{
+    public static TraceStats Read(string thinking, IReadOnlyList<long> numbers, long target, TraceStyle style)
+    {
+        ArgumentNullException.ThrowIfNull(thinking);
+        bool depthFirst = style is TraceStyle.Dfs or TraceStyle.OptimalOnly;
+        long[] current = [.. numbers.Order()];
+        var path = new List<long[]> { current };        // depth first: the states from the root to the current one
+        var frontier = new List<long[]>();               // frontier styles: generated, not yet visited
+        (StepLine Step, long[]? Next)? pending = null;   // the last move, waiting for its verdict or state
+        int tries = 0, deadEnds = 0, backtracks = 0, invalid = 0, invalidBack = 0, other = 0;
+        bool solved = false, revised = false, first = true;
+
+        foreach (string line in Solution.Lines(thinking))
+        {
+            if (first)
+            {
+                first = false;
+                if (TraceLines.ParseState(line, target, out bool rootTarget) is { } root)
+                {
+                    if (!TraceLines.SameState(root, current) || !rootTarget) invalid++;
+                    continue;
+                }
+            }
+            if (line.StartsWith(TraceLines.Try, StringComparison.Ordinal))
+            {
+                tries++;
+                if (pending is not null) invalid++;   // the previous move got no verdict
+                if (StepLine.TryParse(line[TraceLines.Try.Length..], out var step))
+                {
+                    var next = TraceLines.Play(current, step);
+                    if (next is null) invalid++;
+                    pending = (step, next);
+                }
+                else
+                {
+                    invalid++;
+                    pending = null;
+                }
+            }
+            else if (line.StartsWith(TraceLines.Yes, StringComparison.Ordinal))
+            {
+                bool right = pending is { Next: not null } p && p.Step.C == target
+                    && StepLine.TryParseInteger(line.AsSpan(TraceLines.Yes.Length), out long said) && said == target;
+                if (right && !solved) (solved, revised) = (true, deadEnds > 0);
+                if (!right) invalid++;
+                pending = null;
+            }
+            else if (line.StartsWith(TraceLines.No, StringComparison.Ordinal))
+            {
+                deadEnds++;
+                bool right = pending is { Next: { Length: 1 } } p && p.Step.C != target && line == TraceLines.DeadEnd(p.Step.C, target);
+                if (!right) invalid++;
+                pending = null;
+            }
+            else if (line.StartsWith(TraceLines.Back, StringComparison.Ordinal))
+            {
+                backtracks++;
+                if (pending is not null) invalid++;
+                pending = null;
+                var state = TraceLines.ParseState(line[TraceLines.Back.Length..], target, out bool backTarget);
+                if (state is null) { invalidBack++; continue; }
+                if (!backTarget) invalid++;
+                int at = depthFirst ? path.FindLastIndex(s => TraceLines.SameState(s, state)) : frontier.FindIndex(s => TraceLines.SameState(s, state));
+                if (at < 0) invalidBack++;
+                else if (depthFirst) path.RemoveRange(at + 1, path.Count - at - 1);
+                else frontier.RemoveAt(at);
+                current = state;
+            }
+            else if (TraceLines.ParseState(line, target, out bool stateTarget) is { } state)
+            {
+                if (pending is not { Next: { } next } || !TraceLines.SameState(next, state) || !stateTarget) invalid++;
+                pending = null;
+                if (depthFirst) { path.Add(state); current = state; }
+                else frontier.Add(state);
+            }
+            else
+            {
+                other++;
+            }
+        }
+        return new TraceStats(tries, deadEnds, backtracks, invalid, invalidBack, other, solved, revised);
+    }
+}

@@ -1,0 +1,88 @@
+using Ponder.Policy;
+using Ponder.Tests.Policy;
+using Ponder.Thinking;
+
+namespace Ponder.Tests.Thinking;
+
+public sealed class BudgetedThinkerTests
+{
+    static int Count(string text, string part)
+    {
+        int n = 0;
+        for (int at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal)) n++;
+        return n;
+    }
+
+    static BudgetedThinker RandomPolicy(ITokenizer tokenizer, int seed) =>
+        new(new Generator(TinyModels.Model(tokenizer.VocabSize, seed, initStd: 0.02, maxPositions: 256), tokenizer));
+
+    [Fact]
+    public void Budget_forcing_replaces_early_closes_with_the_cue_and_never_exceeds_the_cap()
+    {
+        // Given a near-uniform random policy whose vocabulary has the close marker as one token (it closes within ~10 tokens)
+        var tokenizer = new MarkerTokenizer();
+        var thinker = RandomPolicy(tokenizer, seed: 1);
+        var budget = new ThinkingBudget { MaxThinkingTokens = 40, MinThinkingTokens = 40, MaxForcings = 3, Cue = "wait\n", MaxAnswerTokens = 8 };
+
+        // When 24 rows think with forcing up to the cap
+        var results = thinker.Generate(Enumerable.Repeat("ab\n", 24).ToList(), budget, new SamplingOptions { Seed = 5 });
+
+        // Then no row thinks past the cap, most rows were forced, each forcing left its cue in the thinking, and the
+        // thinking section (up to the first close marker) holds all counted thinking tokens: no suppressed close is left in it
+        Assert.All(results, r => Assert.InRange(r.ThinkingTokens, 0, 40));
+        Assert.True(results.Count(r => r.Forcings > 0) >= 12, $"{results.Count(r => r.Forcings > 0)} of 24 rows forced");
+        foreach (var r in results)
+        {
+            Assert.StartsWith("<think>\n", r.Completion, StringComparison.Ordinal);
+            var (thinking, _) = ThinkingFormat.Split(r.Completion, out bool closed);
+            Assert.Equal(r.Closed, closed);
+            Assert.Equal(r.ThinkingTokens, tokenizer.Encode(thinking!).Length);
+            Assert.True(Count(thinking!, "wait\n") >= r.Forcings, r.Completion);
+            Assert.InRange(r.Forcings, 0, 3);
+        }
+    }
+
+    [Fact]
+    public void Without_forcing_rows_close_early_on_their_own_and_get_no_cue()
+    {
+        var tokenizer = new MarkerTokenizer();
+        var thinker = RandomPolicy(tokenizer, seed: 1);
+        var results = thinker.Generate(Enumerable.Repeat("ab\n", 24).ToList(),
+            new ThinkingBudget { MaxThinkingTokens = 40, MaxAnswerTokens = 8 }, new SamplingOptions { Seed = 5 });
+        Assert.All(results, r => Assert.Equal(0, r.Forcings));
+        Assert.True(results.Count(r => r.Closed && !r.Capped) >= 12);
+        Assert.True(results.Where(r => r.Closed && !r.Capped).Average(r => r.ThinkingTokens)
+            < results.Average(r => r.ThinkingTokens + (r.Capped ? 0 : 40)), "early closes think less than the cap");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(17)]
+    [InlineData(60)]
+    public void A_hard_cap_closes_the_section_and_asks_for_the_answer(int cap)
+    {
+        // Given a random char-level policy that practically never writes "</think>" itself
+        var tokenizer = new CharTokenizer();
+        var thinker = RandomPolicy(tokenizer, seed: 2);
+        var generator = thinker.Generator;
+        generator.ResetCounters();
+
+        // When it thinks under a hard cap
+        var results = thinker.Generate(["3 7 25 -> 46\n", "1 2 -> 3\n"], new ThinkingBudget { MaxThinkingTokens = cap, MaxAnswerTokens = 5 },
+            new SamplingOptions { Seed = 3 });
+
+        // Then the controller closes every section at the cap (a newline may end it), and the answer follows the close marker
+        foreach (var r in results)
+        {
+            Assert.True(r.Capped && r.Closed);
+            Assert.InRange(r.ThinkingTokens, cap - 1, cap);
+            var (thinking, answer) = ThinkingFormat.Split(r.Completion, out _);
+            Assert.InRange(thinking!.Length, r.ThinkingTokens * 0.8, r.ThinkingTokens);   // specials sampled decode to nothing
+            if (cap > 1) Assert.EndsWith("\n", thinking);
+            Assert.Contains(ThinkingFormat.Close + "\n", r.Completion, StringComparison.Ordinal);
+            Assert.InRange(r.AnswerTokens, 1, 5);
+            Assert.True(answer.Length <= 5);
+        }
+        Assert.True(generator.DecodeTokens > 0);
+    }
+}

@@ -1,0 +1,130 @@
+using Ponder.Policy;
+using Ponder.Tasks;
+using Ponder.Thinking;
+
+namespace Ponder.Tests.Thinking;
+
+public sealed class TraceTests
+{
+    static readonly TraceStyle[] Styles = Enum.GetValues<TraceStyle>();
+
+    [Theory]
+    [InlineData(TraceStyle.OptimalOnly, 3)]
+    [InlineData(TraceStyle.Dfs, 3)]
+    [InlineData(TraceStyle.Bfs, 3)]
+    [InlineData(TraceStyle.BestFirst, 3)]
+    [InlineData(TraceStyle.Dfs, 4)]
+    [InlineData(TraceStyle.Bfs, 4)]
+    [InlineData(TraceStyle.BestFirst, 4)]
+    public void Every_trace_replays_cleanly_and_its_answer_verifies(TraceStyle style, int numbers)
+    {
+        // Given 300 seeded countdown problems and a generous bound
+        var inner = new CountdownTask(new CountdownOptions(Numbers: numbers));
+        var task = new ThinkingTask(inner, new TraceOptions(style, MaxExpansions: 400));
+        var problems = inner.Problems(Split.Train, 300, seed: 11);
+        int kept = 0;
+        foreach (var problem in problems)
+        {
+            // When each is traced
+            var trace = task.Trace(problem);
+            if (trace is null) continue;
+            kept++;
+            var completion = Solution.Join(task.GoldSolution(problem)!);
+
+            // Then replaying the thinking finds no wrong line, every backtrack returns to a real earlier state,
+            // the counts match the tracer's, and the answer verifies with the countdown verifier
+            var stats = task.Read(problem, completion)!;
+            Assert.True(stats.InvalidLines == 0 && stats.InvalidBacktracks == 0 && stats.OtherLines == 0,
+                $"{problem.Prompt}{completion}\n{stats}");
+            Assert.True(stats.Solved);
+            Assert.Equal((trace.Expansions, trace.DeadEnds, trace.Backtracks), (stats.Tries, stats.DeadEnds, stats.Backtracks));
+            Assert.True(inner.Check(problem, Solution.Join(trace.Answer)).Correct, completion);
+            Assert.True(task.Check(problem, completion).Correct);
+        }
+        // 3 numbers: every search ends within the bound; 4 numbers: depth-first trees can be larger
+        Assert.True(kept >= (numbers == 3 ? 300 : 250), $"only {kept} of 300 traced within 400 expansions");
+    }
+
+    [Fact]
+    public void Search_styles_explore_and_backtrack_while_the_optimal_style_does_not()
+    {
+        var inner = new CountdownTask(new CountdownOptions(Numbers: 3));
+        var problems = inner.Problems(Split.Train, 200, seed: 3);
+        foreach (var style in Styles)
+        {
+            var traces = problems.Select(new ThinkingTask(inner, new TraceOptions(style, 400)).Trace).OfType<SearchTrace>().ToList();
+            double deadEnds = traces.Average(t => t.DeadEnds), backtracks = traces.Average(t => t.Backtracks);
+            if (style == TraceStyle.OptimalOnly) Assert.Equal((0.0, 0.0), (deadEnds, backtracks));
+            else Assert.True(deadEnds > 0.5 && backtracks > 0.3, $"{style}: {deadEnds} dead ends, {backtracks} backtracks");
+        }
+    }
+
+    [Fact]
+    public void The_replay_flags_a_backtrack_to_a_state_off_the_path_and_a_wrong_verdict()
+    {
+        // Given a real DFS trace with a backtrack
+        var inner = new CountdownTask(new CountdownOptions(Numbers: 3));
+        var task = new ThinkingTask(inner, new TraceOptions(TraceStyle.Dfs, 400));
+        var problem = inner.Problems(Split.Train, 200, seed: 5).First(p => task.Trace(p) is { Backtracks: > 0 });
+        string gold = Solution.Join(task.GoldSolution(problem)!);
+        int at = gold.IndexOf("back to ", StringComparison.Ordinal);
+        int end = gold.IndexOf('\n', at);
+
+        // When the backtrack names a state never on the path, or a dead end states the wrong number
+        string offPath = gold[..at] + "back to 1 2 3 -> " + problem.Answer + gold[end..];
+        int no = gold.IndexOf("no: ", StringComparison.Ordinal);
+        string wrongVerdict = gold[..(no + 4)] + "999999" + gold[gold.IndexOf(' ', no + 4)..];
+
+        // or a state line names another target
+        int arrow = gold.IndexOf(" -> ", gold.IndexOf("try ", StringComparison.Ordinal), StringComparison.Ordinal);
+        string wrongTarget = gold[..(arrow + 4)] + "999999" + gold[gold.IndexOf('\n', arrow)..];
+
+        // Then the replay counts them
+        Assert.Equal(1, task.Read(problem, offPath)!.InvalidBacktracks);
+        Assert.True(task.Read(problem, wrongVerdict)!.InvalidLines >= 1);
+        Assert.Equal(1, task.Read(problem, wrongTarget)!.InvalidLines);
+        Assert.Equal(0, task.Read(problem, gold)!.InvalidLines);
+    }
+
+    [Fact]
+    public void A_tight_bound_drops_or_falls_back_as_configured()
+    {
+        var inner = new CountdownTask(new CountdownOptions(Numbers: 4));
+        var problems = inner.Problems(Split.Train, 100, seed: 2);
+        var drop = new ThinkingTask(inner, new TraceOptions(TraceStyle.Bfs, MaxExpansions: 8, TraceFallback.Drop));
+        var fallBack = new ThinkingTask(inner, new TraceOptions(TraceStyle.Bfs, MaxExpansions: 8, TraceFallback.Optimal));
+        int dropped = problems.Count(p => drop.GoldSolution(p) is null);
+        Assert.InRange(dropped, 1, 99);
+        Assert.All(problems, p => Assert.NotNull(fallBack.GoldSolution(p)));
+        Assert.All(problems.Where(p => drop.Trace(p) is not null), p => Assert.True(drop.Trace(p)!.Expansions <= 8));
+    }
+
+    [Fact]
+    public void A_length_limit_keeps_every_gold_completion_within_it()
+    {
+        var inner = new CountdownTask(new CountdownOptions(Numbers: 3));
+        var task = (ThinkingTask)TaskRegistry.Create("think:countdown:numbers=3,style=dfs,expansions=400,maxlen=200");
+        Assert.EndsWith(",maxlen=200", task.Name);
+        var golds = inner.Problems(Split.Train, 300, 8).Select(task.GoldSolution).ToList();
+        Assert.All(golds.OfType<IReadOnlyList<string>>(), g => Assert.True(Solution.Join(g).Length <= 200));
+        Assert.InRange(golds.Count(g => g is null), 1, 299);
+    }
+
+    [Fact]
+    public void Length_report_has_a_row_per_style_with_search_longer_than_the_optimal_path()
+    {
+        var rows = TraceLengths.Measure(new CountdownTask(new CountdownOptions(Numbers: 3)), new TraceOptions(MaxExpansions: 24),
+            Styles, new CharTokenizer(), count: 200, seed: 1);
+        Assert.Equal(Styles.Length, rows.Count);
+        var optimal = rows.Single(r => r.Style == TraceStyle.OptimalOnly);
+        Assert.Equal(0, optimal.Dropped);
+        foreach (var r in rows.Where(r => r.Style != TraceStyle.OptimalOnly))
+        {
+            Assert.True(r.MeanTokens > optimal.MeanTokens, $"{r.Style}: {r.MeanTokens} vs optimal {optimal.MeanTokens}");
+            Assert.True(r.MaxTokens >= r.MeanTokens && r.MeanThinkingTokens < r.MeanTokens);
+        }
+        string markdown = TraceLengths.ToMarkdown(rows);
+        Assert.Contains("| dfs |", markdown);
+        Console.WriteLine(markdown);
+    }
+}
