@@ -4,6 +4,7 @@ using Ponder.Policy;
 using Ponder.Rewards;
 using Ponder.Scaling;
 using Ponder.Tasks;
+using Ponder.Thinking;
 
 namespace Ponder.Cli;
 
@@ -44,6 +45,7 @@ public static class DemoCommand
         string rlDir = RlStage(run, policyDir, sftEval);
         var after = ScalingStageOf(run, rlDir, "scaling-after-rl", Path.Combine(run.OutDir, "after-rl"));
         BeforeAfterPlot(run, before, after);
+        ThinkingStageOf(run);
         run.Write();
         Console.WriteLine($"demo done in {run.TotalSeconds:F0}s: {Path.Combine(outDir, "report.md")}, {Path.Combine(outDir, "summary.json")}");
         return 0;
@@ -173,6 +175,22 @@ public static class DemoCommand
             }
         }
         r.AppendLine().AppendLine("![before and after RL](scaling_before_after_rl.png)").AppendLine();
+        run.Write();
+    }
+
+    /// <summary>
+    /// Thinking longer (reduced size): search-trace SFT vs optimal-path SFT at equal tokens on small countdown, the
+    /// thinking-budget sweep and GRPO on the trace policy. The full recipe (ThinkingRecipe.Full, 1.5M tokens a policy)
+    /// runs alone as <c>ponder think stage</c>; the demo gives each policy 1M tokens to stay within its time.
+    /// </summary>
+    static void ThinkingStageOf(DemoRun run)
+    {
+        var recipe = run.Quick ? ThinkingRecipe.Quick(run.Seed)
+            : ThinkingRecipe.Full(run.Seed) with { TrainTokens = 1_000_000, Budgets = [16, 32, 64, 128], RlSteps = 10 };
+        ThinkingStageResult result = null!;
+        run.Stage("thinking", () => result = ThinkingStage.Run(run.OutDir, recipe, run.Device, new LineProgress("[think] ")));
+        foreach (var (key, value) in result.Summary) run.Summary[key] = value?.DeepClone();
+        run.Report.AppendLine(result.Markdown).AppendLine();
         run.Write();
     }
 
