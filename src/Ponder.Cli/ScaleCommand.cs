@@ -9,7 +9,7 @@ namespace Ponder.Cli;
 public static class ScaleCommand
 {
     public const string Usage = """
-        ponder scale --checkpoint C [--task T] [--prm gold] [--reviser R] [--out DIR] [--budgets 1,2,4,8,16] [--seeds 3] [--problems 40]
+        ponder scale --checkpoint C [--task T] [--prm none|gold|DIR] [--reviser R] [--out DIR] [--budgets 1,2,4,8,16] [--seeds 3] [--problems 40]
                      [--validation-problems 40] [--validation-seeds 2] [--arms a,b,...] [--seed S] [--device cpu|cuda]
           arms: greedy, bon-majority, bon-verifier (countdown), bon-prm-vote, bon-prm-max, beam, dvts, mcts, revision (those the rewards and --reviser allow)
           --stage quick|full: the demo's own grid (ScalingStage.Run) instead of the options above

@@ -10,7 +10,7 @@ namespace Ponder.Cli;
 public static class SolveCommand
 {
     public const string Usage = """
-        ponder solve --checkpoint C --strategy S [--budget B] [--task T] [--prm gold] [--reviser R] [--seed S] [--device cpu|cuda] [settings] "problem"
+        ponder solve --checkpoint C --strategy S [--budget B] [--task T] [--prm none|gold|DIR] [--reviser R] [--seed S] [--device cpu|cuda] [settings] "problem"
           S: greedy, best-of-n, beam, dvts, mcts, revision (with --reviser R from 'ponder train revise'); B: N (16), tokens (4096tok) or FLOPs (2e9flops)
           --prm gold: the task's exact step checker as an ORACLE process reward (arith, countdown)
         """ + "\n" + SearchOptions.Usage;
@@ -61,12 +61,22 @@ public static class SolveCommand
     }
 
     /// <summary>The process reward a name stands for: <c>none</c>, or <c>gold</c> (the oracle step checker, charged like a policy-sized PRM).</summary>
+    /// <summary><c>none</c>, <c>gold</c> (the task's exact step checker: an ORACLE baseline) or a learned PRM checkpoint folder.</summary>
     public static IProcessReward? Prm(string name, ITask task, LoadedPolicy policy) => name switch
     {
         "none" => null,
         "gold" => GoldStepReward.SizedLike(task, policy),
-        _ => throw new UsageException($"option '--prm': '{name}' is not known (known: none, gold; learned PRMs are loaded by the rewards module)"),
+        _ when Directory.Exists(name) => LearnedPrm(name, policy),
+        _ => throw new UsageException($"option '--prm': '{name}' is neither none, gold nor a reward-model checkpoint folder"),
     };
+
+    static IProcessReward LearnedPrm(string dir, LoadedPolicy policy)
+    {
+        var rm = LoadedRewardModel.Load(dir, policy.Model.Device);
+        if (rm.Tokenizer.ToJson() != policy.Tokenizer.ToJson())
+            throw new InvalidDataException($"reward model '{dir}': its tokenizer differs from the policy's '{policy.Dir}'");
+        return rm.Scorer();
+    }
 
     public static StrategyKind ParseStrategy(string name)
     {
