@@ -118,7 +118,8 @@ public static class ScalingReport
         var wins = TreeWins(run);
         md.AppendLine(wins.Count > 0 ? "A tree strategy beats majority's best accuracy within the same FLOPs by more than the seeds' spread:\n\n" + string.Join("\n", wins.Select(w => "- " + w))
             : "No tree strategy (beam, DVTS, MCTS) beats majority's best accuracy within the same FLOPs by more than the seeds' spread in this run. " +
-              "Likely reasons: the budgets tested are small for trees (each needs N ≥ M), the PRM calls cost FLOPs that majority does not pay, and a small policy's samples often agree on a wrong answer less than its tree steps fail.").AppendLine();
+              "Trees are only as good as the PRM that steers them: compare the PRM-guided arms above with best-of-N majority, which uses no PRM. " +
+              "Besides, the budgets tested are small for trees (each needs N ≥ M) and the PRM calls cost FLOPs that majority does not pay.").AppendLine();
         md.AppendLine().AppendLine("### Compute-optimal selection").AppendLine();
         md.AppendLine(Inv($"For each FLOPs budget, the (strategy, N) with the best accuracy on a validation split ({run.Validation.Problems} train-split problems, {run.Validation.Seeds} seed(s)) among those that fit; ") +
             "its test accuracy is its own test cell (same strategy, N, problems and seeds). Compared with the best single strategy within the same budget on test.").AppendLine();
