@@ -11,7 +11,7 @@ public static class RlCommand
         ponder train rl --algo grpo|ppo|rloo|reinforce --policy C --out DIR [options]
           --task T             task (default: the policy's)          --steps N        rollout batches (200)
           --prompts N          prompts per batch (16)                --group N        samples per prompt (8)
-          --epochs N           optimizer steps per batch (1; PPO 2)  --lr X           learning rate (3e-4)
+          --epochs N           optimizer steps per batch (1; PPO 2)  --lr X           learning rate (3e-5)
           --temperature X      rollout temperature (1.0)             --clip X         ratio clip ε (0.2)
           --kl X               KL weight β (0.02)                    --kl-estimator none|k1|k3 (k3)
           --entropy X          entropy bonus (0)                     --aggregation token|sequence (token)

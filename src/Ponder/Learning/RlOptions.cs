@@ -20,8 +20,12 @@ public sealed record RlOptions
     public int GroupSize { get; init; } = 8;
     /// <summary>Optimizer steps on each batch of rollouts (ratio clipping keeps them safe).</summary>
     public int EpochsPerBatch { get; init; } = 1;
-    /// <summary>Peak learning rate (constant after a short warmup); RL from a trained policy wants it small.</summary>
-    public double Lr { get; init; } = 3e-4;
+    /// <summary>
+    /// Peak learning rate (constant after a short warmup); RL from a trained policy wants it small. Measured on the
+    /// shipped policy (SFT peak 3e-3): GRPO at 3e-4 fell from 55.5% to 20% held-out greedy in 250 batches, at 3e-5 it
+    /// rose to 59.5% in 120.
+    /// </summary>
+    public double Lr { get; init; } = 3e-5;
     public int Warmup { get; init; } = 10;
     /// <summary>Sampling temperature of the rollouts.</summary>
     public double Temperature { get; init; } = 1.0;
