@@ -29,6 +29,8 @@ public static class Checkpoint
         WriteIndented = true,
         // Metrics can be NaN or infinite after a diverged step; keep them rather than fail the save.
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        // Task specs such as "ops=+-*" stay readable (no \u002B escapes).
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     /// <summary>
