@@ -85,17 +85,10 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
         var task = taskOverride ?? TaskRegistry.Create(o.Task ?? policy.State.Task);
         var generator = new Policy.Generator(policy.Model, policy.Tokenizer);
         int maxNew = Evaluator.MaxNewTokens(policy.Tokenizer, task, problems, policy.Model.Config.MaxPositions);
-        var rows = problems.SelectMany((p, i) => Enumerable.Repeat(i, o.SamplesPerProblem)).ToList();
-        var result = problems.Select(_ => new List<string>()).ToList();
-        int chunkIndex = 0;
         policy.Model.eval();
-        foreach (var chunk in rows.Chunk(256))
-        {
-            var gens = generator.Generate(chunk.Select(i => Prompting.Encode(policy.Tokenizer, problems[i].Prompt)).ToList(),
-                new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(seed, chunkIndex++) });
-            for (int j = 0; j < chunk.Length; j++) result[chunk[j]].Add(gens[j].Text);
-        }
-        return result;
+        return RepeatedSampler.Sample(generator, problems.Select(p => Prompting.Encode(policy.Tokenizer, p.Prompt)).ToList(), o.SamplesPerProblem,
+                new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew }, seed, batchSize: 256)
+            .Select(IReadOnlyList<string> (g) => g.Select(x => x.Text).ToList()).ToList();
     }
 
     /// <summary>A kept solution is its lines up to the final-answer line (trailing text dropped), one step a line.</summary>

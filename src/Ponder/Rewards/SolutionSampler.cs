@@ -18,16 +18,8 @@ public static class SolutionSampler
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(samples);
         var tokenizer = generator.Tokenizer;
         int maxNew = Evaluator.MaxNewTokens(tokenizer, task, problems, generator.Model.Config.MaxPositions);
-        var rows = problems.SelectMany(p => Enumerable.Repeat(p, samples)).ToList();
-        var result = new List<SampledSolution>(rows.Count);
-        int chunkIndex = 0;
-        foreach (var chunk in rows.Chunk(batchSize))
-        {
-            var options = new SamplingOptions { Temperature = temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(seed, chunkIndex++) };
-            var generations = generator.Generate(chunk.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(), options);
-            for (int j = 0; j < chunk.Length; j++)
-                result.Add(new SampledSolution(chunk[j], generations[j].Text, StepText.Steps(generations[j].Text, maxSteps), task.Check(chunk[j], generations[j].Text)));
-        }
-        return result;
+        var generations = RepeatedSampler.Sample(generator, problems.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(), samples,
+            new SamplingOptions { Temperature = temperature, MaxNewTokens = maxNew }, seed, batchSize);
+        return problems.SelectMany((p, i) => generations[i].Select(g => new SampledSolution(p, g.Text, StepText.Steps(g.Text, maxSteps), task.Check(p, g.Text)))).ToList();
     }
 }

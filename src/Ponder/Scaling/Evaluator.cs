@@ -75,21 +75,12 @@ public static class Evaluator
     {
         var generator = new Generator(model, tokenizer);
         int maxNew = MaxNewTokens(tokenizer, task, problems, model.Config.MaxPositions);
-        var rows = problems.SelectMany((p, i) => Enumerable.Repeat(i, o.Samples)).ToList();
-        var results = problems.Select(_ => new List<(string?, bool)>(o.Samples)).ToList();
-        int chunkIndex = 0;
-        foreach (var chunk in rows.Chunk(o.BatchSize))
-        {
-            var options = new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(o.Seed, chunkIndex++) };
-            var generations = generator.Generate(chunk.Select(i => Prompting.Encode(tokenizer, problems[i].Prompt)).ToList(), options);
-            for (int j = 0; j < chunk.Length; j++)
-            {
-                var outcome = task.Check(problems[chunk[j]], generations[j].Text);
-                results[chunk[j]].Add((outcome.Answer, outcome.Correct));
-                tokens += generations[j].Tokens.Length;
-            }
-            if (chunkIndex % 10 == 0) progress?.Report($"sampled {Math.Min(rows.Count, chunkIndex * o.BatchSize)}/{rows.Count}");
-        }
+        int total = problems.Count * o.Samples, reported = 0;
+        var generations = RepeatedSampler.Sample(generator, problems.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(), o.Samples,
+            new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew }, o.Seed, o.BatchSize,
+            done => { if (done - reported >= 10 * o.BatchSize || done == total) { reported = done; progress?.Report($"sampled {done}/{total}"); } });
+        var results = problems.Select((p, i) => generations[i].Select(g => { var c = task.Check(p, g.Text); return (c.Answer, c.Correct); }).ToList()).ToList();
+        tokens += generations.Sum(g => g.Sum(x => (long)x.Tokens.Length));
         return results;
     }
 }
