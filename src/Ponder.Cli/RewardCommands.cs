@@ -21,6 +21,7 @@ public static class RewardCommands
           --eval-every N       held-out evaluation period (100) --checkpoint-every N  checkpoint period (0: at the end)
           --seed S             seed of labels and data order (1) --resume    continue the checkpoint in --out
           --max-minutes M      stop (with a checkpoint) after M minutes
+          --no-likelihood      score from the hidden state only (no log-probability features; a baseline)
           --device cpu|cuda
         """;
 
@@ -45,7 +46,7 @@ public static class RewardCommands
             },
             Steps = o.Int("steps", 400, 1), BatchSize = o.Int("batch", 32, 1), Lr = o.Double("lr", 1e-3, 0, 1), Warmup = o.Int("warmup", 20, 0),
             EvalEvery = o.Int("eval-every", 100, 0), CheckpointEvery = o.Int("checkpoint-every", 0, 0), Seed = seed,
-            Resume = o.Flag("resume"), MaxMinutes = o.Double("max-minutes", 0, 0),
+            Resume = o.Flag("resume"), MaxMinutes = o.Double("max-minutes", 0, 0), LikelihoodFeatures = !o.Flag("no-likelihood"),
         };
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();

@@ -44,7 +44,7 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
         var (model, startStep) = Initialize(policy, task);
         policy.Model.Dispose();
         var tokenizer = policy.Tokenizer;
-        var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), weightDecay: o.WeightDecay);
+        var optimizer = new AdamW(model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, (Tensor)p.parameter)), weightDecay: o.WeightDecay);
         if (o.Resume && Checkpoint.ReadOptimizerState(o.Out) is { } saved) optimizer.Load(saved, Path.Combine(o.Out, Checkpoint.OptimizerFile));
         var schedule = new LrSchedule(o.Lr, o.Warmup, o.Steps);
         using var metrics = new MetricsLog(Path.Combine(o.Out, "metrics.jsonl"), o.Resume ? startStep : null);
@@ -63,8 +63,8 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
             model.train();
             using (var scope = NewDisposeScope())
             {
-                var (ids, rows, positions, targets) = RewardExample.Batch(BatchOf(trainExamples, o.Seed, step, o.BatchSize), tokenizer.Pad, device);
-                var logits = model.ScoresAt(ids, rows, positions);                       // (N)
+                var (ids, starts, rows, positions, targets) = RewardExample.Batch(BatchOf(trainExamples, o.Seed, step, o.BatchSize), tokenizer.Pad, device);
+                var logits = model.ScoresAt(ids, starts, rows, positions);                       // (N)
                 var loss = nn.functional.binary_cross_entropy_with_logits(logits, targets);
                 loss.backward();
                 double gradNorm = nn.utils.clip_grad_norm_(model.parameters(), o.GradClip);
@@ -109,11 +109,12 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
     (RewardModel Model, long Step) Initialize(LoadedPolicy policy, ITask task)
     {
         var o = options;
-        if (!o.Resume) return (RewardModel.FromPolicy(policy.Model), 0);
+        if (!o.Resume) return (RewardModel.FromPolicy(policy.Model, o.LikelihoodFeatures), 0);
         var rm = LoadedRewardModel.Load(o.Out, device);
         if (rm.Kind != o.Kind) throw new InvalidDataException($"checkpoint '{o.Out}': is {LoadedRewardModel.KindName(rm.Kind)}, cannot resume it as {LoadedRewardModel.KindName(o.Kind)}");
         if (rm.State.Task != task.Name) throw new InvalidDataException($"checkpoint '{o.Out}': trained on task '{rm.State.Task}', cannot resume it on '{task.Name}'");
         rm.RequireSameVocabulary(policy.Tokenizer, o.Policy);
+        if (!o.LikelihoodFeatures) rm.Model.FreezeLikelihood();
         return (rm.Model, rm.State.Step);
     }
 
@@ -153,8 +154,8 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
         foreach (var chunk in examples.Chunk(64))
         {
             using var scope = NewDisposeScope();
-            var (ids, rows, positions, targets) = RewardExample.Batch(chunk, pad, model.Device);
-            var logits = model.ScoresAt(ids, rows, positions);                              // (N)
+            var (ids, starts, rows, positions, targets) = RewardExample.Batch(chunk, pad, model.Device);
+            var logits = model.ScoresAt(ids, starts, rows, positions);                              // (N)
             lossSum += nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction: nn.Reduction.Sum).item<float>();
             scores.AddRange(logits.to(ScalarType.Float64).cpu().data<double>().ToArray());
             labels.AddRange(targets.cpu().data<float>().ToArray().Select(t => t > 0));

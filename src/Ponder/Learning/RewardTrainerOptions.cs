@@ -21,6 +21,11 @@ public sealed record RewardTrainerOptions
     public string? LabelCache { get; init; }
     /// <summary>How many problems, samples and completions to label.</summary>
     public LabelOptions Labelling { get; init; } = new();
+    /// <summary>
+    /// Give the score the running sum and minimum of the solution's token log-probabilities under the trunk's own
+    /// language-model head (<see cref="RewardModel"/>); false freezes that head at zero: a hidden-state head only.
+    /// </summary>
+    public bool LikelihoodFeatures { get; init; } = true;
     /// <summary>Optimizer steps.</summary>
     public int Steps { get; init; } = 400;
     /// <summary>Labelled solutions per step.</summary>

@@ -70,7 +70,7 @@ public sealed class RewardScorer : IOutcomeReward, IProcessReward, Search.IMeter
     }
 
     /// <summary>Sigmoid of the score logits at each sequence's step ends, one batch, one forward pass.</summary>
-    double[][] Probabilities(IReadOnlyList<(int[] Ids, int[] StepEnds)> rows)
+    double[][] Probabilities(IReadOnlyList<(int[] Ids, int[] StepEnds, int Start)> rows)
     {
         int window = model.Config.MaxPositions;
         int b = rows.Count, t = rows.Max(r => Math.Min(r.Ids.Length, window));
@@ -79,7 +79,7 @@ public sealed class RewardScorer : IOutcomeReward, IProcessReward, Search.IMeter
         var (rowIndex, positions) = (new List<long>(), new List<long>());
         for (int i = 0; i < b; i++)
         {
-            var (seq, ends) = rows[i];
+            var (seq, ends, _) = rows[i];
             int length = Math.Min(seq.Length, window);
             for (int j = 0; j < length; j++) ids[i * t + j] = seq[j];
             foreach (int end in ends) { rowIndex.Add(i); positions.Add(Math.Min(end, length - 1)); }
@@ -91,7 +91,8 @@ public sealed class RewardScorer : IOutcomeReward, IProcessReward, Search.IMeter
         using var scope = NewDisposeScope();
         var device = model.Device;
         var input = tensor(ids, [b, t], device: device);                                   // (B, T)
-        var logits = model.ScoresAt(input, tensor(rowIndex.ToArray(), device: device), tensor(positions.ToArray(), device: device)); // (N)
+        var starts = tensor(rows.Select(r => (long)r.Start).ToArray(), device: device);    // (B)
+        var logits = model.ScoresAt(input, starts, tensor(rowIndex.ToArray(), device: device), tensor(positions.ToArray(), device: device)); // (N)
         var flat = logits.sigmoid().to(ScalarType.Float64).cpu().data<double>().ToArray();  // (N)
         var result = new double[b][];
         int offset = 0;

@@ -41,12 +41,16 @@ public static class StepText
     public static string Prefix(IReadOnlyList<string> steps, int count) =>
         count == 0 ? "" : Solution.Join(steps.Take(count).ToList()) + "\n";
 
-    /// <summary>Token ids of the scored text and the index of the newline token that ends each step.</summary>
-    public static (int[] Ids, int[] StepEnds) Encode(ITokenizer tokenizer, string prompt, IReadOnlyList<string> steps)
+    /// <summary>
+    /// Token ids of the scored text, the index of the newline token that ends each step, and the index of the
+    /// first token after the prompt (where the solution starts).
+    /// </summary>
+    public static (int[] Ids, int[] StepEnds, int Start) Encode(ITokenizer tokenizer, string prompt, IReadOnlyList<string> steps)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(steps);
         var ids = new List<int>(Prompting.Encode(tokenizer, prompt));
+        int start = ids.Count;
         int[] newline = tokenizer.Encode("\n");
         var ends = new int[steps.Count];
         for (int j = 0; j < steps.Count; j++)
@@ -55,6 +59,6 @@ public static class StepText
             ids.AddRange(newline);
             ends[j] = ids.Count - 1;
         }
-        return ([.. ids], ends);
+        return ([.. ids], ends, start);
     }
 }

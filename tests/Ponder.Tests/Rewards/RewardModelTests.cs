@@ -20,7 +20,7 @@ public sealed class RewardModelTests : IDisposable
     /// <summary>A reward model on a tiny random trunk with a random (non-zero) head, so positions matter.</summary>
     static RewardModel TinyRewardModel(int vocab = 100, long seed = 3)
     {
-        var rm = RewardModel.FromPolicy(TinyModels.Model(vocab, seed, initStd: 0.1));
+        var rm = RewardModel.FromPolicy(TinyModels.Model(vocab, seed, initStd: 0.1), likelihoodFeatures: false);
         using var noGrad = no_grad();
         var head = rm.named_parameters().Single(p => p.name == RewardModel.HeadName).parameter;
         head.copy_(randn(head.shape) * 0.5);
@@ -28,19 +28,20 @@ public sealed class RewardModelTests : IDisposable
         return rm;
     }
 
-    static double[] FullForwardProbabilities(RewardModel rm, int[] ids)
+    static double[] FullForwardProbabilities(RewardModel rm, int[] ids, int start)
     {
         using var noGrad = no_grad();
         var input = tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0);       // (1, T)
-        return rm.call(input).sigmoid().squeeze(0).to(ScalarType.Float64).data<double>().ToArray(); // (T)
+        return rm.Scores(input, tensor(new long[] { start })).sigmoid().squeeze(0).to(ScalarType.Float64).data<double>().ToArray(); // (T)
     }
 
     [Fact]
     public void Step_scores_are_read_at_the_newline_that_ends_each_step()
     {
         // Given prompt "3 +4\n" and steps "3+4=7", "#7": tokens <s> 3 ␠ + 4 \n 3 + 4 = 7 \n # 7 \n
-        var (ids, ends) = StepText.Encode(Tokenizer, Problem.Prompt, ["3+4=7", "#7"]);
+        var (ids, ends, start) = StepText.Encode(Tokenizer, Problem.Prompt, ["3+4=7", "#7"]);
         Assert.Equal([11, 14], ends);
+        Assert.Equal(6, start);
         Assert.Equal(15, ids.Length);
         Assert.All(ends, e => Assert.Equal(Tokenizer.Encode("\n")[0], ids[e]));
 
@@ -50,7 +51,7 @@ public sealed class RewardModelTests : IDisposable
         var scores = scorer.ScoreSteps([Problem, Problem], [["3+4=7", "#7"], ["3+4=7"]]);
 
         // Then each score is the full forward pass's sigmoid at exactly those token positions
-        var full = FullForwardProbabilities(rm, ids);
+        var full = FullForwardProbabilities(rm, ids, start);
         Assert.Equal(2, scores[0].Count);
         Assert.Equal(full[11], scores[0][0], 5);
         Assert.Equal(full[14], scores[0][1], 5);
@@ -60,6 +61,47 @@ public sealed class RewardModelTests : IDisposable
         // And the tokens read are counted, padding excluded
         Assert.Equal(15 + 12, scorer.Tokens);
         Assert.True(scorer.Flops > 0);
+    }
+
+    [Fact]
+    public void Likelihood_features_are_the_running_sum_and_minimum_of_solution_token_log_probs()
+    {
+        // Given a policy and a reward model made from it, whose hidden-state head is zero
+        var policy = TinyModels.Model(Tokenizer.VocabSize, seed: 5, initStd: 0.1);
+        using var rm = RewardModel.FromPolicy(policy);
+        rm.eval();
+        var (ids, ends, start) = StepText.Encode(Tokenizer, Problem.Prompt, ["3+4=7", "#7"]);
+
+        // When scoring every position
+        var logits = ScoreLogits(rm, ids, start);
+
+        // Then the logit is the policy's log-probability of the solution so far (likelihood head starts at (1, 0)),
+        // prompt tokens excluded
+        var full = TinyModels.FullLogits(policy, ids).log_softmax(-1);                                  // (T, V)
+        double sum = 0;
+        for (int t = 0; t < ids.Length; t++)
+        {
+            if (t >= start) sum += full[t - 1, ids[t]].item<float>();
+            Assert.Equal(sum, logits[t], 4);
+        }
+        Assert.True(logits[ends[^1]] < -1, "a random policy gives its solution a low probability");
+        // And the scorer reads the same logits at the step ends
+        var scored = new RewardScorer(rm, Tokenizer, RewardModelKind.Prm).ScoreSteps([Problem], [["3+4=7", "#7"]])[0];
+        Assert.Equal(1 / (1 + Math.Exp(-logits[ends[0]])), scored[0], 5);
+        Assert.Equal(1 / (1 + Math.Exp(-logits[ends[1]])), scored[1], 5);
+        Assert.True(rm.UsesLikelihood);
+        // And without the features the model's scores do not depend on them (zero, frozen likelihood head)
+        using var plain = RewardModel.FromPolicy(policy, likelihoodFeatures: false);
+        Assert.False(plain.UsesLikelihood);
+        Assert.All(ScoreLogits(plain, ids, start), l => Assert.Equal(0, l, 6));
+        Assert.DoesNotContain(plain.parameters(), p => p.requires_grad && p.shape.SequenceEqual(new long[] { 1, 2 }));
+    }
+
+    static double[] ScoreLogits(RewardModel rm, int[] ids, int start)
+    {
+        using var noGrad = no_grad();
+        var input = tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0);       // (1, T)
+        return rm.Scores(input, tensor(new long[] { start })).squeeze(0).to(ScalarType.Float64).data<double>().ToArray();
     }
 
     [Fact]
@@ -98,7 +140,8 @@ public sealed class RewardModelTests : IDisposable
         Assert.Equal("LABEL_0", config["id2label"]!["0"]!.GetValue<string>());
         using var reader = SafetensorsReader.Open(dir.File(Checkpoint.WeightsFile));
         Assert.Equal([1L, 32L], reader.Entries[RewardModel.HeadName].Shape);
-        Assert.DoesNotContain(Checkpoint.HeadName, reader.Entries.Keys);
+        Assert.Equal([1L, 2L], reader.Entries[RewardModel.LikelihoodName].Shape);
+        Assert.Contains(Checkpoint.HeadName, reader.Entries.Keys);      // the untied policy's language-model head, read by the likelihood features
     }
 
     [Fact]
