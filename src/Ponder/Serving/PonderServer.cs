@@ -12,7 +12,7 @@ namespace Ponder.Serving;
 
 /// <summary>
 /// An OpenAI-compatible HTTP endpoint over a Ponder policy: <c>GET /v1/models</c>, <c>POST /v1/chat/completions</c>,
-/// <c>POST /v1/completions</c>, streaming included, with <c>reasoning_effort</c> mapped to a vote over samples
+/// <c>POST /v1/completions</c>, streaming included, with <c>reasoning_effort</c> mapped to a search strategy
 /// (<see cref="EffortSettings"/>). One request at a time runs on the model; others wait in a bounded queue.
 /// Dispose to stop it.
 /// </summary>
@@ -39,6 +39,7 @@ public sealed class PonderServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        var reasoners = Endpoints.Reasoners(policy, options);
         var address = options.Host == "localhost" ? IPAddress.Loopback
             : IPAddress.TryParse(options.Host, out var ip) ? ip
             : throw new ArgumentException($"host '{options.Host}' must be an IP address or 'localhost'");
@@ -54,7 +55,7 @@ public sealed class PonderServer : IAsyncDisposable
         var app = builder.Build();
 
         var queue = new WorkQueue(options.MaxQueue);
-        var endpoints = new Endpoints(policy, options, queue);
+        var endpoints = new Endpoints(policy, options, queue, reasoners);
         app.Use(endpoints.AuthenticateAsync);
         app.MapGet("/v1/models", (RequestDelegate)endpoints.ModelsAsync);
         app.MapGet("/v1/models/{id}", (RequestDelegate)endpoints.ModelAsync);
