@@ -16,14 +16,16 @@ public static class ServeCommand
         ponder serve --checkpoint C [--host 127.0.0.1] [--port 8080] [--api-key K] [--model-name NAME] [--device cpu|cuda]
                      [--max-queue 16] [--max-batch 64] [--max-n 16] [--max-tokens 1024] [--max-body-bytes 1048576]
                      [--effort-low greedy] [--effort-medium best-of-n:8@1] [--effort-high best-of-n:32@1]
-                     [--prm C] [--prm-aggregation last|min|product|mean] [--reviser C] [--max-steps 32] [--max-step-tokens 128]
+                     [--prm C] [--prm-aggregation last|min|product|mean] [--reviser C] [--compute-plan runs/scale/scaling.csv]
+                     [--max-steps 32] [--max-step-tokens 128]
           serves GET /v1/models, POST /v1/chat/completions and POST /v1/completions (stream, n, temperature, top_p,
           max_tokens, stop, seed); the model id defaults to the checkpoint folder's name. Binds loopback unless --host
           says otherwise; with --api-key (or PONDER_API_KEY) requests need 'Authorization: Bearer K'.
           One request runs at a time; --max-queue more wait, beyond that 429. --max-batch caps rows per decode batch.
           Chat messages are rendered with the checkpoint's chat template (tokenizer_config.json: Llama 3, ChatML, Llama 2).
           reasoning_effort low|medium|high runs the --effort-* search plan STRATEGY[:BUDGET][@TEMPERATURE][,KEY=VALUE...]:
-          greedy, best-of-n, beam, dvts, mcts, revision (needs --reviser); budget N (16), tokens (4096tok) or FLOPs
+          greedy, best-of-n, beam, dvts, mcts, revision (needs --reviser), compute-optimal (needs --compute-plan, the
+          validation rows of a 'ponder scale' run, and a tokens or FLOPs budget); budget N (16), tokens (4096tok) or FLOPs
           (2e9flops); keys selector, aggregation, expansions, lookahead, puct, sims, leaf, final, rounds, e.g.
           beam:16,expansions=4 or best-of-n:32@0.8,selector=prm-vote. With --prm, high defaults to beam:16@1 (PRM-guided,
           --prm-aggregation of step scores, default last). usage.completion_tokens_details.reasoning_tokens counts every
@@ -57,6 +59,7 @@ public static class ServeCommand
         var effort = prmDir is null ? new EffortSettings() : EffortSettings.ForPrm(aggregation);
         var planDefaults = new SearchSettings { Aggregation = aggregation };
         string? reviserDir = o.String("reviser");
+        string? computePlan = o.String("compute-plan");
         var stepDefaults = defaults.StepLimits;
         var options = new ServerOptions
         {
@@ -100,6 +103,7 @@ public static class ServeCommand
                 throw new UsageException($"serve: --reviser '{reviserDir}' has another tokenizer than the policy '{dir}'");
             options = options with { Reviser = new Policy.Generator(reviser.Model, reviser.Tokenizer) };
         }
+        if (computePlan is not null) options = options with { ComputePlan = ComputePlanFile.Read(computePlan) };
         var (template, templateNote) = HfChatTemplate.For(loaded.Tokenizer);
         options = options with { ChatTemplate = template };
         var policy = new LocalPolicy(new Policy.Generator(loaded.Model, loaded.Tokenizer), maxBatch);
@@ -110,7 +114,11 @@ public static class ServeCommand
         }
         catch (ArgumentException e) when (e.Message.StartsWith("effort plan", StringComparison.Ordinal))
         {
-            throw new UsageException($"serve: {e.Message}{(options.Prm is null && e.Message.Contains("process reward", StringComparison.Ordinal) ? " (give one with --prm C)" : "")}");
+            string hint = e.Message.Contains("process reward", StringComparison.Ordinal) && options.Prm is null ? " (give one with --prm C)"
+                : e.Message.Contains("reviser", StringComparison.Ordinal) && options.Reviser is null ? " (give one with --reviser C)"
+                : e.Message.Contains("compute-optimal plan", StringComparison.Ordinal) ? " (give one with --compute-plan scaling.csv)"
+                : "";
+            throw new UsageException($"serve: {e.Message}{hint}");
         }
         await using var running = server;
         output.WriteLine($"ponder serve: model '{options.ModelName}' ({loaded.Model.ParameterCount:N0} parameters, {loaded.Model.Config.MaxPositions} positions) at {server.BaseAddress}");
