@@ -123,6 +123,8 @@ public static class ServeCommand
         await using var running = server;
         output.WriteLine($"ponder serve: model '{options.ModelName}' ({loaded.Model.ParameterCount:N0} parameters, {loaded.Model.Config.MaxPositions} positions) at {server.BaseAddress}");
         output.WriteLine($"  {templateNote}");
+        foreach (var (level, plan) in options.Effort.All.Where(e => e.Plan.Strategy == StrategyKind.ComputeOptimal))
+            output.WriteLine($"  {level.ToString().ToLowerInvariant()} effort {plan}: {server.Efforts[level]}, chosen on the plan's validation rows");
         output.WriteLine($"  reasoning_effort: {options.Effort}; api key: {(options.ApiKey is null ? "none" : "required")}; Ctrl+C stops");
         bool loopback = options.Host == "localhost" || (IPAddress.TryParse(options.Host, out var ip) && IPAddress.IsLoopback(ip));
         if (!loopback && options.ApiKey is null)

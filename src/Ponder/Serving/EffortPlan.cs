@@ -84,7 +84,8 @@ public sealed record EffortPlan(StrategyKind Strategy, Budget Budget, SearchSett
         var d = new SearchSettings();
         var s = Settings;
         var text = new System.Text.StringBuilder(Name(Strategy));
-        if (Strategy != StrategyKind.Greedy) text.Append(':').Append(BudgetText(Budget)).Append('@').Append(Inv(s.Temperature));
+        if (Strategy != StrategyKind.Greedy) text.Append(':').Append(BudgetText(Budget));
+        if (Strategy is not (StrategyKind.Greedy or StrategyKind.ComputeOptimal)) text.Append('@').Append(Inv(s.Temperature));   // compute-optimal runs its entries' settings
         if (s.Selector is { } selector) text.Append(",selector=").Append(Kebab(selector.ToString()));
         if (s.Aggregation != d.Aggregation) text.Append(",aggregation=").Append(Kebab(s.Aggregation.ToString()));
         if (s.Expansions != d.Expansions) text.Append(",expansions=").Append(Inv(s.Expansions));
@@ -139,7 +140,7 @@ public sealed record EffortPlan(StrategyKind Strategy, Budget Budget, SearchSett
     {
         BudgetUnit.Samples => Inv(b.Amount),
         BudgetUnit.Tokens => Inv(b.Amount) + "tok",
-        _ => b.Amount.ToString("G6", CultureInfo.InvariantCulture) + "flops",
+        _ => b.Amount.ToString("0.#####e0", CultureInfo.InvariantCulture) + "flops",
     };
 
     private static string Inv(double v) => v.ToString(CultureInfo.InvariantCulture);

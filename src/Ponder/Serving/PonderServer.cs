@@ -21,10 +21,13 @@ public sealed class PonderServer : IAsyncDisposable
     private readonly WebApplication _app;
     private bool _disposed;
 
-    private PonderServer(WebApplication app, WorkQueue queue, ServerOptions options, Uri baseAddress)
+    private PonderServer(WebApplication app, WorkQueue queue, ServerOptions options, Uri baseAddress, IReadOnlyDictionary<ReasoningEffort, string> efforts)
     {
-        (_app, Queue, Options, BaseAddress) = (app, queue, options, baseAddress);
+        (_app, Queue, Options, BaseAddress, Efforts) = (app, queue, options, baseAddress, efforts);
     }
+
+    /// <summary>What each reasoning_effort runs, e.g. <c>beam M=4 prm-max(last)</c> or <c>compute-optimal → beam N=8</c>.</summary>
+    public IReadOnlyDictionary<ReasoningEffort, string> Efforts { get; }
 
     /// <summary>Root of the API, e.g. <c>http://127.0.0.1:8080/v1/</c>: what OpenAI clients take as their endpoint.</summary>
     public Uri BaseAddress { get; }
@@ -74,7 +77,7 @@ public sealed class PonderServer : IAsyncDisposable
             throw;
         }
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new PonderServer(app, queue, options, new Uri(bound.TrimEnd('/') + "/v1/"));
+        return new PonderServer(app, queue, options, new Uri(bound.TrimEnd('/') + "/v1/"), reasoners.ToDictionary(r => r.Key, r => r.Value.Description));
     }
 
     /// <summary>Completes when <paramref name="cancellation"/> fires or the server is disposed.</summary>

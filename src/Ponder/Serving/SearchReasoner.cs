@@ -52,6 +52,11 @@ public sealed class SearchReasoner
 
     public EffortPlan Plan { get; }
 
+    /// <summary>What runs: the strategy with its settings, or for compute-optimal the validated setting it picked.</summary>
+    public string Description => _strategy is ComputeOptimal optimal && optimal.Pick(Plan.Budget) is { } pick
+        ? $"compute-optimal → {pick.Name} N={pick.N}"
+        : Plan.Settings.Describe(Plan.Strategy);
+
     /// <summary>Searches for <paramref name="prompt"/> (whose ids are <paramref name="promptIds"/>) with the request's sampling options.</summary>
     public SearchAnswer Reason(string prompt, int[] promptIds, SamplingOptions sampling)
     {

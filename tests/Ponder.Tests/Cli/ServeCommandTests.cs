@@ -20,6 +20,17 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public void Prm_aggregation_without_a_prm_is_a_usage_error()
+    {
+        var error = new StringWriter();
+
+        int code = Entry.Run(["serve", "--checkpoint", "/nonexistent", "--prm-aggregation", "min"], error);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--prm-aggregation needs --prm", error.ToString());
+    }
+
+    [Fact]
     public void Prm_beam_search_without_a_prm_is_a_usage_error_naming_the_option()
     {
         using var dir = new TempDirectory();
