@@ -86,6 +86,7 @@ public static class ServeCommand
         int maxBatch = o.Int("max-batch", 64, 1, 4096);
         string deviceName = o.String("device", "cpu")!;
         o.Done();
+        if (computePlan is not null) options = options with { ComputePlan = ComputePlanFile.Read(computePlan) };
 
         var device = TorchRuntime.Initialize(deviceName);
         var loaded = LoadedPolicy.Load(dir, device);
@@ -103,7 +104,6 @@ public static class ServeCommand
                 throw new UsageException($"serve: --reviser '{reviserDir}' has another tokenizer than the policy '{dir}'");
             options = options with { Reviser = new Policy.Generator(reviser.Model, reviser.Tokenizer) };
         }
-        if (computePlan is not null) options = options with { ComputePlan = ComputePlanFile.Read(computePlan) };
         var (template, templateNote) = HfChatTemplate.For(loaded.Tokenizer);
         options = options with { ChatTemplate = template };
         var policy = new LocalPolicy(new Policy.Generator(loaded.Model, loaded.Tokenizer), maxBatch);

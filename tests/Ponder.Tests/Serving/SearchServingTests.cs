@@ -84,6 +84,12 @@ public sealed class SearchServingTests : IDisposable
         int completion = (int)body["usage"]!["completion_tokens"]!, reasoning = (int)body["usage"]!["completion_tokens_details"]!["reasoning_tokens"]!;
         Assert.Equal(spent, completion);
         Assert.Equal(completion - (text.Length + 1), reasoning);                   // char tokens of the answer and its EOS
+        if (plan.Strategy == StrategyKind.ComputeOptimal)
+        {
+            var (refused, error) = await ServerFixture.PostAsync(http, server, "chat/completions", ServerFixture.Chat("\"reasoning_effort\": \"high\", \"temperature\": 0.5"));
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused);
+            Assert.Equal("temperature", (string?)error!["error"]!["param"]);
+        }
         if (runs == StrategyKind.Greedy) Assert.Equal(0, reasoning);
         else Assert.True(reasoning > 0, $"{planText} spent {completion} tokens, {reasoning} of them reasoning");
         bool scoresSteps = plan.Strategy is StrategyKind.Beam or StrategyKind.Dvts or StrategyKind.Mcts or StrategyKind.ComputeOptimal || plan.Settings.Selector == Selector.PrmMax;
