@@ -2,6 +2,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using Ponder.Policy;
 using Ponder.Rewards;
+using Ponder.Search;
 using Ponder.Serving;
 
 namespace Ponder.Cli;
@@ -14,15 +15,21 @@ public static class ServeCommand
     public const string Usage = """
         ponder serve --checkpoint C [--host 127.0.0.1] [--port 8080] [--api-key K] [--model-name NAME] [--device cpu|cuda]
                      [--max-queue 16] [--max-batch 64] [--max-n 16] [--max-tokens 1024] [--max-body-bytes 1048576]
-                     [--effort-low sample:1@0] [--effort-medium vote:8@1] [--effort-high vote:32@1]
-                     [--prm C] [--prm-aggregation min|last|product|mean]
+                     [--effort-low greedy] [--effort-medium best-of-n:8@1] [--effort-high best-of-n:32@1]
+                     [--prm C] [--prm-aggregation last|min|product|mean] [--reviser C] [--compute-plan runs/scale/scaling.csv]
+                     [--max-steps 32] [--max-step-tokens 128]
           serves GET /v1/models, POST /v1/chat/completions and POST /v1/completions (stream, n, temperature, top_p,
           max_tokens, stop, seed); the model id defaults to the checkpoint folder's name. Binds loopback unless --host
           says otherwise; with --api-key (or PONDER_API_KEY) requests need 'Authorization: Bearer K'.
           One request runs at a time; --max-queue more wait, beyond that 429. --max-batch caps rows per decode batch.
-          reasoning_effort low|medium|high runs the --effort-* plan STRATEGY[:SAMPLES][@TEMPERATURE]
-          (sample, vote: majority over the final answers, prm-vote: votes weighted by the PRM's aggregated step
-          scores); the request's temperature overrides the plan's. With --prm, high defaults to prm-vote:32@1.
+          Chat messages are rendered with the checkpoint's chat template (tokenizer_config.json: Llama 3, ChatML, Llama 2).
+          reasoning_effort low|medium|high runs the --effort-* search plan STRATEGY[:BUDGET][@TEMPERATURE][,KEY=VALUE...]:
+          greedy, best-of-n, beam, dvts, mcts, revision (needs --reviser), compute-optimal (needs --compute-plan, the
+          validation rows of a 'ponder scale' run, and a tokens or FLOPs budget); budget N (16), tokens (4096tok) or FLOPs
+          (2e9flops); keys selector, aggregation, expansions, lookahead, puct, sims, leaf, final, rounds, e.g.
+          beam:16,expansions=4 or best-of-n:32@0.8,selector=prm-vote. With --prm, high defaults to beam:16@1 (PRM-guided,
+          --prm-aggregation of step scores, default last). usage.completion_tokens_details.reasoning_tokens counts every
+          token the search spent (policy and reward model) beyond the returned answer's.
         """;
 
     /// <summary>Serves until Ctrl+C (SIGINT) or SIGTERM.</summary>
@@ -46,8 +53,14 @@ public static class ServeCommand
         string dir = o.Required("checkpoint");
         var defaults = new ServerOptions();
         string? prmDir = o.String("prm");
-        var aggregation = Aggregation(o.String("prm-aggregation", "min")!);
-        var effort = prmDir is null ? new EffortSettings() : EffortSettings.WithPrm;
+        string? aggregationName = o.String("prm-aggregation");
+        if (aggregationName is not null && prmDir is null) throw new UsageException("serve: --prm-aggregation needs --prm");
+        var aggregation = Aggregation(aggregationName ?? "last");
+        var effort = prmDir is null ? new EffortSettings() : EffortSettings.ForPrm(aggregation);
+        var planDefaults = new SearchSettings { Aggregation = aggregation };
+        string? reviserDir = o.String("reviser");
+        string? computePlan = o.String("compute-plan");
+        var stepDefaults = defaults.StepLimits;
         var options = new ServerOptions
         {
             Host = o.String("host", defaults.Host)!,
@@ -60,16 +73,20 @@ public static class ServeCommand
             MaxBodyBytes = o.Int("max-body-bytes", (int)defaults.MaxBodyBytes, 1024, int.MaxValue),
             Effort = new EffortSettings
             {
-                Low = Plan(o, "effort-low", effort.Low),
-                Medium = Plan(o, "effort-medium", effort.Medium),
-                High = Plan(o, "effort-high", effort.High),
+                Low = Plan(o, "effort-low", effort.Low, planDefaults),
+                Medium = Plan(o, "effort-medium", effort.Medium, planDefaults),
+                High = Plan(o, "effort-high", effort.High, planDefaults),
+            },
+            StepLimits = stepDefaults with
+            {
+                MaxSteps = o.Int("max-steps", stepDefaults.MaxSteps, 1, 4096),
+                MaxStepTokens = o.Int("max-step-tokens", stepDefaults.MaxStepTokens, 1, 1 << 16),
             },
         };
         int maxBatch = o.Int("max-batch", 64, 1, 4096);
         string deviceName = o.String("device", "cpu")!;
         o.Done();
-        if (prmDir is null && new[] { options.Effort.Low, options.Effort.Medium, options.Effort.High }.Any(p => p.Strategy == ReasoningStrategy.PrmVote))
-            throw new UsageException("serve: a prm-vote effort plan needs a process reward model (--prm C)");
+        if (computePlan is not null) options = options with { ComputePlan = ComputePlanFile.Read(computePlan) };
 
         var device = TorchRuntime.Initialize(deviceName);
         var loaded = LoadedPolicy.Load(dir, device);
@@ -78,12 +95,37 @@ public static class ServeCommand
             var prm = LoadedRewardModel.Load(prmDir, device);
             if (prm.Kind != RewardModelKind.Prm) throw new UsageException($"serve: --prm '{prmDir}' is an {LoadedRewardModel.KindName(prm.Kind)}, not a prm");
             prm.RequireSameVocabulary(loaded.Tokenizer, dir);
-            options = options with { Prm = prm.Scorer(aggregation), PrmAggregation = aggregation };
+            options = options with { Prm = prm.Scorer(aggregation) };
         }
+        if (reviserDir is not null)
+        {
+            var reviser = LoadedPolicy.Load(reviserDir, device);
+            if (reviser.Tokenizer.ToJson() != loaded.Tokenizer.ToJson())
+                throw new UsageException($"serve: --reviser '{reviserDir}' has another tokenizer than the policy '{dir}'");
+            options = options with { Reviser = new Policy.Generator(reviser.Model, reviser.Tokenizer) };
+        }
+        var (template, templateNote) = HfChatTemplate.For(loaded.Tokenizer);
+        options = options with { ChatTemplate = template };
         var policy = new LocalPolicy(new Policy.Generator(loaded.Model, loaded.Tokenizer), maxBatch);
-        await using var server = await PonderServer.StartAsync(policy, options, stop).ConfigureAwait(false);
+        PonderServer server;
+        try
+        {
+            server = await PonderServer.StartAsync(policy, options, stop).ConfigureAwait(false);
+        }
+        catch (ArgumentException e) when (e.Message.StartsWith("effort plan", StringComparison.Ordinal))
+        {
+            string hint = e.Message.Contains("process reward", StringComparison.Ordinal) && options.Prm is null ? " (give one with --prm C)"
+                : e.Message.Contains("reviser", StringComparison.Ordinal) && options.Reviser is null ? " (give one with --reviser C)"
+                : e.Message.Contains("compute-optimal plan", StringComparison.Ordinal) ? " (give one with --compute-plan scaling.csv)"
+                : "";
+            throw new UsageException($"serve: {e.Message}{hint}");
+        }
+        await using var running = server;
         output.WriteLine($"ponder serve: model '{options.ModelName}' ({loaded.Model.ParameterCount:N0} parameters, {loaded.Model.Config.MaxPositions} positions) at {server.BaseAddress}");
-        output.WriteLine($"  reasoning_effort: low = {options.Effort.Low}, medium = {options.Effort.Medium}, high = {options.Effort.High}; api key: {(options.ApiKey is null ? "none" : "required")}; Ctrl+C stops");
+        output.WriteLine($"  {templateNote}");
+        foreach (var (level, plan) in options.Effort.All.Where(e => e.Plan.Strategy == StrategyKind.ComputeOptimal))
+            output.WriteLine($"  {level.ToString().ToLowerInvariant()} effort {plan}: {server.Efforts[level]}, chosen on the plan's validation rows");
+        output.WriteLine($"  reasoning_effort: {options.Effort}; api key: {(options.ApiKey is null ? "none" : "required")}; Ctrl+C stops");
         bool loopback = options.Host == "localhost" || (IPAddress.TryParse(options.Host, out var ip) && IPAddress.IsLoopback(ip));
         if (!loopback && options.ApiKey is null)
             output.WriteLine($"  warning: listening on {options.Host}, beyond this machine, without an API key");
@@ -98,13 +140,13 @@ public static class ServeCommand
         return 0;
     }
 
-    private static EffortPlan Plan(Options o, string name, EffortPlan fallback)
+    private static EffortPlan Plan(Options o, string name, EffortPlan fallback, SearchSettings defaults)
     {
         string? text = o.String(name);
         if (text is null) return fallback;
         try
         {
-            return EffortPlan.Parse(text);
+            return EffortPlan.Parse(text, defaults);
         }
         catch (ArgumentException e)
         {

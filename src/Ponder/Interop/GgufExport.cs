@@ -109,7 +109,7 @@ public static class GgufExport
         if (v.Bos >= 0) gguf.AddUInt32("tokenizer.ggml.bos_token_id", (uint)v.Bos);
         if (v.Eos >= 0) gguf.AddUInt32("tokenizer.ggml.eos_token_id", (uint)v.Eos);
         if (v.Pad >= 0) gguf.AddUInt32("tokenizer.ggml.padding_token_id", (uint)v.Pad);
-        gguf.AddBool("tokenizer.ggml.add_bos_token", v.Bos >= 0);   // Ponder's prompts start with BOS (Prompting.Encode)
+        gguf.AddBool("tokenizer.ggml.add_bos_token", tokenizer.AddBos && v.Bos >= 0);   // as Prompting.Encode does
         if (tokenizer is ByteLevelBpeTokenizer { ChatTemplateSource: { } jinja })
             gguf.AddString("tokenizer.chat_template", jinja);
     }

@@ -26,8 +26,9 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     private readonly Regex? _addedPattern;                    // alternation of added tokens, longest first
     private readonly HashSet<int> _special;
 
-    private ByteLevelBpeTokenizer(string json, BpeTokenizerSpec spec, SpecialIds ids, ChatTemplate template, string? templateSource)
+    private ByteLevelBpeTokenizer(string json, BpeTokenizerSpec spec, SpecialIds ids, bool addBos, ChatTemplate template, string? templateSource)
     {
+        AddBos = addBos;
         ChatTemplateSource = templateSource;
         _json = json;
         _spec = spec;
@@ -52,6 +53,13 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     public int Bos { get; }
     public int Eos { get; }
     public int Pad { get; }
+
+    /// <summary>
+    /// Whether prompts start with BOS: <c>add_bos_token</c> of <c>tokenizer_config.json</c> when it says; false when its
+    /// <c>bos_token</c> is null (Qwen2); else whether <c>tokenizer.json</c>'s post-processor adds the BOS token (Llama 3's
+    /// template does); else whether there is a BOS token at all.
+    /// </summary>
+    public bool AddBos { get; }
 
     /// <summary>Which published split the pre-tokenizer is (GGUF export names it for llama.cpp).</summary>
     public PreTokenizerKind PreTokenizer => _spec.Kind;
@@ -86,7 +94,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     /// <summary>
     /// Builds the tokenizer from <c>tokenizer.json</c> text. BOS, EOS and PAD come from <paramref name="tokenizerConfigJson"/>'s
     /// <c>bos_token</c>/<c>eos_token</c>/<c>pad_token</c>, else from <paramref name="modelConfigJson"/>'s <c>*_token_id</c>;
-    /// PAD falls back to EOS (padding is always masked).
+    /// PAD falls back to EOS (padding is always masked). <see cref="AddBos"/> is read as its summary says.
     /// </summary>
     public static ByteLevelBpeTokenizer FromJson(string json, string? tokenizerConfigJson = null, string? modelConfigJson = null, string source = "tokenizer.json")
     {
@@ -122,8 +130,16 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             JsonArray named => named.OfType<JsonObject>().Where(o => BpeTokenizerJson.Text(o["name"]) == "default").Select(o => BpeTokenizerJson.Text(o["template"])).FirstOrDefault(),
             _ => null,
         };
-        string? bosText = spec.AddedTokens.FirstOrDefault(t => t.Id == bos)?.Content ?? spec.Vocab.FirstOrDefault(e => e.Value == bos).Key;
-        return new ByteLevelBpeTokenizer(json, spec, ids, ChatTemplate.Recognize(jinja, bos >= 0 ? bosText : null), jinja);
+        string? Spelling(int id) => id < 0 ? null : spec.AddedTokens.FirstOrDefault(t => t.Id == id)?.Content ?? spec.Vocab.FirstOrDefault(e => e.Value == id).Key;
+        string? bosText = Spelling(bos);
+        bool addBos = tokenizerConfig?["add_bos_token"] switch
+        {
+            JsonValue v when v.TryGetValue(out bool add) => add,
+            null when tokenizerConfig is not null && tokenizerConfig.ContainsKey("bos_token") && tokenizerConfig["bos_token"] is null => false,
+            _ => PostProcessorAddsBos(json, bosText) ?? bos >= 0,
+        };
+        if (addBos && bos < 0) throw new InvalidDataException($"{source}: {ConfigFile} asks for add_bos_token, and there is no BOS token");
+        return new ByteLevelBpeTokenizer(json, spec, ids, addBos, ChatTemplate.Recognize(jinja, bosText, Spelling(eos)), jinja);
     }
 
     public int[] Encode(string text)
@@ -193,6 +209,23 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             start = m.Index + m.Length;
         }
         if (start < text.Length) yield return text[start..];
+    }
+
+    /// <summary>Whether <c>post_processor</c> puts <paramref name="bosText"/> before a single sequence; null when there is no post-processor.</summary>
+    private static bool? PostProcessorAddsBos(string json, string? bosText)
+    {
+        using var document = JsonDocument.Parse(json);
+        if (!document.RootElement.TryGetProperty("post_processor", out var post) || post.ValueKind != JsonValueKind.Object) return null;
+        return bosText is not null && Adds(post);
+
+        bool Adds(JsonElement processor) => processor.TryGetProperty("type", out var type) && type.GetString() switch
+        {
+            "Sequence" => processor.TryGetProperty("processors", out var all) && all.ValueKind == JsonValueKind.Array && all.EnumerateArray().Any(Adds),
+            "TemplateProcessing" => processor.TryGetProperty("single", out var single) && single.ValueKind == JsonValueKind.Array
+                && single.EnumerateArray().TakeWhile(piece => !piece.TryGetProperty("Sequence", out _)).Any(piece =>
+                    piece.TryGetProperty("SpecialToken", out var special) && special.TryGetProperty("id", out var id) && id.GetString() == bosText),
+            _ => false,
+        };
     }
 
     private static JsonObject? ParseObject(string? json, string source)

@@ -5,33 +5,47 @@ namespace Ponder.Policy;
 
 /// <summary>
 /// A chat format recognized from a <c>tokenizer_config.json</c> <c>chat_template</c> by its marker tokens (no Jinja
-/// engine): Llama 3 headers or ChatML. A ChatML template that writes a default system message when the conversation
-/// has none (Qwen2: "You are a helpful assistant.") keeps that behaviour.
+/// engine): Llama 3 headers, ChatML (Qwen2) or Llama 2's <c>[INST]</c>. A ChatML template that writes a default system
+/// message when the conversation has none (Qwen2: "You are a helpful assistant.") keeps that behaviour.
 /// </summary>
 /// <param name="Kind">The format.</param>
 /// <param name="DefaultSystemPrompt">System message inserted when the first message is not a system one; null for none.</param>
-/// <param name="BosText">Text the template starts with (Llama 3 writes its BOS token); null for none.</param>
-public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? DefaultSystemPrompt = null, string? BosText = null)
+/// <param name="BosText">Text the template writes as its BOS token (Llama 3 once, Llama 2 before each user turn); null for none.</param>
+/// <param name="EosText">Text Llama 2's template writes after each assistant turn; null for none.</param>
+/// <param name="SystemBlock">Llama 2: the template folds a system message into the first user turn as <c>&lt;&lt;SYS&gt;&gt;</c>.</param>
+public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? DefaultSystemPrompt = null, string? BosText = null,
+    string? EosText = null, bool SystemBlock = false)
 {
     public static readonly ChatTemplate None = new(ChatTemplateKind.None);
 
-    /// <summary>Recognizes <paramref name="jinja"/> (null gives <see cref="None"/>); <paramref name="bosText"/> is the tokenizer's BOS token text.</summary>
-    public static ChatTemplate Recognize(string? jinja, string? bosText)
+    /// <summary>The formats <see cref="Recognize"/> knows, for messages.</summary>
+    public const string Known = "Llama 3 headers, ChatML (Qwen2), Llama 2 [INST]";
+
+    /// <summary>
+    /// Recognizes <paramref name="jinja"/>; null, empty or unknown templates give <see cref="None"/>.
+    /// <paramref name="bosText"/> and <paramref name="eosText"/> are the tokenizer's BOS and EOS token texts.
+    /// </summary>
+    public static ChatTemplate Recognize(string? jinja, string? bosText, string? eosText = null)
     {
         if (string.IsNullOrEmpty(jinja)) return None;
-        if (jinja.Contains("<|start_header_id|>", StringComparison.Ordinal) && jinja.Contains("<|eot_id|>", StringComparison.Ordinal))
-            return new ChatTemplate(ChatTemplateKind.Llama3, BosText: jinja.Contains("bos_token", StringComparison.Ordinal) ? bosText : null);
-        if (jinja.Contains("<|im_start|>", StringComparison.Ordinal) && jinja.Contains("<|im_end|>", StringComparison.Ordinal))
+        bool Has(string marker) => jinja.Contains(marker, StringComparison.Ordinal);
+        if (Has("<|start_header_id|>") && Has("<|eot_id|>"))
+            return new ChatTemplate(ChatTemplateKind.Llama3, BosText: Has("bos_token") ? bosText : null);
+        if (Has("<|im_start|>") && Has("<|im_end|>"))
         {
             var match = DefaultSystem().Match(jinja);
             return new ChatTemplate(ChatTemplateKind.ChatMl, match.Success ? match.Groups["prompt"].Value : null);
         }
+        if (Has("[INST]") && Has("[/INST]"))
+            return new ChatTemplate(ChatTemplateKind.Llama2, BosText: Has("bos_token") ? bosText : null,
+                EosText: Has("eos_token") ? eosText : null, SystemBlock: Has("<<SYS>>"));
         return None;
     }
 
     /// <summary>
     /// The prompt text for <paramref name="messages"/> (roles such as system, user, assistant); with
-    /// <paramref name="addGenerationPrompt"/> it ends with the header that opens the assistant's turn.
+    /// <paramref name="addGenerationPrompt"/> it ends with the header that opens the assistant's turn (Llama 2 has none:
+    /// its prompt ends with <c>[/INST]</c>). <see cref="ArgumentException"/> for a conversation the format cannot hold.
     /// </summary>
     public string Apply(IReadOnlyList<(string Role, string Content)> messages, bool addGenerationPrompt)
     {
@@ -52,10 +66,33 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
                     text.Append("<|im_start|>").Append(role).Append('\n').Append(content).Append("<|im_end|>\n");
                 if (addGenerationPrompt) text.Append("<|im_start|>assistant\n");
                 break;
+            case ChatTemplateKind.Llama2:
+                ApplyLlama2(messages, text);
+                break;
             default:
-                throw new NotSupportedException("this tokenizer has no chat template Ponder recognizes (known: Llama 3 headers, ChatML)");
+                throw new NotSupportedException($"this tokenizer has no chat template Ponder recognizes (known: {Known})");
         }
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Llama 2 (Meta's template): an optional system message folded into the first user turn; then user and
+    /// assistant alternate, <c>BOS[INST] user [/INST]</c> and <c> assistant EOS</c>, contents stripped.
+    /// </summary>
+    private void ApplyLlama2(IReadOnlyList<(string Role, string Content)> messages, StringBuilder text)
+    {
+        string? system = messages.Count > 0 && messages[0].Role == "system" ? messages[0].Content : null;
+        if (system is not null && !SystemBlock) throw new ArgumentException("this model's [INST] chat template has no place for a system message");
+        var turns = messages.Skip(system is null ? 0 : 1).ToList();
+        for (int i = 0; i < turns.Count; i++)
+        {
+            var (role, content) = turns[i];
+            if ((role == "user") != (i % 2 == 0) || role is not ("user" or "assistant"))
+                throw new ArgumentException($"the [INST] chat template needs user and assistant messages alternating, starting with the user; message {i + (system is null ? 0 : 1)} is '{role}'");
+            if (i == 0 && system is not null) content = "<<SYS>>\n" + system + "\n<</SYS>>\n\n" + content;
+            if (role == "user") text.Append(BosText).Append("[INST] ").Append(content.Trim()).Append(" [/INST]");
+            else text.Append(' ').Append(content.Trim()).Append(' ').Append(EosText);
+        }
     }
 
     // The literal default system turn of a ChatML template; "\n" appears either escaped (inside a Jinja string) or raw.

@@ -9,4 +9,6 @@ public enum ChatTemplateKind
     Llama3,
     /// <summary>ChatML (Qwen2): <c>&lt;|im_start|&gt;role\ncontent&lt;|im_end|&gt;\n</c>.</summary>
     ChatMl,
+    /// <summary>Llama 2: <c>&lt;s&gt;[INST] &lt;&lt;SYS&gt;&gt;\nsystem\n&lt;&lt;/SYS&gt;&gt;\n\nuser [/INST] assistant &lt;/s&gt;</c>.</summary>
+    Llama2,
 }

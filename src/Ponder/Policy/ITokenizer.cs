@@ -8,6 +8,9 @@ public interface ITokenizer
     int Eos { get; }
     int Pad { get; }
 
+    /// <summary>Whether a prompt starts with <see cref="Bos"/> (<see cref="Prompting.Encode"/>): Llama does, Qwen2 does not.</summary>
+    bool AddBos => Bos >= 0;
+
     /// <summary>Token ids of <paramref name="text"/>, without special tokens. Throws <see cref="ArgumentException"/> naming the first character it cannot encode.</summary>
     int[] Encode(string text);
 

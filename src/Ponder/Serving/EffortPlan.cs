@@ -1,69 +1,151 @@
 using System.Globalization;
 using Ponder.Rewards;
+using Ponder.Search;
 
 namespace Ponder.Serving;
 
-/// <summary>What one <c>reasoning_effort</c> level runs.</summary>
-/// <param name="Strategy">How the samples become one answer.</param>
-/// <param name="Samples">Completions sampled per returned choice (the budget).</param>
-/// <param name="Temperature">Sampling temperature when the request gives none (0 = greedy).</param>
-public sealed record EffortPlan(ReasoningStrategy Strategy, int Samples, double Temperature)
+/// <summary>
+/// What one <c>reasoning_effort</c> level runs: a search strategy (<see cref="Strategies"/>), its budget and its
+/// settings. Written <c>STRATEGY[:BUDGET][@TEMPERATURE][,KEY=VALUE…]</c>, e.g. <c>greedy</c>, <c>best-of-n:8@1</c>,
+/// <c>beam:16,expansions=4,aggregation=last</c>, <c>mcts:8,leaf=rollout</c>, <c>compute-optimal:2e9flops</c>.
+/// </summary>
+/// <param name="Strategy">The search strategy.</param>
+/// <param name="Budget">N (samples, beams, MCTS units), tokens (<c>4096tok</c>) or FLOPs (<c>2e9flops</c>).</param>
+/// <param name="Settings">The strategy's settings; <see cref="SearchSettings.Temperature"/> is the default a request's temperature overrides.</param>
+public sealed record EffortPlan(StrategyKind Strategy, Budget Budget, SearchSettings Settings)
 {
-    /// <summary>Throws <see cref="ArgumentException"/> naming what is wrong.</summary>
+    /// <summary>The keys a plan may set after its head, each a <see cref="SearchSettings"/> field.</summary>
+    public const string Keys = "selector, aggregation, expansions, lookahead, puct, sims, leaf, final, rounds";
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming what is wrong (what a strategy needs from the server is checked when it starts).</summary>
     public void Validate()
     {
-        if (Samples < 1) throw new ArgumentException($"effort plan: samples must be ≥ 1, got {Samples}");
-        if (Strategy == ReasoningStrategy.Sample && Samples != 1) throw new ArgumentException($"effort plan: 'sample' takes exactly 1 sample, got {Samples}");
-        if (!(Temperature >= 0) || double.IsInfinity(Temperature)) throw new ArgumentException($"effort plan: temperature must be finite and ≥ 0, got {Temperature}");
+        if (Problem() is { } problem) throw new ArgumentException($"effort plan '{this}': {problem}");
     }
 
-    /// <summary>The reasoner for this plan; <paramref name="prm"/> is required by <see cref="ReasoningStrategy.PrmVote"/>.</summary>
-    public IReasoner CreateReasoner(IProcessReward? prm, Aggregation aggregation = Aggregation.Min)
+    /// <summary>What is wrong with the plan itself; null when nothing is.</summary>
+    private string? Problem()
     {
-        Validate();
-        return Strategy switch
+        if (Budget is null || Settings is null) return "budget and settings are required";
+        if (!Enum.IsDefined(Strategy)) return $"unknown strategy {Strategy}";
+        if (!(Budget.Amount >= 1) || double.IsInfinity(Budget.Amount)) return "the budget must be at least 1";
+        if (Strategy == StrategyKind.Greedy && Budget != Budget.Samples(1)) return "greedy runs exactly one sample (budget 1)";
+        if (Strategy == StrategyKind.ComputeOptimal && Budget.Unit == BudgetUnit.Samples)
+            return "compute-optimal needs a tokens (e.g. 4096tok) or FLOPs (e.g. 2e9flops) budget";
+        try
         {
-            ReasoningStrategy.Sample => new SingleSample(),
-            ReasoningStrategy.Vote => new VoteReasoner(Samples),
-            ReasoningStrategy.PrmVote => new VoteReasoner(Samples, prm ?? throw new ArgumentException("effort plan 'prm-vote' needs a process reward model"), aggregation),
-            _ => throw new ArgumentOutOfRangeException(nameof(Strategy), Strategy, "unknown strategy"),
-        };
+            Settings.Validate();
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
     }
 
-    /// <summary>Parses <c>STRATEGY[:SAMPLES][@TEMPERATURE]</c>, e.g. <c>sample@0</c>, <c>vote:8</c>, <c>prm-vote:32@0.8</c>; temperature defaults to 1 (0 for sample).</summary>
-    public static EffortPlan Parse(string text)
+    /// <summary>
+    /// Parses <c>STRATEGY[:BUDGET][@TEMPERATURE][,KEY=VALUE…]</c>. The budget defaults to 1 for greedy and 8 otherwise
+    /// (compute-optimal needs one); settings not named come from <paramref name="defaults"/> (else <see cref="SearchSettings"/>'s).
+    /// </summary>
+    public static EffortPlan Parse(string text, SearchSettings? defaults = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        string rest = text.Trim();
-        double? temperature = null;
-        int at = rest.IndexOf('@');
+        string[] parts = text.Trim().Split(',');
+        string head = parts[0].Trim();
+        var settings = defaults ?? new SearchSettings();
+        int at = head.IndexOf('@');
         if (at >= 0)
         {
-            temperature = double.TryParse(rest[(at + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out double t) ? t
-                : throw new ArgumentException($"effort plan '{text}': temperature '{rest[(at + 1)..]}' is not a number");
-            rest = rest[..at];
+            settings = settings with { Temperature = Number(text, "temperature", head[(at + 1)..]) };
+            head = head[..at];
         }
-        int? samples = null;
-        int colon = rest.IndexOf(':');
+        Budget? budget = null;
+        int colon = head.IndexOf(':');
         if (colon >= 0)
         {
-            samples = int.TryParse(rest[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int s) ? s
-                : throw new ArgumentException($"effort plan '{text}': samples '{rest[(colon + 1)..]}' is not a positive integer");
-            rest = rest[..colon];
+            try { budget = Budget.Parse(head[(colon + 1)..]); }
+            catch (ArgumentException e) { throw new ArgumentException($"effort plan '{text}': {e.Message}", e); }
+            head = head[..colon];
         }
-        var strategy = rest.Replace("-", "", StringComparison.Ordinal).ToLowerInvariant() switch
-        {
-            "sample" => ReasoningStrategy.Sample,
-            "vote" => ReasoningStrategy.Vote,
-            "prmvote" => ReasoningStrategy.PrmVote,
-            _ => throw new ArgumentException($"effort plan '{text}': unknown strategy '{rest}' (known: sample, vote, prm-vote)"),
-        };
-        var plan = new EffortPlan(strategy, samples ?? (strategy == ReasoningStrategy.Sample ? 1 : 8),
-            temperature ?? (strategy == ReasoningStrategy.Sample ? 0 : 1));
-        plan.Validate();
-        return plan;
+        StrategyKind strategy;
+        try { strategy = Strategies.Parse(head); }
+        catch (ArgumentException e) { throw new ArgumentException($"effort plan '{text}': {e.Message}", e); }
+        if (strategy == StrategyKind.ComputeOptimal && budget is null)
+            throw new ArgumentException($"effort plan '{text}': compute-optimal needs a budget, e.g. compute-optimal:2e9flops");
+        foreach (string part in parts.Skip(1))
+            settings = Set(text, settings, part);
+        var plan = new EffortPlan(strategy, budget ?? Budget.Samples(strategy == StrategyKind.Greedy ? 1 : 8), settings);
+        return plan.Problem() is { } problem ? throw new ArgumentException($"effort plan '{text}': {problem}") : plan;
     }
 
-    public override string ToString() =>
-        $"{(Strategy == ReasoningStrategy.PrmVote ? "prm-vote" : Strategy.ToString().ToLowerInvariant())}:{Samples}@{Temperature.ToString(CultureInfo.InvariantCulture)}";
+    /// <summary>The plan as <see cref="Parse"/> reads it: head, then every setting that differs from <see cref="SearchSettings"/>'s defaults.</summary>
+    public override string ToString()
+    {
+        var d = new SearchSettings();
+        var s = Settings;
+        var text = new System.Text.StringBuilder(Name(Strategy));
+        if (Strategy != StrategyKind.Greedy) text.Append(':').Append(BudgetText(Budget));
+        if (Strategy is not (StrategyKind.Greedy or StrategyKind.ComputeOptimal)) text.Append('@').Append(Inv(s.Temperature));   // compute-optimal runs its entries' settings
+        if (s.Selector is { } selector) text.Append(",selector=").Append(Kebab(selector.ToString()));
+        if (s.Aggregation != d.Aggregation) text.Append(",aggregation=").Append(Kebab(s.Aggregation.ToString()));
+        if (s.Expansions != d.Expansions) text.Append(",expansions=").Append(Inv(s.Expansions));
+        if (s.Lookahead != d.Lookahead) text.Append(",lookahead=").Append(Inv(s.Lookahead));
+        if (s.Puct != d.Puct) text.Append(",puct=").Append(Inv(s.Puct));
+        if (s.SimulationsPerSample != d.SimulationsPerSample) text.Append(",sims=").Append(Inv(s.SimulationsPerSample));
+        if (s.LeafValue != d.LeafValue) text.Append(",leaf=").Append(Kebab(s.LeafValue.ToString()));
+        if (s.FinalChoice != d.FinalChoice) text.Append(",final=").Append(Kebab(s.FinalChoice.ToString()));
+        if (s.Rounds != d.Rounds) text.Append(",rounds=").Append(Inv(s.Rounds));
+        return text.ToString();
+    }
+
+    /// <summary>The strategy's name as plans write it: greedy, best-of-n, beam, dvts, mcts, revision, compute-optimal.</summary>
+    public static string Name(StrategyKind kind) => Kebab(kind.ToString());
+
+    private static SearchSettings Set(string text, SearchSettings s, string part)
+    {
+        int eq = part.IndexOf('=');
+        if (eq <= 0) throw new ArgumentException($"effort plan '{text}': '{part}' is not KEY=VALUE (keys: {Keys})");
+        string key = part[..eq].Trim().ToLowerInvariant(), value = part[(eq + 1)..].Trim();
+        try
+        {
+            return key switch
+            {
+                "selector" => s with { Selector = Strategies.ParseEnum<Selector>("selector", value) },
+                "aggregation" => s with { Aggregation = Strategies.ParseEnum<Aggregation>("aggregation", value) },
+                "expansions" => s with { Expansions = Whole(text, key, value) },
+                "lookahead" => s with { Lookahead = Whole(text, key, value) },
+                "puct" => s with { Puct = Number(text, key, value) },
+                "sims" => s with { SimulationsPerSample = Whole(text, key, value) },
+                "leaf" => s with { LeafValue = Strategies.ParseEnum<LeafValue>("leaf value", value) },
+                "final" => s with { FinalChoice = Strategies.ParseEnum<FinalChoice>("final choice", value) },
+                "rounds" => s with { Rounds = Whole(text, key, value) },
+                _ => throw new ArgumentException($"unknown key '{key}' (keys: {Keys})"),
+            };
+        }
+        catch (ArgumentException e) when (!e.Message.StartsWith("effort plan", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"effort plan '{text}': {e.Message}", e);
+        }
+    }
+
+    private static int Whole(string text, string key, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v
+            : throw new ArgumentException($"effort plan '{text}': {key} '{value}' is not a whole number");
+
+    private static double Number(string text, string key, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v
+            : throw new ArgumentException($"effort plan '{text}': {key} '{value}' is not a number");
+
+    private static string BudgetText(Budget b) => b.Unit switch
+    {
+        BudgetUnit.Samples => Inv(b.Amount),
+        BudgetUnit.Tokens => Inv(b.Amount) + "tok",
+        _ => b.Amount.ToString("0.#####e0", CultureInfo.InvariantCulture) + "flops",
+    };
+
+    private static string Inv(double v) => v.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>BestOfN → best-of-n, PrmVote → prm-vote.</summary>
+    private static string Kebab(string pascal) =>
+        string.Concat(pascal.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }

@@ -1,19 +1,27 @@
+using Ponder.Rewards;
+using Ponder.Search;
+
 namespace Ponder.Serving;
 
 /// <summary>
-/// What each <c>reasoning_effort</c> runs. Defaults: low = one greedy sample (<c>sample:1@0</c>); medium = majority
-/// vote over 8 samples at temperature 1 (<c>vote:8@1</c>); high = majority vote over 32 samples at temperature 1
-/// (<c>vote:32@1</c>), or a PRM-weighted vote over 32 (<c>prm-vote:32@1</c>) when the server has a process reward
-/// model (<see cref="WithPrm"/>). A request's own temperature overrides the plan's.
+/// What each <c>reasoning_effort</c> runs (<see cref="EffortPlan"/>). Defaults: low = one greedy solution
+/// (<c>greedy</c>); medium = best-of-N majority vote over 8 samples at temperature 1 (<c>best-of-n:8@1</c>); high =
+/// best-of-N majority over 32 (<c>best-of-n:32@1</c>), or, when the server has a process reward model
+/// (<see cref="WithPrm"/>), PRM-guided step-level beam search with 16 beams, 4 expansions each, ranked by the PRM's
+/// score of the last step (<c>beam:16@1</c>). A request's own temperature overrides the plan's.
 /// </summary>
 public sealed record EffortSettings
 {
-    public EffortPlan Low { get; init; } = new(ReasoningStrategy.Sample, 1, 0);
-    public EffortPlan Medium { get; init; } = new(ReasoningStrategy.Vote, 8, 1);
-    public EffortPlan High { get; init; } = new(ReasoningStrategy.Vote, 32, 1);
+    public EffortPlan Low { get; init; } = new(StrategyKind.Greedy, Budget.Samples(1), new SearchSettings());
+    public EffortPlan Medium { get; init; } = new(StrategyKind.BestOfN, Budget.Samples(8), new SearchSettings());
+    public EffortPlan High { get; init; } = new(StrategyKind.BestOfN, Budget.Samples(32), new SearchSettings());
 
-    /// <summary>The defaults for a server with a PRM: high effort weighs its 32 votes by step scores.</summary>
-    public static EffortSettings WithPrm { get; } = new() { High = new(ReasoningStrategy.PrmVote, 32, 1) };
+    /// <summary>The defaults for a server with a PRM: high effort is a PRM-guided beam search.</summary>
+    public static EffortSettings WithPrm { get; } = ForPrm(Aggregation.Last);
+
+    /// <summary>The PRM defaults with the PRM's step scores aggregated by <paramref name="aggregation"/>.</summary>
+    public static EffortSettings ForPrm(Aggregation aggregation) =>
+        new() { High = new(StrategyKind.Beam, Budget.Samples(16), new SearchSettings { Aggregation = aggregation }) };
 
     public EffortPlan For(ReasoningEffort effort) => effort switch
     {
@@ -23,13 +31,18 @@ public sealed record EffortSettings
         _ => throw new ArgumentOutOfRangeException(nameof(effort), effort, "unknown effort"),
     };
 
-    /// <summary>Most samples any level takes.</summary>
-    public int MaxSamples => Math.Max(Low.Samples, Math.Max(Medium.Samples, High.Samples));
+    public IEnumerable<(ReasoningEffort Effort, EffortPlan Plan)> All =>
+        Enum.GetValues<ReasoningEffort>().Select(e => (e, For(e)));
 
     public void Validate()
     {
+        ArgumentNullException.ThrowIfNull(Low);
+        ArgumentNullException.ThrowIfNull(Medium);
+        ArgumentNullException.ThrowIfNull(High);
         Low.Validate();
         Medium.Validate();
         High.Validate();
     }
+
+    public override string ToString() => $"low = {Low}, medium = {Medium}, high = {High}";
 }

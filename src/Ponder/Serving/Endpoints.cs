@@ -12,11 +12,13 @@ namespace Ponder.Serving;
 /// The HTTP side of the server, kept thin: authenticate, read and validate the request, queue its work for the
 /// model, and write the answer as JSON or as server-sent events. Generation itself runs on the <see cref="WorkQueue"/>.
 /// </summary>
-internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQueue queue)
+internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQueue queue, IReadOnlyDictionary<ReasoningEffort, SearchReasoner> reasoners)
 {
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-    private readonly Dictionary<ReasoningEffort, IReasoner> _reasoners = Enum.GetValues<ReasoningEffort>()
-        .ToDictionary(e => e, e => options.Effort.For(e).CreateReasoner(options.Prm, options.PrmAggregation));
+
+    /// <summary>One search per effort level; <see cref="ArgumentException"/> when a plan cannot run on this server.</summary>
+    public static IReadOnlyDictionary<ReasoningEffort, SearchReasoner> Reasoners(LocalPolicy policy, ServerOptions options) =>
+        options.Effort.All.ToDictionary(e => e.Effort, e => new SearchReasoner(e.Plan, policy.Generator, options.Prm, options.Reviser, options.ComputePlan, options.StepLimits));
 
     public async Task AuthenticateAsync(HttpContext http, RequestDelegate next)
     {
@@ -96,6 +98,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         {
             throw ApiError.Invalid(request.Chat ? "messages" : "prompt", $"The prompt cannot be encoded: {e.Message}.");
         }
+        if (ids.Length == 0) throw ApiError.Invalid(request.Chat ? "messages" : "prompt", "The prompt is empty, and this model adds no BOS token to start from.");
         int room = policy.MaxPositions - ids.Length;
         if (room < 1 || request.Sampling.MaxNewTokens > room)
             throw new ApiError(400, ApiErrorCode.ContextLengthExceeded,
@@ -116,26 +119,27 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         return result!;
     }
 
-    /// <summary>Runs on the worker: plain sampling of n choices, or one reasoner run per choice for reasoning_effort.</summary>
-    private async Task<ServedResult> GenerateAsync(ServedRequest request, int[] ids, SamplingOptions sampling,
+    /// <summary>Runs on the worker: plain sampling of n choices, or one search per choice for reasoning_effort.</summary>
+    private Task<ServedResult> GenerateAsync(ServedRequest request, int[] ids, SamplingOptions sampling,
         Action<int, string>? progress, CancellationToken cancellation)
     {
         if (request.Effort is not { } effort)
         {
             var generations = policy.Generate(ids, request.N, sampling, progress, cancellation);
-            return new ServedResult(generations.Select(LocalPolicy.ToCompletion).ToArray(), ids.Length, generations.Sum(g => g.Tokens.Length), 0);
+            return Task.FromResult(new ServedResult(generations.Select(LocalPolicy.ToCompletion).ToArray(), ids.Length, generations.Sum(g => g.Tokens.Length), 0));
         }
         var choices = new List<Completion>();
-        int completionTokens = 0, reasoningTokens = 0;
+        long completionTokens = 0, reasoningTokens = 0;
         for (int i = 0; i < request.N; i++)
         {
+            cancellation.ThrowIfCancellationRequested();        // a search runs whole; the client may have left between two
             var seed = i == 0 ? sampling.Seed : Seeds.Mix(sampling.Seed, i);
-            var reasoning = await _reasoners[effort].ReasonAsync(policy, request.Prompt, sampling with { Seed = seed }, cancellation).ConfigureAwait(false);
-            choices.Add(reasoning.Chosen);
-            completionTokens += reasoning.CompletionTokens;
-            reasoningTokens += reasoning.ReasoningTokens ?? 0;
+            var answer = reasoners[effort].Reason(request.Prompt, ids, sampling with { Seed = seed });
+            choices.Add(answer.Chosen);
+            completionTokens += answer.Spent;
+            reasoningTokens += answer.ReasoningTokens;
         }
-        return new ServedResult(choices, ids.Length, completionTokens, reasoningTokens);
+        return Task.FromResult(new ServedResult(choices, ids.Length, checked((int)completionTokens), checked((int)reasoningTokens)));
     }
 
     /// <summary>

@@ -3,8 +3,9 @@ using Ponder.Policy;
 namespace Ponder.Serving;
 
 /// <summary>
-/// Spends test-time compute on one prompt and returns one completion: what <c>reasoning_effort</c> selects.
-/// The seam where the search strategies plug in; the built-in ones sample and vote.
+/// Spends test-time compute on one prompt through any <see cref="ICompletionPolicy"/> (a remote endpoint included) and
+/// returns one completion: sampling and voting. The server's <c>reasoning_effort</c> runs the full search strategies
+/// on its own model instead (<see cref="SearchReasoner"/>).
 /// </summary>
 public interface IReasoner
 {

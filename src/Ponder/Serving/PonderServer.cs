@@ -12,7 +12,7 @@ namespace Ponder.Serving;
 
 /// <summary>
 /// An OpenAI-compatible HTTP endpoint over a Ponder policy: <c>GET /v1/models</c>, <c>POST /v1/chat/completions</c>,
-/// <c>POST /v1/completions</c>, streaming included, with <c>reasoning_effort</c> mapped to a vote over samples
+/// <c>POST /v1/completions</c>, streaming included, with <c>reasoning_effort</c> mapped to a search strategy
 /// (<see cref="EffortSettings"/>). One request at a time runs on the model; others wait in a bounded queue.
 /// Dispose to stop it.
 /// </summary>
@@ -21,10 +21,13 @@ public sealed class PonderServer : IAsyncDisposable
     private readonly WebApplication _app;
     private bool _disposed;
 
-    private PonderServer(WebApplication app, WorkQueue queue, ServerOptions options, Uri baseAddress)
+    private PonderServer(WebApplication app, WorkQueue queue, ServerOptions options, Uri baseAddress, IReadOnlyDictionary<ReasoningEffort, string> efforts)
     {
-        (_app, Queue, Options, BaseAddress) = (app, queue, options, baseAddress);
+        (_app, Queue, Options, BaseAddress, Efforts) = (app, queue, options, baseAddress, efforts);
     }
+
+    /// <summary>What each reasoning_effort runs, e.g. <c>beam M=4 prm-max(last)</c> or <c>compute-optimal → beam N=8</c>.</summary>
+    public IReadOnlyDictionary<ReasoningEffort, string> Efforts { get; }
 
     /// <summary>Root of the API, e.g. <c>http://127.0.0.1:8080/v1/</c>: what OpenAI clients take as their endpoint.</summary>
     public Uri BaseAddress { get; }
@@ -39,6 +42,7 @@ public sealed class PonderServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        var reasoners = Endpoints.Reasoners(policy, options);
         var address = options.Host == "localhost" ? IPAddress.Loopback
             : IPAddress.TryParse(options.Host, out var ip) ? ip
             : throw new ArgumentException($"host '{options.Host}' must be an IP address or 'localhost'");
@@ -54,7 +58,7 @@ public sealed class PonderServer : IAsyncDisposable
         var app = builder.Build();
 
         var queue = new WorkQueue(options.MaxQueue);
-        var endpoints = new Endpoints(policy, options, queue);
+        var endpoints = new Endpoints(policy, options, queue, reasoners);
         app.Use(endpoints.AuthenticateAsync);
         app.MapGet("/v1/models", (RequestDelegate)endpoints.ModelsAsync);
         app.MapGet("/v1/models/{id}", (RequestDelegate)endpoints.ModelAsync);
@@ -73,7 +77,7 @@ public sealed class PonderServer : IAsyncDisposable
             throw;
         }
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new PonderServer(app, queue, options, new Uri(bound.TrimEnd('/') + "/v1/"));
+        return new PonderServer(app, queue, options, new Uri(bound.TrimEnd('/') + "/v1/"), reasoners.ToDictionary(r => r.Key, r => r.Value.Description));
     }
 
     /// <summary>Completes when <paramref name="cancellation"/> fires or the server is disposed.</summary>

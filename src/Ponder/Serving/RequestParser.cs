@@ -44,7 +44,11 @@ internal static class RequestParser
         var effort = Effort(body);
         RefuseUnsupported(body, chat);
 
-        temperature ??= effort is { } e ? options.Effort.For(e).Temperature : 1.0;
+        if (effort is not null && topP != 1) throw ApiError.Invalid("top_p", "'top_p' cannot be combined with 'reasoning_effort': the search samples at a temperature only.");
+        if (effort is not null && topK != 0) throw ApiError.Invalid("top_k", "'top_k' cannot be combined with 'reasoning_effort': the search samples at a temperature only.");
+        if (effort is { } level && temperature is not null && options.Effort.For(level).Strategy == Search.StrategyKind.ComputeOptimal)
+            throw ApiError.Invalid("temperature", $"'temperature' cannot be combined with reasoning_effort '{level.ToString().ToLowerInvariant()}': it runs compute-optimal search with the validated settings it picks.");
+        temperature ??= effort is { } e ? options.Effort.For(e).Settings.Temperature : 1.0;
         var sampling = new SamplingOptions { Temperature = temperature.Value, TopP = topP, TopK = topK, MaxNewTokens = maxTokens, Stop = stop, Seed = seed };
         return new ServedRequest(chat, model, prompt, n, sampling, effort, stream, includeUsage);
     }

@@ -1,4 +1,5 @@
 using Ponder.Rewards;
+using Ponder.Search;
 
 namespace Ponder.Serving;
 
@@ -38,12 +39,18 @@ public sealed record ServerOptions
     /// <summary>Renders chat messages into the prompt.</summary>
     public IChatTemplate ChatTemplate { get; init; } = new ProblemChatTemplate();
 
-    /// <summary>Process reward model for <see cref="ReasoningStrategy.PrmVote"/> plans; null when the server has none.
-    /// It runs on the same worker as the policy, so it need not be thread-safe.</summary>
+    /// <summary>Process reward model for the plans that need one (beam search, DVTS, MCTS with PRM leaves, PRM selectors);
+    /// null when the server has none. It runs on the same worker as the policy, so it need not be thread-safe.</summary>
     public IProcessReward? Prm { get; init; }
 
-    /// <summary>How a PRM's step scores become one vote weight.</summary>
-    public Aggregation PrmAggregation { get; init; } = Aggregation.Min;
+    /// <summary>Reviser model for sequential-revision plans (same tokenizer as the policy); null when the server has none.</summary>
+    public Policy.Generator? Reviser { get; init; }
+
+    /// <summary>Validated settings a compute-optimal plan chooses among (from a scaling sweep); null when the server has none.</summary>
+    public IReadOnlyList<PlanEntry>? ComputePlan { get; init; }
+
+    /// <summary>Step limits of a searched solution: tokens per step (line) and steps. The request's max_tokens bounds the whole.</summary>
+    public SearchLimits StepLimits { get; init; } = new() { MaxStepTokens = 128, MaxSteps = 32 };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad field.</summary>
     public void Validate()
@@ -59,9 +66,8 @@ public sealed record ServerOptions
         if (MaxStops < 0) throw new ArgumentException($"max stops must be ≥ 0, got {MaxStops}");
         ArgumentNullException.ThrowIfNull(Effort);
         ArgumentNullException.ThrowIfNull(ChatTemplate);
+        ArgumentNullException.ThrowIfNull(StepLimits);
         Effort.Validate();
-        foreach (var plan in new[] { Effort.Low, Effort.Medium, Effort.High })
-            if (plan.Strategy == ReasoningStrategy.PrmVote && Prm is null)
-                throw new ArgumentException($"effort plan '{plan}' needs a process reward model, and the server has none");
+        StepLimits.Validate();
     }
 }

@@ -12,22 +12,36 @@ public sealed class ServeCommandTests
     {
         var error = new StringWriter();
 
-        int code = Entry.Run(["serve", "--checkpoint", "/nonexistent", "--effort-medium", "beam:4"], error);
+        int code = Entry.Run(["serve", "--checkpoint", "/nonexistent", "--effort-medium", "vote:4"], error);
 
         Assert.Equal(2, code);
         Assert.Contains("--effort-medium", error.ToString());
-        Assert.Contains("unknown strategy 'beam'", error.ToString());
+        Assert.Contains("unknown strategy 'vote'", error.ToString());
     }
 
     [Fact]
-    public void Prm_vote_without_a_prm_is_a_usage_error()
+    public void Prm_aggregation_without_a_prm_is_a_usage_error()
     {
         var error = new StringWriter();
 
-        int code = Entry.Run(["serve", "--checkpoint", "/nonexistent", "--effort-high", "prm-vote:32"], error);
+        int code = Entry.Run(["serve", "--checkpoint", "/nonexistent", "--prm-aggregation", "min"], error);
 
         Assert.Equal(2, code);
-        Assert.Contains("needs a process reward model", error.ToString());
+        Assert.Contains("--prm-aggregation needs --prm", error.ToString());
+    }
+
+    [Fact]
+    public void Prm_beam_search_without_a_prm_is_a_usage_error_naming_the_option()
+    {
+        using var dir = new TempDirectory();
+        string checkpoint = TinyServedModel.Save(dir);
+        var error = new StringWriter();
+
+        int code = Entry.Run(["serve", "--checkpoint", checkpoint, "--port", "0", "--effort-high", "beam:16"], error);
+
+        Assert.Equal(2, code);
+        Assert.Contains("effort plan 'beam:16@1': beam search needs a process reward model", error.ToString());
+        Assert.Contains("--prm C", error.ToString());
     }
 
     [Fact]
@@ -40,7 +54,7 @@ public sealed class ServeCommandTests
         using var stop = new CancellationTokenSource();
 
         // When serve runs on a free loopback port
-        var serving = ServeCommand.RunAsync(["--checkpoint", checkpoint, "--port", "0", "--effort-medium", "vote:4"], TextWriter.Synchronized(output), stop.Token);
+        var serving = ServeCommand.RunAsync(["--checkpoint", checkpoint, "--port", "0", "--effort-medium", "best-of-n:4"], TextWriter.Synchronized(output), stop.Token);
         Match endpoint = Match.Empty;
         for (int i = 0; i < 1000 && !(endpoint = Regex.Match(output.ToString(), @"at (http://127\.0\.0\.1:\d+/v1/)")).Success; i++)
         {
@@ -53,7 +67,7 @@ public sealed class ServeCommandTests
 
         // Then it served the checkpoint under its folder name, said what each effort runs, and exited cleanly
         Assert.Equal(Path.GetFileName(checkpoint), (string?)models["data"]![0]!["id"]);
-        Assert.Contains("medium = vote:4@1", output.ToString());
+        Assert.Contains("medium = best-of-n:4@1", output.ToString());
         Assert.Equal(0, await serving);
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.GetStringAsync(new Uri(new Uri(endpoint.Groups[1].Value), "models")));
     }

@@ -63,16 +63,18 @@ public sealed class OfficialClientTests(ServerFixture fixture) : IClassFixture<S
     [Fact]
     public async Task Openai_sdk_reasoning_effort_medium_reports_reasoning_tokens()
     {
-        // Given medium effort: a majority vote over 8 samples at temperature 1
+        // Given medium effort: best-of-8 majority vote at temperature 1
         var options = new ChatCompletionOptions { ReasoningEffortLevel = ChatReasoningEffortLevel.Medium, Seed = 5, MaxOutputTokenCount = 30 };
 
         ChatCompletion completion = await Sdk().CompleteChatAsync([new UserChatMessage(TinyServedModel.Problem)], options);
 
-        // Then the answer is one of the 8 samples, and the tokens of the other 7 are reasoning tokens
-        var samples = fixture.Reference(8, new SamplingOptions { Temperature = 1, MaxNewTokens = 30, Seed = 5 });
-        var chosen = samples.First(s => s.Text == completion.Content.Single().Text);
-        Assert.Equal(samples.Sum(s => s.Tokens!.Value), completion.Usage.OutputTokenCount);
-        Assert.Equal(samples.Sum(s => s.Tokens!.Value) - chosen.Tokens!.Value, completion.Usage.OutputTokenDetails.ReasoningTokenCount);
+        // Then the answer is the search's, and every token it sampled beyond the answer (and its EOS) is a reasoning token
+        var search = fixture.Search("best-of-n:8@1", 5, 30);
+        string text = completion.Content.Single().Text;
+        Assert.Equal(search.Completion, text);
+        Assert.Equal(8, search.Candidates.Count);
+        Assert.Equal(search.Compute.GeneratedTokens, completion.Usage.OutputTokenCount);
+        Assert.Equal(search.Compute.GeneratedTokens - (text.Length + 1), completion.Usage.OutputTokenDetails.ReasoningTokenCount);
     }
 
     [Fact]

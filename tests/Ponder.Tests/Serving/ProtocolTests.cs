@@ -82,20 +82,20 @@ public sealed class ProtocolTests(ServerFixture fixture) : IClassFixture<ServerF
     }
 
     [Fact]
-    public async Task Reasoning_effort_levels_spend_their_samples_and_report_them_as_reasoning_tokens()
+    public async Task Reasoning_effort_levels_run_their_searches_and_report_what_they_spent_as_reasoning_tokens()
     {
         var low = (await Post("chat/completions", ServerFixture.Chat("\"reasoning_effort\": \"low\", \"seed\": 2, \"max_tokens\": 30"))).Body!;
         var high = (await Post("chat/completions", ServerFixture.Chat("\"reasoning_effort\": \"high\", \"seed\": 2, \"max_tokens\": 30, \"n\": 2"))).Body!;
 
-        // low: one greedy sample, nothing spent beyond it
+        // low: one greedy solution, nothing spent beyond it
         Assert.Equal("#4", Texts(low).Single());
         Assert.Equal(0, (int)low["usage"]!["completion_tokens_details"]!["reasoning_tokens"]!);
-        // high: 32 votes per choice (the first choice with the request's seed, the second with a derived one)
-        var votes = await new VoteReasoner(32).ReasonAsync(fixture.Local, ServerFixture.Prompt, new SamplingOptions { Temperature = 1, MaxNewTokens = 30, Seed = 2 });
-        Assert.Equal(votes.Chosen.Text, Texts(high)[0]);
-        Assert.Equal("4", Answers.Read(Texts(high)[1]));                          // the policy's likeliest answer wins 32 votes
+        // high: best-of-32 majority per choice (the first choice with the request's seed, the second with a derived one)
+        var search = fixture.Search("best-of-n:32@1", 2, 30);
+        Assert.Equal(search.Completion, Texts(high)[0]);
+        Assert.Equal(fixture.Search("best-of-n:32@1", Seeds.Mix(2, 1), 30).Completion, Texts(high)[1]);
         int completion = (int)high["usage"]!["completion_tokens"]!, reasoning = (int)high["usage"]!["completion_tokens_details"]!["reasoning_tokens"]!;
-        Assert.True(completion > votes.CompletionTokens, "two choices cost two votes");
+        Assert.True(completion > search.Compute.GeneratedTokens, "two choices cost two searches");
         Assert.Equal(completion - Texts(high).Sum(t => t.Length + 1), reasoning);  // char tokens, plus each answer's EOS
     }
 

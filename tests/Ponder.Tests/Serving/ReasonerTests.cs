@@ -1,5 +1,6 @@
 using Ponder.Policy;
 using Ponder.Rewards;
+using Ponder.Search;
 using Ponder.Serving;
 using Ponder.Tasks;
 
@@ -74,38 +75,67 @@ public sealed class ReasonerTests
         Assert.Equal(answer, Answers.Read(completion));
 
     [Theory]
-    [InlineData("sample", ReasoningStrategy.Sample, 1, 0.0)]
-    [InlineData("vote:8", ReasoningStrategy.Vote, 8, 1.0)]
-    [InlineData("vote", ReasoningStrategy.Vote, 8, 1.0)]
-    [InlineData("prm-vote:32@0.7", ReasoningStrategy.PrmVote, 32, 0.7)]
-    [InlineData("sample@1", ReasoningStrategy.Sample, 1, 1.0)]
-    public void Effort_plans_parse(string text, ReasoningStrategy strategy, int samples, double temperature)
+    [InlineData("greedy", StrategyKind.Greedy, "1", 1.0)]
+    [InlineData("best-of-n", StrategyKind.BestOfN, "8", 1.0)]
+    [InlineData("best-of-n:32@0.7", StrategyKind.BestOfN, "32", 0.7)]
+    [InlineData("beam:16", StrategyKind.Beam, "16", 1.0)]
+    [InlineData("dvts:4096tok@0.5", StrategyKind.Dvts, "4096tok", 0.5)]
+    [InlineData("mcts:8", StrategyKind.Mcts, "8", 1.0)]
+    [InlineData("revision:4", StrategyKind.Revision, "4", 1.0)]
+    [InlineData("compute-optimal:2e9flops", StrategyKind.ComputeOptimal, "2e9flops", 1.0)]
+    public void Effort_plans_parse_strategy_budget_and_temperature(string text, StrategyKind strategy, string budget, double temperature)
     {
         var plan = EffortPlan.Parse(text);
 
-        Assert.Equal(new EffortPlan(strategy, samples, temperature), plan);
+        Assert.Equal(strategy, plan.Strategy);
+        Assert.Equal(Budget.Parse(budget), plan.Budget);
+        Assert.Equal(temperature, plan.Settings.Temperature);
         Assert.Equal(plan, EffortPlan.Parse(plan.ToString()));
     }
 
+    [Fact]
+    public void Effort_plan_keys_set_the_search_settings_and_survive_a_round_trip()
+    {
+        var plan = EffortPlan.Parse("beam:16@0.8,expansions=2,aggregation=min,lookahead=1,selector=prm-vote");
+        var mcts = EffortPlan.Parse("mcts:4,puct=2.5,sims=3,leaf=rollout,final=value");
+
+        Assert.Equal(new SearchSettings { Temperature = 0.8, Expansions = 2, Aggregation = Aggregation.Min, Lookahead = 1, Selector = Selector.PrmVote }, plan.Settings);
+        Assert.Equal(new SearchSettings { Puct = 2.5, SimulationsPerSample = 3, LeafValue = LeafValue.Rollout, FinalChoice = FinalChoice.Value }, mcts.Settings);
+        Assert.Equal("beam:16@0.8,selector=prm-vote,aggregation=min,expansions=2,lookahead=1", plan.ToString());
+        Assert.Equal(mcts, EffortPlan.Parse(mcts.ToString()));
+        Assert.Equal(Aggregation.Min, EffortPlan.Parse("beam:8", new SearchSettings { Aggregation = Aggregation.Min }).Settings.Aggregation);
+    }
+
     [Theory]
-    [InlineData("beam:4")]
-    [InlineData("vote:0")]
-    [InlineData("vote:x")]
-    [InlineData("sample:3")]
-    [InlineData("vote@-1")]
-    public void Bad_effort_plans_are_refused(string text) => Assert.Throws<ArgumentException>(() => EffortPlan.Parse(text));
+    [InlineData("vote:8", "unknown strategy 'vote'")]
+    [InlineData("beam:0", "at least 1")]
+    [InlineData("beam:x", "is not N")]
+    [InlineData("greedy:3", "exactly one sample")]
+    [InlineData("best-of-n@-1", "temperature")]
+    [InlineData("compute-optimal", "needs a budget")]
+    [InlineData("compute-optimal:16", "tokens")]
+    [InlineData("beam:16,width=3", "unknown key 'width'")]
+    [InlineData("beam:16,expansions", "KEY=VALUE")]
+    [InlineData("beam:16,expansions=0", "expansions must be")]
+    [InlineData("beam:16,selector=best", "unknown selector")]
+    public void Bad_effort_plans_are_refused_naming_the_problem(string text, string message)
+    {
+        var e = Assert.Throws<ArgumentException>(() => EffortPlan.Parse(text));
+
+        Assert.StartsWith($"effort plan '{text}'", e.Message);
+        Assert.Contains(message, e.Message);
+    }
 
     [Fact]
-    public void Default_efforts_are_one_greedy_sample_then_votes_over_8_and_32()
+    public void Default_efforts_are_greedy_then_best_of_8_and_32_or_prm_beam_search()
     {
         var settings = new EffortSettings();
 
-        Assert.Equal("sample:1@0", settings.Low.ToString());
-        Assert.Equal("vote:8@1", settings.Medium.ToString());
-        Assert.Equal("vote:32@1", settings.High.ToString());
-        Assert.Equal("prm-vote:32@1", EffortSettings.WithPrm.High.ToString());
-        Assert.Throws<ArgumentException>(() => new ServerOptions { Effort = EffortSettings.WithPrm }.Validate());
-        new ServerOptions { Effort = EffortSettings.WithPrm, Prm = new LikesGood() }.Validate();
+        Assert.Equal("greedy", settings.Low.ToString());
+        Assert.Equal("best-of-n:8@1", settings.Medium.ToString());
+        Assert.Equal("best-of-n:32@1", settings.High.ToString());
+        Assert.Equal("beam:16@1", EffortSettings.WithPrm.High.ToString());
+        Assert.Equal("beam:16@1,aggregation=min", EffortSettings.ForPrm(Aggregation.Min).High.ToString());
     }
 
     [Fact]

@@ -27,15 +27,13 @@ public sealed class RemotePolicyTests(ServerFixture fixture) : IClassFixture<Ser
     }
 
     [Fact]
-    public async Task Majority_vote_over_remote_samples_equals_the_local_vote_and_the_servers_medium_effort()
+    public async Task Majority_vote_over_remote_samples_equals_the_local_vote()
     {
-        // Given 8 samples fetched remotely, 8 drawn locally, and the server's own medium effort (a vote over 8), same seed
+        // Given 8 samples fetched remotely and 8 drawn locally, same seed
         var remote = await new VoteReasoner(8).ReasonAsync(new RemotePolicy(fixture.Http, fixture.Server.BaseAddress, "tiny"), ServerFixture.Prompt, Sampling);
         var local = await new VoteReasoner(8).ReasonAsync(fixture.Local, ServerFixture.Prompt, Sampling);
         var served = await new SingleSample().ReasonAsync(new RemotePolicy(fixture.Http, fixture.Server.BaseAddress, "tiny", RemoteApi.Chat),
             ServerFixture.Prompt, Sampling);
-        var (_, effort) = await ServerFixture.PostAsync(fixture.Http, fixture.Server, "chat/completions",
-            ServerFixture.Chat("\"reasoning_effort\": \"medium\", \"seed\": 5, \"max_tokens\": 30"));
 
         // Then every route picks the same completion, whose answer is the majority of the candidates' answers
         Assert.Equal(local.Chosen.Text, remote.Chosen.Text);
@@ -43,8 +41,6 @@ public sealed class RemotePolicyTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.Equal(Vote.Majority(local.Candidates.Select(c => Answers.Read(c.Text))), remote.Answer);
         Assert.NotNull(remote.Answer);
         Assert.True(remote.Candidates.Count(c => Answers.Read(c.Text) == remote.Answer) >= 2, "the winner should have several votes");
-        Assert.Equal(local.Chosen.Text, (string?)effort!["choices"]![0]!["message"]!["content"]);
-        Assert.Equal(local.ReasoningTokens, (int)effort["usage"]!["completion_tokens_details"]!["reasoning_tokens"]!);
         Assert.Null(remote.ReasoningTokens);                                      // unknown remotely: no per-choice counts
         Assert.Equal(local.CompletionTokens, remote.CompletionTokens);
         Assert.Equal(fixture.Reference(1, Sampling)[0].Text, served.Chosen.Text);  // one remote sample, through chat

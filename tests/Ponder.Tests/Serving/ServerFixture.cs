@@ -2,7 +2,9 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Ponder.Policy;
+using Ponder.Search;
 using Ponder.Serving;
+using Ponder.Tasks;
 
 namespace Ponder.Tests.Serving;
 
@@ -45,6 +47,15 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         var policy = endless ? LocalEndless : Local;
         return policy.Generate(policy.Encode(Prompt), n, options).Select(LocalPolicy.ToCompletion).ToArray();
+    }
+
+    /// <summary>What the server's search for an effort plan must return: the strategy run directly on the local copy.</summary>
+    internal SearchResult Search(string plan, long seed, int maxTokens)
+    {
+        var p = EffortPlan.Parse(plan);
+        var limits = new ServerOptions().StepLimits with { MaxNewTokens = maxTokens, MaxStepTokens = Math.Min(128, maxTokens) };
+        var context = new SearchContext(new GeneratorPolicy(Local.Generator, limits), (_, text) => Answers.Read(text)) { Seed = seed };
+        return Strategies.Create(p.Strategy, p.Settings).Solve(new Problem("served", Prompt, ""), context, p.Budget);
     }
 
     internal static Task<(HttpStatusCode Status, JsonNode? Body)> PostAsync(HttpClient http, PonderServer server, string path, string json,

@@ -72,7 +72,7 @@ internal static class TinyServedModel
         var json = JsonNode.Parse(new CharTokenizer().ToJson())!;
         var vocab = new JsonObject();
         string[] tokens = [CharTokenizer.PadToken, CharTokenizer.BosToken, CharTokenizer.EosToken, CharTokenizer.UnkToken, "\n",
-            .. "#0123456789 +-*".Select(ch => ch.ToString())];
+            .. "#0123456789 +-*revis:".Select(ch => ch.ToString())];   // letters: a reviser's "revise:" line
         for (int id = 0; id < tokens.Length; id++) vocab[tokens[id]] = id;
         json["model"]!["vocab"] = vocab;
         return CharTokenizer.FromJson(json.ToJsonString());
