@@ -17,7 +17,7 @@ public static class RewardCommands
           --problems N         train problems to label (256)   --samples S   solutions sampled per problem (4)
           --k K                completions per step prefix (prm: 8; orm: 0, outcomes only) --temperature X  sampling temperature (1)
           --steps N            optimizer steps (400)           --batch N     labelled solutions per step (32)
-          --lr X               peak learning rate (0.001)      --warmup N    warmup steps (20)
+          --lr X               peak learning rate (0.0001)     --warmup N    warmup steps (20)
           --eval-every N       held-out evaluation period (100) --checkpoint-every N  checkpoint period (0: at the end)
           --seed S             seed of labels and data order (1) --resume    continue the checkpoint in --out
           --max-minutes M      stop (with a checkpoint) after M minutes
@@ -44,7 +44,7 @@ public static class RewardCommands
                 Problems = o.Int("problems", 256, 1), Samples = o.Int("samples", 4, 1, 1024), K = o.Int("k", kind == RewardModelKind.Orm ? 0 : 8, kind == RewardModelKind.Orm ? 0 : 1, 1024),
                 Temperature = o.Double("temperature", 1.0, 0, 10), Seed = seed,
             },
-            Steps = o.Int("steps", 400, 1), BatchSize = o.Int("batch", 32, 1), Lr = o.Double("lr", 1e-3, 0, 1), Warmup = o.Int("warmup", 20, 0),
+            Steps = o.Int("steps", 400, 1), BatchSize = o.Int("batch", 32, 1), Lr = o.Double("lr", 1e-4, 0, 1), Warmup = o.Int("warmup", 20, 0),
             EvalEvery = o.Int("eval-every", 100, 0), CheckpointEvery = o.Int("checkpoint-every", 0, 0), Seed = seed,
             Resume = o.Flag("resume"), MaxMinutes = o.Double("max-minutes", 0, 0), LikelihoodFeatures = !o.Flag("no-likelihood"),
         };

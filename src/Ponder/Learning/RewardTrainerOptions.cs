@@ -30,8 +30,12 @@ public sealed record RewardTrainerOptions
     public int Steps { get; init; } = 400;
     /// <summary>Labelled solutions per step.</summary>
     public int BatchSize { get; init; } = 32;
-    /// <summary>Peak learning rate (the trunk starts from a trained policy, so lower than from scratch).</summary>
-    public double Lr { get; init; } = 1e-3;
+    /// <summary>
+    /// Peak learning rate (the trunk starts from a trained policy, so much lower than from scratch). Measured on the
+    /// shipped arith policy, 4,096 MC-labelled solutions, 400 steps: 1e-4 → gold step AUC 0.940; 1e-3 → 0.788 (the
+    /// trunk's language-model head, which the likelihood features read, drifts).
+    /// </summary>
+    public double Lr { get; init; } = 1e-4;
     /// <summary>Linear warmup steps (the zero head first learns the base rate).</summary>
     public int Warmup { get; init; } = 20;
     /// <summary>AdamW decoupled weight decay on matrices.</summary>

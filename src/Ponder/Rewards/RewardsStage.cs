@@ -24,7 +24,7 @@ public static class RewardsStage
     /// <summary>Labelling, training and evaluation sizes of the full and quick stage.</summary>
     public static (LabelOptions Labels, int PrmSteps, int OrmSteps, RewardEvalOptions Eval) Sizes(bool quick, int seed) => quick
         ? (new LabelOptions { Problems = 48, Samples = 2, K = 4, Seed = seed }, 30, 30, new RewardEvalOptions { Count = 24, Samples = 16, Seed = 0 })
-        : (new LabelOptions { Problems = 256, Samples = 4, K = 8, Seed = seed }, 100, 100, new RewardEvalOptions { Count = 100, Samples = 16, Seed = 0 });
+        : (new LabelOptions { Problems = 1024, Samples = 4, K = 8, Seed = seed }, 400, 200, new RewardEvalOptions { Count = 100, Samples = 16, Seed = 0 });
 
     public static RewardsStageResult Run(string policyDir, string outDir, bool quick, Device device, int seed = 1, IProgress<string>? progress = null)
     {
@@ -63,7 +63,7 @@ public static class RewardsStage
         string preface = $"Labels: {prm.Labels.Count} solutions sampled from the policy on {labelling.Problems} train problems ({labelling.Samples} each), " +
             $"every step prefix completed k = {prm.Labels.K} times (Math-Shepherd; hard label = any completion correct): {cost.Rollouts:N0} completions, " +
             $"{cost.SampledTokens + cost.RolloutTokens:N0} tokens decoded in {cost.Seconds:F1}s. No gold step label was used for training. " +
-            $"PRM: the policy's trunk + a scalar head, {prmSteps} steps of binary cross-entropy at every step end (held-out AUC against MC labels {prm.ValidationAuc:F3}); " +
+            $"PRM: the policy's trunk + a scalar head on the hidden state + a likelihood head on the running sum and minimum of the solution's token log-probabilities, {prmSteps} steps of binary cross-entropy at every step end (held-out AUC against MC labels {prm.ValidationAuc:F3}); " +
             $"ORM: the same on the samples' outcomes, {ormSteps} steps. Files: `rewards/prm`, `rewards/orm`, `rewards/labels-mc.jsonl`.";
         return new RewardsStageResult(figures, eval.ToMarkdown("reward_reliability.png", preface));
     }
