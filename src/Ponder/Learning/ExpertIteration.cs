@@ -58,7 +58,8 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             for (int s = 0; s < o.StepsPerRound; s++)
             {
                 var batch = Enumerable.Range(0, Math.Min(o.BatchSize, kept.Count)).Select(_ => kept[rng.Next(kept.Count)]).ToList();
-                loss = SupervisedStep.Run(model, optimizer, policy.Tokenizer, batch, o.Lr, o.GradClip).Loss;
+                long global = (long)(round - 1) * o.StepsPerRound + s + 1;      // warmup: a fresh AdamW's first steps are lr-sized in every direction
+                loss = SupervisedStep.Run(model, optimizer, policy.Tokenizer, batch, o.Lr * Math.Min(1.0, global / (double)Math.Max(1, o.Warmup)), o.GradClip).Loss;
             }
 
             // 3. Held-out evaluation and a checkpoint per round.

@@ -18,6 +18,8 @@ public sealed record ExpertIterationOptions
     public int StepsPerRound { get; init; } = 100;
     public int BatchSize { get; init; } = 64;
     public double Lr { get; init; } = 5e-4;
+    /// <summary>Linear warmup over the first optimizer steps of the run (the optimizer starts fresh).</summary>
+    public int Warmup { get; init; } = 20;
     public double GradClip { get; init; } = 1.0;
     public int EvalCount { get; init; } = 200;
     public int Seed { get; init; } = 1;
