@@ -65,7 +65,8 @@ public static class BinnedPlan
     }
 
     /// <summary>
-    /// At the FLOPs budgets of <see cref="ComputeOptimalPlan.Evaluate"/>: what binned compute-optimal gives on test —
+    /// At the FLOPs budgets of <see cref="ComputeOptimalPlan.Evaluate"/>, and one more that pays for the dearest test cell
+    /// plus the mean estimate: what binned compute-optimal gives on test —
     /// for each (seed, problem) its estimate picks the bin, the bin's plan picks a setting for the budget left, and
     /// that setting's own test cell (same seed) says whether the problem was solved and what it spent — against
     /// unbinned compute-optimal and the best single arm within the budget.
@@ -81,9 +82,12 @@ public static class BinnedPlan
         var cells = test.ToDictionary(p => (p.Arm, p.N, p.Seed));
         var all = curves.SelectMany(c => c.Points).ToList();
         if (all.Count == 0 || estimates.Count == 0) return [];
-        double lo = all.Min(p => p.Flops), hi = all.Max(p => p.Flops);
+        double lo = all.Min(p => p.Flops), hi = all.Max(p => p.Flops), top = hi + estimates.Average(e => e.Flops);
+        var budgets = new List<double>();
+        for (double b = lo; b <= hi * 1.0001; b *= 2) budgets.Add(b);
+        if (top > budgets[^1] * 1.0001) budgets.Add(top);                           // room for the dearest arm after the estimate
         var rows = new List<BinnedRow>();
-        for (double budget = lo; budget <= hi * 1.0001; budget *= 2)
+        foreach (double budget in budgets)
         {
             var perSeed = new Dictionary<int, (double Correct, double Flops, int Count)>();
             var picks = new List<(int Bin, string Pick)>();

@@ -100,13 +100,17 @@ public sealed class BinnedComputeOptimalTests
     }
 
     [Fact]
-    public void Bins_are_validation_quantiles_with_the_hardest_first()
+    public void Bins_are_validation_quantiles_with_the_hardest_first_and_ties_kept_together()
     {
-        var bins = DifficultyBins.From([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], 4);
-        Assert.Equal([0.3, 0.5, 0.7], bins.Edges);
+        var bins = DifficultyBins.From([0.8, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], 4);
+        Assert.Equal([0.25, 0.45, 0.65], bins.Edges.Select(e => Math.Round(e, 6)));
         Assert.Equal(0, bins.Of(0.05));
         Assert.Equal(1, bins.Of(0.3));
         Assert.Equal(3, bins.Of(0.95));
+        // A 1-sample estimate is 0 or 1: the edge goes between them, wherever the median falls
+        Assert.Equal([0.5], DifficultyBins.From([0, 0, 0, 0, 0, 1, 1, 1], 2).Edges);
+        Assert.Equal([0.5], DifficultyBins.From([0, 1, 1, 1, 1, 1, 1, 1], 4).Edges);
+        Assert.Empty(DifficultyBins.From([0.3, 0.3], 2).Edges);
         Assert.Throws<ArgumentException>(() => DifficultyBins.From([], 2));
     }
 
