@@ -6,7 +6,7 @@ namespace Ponder.Search;
 
 /// <summary>
 /// A PRM that is no network (the gold step checker) charged as if it were a learned PRM with a prefix cache
-/// (<see cref="KvCachedPrm"/>): the prompt once per problem, then for each solution only the tokens beyond the
+/// (<see cref="KvCachedPrm"/>): within one search, the prompt once, then for each solution only the tokens beyond the
 /// longest solution already scored that it extends; a step prefix scored before costs nothing. Token counts follow
 /// <see cref="StepText.Encode"/> in <paramref name="tokenizer"/>, at <paramref name="flopsPerToken"/> each. The scores
 /// are <paramref name="inner"/>'s; what <paramref name="inner"/> itself reports spending is ignored.
