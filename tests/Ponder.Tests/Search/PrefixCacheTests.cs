@@ -65,6 +65,23 @@ public sealed class PrefixCacheTests
     }
 
     [Fact]
+    public void Kv_cached_prm_reads_a_solution_beyond_the_window_as_the_plain_scorer_does_and_keeps_prompts_apart()
+    {
+        using var rm = TinyRewardModel();                                // a 128-token window
+        var plain = new RewardScorer(rm, Tokenizer, RewardModelKind.Prm);
+        using var cached = new KvCachedPrm(rm, Tokenizer);
+        var other = new Problem("q", "5 -2\n", "3");
+        IReadOnlyList<string> longSolution = [.. Enumerable.Range(0, 4).Select(i => new string((char)('1' + i), 40)), "#1"];
+        IReadOnlyList<IReadOnlyList<string>> steps = [longSolution, ["3+4=7"], ["5-2=3"]];
+        var problems = new[] { Problem, Problem, other };
+        var expected = plain.ScoreSteps(problems, steps);
+        var actual = cached.ScoreSteps(new object(), problems, steps);
+        for (int i = 0; i < steps.Count; i++)
+            Assert.Equal(expected[i].Select(x => Math.Round(x, 5)), actual[i].Select(x => Math.Round(x, 5)));
+        Assert.Equal(plain.Tokens, cached.Tokens);                      // nothing shared: each prompt and the long solution run once
+    }
+
+    [Fact]
     public void Oracle_with_prefix_cache_is_charged_what_the_kv_cached_prm_runs()
     {
         var inner = new ToyReward(new() { ["3+4=7"] = 1, ["7*2=14"] = 1, ["#14"] = 1 });
