@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 // Ponder speed benchmarks: every figure of one table is measured in the same run, as ratios to the
 // machine's own fp32 matmul peak measured first (this machine is shared and noisy).
-//   dotnet run -c Release --project bench/Ponder.Bench [-- --checkpoint models/arith --seconds 5 --search]
+//   dotnet run -c Release --project bench/Ponder.Bench [-- --checkpoint models/arith --seconds 5 --search --prm-cache [--prm DIR] [--problems 8]]
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
 double seconds = double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "5", System.Globalization.CultureInfo.InvariantCulture);
 var device = TorchRuntime.Initialize(args.SkipWhile(a => a != "--device").Skip(1).FirstOrDefault() ?? "cpu");
@@ -104,6 +104,9 @@ Console.WriteLine("| model | batch | Ponder tokens/s | llama.cpp tokens/s | Pond
 Console.WriteLine("|---|---|---|---|---|");
 foreach (var (name, batch, ponder, llama) in versus) Console.WriteLine($"| {name} | {batch} | {ponder:N0} | {llama:N0} | {ponder / llama:F2} |");
 if (args.Contains("--search")) Ponder.Bench.SearchBench.Run(model, tokenizer, arith);
+if (args.Contains("--prm-cache"))
+    Ponder.Bench.SearchBench.PrmCache(model, tokenizer, arith, args.SkipWhile(a => a != "--prm").Skip(1).FirstOrDefault(),
+        int.Parse(args.SkipWhile(a => a != "--problems").Skip(1).FirstOrDefault() ?? "8", System.Globalization.CultureInfo.InvariantCulture));
 return 0;
 
 // Runs work() (returns units done) repeatedly for about `budget` seconds after one warm-up call; units per second.

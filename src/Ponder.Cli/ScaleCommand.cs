@@ -1,6 +1,7 @@
 using System.Globalization;
 using Ponder.Policy;
 using Ponder.Scaling;
+using Ponder.Search;
 using Ponder.Tasks;
 
 namespace Ponder.Cli;
@@ -11,7 +12,12 @@ public static class ScaleCommand
     public const string Usage = """
         ponder scale --checkpoint C [--task T] [--prm none|gold|DIR] [--reviser R] [--out DIR] [--budgets 1,2,4,8,16] [--seeds 3] [--problems 40]
                      [--validation-problems 40] [--validation-seeds 2] [--arms a,b,...] [--seed S] [--device cpu|cuda]
+                     [--temperature 1.0] [--compute-optimal bins=B[,samples=K]] [--prm-cache on|off]
           arms: greedy, bon-majority, bon-verifier (countdown), bon-prm-vote, bon-prm-max, beam, dvts, mcts, revision (those the rewards and --reviser allow)
+          --temperature X: sampling temperature of every arm but greedy (best-of-N and revision samples, tree steps)
+          --compute-optimal bins=B: also compute-optimal per difficulty bin: B bins of an answer-free difficulty estimate
+              from K samples per problem (default 4; mean PRM score, or majority agreement without a PRM), charged to its compute
+          --prm-cache on|off (on): the PRM runs each token of a search's scored prefixes once (KV cache; gold is charged so)
           --stage quick|full: the demo's own grid (ScalingStage.Run) instead of the options above
           writes DIR/scaling.csv, scaling.json, report.md, scaling_accuracy.png, scaling_error.png (DIR: runs/scale)
         """;
@@ -32,22 +38,26 @@ public static class ScaleCommand
         string? armList = o.String("arms");
         int seed = o.Int("seed", 0);
         string? stage = o.String("stage");
+        double temperature = o.Double("temperature", 1.0, 0, 10);
+        var (bins, estimator) = ParseBins(o.String("compute-optimal"), temperature);
+        bool prmCache = SolveCommand.PrmCache(o, "scale");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
 
         var policy = LoadedPolicy.Load(dir, device);
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
-        var prm = SolveCommand.Prm(prmName, task, policy);
+        var prm = SolveCommand.Prm(prmName, task, policy, prmCache);
         var reviser = reviserDir is null ? null : LoadedPolicy.Load(reviserDir, device);
         if (stage is not null)
         {
             if (stage is not ("quick" or "full")) throw new UsageException($"scale: option '--stage' is quick or full, got '{stage}'");
+            if (bins > 0 || temperature != 1.0) throw new UsageException("scale: options '--compute-optimal' and '--temperature' apply to the grid options, not to '--stage'");
             var result = ScalingStage.Run(policy, task, prm, null, outDir, stage == "quick", seed, new LineProgress("[scale] "), reviser: reviser);
             File.WriteAllText(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + result.Markdown);
             Console.WriteLine(result.Summary.ToJsonString(new() { WriteIndented = true }));
             return 0;
         }
-        var available = SweepArm.Defaults(prm is not null, orm: false, verifier: task is CountdownTask, reviser: reviser is not null);
+        var available = SweepArm.Defaults(prm is not null, orm: false, verifier: task is CountdownTask, reviser: reviser is not null, temperature);
         var arms = armList is null ? available : armList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Select(name => available.FirstOrDefault(a => a.Name == name)
                 ?? throw new UsageException($"scale: arm '{name}' is not available (available with these rewards: {string.Join(", ", available.Select(a => a.Name))})")).ToList();
@@ -55,12 +65,29 @@ public static class ScaleCommand
         var validation = test with { Split = Split.Train, Seeds = validationSeeds, Problems = validationProblems };
         string command = "./ponder scale " + string.Join(" ", args);
         var run = ScalingStage.Measure(policy, task, prm, prmName == "gold" ? "gold step checker (ORACLE, not a learned PRM)" : prmName, null, "none",
-            arms, test, validation, null, command, new LineProgress("[scale] "), reviser);
+            arms, test, validation, null, command, new LineProgress("[scale] "), reviser, bins, estimator);
         var (markdown, _) = ScalingReport.Write(run, outDir);
         File.WriteAllText(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + markdown);
         Console.WriteLine(markdown);
         Console.WriteLine($"wrote {Path.Combine(outDir, "report.md")}, scaling.csv, scaling.json and PNGs in {run.Seconds:F0}s");
         return 0;
+    }
+
+    /// <summary><c>bins=B[,samples=K]</c> → B and the estimator (K samples at the sweep's temperature); (0, null) when absent.</summary>
+    static (int Bins, DifficultyEstimator? Estimator) ParseBins(string? text, double temperature)
+    {
+        if (text is null) return (0, null);
+        int bins = 0, samples = new DifficultyEstimator().Samples;
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = part.Split('=', 2, StringSplitOptions.TrimEntries);
+            bool ok = kv.Length == 2 && int.TryParse(kv[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 1 && v <= 64;
+            if (ok && kv[0] == "bins") bins = int.Parse(kv[1], CultureInfo.InvariantCulture);
+            else if (ok && kv[0] == "samples") samples = int.Parse(kv[1], CultureInfo.InvariantCulture);
+            else throw new UsageException($"scale: option '--compute-optimal' expects bins=B[,samples=K] with B and K in 1..64, got '{part}'");
+        }
+        if (bins == 0) throw new UsageException($"scale: option '--compute-optimal' needs bins=B (e.g. bins=4), got '{text}'");
+        return (bins, new DifficultyEstimator { Samples = samples, Temperature = temperature });
     }
 
     static IReadOnlyList<int> ParseBudgets(string text)

@@ -13,6 +13,7 @@ public static class SolveCommand
         ponder solve --checkpoint C --strategy S [--budget B] [--task T] [--prm none|gold|DIR] [--reviser R] [--seed S] [--device cpu|cuda] [settings] "problem"
           S: greedy, best-of-n, beam, dvts, mcts, revision (with --reviser R from 'ponder train revise'); B: N (16), tokens (4096tok) or FLOPs (2e9flops)
           --prm gold: the task's exact step checker as an ORACLE process reward (arith, countdown)
+          --prm-cache on|off (on): the PRM keeps its KV cache of scored prefixes, so each reward-model token runs once per problem
         """ + "\n" + SearchOptions.Usage;
 
     public static int Run(string[] args)
@@ -24,6 +25,7 @@ public static class SolveCommand
         string? taskSpec = o.String("task");
         string prmName = o.String("prm", "none")!;
         string? reviserDir = o.String("reviser");
+        bool prmCache = PrmCache(o, "solve");
         int seed = o.Int("seed", 0);
         var settings = SearchOptions.Read(o);
         var limits = SearchOptions.ReadLimits(o);
@@ -34,7 +36,7 @@ public static class SolveCommand
 
         var policy = LoadedPolicy.Load(dir, device);
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
-        var prm = Prm(prmName, task, policy);
+        var prm = Prm(prmName, task, policy, prmCache);
         var strategy = Strategies.Create(kind, settings);
         var context = SearchContext.For(task, new GeneratorPolicy(policy, limits), prm, seed: seed) with
         {
@@ -60,22 +62,33 @@ public static class SolveCommand
         return 0;
     }
 
-    /// <summary>The process reward a name stands for: <c>none</c>, or <c>gold</c> (the oracle step checker, charged like a policy-sized PRM).</summary>
-    /// <summary><c>none</c>, <c>gold</c> (the task's exact step checker: an ORACLE baseline) or a learned PRM checkpoint folder.</summary>
-    public static IProcessReward? Prm(string name, ITask task, LoadedPolicy policy) => name switch
+    /// <summary>
+    /// <c>none</c>, <c>gold</c> (the task's exact step checker: an ORACLE baseline, charged like a policy-sized PRM) or a
+    /// learned PRM checkpoint folder; with <paramref name="prefixCache"/> the PRM runs (or, for gold, is charged for) each
+    /// token of a problem's scored prefixes once (<see cref="KvCachedPrm"/>, <see cref="PrefixCachedOracle"/>).
+    /// </summary>
+    public static IProcessReward? Prm(string name, ITask task, LoadedPolicy policy, bool prefixCache = true) => name switch
     {
         "none" => null,
-        "gold" => GoldStepReward.SizedLike(task, policy),
-        _ when Directory.Exists(name) => LearnedPrm(name, policy),
+        "gold" => prefixCache ? PrefixCachedOracle.GoldSizedLike(task, policy) : GoldStepReward.SizedLike(task, policy),
+        _ when Directory.Exists(name) => LearnedPrm(name, policy, prefixCache),
         _ => throw new UsageException($"option '--prm': '{name}' is neither none, gold nor a reward-model checkpoint folder"),
     };
 
-    static IProcessReward LearnedPrm(string dir, LoadedPolicy policy)
+    /// <summary>The <c>--prm-cache on|off</c> option (on by default).</summary>
+    public static bool PrmCache(Options o, string verb) => o.String("prm-cache", "on") switch
+    {
+        "on" => true,
+        "off" => false,
+        var other => throw new UsageException($"{verb}: option '--prm-cache' is on or off, got '{other}'"),
+    };
+
+    static IProcessReward LearnedPrm(string dir, LoadedPolicy policy, bool prefixCache)
     {
         var rm = LoadedRewardModel.Load(dir, policy.Model.Device);
         if (rm.Tokenizer.ToJson() != policy.Tokenizer.ToJson())
             throw new InvalidDataException($"reward model '{dir}': its tokenizer differs from the policy's '{policy.Dir}'");
-        return rm.Scorer();
+        return prefixCache ? new KvCachedPrm(rm.Model, rm.Tokenizer) : rm.Scorer();
     }
 
     public static StrategyKind ParseStrategy(string name)

@@ -146,6 +146,36 @@ public sealed class RewardModel : nn.Module<Tensor, Tensor>
         return stack([masked.cumsum(1), masked.cummin(1).values], -1);                                      // (B, T, 2)
     }
 
+    /// <summary>An empty KV cache on this model's device and dtype, for <see cref="ScoresAppended"/>.</summary>
+    public KvCache NewCache(int batch, int capacity) => new(Config, batch, capacity, Device, _score.weight!.dtype);
+
+    /// <summary>
+    /// Score logits (B, T) of tokens <paramref name="inputIds"/> (B, T) appended to <paramref name="cache"/>, which
+    /// keeps their keys and values: a prefix scored once is never run again. <paramref name="valid"/> (B, T) bool marks
+    /// real tokens (null: all); padding neither attends nor is attended to. Same attention as the policy's cached path.
+    /// </summary>
+    public Tensor ScoresAppended(Tensor inputIds, KvCache cache, Tensor? valid = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        ArgumentNullException.ThrowIfNull(cache);
+        using var scope = NewDisposeScope();
+        var dtype = _score.weight!.dtype;
+        var group = Config.NumHeads / Config.NumKvHeads;
+        var (positions, mask) = cache.BeginAppend((int)inputIds.shape[1], valid, checkPositions: true); // (B, T), (B, 1, T, S)
+        try
+        {
+            var (cos, sin) = _rotary.Lookup(positions, dtype);                                          // (B, 1, T, hs)
+            var bias = zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
+            if (group > 1) bias = bias.repeat(1, 1, group, 1);                                           // (B, 1, g·T, S)
+            var hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache));             // (B, T, C)
+            return _score.call(hidden).squeeze(-1).MoveToOuterDisposeScope();                           // (B, T)
+        }
+        finally
+        {
+            cache.EndAppend();
+        }
+    }
+
     /// <summary>Final-normed hidden states (B, T, C) with full causal attention at positions 0…T−1.</summary>
     public Tensor Hidden(Tensor inputIds)
     {

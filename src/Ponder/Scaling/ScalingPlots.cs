@@ -5,18 +5,20 @@ namespace Ponder.Scaling;
 /// <summary>The two figures of a scaling report: accuracy vs compute (log x, error bars) and error rate vs compute with fitted power laws (log-log).</summary>
 public static class ScalingPlots
 {
-    public static void Accuracy(string path, string title, IReadOnlyList<ScalingCurve> curves, IReadOnlyList<OptimalRow>? optimal = null)
+    public static void Accuracy(string path, string title, IReadOnlyList<ScalingCurve> curves, IReadOnlyList<OptimalRow>? optimal = null,
+        IReadOnlyList<BinnedRow>? binned = null)
     {
         var plot = new Plot();
         var lines = curves.Select(c => (c.Arm, Points: c.Points.Select(p => (p.Flops, p.Accuracy, p.Spread)).ToList())).ToList();
         if (optimal is { Count: > 0 }) lines.Add(("compute-optimal", optimal.Select(r => (r.Flops, r.Accuracy, r.Spread)).ToList()));
+        if (binned is { Count: > 0 }) lines.Add(("compute-optimal (binned)", binned.Select(r => (r.Flops, r.Accuracy, r.Spread)).ToList()));
         for (int i = 0; i < lines.Count; i++)
         {
             var color = Palette.GetColor(i);
             double[] xs = lines[i].Points.Select(p => Math.Log10(p.Flops)).ToArray(), ys = lines[i].Points.Select(p => p.Accuracy).ToArray();
             var line = plot.Add.Scatter(xs, ys, color);
             line.LegendText = lines[i].Arm;
-            if (lines[i].Arm == "compute-optimal") (line.LinePattern, line.LineWidth) = (LinePattern.Dotted, 3);
+            if (lines[i].Arm.StartsWith("compute-optimal", StringComparison.Ordinal)) (line.LinePattern, line.LineWidth) = (LinePattern.Dotted, 3);
             var bars = plot.Add.ErrorBar(xs, ys, lines[i].Points.Select(p => p.Spread).ToArray());
             bars.Color = color;
         }

@@ -21,7 +21,7 @@ public static class ScalingReport
         File.WriteAllText(Path.Combine(outDir, "scaling.csv"), csv.ToString());
         File.WriteAllText(Path.Combine(outDir, "scaling.json"), Json(run).ToJsonString(new() { WriteIndented = true }));
         string accuracy = Path.Combine(outDir, pngPrefix + "accuracy.png"), error = Path.Combine(outDir, pngPrefix + "error.png");
-        ScalingPlots.Accuracy(accuracy, $"Accuracy vs test-time compute ({run.Task})", run.Curves, run.Optimal);
+        ScalingPlots.Accuracy(accuracy, $"Accuracy vs test-time compute ({run.Task})", run.Curves, run.Optimal, run.Binned);
         ScalingPlots.ErrorFits(error, "Error rate vs compute, fitted power laws", run.Curves);
         string markdown = Markdown(run, Path.GetFileName(accuracy), Path.GetFileName(error));
         return (markdown, [accuracy, error]);
@@ -73,8 +73,20 @@ public static class ScalingReport
                 ["budget_flops"] = r.Budget, ["chosen"] = r.Chosen, ["n"] = r.N, ["accuracy"] = r.Accuracy, ["spread"] = r.Spread,
                 ["best_single"] = r.BestArm, ["best_single_accuracy"] = r.BestAccuracy, ["best_single_spread"] = r.BestSpread, ["at_least_as_good"] = r.AtLeastAsGood,
             }).ToArray()),
+            ["compute_optimal_binned"] = new JsonArray(run.Binned.Select(r => (JsonNode)new JsonObject
+            {
+                ["budget_flops"] = r.Budget, ["picks"] = r.Picks, ["flops"] = r.Flops, ["estimate_flops"] = r.EstimateFlops, ["accuracy"] = r.Accuracy, ["spread"] = r.Spread,
+                ["unbinned"] = r.Unbinned, ["unbinned_flops"] = r.UnbinnedFlops, ["unbinned_accuracy"] = r.UnbinnedAccuracy, ["unbinned_spread"] = r.UnbinnedSpread,
+                ["best_single"] = r.BestArm, ["best_single_accuracy"] = r.BestAccuracy, ["best_single_spread"] = r.BestSpread,
+            }).ToArray()),
             ["skipped"] = new JsonArray(run.Skipped.Select(s => (JsonNode)s).ToArray()),
         };
+        if (run.BinnedPlan is { } plan)
+            json["difficulty_bins"] = new JsonObject
+            {
+                ["samples"] = plan.Estimator.Samples, ["temperature"] = plan.Estimator.Temperature,
+                ["signal"] = Signal(run), ["edges"] = new JsonArray(plan.Bins.Edges.Select(e => (JsonNode)Math.Round(e, 4)).ToArray()),
+            };
         return json;
     }
 
@@ -99,6 +111,8 @@ public static class ScalingReport
         foreach (var c in run.Curves)
             foreach (var p in c.Points)
                 md.AppendLine(Inv($"| {c.Arm} | {p.N} | {p.Flops:G3} | {p.Tokens:F0} | {p.Accuracy:P1} | {p.Spread:P1} |"));
+        foreach (var r in run.Binned)
+            md.AppendLine(Inv($"| compute-optimal (binned) | budget {r.Budget:G3} | {r.Flops:G3} | – | {r.Accuracy:P1} | {r.Spread:P1} |"));
         md.AppendLine().AppendLine("### Power-law fits of the error rate").AppendLine();
         md.AppendLine("error ≈ a · FLOPs^b, least squares in log-log over each strategy's budgets (points with zero error are left out).").AppendLine();
         md.AppendLine($"![error vs compute]({errorPng})").AppendLine();
@@ -126,8 +140,25 @@ public static class ScalingReport
         md.AppendLine("| budget FLOPs | chosen | accuracy | best single | its accuracy | ≥ within spread |").AppendLine("|---|---|---|---|---|---|");
         foreach (var r in run.Optimal)
             md.AppendLine(Inv($"| {r.Budget:G3} | {r.Chosen} N={r.N} | {r.Accuracy:P1} ± {r.Spread:P1} | {r.BestArm} | {r.BestAccuracy:P1} ± {r.BestSpread:P1} | {(r.AtLeastAsGood ? "yes" : "no")} |"));
+        if (run.BinnedPlan is { } plan) Binned(md, run, plan);
         if (run.Skipped.Count > 0) md.AppendLine().AppendLine("Cells not run (checked before any work): " + string.Join("; ", run.Skipped.Distinct()) + ".");
         return md.ToString();
+    }
+
+    private static string Signal(ScalingRun run) => run.Prm == "none" ? "agreement with the samples' majority answer" : "mean PRM score (last step) of the samples";
+
+    private static void Binned(StringBuilder md, ScalingRun run, Search.BinnedComputeOptimal plan)
+    {
+        md.AppendLine().AppendLine("### Compute-optimal per difficulty bin").AppendLine();
+        md.AppendLine(Inv($"Difficulty is estimated without the answer from {plan.Estimator.Samples} samples of the policy (temperature {plan.Estimator.Temperature}): the {Signal(run)}. ") +
+            Inv($"Both splits are binned by this estimate, into {plan.Bins.Count} bins at the quantiles of the validation estimates (edges {string.Join(", ", plan.Bins.Edges.Select(e => e.ToString("F3", CultureInfo.InvariantCulture)))}; bin 1 is the hardest). ") +
+            "Per bin, the (strategy, N) with the best validation accuracy on that bin's problems among those that fit the budget left after the estimate; on test each problem's estimate picks its bin. " +
+            "FLOPs include the estimate (its samples and PRM calls); accuracy is the chosen settings' own test cells, problem by problem.").AppendLine();
+        md.AppendLine("| budget FLOPs | compute-optimal (binned): picks | its FLOPs (of which estimate) | accuracy | compute-optimal (unbinned) | accuracy | best single | accuracy |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var r in run.Binned)
+            md.AppendLine(Inv($"| {r.Budget:G3} | {r.Picks} | {r.Flops:G3} ({r.EstimateFlops:G3}) | {r.Accuracy:P1} ± {r.Spread:P1} | {r.Unbinned} | {r.UnbinnedAccuracy:P1} ± {r.UnbinnedSpread:P1} | {r.BestArm} | {r.BestAccuracy:P1} ± {r.BestSpread:P1} |"));
+        if (run.Binned.Count == 0) md.AppendLine("(no budget at which every pick had a test cell)");
     }
 
     private static JsonNode? Num(double v) => double.IsFinite(v) ? Math.Round(v, 4) : null;

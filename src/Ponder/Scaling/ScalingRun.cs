@@ -8,4 +8,11 @@ public sealed record ScalingRun(
     SweepOptions Test, SweepOptions Validation, IReadOnlyList<SweepArm> Arms,
     IReadOnlyList<SweepPoint> TestPoints, IReadOnlyList<SweepPoint> ValidationPoints,
     IReadOnlyList<ScalingCurve> Curves, IReadOnlyList<EfficiencyRow> Efficiency, IReadOnlyList<OptimalRow> Optimal,
-    IReadOnlyList<string> Skipped, double Seconds);
+    IReadOnlyList<string> Skipped, double Seconds)
+{
+    /// <summary>Compute-optimal per difficulty bin on test (empty unless the run asked for bins).</summary>
+    public IReadOnlyList<BinnedRow> Binned { get; init; } = [];
+
+    /// <summary>The binned plan chosen on validation (its estimator and bin edges); null unless the run asked for bins.</summary>
+    public Search.BinnedComputeOptimal? BinnedPlan { get; init; }
+}

@@ -34,10 +34,14 @@ public static class ScalingStage
         return new ScalingStageResult(ScalingReport.Summary(run), markdown, pngs, run);
     }
 
-    /// <summary>Test and validation sweeps of <paramref name="arms"/>, with curves, fits, efficiency and compute-optimal rows.</summary>
+    /// <summary>
+    /// Test and validation sweeps of <paramref name="arms"/>, with curves, fits, efficiency and compute-optimal rows;
+    /// with <paramref name="bins"/> &gt; 0 also compute-optimal per difficulty bin (<see cref="BinnedPlan"/>), whose
+    /// estimates run on both splits with <paramref name="estimator"/> (default: 4 samples).
+    /// </summary>
     public static ScalingRun Measure(LoadedPolicy policy, ITask task, IProcessReward? prm, string prmName, IOutcomeReward? orm, string ormName,
         IReadOnlyList<SweepArm> arms, SweepOptions test, SweepOptions validation, SearchLimits? limits, string command, IProgress<string>? progress,
-        LoadedPolicy? reviser = null)
+        LoadedPolicy? reviser = null, int bins = 0, DifficultyEstimator? estimator = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(task);
@@ -53,8 +57,21 @@ public static class ScalingStage
         var validationPoints = ScalingSweep.Run(task, searchPolicy, context, arms, validation, Prefixed(progress, "validation"));
         var curves = ScalingCurve.From(testPoints);
         var optimal = new ComputeOptimal(ComputeOptimalPlan.From(validationPoints, arms));
+        IReadOnlyList<BinnedRow> binnedRows = [];
+        BinnedComputeOptimal? binned = null;
+        if (bins > 0)
+        {
+            estimator ??= new DifficultyEstimator();
+            var validationEstimates = BinnedPlan.Estimate(task, context, validation, estimator, Prefixed(progress, "validation"));
+            var testEstimates = BinnedPlan.Estimate(task, context, test, estimator, Prefixed(progress, "test"));
+            binned = BinnedPlan.From(validationPoints, arms, validationEstimates, bins, estimator);
+            binnedRows = BinnedPlan.Evaluate(binned, optimal, testPoints, testEstimates, curves);
+        }
         return new ScalingRun(command, task.Name, policy.Dir, policy.Model.ParameterCount, prmName, ormName, test, validation, arms,
-            testPoints, validationPoints, curves, ScalingAnalysis.Efficiency(curves), ComputeOptimalPlan.Evaluate(optimal, curves), skipped, clock.Elapsed.TotalSeconds);
+            testPoints, validationPoints, curves, ScalingAnalysis.Efficiency(curves), ComputeOptimalPlan.Evaluate(optimal, curves), skipped, clock.Elapsed.TotalSeconds)
+        {
+            Binned = binnedRows, BinnedPlan = binned,
+        };
     }
 
     private static string Describe(IProcessReward? prm) => prm switch

@@ -38,15 +38,21 @@ public static class ScalingSweep
                 var clock = Stopwatch.StartNew();
                 int correct = 0;
                 var total = Compute.Zero;
+                var (solved, flops, tokens) = (new bool[problems.Count], new double[problems.Count], new double[problems.Count]);
                 for (int i = 0; i < problems.Count; i++)
                 {
                     var context = baseContext with { Seed = Seeds.Mix(seed, i) };
                     var result = strategy.Solve(problems[i], context, Budget.Samples(n));
-                    if (task.Check(problems[i], result.Completion).Correct) correct++;
+                    solved[i] = task.Check(problems[i], result.Completion).Correct;
+                    if (solved[i]) correct++;
+                    (flops[i], tokens[i]) = (result.Compute.Flops, result.Compute.Tokens);
                     total += result.Compute;
                 }
                 points.Add(new SweepPoint(arm.Name, arm.Kind.ToString(), n, seed, problems.Count, correct, correct / (double)problems.Count,
-                    total.Flops / problems.Count, (double)total.Tokens / problems.Count, total.ForwardPerGenerated, clock.Elapsed.TotalSeconds));
+                    total.Flops / problems.Count, (double)total.Tokens / problems.Count, total.ForwardPerGenerated, clock.Elapsed.TotalSeconds)
+                {
+                    Solved = solved, ProblemFlops = flops, ProblemTokens = tokens,
+                });
                 progress?.Report($"{arm.Name} N={n} seed {seed}: {correct}/{problems.Count} correct, {total.Flops / problems.Count:G3} FLOPs/problem, {clock.Elapsed.TotalSeconds:F1}s");
             }
         }

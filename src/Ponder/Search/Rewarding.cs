@@ -6,13 +6,14 @@ namespace Ponder.Search;
 /// <summary>Reward calls of a search, charged to its meter, with their shapes checked.</summary>
 internal static class Rewarding
 {
-    /// <summary>PRM scores of each node's step prefixes (one score per step).</summary>
+    /// <summary>PRM scores of each node's step prefixes (one score per step); a prefix-cached PRM reuses only this search's (this meter's) work.</summary>
     public static IReadOnlyList<IReadOnlyList<double>> Steps(SearchContext context, ComputeMeter meter, Problem problem, IReadOnlyList<StepNode> nodes)
     {
         var prm = context.Prm ?? throw new InvalidOperationException("this search needs a process reward model (SearchContext.Prm)");
         if (nodes.Count == 0) return [];
         var problems = Enumerable.Repeat(problem, nodes.Count).ToList();
-        var scores = meter.Charge(prm, () => prm.ScoreSteps(problems, nodes.Select(n => n.Steps).ToList()));
+        var steps = nodes.Select(n => n.Steps).ToList();
+        var scores = meter.Charge(prm, () => prm is IPrefixCachedReward cached ? cached.ScoreSteps(meter, problems, steps) : prm.ScoreSteps(problems, steps));
         if (scores.Count != nodes.Count || Enumerable.Range(0, nodes.Count).Any(i => scores[i].Count != nodes[i].Steps.Count))
             throw new InvalidOperationException("the process reward model returned scores of the wrong shape (one list per solution, one score per step)");
         return scores;

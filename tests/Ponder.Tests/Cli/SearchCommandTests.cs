@@ -31,4 +31,15 @@ public sealed class SearchCommandTests
         Assert.Contains("--budgets", Assert.Throws<UsageException>(() => ScaleCommand.Run(["--checkpoint", Missing, "--budgets", "1,0,4"])).Message);
         Assert.Contains("unknown option '--strategy'", Assert.Throws<UsageException>(() => ScaleCommand.Run(["--checkpoint", Missing, "--strategy", "beam"])).Message);
     }
+
+    [Fact]
+    public void Scale_rejects_bad_compute_optimal_bins_temperature_and_prm_cache_before_loading_anything()
+    {
+        Assert.Contains("bins=B", Assert.Throws<UsageException>(() => ScaleCommand.Run(["--checkpoint", Missing, "--compute-optimal", "bins=0"])).Message);
+        Assert.Contains("needs bins=B", Assert.Throws<UsageException>(() => ScaleCommand.Run(["--checkpoint", Missing, "--compute-optimal", "samples=2"])).Message);
+        Assert.Contains("'--temperature'", Assert.Throws<UsageException>(() => ScaleCommand.Run(["--checkpoint", Missing, "--temperature", "-1"])).Message);
+        Assert.Contains("'--prm-cache' is on or off", Assert.Throws<UsageException>(() => ScaleCommand.Run(["--checkpoint", Missing, "--prm-cache", "maybe"])).Message);
+        Assert.Contains("'--prm-cache' is on or off", Assert.Throws<UsageException>(() =>
+            SolveCommand.Run(["--checkpoint", Missing, "--strategy", "beam", "--prm-cache", "1", "1 +2"])).Message);
+    }
 }
