@@ -25,6 +25,7 @@ public sealed class KvCachedPrm : IPrefixCachedReward, IMeteredReward, IDisposab
     private readonly RewardScorer _uncached;
     private readonly PrefixLedger<(KvCache Cache, int Row)> _ledger = new();
     private readonly List<KvCache> _caches = [];
+    private readonly Dictionary<KvCache, LikelihoodState> _states = new(ReferenceEqualityComparer.Instance);
     private readonly Lock _lock = new();
 
     public KvCachedPrm(RewardModel model, ITokenizer tokenizer)
@@ -77,7 +78,7 @@ public sealed class KvCachedPrm : IPrefixCachedReward, IMeteredReward, IDisposab
         foreach (int i in items)
         {
             if (steps[i].Count == 0) { result[i] = []; continue; }
-            var (ids, ends) = StepText.Encode(_tokenizer, problem.Prompt, steps[i]);
+            var (ids, ends, _) = StepText.Encode(_tokenizer, problem.Prompt, steps[i]);
             RequestedTokens += Math.Min(ids.Length, window);
             if (_ledger.Known(steps[i]) is { } known) { result[i] = known; continue; }
             if (first.TryGetValue(PrefixLedger<int>.Key(steps[i], steps[i].Count), out int same)) { aliases.Add((i, same)); continue; }
@@ -103,7 +104,8 @@ public sealed class KvCachedPrm : IPrefixCachedReward, IMeteredReward, IDisposab
     {
         var cache = Track(_model.NewCache(1, prompt.Length));
         using var scope = NewDisposeScope();
-        _model.ScoresAppended(tensor(prompt.Select(t => (long)t).ToArray(), [1, prompt.Length], device: _model.Device), cache);
+        var (_, state) = _model.ScoresAppended(tensor(prompt.Select(t => (long)t).ToArray(), [1, prompt.Length], device: _model.Device), cache, null, null);
+        _states[cache] = state.MoveToOuterDisposeScope();
         Tokens += prompt.Length;
         _ledger.End([], (cache, 0));
         return (cache, 0);
@@ -124,7 +126,9 @@ public sealed class KvCachedPrm : IPrefixCachedReward, IMeteredReward, IDisposab
         using (var scope = NewDisposeScope())
         {
             var device = _model.Device;
-            var logits = _model.ScoresAppended(tensor(ids, [b, t], device: device), forked, tensor(valid, [b, t], device: device)); // (B, T)
+            var before = _states[batch[0].Cache].Select(tensor(batch.Select(p => (long)p.Row).ToArray(), device: device));
+            var (logits, after) = _model.ScoresAppended(tensor(ids, [b, t], device: device), forked, tensor(valid, [b, t], device: device), before); // (B, T)
+            _states[forked] = after.MoveToOuterDisposeScope();
             probabilities = logits.sigmoid().to(ScalarType.Float64).cpu().data<double>().ToArray();                            // (B·T)
         }
         for (int r = 0; r < b; r++)
@@ -151,6 +155,8 @@ public sealed class KvCachedPrm : IPrefixCachedReward, IMeteredReward, IDisposab
     {
         foreach (var c in _caches) c.Dispose();
         _caches.Clear();
+        foreach (var state in _states.Values) state.Dispose();
+        _states.Clear();
     }
 
     public void Dispose()

@@ -29,6 +29,8 @@ public sealed class PrefixCacheTests
         using var noGrad = no_grad();
         var head = rm.named_parameters().Single(p => p.name == RewardModel.HeadName).parameter;
         head.copy_(randn(head.shape) * 0.5);
+        // likelihood weights small enough that the features move the probabilities without saturating them
+        rm.named_parameters().Single(p => p.name == RewardModel.LikelihoodName).parameter.copy_(tensor(new[] { 0.02f, 0.05f }).view(1, 2));
         rm.eval();
         return rm;
     }
