@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 // Ponder speed benchmarks: every figure of one table is measured in the same run, as ratios to the
 // machine's own fp32 matmul peak measured first (this machine is shared and noisy).
 //   dotnet run -c Release --project bench/Ponder.Bench [-- --checkpoint models/arith --seconds 5 --search]
+// --profile prints only where a decode step's time goes, by op category (see DecodeProfile).
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
 double seconds = double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "5", System.Globalization.CultureInfo.InvariantCulture);
 var device = TorchRuntime.Initialize(args.SkipWhile(a => a != "--device").Skip(1).FirstOrDefault() ?? "cpu");
@@ -40,6 +41,11 @@ else
     model = new Transformer(sft.Model with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad });
     model.to(device);
     Console.WriteLine($"model: default shape, random weights ({model.ParameterCount:N0} parameters; no checkpoint at {checkpoint})");
+}
+if (args.Contains("--profile"))
+{
+    Ponder.Bench.DecodeProfile.Run(model, [1, 64], seconds / 10);
+    return 0;
 }
 var arith = TaskRegistry.Create(task);
 var rows = new List<(string Name, double TokensPerSecond, double Fraction)>();

@@ -103,7 +103,7 @@ public sealed class RewardModel : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"{t} tokens exceed max_position_embeddings = {Config.MaxPositions}.", nameof(inputIds));
         var positions = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0);  // (1, T)
         var (cos, sin) = _rotary.Lookup(positions, _score.weight!.dtype);            // (1, 1, T, hs)
-        return _model.call(inputIds, new AttentionContext(cos, sin, null, null)).MoveToOuterDisposeScope(); // (B, T, C)
+        return _model.call(inputIds, new AttentionContext(cos, sin, null, null, Fused: !is_grad_enabled())).MoveToOuterDisposeScope(); // (B, T, C)
     }
 
     protected override void Dispose(bool disposing)
