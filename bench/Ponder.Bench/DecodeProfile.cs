@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Ponder.Policy;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -174,7 +173,7 @@ internal static class DecodeProfile
         {
             using var cache = model.NewCache(b, Context + 64);
             using (NewDisposeScope()) model.Forward(randint(0, vocab, [b, Context]), cache);
-            var clock = CpuClock.StartNew();
+            var clock = BenchClock.StartCpu();
             for (var i = 0; i < 60; i++)
             {
                 using var s = NewDisposeScope();
@@ -209,7 +208,7 @@ internal static class DecodeProfile
         var elapsed = TimeSpan.Zero;
         for (var round = 0; elapsed.TotalSeconds < seconds || round < 2; round++)
         {
-            var clock = CpuClock.StartNew();
+            var clock = BenchClock.StartCpu();
             for (var length = Context; length < Context + 60; length++)
             {
                 using var s = NewDisposeScope();
@@ -262,7 +261,7 @@ internal static class DecodeProfile
             op();
         }
         long calls = 0;
-        var clock = CpuClock.StartNew();
+        var clock = BenchClock.StartCpu();
         do
         {
             for (var i = 0; i < 20; i++)
@@ -274,14 +273,4 @@ internal static class DecodeProfile
         } while (clock.Elapsed.TotalSeconds < seconds);
         return clock.Elapsed.TotalMilliseconds * 1000 / calls;
     }
-}
-
-/// <summary>Elapsed CPU time of this process (all its threads), read like a stopwatch.</summary>
-internal sealed class CpuClock
-{
-    private readonly TimeSpan _start = Process.GetCurrentProcess().TotalProcessorTime;
-
-    public static CpuClock StartNew() => new();
-
-    public TimeSpan Elapsed => Process.GetCurrentProcess().TotalProcessorTime - _start;
 }
