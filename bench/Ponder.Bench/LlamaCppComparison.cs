@@ -24,8 +24,11 @@ internal static class LlamaCppComparison
         return true;
     });
 
-    /// <summary>Per batch: Ponder with separate projections, Ponder (fused, the default), llama.cpp; tokens per second.</summary>
-    public static List<(string Model, int Batch, double Separate, double Ponder, double LlamaCpp)> Run(Transformer model, ITokenizer tokenizer, string label, int[] batches, int decodeSteps, double seconds)
+    /// <summary>Turns the inference fast path on (the default) or off (the earlier path): fused q/k/v and gate/up projections.</summary>
+    public static void FastPaths(Transformer model, bool on) => model.FuseProjections = on;
+
+    /// <summary>Per batch: Ponder without and with its inference fast paths (see <see cref="FastPaths"/>), llama.cpp; tokens per second.</summary>
+    public static List<(string Model, int Batch, double Before, double Ponder, double LlamaCpp)> Run(Transformer model, ITokenizer tokenizer, string label, int[] batches, int decodeSteps, double seconds)
     {
         int threads = get_num_threads();
         string gguf = Path.Combine(Path.GetTempPath(), $"ponder-bench-{Guid.NewGuid():N}.gguf");
@@ -38,13 +41,13 @@ internal static class LlamaCppComparison
             foreach (int batch in batches)
             {
                 var prompts = Enumerable.Range(0, batch).Select(_ => Enumerable.Range(0, PromptTokens).Select(_ => random.Next(4, model.Config.VocabSize)).ToArray()).ToArray();
-                model.FuseProjections = false;
-                double separate = Measure(seconds, () => PonderDecode(model, prompts, decodeSteps));
-                model.FuseProjections = true;
+                FastPaths(model, false);
+                double before = Measure(seconds, () => PonderDecode(model, prompts, decodeSteps));
+                FastPaths(model, true);
                 double ponder = Measure(seconds, () => PonderDecode(model, prompts, decodeSteps));
                 double llama = LlamaCppDecode(gguf, prompts, decodeSteps, threads, seconds);
-                rows.Add((label, batch, separate, ponder, llama));
-                Console.WriteLine($"  {label} batch {batch}: Ponder {ponder:N0} tok/s (separate projections {separate:N0}), llama.cpp {llama:N0} tok/s");
+                rows.Add((label, batch, before, ponder, llama));
+                Console.WriteLine($"  {label} batch {batch}: Ponder {ponder:N0} tok/s (before {before:N0}), llama.cpp {llama:N0} tok/s");
             }
         }
         finally
