@@ -22,7 +22,7 @@ internal static class DecodeProfile
     {
         var c = model.Config;
         Console.WriteLine();
-        Console.WriteLine($"Decode step profile (µs per step, {get_num_threads()} thread(s), cache of {Context} columns, hidden {c.HiddenSize}, {c.NumLayers} layers):");
+        Console.WriteLine($"Decode step profile (µs of process CPU time per step, {get_num_threads()} thread(s), cache of {Context} columns, hidden {c.HiddenSize}, {c.NumLayers} layers):");
         foreach (var b in batches)
         {
             var rows = Profile(model, b, secondsPerItem);
