@@ -192,6 +192,27 @@ public sealed class TransformerTests
     }
 
     [Fact]
+    public void Checkpoint_round_trip_after_fused_inference_restores_the_same_logits()
+    {
+        // Given two models that have both run fused inference (so their parameters live in fused storage)
+        using var dir = new TempDirectory();
+        using var saved = TinyModels.Model(50, seed: 1);
+        using var restored = TinyModels.Model(50, seed: 2);
+        using var scope = NewDisposeScope();
+        var tokens = TinyModels.RandomTokens(9, 50, 3);
+        var expected = TinyModels.FullLogits(saved, tokens);
+        var before = TinyModels.FullLogits(restored, tokens);
+
+        // When one is saved and loaded into the other
+        Checkpoint.Save(dir.Path, saved.Config, saved, new CharTokenizer(), new CheckpointState { Task = "arith" });
+        Checkpoint.LoadWeights(dir.Path, restored);
+
+        // Then the loaded model's fused inference gives the saved model's logits
+        Assert.True(TinyModels.MaxAbsDiff(before, expected) > 1e-2, "the models differed before loading");
+        Assert.True(TinyModels.MaxAbsDiff(TinyModels.FullLogits(restored, tokens), expected) < 1e-6f);
+    }
+
+    [Fact]
     public void Left_padded_rows_and_holes_match_each_sequence_alone()
     {
         // Given prompts of lengths 3, 7 and 5, left-padded into one batch
