@@ -29,9 +29,6 @@ internal sealed class FusedLinear : IDisposable
         _boundBiases = new Parameter?[parts.Length];
     }
 
-    /// <summary>Output widths of the parts, in order (how to split the fused output).</summary>
-    public long[] Widths => _parts.Select(p => p.weight!.shape[0]).ToArray();
-
     /// <summary>The fused weight (ΣOut, In) and bias (ΣOut, or null when the parts have none), sharing the parts' storage.</summary>
     public (Tensor Weight, Tensor? Bias) Weights()
     {

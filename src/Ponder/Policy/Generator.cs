@@ -16,8 +16,8 @@ namespace Ponder.Policy;
 /// </summary>
 /// <remarks>
 /// Per decode step there is one device→host copy (the sampled ids with their log-probabilities, to check EOS and
-/// stop strings; on the CPU they are read in place); everything else stays on the model's device. Finished rows are dropped from the batch when at
-/// most half remain (for <see cref="Generate"/> and <see cref="GenerateFromPrefix"/>; <see cref="Continue"/> keeps
+/// stop strings; on the CPU they are read in place); everything else stays on the model's device. Finished rows are
+/// dropped from the batch when at most half remain (for <see cref="Generate"/> and <see cref="GenerateFromPrefix"/>; <see cref="Continue"/> keeps
 /// every row since its state must stay whole, feeding padding for finished rows).
 /// </remarks>
 public sealed class Generator
