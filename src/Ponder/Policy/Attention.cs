@@ -8,6 +8,7 @@ namespace Ponder.Policy;
 /// <summary>
 /// Multi-head self-attention with rotary positions and grouped-query attention (NumKvHeads ≤ NumHeads; query
 /// head h reads kv head h / group, as in transformers' <c>repeat_kv</c>). Optional q/k/v bias (Qwen2).
+/// Without gradients (<see cref="AttentionContext.Fused"/>) q, k and v come from one fused matmul.
 /// </summary>
 internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
 {
@@ -15,6 +16,7 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
     [ComponentName(Name = "k_proj")] private readonly Linear _k;
     [ComponentName(Name = "v_proj")] private readonly Linear _v;
     [ComponentName(Name = "o_proj")] private readonly Linear _o;
+    private readonly FusedLinear _qkv;
     private readonly int _layer;
     private readonly int _heads;
     private readonly int _kvHeads;
@@ -32,6 +34,7 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
         _v = nn.Linear(c, _kvHeads * _headDim, hasBias: config.AttentionBias, device: device);
         _o = nn.Linear(_heads * _headDim, c, hasBias: false, device: device);
         RegisterComponents();
+        _qkv = new FusedLinear(_q, _k, _v);
     }
 
     /// <summary>The output projection (its init is scaled down, see <see cref="Transformer"/>).</summary>
@@ -44,11 +47,25 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
         var (nh, nkv, hs) = (_heads, _kvHeads, _headDim);
         var group = nh / nkv;
 
-        var q = _q.call(x).view(b, t, nh, hs).transpose(1, 2);                       // (B, nh, T, hs)
-        var k = _k.call(x).view(b, t, nkv, hs).transpose(1, 2);                      // (B, nkv, T, hs)
-        var v = _v.call(x).view(b, t, nkv, hs).transpose(1, 2);                      // (B, nkv, T, hs)
-        q = Rotary.Apply(q, ctx.Cos, ctx.Sin);                                       // (B, nh, T, hs)
-        k = Rotary.Apply(k, ctx.Cos, ctx.Sin);                                       // (B, nkv, T, hs)
+        Tensor q, k, v;
+        if (ctx.Fused)
+        {
+            // One matmul for q, k and v, and one rotary pass over the q and k heads together.
+            var (weight, bias) = _qkv.Weights();
+            var qkv = F.linear(x, weight, bias).view(b, t, nh + 2 * nkv, hs).transpose(1, 2); // (B, nh+2·nkv, T, hs)
+            var qk = Rotary.Apply(qkv.narrow(1, 0, nh + nkv), ctx.Cos, ctx.Sin);       // (B, nh+nkv, T, hs)
+            q = qk.narrow(1, 0, nh);                                                     // (B, nh, T, hs)
+            k = qk.narrow(1, nh, nkv);                                                   // (B, nkv, T, hs)
+            v = qkv.narrow(1, nh + nkv, nkv);                                            // (B, nkv, T, hs)
+        }
+        else
+        {
+            q = _q.call(x).view(b, t, nh, hs).transpose(1, 2);                           // (B, nh, T, hs)
+            k = _k.call(x).view(b, t, nkv, hs).transpose(1, 2);                          // (B, nkv, T, hs)
+            v = _v.call(x).view(b, t, nkv, hs).transpose(1, 2);                          // (B, nkv, T, hs)
+            q = Rotary.Apply(q, ctx.Cos, ctx.Sin);                                       // (B, nh, T, hs)
+            k = Rotary.Apply(k, ctx.Cos, ctx.Sin);                                       // (B, nkv, T, hs)
+        }
 
         Tensor y;
         if (ctx.Cache is null)
@@ -70,5 +87,11 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
         }
         y = y.transpose(1, 2).reshape(b, t, nh * hs);                                // (B, T, nh·hs), nh·hs = C unless head_dim is set
         return _o.call(y).MoveToOuterDisposeScope();                                 // (B, T, C)
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _qkv.Dispose();
+        base.Dispose(disposing);
     }
 }

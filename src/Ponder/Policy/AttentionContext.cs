@@ -10,4 +10,5 @@ namespace Ponder.Policy;
 /// <param name="Sin">(B or 1, 1, T, hs) rotary sines with rotate_half's sign folded in (see <see cref="Rotary"/>).</param>
 /// <param name="Mask">(B, 1, g·T, S) additive mask, 0 where a query may attend a key and −∞ elsewhere; null on the full causal path.</param>
 /// <param name="Cache">The KV cache being appended to; null for the full causal path (training).</param>
-internal sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, KvCache? Cache);
+/// <param name="Fused">Run q/k/v and gate/up as fused matmuls (only without gradients; see <see cref="FusedLinear"/>).</param>
+internal sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, KvCache? Cache, bool Fused);

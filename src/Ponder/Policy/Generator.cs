@@ -3,6 +3,7 @@
 // limit. The tokenizer is used only to decode (stop-string matching and the returned text). Prompts, steps,
 // answers and rewards belong to the callers (tasks, search, learning).
 using System.Runtime.InteropServices;
+using TorchSharp;
 using static TorchSharp.torch;
 using TorchGenerator = TorchSharp.torch.Generator;
 
@@ -15,8 +16,8 @@ namespace Ponder.Policy;
 /// </summary>
 /// <remarks>
 /// Per decode step there is one device→host copy (the sampled ids with their log-probabilities, to check EOS and
-/// stop strings); everything else stays on the model's device. Finished rows are dropped from the batch when at
-/// most half remain (for <see cref="Generate"/> and <see cref="GenerateFromPrefix"/>; <see cref="Continue"/> keeps
+/// stop strings; on the CPU they are read in place); everything else stays on the model's device. Finished rows are
+/// dropped from the batch when at most half remain (for <see cref="Generate"/> and <see cref="GenerateFromPrefix"/>; <see cref="Continue"/> keeps
 /// every row since its state must stay whole, feeding padding for finished rows).
 /// </remarks>
 public sealed class Generator
@@ -170,17 +171,16 @@ public sealed class Generator
             using var scope = NewDisposeScope();
             var b = map.Length;
             var sample = Sampler.Sample(state.Logits, options, rng);
-            var host = stack([sample.Tokens.to(ScalarType.Float64), sample.LogProbs.to(ScalarType.Float64)])
-                .cpu().data<double>().ToArray();                                                     // (2, B)
+            var (hostTokens, hostLogProbs) = ToHost(sample);                                         // (B), (B)
 
             var feed = new bool[b];
             for (var j = 0; j < b; j++)
             {
                 var o = outputs[map[j]];
                 if (o.Finish is not null) continue;
-                var token = (int)host[j];
+                var token = (int)hostTokens[j];
                 o.Tokens.Add(token);
-                o.LogProbs.Add((float)host[b + j]);
+                o.LogProbs.Add(hostLogProbs[j]);
                 var length = ++state.LengthsMutable[j];
                 if (token == _tokenizer.Eos) o.Finish = FinishReason.Eos;
                 else if (MatchStop(o.Tokens, options.Stop, stopWindow) is { } stop) (o.Finish, o.StopString) = (FinishReason.Stop, stop);
@@ -208,6 +208,20 @@ public sealed class Generator
         }
         state.Cache.SetPositionBound(state.LengthsMutable.Max());
         return outputs.Select(o => o.ToGeneration(_tokenizer)).ToArray();
+    }
+
+    /// <summary>
+    /// The sampled ids and their log-probabilities on the host: read in place on the CPU (no torch op), else one
+    /// device→host copy of both together.
+    /// </summary>
+    private static (long[] Tokens, float[] LogProbs) ToHost(SampledTokens sample)
+    {
+        if (sample.Tokens.device_type == DeviceType.CPU)
+            return (sample.Tokens.data<long>().ToArray(), sample.LogProbs.data<float>().ToArray());
+        var b = (int)sample.Tokens.shape[0];
+        var host = stack([sample.Tokens.to(ScalarType.Float64), sample.LogProbs.to(ScalarType.Float64)])
+            .cpu().data<double>().ToArray();                                                         // (2, B)
+        return (host[..b].Select(t => (long)t).ToArray(), host[b..].Select(l => (float)l).ToArray());
     }
 
     /// <summary>The first stop string the generated text ends with, decoding only a tail wide enough for any of them.</summary>

@@ -5,12 +5,16 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace Ponder.Policy;
 
-/// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)), no biases (Llama and Qwen2 alike).</summary>
+/// <summary>
+/// SwiGLU feed-forward: down(silu(gate(x)) · up(x)), no biases (Llama and Qwen2 alike). Without gradients gate and up
+/// are one fused matmul.
+/// </summary>
 internal sealed class Mlp : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "gate_proj")] private readonly Linear _gate;
     [ComponentName(Name = "up_proj")] private readonly Linear _up;
     [ComponentName(Name = "down_proj")] private readonly Linear _down;
+    private readonly FusedLinear _gateUp;
 
     public Mlp(TransformerConfig config, Device? device) : base(nameof(Mlp))
     {
@@ -18,6 +22,7 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
         _up = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: false, device: device);
         _down = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: false, device: device);
         RegisterComponents();
+        _gateUp = new FusedLinear(_gate, _up);
     }
 
     /// <summary>The output projection (its init is scaled down, see <see cref="Transformer"/>).</summary>
@@ -28,5 +33,20 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var hidden = F.silu(_gate.call(x)) * _up.call(x);                            // (B, T, I)
         return _down.call(hidden).MoveToOuterDisposeScope();                         // (B, T, C)
+    }
+
+    /// <summary>The same function with gate and up as one matmul (see <see cref="FusedLinear"/>); no gradients.</summary>
+    public Tensor ForwardFused(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var gateUp = F.linear(x, _gateUp.Weights().Weight).chunk(2, -1);             // 2 × (B, T, I)
+        var hidden = F.silu(gateUp[0]).mul_(gateUp[1]);                              // (B, T, I)
+        return _down.call(hidden).MoveToOuterDisposeScope();                         // (B, T, C)
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _gateUp.Dispose();
+        base.Dispose(disposing);
     }
 }

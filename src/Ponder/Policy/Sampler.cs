@@ -18,23 +18,25 @@ public static class Sampler
         var raw = logits.dtype == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32); // (B, V)
         var modelLogProbs = raw.log_softmax(-1);                                        // (B, V)
         Tensor tokens;                                                                   // (B)
+        Tensor logProbs;                                                                 // (B)
         Tensor samplingLogProbs;                                                         // (B)
         if (options.Temperature == 0)
         {
             tokens = raw.argmax(-1);
+            logProbs = Pick(modelLogProbs, tokens);
             samplingLogProbs = zeros([raw.shape[0]], ScalarType.Float32, raw.device);
         }
         else
         {
             var scaled = options.Temperature == 1 ? raw : raw / options.Temperature;    // (B, V)
             var (candidates, indices) = Candidates(scaled, options.TopK, options.TopP);  // (B, K), (B, K) or null
-            var gumbel = empty_like(candidates).exponential_(1.0, generator).clamp_min_(1e-30).log_().neg_(); // (B, K)
-            var choice = (candidates + gumbel).argmax(-1);                               // (B)
+            var gumbel = empty_like(candidates).exponential_(1.0, generator).clamp_min_(1e-30).log_(); // (B, K) log E
+            var choice = candidates.sub(gumbel).argmax(-1);                              // (B)
             tokens = indices is null ? choice : indices.gather(-1, choice.unsqueeze(-1)).squeeze(-1);
-            samplingLogProbs = ReferenceEquals(candidates, raw) ? Pick(modelLogProbs, tokens)
+            logProbs = Pick(modelLogProbs, tokens);
+            samplingLogProbs = ReferenceEquals(candidates, raw) ? logProbs.alias()       // unfiltered at T = 1: the same distribution
                 : Pick(candidates.log_softmax(-1), choice);
         }
-        var logProbs = Pick(modelLogProbs, tokens);
         return new SampledTokens(tokens.MoveToOuterDisposeScope(), logProbs.MoveToOuterDisposeScope(),
             samplingLogProbs.MoveToOuterDisposeScope());
     }

@@ -15,7 +15,8 @@ namespace Ponder.Policy;
 /// <c>named_parameters</c> nor <c>state_dict</c> (as in HF safetensors of tied models).
 /// Two paths: <see cref="forward"/> / <see cref="Hidden(Tensor)"/> run full causal attention at positions
 /// 0…T−1 (training; right padding is harmless because attention is causal), and the <see cref="KvCache"/>
-/// overloads append tokens to an explicit cache (inference).
+/// overloads append tokens to an explicit cache (inference). Without gradients both paths fuse the q/k/v and gate/up
+/// projections into single matmuls over the same parameter storage (<see cref="FuseProjections"/>).
 /// </remarks>
 public sealed class Transformer : nn.Module<Tensor, Tensor>
 {
@@ -44,6 +45,14 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     }
 
     public TransformerConfig Config { get; }
+
+    /// <summary>
+    /// Whether forward passes without gradients (under <c>no_grad</c> or <c>inference_mode</c>) run q/k/v and gate/up
+    /// as single fused matmuls; true by default. False runs every projection separately, as training does (to compare).
+    /// </summary>
+    public bool FuseProjections { get; set; } = true;
+
+    private bool Fused => FuseProjections && !is_grad_enabled();
 
     /// <summary>Device of the parameters (follows <c>.to(device)</c>).</summary>
     public Device Device => _model.Embedding.weight!.device;
@@ -85,7 +94,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"{t} tokens exceed max_position_embeddings = {Config.MaxPositions}.", nameof(inputIds));
         var positions = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0);  // (1, T)
         var (cos, sin) = _rotary.Lookup(positions, DType);                           // (1, 1, T, hs)
-        return _model.call(inputIds, new AttentionContext(cos, sin, null, null)).MoveToOuterDisposeScope(); // (B, T, C)
+        return _model.call(inputIds, new AttentionContext(cos, sin, null, null, Fused)).MoveToOuterDisposeScope(); // (B, T, C)
     }
 
     /// <summary>
@@ -120,7 +129,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
             // Additive form (0 / −∞), made once for all layers: SDPA converts a boolean mask on every call.
             var bias = zeros(mask.shape, DType, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
             if (group > 1) bias = bias.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)
-            var hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache)); // (B, T, C)
+            var hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache, Fused)); // (B, T, C)
             return hidden.MoveToOuterDisposeScope();
         }
         finally

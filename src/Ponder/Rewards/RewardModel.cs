@@ -137,8 +137,7 @@ public sealed class RewardModel : nn.Module<Tensor, Tensor>
     Tensor Features(Tensor hidden, Tensor inputIds, Tensor starts)
     {
         var t = inputIds.shape[1];
-        var lmLogits = _lmHead is null ? nn.functional.linear(hidden, _model.Embedding.weight!) : _lmHead.call(hidden);
-        var logp = lmLogits.log_softmax(-1);                                                                 // (B, T, V)
+        var logp = LanguageModelLogProbs(hidden);                                                            // (B, T, V)
         var next = logp[.., ..^1].gather(-1, inputIds[.., 1..].unsqueeze(-1)).squeeze(-1);                  // (B, T−1): log p(x_{t+1})
         var tokenLogp = nn.functional.pad(next, [1, 0]);                                                     // (B, T): log p(x_t), 0 at t = 0
         var inSolution = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0).ge(starts.unsqueeze(1)); // (B, T)
@@ -152,29 +151,61 @@ public sealed class RewardModel : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Score logits (B, T) of tokens <paramref name="inputIds"/> (B, T) appended to <paramref name="cache"/>, which
     /// keeps their keys and values: a prefix scored once is never run again. <paramref name="valid"/> (B, T) bool marks
-    /// real tokens (null: all); padding neither attends nor is attended to. Same attention as the policy's cached path.
+    /// real tokens (null: all; padding only at the right end of a row); padding neither attends nor is attended to.
+    /// Same attention as the policy's cached path. <paramref name="state"/> carries the likelihood features across
+    /// calls: null means the appended tokens are the prompt (outside the solution); otherwise they continue a solution
+    /// whose state it is (rows in the batch's order). Returns the logits and the state after each row's last real token.
     /// </summary>
-    public Tensor ScoresAppended(Tensor inputIds, KvCache cache, Tensor? valid = null)
+    public (Tensor Logits, LikelihoodState State) ScoresAppended(Tensor inputIds, KvCache cache, Tensor? valid, LikelihoodState? state)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
         ArgumentNullException.ThrowIfNull(cache);
         using var scope = NewDisposeScope();
         var dtype = _score.weight!.dtype;
         var group = Config.NumHeads / Config.NumKvHeads;
-        var (positions, mask) = cache.BeginAppend((int)inputIds.shape[1], valid, checkPositions: true); // (B, T), (B, 1, T, S)
+        var (b, t) = (inputIds.shape[0], inputIds.shape[1]);
+        var (positions, mask) = cache.BeginAppend((int)t, valid, checkPositions: true); // (B, T), (B, 1, T, S)
+        Tensor hidden;
         try
         {
             var (cos, sin) = _rotary.Lookup(positions, dtype);                                          // (B, 1, T, hs)
             var bias = zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
             if (group > 1) bias = bias.repeat(1, 1, group, 1);                                           // (B, 1, g·T, S)
-            var hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache));             // (B, T, C)
-            return _score.call(hidden).squeeze(-1).MoveToOuterDisposeScope();                           // (B, T)
+            hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache, Fused: !is_grad_enabled())); // (B, T, C)
         }
         finally
         {
             cache.EndAppend();
         }
+        var logp = LanguageModelLogProbs(hidden);                                                       // (B, T, V)
+        var real = (valid ?? ones(b, t, ScalarType.Bool, inputIds.device)).to(dtype);                   // (B, T)
+        var last = (real.sum(1).to(ScalarType.Int64) - 1).clamp_min(0);                                 // (B) last real token
+        Tensor features;
+        LikelihoodState next;
+        if (state is null)
+        {
+            features = zeros(b, t, 2, dtype: dtype, device: inputIds.device);                            // prompt: outside the solution
+            next = new LikelihoodState(zeros(b, dtype: dtype, device: inputIds.device), zeros(b, dtype: dtype, device: inputIds.device), PickRow(logp, last));
+        }
+        else
+        {
+            var first = state.LastLogProbs.gather(-1, inputIds[.., ..1]);                                 // (B, 1): log p(x_0) from the cached prefix
+            var rest = logp[.., ..^1].gather(-1, inputIds[.., 1..].unsqueeze(-1)).squeeze(-1);            // (B, T−1)
+            var tokenLogp = cat([first, rest], 1) * real;                                                 // (B, T), 0 on padding
+            var sum = tokenLogp.cumsum(1) + state.Sum.unsqueeze(1);                                       // (B, T)
+            var min = minimum(tokenLogp.cummin(1).values, state.Min.unsqueeze(1));                        // (B, T)
+            features = stack([sum, min], -1);                                                             // (B, T, 2)
+            next = new LikelihoodState(sum.gather(1, last.unsqueeze(1)).squeeze(1), min.gather(1, last.unsqueeze(1)).squeeze(1), PickRow(logp, last));
+        }
+        var logits = (_score.call(hidden) + _likelihood.call(features)).squeeze(-1);                    // (B, T)
+        return (logits.MoveToOuterDisposeScope(), next.MoveToOuterDisposeScope());
     }
+
+    static Tensor PickRow(Tensor logp, Tensor last) =>                                                  // (B, V) at each row's last real token
+        logp.gather(1, last.view(-1, 1, 1).expand(-1, 1, logp.shape[2])).squeeze(1);
+
+    Tensor LanguageModelLogProbs(Tensor hidden) =>                                                      // (B, T, V)
+        (_lmHead is null ? nn.functional.linear(hidden, _model.Embedding.weight!) : _lmHead.call(hidden)).log_softmax(-1);
 
     /// <summary>Final-normed hidden states (B, T, C) with full causal attention at positions 0…T−1.</summary>
     public Tensor Hidden(Tensor inputIds)
@@ -185,7 +216,7 @@ public sealed class RewardModel : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"{t} tokens exceed max_position_embeddings = {Config.MaxPositions}.", nameof(inputIds));
         var positions = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0);  // (1, T)
         var (cos, sin) = _rotary.Lookup(positions, _score.weight!.dtype);            // (1, 1, T, hs)
-        return _model.call(inputIds, new AttentionContext(cos, sin, null, null)).MoveToOuterDisposeScope(); // (B, T, C)
+        return _model.call(inputIds, new AttentionContext(cos, sin, null, null, Fused: !is_grad_enabled())).MoveToOuterDisposeScope(); // (B, T, C)
     }
 
     protected override void Dispose(bool disposing)
