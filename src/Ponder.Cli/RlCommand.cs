@@ -17,6 +17,8 @@ public static class RlCommand
           --entropy X          entropy bonus (0)                     --aggregation token|sequence (token)
           --no-std             GRPO without std normalization (Dr. GRPO)
           --format-reward X --length-penalty X --partial-credit X    reward shaping (0)
+          --prm C              process rewards from this PRM: step-level group advantages (GRPO/RLOO/REINFORCE) or dense rewards (PPO)
+          --outcome-coef X (1) --process-coef X (1)                  weights of the verifier's and the PRM's advantage
           --eval-every N (25) --eval-count N (200) --checkpoint-every N (50) --seed S (1) --resume --max-minutes M
           --device cpu|cuda
         """;
@@ -25,11 +27,23 @@ public static class RlCommand
     {
         var o = new Options("train rl", args);
         var options = Parse(o);
+        string? prmDir = o.String("prm");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
-        new RlTrainer(options, device).Run(new ConsoleProgress(options.Algorithm.ToString().ToLowerInvariant(), plainEvery: 10));
+        var prm = prmDir is null ? null : ProcessReward(prmDir, options.Policy, device);
+        new RlTrainer(options, device, processReward: prm?.Scorer()).Run(new ConsoleProgress(options.Algorithm.ToString().ToLowerInvariant(), plainEvery: 10));
         Console.WriteLine($"checkpoint: {options.Out}");
         return 0;
+    }
+
+    /// <summary>A PRM for process rewards: a reward-model checkpoint of kind prm whose vocabulary is the policy's.</summary>
+    static LoadedRewardModel ProcessReward(string dir, string policyDir, TorchSharp.torch.Device device)
+    {
+        var rm = LoadedRewardModel.Load(dir, device);
+        if (rm.Kind != RewardModelKind.Prm)
+            throw new UsageException($"train rl: --prm '{dir}' is an ORM; process rewards need a PRM (ponder train prm)");
+        rm.RequireSameVocabulary(Checkpoint.ReadTokenizer(policyDir), policyDir);
+        return rm;
     }
 
     public const string CompareUsage = """
@@ -84,6 +98,8 @@ public static class RlCommand
             Seed = o.Int("seed", d.Seed),
             Resume = o.Flag("resume"),
             MaxMinutes = o.Double("max-minutes", 0, 0),
+            OutcomeCoef = o.Double("outcome-coef", d.OutcomeCoef, 0),
+            ProcessCoef = o.Double("process-coef", d.ProcessCoef, 0),
         };
     }
 

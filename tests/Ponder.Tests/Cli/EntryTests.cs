@@ -47,3 +47,27 @@ public sealed class EntryTests
         Assert.Contains("unknown task 'sudoku'", error);
     }
 }
+
+public sealed class RlCommandTests
+{
+    [Fact]
+    public void Process_rewards_from_an_orm_are_refused_before_training_with_exit_code_2()
+    {
+        // Given a policy and an ORM made from it
+        using var dir = new TempDirectory();
+        string checkpoint = Ponder.Tests.Serving.TinyServedModel.Save(dir);
+        var policy = Ponder.Policy.LoadedPolicy.Load(checkpoint, TorchSharp.torch.CPU);
+        string orm = dir.File("orm");
+        Ponder.Rewards.LoadedRewardModel.Save(orm, Ponder.Rewards.RewardModel.FromPolicy(policy.Model), policy.Tokenizer,
+            new Ponder.Policy.CheckpointState { Kind = "orm", Task = "arith" });
+
+        // When RL is asked to use it as a PRM
+        var error = new StringWriter();
+        int code = Entry.Run(["train", "rl", "--policy", checkpoint, "--out", dir.File("rl"), "--prm", orm, "--steps", "1"], error);
+
+        // Then it is one clear line, and nothing was written
+        Assert.Equal(2, code);
+        Assert.Contains($"--prm '{orm}' is an ORM", error.ToString());
+        Assert.False(Directory.Exists(dir.File("rl")));
+    }
+}
