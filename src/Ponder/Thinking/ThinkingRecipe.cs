@@ -10,8 +10,10 @@ public sealed record ThinkingRecipe
     public string Countdown { get; init; } = "countdown:numbers=3,max=9,target=50";
     /// <summary>Trace style of the search policy (the baseline always uses <see cref="TraceStyle.OptimalOnly"/>).</summary>
     public TraceStyle Style { get; init; } = TraceStyle.Dfs;
-    /// <summary>Expansion bound of the traces; problems not solved within it are dropped from training.</summary>
+    /// <summary>Expansion bound of the traces, which keeps them within the context.</summary>
     public int MaxExpansions { get; init; } = 16;
+    /// <summary>A problem whose trace exceeds the bound (or the context) is trained on its optimal path instead of being dropped.</summary>
+    public TraceFallback Fallback { get; init; } = TraceFallback.Optimal;
     /// <summary>Both policies get this architecture from scratch; the context holds the longest bounded trace.</summary>
     public TransformerConfig Model { get; init; } = new() { HiddenSize = 64, NumLayers = 3, NumHeads = 4, NumKvHeads = 4, IntermediateSize = 176, MaxPositions = 448 };
     /// <summary>Training tokens (prompt + completion, what SFT counts) given to each policy: equal compute.</summary>
@@ -36,7 +38,7 @@ public sealed record ThinkingRecipe
     public string OptimalTask => Spec(TraceStyle.OptimalOnly);
 
     public string Spec(TraceStyle style) => string.Create(CultureInfo.InvariantCulture,
-        $"think:{Countdown},style={ThinkingTaskSpec.StyleName(style)},expansions={MaxExpansions},fallback=drop,maxlen={Model.MaxPositions - 32}");
+        $"think:{Countdown},style={ThinkingTaskSpec.StyleName(style)},expansions={MaxExpansions},fallback={Fallback.ToString().ToLowerInvariant()},maxlen={Model.MaxPositions - 32}");
 
     /// <summary>
     /// The demo's full size. Measured: 527 s with one libtorch thread on a shared, loaded 2-core machine (SFT about 200 s per
