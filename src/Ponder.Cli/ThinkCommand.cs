@@ -18,8 +18,9 @@ public static class ThinkCommand
                              with the cue 'wait'), and k-sample parallel scaling on the same token axis; --out writes PNG + JSON
         ponder think measure --checkpoint C [--task T] [--count N] [--budget B] [--force] [--show K]
                              behaviour of greedy completions: dead ends, backtracks, revisions, invalid lines
-        ponder think stage [--quick] [--out DIR] [--seed S] [--train-tokens N] [--rl-steps N]
-                             the demo's thinking stage alone: trace vs optimal SFT at equal tokens, budget sweep, GRPO
+        ponder think stage [--quick|--demo] [--out DIR] [--seed S] [--train-tokens N] [--rl-steps N]
+                             the thinking stage alone: trace vs optimal SFT at equal tokens, budget sweep, GRPO
+                             (--demo: the size ponder demo runs; --quick: toy size)
           every verb takes --device cpu|cuda; task specs: think:countdown:numbers=3,style=dfs|bfs|best|heuristic|optimal,expansions=N
         """;
 
@@ -141,10 +142,11 @@ public static class ThinkCommand
 
     static int Stage(Options o)
     {
-        bool quick = o.Flag("quick");
+        bool quick = o.Flag("quick"), demo = o.Flag("demo");
+        if (quick && demo) throw new UsageException("think stage: give --quick or --demo, not both");
         string outDir = o.String("out", "runs/think")!;
         int seed = o.Int("seed", 1);
-        var recipe = quick ? ThinkingRecipe.Quick(seed) : ThinkingRecipe.Full(seed);
+        var recipe = quick ? ThinkingRecipe.Quick(seed) : demo ? ThinkingRecipe.Demo(seed) : ThinkingRecipe.Full(seed);
         recipe = recipe with
         {
             TrainTokens = o.Int("train-tokens", (int)recipe.TrainTokens, 1000),

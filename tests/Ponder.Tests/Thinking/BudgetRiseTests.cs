@@ -8,12 +8,14 @@ public sealed class BudgetRiseTests
         [.. points.Select(p => new BudgetPoint(p.Budget, false, p.Accuracy, p.Budget, p.Budget, p.Budget, 0, 0))];
 
     [Fact]
-    public void A_curve_that_rises_then_wobbles_within_the_slack_spans_the_whole_range()
+    public void A_rise_ends_where_accuracy_saturates()
     {
         var rise = BudgetRise.Of(Curve((16, 0.05), (32, 0.20), (64, 0.30), (128, 0.29)));
-        Assert.Equal((16, 128), (rise!.Low, rise.High));
-        Assert.Equal(8, rise.Ratio);
-        Assert.Equal(0.24, rise.Gain, 6);
+        Assert.Equal((16, 64), (rise!.Low, rise.High));
+        Assert.Equal(4, rise.Ratio);
+        Assert.Equal(0.25, rise.Gain, 6);
+        var late = BudgetRise.Of(Curve((16, 0.02), (32, 0.0), (64, 0.1), (128, 0.2), (256, 0.3)))!;
+        Assert.Equal((32, 256), (late.Low, late.High));
     }
 
     [Fact]
