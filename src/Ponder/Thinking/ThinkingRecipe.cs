@@ -45,12 +45,16 @@ public sealed record ThinkingRecipe
     public string Spec(TraceStyle style) => string.Create(CultureInfo.InvariantCulture,
         $"think:{Countdown},style={ThinkingTaskSpec.StyleName(style)},expansions={MaxExpansions},fallback={Fallback.ToString().ToLowerInvariant()},maxlen={Model.MaxPositions - 32}");
 
-    /// <summary>The full stage, as <c>ponder think stage</c> runs it: 200 held-out problems, budgets 16 to 256.</summary>
+    /// <summary>
+    /// The full stage, as <c>ponder think stage</c> runs it: 200 held-out problems, budgets 16 to 256. Measured: 548 s with one
+    /// libtorch thread on the shared 2-core machine under load (figures in docs/thinking/note.md).
+    /// </summary>
     public static ThinkingRecipe Full(int seed) => new() { Seed = seed };
 
     /// <summary>
     /// The thinking stage of <c>ponder demo</c> (also <c>ponder think stage --demo</c>): the full recipe's training, evaluated on
-    /// 100 held-out problems, budgets 16 to 128 and 4 parallel samples, to keep the stage near its former 131 s.
+    /// 100 held-out problems, budgets 16 to 128 and 4 parallel samples, to keep the stage near its former 131 s. Measured: 224 s
+    /// under a load where the former demo settings took 238 s.
     /// </summary>
     public static ThinkingRecipe Demo(int seed) => Full(seed) with { EvalCount = 100, Budgets = [16, 32, 64, 128], ParallelSamples = 4 };
 
