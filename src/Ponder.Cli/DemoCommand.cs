@@ -184,13 +184,12 @@ public static class DemoCommand
 
     /// <summary>
     /// Thinking longer (reduced size): search-trace SFT vs optimal-path SFT at equal tokens on small countdown, the
-    /// thinking-budget sweep and GRPO on the trace policy. The full recipe (ThinkingRecipe.Full, 1.5M tokens a policy)
-    /// runs alone as <c>ponder think stage</c>; the demo gives each policy 1M tokens to stay within its time.
+    /// thinking-budget sweep and GRPO on the trace policy: ThinkingRecipe.Demo (1M tokens a policy), the same stage that
+    /// <c>ponder think stage --demo</c> runs alone.
     /// </summary>
     static void ThinkingStageOf(DemoRun run)
     {
-        var recipe = run.Quick ? ThinkingRecipe.Quick(run.Seed)
-            : ThinkingRecipe.Full(run.Seed) with { TrainTokens = 1_000_000, Budgets = [16, 32, 64, 128], RlSteps = 10 };
+        var recipe = run.Quick ? ThinkingRecipe.Quick(run.Seed) : ThinkingRecipe.Demo(run.Seed);
         ThinkingStageResult result = null!;
         run.Stage("thinking", () => result = ThinkingStage.Run(run.OutDir, recipe, run.Device, new LineProgress("[think] ")));
         foreach (var (key, value) in result.Summary) run.Summary[key] = value?.DeepClone();

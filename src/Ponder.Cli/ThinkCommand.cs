@@ -11,16 +11,17 @@ namespace Ponder.Cli;
 public static class ThinkCommand
 {
     public const string Usage = """
-        ponder think traces [--task countdown:numbers=3] [--expansions N] [--fallback drop|optimal] [--count N] [--seed S] [--show K]
-                             token lengths of every trace style (optimal, dfs, bfs, best); --show prints K example traces
+        ponder think traces [--task countdown:numbers=3] [--expansions N] [--fallback drop|optimal] [--maxlen CHARS] [--count N] [--seed S] [--show K]
+                             token lengths of every trace style (optimal, dfs, bfs, best, heuristic); --show prints K example traces
         ponder think scale --checkpoint C [--task T] [--budgets 16,32,64,128,256] [--force] [--samples K] [--count N] [--out DIR]
                              (also: ponder scale --thinking, ponder think-scale) accuracy against thinking budget (hard cap; --force adds budget forcing
                              with the cue 'wait'), and k-sample parallel scaling on the same token axis; --out writes PNG + JSON
         ponder think measure --checkpoint C [--task T] [--count N] [--budget B] [--force] [--show K]
                              behaviour of greedy completions: dead ends, backtracks, revisions, invalid lines
-        ponder think stage [--quick] [--out DIR] [--seed S] [--train-tokens N] [--rl-steps N]
-                             the demo's thinking stage alone: trace vs optimal SFT at equal tokens, budget sweep, GRPO
-          every verb takes --device cpu|cuda; task specs: think:countdown:numbers=3,style=dfs|bfs|best|optimal,expansions=N
+        ponder think stage [--quick|--demo] [--out DIR] [--seed S] [--train-tokens N] [--rl-steps N]
+                             the thinking stage alone: trace vs optimal SFT at equal tokens, budget sweep, GRPO
+                             (--demo: the size ponder demo runs; --quick: toy size)
+          every verb takes --device cpu|cuda; task specs: think:countdown:numbers=3,style=dfs|bfs|best|heuristic|optimal,expansions=N
         """;
 
     public static int Run(string[] args)
@@ -41,11 +42,17 @@ public static class ThinkCommand
     {
         var inner = TaskRegistry.Create(o.String("task", "countdown:numbers=3")!);
         var options = new TraceOptions(TraceStyle.Dfs, o.Int("expansions", new TraceOptions().MaxExpansions, 1),
-            o.String("fallback", "drop") == "optimal" ? TraceFallback.Optimal : TraceFallback.Drop);
+            o.String("fallback", "drop") switch
+            {
+                "drop" => TraceFallback.Drop,
+                "optimal" => TraceFallback.Optimal,
+                var bad => throw new UsageException($"think traces: --fallback must be drop or optimal, got '{bad}'"),
+            },
+            o.Int("maxlen", 0, 0));
         int count = o.Int("count", 500, 1), seed = o.Int("seed", 1), show = o.Int("show", 0, 0);
         o.Done();
         var styles = inner is CountdownTask ? Enum.GetValues<TraceStyle>() : [TraceStyle.OptimalOnly];
-        Console.WriteLine($"{inner.Name}: {count} training problems, seed {seed}, at most {options.MaxExpansions} expansions, fallback {options.Fallback.ToString().ToLowerInvariant()}");
+        Console.WriteLine($"{inner.Name}: {count} training problems, seed {seed}, at most {options.MaxExpansions} expansions{(options.MaxLength > 0 ? $" and {options.MaxLength} characters" : "")}, fallback {options.Fallback.ToString().ToLowerInvariant()}");
         Console.WriteLine(TraceLengths.ToMarkdown(TraceLengths.Measure(inner, options, styles, new CharTokenizer(), count, seed)));
         foreach (var problem in inner.Problems(Split.Train, show, seed))
             foreach (var style in styles)
@@ -135,10 +142,11 @@ public static class ThinkCommand
 
     static int Stage(Options o)
     {
-        bool quick = o.Flag("quick");
+        bool quick = o.Flag("quick"), demo = o.Flag("demo");
+        if (quick && demo) throw new UsageException("think stage: give --quick or --demo, not both");
         string outDir = o.String("out", "runs/think")!;
         int seed = o.Int("seed", 1);
-        var recipe = quick ? ThinkingRecipe.Quick(seed) : ThinkingRecipe.Full(seed);
+        var recipe = quick ? ThinkingRecipe.Quick(seed) : demo ? ThinkingRecipe.Demo(seed) : ThinkingRecipe.Full(seed);
         recipe = recipe with
         {
             TrainTokens = o.Int("train-tokens", (int)recipe.TrainTokens, 1000),

@@ -33,7 +33,8 @@ internal sealed class CountdownTracer
         List<StepLine>? path = options.Style switch
         {
             TraceStyle.OptimalOnly => tracer.Optimal(root),
-            TraceStyle.Dfs => tracer.Dfs(root, []) is { } found ? found : null,
+            TraceStyle.Dfs => tracer.Dfs(root, [], heuristic: false),
+            TraceStyle.Heuristic => tracer.Dfs(root, [], heuristic: true),
             TraceStyle.Bfs or TraceStyle.BestFirst => tracer.Frontier(root, options.Style == TraceStyle.BestFirst),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Style, "unknown trace style"),
         };
@@ -66,9 +67,15 @@ internal sealed class CountdownTracer
     }
 
     // Depth first: a state line moves into the child; after an exhausted child, "back to" returns here when moves remain.
-    private List<StepLine>? Dfs(long[] state, List<StepLine> path)
+    // Heuristic: closest child first, and a two-number state tries only its closest move (a miss there means all miss).
+    private List<StepLine>? Dfs(long[] state, List<StepLine> path, bool heuristic)
     {
         var moves = TraceLines.Moves(state).ToList();
+        if (heuristic)
+        {
+            moves = [.. moves.OrderBy(m => TraceLines.Distance(m.Next, _target))];   // stable: ties keep the fixed order
+            if (state.Length == 2) moves = moves.Take(1).ToList();
+        }
         for (int k = 0; k < moves.Count; k++)
         {
             var (step, next) = moves[k];
@@ -77,7 +84,7 @@ internal sealed class CountdownTracer
             if (solved) return path;
             if (next.Length > 1)
             {
-                if (Dfs(next, path) is { } found) return found;
+                if (Dfs(next, path, heuristic) is { } found) return found;
                 if (_aborted) return null;
                 if (k < moves.Count - 1)
                 {

@@ -8,24 +8,31 @@ public sealed record ThinkingRecipe
 {
     /// <summary>Inner countdown task: 3 one-digit numbers keep traces short and the arithmetic learnable for a small char-level model.</summary>
     public string Countdown { get; init; } = "countdown:numbers=3,max=9,target=50";
-    /// <summary>Trace style of the search policy (the baseline always uses <see cref="TraceStyle.OptimalOnly"/>).</summary>
-    public TraceStyle Style { get; init; } = TraceStyle.Dfs;
-    /// <summary>Expansion bound of the traces; problems not solved within it are dropped from training.</summary>
+    /// <summary>
+    /// Trace style of the search policy (the baseline always uses <see cref="TraceStyle.OptimalOnly"/>). Heuristic traces are
+    /// short (one line pair per dead end, the closest move first) and almost never exceed the bound; fixed-order DFS traces
+    /// left the 164k-parameter policy at 0% (too long to learn from 1M tokens, and 39% of problems dropped).
+    /// </summary>
+    public TraceStyle Style { get; init; } = TraceStyle.Heuristic;
+    /// <summary>Expansion bound of the traces, which keeps them within the context.</summary>
     public int MaxExpansions { get; init; } = 16;
+    /// <summary>A problem whose trace exceeds the bound (or the context) is trained on its optimal path instead of being dropped.</summary>
+    public TraceFallback Fallback { get; init; } = TraceFallback.Optimal;
     /// <summary>Both policies get this architecture from scratch; the context holds the longest bounded trace.</summary>
     public TransformerConfig Model { get; init; } = new() { HiddenSize = 64, NumLayers = 3, NumHeads = 4, NumKvHeads = 4, IntermediateSize = 176, MaxPositions = 448 };
     /// <summary>Training tokens (prompt + completion, what SFT counts) given to each policy: equal compute.</summary>
-    public long TrainTokens { get; init; } = 1_500_000;
-    public int BatchSize { get; init; } = 32;
+    public long TrainTokens { get; init; } = 1_000_000;
+    /// <summary>Small batches: at 1M tokens, batch 8 (about 800 steps) took trace SFT from 3% (batch 16) to 16% on 300 held-out problems.</summary>
+    public int BatchSize { get; init; } = 8;
     public double Lr { get; init; } = 3e-3;
     /// <summary>Held-out problems per evaluation.</summary>
-    public int EvalCount { get; init; } = 100;
+    public int EvalCount { get; init; } = 200;
     /// <summary>Thinking budgets of the sweep (a 16× range).</summary>
     public IReadOnlyList<int> Budgets { get; init; } = [16, 32, 64, 128, 256];
     /// <summary>Samples per problem for the parallel curve.</summary>
     public int ParallelSamples { get; init; } = 8;
     /// <summary>GRPO on the trace policy: rollout batches, prompts per batch, samples per prompt, learning rate.</summary>
-    public int RlSteps { get; init; } = 20;
+    public int RlSteps { get; init; } = 10;
     public int RlPrompts { get; init; } = 8;
     public int RlGroup { get; init; } = 8;
     public double RlLr { get; init; } = 3e-4;
@@ -36,13 +43,20 @@ public sealed record ThinkingRecipe
     public string OptimalTask => Spec(TraceStyle.OptimalOnly);
 
     public string Spec(TraceStyle style) => string.Create(CultureInfo.InvariantCulture,
-        $"think:{Countdown},style={ThinkingTaskSpec.StyleName(style)},expansions={MaxExpansions},fallback=drop,maxlen={Model.MaxPositions - 32}");
+        $"think:{Countdown},style={ThinkingTaskSpec.StyleName(style)},expansions={MaxExpansions},fallback={Fallback.ToString().ToLowerInvariant()},maxlen={Model.MaxPositions - 32}");
 
     /// <summary>
-    /// The demo's full size. Measured: 527 s with one libtorch thread on a shared, loaded 2-core machine (SFT about 200 s per
-    /// policy); lower <see cref="TrainTokens"/> if the demo must fit 5 minutes there.
+    /// The full stage, as <c>ponder think stage</c> runs it: 200 held-out problems, budgets 16 to 256. Measured: 548 s with one
+    /// libtorch thread on the shared 2-core machine under load (figures in docs/thinking/note.md).
     /// </summary>
     public static ThinkingRecipe Full(int seed) => new() { Seed = seed };
+
+    /// <summary>
+    /// The thinking stage of <c>ponder demo</c> (also <c>ponder think stage --demo</c>): the full recipe's training, evaluated on
+    /// 100 held-out problems, budgets 16 to 128 and 4 parallel samples, to keep the stage near its former 131 s. Measured: 224 s
+    /// under a load where the former demo settings took 238 s.
+    /// </summary>
+    public static ThinkingRecipe Demo(int seed) => Full(seed) with { EvalCount = 100, Budgets = [16, 32, 64, 128], ParallelSamples = 4 };
 
     /// <summary>Toy size for <c>ponder demo --quick</c>: 23 s measured (one thread); the figures only show that every part runs.</summary>
     public static ThinkingRecipe Quick(int seed) => new()

@@ -15,9 +15,11 @@ internal sealed class ThinkingReport(ThinkingRecipe recipe)
     public void Lengths(IReadOnlyList<TraceLengthRow> rows)
     {
         Line("## Thinking longer: search traces, budgets and RL").Line();
+        string bound = recipe.Fallback == TraceFallback.Optimal
+            ? "a problem not solved within them (or whose trace would not fit the context) is trained on its optimal path instead (the table counts them)"
+            : "problems not solved within them are dropped from training (the table counts them)";
         Line($"Task `{recipe.Countdown}`. Gold completions are `<think>` + a search trace + `</think>` + the answer; traces stop after " +
-             $"{recipe.MaxExpansions} expansions and problems not solved within them are dropped from training (the table counts them). " +
-             "Token lengths (char-level tokens) over 500 training problems:").Line();
+             $"{recipe.MaxExpansions} expansions and {bound}. Token lengths (char-level tokens, completion only) over 500 training problems:").Line();
         Line(TraceLengths.ToMarkdown(rows));
     }
 
@@ -30,6 +32,10 @@ internal sealed class ThinkingReport(ThinkingRecipe recipe)
         Line("| policy | task | steps | training tokens | held-out accuracy |").Line("|---|---|---|---|---|");
         Line($"| search traces | `{traceSft.Task}` | {traceSft.Steps} | {trace.State.TokensSeen:N0} | {traceAcc:P1} |");
         Line($"| optimal paths | `{optimalSft.Task}` | {optimalSft.Steps} | {optimal.State.TokensSeen:N0} | {optimalAcc:P1} |").Line();
+        double gap = (traceAcc - optimalAcc) * 100;
+        Line(gap > 0
+            ? $"Search-trace SFT beats optimal-path SFT by {gap:F1} points at equal training tokens ({count} problems: one problem is {100.0 / count:F1} points)."
+            : $"Search-trace SFT does not beat optimal-path SFT here ({gap:+0.0;-0.0} points at equal training tokens).").Line();
     }
 
     public void Budget(string png, IReadOnlyList<BudgetPoint> cap, IReadOnlyList<BudgetPoint> forced, IReadOnlyList<BudgetPoint> optimal,
@@ -66,7 +72,11 @@ internal sealed class ThinkingReport(ThinkingRecipe recipe)
                 ? $"Accuracy peaks at {peak.Budget} thinking tokens ({peak.Accuracy:P1}) and falls beyond it (lowest {later.Min(p => p.Accuracy):P1}): longer thinking hurts there."
                 : $"Accuracy stops rising at {peak.Budget} thinking tokens ({peak.Accuracy:P1}); larger budgets go unused (the policy closes its thinking earlier).";
         double forcedGain = forced.Zip(cap, (f, c) => f.Accuracy - c.Accuracy).Average();
-        Line(verdict + $" Forcing changes accuracy by {forcedGain * 100:+0.0;-0.0} points on average over the budgets.").Line();
+        var rise = BudgetRise.Of(cap);
+        string rising = rise is null ? " Accuracy never rises by 5 points between two budgets."
+            : $" Accuracy rises from {cap.Single(p => p.Budget == rise.Low).Accuracy:P1} at {rise.Low} to {cap.Single(p => p.Budget == rise.High).Accuracy:P1} at {rise.High} " +
+              $"thinking tokens, a {rise.Ratio:0.#}× range of budgets.";
+        Line(verdict + rising + $" Forcing changes accuracy by {forcedGain * 100:+0.0;-0.0} points on average over the budgets.").Line();
     }
 
     public void Rl(string png, RlOptions rl, List<JsonObject> metrics, BehaviourStats before, BehaviourStats after)

@@ -64,11 +64,14 @@ public static class ThinkingStage
         double traceAcc = BudgetSweep.Sequential(trace.Model, tokenizer, traceTask, problems, [natural.MaxThinkingTokens], false, greedy)[0].Accuracy;
         double optimalAcc = BudgetSweep.Sequential(optimal.Model, tokenizer, optimalTask, problems, [natural.MaxThinkingTokens], false, greedy)[0].Accuracy;
         summary["think_task"] = inner.Name;
+        summary["think_trace_style"] = ThinkingTaskSpec.StyleName(recipe.Style);
+        summary["think_trace_fallback"] = recipe.Fallback.ToString().ToLowerInvariant();
         summary["think_trace_sft_acc"] = traceAcc;
         summary["think_optimal_sft_acc"] = optimalAcc;
         summary["think_trace_sft_tokens"] = trace.State.TokensSeen;
         summary["think_optimal_sft_tokens"] = optimal.State.TokensSeen;
         summary["think_sft_params"] = trace.Model.ParameterCount;
+        summary["think_trace_minus_optimal"] = Math.Round(traceAcc - optimalAcc, 4);
         Say($"held-out greedy: trace SFT {traceAcc:P1}, optimal SFT {optimalAcc:P1}");
         report.Sft(traceSft, optimalSft, trace, optimal, traceAcc, optimalAcc, problems.Count);
 
@@ -85,6 +88,11 @@ public static class ThinkingStage
         summary["think_optimal_parallel_curve"] = Curve(optimalParallel);
         var best = capCurve.MaxBy(p => p.Accuracy)!;
         summary["think_best_budget"] = best.Accuracy > 0 ? best.Budget : null;   // the smallest budget reaching the highest accuracy
+        var rise = BudgetRise.Of(capCurve);
+        summary["think_budget_rise_low"] = rise?.Low;
+        summary["think_budget_rise_high"] = rise?.High;
+        summary["think_budget_rise_ratio"] = rise is null ? null : Math.Round(rise.Ratio, 2);
+        summary["think_budget_rise_gain"] = rise is null ? null : Math.Round(rise.Gain, 4);
         Say($"budget sweep: {string.Join(", ", capCurve.Select(p => $"{p.Budget}→{p.Accuracy:P0}"))}");
         string budgetPng = Path.Combine(outDir, "think_budget.png");
         report.Budget(budgetPng, capCurve, forcedCurve, optimalCurve, traceParallel, optimalParallel);

@@ -3,7 +3,7 @@ using Ponder.Tasks;
 namespace Ponder.Thinking;
 
 /// <summary>
-/// The registry hook for <c>think:</c> specs: <c>think:INNER[:inner options][,style=dfs|bfs|best|optimal][,expansions=N][,fallback=drop|optimal][,maxlen=CHARS]</c>,
+/// The registry hook for <c>think:</c> specs: <c>think:INNER[:inner options][,style=dfs|bfs|best|heuristic|optimal][,expansions=N][,fallback=drop|optimal][,maxlen=CHARS]</c>,
 /// e.g. <c>think:countdown:numbers=3,style=dfs</c> or <c>think:arith,style=optimal</c>. The think options are taken out and
 /// the rest is the inner task's spec.
 /// </summary>
@@ -13,13 +13,14 @@ public static class ThinkingTaskSpec
 
     private static readonly string[] Keys = ["style", "expansions", "fallback", "maxlen"];
 
-    /// <summary>The spec name of a style: optimal, dfs, bfs, best.</summary>
+    /// <summary>The spec name of a style: optimal, dfs, bfs, best, heuristic.</summary>
     public static string StyleName(TraceStyle style) => style switch
     {
         TraceStyle.OptimalOnly => "optimal",
         TraceStyle.Dfs => "dfs",
         TraceStyle.Bfs => "bfs",
         TraceStyle.BestFirst => "best",
+        TraceStyle.Heuristic => "heuristic",
         _ => throw new ArgumentOutOfRangeException(nameof(style), style, null),
     };
 
@@ -29,7 +30,8 @@ public static class ThinkingTaskSpec
         "dfs" => TraceStyle.Dfs,
         "bfs" => TraceStyle.Bfs,
         "best" => TraceStyle.BestFirst,
-        _ => throw new ArgumentException($"task 'think': option 'style' must be one of optimal, dfs, bfs, best, got '{name}'"),
+        "heuristic" => TraceStyle.Heuristic,
+        _ => throw new ArgumentException($"task 'think': option 'style' must be one of optimal, dfs, bfs, best, heuristic, got '{name}'"),
     };
 
     /// <summary>True for a spec that starts with <c>think:</c>.</summary>

@@ -4,7 +4,7 @@ namespace Ponder.Thinking;
 
 /// <summary>
 /// Reads a countdown thinking section in the trace language and replays it: which moves were playable, which verdicts
-/// were right, and whether every <c>back to</c> returned to a real earlier state. Depth-first styles (DFS, optimal) move
+/// were right, and whether every <c>back to</c> returned to a real earlier state. Depth-first styles (DFS, heuristic, optimal) move
 /// into each state line and may only return to a state on the current path; frontier styles (BFS, best-first) stay at
 /// the node being expanded and may only visit a generated state not yet visited.
 /// </summary>
@@ -13,7 +13,7 @@ internal static class TraceReader
     public static TraceStats Read(string thinking, IReadOnlyList<long> numbers, long target, TraceStyle style)
     {
         ArgumentNullException.ThrowIfNull(thinking);
-        bool depthFirst = style is TraceStyle.Dfs or TraceStyle.OptimalOnly;
+        bool depthFirst = style is TraceStyle.Dfs or TraceStyle.Heuristic or TraceStyle.OptimalOnly;
         long[] current = [.. numbers.Order()];
         var path = new List<long[]> { current };        // depth first: the states from the root to the current one
         var frontier = new List<long[]>();               // frontier styles: generated, not yet visited

@@ -11,4 +11,10 @@ public enum TraceStyle
     Bfs,
     /// <summary>Best-first: like <see cref="Bfs"/>, but the next node is the generated one closest to the target (smallest |target − n|).</summary>
     BestFirst,
+    /// <summary>
+    /// Heuristic depth-first: the moves of a state are tried closest result first (smallest |target − n| of the state they
+    /// lead to, ties in the fixed order), and from a state of two numbers only the closest move is tried: when it misses,
+    /// every other move misses too, so each dead end is one <c>try</c> and one <c>no</c> line.
+    /// </summary>
+    Heuristic,
 }

@@ -48,6 +48,9 @@ public sealed class ThinkingTaskTests
         Assert.Equal(task.Name, TaskRegistry.Create(task.Name).Name);
         Assert.Equal("think:arith:steps=3,digits=3,ops=+-*,style=optimal,expansions=24,fallback=drop", TaskRegistry.Create("think:arith,style=optimal").Name);
         Assert.Equal("countdown:numbers=4,max=25,target=100", TaskRegistry.Create("countdown").Name);
+        var heuristic = (ThinkingTask)TaskRegistry.Create("think:countdown:numbers=3,style=heuristic,fallback=optimal");
+        Assert.Equal((TraceStyle.Heuristic, TraceFallback.Optimal), (heuristic.Options.Style, heuristic.Options.Fallback));
+        Assert.Equal(heuristic.Name, TaskRegistry.Create(heuristic.Name).Name);
         Assert.Contains("style", Assert.Throws<ArgumentException>(() => TaskRegistry.Create("think:countdown,style=zigzag")).Message);
         Assert.Contains("countdown", Assert.Throws<ArgumentException>(() => TaskRegistry.Create("think:arith,style=dfs")).Message);
         Assert.Contains("numbers", Assert.Throws<ArgumentException>(() => TaskRegistry.Create("think:countdown:numbers=9")).Message);

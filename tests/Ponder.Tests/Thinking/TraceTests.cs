@@ -16,6 +16,8 @@ public sealed class TraceTests
     [InlineData(TraceStyle.Dfs, 4)]
     [InlineData(TraceStyle.Bfs, 4)]
     [InlineData(TraceStyle.BestFirst, 4)]
+    [InlineData(TraceStyle.Heuristic, 3)]
+    [InlineData(TraceStyle.Heuristic, 4)]
     public void Every_trace_replays_cleanly_and_its_answer_verifies(TraceStyle style, int numbers)
     {
         // Given 300 seeded countdown problems and a generous bound
@@ -57,6 +59,42 @@ public sealed class TraceTests
             if (style == TraceStyle.OptimalOnly) Assert.Equal((0.0, 0.0), (deadEnds, backtracks));
             else Assert.True(deadEnds > 0.5 && backtracks > 0.3, $"{style}: {deadEnds} dead ends, {backtracks} backtracks");
         }
+    }
+
+    [Fact]
+    public void Heuristic_traces_try_one_move_per_two_number_state_and_need_fewer_expansions_than_dfs()
+    {
+        // Given 200 three-number problems traced depth first in the fixed order and in the heuristic order
+        var inner = new CountdownTask(new CountdownOptions(Numbers: 3, Max: 9, Target: 50));
+        var problems = inner.Problems(Split.Train, 200, seed: 4);
+        var dfs = new ThinkingTask(inner, new TraceOptions(TraceStyle.Dfs, 400));
+        var heuristic = new ThinkingTask(inner, new TraceOptions(TraceStyle.Heuristic, 400));
+        var traces = problems.Select(heuristic.Trace).ToList();
+
+        // Then every two-number state is followed by exactly one try and its verdict, and that try is the closest move
+        foreach (var (problem, trace) in problems.Zip(traces))
+        {
+            Assert.NotNull(trace);
+            var lines = trace.Thinking;
+            for (int i = 1; i + 2 < lines.Count; i++)
+            {
+                if (lines[i].StartsWith("try ", StringComparison.Ordinal) || lines[i].StartsWith("no: ", StringComparison.Ordinal)) continue;
+                string stateLine = lines[i].StartsWith("back to ", StringComparison.Ordinal) ? lines[i]["back to ".Length..] : lines[i];
+                var numbers = stateLine[..stateLine.IndexOf(" -> ", StringComparison.Ordinal)].Split(' ').Select(long.Parse).ToArray();
+                if (numbers.Length != 2) continue;
+                long target = long.Parse(problem.Answer, System.Globalization.CultureInfo.InvariantCulture);
+                Assert.True(StepLine.TryParse(lines[i + 1]["try ".Length..], out var step), lines[i + 1]);
+                long best = new[] { numbers[0] + numbers[1], numbers[1] - numbers[0], numbers[0] * numbers[1] }
+                    .Concat(numbers[0] != 0 && numbers[1] % numbers[0] == 0 ? [numbers[1] / numbers[0]] : [])
+                    .Where(r => r != numbers[0] && r != numbers[1] && r != 0).MinBy(r => Math.Abs(target - r));
+                Assert.Equal(Math.Abs(target - best), Math.Abs(target - step.C));
+                Assert.True(lines[i + 2].StartsWith("no: ", StringComparison.Ordinal) || lines[i + 2].StartsWith("yes: ", StringComparison.Ordinal), lines[i + 2]);
+                Assert.True(i + 3 >= lines.Count || !lines[i + 3].StartsWith("try ", StringComparison.Ordinal), string.Join('\n', lines));
+            }
+        }
+        double heuristicMean = traces.Average(t => t!.Expansions);
+        double dfsMean = problems.Select(dfs.Trace).Average(t => t!.Expansions);
+        Assert.True(heuristicMean < dfsMean / 1.5, $"heuristic {heuristicMean:F1} vs dfs {dfsMean:F1} expansions");
     }
 
     [Fact]
