@@ -122,7 +122,7 @@ public static class DemoCommand
         var policy = LoadedPolicy.Load(policyDir, run.Device);
         var task = TaskRegistry.Create(policy.State.Task);
         string rewards = Path.Combine(run.OutDir, "rewards");
-        var prm = LoadedRewardModel.Load(Path.Combine(rewards, "prm"), run.Device).Scorer();
+        var prm = SolveCommand.Prm(Path.Combine(rewards, "prm"), task, policy, prefixCache: true);   // each RM token of a search runs once
         var orm = LoadedRewardModel.Load(Path.Combine(rewards, "orm"), run.Device).Scorer();
         const string prmName = "learned PRM (rewards/prm, Monte-Carlo labels)", ormName = "learned ORM (rewards/orm)";
         Directory.CreateDirectory(outDir);
@@ -135,9 +135,14 @@ public static class DemoCommand
                 run.Summary["scaling"] = full.Summary.DeepClone();
                 run.Report.AppendLine(full.Markdown).AppendLine();
                 if (run.Summary["prm_step_auc"] is JsonNode auc)
+                {
+                    bool treeWins = full.Summary["tree_beats_majority_at_equal_compute"]?.GetValue<bool>() == true;
                     run.Report.AppendLine($"The learned PRM steering the PRM-guided arms has step AUC {auc.GetValue<double>():F3} against gold step labels " +
-                        "(reward section above). With the task's exact step checker as an oracle PRM the same strategies beat majority at equal compute " +
-                        "(docs/search-scaling/note.md, another policy), which points at the PRM rather than the search.").AppendLine();
+                        "(reward section above). " + (treeWins
+                            ? "A tree strategy beats best-of-N majority at equal compute at some budget (table above)."
+                            : "No tree strategy beats best-of-N majority at equal compute here; with the task's exact step checker as an oracle PRM the same " +
+                              "strategies do (docs/search-scaling/note.md, another policy), which points at the PRM rather than the search.")).AppendLine();
+                }
                 result = full.Run;
             });
         }
