@@ -8,9 +8,9 @@ public static class ExpertIterationCommand
 {
     public const string Usage = """
         ponder train expert-iteration --policy C --out DIR [--task T] [--rounds 3] [--problems 256] [--samples 8]
-            [--keep 2] [--steps-per-round 100] [--batch 64] [--lr 5e-4] [--warmup 20] [--temperature 1] [--eval-count 200] [--seed 1] [--resume]
+            [--keep 2] [--steps-per-round 100] [--batch 64] [--lr 5e-5] [--warmup 20] [--temperature 1] [--eval-count 200] [--seed 1] [--resume]
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
-            [--lr 3e-4] [--temperature 1] [--eval-every 25] [--eval-count 200] [--seed 1]
+            [--lr 3e-5] [--temperature 1] [--eval-every 25] [--eval-count 200] [--seed 1]
         """;
 
     public static int RunExpertIteration(string[] args)

@@ -14,7 +14,11 @@ public sealed record DpoOptions
     public double Temperature { get; init; } = 1.0;
     /// <summary>β: strength of the implicit KL constraint to the reference (higher stays closer).</summary>
     public double Beta { get; init; } = 0.1;
-    public double Lr { get; init; } = 3e-4;
+    /// <summary>
+    /// Learning rate. Measured on the shipped arith policy, 48 steps of 16 problems × 8 samples (100 held-out
+    /// problems, greedy 56.0% at the start): 3e-5 → 58.0%; 3e-4 → 11.0%.
+    /// </summary>
+    public double Lr { get; init; } = 3e-5;
     public double GradClip { get; init; } = 1.0;
     public int EvalEvery { get; init; } = 25;
     public int EvalCount { get; init; } = 200;

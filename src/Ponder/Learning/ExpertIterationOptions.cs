@@ -17,7 +17,12 @@ public sealed record ExpertIterationOptions
     /// <summary>SFT steps on the kept solutions each round.</summary>
     public int StepsPerRound { get; init; } = 100;
     public int BatchSize { get; init; } = 64;
-    public double Lr { get; init; } = 5e-4;
+    /// <summary>
+    /// Learning rate (after <see cref="Warmup"/>). Measured on the shipped arith policy (held-out greedy 55.5%), 2,048
+    /// problems × 4 samples, 80 steps a round: 5e-5 → 57.0, 60.0, 59.5% after rounds 1–3; 3e-4 → 53.0, 52.0%;
+    /// 5e-4 with 150 steps a round → 40.0% after round 1. Small kept sets are learned by heart at high rates.
+    /// </summary>
+    public double Lr { get; init; } = 5e-5;
     /// <summary>Linear warmup over the first optimizer steps of the run (the optimizer starts fresh).</summary>
     public int Warmup { get; init; } = 20;
     public double GradClip { get; init; } = 1.0;
