@@ -82,7 +82,7 @@ public sealed class RewardModelTests : IDisposable
         for (int t = 0; t < ids.Length; t++)
         {
             if (t >= start) sum += full[t - 1, ids[t]].item<float>();
-            Assert.Equal(sum, logits[t], 4);
+            Assert.Equal(sum, logits[t], 1e-4);
         }
         Assert.True(logits[ends[^1]] < -1, "a random policy gives its solution a low probability");
         // And the scorer reads the same logits at the step ends
