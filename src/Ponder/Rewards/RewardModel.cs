@@ -137,12 +137,22 @@ public sealed class RewardModel : nn.Module<Tensor, Tensor>
     Tensor Features(Tensor hidden, Tensor inputIds, Tensor starts)
     {
         var t = inputIds.shape[1];
-        var logp = LanguageModelLogProbs(hidden);                                                            // (B, T, V)
-        var next = logp[.., ..^1].gather(-1, inputIds[.., 1..].unsqueeze(-1)).squeeze(-1);                  // (B, T−1): log p(x_{t+1})
+        var next = NextTokenLogProbs(LanguageModelLogProbs(hidden), inputIds);                                // (B, T−1): log p(x_{t+1})
         var tokenLogp = nn.functional.pad(next, [1, 0]);                                                     // (B, T): log p(x_t), 0 at t = 0
         var inSolution = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0).ge(starts.unsqueeze(1)); // (B, T)
-        var masked = tokenLogp * inSolution.to(tokenLogp.dtype);                                             // (B, T)
-        return stack([masked.cumsum(1), masked.cummin(1).values], -1);                                      // (B, T, 2)
+        var (sum, min) = Running(tokenLogp * inSolution.to(tokenLogp.dtype), null);                          // (B, T) each
+        return stack([sum, min], -1);                                                                        // (B, T, 2)
+    }
+
+    /// <summary>log p(x_{t+1}) (B, T−1) of each next token of <paramref name="inputIds"/> (B, T) under <paramref name="logp"/> (B, T, V).</summary>
+    static Tensor NextTokenLogProbs(Tensor logp, Tensor inputIds) =>
+        logp[.., ..^1].gather(-1, inputIds[.., 1..].unsqueeze(-1)).squeeze(-1);
+
+    /// <summary>Running sum and minimum (B, T) of token log-probabilities (B, T), continuing <paramref name="state"/>'s when given.</summary>
+    static (Tensor Sum, Tensor Min) Running(Tensor tokenLogp, LikelihoodState? state)
+    {
+        var (sum, min) = (tokenLogp.cumsum(1), tokenLogp.cummin(1).values);
+        return state is null ? (sum, min) : (sum + state.Sum.unsqueeze(1), minimum(min, state.Min.unsqueeze(1)));
     }
 
     /// <summary>An empty KV cache on this model's device and dtype, for <see cref="ScoresAppended"/>.</summary>
@@ -190,10 +200,8 @@ public sealed class RewardModel : nn.Module<Tensor, Tensor>
         else
         {
             var first = state.LastLogProbs.gather(-1, inputIds[.., ..1]);                                 // (B, 1): log p(x_0) from the cached prefix
-            var rest = logp[.., ..^1].gather(-1, inputIds[.., 1..].unsqueeze(-1)).squeeze(-1);            // (B, T−1)
-            var tokenLogp = cat([first, rest], 1) * real;                                                 // (B, T), 0 on padding
-            var sum = tokenLogp.cumsum(1) + state.Sum.unsqueeze(1);                                       // (B, T)
-            var min = minimum(tokenLogp.cummin(1).values, state.Min.unsqueeze(1));                        // (B, T)
+            var tokenLogp = cat([first, NextTokenLogProbs(logp, inputIds)], 1) * real;                    // (B, T), 0 on padding
+            var (sum, min) = Running(tokenLogp, state);                                                   // (B, T) each
             features = stack([sum, min], -1);                                                             // (B, T, 2)
             next = new LikelihoodState(sum.gather(1, last.unsqueeze(1)).squeeze(1), min.gather(1, last.unsqueeze(1)).squeeze(1), PickRow(logp, last));
         }
