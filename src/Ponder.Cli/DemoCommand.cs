@@ -150,8 +150,7 @@ public static class DemoCommand
         {
             // After RL only the two arms of the before/after plot, on the same test problems; no compute-optimal plan.
             var arms = SweepArm.Defaults(prm: true, orm: false, verifier: false).Where(a => a.Name is "bon-majority" or "bon-prm-vote").ToList();
-            var test = run.Quick ? new SweepOptions { Budgets = [1, 4], Seeds = 2, Problems = 8, ProblemSeed = run.Seed }
-                : new SweepOptions { Budgets = [1, 2, 4, 8, 16], Seeds = 3, Problems = 40, ProblemSeed = run.Seed };
+            var test = ScalingStage.DemoTest(run.Quick, run.Seed);
             run.Stage(stage, () => result = ScalingStage.Measure(policy, task, prm, prmName, orm, ormName, arms, test,
                 test with { Split = Split.Train, Seeds = 1, Budgets = [1] }, null, $"demo stage {stage}", new LineProgress($"[{stage}] ")));
         }
