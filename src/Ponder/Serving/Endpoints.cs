@@ -132,9 +132,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         long completionTokens = 0, reasoningTokens = 0;
         for (int i = 0; i < request.N; i++)
         {
-            cancellation.ThrowIfCancellationRequested();        // a search runs whole; the client may have left between two
             var seed = i == 0 ? sampling.Seed : Seeds.Mix(sampling.Seed, i);
-            var answer = reasoners[effort].Reason(request.Prompt, ids, sampling with { Seed = seed });
+            var answer = reasoners[effort].Reason(request.Prompt, ids, sampling with { Seed = seed }, cancellation);
             choices.Add(answer.Chosen);
             completionTokens += answer.Spent;
             reasoningTokens += answer.ReasoningTokens;
