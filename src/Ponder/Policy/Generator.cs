@@ -52,15 +52,18 @@ public sealed class Generator
         return Decode(state, options, keepState: false);
     }
 
-    /// <summary><paramref name="n"/> continuations of one prefix: the prefix is prefilled once and its KV cache forked.</summary>
-    public IReadOnlyList<Generation> GenerateFromPrefix(int[] prefix, int n, SamplingOptions options)
+    /// <summary>
+    /// <paramref name="n"/> continuations of one prefix: the prefix is prefilled once and its KV cache forked.
+    /// Throws <see cref="OperationCanceledException"/> between decode steps once <paramref name="cancellation"/> fires.
+    /// </summary>
+    public IReadOnlyList<Generation> GenerateFromPrefix(int[] prefix, int n, SamplingOptions options, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
         options.Validate();
         using var state = Prefill([prefix]);
         using var forked = state.Fork(new int[n]);
-        return Decode(forked, options, keepState: false);
+        return Decode(forked, options, keepState: false, cancellation);
     }
 
     /// <summary>Runs the prompts (each non-empty) through the model, left-padded into one batch.</summary>
@@ -140,17 +143,18 @@ public sealed class Generator
     /// Samples from the state's last logits and appends the sampled tokens to it, row by row until each row stops.
     /// Afterwards the state holds prompt + everything generated (stop strings and EOS included) and can be forked
     /// and continued again. Reseeded from <see cref="SamplingOptions.Seed"/> on every call: vary the seed between
-    /// calls that should differ.
+    /// calls that should differ. Throws <see cref="OperationCanceledException"/> between decode steps once
+    /// <paramref name="cancellation"/> fires, leaving the state part-way (dispose it).
     /// </summary>
-    public IReadOnlyList<Generation> Continue(DecodeState state, SamplingOptions options)
+    public IReadOnlyList<Generation> Continue(DecodeState state, SamplingOptions options, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        return Decode(state, options, keepState: true);
+        return Decode(state, options, keepState: true, cancellation);
     }
 
-    private IReadOnlyList<Generation> Decode(DecodeState state, SamplingOptions options, bool keepState)
+    private IReadOnlyList<Generation> Decode(DecodeState state, SamplingOptions options, bool keepState, CancellationToken cancellation = default)
     {
         var rows = state.Rows;
         var maxPositions = _model.Config.MaxPositions;
@@ -168,6 +172,7 @@ public sealed class Generator
         for (var step = 0; step < options.MaxNewTokens; step++)
         {
             if (outputs.All(o => o.Finish is not null)) break;
+            cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var b = map.Length;
             var sample = Sampler.Sample(state.Logits, options, rng);

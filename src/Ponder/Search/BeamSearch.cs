@@ -30,7 +30,7 @@ public sealed class BeamSearch(SearchSettings settings) : ISearchStrategy
     public SearchResult Solve(Problem problem, SearchContext context, Budget budget)
     {
         Check(context, budget);
-        var meter = new ComputeMeter(context.Policy.Flops);
+        var meter = context.NewMeter();
         using var session = context.Policy.Open(problem, meter);
         int m = Settings.Expansions, n = Width.Resolve(budget, m, session, context, meter, problem, Settings.Temperature);
         long call = 0;

@@ -25,7 +25,7 @@ public sealed class BestOfN(SearchSettings settings) : ISearchStrategy
     public SearchResult Solve(Problem problem, SearchContext context, Budget budget)
     {
         Check(context, budget);
-        var meter = new ComputeMeter(context.Policy.Flops);
+        var meter = context.NewMeter();
         using var session = context.Policy.Open(problem, meter);
         var scored = new List<Scored>();
         int round = 0, n = budget.Unit == BudgetUnit.Samples ? budget.N : 1;

@@ -5,9 +5,16 @@ namespace Ponder.Search;
 /// positions (so attention FLOPs are exact); reward calls report tokens through <see cref="IMeteredReward"/>.
 /// Not thread-safe: one meter per search.
 /// </summary>
-public sealed class ComputeMeter(FlopsModel policy)
+/// <param name="cancellation">
+/// Stops the search: every session call and reward call charged to this meter checks it before its work (and the
+/// policy between decode steps), throwing <see cref="OperationCanceledException"/>.
+/// </param>
+public sealed class ComputeMeter(FlopsModel policy, CancellationToken cancellation = default)
 {
     public FlopsModel Policy { get; } = policy ?? throw new ArgumentNullException(nameof(policy));
+
+    /// <summary>The search's cancellation; the meter carries it to everything that charges it.</summary>
+    public CancellationToken Cancellation { get; } = cancellation;
 
     public long PrefillTokens { get; private set; }
     public long DecodeTokens { get; private set; }
@@ -49,6 +56,7 @@ public sealed class ComputeMeter(FlopsModel policy)
     public T Charge<T>(object reward, Func<T> call)
     {
         ArgumentNullException.ThrowIfNull(call);
+        Cancellation.ThrowIfCancellationRequested();
         if (reward is not IMeteredReward metered) return call();
         long before = metered.Tokens;
         var result = call();

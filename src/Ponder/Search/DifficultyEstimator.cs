@@ -37,7 +37,7 @@ public sealed record DifficultyEstimator
         ArgumentNullException.ThrowIfNull(problem);
         ArgumentNullException.ThrowIfNull(context);
         Validate();
-        var meter = new ComputeMeter(context.Policy.Flops);
+        var meter = context.NewMeter();
         IReadOnlyList<StepNode> samples;
         using (var session = context.Policy.Open(problem, meter))
             samples = session.Sample(Samples, Temperature, Seeds.Mix(context.Seed, SeedStream));

@@ -29,7 +29,7 @@ public sealed class Dvts(SearchSettings settings) : ISearchStrategy
     public SearchResult Solve(Problem problem, SearchContext context, Budget budget)
     {
         Check(context, budget);
-        var meter = new ComputeMeter(context.Policy.Flops);
+        var meter = context.NewMeter();
         using var session = context.Policy.Open(problem, meter);
         int m = Settings.Expansions, subtrees = Width.Resolve(budget, m, session, context, meter, problem, Settings.Temperature) / m;
         long call = 0;

@@ -6,7 +6,8 @@ namespace Ponder.Search;
 /// <summary>
 /// One search's view of a transformer policy. A node's handle is a row of a <see cref="DecodeState"/> that holds
 /// the prompt and every token of the node's text; expanding forks those rows (KV copied, not recomputed) and
-/// continues them one line at a time. Each token is charged to the meter once, at its position.
+/// continues them one line at a time. Each token is charged to the meter once, at its position. The meter's
+/// cancellation stops a call between decode steps.
 /// </summary>
 internal sealed class GeneratorSession : ISearchSession
 {
@@ -30,6 +31,7 @@ internal sealed class GeneratorSession : ISearchSession
 
     private StepNode MakeRoot()
     {
+        _meter.Cancellation.ThrowIfCancellationRequested();
         var state = Track(_generator.Prefill([_prompt]));
         _meter.Prefill(0, _prompt.Length);
         return new StepNode("", [], 0, false, new Row(state, 0, 0));
@@ -39,7 +41,7 @@ internal sealed class GeneratorSession : ISearchSession
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
         var options = new SamplingOptions { Temperature = temperature, MaxNewTokens = _limits.MaxNewTokens, Seed = seed };
-        var generations = _generator.GenerateFromPrefix(_prompt, n, options);
+        var generations = _generator.GenerateFromPrefix(_prompt, n, options, _meter.Cancellation);
         _meter.Prefill(0, _prompt.Length);
         foreach (var g in generations)
         {
@@ -87,7 +89,7 @@ internal sealed class GeneratorSession : ISearchSession
             var parents = members.Select(i => RowOf(nodes[i])).ToList();
             var forked = Track(parents[0].State.Fork(parents.SelectMany(p => Enumerable.Repeat(p.Index, copies)).ToArray()));
             var before = forked.Lengths.ToArray();
-            var outs = _generator.Continue(forked, options);
+            var outs = _generator.Continue(forked, options, _meter.Cancellation);
             for (int j = 0; j < outs.Count; j++)
             {
                 long fed = forked.Lengths[j] - before[j];                       // every sampled token is run: the state keeps it

@@ -18,7 +18,7 @@ public sealed class GreedySearch(SearchSettings settings) : ISearchStrategy
     public SearchResult Solve(Problem problem, SearchContext context, Budget budget)
     {
         Check(context, budget);
-        var meter = new ComputeMeter(context.Policy.Flops);
+        var meter = context.NewMeter();
         using var session = context.Policy.Open(problem, meter);
         var node = session.Sample(1, 0, context.Seed)[0];
         return Selection.Result(Kind, Settings.Describe(Kind), Selector.Majority, Settings.Aggregation, context, problem, [new Scored(node, [])], meter);

@@ -33,7 +33,7 @@ public sealed class Mcts(SearchSettings settings) : ISearchStrategy
     public SearchResult Solve(Problem problem, SearchContext context, Budget budget)
     {
         Check(context, budget);
-        var meter = new ComputeMeter(context.Policy.Flops);
+        var meter = context.NewMeter();
         using var session = context.Policy.Open(problem, meter);
         var tree = new MctsTree(session, context, meter, problem, Settings);
         int simulations = budget.Unit == BudgetUnit.Samples ? budget.N * Settings.SimulationsPerSample : int.MaxValue;

@@ -26,6 +26,12 @@ public sealed record SearchContext(ISearchPolicy Policy, Func<Problem, string, s
     /// <summary>Seeds every sample of the search: same seed, same result.</summary>
     public long Seed { get; init; }
 
+    /// <summary>Stops the search part-way (<see cref="OperationCanceledException"/> at its next policy step or reward call), e.g. when a client leaves.</summary>
+    public CancellationToken Cancellation { get; init; }
+
+    /// <summary>A fresh meter for one search, carrying <see cref="Cancellation"/> to the policy and reward calls it is charged by.</summary>
+    public ComputeMeter NewMeter() => new(Policy.Flops, Cancellation);
+
     /// <summary>
     /// A context on a task: answers parsed by the task's checker; the task's own verifier is offered as
     /// <see cref="Verifier"/> only where it checks from the prompt alone (countdown).

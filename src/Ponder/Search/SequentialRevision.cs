@@ -31,7 +31,7 @@ public sealed class SequentialRevision(SearchSettings settings) : ISearchStrateg
     public SearchResult Solve(Problem problem, SearchContext context, Budget budget)
     {
         Check(context, budget);
-        var meter = new ComputeMeter(context.Policy.Flops);
+        var meter = context.NewMeter();
         int chains = budget.N / Settings.Rounds;
         var attempts = new List<StepNode>();
         List<StepNode> last;

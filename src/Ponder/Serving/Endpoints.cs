@@ -132,9 +132,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         long completionTokens = 0, reasoningTokens = 0;
         for (int i = 0; i < request.N; i++)
         {
-            cancellation.ThrowIfCancellationRequested();        // a search runs whole; the client may have left between two
             var seed = i == 0 ? sampling.Seed : Seeds.Mix(sampling.Seed, i);
-            var answer = reasoners[effort].Reason(request.Prompt, ids, sampling with { Seed = seed });
+            var answer = reasoners[effort].Reason(request.Prompt, ids, sampling with { Seed = seed }, cancellation);
             choices.Add(answer.Chosen);
             completionTokens += answer.Spent;
             reasoningTokens += answer.ReasoningTokens;
@@ -144,7 +143,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
 
     /// <summary>
     /// Server-sent events: text deltas after each decoded piece (holding back what could be the start of a stop
-    /// string), then each choice's finish, the usage chunk when asked for, and <c>[DONE]</c>.
+    /// string), or for a search, keep-alive comments while it runs and then its answer one step (line) a delta;
+    /// then each choice's finish, the usage chunk when asked for, and <c>[DONE]</c>.
     /// </summary>
     private async Task StreamAsync(HttpContext http, ServedRequest request, (int[] Ids, SamplingOptions Sampling) prompt, CancellationToken leave)
     {
@@ -172,10 +172,10 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         var aborted = leave;
+        await response.StartAsync(aborted).ConfigureAwait(false);
         for (int i = 0; i < request.N && request.Chat; i++)
             await SendAsync(response, ApiJson.Chunk(true, id, created, model, i, "", role: true, finish: null), aborted).ConfigureAwait(false);
-        await foreach (var chunk in events.Reader.ReadAllAsync(aborted).ConfigureAwait(false))
-            await SendAsync(response, chunk, aborted).ConfigureAwait(false);
+        await RelayAsync(response, events.Reader, aborted).ConfigureAwait(false);
 
         ServedResult result;
         try
@@ -192,7 +192,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         {
             var choice = result.Choices[i];
             string rest = choice.Text.StartsWith(sent[i], StringComparison.Ordinal) ? choice.Text[sent[i].Length..] : "";
-            if (rest.Length > 0) await SendAsync(response, ApiJson.Chunk(request.Chat, id, created, model, i, rest, role: false, finish: null), aborted).ConfigureAwait(false);
+            foreach (string step in Lines(rest))
+                await SendAsync(response, ApiJson.Chunk(request.Chat, id, created, model, i, step, role: false, finish: null), aborted).ConfigureAwait(false);
             await SendAsync(response, ApiJson.Chunk(request.Chat, id, created, model, i, null, role: false, choice.Finish), aborted).ConfigureAwait(false);
         }
         if (request.IncludeUsage)
@@ -200,6 +201,36 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
                 ApiJson.Usage(result.PromptTokens, result.CompletionTokens, result.ReasoningTokens)), aborted).ConfigureAwait(false);
         await response.WriteAsync("data: [DONE]\n\n", aborted).ConfigureAwait(false);
         await response.Body.FlushAsync(aborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends the chunks as they come. After <see cref="ServerOptions.KeepAlive"/> with none (a search at work), an SSE
+    /// comment, which clients ignore, keeps proxies from closing the stream and finds out a client that has gone.
+    /// </summary>
+    private async Task RelayAsync(HttpResponse response, ChannelReader<JsonObject> events, CancellationToken cancellation)
+    {
+        while (true)
+        {
+            var ready = events.WaitToReadAsync(cancellation).AsTask();
+            while (await Task.WhenAny(ready, Task.Delay(options.KeepAlive, cancellation)).ConfigureAwait(false) != ready)
+            {
+                await response.WriteAsync(": keep-alive\n\n", cancellation).ConfigureAwait(false);
+                await response.Body.FlushAsync(cancellation).ConfigureAwait(false);
+            }
+            if (!await ready.ConfigureAwait(false)) return;
+            while (events.TryRead(out var chunk)) await SendAsync(response, chunk, cancellation).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The text cut after each newline: <c>"#1\n#4"</c> → <c>"#1\n"</c>, <c>"#4"</c>.</summary>
+    private static IEnumerable<string> Lines(string text)
+    {
+        for (int start = 0, end; start < text.Length; start = end)
+        {
+            end = text.IndexOf('\n', start) + 1;
+            if (end == 0) end = text.Length;
+            yield return text[start..end];
+        }
     }
 
     private async Task<JsonDocument> ReadBodyAsync(HttpContext http)

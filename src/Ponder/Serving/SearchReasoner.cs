@@ -57,8 +57,11 @@ public sealed class SearchReasoner
         ? $"compute-optimal → {pick.Name} N={pick.N}"
         : Plan.Settings.Describe(Plan.Strategy);
 
-    /// <summary>Searches for <paramref name="prompt"/> (whose ids are <paramref name="promptIds"/>) with the request's sampling options.</summary>
-    public SearchAnswer Reason(string prompt, int[] promptIds, SamplingOptions sampling)
+    /// <summary>
+    /// Searches for <paramref name="prompt"/> (whose ids are <paramref name="promptIds"/>) with the request's sampling
+    /// options. Throws <see cref="OperationCanceledException"/> within one policy step or reward call of <paramref name="cancellation"/> firing.
+    /// </summary>
+    public SearchAnswer Reason(string prompt, int[] promptIds, SamplingOptions sampling, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(promptIds);
@@ -67,7 +70,7 @@ public sealed class SearchReasoner
         var strategy = _strategy is ComputeOptimal || sampling.Temperature == Plan.Settings.Temperature
             ? _strategy
             : Strategies.Create(Plan.Strategy, Plan.Settings with { Temperature = sampling.Temperature });
-        var result = strategy.Solve(new Problem("served", prompt, ""), Context(limits, sampling.Seed), Plan.Budget);
+        var result = strategy.Solve(new Problem("served", prompt, ""), Context(limits, sampling.Seed, cancellation), Plan.Budget);
 
         var c = result.Compute;
         long spent = c.GeneratedTokens + Math.Max(0, c.PrefillTokens - promptIds.Length) + c.RewardTokens;
@@ -79,12 +82,13 @@ public sealed class SearchReasoner
         return new SearchAnswer(chosen, result.Answer, promptIds.Length, spent, result);
     }
 
-    private SearchContext Context(SearchLimits limits, long seed) =>
+    private SearchContext Context(SearchLimits limits, long seed, CancellationToken cancellation = default) =>
         new(new GeneratorPolicy(_policy, limits), (_, text) => Answers.Read(text))
         {
             Prm = _prm,
             Reviser = _reviser is null ? null : new GeneratorPolicy(_reviser, limits),
             Seed = seed,
+            Cancellation = cancellation,
         };
 
     /// <summary>The text up to the earliest stop string, and whether one was found.</summary>

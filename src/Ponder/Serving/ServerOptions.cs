@@ -33,6 +33,9 @@ public sealed record ServerOptions
     /// <summary>Most stop strings per request (OpenAI allows 4).</summary>
     public int MaxStops { get; init; } = 4;
 
+    /// <summary>A stream that has sent nothing for this long (a search at work) gets an SSE comment line, so proxies keep it open.</summary>
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>What each <c>reasoning_effort</c> runs.</summary>
     public EffortSettings Effort { get; init; } = new();
 
@@ -64,6 +67,7 @@ public sealed record ServerOptions
         if (MaxTokens < 1) throw new ArgumentException($"max tokens must be ≥ 1, got {MaxTokens}");
         if (MaxBodyBytes < 1024) throw new ArgumentException($"max body bytes must be ≥ 1024, got {MaxBodyBytes}");
         if (MaxStops < 0) throw new ArgumentException($"max stops must be ≥ 0, got {MaxStops}");
+        if (KeepAlive <= TimeSpan.Zero) throw new ArgumentException($"keep-alive interval must be positive, got {KeepAlive}");
         ArgumentNullException.ThrowIfNull(Effort);
         ArgumentNullException.ThrowIfNull(ChatTemplate);
         ArgumentNullException.ThrowIfNull(StepLimits);
