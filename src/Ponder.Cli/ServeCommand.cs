@@ -17,7 +17,7 @@ public static class ServeCommand
                      [--max-queue 16] [--max-batch 64] [--max-n 16] [--max-tokens 1024] [--max-body-bytes 1048576]
                      [--effort-low greedy] [--effort-medium best-of-n:8@1] [--effort-high best-of-n:32@1]
                      [--prm C] [--prm-aggregation last|min|product|mean] [--reviser C] [--compute-plan runs/scale/scaling.csv]
-                     [--max-steps 32] [--max-step-tokens 128]
+                     [--max-steps 32] [--max-step-tokens 128] [--keep-alive-seconds 15]
           serves GET /v1/models, POST /v1/chat/completions and POST /v1/completions (stream, n, temperature, top_p,
           max_tokens, stop, seed); the model id defaults to the checkpoint folder's name. Binds loopback unless --host
           says otherwise; with --api-key (or PONDER_API_KEY) requests need 'Authorization: Bearer K'.
@@ -29,7 +29,8 @@ public static class ServeCommand
           (2e9flops); keys selector, aggregation, expansions, lookahead, puct, sims, leaf, final, rounds, e.g.
           beam:16,expansions=4 or best-of-n:32@0.8,selector=prm-vote. With --prm, high defaults to beam:16@1 (PRM-guided,
           --prm-aggregation of step scores, default last). usage.completion_tokens_details.reasoning_tokens counts every
-          token the search spent (policy and reward model) beyond the returned answer's.
+          token the search spent (policy and reward model) beyond the returned answer's. A streamed search sends an SSE
+          comment every --keep-alive-seconds while it runs, then its answer a line a chunk; a client that leaves stops it.
         """;
 
     /// <summary>Serves until Ctrl+C (SIGINT) or SIGTERM.</summary>
@@ -71,6 +72,7 @@ public static class ServeCommand
             MaxN = o.Int("max-n", defaults.MaxN, 1, 1024),
             MaxTokens = o.Int("max-tokens", defaults.MaxTokens, 1, 1 << 20),
             MaxBodyBytes = o.Int("max-body-bytes", (int)defaults.MaxBodyBytes, 1024, int.MaxValue),
+            KeepAlive = TimeSpan.FromSeconds(o.Int("keep-alive-seconds", (int)defaults.KeepAlive.TotalSeconds, 1, 3600)),
             Effort = new EffortSettings
             {
                 Low = Plan(o, "effort-low", effort.Low, planDefaults),

@@ -41,3 +41,17 @@ public sealed class PrmServingTests
         Assert.Equal(0, await serving);
     }
 }
+
+/// <summary><c>ponder serve</c> options checked before anything loads.</summary>
+public sealed class ServeOptionTests
+{
+    [Theory]
+    [InlineData("0", "'--keep-alive-seconds' must be in 1..3600")]
+    [InlineData("soon", "'--keep-alive-seconds' expects an integer")]
+    public async Task Serve_refuses_a_bad_keep_alive_interval_naming_the_option(string value, string expected)
+    {
+        var error = await Assert.ThrowsAsync<Ponder.Cli.UsageException>(() =>
+            Ponder.Cli.ServeCommand.RunAsync(["--checkpoint", "missing", "--keep-alive-seconds", value], TextWriter.Null, CancellationToken.None));
+        Assert.Contains(expected, error.Message);
+    }
+}
