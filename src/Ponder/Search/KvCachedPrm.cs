@@ -47,21 +47,12 @@ public sealed class KvCachedPrm : IPrefixCachedReward, IMeteredReward, IDisposab
     public IReadOnlyList<IReadOnlyList<double>> ScoreSteps(IReadOnlyList<Problem> problems, IReadOnlyList<IReadOnlyList<string>> steps) =>
         ScoreSteps(new object(), problems, steps);
 
-    public IReadOnlyList<IReadOnlyList<double>> ScoreSteps(object scope, IReadOnlyList<Problem> problems, IReadOnlyList<IReadOnlyList<string>> steps)
-    {
-        ArgumentNullException.ThrowIfNull(scope);
-        ArgumentNullException.ThrowIfNull(problems);
-        ArgumentNullException.ThrowIfNull(steps);
-        if (problems.Count != steps.Count) throw new ArgumentException($"{problems.Count} problems but {steps.Count} solutions");
-        var result = new IReadOnlyList<double>[steps.Count];
-        lock (_lock)
+    public IReadOnlyList<IReadOnlyList<double>> ScoreSteps(object scope, IReadOnlyList<Problem> problems, IReadOnlyList<IReadOnlyList<string>> steps) =>
+        PrefixCachedCall.ByProblem(scope, problems, steps, _lock, (problem, items, result) =>
         {
             using var inference = inference_mode();
-            foreach (var group in Enumerable.Range(0, steps.Count).GroupBy(i => problems[i].Prompt))
-                Score(scope, problems[group.First()], group.ToList(), steps, result);
-        }
-        return result;
-    }
+            Score(scope, problem, items, steps, result);
+        });
 
     /// <summary>A solution to run: its encoding, the steps already cached and the row holding them.</summary>
     private sealed record Pending(int Item, int[] Ids, int[] Ends, int Cached, int CachedTokens, KvCache Cache, int Row);

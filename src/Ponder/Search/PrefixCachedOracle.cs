@@ -36,20 +36,8 @@ public sealed class PrefixCachedOracle(IProcessReward inner, ITokenizer tokenize
     public IReadOnlyList<IReadOnlyList<double>> ScoreSteps(IReadOnlyList<Problem> problems, IReadOnlyList<IReadOnlyList<string>> steps) =>
         ScoreSteps(new object(), problems, steps);
 
-    public IReadOnlyList<IReadOnlyList<double>> ScoreSteps(object scope, IReadOnlyList<Problem> problems, IReadOnlyList<IReadOnlyList<string>> steps)
-    {
-        ArgumentNullException.ThrowIfNull(scope);
-        ArgumentNullException.ThrowIfNull(problems);
-        ArgumentNullException.ThrowIfNull(steps);
-        if (problems.Count != steps.Count) throw new ArgumentException($"{problems.Count} problems but {steps.Count} step lists");
-        var result = new IReadOnlyList<double>[steps.Count];
-        lock (_lock)
-        {
-            foreach (var group in Enumerable.Range(0, steps.Count).GroupBy(i => problems[i].Prompt))
-                Score(scope, problems[group.First()], group.ToList(), steps, result);
-        }
-        return result;
-    }
+    public IReadOnlyList<IReadOnlyList<double>> ScoreSteps(object scope, IReadOnlyList<Problem> problems, IReadOnlyList<IReadOnlyList<string>> steps) =>
+        PrefixCachedCall.ByProblem(scope, problems, steps, _lock, (problem, items, result) => Score(scope, problem, items, steps, result));
 
     private void Score(object scope, Problem problem, List<int> items, IReadOnlyList<IReadOnlyList<string>> steps, IReadOnlyList<double>[] result)
     {
