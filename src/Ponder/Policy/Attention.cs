@@ -52,7 +52,7 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
         {
             // One matmul for q, k and v, and one rotary pass over the q and k heads together.
             var (weight, bias) = _qkv.Weights();
-            var qkv = F.linear(x, weight, bias).view(b, t, nh + 2 * nkv, hs).transpose(1, 2); // (B, nh+2·nkv, T, hs)
+            var qkv = SmallRowLinear.Linear(x, weight, bias, ctx.SmallRows).view(b, t, nh + 2 * nkv, hs).transpose(1, 2); // (B, nh+2·nkv, T, hs)
             var qk = Rotary.Apply(qkv.narrow(1, 0, nh + nkv), ctx.Cos, ctx.Sin);       // (B, nh+nkv, T, hs)
             q = qk.narrow(1, 0, nh);                                                     // (B, nh, T, hs)
             k = qk.narrow(1, nh, nkv);                                                   // (B, nkv, T, hs)
@@ -86,7 +86,8 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
                 .view(b, nh, t, hs);                                                 // (B, nh, T, hs)
         }
         y = y.transpose(1, 2).reshape(b, t, nh * hs);                                // (B, T, nh·hs), nh·hs = C unless head_dim is set
-        return _o.call(y).MoveToOuterDisposeScope();                                 // (B, T, C)
+        var output = ctx.SmallRows ? SmallRowLinear.Linear(y, _o.weight!, _o.bias, enabled: true) : _o.call(y); // (B, T, C)
+        return output.MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)

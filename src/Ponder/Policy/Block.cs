@@ -29,7 +29,7 @@ internal sealed class Block : nn.Module<Tensor, AttentionContext, Tensor>
         using var scope = NewDisposeScope();
         x = x + _attention.call(_attentionNorm.call(x), ctx);                         // (B, T, C)
         var h = _mlpNorm.call(x);                                                    // (B, T, C)
-        x = x + (ctx.Fused ? _mlp.ForwardFused(h) : _mlp.call(h));                   // (B, T, C)
+        x = x + (ctx.Fused ? _mlp.ForwardFused(h, ctx.SmallRows) : _mlp.call(h));                   // (B, T, C)
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -54,6 +54,16 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
 
     private bool Fused => FuseProjections && !is_grad_enabled();
 
+    /// <summary>
+    /// Whether fused forward passes on the CPU compute linears of at most four rows (batch-1 decode) with Ponder's own
+    /// C# matrix-vector kernel (<see cref="SmallRowLinear"/>) instead of libtorch's; true by default. Applies only
+    /// without gradients, to float32 weights, and together with <see cref="FuseProjections"/>; false always uses
+    /// libtorch (to compare).
+    /// </summary>
+    public bool SmallRowKernels { get; set; } = true;
+
+    private bool SmallRows => SmallRowKernels && Fused;
+
     /// <summary>Device of the parameters (follows <c>.to(device)</c>).</summary>
     public Device Device => _model.Embedding.weight!.device;
 
@@ -94,7 +104,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"{t} tokens exceed max_position_embeddings = {Config.MaxPositions}.", nameof(inputIds));
         var positions = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0);  // (1, T)
         var (cos, sin) = _rotary.Lookup(positions, DType);                           // (1, 1, T, hs)
-        return _model.call(inputIds, new AttentionContext(cos, sin, null, null, Fused)).MoveToOuterDisposeScope(); // (B, T, C)
+        return _model.call(inputIds, new AttentionContext(cos, sin, null, null, Fused, SmallRows)).MoveToOuterDisposeScope(); // (B, T, C)
     }
 
     /// <summary>
@@ -112,8 +122,11 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Applies the output head to hidden states (…, C) → logits (…, V).</summary>
-    public Tensor Logits(Tensor hidden) =>
-        _lmHead is null ? F.linear(hidden, _model.Embedding.weight!) : _lmHead.call(hidden);
+    public Tensor Logits(Tensor hidden)
+    {
+        if (_lmHead is null) return SmallRowLinear.Linear(hidden, _model.Embedding.weight!, null, SmallRows);
+        return SmallRows ? SmallRowLinear.Linear(hidden, _lmHead.weight!, null, enabled: true) : _lmHead.call(hidden);
+    }
 
     /// <summary>An empty cache on this model's device and dtype.</summary>
     public KvCache NewCache(int batch, int capacity) => new(Config, batch, capacity, Device, DType);
@@ -129,7 +142,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
             // Additive form (0 / −∞), made once for all layers: SDPA converts a boolean mask on every call.
             var bias = zeros(mask.shape, DType, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
             if (group > 1) bias = bias.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)
-            var hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache, Fused)); // (B, T, C)
+            var hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache, Fused, SmallRows)); // (B, T, C)
             return hidden.MoveToOuterDisposeScope();
         }
         finally
