@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 // machine's own fp32 matmul peak measured first (this machine is shared and noisy).
 //   dotnet run -c Release --project bench/Ponder.Bench [-- --checkpoint models/arith --seconds 5 --search --prm-cache [--prm DIR] [--problems 8]]
 // --profile prints only where a decode step's time goes, by op category (see DecodeProfile).
-// --vs-llama runs only sections 1 and 4 (the machine peak, then decode against llama.cpp).
+// --vs-llama runs only sections 1 and 4 (the machine peak, then decode against llama.cpp); --batches 1,8,32 picks section 4's batch sizes.
 // --matvec prints only one-row linears at the bench models' shapes, libtorch against Ponder's C# kernel (see MatVecProbe).
 // --cpu-time measures rates per CPU-second of this process instead of per wall second (for a shared machine; see BenchClock).
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
@@ -132,8 +132,9 @@ using var wide = new Transformer(new TransformerConfig
 });
 wide.to(device).eval();
 var versus = new List<(string Model, int Batch, double Before, double Ponder, double LlamaCpp)>();
-versus.AddRange(LlamaCppComparison.Run(model, tokenizer, $"{model.ParameterCount / 1e6:F1}M", [1, 8, 32], decodeSteps: 32, seconds));
-versus.AddRange(LlamaCppComparison.Run(wide, tokenizer, $"{wide.ParameterCount / 1e6:F1}M", [1, 8, 32], decodeSteps: 32, seconds));
+int[] versusBatches = (args.SkipWhile(a => a != "--batches").Skip(1).FirstOrDefault() ?? "1,8,32").Split(',').Select(int.Parse).ToArray();
+versus.AddRange(LlamaCppComparison.Run(model, tokenizer, $"{model.ParameterCount / 1e6:F1}M", versusBatches, decodeSteps: 32, seconds));
+versus.AddRange(LlamaCppComparison.Run(wide, tokenizer, $"{wide.ParameterCount / 1e6:F1}M", versusBatches, decodeSteps: 32, seconds));
 Console.WriteLine();
 Console.WriteLine("| model | batch | Ponder tokens/s before (libtorch linears) | Ponder tokens/s | llama.cpp tokens/s | Ponder / llama.cpp | before / llama.cpp |");
 Console.WriteLine("|---|---|---|---|---|---|---|");

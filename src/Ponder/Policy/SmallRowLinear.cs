@@ -150,7 +150,8 @@ internal static class SmallRowLinear
         return (s0, s1, s2, s3);
     }
 
-    private static unsafe float Dot(float* w, float* x, int n)
+    /// <summary>Σᵢ w[i]·x[i] over n elements.</summary>
+    internal static unsafe float Dot(float* w, float* x, int n)
     {
         var i = 0;
         var s = 0f;

@@ -106,7 +106,7 @@ public sealed class SmallRowLinearTests
     [Fact]
     public void Kv_cache_decode_with_the_kernel_matches_libtorch_and_the_full_forward()
     {
-        // Given a GQA model with q/k/v biases, a prompt and greedy one-token decode steps on a KV cache
+        // Given a GQA model with q/k/v biases, two prompts and greedy one-token decode steps on a KV cache
         torch.manual_seed(9);
         using var model = new Transformer(TinyModels.Config(50) with { AttentionBias = true });
         model.eval();
@@ -114,24 +114,74 @@ public sealed class SmallRowLinearTests
         using var mode = inference_mode();
         foreach (var (name, p) in model.named_parameters())
             if (name.EndsWith(".bias", StringComparison.Ordinal)) p.normal_(0, 0.5);
-        var prompt = tensor(TinyModels.RandomTokens(5, 50, seed: 10).Select(t => (long)t).ToArray()).view(1, 5);
+        var prompt = tensor(TinyModels.RandomTokens(10, 50, seed: 10).Select(t => (long)t).ToArray()).view(2, 5);
         Tensor Decode(bool kernels)
         {
             model.SmallRowKernels = kernels;
-            using var cache = model.NewCache(batch: 1, capacity: 16);
+            using var cache = model.NewCache(batch: 2, capacity: 16);
             var steps = new List<Tensor> { model.Forward(prompt, cache) };
             for (var i = 0; i < 8; i++)
                 steps.Add(model.Forward(steps[^1].select(1, -1).argmax(-1, keepdim: true), cache));
-            return cat(steps, 1);                                                          // (1, 13, V)
+            return cat(steps, 1);                                                          // (2, 13, V)
         }
 
-        // When decoding with the C# kernel and with libtorch's linears
+        // When decoding with the C# kernels (linears, norms, rotary, gating) and with libtorch's ops
         var withKernel = Decode(kernels: true);
         var withTorch = Decode(kernels: false);
 
         // Then every step's logits agree within 1e-5 relative, and with the full forward pass over the same tokens
         Assert.True(RelativeDiff(withKernel, withTorch) < Relative, $"relative diff {RelativeDiff(withKernel, withTorch)}");
-        var tokens = cat([prompt, withKernel.narrow(1, 4, 8).argmax(-1)], 1);            // (1, 13)
+        var tokens = cat([prompt, withKernel.narrow(1, 4, 8).argmax(-1)], 1);            // (2, 13)
         Assert.True(RelativeDiff(withKernel, model.call(tokens)) < 1e-4);
+    }
+
+    [Fact]
+    public void Short_full_forward_with_the_kernels_matches_libtorch()
+    {
+        // Given a model and two sequences of two tokens (four rows: the kernels' limit), without gradients
+        torch.manual_seed(11);
+        using var model = new Transformer(TinyModels.Config(50));
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var ids = tensor(TinyModels.RandomTokens(4, 50, seed: 12).Select(t => (long)t).ToArray()).view(2, 2);
+
+        // When the full causal forward runs with and without the C# kernels
+        model.SmallRowKernels = true;
+        var withKernel = model.call(ids);                                                  // (2, 2, V)
+        model.SmallRowKernels = false;
+        var withTorch = model.call(ids);
+
+        // Then the logits agree
+        Assert.True(RelativeDiff(withKernel, withTorch) < Relative, $"relative diff {RelativeDiff(withKernel, withTorch)}");
+    }
+
+    [Fact]
+    public void Cached_appends_of_two_tokens_with_a_hole_match_libtorch()
+    {
+        // Given a GQA model, two rows, and appends of 3, then 2 (the second row's first slot padding), then 1 token
+        torch.manual_seed(13);
+        using var model = new Transformer(TinyModels.Config(50));
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var ids = tensor(TinyModels.RandomTokens(12, 50, seed: 14).Select(t => (long)t).ToArray()).view(2, 6);
+        var valid = tensor(new[] { true, true, false, true }).view(2, 2);
+        Tensor Run(bool kernels)
+        {
+            model.SmallRowKernels = kernels;
+            using var cache = model.NewCache(batch: 2, capacity: 4);
+            var first = model.Forward(ids.narrow(1, 0, 3), cache);                         // (2, 3, V)
+            var second = model.Forward(ids.narrow(1, 3, 2), cache, valid);                 // (2, 2, V): four rows, the C# path
+            var third = model.Forward(ids.narrow(1, 5, 1), cache);                          // (2, 1, V)
+            return cat([first, second, third], 1);                                         // (2, 6, V)
+        }
+
+        // When run with the C# kernels (cached attention included) and with libtorch's ops
+        var withKernel = Run(kernels: true);
+        var withTorch = Run(kernels: false);
+
+        // Then all logits agree, padding slots included
+        Assert.True(RelativeDiff(withKernel, withTorch) < Relative, $"relative diff {RelativeDiff(withKernel, withTorch)}");
     }
 }
