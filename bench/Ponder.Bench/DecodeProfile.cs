@@ -11,7 +11,8 @@ namespace Ponder.Bench;
 /// layers; "(alt)" rows time alternatives; "=" rows time whole steps: the same op sequence written out on the
 /// model's weights (with and without attention, which shows what reading the KV cache costs in place: the category
 /// rows keep their inputs in the CPU caches and understate it), then the real model with separate and with fused
-/// projections (<see cref="Transformer.FuseProjections"/>). Times are the process's CPU time, not wall time, so that
+/// projections (<see cref="Transformer.FuseProjections"/>), and fused with the C# small-row linears
+/// (<see cref="Transformer.SmallRowKernels"/>). Times are the process's CPU time, not wall time, so that
 /// other jobs on a shared machine inflate them less (run with one torch thread).
 /// </summary>
 internal static class DecodeProfile
@@ -156,7 +157,10 @@ internal static class DecodeProfile
         model.FuseProjections = false;
         rows.Add(("= whole step, real model, separate projections", RealStep(model, b, seconds, options, rng)));
         model.FuseProjections = true;
+        model.SmallRowKernels = false;
         rows.Add(("= whole step, real model, fused projections", RealStep(model, b, seconds, options, rng)));
+        model.SmallRowKernels = true;
+        rows.Add(("= whole step, real model, fused projections + small-row kernel", RealStep(model, b, seconds, options, rng)));
         return rows;
     }
 

@@ -24,10 +24,16 @@ internal static class LlamaCppComparison
         return true;
     });
 
-    /// <summary>Turns the inference fast path on (the default) or off (the earlier path): fused q/k/v and gate/up projections.</summary>
-    public static void FastPaths(Transformer model, bool on) => model.FuseProjections = on;
+    /// <summary>
+    /// Turns the inference fast paths on (the default) or off (the earliest path): fused q/k/v and gate/up projections,
+    /// and the C# kernel for linears of at most four rows (<see cref="Transformer.SmallRowKernels"/>).
+    /// </summary>
+    public static void FastPaths(Transformer model, bool on) => (model.FuseProjections, model.SmallRowKernels) = (on, on);
 
-    /// <summary>Per batch: Ponder without and with its inference fast paths (see <see cref="FastPaths"/>), llama.cpp; tokens per second.</summary>
+    /// <summary>
+    /// Per batch: Ponder with fused projections and libtorch's linears ("before"), then with the C# small-row kernel
+    /// as well (the default), and llama.cpp; tokens per second.
+    /// </summary>
     public static List<(string Model, int Batch, double Before, double Ponder, double LlamaCpp)> Run(Transformer model, ITokenizer tokenizer, string label, int[] batches, int decodeSteps, double seconds)
     {
         int threads = get_num_threads();
@@ -44,9 +50,10 @@ internal static class LlamaCppComparison
                 double before = 0, ponder = 0, llama = 0;
                 for (int round = 0; round < 2; round++)   // alternated, best of two: other jobs only ever slow a measurement down
                 {
-                    FastPaths(model, false);
-                    before = Math.Max(before, Measure(seconds, () => PonderDecode(model, prompts, decodeSteps)));
                     FastPaths(model, true);
+                    model.SmallRowKernels = false;
+                    before = Math.Max(before, Measure(seconds, () => PonderDecode(model, prompts, decodeSteps)));
+                    model.SmallRowKernels = true;
                     ponder = Math.Max(ponder, Measure(seconds, () => PonderDecode(model, prompts, decodeSteps)));
                     llama = Math.Max(llama, LlamaCppDecode(gguf, prompts, decodeSteps, threads, seconds));
                 }

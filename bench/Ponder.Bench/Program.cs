@@ -9,12 +9,19 @@ using static TorchSharp.torch;
 // machine's own fp32 matmul peak measured first (this machine is shared and noisy).
 //   dotnet run -c Release --project bench/Ponder.Bench [-- --checkpoint models/arith --seconds 5 --search --prm-cache [--prm DIR] [--problems 8]]
 // --profile prints only where a decode step's time goes, by op category (see DecodeProfile).
+// --vs-llama runs only sections 1 and 4 (the machine peak, then decode against llama.cpp); --batches 1,8,32 picks section 4's batch sizes.
+// --matvec prints only one-row linears at the bench models' shapes, libtorch against Ponder's C# kernel (see MatVecProbe).
 // --cpu-time measures rates per CPU-second of this process instead of per wall second (for a shared machine; see BenchClock).
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
 double seconds = double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "5", System.Globalization.CultureInfo.InvariantCulture);
 var device = TorchRuntime.Initialize(args.SkipWhile(a => a != "--device").Skip(1).FirstOrDefault() ?? "cpu");
 BenchClock.UseCpuTime = args.Contains("--cpu-time");
 Console.WriteLine($"threads: {torch.get_num_threads()}, device {device}, clock: {(BenchClock.UseCpuTime ? "process CPU time" : "wall time")}");
+if (args.Contains("--matvec"))
+{
+    MatVecProbe.Run(seconds / 5);
+    return 0;
+}
 
 // 1. Machine peak: large fp32 matmul.
 double peak = Measure(seconds, () =>
@@ -51,63 +58,68 @@ if (args.Contains("--profile"))
 }
 var arith = TaskRegistry.Create(task);
 var rows = new List<(string Name, double TokensPerSecond, double Fraction)>();
-
-// 2. Training throughput (forward + backward + AdamW) on SFT batches of 64.
-{
-    var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
-    model.train();
-    long step = 0;
-    double flopsPerToken = 3 * model.FlopsPerToken(64);
-    double tps = Measure(seconds, () =>
-    {
-        using var scope = NewDisposeScope();
-        var (inputs, targets, _) = SftBatch.Build(tokenizer, SftTrainer.BatchExamples(arith, 1, ++step, 64), device);
-        var logits = model.call(inputs);
-        var loss = nn.functional.cross_entropy(logits.view(-1, model.Config.VocabSize), targets.view(-1), ignore_index: SftBatch.Ignore);
-        loss.backward();
-        optimizer.Update(1e-4);
-        optimizer.ZeroGrad();
-        return inputs.ne(tokenizer.Pad).sum().item<long>();
-    });
-    rows.Add(("train (batch 64)", tps, tps * flopsPerToken / peak));
-    model.eval();
-}
-
-// 3. Decode throughput at several batch sizes: sampled continuations of held-out prompts, with the q/k/v and gate/up
-//    projections fused (the default) and separate (the earlier path), measured back to back.
-var problems = arith.Problems(Split.Test, 256, 0);
-var generator = new Ponder.Policy.Generator(model, tokenizer);
 var decode = new List<(int Batch, double Before, double After)>();
-foreach (int batch in new[] { 1, 16, 64, 256 })
+if (!args.Contains("--vs-llama"))
 {
-    var prompts = problems.Take(batch).Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();
-    var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 64, Seed = 1 };
-    double Decode(bool fast)
+    // 2. Training throughput (forward + backward + AdamW) on SFT batches of 64.
     {
-        LlamaCppComparison.FastPaths(model, fast);
-        return Measure(seconds, () =>
+        var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
+        model.train();
+        long step = 0;
+        double flopsPerToken = 3 * model.FlopsPerToken(64);
+        double tps = Measure(seconds, () =>
         {
-            generator.ResetCounters();
-            generator.Generate(prompts, options);
-            return generator.DecodeTokens;
+            using var scope = NewDisposeScope();
+            var (inputs, targets, _) = SftBatch.Build(tokenizer, SftTrainer.BatchExamples(arith, 1, ++step, 64), device);
+            var logits = model.call(inputs);
+            var loss = nn.functional.cross_entropy(logits.view(-1, model.Config.VocabSize), targets.view(-1), ignore_index: SftBatch.Ignore);
+            loss.backward();
+            optimizer.Update(1e-4);
+            optimizer.ZeroGrad();
+            return inputs.ne(tokenizer.Pad).sum().item<long>();
         });
+        rows.Add(("train (batch 64)", tps, tps * flopsPerToken / peak));
+        model.eval();
     }
-    double before = 0, after = 0;
-    for (int round = 0; round < 2; round++)   // alternated, best of two: other jobs only ever slow a measurement down
-        (before, after) = (Math.Max(before, Decode(fast: false)), Math.Max(after, Decode(fast: true)));
-    decode.Add((batch, before, after));
-}
-LlamaCppComparison.FastPaths(model, true);
 
-Console.WriteLine();
-Console.WriteLine("| measurement | tokens/s | fraction of matmul peak |");
-Console.WriteLine("|---|---|---|");
-foreach (var (name, tps, fraction) in rows) Console.WriteLine($"| {name} | {tps:N0} | {fraction:P1} |");
-Console.WriteLine();
-Console.WriteLine("| decode | tokens/s before (separate projections) | tokens/s | after / before | fraction of matmul peak (after) |");
-Console.WriteLine("|---|---|---|---|---|");
-foreach (var (batch, before, after) in decode)
-    Console.WriteLine($"| batch {batch} | {before:N0} | {after:N0} | {after / before:F2} | {after * model.FlopsPerToken(64) / peak:P1} |");
+    // 3. Decode throughput at several batch sizes: sampled continuations of held-out prompts, with the inference fast
+    //    paths (fused projections, small-row kernel) on (the default) and off (the earliest path), measured back to back.
+    var problems = arith.Problems(Split.Test, 256, 0);
+    var generator = new Ponder.Policy.Generator(model, tokenizer);
+    foreach (int batch in new[] { 1, 16, 64, 256 })
+    {
+        var prompts = problems.Take(batch).Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();
+        var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 64, Seed = 1 };
+        double Decode(bool fast)
+        {
+            LlamaCppComparison.FastPaths(model, fast);
+            return Measure(seconds, () =>
+            {
+                generator.ResetCounters();
+                generator.Generate(prompts, options);
+                return generator.DecodeTokens;
+            });
+        }
+        double before = 0, after = 0;
+        for (int round = 0; round < 2; round++)   // alternated, best of two: other jobs only ever slow a measurement down
+            (before, after) = (Math.Max(before, Decode(fast: false)), Math.Max(after, Decode(fast: true)));
+        decode.Add((batch, before, after));
+    }
+    LlamaCppComparison.FastPaths(model, true);
+}
+
+if (rows.Count > 0)
+{
+    Console.WriteLine();
+    Console.WriteLine("| measurement | tokens/s | fraction of matmul peak |");
+    Console.WriteLine("|---|---|---|");
+    foreach (var (name, tps, fraction) in rows) Console.WriteLine($"| {name} | {tps:N0} | {fraction:P1} |");
+    Console.WriteLine();
+    Console.WriteLine("| decode | tokens/s before (separate projections, libtorch linears) | tokens/s | after / before | fraction of matmul peak (after) |");
+    Console.WriteLine("|---|---|---|---|---|");
+    foreach (var (batch, before, after) in decode)
+        Console.WriteLine($"| batch {batch} | {before:N0} | {after:N0} | {after / before:F2} | {after * model.FlopsPerToken(64) / peak:P1} |");
+}
 
 // 4. Decode against llama.cpp on the same weights (exported to F32 GGUF) and threads: this model and a wider one.
 Console.WriteLine();
@@ -120,10 +132,11 @@ using var wide = new Transformer(new TransformerConfig
 });
 wide.to(device).eval();
 var versus = new List<(string Model, int Batch, double Before, double Ponder, double LlamaCpp)>();
-versus.AddRange(LlamaCppComparison.Run(model, tokenizer, $"{model.ParameterCount / 1e6:F1}M", [1, 8, 32], decodeSteps: 32, seconds));
-versus.AddRange(LlamaCppComparison.Run(wide, tokenizer, $"{wide.ParameterCount / 1e6:F1}M", [1, 8, 32], decodeSteps: 32, seconds));
+int[] versusBatches = (args.SkipWhile(a => a != "--batches").Skip(1).FirstOrDefault() ?? "1,8,32").Split(',').Select(int.Parse).ToArray();
+versus.AddRange(LlamaCppComparison.Run(model, tokenizer, $"{model.ParameterCount / 1e6:F1}M", versusBatches, decodeSteps: 32, seconds));
+versus.AddRange(LlamaCppComparison.Run(wide, tokenizer, $"{wide.ParameterCount / 1e6:F1}M", versusBatches, decodeSteps: 32, seconds));
 Console.WriteLine();
-Console.WriteLine("| model | batch | Ponder tokens/s before | Ponder tokens/s | llama.cpp tokens/s | Ponder / llama.cpp | before / llama.cpp |");
+Console.WriteLine("| model | batch | Ponder tokens/s before (libtorch linears) | Ponder tokens/s | llama.cpp tokens/s | Ponder / llama.cpp | before / llama.cpp |");
 Console.WriteLine("|---|---|---|---|---|---|---|");
 foreach (var (name, batch, before, ponder, llama) in versus)
     Console.WriteLine($"| {name} | {batch} | {before:N0} | {ponder:N0} | {llama:N0} | {ponder / llama:F2} | {before / llama:F2} |");

@@ -52,8 +52,22 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
         {
             // One matmul for q, k and v, and one rotary pass over the q and k heads together.
             var (weight, bias) = _qkv.Weights();
-            var qkv = F.linear(x, weight, bias).view(b, t, nh + 2 * nkv, hs).transpose(1, 2); // (B, nh+2·nkv, T, hs)
-            var qk = Rotary.Apply(qkv.narrow(1, 0, nh + nkv), ctx.Cos, ctx.Sin);       // (B, nh+nkv, T, hs)
+            var flat = SmallRowLinear.Linear(x, weight, bias, ctx.SmallRows);          // (B, T, (nh+2·nkv)·hs)
+            var inPlace = ctx.SmallRows && SmallRowOps.Fits(flat, (nh + 2 * nkv) * hs)
+                && SmallRowOps.Fits(ctx.Cos, hs) && SmallRowOps.Fits(ctx.Sin, hs) && ctx.Cos.size(2) == t;
+            if (inPlace)
+            {
+                // A few rows (a decode step): rotary, the cache write and attention in C# on the tensors' memory.
+                SmallRowOps.RotaryInPlace(flat, nh + nkv, hs, ctx.Cos, ctx.Sin);
+                if (ctx.Cache is not null && ctx.Mask is not null && SmallRowOps.CachedAttentionFits(ctx.Cache, _layer, ctx.Mask))
+                {
+                    var (keys, values, start, _) = ctx.Cache.Buffers(_layer);
+                    var attended = SmallRowOps.CachedAttention(flat, nh, nkv, hs, keys, values, start, ctx.Mask); // (B, T, nh·hs)
+                    return SmallRowLinear.Linear(attended, _o.weight!, _o.bias, enabled: true).MoveToOuterDisposeScope(); // (B, T, C)
+                }
+            }
+            var qkv = flat.view(b, t, nh + 2 * nkv, hs).transpose(1, 2);                 // (B, nh+2·nkv, T, hs)
+            var qk = inPlace ? qkv.narrow(1, 0, nh + nkv) : Rotary.Apply(qkv.narrow(1, 0, nh + nkv), ctx.Cos, ctx.Sin); // (B, nh+nkv, T, hs)
             q = qk.narrow(1, 0, nh);                                                     // (B, nh, T, hs)
             k = qk.narrow(1, nh, nkv);                                                   // (B, nkv, T, hs)
             v = qkv.narrow(1, nh + nkv, nkv);                                            // (B, nkv, T, hs)
@@ -86,7 +100,8 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
                 .view(b, nh, t, hs);                                                 // (B, nh, T, hs)
         }
         y = y.transpose(1, 2).reshape(b, t, nh * hs);                                // (B, T, nh·hs), nh·hs = C unless head_dim is set
-        return _o.call(y).MoveToOuterDisposeScope();                                 // (B, T, C)
+        var output = ctx.SmallRows ? SmallRowLinear.Linear(y, _o.weight!, _o.bias, enabled: true) : _o.call(y); // (B, T, C)
+        return output.MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)

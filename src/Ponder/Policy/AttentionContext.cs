@@ -11,4 +11,5 @@ namespace Ponder.Policy;
 /// <param name="Mask">(B, 1, g·T, S) additive mask, 0 where a query may attend a key and −∞ elsewhere; null on the full causal path.</param>
 /// <param name="Cache">The KV cache being appended to; null for the full causal path (training).</param>
 /// <param name="Fused">Run q/k/v and gate/up as fused matmuls (only without gradients; see <see cref="FusedLinear"/>).</param>
-internal sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, KvCache? Cache, bool Fused);
+/// <param name="SmallRows">Let the fused path's linears of at most four rows run on <see cref="SmallRowLinear"/> (only without gradients).</param>
+internal sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, KvCache? Cache, bool Fused, bool SmallRows = false);

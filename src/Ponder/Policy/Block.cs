@@ -27,9 +27,9 @@ internal sealed class Block : nn.Module<Tensor, AttentionContext, Tensor>
     public override Tensor forward(Tensor x, AttentionContext ctx)
     {
         using var scope = NewDisposeScope();
-        x = x + _attention.call(_attentionNorm.call(x), ctx);                         // (B, T, C)
-        var h = _mlpNorm.call(x);                                                    // (B, T, C)
-        x = x + (ctx.Fused ? _mlp.ForwardFused(h) : _mlp.call(h));                   // (B, T, C)
+        x = x + _attention.call(_attentionNorm.Forward(x, ctx.SmallRows), ctx);       // (B, T, C)
+        var h = _mlpNorm.Forward(x, ctx.SmallRows);                                  // (B, T, C)
+        x = x + (ctx.Fused ? _mlp.ForwardFused(h, ctx.SmallRows) : _mlp.call(h));    // (B, T, C)
         return x.MoveToOuterDisposeScope();
     }
 }

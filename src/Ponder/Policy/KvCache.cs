@@ -180,6 +180,16 @@ public sealed class KvCache : IDisposable
         return (_keys[layer].narrow(2, 0, s), _values[layer].narrow(2, 0, s));
     }
 
+    /// <summary>
+    /// One layer's whole key and value buffers (B, nkv, Capacity, hs) and the columns [Start, Start + Count) that the
+    /// append in progress fills: for <see cref="SmallRowOps.CachedAttention"/>, which writes and reads them in place.
+    /// </summary>
+    internal (Tensor Keys, Tensor Values, int Start, int Count) Buffers(int layer)
+    {
+        if (_pending == 0) throw new InvalidOperationException("Buffers outside an append.");
+        return (_keys[layer], _values[layer], Length, _pending);
+    }
+
     /// <summary>Ends the append started by <see cref="BeginAppend"/>: the new columns become part of <see cref="Length"/>.</summary>
     internal void EndAppend()
     {

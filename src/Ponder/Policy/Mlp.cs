@@ -35,13 +35,23 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
         return _down.call(hidden).MoveToOuterDisposeScope();                         // (B, T, C)
     }
 
-    /// <summary>The same function with gate and up as one matmul (see <see cref="FusedLinear"/>); no gradients.</summary>
-    public Tensor ForwardFused(Tensor x)
+    /// <summary>
+    /// The same function with gate and up as one matmul (see <see cref="FusedLinear"/>); no gradients. With
+    /// <paramref name="smallRows"/>, inputs of at most four rows run on <see cref="SmallRowLinear"/> and
+    /// <see cref="SmallRowOps.SiluGate"/>.
+    /// </summary>
+    public Tensor ForwardFused(Tensor x, bool smallRows = false)
     {
         using var scope = NewDisposeScope();
-        var gateUp = F.linear(x, _gateUp.Weights().Weight).chunk(2, -1);             // 2 × (B, T, I)
-        var hidden = F.silu(gateUp[0]).mul_(gateUp[1]);                              // (B, T, I)
-        return _down.call(hidden).MoveToOuterDisposeScope();                         // (B, T, C)
+        var gateUp = SmallRowLinear.Linear(x, _gateUp.Weights().Weight, null, smallRows); // (B, T, 2·I)
+        Tensor hidden;                                                               // (B, T, I)
+        if (smallRows && SmallRowOps.Fits(gateUp, gateUp.shape[^1])) hidden = SmallRowOps.SiluGate(gateUp);
+        else
+        {
+            var parts = gateUp.chunk(2, -1);                                         // 2 × (B, T, I)
+            hidden = F.silu(parts[0]).mul_(parts[1]);
+        }
+        return SmallRowLinear.Linear(hidden, _down.weight!, null, smallRows).MoveToOuterDisposeScope(); // (B, T, C)
     }
 
     protected override void Dispose(bool disposing)

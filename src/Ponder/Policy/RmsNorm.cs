@@ -34,4 +34,13 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         if (inputType != ScalarType.Float32) normed = normed.to(inputType);
         return (normed * _weight).MoveToOuterDisposeScope();                          // (B, T, C)
     }
+
+    /// <summary>
+    /// The same norm; with <paramref name="smallRows"/> an input of at most four float32 rows on the CPU (a decode
+    /// step) is normed in one C# call (<see cref="SmallRowOps.RmsNorm"/>) instead of six libtorch calls. No gradients.
+    /// </summary>
+    internal Tensor Forward(Tensor x, bool smallRows) =>
+        smallRows && SmallRowOps.Fits(x, _weight.shape[0]) && SmallRowOps.Fits(_weight, _weight.shape[0])
+            ? SmallRowOps.RmsNorm(x, _weight, _eps)
+            : call(x);
 }

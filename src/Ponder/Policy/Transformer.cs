@@ -16,7 +16,8 @@ namespace Ponder.Policy;
 /// Two paths: <see cref="forward"/> / <see cref="Hidden(Tensor)"/> run full causal attention at positions
 /// 0…T−1 (training; right padding is harmless because attention is causal), and the <see cref="KvCache"/>
 /// overloads append tokens to an explicit cache (inference). Without gradients both paths fuse the q/k/v and gate/up
-/// projections into single matmuls over the same parameter storage (<see cref="FuseProjections"/>).
+/// projections into single matmuls over the same parameter storage (<see cref="FuseProjections"/>), and a pass over
+/// at most four rows on the CPU runs in C# kernels (<see cref="SmallRowKernels"/>).
 /// </remarks>
 public sealed class Transformer : nn.Module<Tensor, Tensor>
 {
@@ -53,6 +54,17 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     public bool FuseProjections { get; set; } = true;
 
     private bool Fused => FuseProjections && !is_grad_enabled();
+
+    /// <summary>
+    /// Whether fused forward passes on the CPU over at most four rows (a batch-1 decode step) run in Ponder's own C#
+    /// kernels instead of libtorch's ops: the linears (<see cref="SmallRowLinear"/>), and the RMS norms, rotary,
+    /// SiLU gating, KV-cache write and attention (<see cref="SmallRowOps"/>); true by default. Applies only without
+    /// gradients, to float32 tensors, and together with <see cref="FuseProjections"/>; false always uses libtorch
+    /// (to compare).
+    /// </summary>
+    public bool SmallRowKernels { get; set; } = true;
+
+    private bool SmallRows => SmallRowKernels && Fused;
 
     /// <summary>Device of the parameters (follows <c>.to(device)</c>).</summary>
     public Device Device => _model.Embedding.weight!.device;
@@ -94,7 +106,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"{t} tokens exceed max_position_embeddings = {Config.MaxPositions}.", nameof(inputIds));
         var positions = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0);  // (1, T)
         var (cos, sin) = _rotary.Lookup(positions, DType);                           // (1, 1, T, hs)
-        return _model.call(inputIds, new AttentionContext(cos, sin, null, null, Fused)).MoveToOuterDisposeScope(); // (B, T, C)
+        return _model.call(inputIds, new AttentionContext(cos, sin, null, null, Fused, SmallRows)).MoveToOuterDisposeScope(); // (B, T, C)
     }
 
     /// <summary>
@@ -112,8 +124,11 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Applies the output head to hidden states (…, C) → logits (…, V).</summary>
-    public Tensor Logits(Tensor hidden) =>
-        _lmHead is null ? F.linear(hidden, _model.Embedding.weight!) : _lmHead.call(hidden);
+    public Tensor Logits(Tensor hidden)
+    {
+        if (_lmHead is null) return SmallRowLinear.Linear(hidden, _model.Embedding.weight!, null, SmallRows);
+        return SmallRows ? SmallRowLinear.Linear(hidden, _lmHead.weight!, null, enabled: true) : _lmHead.call(hidden);
+    }
 
     /// <summary>An empty cache on this model's device and dtype.</summary>
     public KvCache NewCache(int batch, int capacity) => new(Config, batch, capacity, Device, DType);
@@ -129,7 +144,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
             // Additive form (0 / −∞), made once for all layers: SDPA converts a boolean mask on every call.
             var bias = zeros(mask.shape, DType, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
             if (group > 1) bias = bias.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)
-            var hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache, Fused)); // (B, T, C)
+            var hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache, Fused, SmallRows)); // (B, T, C)
             return hidden.MoveToOuterDisposeScope();
         }
         finally
