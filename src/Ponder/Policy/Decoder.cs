@@ -14,8 +14,11 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
     [ComponentName(Name = "layers")] private readonly ModuleList<Block> _layers;
     [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
 
+    private readonly TransformerConfig _config;
+
     public Decoder(TransformerConfig config, Device? device) : base(nameof(Decoder))
     {
+        _config = config;
         _embed = nn.Embedding(config.VocabSize, config.HiddenSize, device: device);
         _layers = new ModuleList<Block>(Enumerable.Range(0, config.NumLayers).Select(i => new Block(config, i, device)).ToArray());
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
@@ -25,6 +28,41 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
     public Embedding Embedding => _embed;
 
     public IEnumerable<Block> Layers => _layers;
+
+    /// <summary>Final-normed hidden states (B, T, C) with full causal attention at positions 0…T−1.</summary>
+    public Tensor Causal(Tensor inputIds, Rotary rotary, ScalarType dtype, bool fused, bool smallRows = false)
+    {
+        using var scope = NewDisposeScope();
+        var t = inputIds.shape[1];
+        if (t > _config.MaxPositions)
+            throw new ArgumentException($"{t} tokens exceed max_position_embeddings = {_config.MaxPositions}.", nameof(inputIds));
+        var positions = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0);  // (1, T)
+        var (cos, sin) = rotary.Lookup(positions, dtype);                            // (1, 1, T, hs)
+        return call(inputIds, new AttentionContext(cos, sin, null, null, fused, smallRows)).MoveToOuterDisposeScope(); // (B, T, C)
+    }
+
+    /// <summary>
+    /// Final-normed hidden states (B, T, C) of <paramref name="inputIds"/> appended to <paramref name="cache"/>;
+    /// <paramref name="valid"/> (B, T) marks real tokens (null: all), padding is never attended to.
+    /// </summary>
+    public Tensor Appended(Tensor inputIds, KvCache cache, Tensor? valid, bool checkPositions, Rotary rotary, ScalarType dtype, bool fused, bool smallRows = false)
+    {
+        using var scope = NewDisposeScope();
+        var group = _config.NumHeads / _config.NumKvHeads;
+        var (positions, mask) = cache.BeginAppend((int)inputIds.shape[1], valid, checkPositions); // (B, T), (B, 1, T, S)
+        try
+        {
+            var (cos, sin) = rotary.Lookup(positions, dtype);                        // (B, 1, T, hs)
+            // Additive form (0 / −∞), made once for all layers: SDPA converts a boolean mask on every call.
+            var bias = zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
+            if (group > 1) bias = bias.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)
+            return call(inputIds, new AttentionContext(cos, sin, bias, cache, fused, smallRows)).MoveToOuterDisposeScope(); // (B, T, C)
+        }
+        finally
+        {
+            cache.EndAppend();
+        }
+    }
 
     /// <summary>Final-normed hidden states (B, T, C) of <paramref name="inputIds"/> (B, T).</summary>
     public override Tensor forward(Tensor inputIds, AttentionContext ctx)

@@ -98,16 +98,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Final-normed hidden states (B, T, C) with full causal attention at positions 0…T−1.</summary>
-    public Tensor Hidden(Tensor inputIds)
-    {
-        using var scope = NewDisposeScope();
-        var t = inputIds.shape[1];
-        if (t > Config.MaxPositions)
-            throw new ArgumentException($"{t} tokens exceed max_position_embeddings = {Config.MaxPositions}.", nameof(inputIds));
-        var positions = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0);  // (1, T)
-        var (cos, sin) = _rotary.Lookup(positions, DType);                           // (1, 1, T, hs)
-        return _model.call(inputIds, new AttentionContext(cos, sin, null, null, Fused, SmallRows)).MoveToOuterDisposeScope(); // (B, T, C)
-    }
+    public Tensor Hidden(Tensor inputIds) => _model.Causal(inputIds, _rotary, DType, Fused, SmallRows);
 
     /// <summary>
     /// Final-normed hidden states (B, T, C) of <paramref name="inputIds"/> (B, T) appended to <paramref name="cache"/>.
@@ -133,25 +124,8 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     /// <summary>An empty cache on this model's device and dtype.</summary>
     public KvCache NewCache(int batch, int capacity) => new(Config, batch, capacity, Device, DType);
 
-    internal Tensor Hidden(Tensor inputIds, KvCache cache, Tensor? valid, bool checkPositions)
-    {
-        using var scope = NewDisposeScope();
-        var group = Config.NumHeads / Config.NumKvHeads;
-        var (positions, mask) = cache.BeginAppend((int)inputIds.shape[1], valid, checkPositions); // (B, T), (B, 1, T, S)
-        try
-        {
-            var (cos, sin) = _rotary.Lookup(positions, DType);                       // (B, 1, T, hs)
-            // Additive form (0 / −∞), made once for all layers: SDPA converts a boolean mask on every call.
-            var bias = zeros(mask.shape, DType, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
-            if (group > 1) bias = bias.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)
-            var hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache, Fused, SmallRows)); // (B, T, C)
-            return hidden.MoveToOuterDisposeScope();
-        }
-        finally
-        {
-            cache.EndAppend();
-        }
-    }
+    internal Tensor Hidden(Tensor inputIds, KvCache cache, Tensor? valid, bool checkPositions) =>
+        _model.Appended(inputIds, cache, valid, checkPositions, _rotary, DType, Fused, SmallRows);
 
     // Normal(0, initializer_range) for linears and embeddings, ones for norms (their constructor), zero biases.
     // The projections that write into the residual stream (o_proj, down_proj) get std / sqrt(2·layers), as in

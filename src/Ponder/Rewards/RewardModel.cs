@@ -172,21 +172,8 @@ public sealed class RewardModel : nn.Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(cache);
         using var scope = NewDisposeScope();
         var dtype = _score.weight!.dtype;
-        var group = Config.NumHeads / Config.NumKvHeads;
         var (b, t) = (inputIds.shape[0], inputIds.shape[1]);
-        var (positions, mask) = cache.BeginAppend((int)t, valid, checkPositions: true); // (B, T), (B, 1, T, S)
-        Tensor hidden;
-        try
-        {
-            var (cos, sin) = _rotary.Lookup(positions, dtype);                                          // (B, 1, T, hs)
-            var bias = zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
-            if (group > 1) bias = bias.repeat(1, 1, group, 1);                                           // (B, 1, g·T, S)
-            hidden = _model.call(inputIds, new AttentionContext(cos, sin, bias, cache, Fused: !is_grad_enabled())); // (B, T, C)
-        }
-        finally
-        {
-            cache.EndAppend();
-        }
+        var hidden = _model.Appended(inputIds, cache, valid, checkPositions: true, _rotary, dtype, fused: !is_grad_enabled()); // (B, T, C)
         var logp = LanguageModelLogProbs(hidden);                                                       // (B, T, V)
         var real = (valid ?? ones(b, t, ScalarType.Bool, inputIds.device)).to(dtype);                   // (B, T)
         var last = (real.sum(1).to(ScalarType.Int64) - 1).clamp_min(0);                                 // (B) last real token
@@ -216,16 +203,7 @@ public sealed class RewardModel : nn.Module<Tensor, Tensor>
         (_lmHead is null ? nn.functional.linear(hidden, _model.Embedding.weight!) : _lmHead.call(hidden)).log_softmax(-1);
 
     /// <summary>Final-normed hidden states (B, T, C) with full causal attention at positions 0…T−1.</summary>
-    public Tensor Hidden(Tensor inputIds)
-    {
-        using var scope = NewDisposeScope();
-        var t = inputIds.shape[1];
-        if (t > Config.MaxPositions)
-            throw new ArgumentException($"{t} tokens exceed max_position_embeddings = {Config.MaxPositions}.", nameof(inputIds));
-        var positions = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0);  // (1, T)
-        var (cos, sin) = _rotary.Lookup(positions, _score.weight!.dtype);            // (1, 1, T, hs)
-        return _model.call(inputIds, new AttentionContext(cos, sin, null, null, Fused: !is_grad_enabled())).MoveToOuterDisposeScope(); // (B, T, C)
-    }
+    public Tensor Hidden(Tensor inputIds) => _model.Causal(inputIds, _rotary, _score.weight!.dtype, fused: !is_grad_enabled());
 
     protected override void Dispose(bool disposing)
     {
