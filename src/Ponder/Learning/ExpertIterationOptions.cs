@@ -14,8 +14,16 @@ public sealed record ExpertIterationOptions
     public double Temperature { get; init; } = 1.0;
     /// <summary>At most this many distinct correct solutions kept per problem (limits easy problems' weight).</summary>
     public int KeepPerProblem { get; init; } = 2;
-    /// <summary>SFT steps on the kept solutions each round.</summary>
+    /// <summary>SFT steps on the kept solutions in round 1 (later rounds: see <see cref="StepsGrowth"/>, <see cref="Epochs"/>).</summary>
     public int StepsPerRound { get; init; } = 100;
+    /// <summary>Round r trains round(StepsPerRound × StepsGrowth^(r−1)) steps (STaR grows them ~20% a round).</summary>
+    public double StepsGrowth { get; init; } = 1.0;
+    /// <summary>When set, each round trains ceil(Epochs × training-set size / BatchSize) steps instead (steps follow the data).</summary>
+    public double? Epochs { get; init; }
+    /// <summary>Continue from the previous round's model, or restart from <see cref="Policy"/> each round (STaR, ReST-EM).</summary>
+    public ExpertRestart Restart { get; init; } = ExpertRestart.Continue;
+    /// <summary>Train on every round's verified solutions so far (deduplicated), not just this round's (STaR's growing set).</summary>
+    public bool Accumulate { get; init; }
     public int BatchSize { get; init; } = 64;
     /// <summary>
     /// Learning rate (after <see cref="Warmup"/>). Measured on the shipped arith policy (held-out greedy 55.5%), 2,048
