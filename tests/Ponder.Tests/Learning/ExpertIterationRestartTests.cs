@@ -29,7 +29,7 @@ public sealed class ExpertIterationRestartTests : IDisposable
     ExpertIterationOptions Options(string name, ExpertRestart restart, bool accumulate) => new()
     {
         Policy = ToyBandit.TinyPolicy(dir), Out = dir.File(name), Rounds = 2, ProblemsPerRound = 30, SamplesPerProblem = 2, KeepPerProblem = 2,
-        StepsPerRound = 4, BatchSize = 8, Lr = 1e-2, Warmup = 2, EvalCount = 4, Seed = 2, Restart = restart, Accumulate = accumulate,
+        StepsPerRound = 4, Epochs = null, BatchSize = 8, Lr = 1e-2, Warmup = 2, EvalCount = 4, Seed = 2, Restart = restart, Accumulate = accumulate,
     };
 
     static List<System.Text.Json.Nodes.JsonObject> Rounds(string dir) =>
@@ -92,7 +92,7 @@ public sealed class ExpertIterationRestartTests : IDisposable
     [Fact]
     public void Steps_grow_by_the_factor_or_follow_the_set_size()
     {
-        var o = new ExpertIterationOptions { Policy = "p", Out = "o", StepsPerRound = 100, StepsGrowth = 1.2, BatchSize = 64 };
+        var o = new ExpertIterationOptions { Policy = "p", Out = "o", StepsPerRound = 100, StepsGrowth = 1.2, Epochs = null, BatchSize = 64 };
         Assert.Equal([100, 120, 144], new[] { 1, 2, 3 }.Select(r => ExpertIteration.Steps(o, r, 1000)));
         var byEpochs = o with { Epochs = 2 };
         Assert.Equal(32, ExpertIteration.Steps(byEpochs, 1, 1000));    // ceil(2 × 1000 / 64)
