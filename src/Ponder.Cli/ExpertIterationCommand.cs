@@ -7,8 +7,9 @@ namespace Ponder.Cli;
 public static class ExpertIterationCommand
 {
     public const string Usage = """
-        ponder train expert-iteration --policy C --out DIR [--task T] [--rounds 3] [--problems 256] [--samples 8]
-            [--keep 2] [--steps-per-round 100] [--batch 64] [--lr 5e-5] [--warmup 20] [--temperature 1] [--eval-count 200] [--seed 1] [--resume]
+        ponder train expert-iteration --policy C --out DIR [--task T] [--rounds 3] [--problems 2048] [--samples 4]
+            [--keep 1] [--epochs 6.2 | --steps-per-round N [--steps-growth 1]] [--restart base|continue] [--no-accumulate]
+            [--batch 64] [--lr 5e-5] [--warmup 20] [--temperature 1] [--eval-count 200] [--seed 1] [--resume]
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
             [--lr 3e-5] [--temperature 1] [--eval-every 25] [--eval-count 200] [--seed 1]
         """;
@@ -22,7 +23,10 @@ public static class ExpertIterationCommand
             Policy = o.Required("policy"), Out = o.Required("out"), Task = o.String("task"),
             Rounds = o.Int("rounds", d.Rounds, 1), ProblemsPerRound = o.Int("problems", d.ProblemsPerRound, 1),
             SamplesPerProblem = o.Int("samples", d.SamplesPerProblem, 1), KeepPerProblem = o.Int("keep", d.KeepPerProblem, 1),
-            StepsPerRound = o.Int("steps-per-round", d.StepsPerRound, 1), BatchSize = o.Int("batch", d.BatchSize, 1),
+            StepsPerRound = o.Int("steps-per-round", d.StepsPerRound, 1), StepsGrowth = o.Double("steps-growth", d.StepsGrowth, 0.1, 10),
+            Epochs = Epochs(o, d.Epochs),
+            Restart = RlCommand.Enum<ExpertRestart>(o, "restart", d.Restart.ToString().ToLowerInvariant()),
+            Accumulate = !o.Flag("no-accumulate"), BatchSize = o.Int("batch", d.BatchSize, 1),
             Lr = o.Double("lr", d.Lr, 0, 1), Warmup = o.Int("warmup", d.Warmup, 0), Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
             EvalCount = o.Int("eval-count", d.EvalCount, 1), Seed = o.Int("seed", d.Seed), Resume = o.Flag("resume"),
         };
@@ -31,6 +35,14 @@ public static class ExpertIterationCommand
         new ExpertIteration(options, device).Run(new ConsoleProgress("expert-iteration"));
         Console.WriteLine($"checkpoint: {options.Out}");
         return 0;
+    }
+
+    /// <summary>Epochs per round (the default), or null when a fixed <c>--steps-per-round</c> is asked for instead.</summary>
+    static double? Epochs(Options o, double? fallback)
+    {
+        bool steps = o.String("steps-per-round") is not null, epochs = o.String("epochs") is not null;
+        if (steps && epochs) throw new UsageException("train expert-iteration: give --epochs or --steps-per-round, not both");
+        return epochs ? o.Double("epochs", 1, 0.01, 1000) : steps ? null : fallback;
     }
 
     public static int RunDpo(string[] args)

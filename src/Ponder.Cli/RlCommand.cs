@@ -16,6 +16,8 @@ public static class RlCommand
           --kl X               KL weight β (0.02)                    --kl-estimator none|k1|k3 (k3)
           --entropy X          entropy bonus (0)                     --aggregation token|sequence (token)
           --no-std             GRPO without std normalization (Dr. GRPO)
+          --dynamic-sampling   drop all-equal-reward groups, draw more prompts until the batch is full (DAPO; grpo/rloo)
+          --max-draws N        most prompt draws per batch under --dynamic-sampling (4)
           --format-reward X --length-penalty X --partial-credit X    reward shaping (0)
           --prm C              process rewards from this PRM: step-level group advantages (GRPO/RLOO/REINFORCE) or dense rewards (PPO)
           --outcome-coef X (1) --process-coef X (1)                  weights of the verifier's and the PRM's advantage
@@ -91,6 +93,8 @@ public static class RlCommand
             EntropyCoef = o.Double("entropy", d.EntropyCoef),
             Aggregation = Enum<LossAggregation>(o, "aggregation", "token"),
             NormalizeStd = !o.Flag("no-std"),
+            DynamicSampling = o.Flag("dynamic-sampling"),
+            MaxDraws = o.Int("max-draws", d.MaxDraws, 1, 64),
             Shaping = new RewardShaping(o.Double("format-reward", 0), o.Double("length-penalty", 0), o.Double("partial-credit", 0)),
             EvalEvery = o.Int("eval-every", d.EvalEvery, 0),
             EvalCount = o.Int("eval-count", d.EvalCount, 1),

@@ -2,8 +2,12 @@
 // (the current policy sampling N attempts per problem; a search strategy can take its place through
 // the `expert` delegate) proposes solutions to train problems, the verifier keeps the correct ones,
 // and the policy is fine-tuned on them. "Search, then distill" — the AlphaZero-like loop.
-// Simplification: the policy is fine-tuned continually from round to round (ReST-EM restarts from the
-// base model); the optimizer state is kept across rounds.
+// Two protocols (ExpertRestart):
+//   Continue — fine-tune the previous round's model on this round's solutions; the optimizer state is kept.
+//   Base     — fine-tune the ORIGINAL start policy afresh (fresh optimizer, fresh warmup) each round;
+//              with Accumulate on the union of every round's verified solutions (STaR), without on this
+//              round's only (ReST-EM). Sampling always uses the latest model.
+// Steps per round: StepsPerRound × StepsGrowth^(r−1) (STaR grows them ~20% a round), or Epochs over the set.
 using System.Text.Json.Nodes;
 using Ponder.Policy;
 using Ponder.Scaling;
@@ -22,22 +26,27 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
         var o = options;
         var policy = LoadedPolicy.Load(o.Resume ? o.Out : o.Policy, device);
         var task = taskOverride ?? TaskRegistry.Create(o.Task ?? policy.State.Task);
-        var model = policy.Model;
-        var optimizer = SupervisedStep.Optimizer(model, weightDecay: 0);
+        var optimizer = SupervisedStep.Optimizer(policy.Model, weightDecay: 0);
         int firstRound = 1;
+        long stepsDone = 0;                                       // optimizer steps so far (Continue's warmup counts them)
+        string metricsPath = Path.Combine(o.Out, "metrics.jsonl"), solutionsPath = Path.Combine(o.Out, VerifiedSolutions.FileName);
         if (o.Resume)
         {
             firstRound = (int)policy.State.Step + 1;
-            if (Checkpoint.ReadOptimizerState(o.Out) is { } saved) optimizer.Load(saved, Path.Combine(o.Out, Checkpoint.OptimizerFile));
+            if (o.Restart == ExpertRestart.Continue && Checkpoint.ReadOptimizerState(o.Out) is { } saved)
+                optimizer.Load(saved, Path.Combine(o.Out, Checkpoint.OptimizerFile));
+            stepsDone = MetricsLog.Read(metricsPath).Where(r => r.ContainsKey("kept") && r["round"]!.GetValue<int>() < firstRound)
+                .Sum(r => r["steps"]?.GetValue<long>() ?? o.StepsPerRound);
         }
+        var solutions = VerifiedSolutions.Load(solutionsPath, o.Resume ? firstRound : 1);
         var evalProblems = task.Problems(Split.Test, o.EvalCount, SftTrainer.EvalSeed);
-        using var metrics = new MetricsLog(Path.Combine(o.Out, "metrics.jsonl"), o.Resume ? firstRound - 1 : null);
+        using var metrics = new MetricsLog(metricsPath, o.Resume ? firstRound - 1 : null);
         if (!o.Resume)
-            metrics.Write(new JsonObject { ["step"] = 0, ["round"] = 0, ["eval_greedy"] = Evaluator.GreedyAccuracy(model, policy.Tokenizer, task, evalProblems) });
+            metrics.Write(new JsonObject { ["step"] = 0, ["round"] = 0, ["eval_greedy"] = Evaluator.GreedyAccuracy(policy.Model, policy.Tokenizer, task, evalProblems) });
 
         for (int round = firstRound; round <= o.Rounds; round++)
         {
-            // 1. The expert attempts train problems; the verifier keeps distinct correct solutions.
+            // 1. The expert (the latest model) attempts train problems; the verifier keeps distinct correct solutions.
             var problems = task.Problems(Split.Train, o.ProblemsPerRound, Seeds.Mix(o.Seed, round));
             var attempts = (expert ?? Sample)(policy, problems, Seeds.Mix(o.Seed + 104729, round));
             var kept = new List<(string Prompt, string Completion)>();
@@ -51,32 +60,64 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             }
             if (kept.Count == 0)
                 throw new InvalidOperationException($"round {round}: the expert solved none of {problems.Count} train problems; nothing to learn from");
+            int added = kept.Count(k => solutions.Add(k.Prompt, k.Completion, round));
+            solutions.Save(solutionsPath);
+            var train = o.Accumulate ? solutions.Pairs : kept;
 
-            // 2. Fine-tune on the kept solutions (shuffled, seeded).
-            var rng = new Random(Seeds.Mix(o.Seed, 1000 + round));
-            double loss = 0;
-            for (int s = 0; s < o.StepsPerRound; s++)
+            // 2. Fine-tune on the training set (shuffled, seeded): the latest model, or the start policy afresh.
+            if (o.Restart == ExpertRestart.Base)
             {
-                var batch = Enumerable.Range(0, Math.Min(o.BatchSize, kept.Count)).Select(_ => kept[rng.Next(kept.Count)]).ToList();
-                long global = (long)(round - 1) * o.StepsPerRound + s + 1;      // warmup: a fresh AdamW's first steps are lr-sized in every direction
-                loss = SupervisedStep.Run(model, optimizer, policy.Tokenizer, batch, o.Lr * Math.Min(1.0, global / (double)Math.Max(1, o.Warmup)), o.GradClip).Loss;
+                policy.Model.Dispose();
+                policy = LoadedPolicy.Load(o.Policy, device);
+                optimizer = SupervisedStep.Optimizer(policy.Model, weightDecay: 0);
             }
+            int steps = Steps(o, round, train.Count);
+            double loss = FineTune(policy.Model, optimizer, policy.Tokenizer, train, steps, o, round, o.Restart == ExpertRestart.Base ? 0 : stepsDone);
+            stepsDone += steps;
 
             // 3. Held-out evaluation and a checkpoint per round.
-            double acc = Evaluator.GreedyAccuracy(model, policy.Tokenizer, task, evalProblems);
+            double acc = Evaluator.GreedyAccuracy(policy.Model, policy.Tokenizer, task, evalProblems);
             metrics.Write(new JsonObject
             {
                 ["step"] = round, ["round"] = round, ["solved_fraction"] = solved / (double)problems.Count,
                 ["sample_accuracy"] = correctAttempts / (double)(problems.Count * o.SamplesPerProblem),
-                ["kept"] = kept.Count, ["loss"] = Math.Round(loss, 5), ["eval_greedy"] = acc,
+                ["kept"] = kept.Count, ["new"] = added, ["train_set"] = train.Count, ["steps"] = steps,
+                ["loss"] = Math.Round(loss, 5), ["eval_greedy"] = acc,
             });
-            Checkpoint.Save(o.Out, model.Config, model, policy.Tokenizer,
+            Checkpoint.Save(o.Out, policy.Model.Config, policy.Model, policy.Tokenizer,
                 new CheckpointState { Task = task.Name, Step = round, Seed = o.Seed, Kind = "policy", HasOptimizerState = true,
-                    Extra = new() { ["init"] = o.Resume ? policy.State.Extra?.GetValueOrDefault("init") ?? o.Policy : o.Policy, ["trainer"] = "expert-iteration" } },
+                    Extra = new() { ["init"] = o.Resume ? policy.State.Extra?.GetValueOrDefault("init") ?? o.Policy : o.Policy,
+                        ["trainer"] = "expert-iteration", ["restart"] = o.Restart.ToString().ToLowerInvariant() } },
                 optimizer.State());
             progress?.Report(new TrainProgress(round, o.Rounds, loss, 0,
-                $"round {round}: expert solved {solved}/{problems.Count}, kept {kept.Count} solutions, held-out greedy {acc:P1}"));
+                $"round {round}: expert solved {solved}/{problems.Count}, kept {kept.Count} ({added} new), " +
+                $"{steps} steps on {train.Count}, held-out greedy {acc:P1}"));
         }
+    }
+
+    /// <summary>Optimizer steps of round <paramref name="round"/> on a training set of <paramref name="setSize"/> pairs.</summary>
+    public static int Steps(ExpertIterationOptions o, int round, int setSize) =>
+        o.Epochs is { } epochs
+            ? Math.Max(1, (int)Math.Ceiling(epochs * setSize / o.BatchSize))
+            : Math.Max(1, (int)Math.Round(o.StepsPerRound * Math.Pow(o.StepsGrowth, round - 1)));
+
+    /// <summary>
+    /// <paramref name="steps"/> SFT steps on batches drawn (seeded by the round) from <paramref name="data"/>; the learning
+    /// rate warms up linearly over the first <see cref="ExpertIterationOptions.Warmup"/> steps counted from
+    /// <paramref name="stepsBefore"/>. Returns the last step's loss.
+    /// </summary>
+    public static double FineTune(Transformer model, AdamW optimizer, ITokenizer tokenizer, IReadOnlyList<(string Prompt, string Completion)> data,
+        int steps, ExpertIterationOptions o, int round, long stepsBefore)
+    {
+        var rng = new Random(Seeds.Mix(o.Seed, 1000 + round));
+        double loss = 0;
+        for (int s = 0; s < steps; s++)
+        {
+            var batch = Enumerable.Range(0, Math.Min(o.BatchSize, data.Count)).Select(_ => data[rng.Next(data.Count)]).ToList();
+            long global = stepsBefore + s + 1;      // warmup: a fresh AdamW's first steps are lr-sized in every direction
+            loss = SupervisedStep.Run(model, optimizer, tokenizer, batch, o.Lr * Math.Min(1.0, global / (double)Math.Max(1, o.Warmup)), o.GradClip).Loss;
+        }
+        return loss;
     }
 
     /// <summary>The default expert: N samples per problem from the current policy.</summary>

@@ -1,6 +1,11 @@
 namespace Ponder.Learning;
 
-/// <summary>Settings of expert iteration (STaR / ReST-EM): sample → keep verified-correct → SFT, for several rounds.</summary>
+/// <summary>
+/// Settings of expert iteration (STaR / ReST-EM): sample → keep verified-correct → SFT, for several rounds. The defaults
+/// are the STaR protocol measured on the shipped arith policy (docs/learning/note.md): restart from the start policy each
+/// round, train on every round's solutions so far, 6.2 epochs over the set; held-out greedy on 1,000 problems
+/// 47.4 → 51.8 → 54.0 → 54.9%, against 51.8 → 54.3 → 53.0% when each round continues the previous model.
+/// </summary>
 public sealed record ExpertIterationOptions
 {
     public required string Policy { get; init; }
@@ -8,14 +13,25 @@ public sealed record ExpertIterationOptions
     public string? Task { get; init; }
     public int Rounds { get; init; } = 3;
     /// <summary>Train problems the expert attempts each round.</summary>
-    public int ProblemsPerRound { get; init; } = 256;
+    public int ProblemsPerRound { get; init; } = 2048;
     /// <summary>Expert attempts per problem (best-of-N sampling as the expert).</summary>
-    public int SamplesPerProblem { get; init; } = 8;
+    public int SamplesPerProblem { get; init; } = 4;
     public double Temperature { get; init; } = 1.0;
     /// <summary>At most this many distinct correct solutions kept per problem (limits easy problems' weight).</summary>
-    public int KeepPerProblem { get; init; } = 2;
-    /// <summary>SFT steps on the kept solutions each round.</summary>
-    public int StepsPerRound { get; init; } = 100;
+    public int KeepPerProblem { get; init; } = 1;
+    /// <summary>SFT steps on the kept solutions in round 1 (later rounds: see <see cref="StepsGrowth"/>, <see cref="Epochs"/>).</summary>
+    public int StepsPerRound { get; init; } = 120;
+    /// <summary>Round r trains round(StepsPerRound × StepsGrowth^(r−1)) steps (STaR grows them ~20% a round).</summary>
+    public double StepsGrowth { get; init; } = 1.0;
+    /// <summary>
+    /// When set, each round trains ceil(Epochs × training-set size / BatchSize) steps instead (steps follow the data);
+    /// null: <see cref="StepsPerRound"/> and <see cref="StepsGrowth"/>. 6.2 epochs are 120 steps on round 1's ~1,230 solutions.
+    /// </summary>
+    public double? Epochs { get; init; } = 6.2;
+    /// <summary>Continue from the previous round's model, or restart from <see cref="Policy"/> each round (STaR, ReST-EM).</summary>
+    public ExpertRestart Restart { get; init; } = ExpertRestart.Base;
+    /// <summary>Train on every round's verified solutions so far (deduplicated), not just this round's (STaR's growing set).</summary>
+    public bool Accumulate { get; init; } = true;
     public int BatchSize { get; init; } = 64;
     /// <summary>
     /// Learning rate (after <see cref="Warmup"/>). Measured on the shipped arith policy (held-out greedy 55.5%), 2,048

@@ -50,6 +50,8 @@ public static class LearnerComparison
                 Policy = policyDir, Out = Path.Combine(outDir, "expert-iteration"), Rounds = rounds, SamplesPerProblem = samples,
                 ProblemsPerRound = Math.Max(1, rolloutBudget / (rounds * samples)), StepsPerRound = Math.Max(10, rlSteps / rounds),
                 EvalCount = evalCount, Seed = seed,
+                // the protocol of the measured comparison table: each round continues the last model on its own solutions
+                KeepPerProblem = 2, Epochs = null, Restart = ExpertRestart.Continue, Accumulate = false,
             };
             var clock = Stopwatch.StartNew();
             new ExpertIteration(o, device).Run();

@@ -27,6 +27,13 @@ public sealed record RlOptions
     /// </summary>
     public double Lr { get; init; } = 3e-5;
     public int Warmup { get; init; } = 10;
+    /// <summary>
+    /// DAPO's dynamic sampling (Yu et al. 2025): drop groups whose rewards are all equal (all right or all wrong: zero
+    /// advantage) and draw more prompts, up to <see cref="MaxDraws"/> draws a step, until the batch is full.
+    /// </summary>
+    public bool DynamicSampling { get; init; }
+    /// <summary>Most draws of PromptsPerStep prompts per step under dynamic sampling (a short batch is used as it is).</summary>
+    public int MaxDraws { get; init; } = 4;
     /// <summary>Sampling temperature of the rollouts.</summary>
     public double Temperature { get; init; } = 1.0;
     /// <summary>PPO clip range ε of the ratio.</summary>

@@ -66,20 +66,22 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
 
         var clock = Stopwatch.StartNew();
         long step = startStep;
+        long rolloutsSoFar = o.Resume                            // every rollout sampled, kept or not (dynamic sampling drops some)
+            ? MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).LastOrDefault(r => r.ContainsKey("rollouts"))?["rollouts"]?.GetValue<long>() ?? 0
+            : 0;
         while (step < o.Steps && !cancel.IsCancellationRequested)
         {
             step++;
             double lr = o.Lr * Math.Min(1.0, step / (double)Math.Max(1, o.Warmup));
             var row = new JsonObject { ["step"] = step, ["lr"] = lr };
 
-            // 1. Rollouts: GroupSize samples of each prompt, scored by the verifier.
-            var problems = task.Problems(Split.Train, o.PromptsPerStep, Seeds.Mix(o.Seed, step));
-            var rows = problems.SelectMany(p => Enumerable.Repeat(p, o.GroupSize)).ToList();
+            // 1. Rollouts: GroupSize samples of each prompt, scored by the verifier. With dynamic sampling (DAPO), groups
+            //    whose rewards are all equal (zero advantage) are dropped and more prompts drawn until the batch is full.
             model.eval();
-            var gens = generator.Generate(rows.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(),
-                new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(o.Seed + 7919, step) });
+            var (rows, gens, rewards, drawn, draws) = Rollouts(step, task, tokenizer, generator, reward, maxNew);
+            rolloutsSoFar += drawn;
+            int groups = rows.Count / o.GroupSize;
             var texts = gens.Select(g => g.Text).ToList();
-            var rewards = reward.Score(rows, texts).ToArray();
             using var batch = RolloutBatch.Build(tokenizer, rows, gens.Select(g => g.Tokens).ToArray(), texts, device);
             using var scope = NewDisposeScope();
 
@@ -94,8 +96,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 var r = tensor(rewards.Select(x => (float)x).ToArray(), device: device);    // (N)
                 var perSequence = o.Algorithm switch
                 {
-                    RlAlgorithm.Grpo => Advantages.Grpo(r.view(o.PromptsPerStep, o.GroupSize), o.NormalizeStd).view(-1),
-                    RlAlgorithm.Rloo => Advantages.Rloo(r.view(o.PromptsPerStep, o.GroupSize)).view(-1),
+                    RlAlgorithm.Grpo => Advantages.Grpo(r.view(groups, o.GroupSize), o.NormalizeStd).view(-1),
+                    RlAlgorithm.Rloo => Advantages.Rloo(r.view(groups, o.GroupSize)).view(-1),
                     RlAlgorithm.Reinforce => Advantages.Reinforce(r, baseline),
                     _ => null,
                 };
@@ -154,7 +156,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             row["clip_fraction"] = Math.Round(last.ClipFraction, 4);
             row["loss"] = Math.Round(last.Loss, 5);
             if (valueHead is not null) row["value_loss"] = Math.Round(valueLoss, 5);
-            row["rollouts"] = step * rows.Count;
+            if (o.DynamicSampling) { row["draws"] = draws; row["groups"] = groups; row["rollouts_drawn"] = drawn; }
+            row["rollouts"] = rolloutsSoFar;
             row["elapsed_s"] = Math.Round(clock.Elapsed.TotalSeconds, 2);
             metrics.Write(row);
             progress?.Report(new TrainProgress(step, o.Steps, last.Loss, 0));
@@ -174,12 +177,53 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         }
     }
 
+    /// <summary>
+    /// One step's rollouts: PromptsPerStep prompts × GroupSize samples. With <see cref="RlOptions.DynamicSampling"/>, groups
+    /// whose rewards are all equal are dropped and further prompts drawn (at most MaxDraws draws) until PromptsPerStep
+    /// groups with mixed rewards are kept; the batch may come back short (and if no group has mixed rewards, it is the
+    /// first draw unfiltered: zero advantages, a KL-only step). Returns the kept rows and the number of rollouts sampled.
+    /// </summary>
+    (List<Problem> Rows, List<Generation> Gens, double[] Rewards, int Drawn, int Draws) Rollouts(long step, ITask task, ITokenizer tokenizer,
+        Policy.Generator generator, VerifierReward reward, int maxNew)
+    {
+        var o = options;
+        var rows = new List<Problem>();
+        var gens = new List<Generation>();
+        var rewards = new List<double>();
+        (List<Problem>, List<Generation>, double[])? first = null;
+        int drawn = 0, draw = 0;
+        for (; draw < (o.DynamicSampling ? o.MaxDraws : 1) && rows.Count < o.PromptsPerStep * o.GroupSize; draw++)
+        {
+            long index = draw == 0 ? step : Seeds.Mix(step, draw);        // draw 0 is the plain batch of this step
+            var problems = task.Problems(Split.Train, o.PromptsPerStep, Seeds.Mix(o.Seed, index));
+            var drawRows = problems.SelectMany(p => Enumerable.Repeat(p, o.GroupSize)).ToList();
+            var drawGens = generator.Generate(drawRows.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(),
+                new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(o.Seed + 7919, index) });
+            var drawRewards = reward.Score(drawRows, drawGens.Select(g => g.Text).ToList()).ToArray();
+            drawn += drawRows.Count;
+            first ??= (drawRows, drawGens.ToList(), drawRewards);
+            for (int g = 0; g < problems.Count && rows.Count < o.PromptsPerStep * o.GroupSize; g++)
+            {
+                var range = Enumerable.Range(g * o.GroupSize, o.GroupSize).ToList();
+                if (o.DynamicSampling && range.All(i => drawRewards[i] == drawRewards[range[0]])) continue;
+                rows.AddRange(range.Select(i => drawRows[i]));
+                gens.AddRange(range.Select(i => drawGens[i]));
+                rewards.AddRange(range.Select(i => drawRewards[i]));
+            }
+        }
+        if (rows.Count == 0) return (first!.Value.Item1, first.Value.Item2, first.Value.Item3, drawn, draw);
+        return (rows, gens, rewards.ToArray(), drawn, draw);
+    }
+
     static void Validate(RlOptions o)
     {
         if (o.GroupSize < 1 || o.PromptsPerStep < 1) throw new ArgumentException("group size and prompts per step must be positive");
         if (o.Algorithm is RlAlgorithm.Grpo or RlAlgorithm.Rloo && o.GroupSize < 2)
             throw new ArgumentException($"{o.Algorithm} needs a group of at least 2 samples per prompt (got {o.GroupSize})");
         if (o.EpochsPerBatch < 1) throw new ArgumentException("epochs per batch must be at least 1");
+        if (o.DynamicSampling && o.Algorithm is not (RlAlgorithm.Grpo or RlAlgorithm.Rloo))
+            throw new ArgumentException($"dynamic sampling keeps groups with mixed rewards; {o.Algorithm} has no groups (use grpo or rloo)");
+        if (o.MaxDraws < 1) throw new ArgumentException($"max draws must be at least 1 (got {o.MaxDraws})");
     }
 
     static string InitOf(LoadedPolicy p) =>

@@ -46,6 +46,22 @@ public sealed class EntryTests
         Assert.Equal(1, code);
         Assert.Contains("unknown task 'sudoku'", error);
     }
+
+    [Fact]
+    public void Expert_iteration_refuses_both_epochs_and_fixed_steps()
+    {
+        var (code, error) = Run("train", "expert-iteration", "--policy", "x", "--out", "y", "--epochs", "2", "--steps-per-round", "50");
+        Assert.Equal(2, code);
+        Assert.Contains("give --epochs or --steps-per-round, not both", error);
+    }
+
+    [Fact]
+    public void Expert_iteration_restart_names_are_checked()
+    {
+        var (code, error) = Run("train", "expert-iteration", "--policy", "x", "--out", "y", "--restart", "scratch");
+        Assert.Equal(2, code);
+        Assert.Contains("unknown value 'scratch'", error);
+    }
 }
 
 public sealed class RlCommandTests

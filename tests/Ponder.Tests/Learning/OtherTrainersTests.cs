@@ -29,8 +29,8 @@ public sealed class OtherTrainersTests : IDisposable
         double before = ToyBandit.DigitFirstProbability(start);
         var o = new ExpertIterationOptions
         {
-            Policy = start, Out = dir.File("ei"), Rounds = 2, ProblemsPerRound = 16, SamplesPerProblem = 8, StepsPerRound = 10,
-            BatchSize = 16, Lr = 1e-2, EvalCount = 4, Seed = 2,
+            Policy = start, Out = dir.File("ei"), Rounds = 2, ProblemsPerRound = 16, SamplesPerProblem = 8, KeepPerProblem = 2,
+            StepsPerRound = 10, Epochs = null, Restart = ExpertRestart.Continue, Accumulate = false, BatchSize = 16, Lr = 1e-2, EvalCount = 4, Seed = 2,
         };
         new ExpertIteration(o, CPU, taskOverride: new ToyBandit.StartsWithDigit()).Run();
 

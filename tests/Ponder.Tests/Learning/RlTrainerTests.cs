@@ -87,5 +87,43 @@ public sealed class RlTrainerTests : IDisposable
         Assert.False(Directory.Exists(o.Out));
     }
 
+    [Fact]
+    public void Dynamic_sampling_keeps_only_groups_with_mixed_rewards_and_meters_every_rollout()
+    {
+        // Given a toy policy right about 10% of the time, so most groups of 8 are all wrong
+        string start = ToyBandit.TinyPolicy(dir);
+        var o = Options(start, RlAlgorithm.Grpo, "dapo") with { Steps = 3, DynamicSampling = true, MaxDraws = 6 };
+
+        // When GRPO runs with dynamic sampling
+        new RlTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then every kept group holds right and wrong samples (batch accuracy strictly inside (0, 1) per group),
+        // more rollouts were drawn than kept, and the rollout count is the running sum of everything drawn
+        var steps = MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Where(r => r.ContainsKey("reward")).ToList();
+        Assert.Equal(3, steps.Count);
+        long sum = 0, kept = 0;
+        foreach (var r in steps)
+        {
+            int groups = r["groups"]!.GetValue<int>(), drawn = r["rollouts_drawn"]!.GetValue<int>();
+            double acc = r["accuracy"]!.GetValue<double>();
+            Assert.InRange(groups, 1, o.PromptsPerStep);
+            Assert.InRange(acc, 1.0 / o.GroupSize - 1e-9, 1 - 1.0 / o.GroupSize + 1e-9);
+            Assert.True(drawn >= groups * o.GroupSize, $"drew {drawn} rollouts for {groups} kept groups");
+            sum += drawn;
+            kept += groups * o.GroupSize;
+            Assert.Equal(sum, r["rollouts"]!.GetValue<long>());
+        }
+        Assert.True(sum > kept, $"drew {sum} rollouts, kept {kept}: no group was dropped");
+    }
+
+    [Fact]
+    public void Dynamic_sampling_is_refused_for_algorithms_without_groups()
+    {
+        string start = ToyBandit.TinyPolicy(dir);
+        var o = Options(start, RlAlgorithm.Reinforce, "dr") with { DynamicSampling = true };
+        var e = Assert.Throws<ArgumentException>(() => new RlTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run());
+        Assert.Contains("dynamic sampling", e.Message);
+    }
+
     public void Dispose() => dir.Dispose();
 }

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Ponder.Learning;
+
+/// <summary>
+/// Verified-correct (prompt, completion) pairs gathered over expert-iteration rounds, deduplicated, in
+/// the order first found; saved as JSONL (one <c>{"round", "prompt", "completion"}</c> a line) so a
+/// resumed run trains on the same set.
+/// </summary>
+public sealed class VerifiedSolutions
+{
+    public const string FileName = "solutions.jsonl";
+    readonly List<(string Prompt, string Completion, int Round)> items = [];
+    readonly HashSet<(string, string)> seen = [];
+
+    public int Count => items.Count;
+    public IReadOnlyList<(string Prompt, string Completion)> Pairs => items.Select(x => (x.Prompt, x.Completion)).ToList();
+
+    /// <summary>Adds the pair unless already present; returns whether it was new.</summary>
+    public bool Add(string prompt, string completion, int round)
+    {
+        if (!seen.Add((prompt, completion))) return false;
+        items.Add((prompt, completion, round));
+        return true;
+    }
+
+    public void Save(string path) =>
+        File.WriteAllLines(path, items.Select(x => new JsonObject { ["round"] = x.Round, ["prompt"] = x.Prompt, ["completion"] = x.Completion }.ToJsonString()));
+
+    /// <summary>Reads the pairs found before round <paramref name="beforeRound"/> from <paramref name="path"/> (empty if absent).</summary>
+    public static VerifiedSolutions Load(string path, int beforeRound)
+    {
+        var set = new VerifiedSolutions();
+        if (!File.Exists(path)) return set;
+        int line = 0;
+        foreach (var text in File.ReadLines(path))
+        {
+            line++;
+            if (text.Length == 0) continue;
+            var node = JsonNode.Parse(text) as JsonObject
+                ?? throw new InvalidDataException($"{path}:{line}: expected a JSON object");
+            try
+            {
+                int round = node["round"]!.GetValue<int>();
+                if (round < beforeRound) set.Add(node["prompt"]!.GetValue<string>(), node["completion"]!.GetValue<string>(), round);
+            }
+            catch (Exception e) when (e is NullReferenceException or InvalidOperationException or JsonException)
+            {
+                throw new InvalidDataException($"{path}:{line}: expected \"round\", \"prompt\" and \"completion\"");
+            }
+        }
+        return set;
+    }
+}
