@@ -38,7 +38,7 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
             throw new ArgumentException($"{t} tokens exceed max_position_embeddings = {_config.MaxPositions}.", nameof(inputIds));
         var positions = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0);  // (1, T)
         var (cos, sin) = rotary.Lookup(positions, dtype);                            // (1, 1, T, hs)
-        return call(inputIds, new AttentionContext(cos, sin, null, null, fused, smallRows)).MoveToOuterDisposeScope(); // (B, T, C)
+        return call(inputIds, new AttentionContext(cos, sin, null, null, fused, Few(inputIds, smallRows))).MoveToOuterDisposeScope(); // (B, T, C)
     }
 
     /// <summary>
@@ -56,13 +56,19 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
             // Additive form (0 / −∞), made once for all layers: SDPA converts a boolean mask on every call.
             var bias = zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
             if (group > 1) bias = bias.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)
-            return call(inputIds, new AttentionContext(cos, sin, bias, cache, fused, smallRows)).MoveToOuterDisposeScope(); // (B, T, C)
+            return call(inputIds, new AttentionContext(cos, sin, bias, cache, fused, Few(inputIds, smallRows))).MoveToOuterDisposeScope(); // (B, T, C)
         }
         finally
         {
             cache.EndAppend();
         }
     }
+
+    /// <summary>
+    /// Small-row kernels only for a pass of at most <see cref="SmallRowLinear.MaxRows"/> tokens, decided once here so
+    /// that a larger batch pays none of their per-call checks (about 60 native calls a step).
+    /// </summary>
+    private static bool Few(Tensor inputIds, bool smallRows) => smallRows && inputIds.numel() <= SmallRowLinear.MaxRows;
 
     /// <summary>Final-normed hidden states (B, T, C) of <paramref name="inputIds"/> (B, T).</summary>
     public override Tensor forward(Tensor inputIds, AttentionContext ctx)
