@@ -32,6 +32,11 @@ internal static class SmallRowLinear
 
     private const int Block = 4;   // weight rows per dot-product block
 
+    private static long _calls;
+
+    /// <summary>Products computed by the C# kernel so far in this process (tests check which path a forward pass took).</summary>
+    public static long Calls => Interlocked.Read(ref _calls);
+
     /// <summary><c>F.linear(x, weight, bias)</c>, by the C# kernel when <paramref name="enabled"/> and it <see cref="Applies"/>, else by libtorch.</summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias, bool enabled) =>
         enabled && Applies(x, weight, bias) ? Forward(x, weight, bias) : nn.functional.linear(x, weight, bias);
@@ -53,6 +58,7 @@ internal static class SmallRowLinear
         var shape = x.shape;
         shape[^1] = outF;
         var rows = (int)(x.numel() / inF);
+        Interlocked.Increment(ref _calls);
         var input = x.is_contiguous() ? x : x.contiguous();
         var output = empty(shape, ScalarType.Float32);                                 // (…, Out)
         var threads = outF * (long)inF >= SplitElements ? Math.Max(1, get_num_threads()) : 1;

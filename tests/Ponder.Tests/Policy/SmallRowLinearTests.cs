@@ -104,6 +104,31 @@ public sealed class SmallRowLinearTests
     }
 
     [Fact]
+    public void A_decode_step_of_at_most_four_tokens_runs_on_the_kernels_and_a_larger_one_on_libtorch()
+    {
+        // Given a tiny model with the kernels on (the default) and a prompt in its cache
+        torch.manual_seed(4);
+        using var model = new Transformer(TinyModels.Config(50));
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        long Calls(int batch)
+        {
+            using var cache = model.NewCache(batch, capacity: 8);
+            model.Forward(zeros(batch, 3, ScalarType.Int64), cache);
+            long before = SmallRowLinear.Calls;
+            model.Forward(zeros(batch, 1, ScalarType.Int64), cache);                       // one decode step: batch tokens
+            return SmallRowLinear.Calls - before;
+        }
+
+        // Then a step of 1 or 4 rows runs every linear in C# (q/k/v, o, gate/up, down in each layer, and the head),
+        // a step of 5 rows none
+        Assert.Equal(4 * model.Config.NumLayers + 1, Calls(1));
+        Assert.Equal(4 * model.Config.NumLayers + 1, Calls(4));
+        Assert.Equal(0, Calls(5));
+    }
+
+    [Fact]
     public void Kv_cache_decode_with_the_kernel_matches_libtorch_and_the_full_forward()
     {
         // Given a GQA model with q/k/v biases, two prompts and greedy one-token decode steps on a KV cache
