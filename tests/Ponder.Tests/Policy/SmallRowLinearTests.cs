@@ -7,10 +7,10 @@ namespace Ponder.Tests.Policy;
 
 public sealed class SmallRowLinearTests
 {
-    // Relative agreement with libtorch's linear: the same products summed in another order.
-    private const double Relative = 1e-5;
+    // Relative agreement with libtorch's ops: the same products summed in another order.
+    internal const double Relative = 1e-5;
 
-    private static double RelativeDiff(Tensor actual, Tensor expected) =>
+    internal static double RelativeDiff(Tensor actual, Tensor expected) =>
         (actual - expected).abs().max().item<float>() / Math.Max(1e-12, expected.abs().max().item<float>());
 
     [Theory]
