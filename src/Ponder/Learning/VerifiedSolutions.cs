@@ -38,16 +38,16 @@ public sealed class VerifiedSolutions
         {
             line++;
             if (text.Length == 0) continue;
-            var node = JsonNode.Parse(text) as JsonObject
-                ?? throw new InvalidDataException($"{path}:{line}: expected a JSON object");
             try
             {
+                var node = JsonNode.Parse(text) as JsonObject
+                    ?? throw new InvalidDataException($"{path}:{line}: expected a JSON object");
                 int round = node["round"]!.GetValue<int>();
                 if (round < beforeRound) set.Add(node["prompt"]!.GetValue<string>(), node["completion"]!.GetValue<string>(), round);
             }
             catch (Exception e) when (e is NullReferenceException or InvalidOperationException or JsonException)
             {
-                throw new InvalidDataException($"{path}:{line}: expected \"round\", \"prompt\" and \"completion\"");
+                throw new InvalidDataException($"{path}:{line}: expected a JSON object with \"round\", \"prompt\" and \"completion\"");
             }
         }
         return set;

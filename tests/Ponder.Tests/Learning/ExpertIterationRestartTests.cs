@@ -100,4 +100,15 @@ public sealed class ExpertIterationRestartTests : IDisposable
     }
 
     public void Dispose() => dir.Dispose();
+
+    [Theory]
+    [InlineData("{not json")]
+    [InlineData("{\"round\": 1, \"prompt\": \"p\"}")]
+    public void A_malformed_solutions_line_is_refused_naming_the_file_and_line(string bad)
+    {
+        string path = dir.File(VerifiedSolutions.FileName);
+        File.WriteAllLines(path, ["{\"round\": 1, \"prompt\": \"p\", \"completion\": \"c\"}", bad]);
+        var error = Assert.Throws<InvalidDataException>(() => VerifiedSolutions.Load(path, beforeRound: 2));
+        Assert.Equal($"{path}:2: expected a JSON object with \"round\", \"prompt\" and \"completion\"", error.Message);
+    }
 }
