@@ -96,8 +96,8 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
             // Fold the query groups into the query axis instead of copying the cached keys per group.
             var (keys, values) = ctx.Cache.Write(_layer, k, v);                      // (B, nkv, S, hs)
             var qg = q.reshape(b, nkv, group * t, hs);                               // (B, nkv, g·T, hs)
-            y = F.scaled_dot_product_attention(qg, keys, values, ctx.Mask)          // (B, nkv, g·T, hs)
-                .view(b, nh, t, hs);                                                 // (B, nh, T, hs)
+            y = F.scaled_dot_product_attention(qg, keys, values, ctx.Mask)          // (B, nkv, g·T, hs), strided on CUDA
+                .reshape(b, nh, t, hs);                                              // (B, nh, T, hs)
         }
         y = y.transpose(1, 2).reshape(b, t, nh * hs);                                // (B, T, nh·hs), nh·hs = C unless head_dim is set
         var output = ctx.SmallRows ? SmallRowLinear.Linear(y, _o.weight!, _o.bias, enabled: true) : _o.call(y); // (B, T, C)

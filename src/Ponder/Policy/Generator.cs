@@ -164,7 +164,9 @@ public sealed class Generator
             if (state.LengthsMutable[row] >= maxPositions || options.MaxNewTokens == 0) outputs[row].Finish = FinishReason.Length;
 
         using var inference = inference_mode();
-        using var rng = new TorchGenerator((ulong)options.Seed, _model.Device);
+        // libtorch's bridge makes CPU generators only, whatever device is asked for: on a GPU, seed its default generator.
+        using var rng = _model.Device.type == DeviceType.CPU ? new TorchGenerator((ulong)options.Seed, _model.Device) : null;
+        if (rng is null) torch.cuda.manual_seed(options.Seed);
         var steps = (int)Math.Min(options.MaxNewTokens, maxPositions - state.LengthsMutable.Min()); // most steps any row can take
         state.Cache.Reserve(state.Cache.Length + Math.Max(steps, 0));
         var stopWindow = options.Stop.Count == 0 ? 0 : 4 * options.Stop.Max(s => s.Length) + 8;
