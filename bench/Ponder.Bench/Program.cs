@@ -11,6 +11,7 @@ using static TorchSharp.torch;
 // --profile prints only where a decode step's time goes, by op category (see DecodeProfile).
 // --vs-llama runs only sections 1 and 4 (the machine peak, then decode against llama.cpp); --batches 1,8,32 picks section 4's batch sizes.
 // --matvec prints only one-row linears at the bench models' shapes, libtorch against Ponder's C# kernel (see MatVecProbe).
+// --decode runs only sections 1 and 3 (the machine peak, then decode at batch 1, 16, 64 and 256).
 // --cpu-time measures rates per CPU-second of this process instead of per wall second (for a shared machine; see BenchClock).
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
 double seconds = double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "5", System.Globalization.CultureInfo.InvariantCulture);
@@ -62,9 +63,11 @@ if (args.Contains("--profile"))
 var arith = TaskRegistry.Create(task);
 var rows = new List<(string Name, double TokensPerSecond, double Fraction)>();
 var decode = new List<(int Batch, double Before, double After)>();
+bool decodeOnly = args.Contains("--decode");
 if (!args.Contains("--vs-llama"))
 {
     // 2. Training throughput (forward + backward + AdamW) on SFT batches of 64.
+    if (!decodeOnly)
     {
         var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
         model.train();
@@ -85,8 +88,9 @@ if (!args.Contains("--vs-llama"))
         model.eval();
     }
 
-    // 3. Decode throughput at several batch sizes: sampled continuations of held-out prompts, with the inference fast
-    //    paths (fused projections, small-row kernel) on (the default) and off (the earliest path), measured back to back.
+    // 3. Decode throughput at several batch sizes: sampled continuations of held-out prompts, with the C# decode
+    //    kernels (small-row linears and ops, cached attention) on (the default) and off (libtorch's ops with fused
+    //    projections), measured back to back.
     var problems = arith.Problems(Split.Test, 256, 0);
     var generator = new Ponder.Policy.Generator(model, tokenizer);
     foreach (int batch in new[] { 1, 16, 64, 256 })
@@ -95,7 +99,7 @@ if (!args.Contains("--vs-llama"))
         var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 64, Seed = 1 };
         double Decode(bool fast)
         {
-            LlamaCppComparison.FastPaths(model, fast);
+            model.SmallRowKernels = fast;
             return Measure(seconds, () =>
             {
                 generator.ResetCounters();
@@ -108,17 +112,20 @@ if (!args.Contains("--vs-llama"))
             (before, after) = (Math.Max(before, Decode(fast: false)), Math.Max(after, Decode(fast: true)));
         decode.Add((batch, before, after));
     }
-    LlamaCppComparison.FastPaths(model, true);
+    model.SmallRowKernels = true;
 }
 
-if (rows.Count > 0)
+if (decode.Count > 0)
 {
+    if (rows.Count > 0)
+    {
+        Console.WriteLine();
+        Console.WriteLine("| measurement | tokens/s | fraction of matmul peak |");
+        Console.WriteLine("|---|---|---|");
+        foreach (var (name, tps, fraction) in rows) Console.WriteLine($"| {name} | {tps:N0} | {fraction:P1} |");
+    }
     Console.WriteLine();
-    Console.WriteLine("| measurement | tokens/s | fraction of matmul peak |");
-    Console.WriteLine("|---|---|---|");
-    foreach (var (name, tps, fraction) in rows) Console.WriteLine($"| {name} | {tps:N0} | {fraction:P1} |");
-    Console.WriteLine();
-    Console.WriteLine("| decode | tokens/s before (separate projections, libtorch linears) | tokens/s | after / before | fraction of matmul peak (after) |");
+    Console.WriteLine("| decode | tokens/s before (libtorch's ops) | tokens/s (C# decode kernels) | after / before | fraction of matmul peak (after) |");
     Console.WriteLine("|---|---|---|---|---|");
     foreach (var (batch, before, after) in decode)
         Console.WriteLine($"| batch {batch} | {before:N0} | {after:N0} | {after / before:F2} | {after * model.FlopsPerToken(64) / peak:P1} |");
@@ -126,10 +133,10 @@ if (rows.Count > 0)
 
 // 4. Decode against llama.cpp on the same weights (exported to F32 GGUF) and threads: this model and a wider one.
 //    llama.cpp runs here on the CPU (LLamaSharp.Backend.Cpu), so on a GPU the comparison would measure nothing useful.
-if (gpu)
+if (gpu || decodeOnly)
 {
     Console.WriteLine();
-    Console.WriteLine("(device is CUDA: the llama.cpp comparison, a CPU one, is skipped)");
+    if (gpu) Console.WriteLine("(device is CUDA: the llama.cpp comparison, a CPU one, is skipped)");
     return 0;
 }
 Console.WriteLine();

@@ -53,17 +53,18 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
             // One matmul for q, k and v, and one rotary pass over the q and k heads together.
             var (weight, bias) = _qkv.Weights();
             var flat = SmallRowLinear.Linear(x, weight, bias, ctx.SmallRows);          // (B, T, (nh+2·nkv)·hs)
-            var inPlace = ctx.SmallRows && SmallRowOps.Fits(flat, (nh + 2 * nkv) * hs)
-                && SmallRowOps.Fits(ctx.Cos, hs) && SmallRowOps.Fits(ctx.Sin, hs) && ctx.Cos.size(2) == t;
+            var inPlace = (ctx.SmallRows || ctx.CachedKernels) && SmallRowOps.Plain(flat, (nh + 2 * nkv) * hs)
+                && SmallRowOps.Plain(ctx.Cos, hs) && SmallRowOps.Plain(ctx.Sin, hs) && ctx.Cos.size(2) == t;
             if (inPlace)
             {
-                // A few rows (a decode step): rotary, the cache write and attention in C# on the tensors' memory.
+                // A decode step: rotary, the cache write and attention in C# on the tensors' memory.
                 SmallRowOps.RotaryInPlace(flat, nh + nkv, hs, ctx.Cos, ctx.Sin);
                 if (ctx.Cache is not null && ctx.Mask is not null && SmallRowOps.CachedAttentionFits(ctx.Cache, _layer, ctx.Mask))
                 {
                     var (keys, values, start, _) = ctx.Cache.Buffers(_layer);
                     var attended = SmallRowOps.CachedAttention(flat, nh, nkv, hs, keys, values, start, ctx.Mask); // (B, T, nh·hs)
-                    return SmallRowLinear.Linear(attended, _o.weight!, _o.bias, enabled: true).MoveToOuterDisposeScope(); // (B, T, C)
+                    var projected = ctx.SmallRows ? SmallRowLinear.Linear(attended, _o.weight!, _o.bias, enabled: true) : _o.call(attended); // (B, T, C)
+                    return projected.MoveToOuterDisposeScope();
                 }
             }
             var qkv = flat.view(b, t, nh + 2 * nkv, hs).transpose(1, 2);                 // (B, nh+2·nkv, T, hs)

@@ -17,9 +17,12 @@ namespace Ponder.Policy;
 internal static class SmallRowOps
 {
     /// <summary>Whether <paramref name="t"/> is a contiguous float32 CPU tensor of at most four rows of <paramref name="width"/>, with gradients off.</summary>
-    public static bool Fits(Tensor t, long width) =>
+    public static bool Fits(Tensor t, long width) => Plain(t, width) && t.numel() <= SmallRowLinear.MaxRows * width;
+
+    /// <summary>Whether <paramref name="t"/> is a non-empty contiguous float32 CPU tensor of rows of <paramref name="width"/>, with gradients off.</summary>
+    public static bool Plain(Tensor t, long width) =>
         !is_grad_enabled() && t.device_type == DeviceType.CPU && t.dtype == ScalarType.Float32 && t.is_contiguous()
-        && t.size(-1) == width && t.numel() > 0 && t.numel() <= SmallRowLinear.MaxRows * width;
+        && t.size(-1) == width && t.numel() > 0;
 
     /// <summary>
     /// <c>LlamaRMSNorm</c> of x (…, C) with gain (C): x · rsqrt(mean(x²) + eps) · gain, per row. Check <see cref="Fits"/>
@@ -116,63 +119,180 @@ internal static class SmallRowOps
     }
 
     /// <summary>
-    /// A decode step's attention for a few rows: writes the new keys and values of <paramref name="qkv"/>
+    /// A decode step's attention, for any number of rows: writes the new keys and values of <paramref name="qkv"/>
     /// (B, T, (nh+2·nkv)·hs; q and k already rotated) into columns [start, start + T) of the cache buffers
     /// (B, nkv, cap, hs), then attends each query head h to kv head h / (nh / nkv) over columns [0, start + T) with
     /// softmax(q·kᵀ / √hs + mask) and returns the weighted values (B, T, nh·hs), the heads side by side (what o_proj
     /// reads). <paramref name="mask"/> is the additive (B, 1, g·T, S) mask of <see cref="Transformer"/>'s cached path
     /// (0 or −∞; its rows for the g query groups are copies, so row t serves every head). The same as the
-    /// <see cref="KvCache.Write"/> + scaled_dot_product_attention path, within rounding.
+    /// <see cref="KvCache.Write"/> + scaled_dot_product_attention path, within rounding. Rows are split over
+    /// <paramref name="threads"/> (0: the torch thread count once the step is large enough); the split changes no result.
     /// </summary>
-    public static unsafe Tensor CachedAttention(Tensor qkv, int heads, int kvHeads, int headDim, Tensor keys, Tensor values, int start, Tensor mask)
+    public static unsafe Tensor CachedAttention(Tensor qkv, int heads, int kvHeads, int headDim, Tensor keys, Tensor values, int start, Tensor mask, int threads = 0)
     {
         var (b, t) = ((int)qkv.size(0), (int)qkv.size(1));
-        var width = (heads + 2 * kvHeads) * headDim;
-        var capacity = (int)keys.size(2);
-        var s = start + t;
-        var (maskRows, maskColumns) = ((int)mask.size(2), (int)mask.size(3));
-        var group = heads / kvHeads;
-        var scale = 1f / MathF.Sqrt(headDim);
+        Interlocked.Increment(ref _attentionCalls);
         var output = empty([b, t, heads * headDim], ScalarType.Float32);               // (B, T, nh·hs)
-        Span<float> scores = s <= 4096 ? stackalloc float[s] : new float[s];
         fixed (byte* qb = qkv.bytes, kb = keys.bytes, vb = values.bytes, mb = mask.bytes, yb = output.bytes)
         {
-            float* kBase = (float*)kb, vBase = (float*)vb;
-            float* Column(float* buffer, int row, int head, int column) => buffer + (((long)row * kvHeads + head) * capacity + column) * headDim;
-            for (var row = 0; row < b; row++)
-                for (var step = 0; step < t; step++)
-                {
-                    var x = (float*)qb + ((long)row * t + step) * width;
-                    for (var h = 0; h < kvHeads; h++)
-                    {
-                        new Span<float>(x + (heads + h) * headDim, headDim).CopyTo(new Span<float>(Column(kBase, row, h, start + step), headDim));
-                        new Span<float>(x + (heads + kvHeads + h) * headDim, headDim).CopyTo(new Span<float>(Column(vBase, row, h, start + step), headDim));
-                    }
-                }
-            for (var row = 0; row < b; row++)
-                for (var step = 0; step < t; step++)
-                {
-                    var q = (float*)qb + ((long)row * t + step) * width;
-                    var bias = (float*)mb + ((long)row * maskRows + step) * maskColumns;
-                    var y = (float*)yb + ((long)row * t + step) * heads * headDim;
-                    for (var h = 0; h < heads; h++, q += headDim, y += headDim)
-                    {
-                        var kv = h / group;
-                        var max = float.NegativeInfinity;
-                        for (var c = 0; c < s; c++)
-                        {
-                            scores[c] = SmallRowLinear.Dot(q, Column(kBase, row, kv, c), headDim) * scale + bias[c];
-                            max = MathF.Max(max, scores[c]);
-                        }
-                        var sum = 0f;
-                        for (var c = 0; c < s; c++) sum += scores[c] = MathF.Exp(scores[c] - max);
-                        new Span<float>(y, headDim).Clear();
-                        for (var c = 0; c < s; c++)
-                            if (scores[c] != 0) AddScaled(y, Column(vBase, row, kv, c), scores[c] / sum, headDim);
-                    }
-                }
+            var job = new AttentionJob((nint)qb, (nint)kb, (nint)vb, (nint)mb, (nint)yb, t, heads, kvHeads, headDim,
+                (int)keys.size(2), start, (int)mask.size(2), (int)mask.size(3));
+            // Rows are independent: split them over the threads once a step reads enough of the cache to pay for it.
+            var work = (long)b * t * heads * (start + t) * headDim;
+            if (threads <= 0) threads = work >= ParallelAttentionWork ? Math.Max(1, get_num_threads()) : 1;
+            threads = Math.Min(threads, b);
+            if (threads <= 1) AttendRows(job, 0, b);
+            else
+                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                    part => AttendRows(job, (int)((long)b * part / threads), (int)((long)b * (part + 1) / threads)));
         }
         return output;
+    }
+
+    private static long _attentionCalls;
+
+    /// <summary>Cached attention steps computed in C# so far in this process (tests check which path a decode step took).</summary>
+    public static long AttentionCalls => Interlocked.Read(ref _attentionCalls);
+
+    /// <summary>Multiply-adds of a step's attention (rows × tokens × heads × columns × head size) above which its rows are split over threads.</summary>
+    internal const long ParallelAttentionWork = 1 << 16;
+
+    private readonly record struct AttentionJob(nint Qkv, nint Keys, nint Values, nint Mask, nint Output, int T, int Heads,
+        int KvHeads, int HeadDim, int Capacity, int Start, int MaskRows, int MaskColumns);
+
+    // Rows [first, end) of CachedAttention: each row's new keys and values into the cache, then its queries' attention.
+    private static unsafe void AttendRows(AttentionJob job, int first, int end)
+    {
+        var (t, heads, kvHeads, headDim, capacity) = (job.T, job.Heads, job.KvHeads, job.HeadDim, job.Capacity);
+        var width = (heads + 2 * kvHeads) * headDim;
+        var s = job.Start + t;
+        var group = heads / kvHeads;
+        var scale = 1f / MathF.Sqrt(headDim);
+        Span<float> scores = s <= 4096 ? stackalloc float[s] : new float[s];
+        float* kBase = (float*)job.Keys, vBase = (float*)job.Values;
+        float* Column(float* buffer, int row, int head, int column) => buffer + (((long)row * kvHeads + head) * capacity + column) * headDim;
+        for (var row = first; row < end; row++)
+        {
+            for (var step = 0; step < t; step++)
+            {
+                var x = (float*)job.Qkv + ((long)row * t + step) * width;
+                for (var h = 0; h < kvHeads; h++)
+                {
+                    new Span<float>(x + (heads + h) * headDim, headDim).CopyTo(new Span<float>(Column(kBase, row, h, job.Start + step), headDim));
+                    new Span<float>(x + (heads + kvHeads + h) * headDim, headDim).CopyTo(new Span<float>(Column(vBase, row, h, job.Start + step), headDim));
+                }
+            }
+            for (var step = 0; step < t; step++)
+            {
+                var q = (float*)job.Qkv + ((long)row * t + step) * width;
+                var bias = (float*)job.Mask + ((long)row * job.MaskRows + step) * job.MaskColumns;
+                var y = (float*)job.Output + ((long)row * t + step) * heads * headDim;
+                for (var h = 0; h < heads; h++, q += headDim, y += headDim)
+                {
+                    var kv = h / group;
+                    Scores(q, Column(kBase, row, kv, 0), bias, scale, scores, headDim);
+                    var sum = Softmax(scores);
+                    Weighted(scores, Column(vBase, row, kv, 0), 1f / sum, y, headDim);
+                }
+            }
+        }
+    }
+
+    // scores[c] = q·keys[c]·scale + bias[c] for the columns of a contiguous (S, hs) block of keys: four columns at a
+    // time, so that four independent multiply-add chains hide each other's latency.
+    private static unsafe void Scores(float* q, float* keys, float* bias, float scale, Span<float> scores, int headDim)
+    {
+        var s = scores.Length;
+        var c = 0;
+        if (Vector256.IsHardwareAccelerated && headDim % Vector256<float>.Count == 0)
+        {
+            for (; c + 4 <= s; c += 4)
+            {
+                float* k0 = keys + (long)c * headDim, k1 = k0 + headDim, k2 = k1 + headDim, k3 = k2 + headDim;
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (var i = 0; i < headDim; i += Vector256<float>.Count)
+                {
+                    var qv = Vector256.Load(q + i);
+                    a0 = Vector256.FusedMultiplyAdd(qv, Vector256.Load(k0 + i), a0);
+                    a1 = Vector256.FusedMultiplyAdd(qv, Vector256.Load(k1 + i), a1);
+                    a2 = Vector256.FusedMultiplyAdd(qv, Vector256.Load(k2 + i), a2);
+                    a3 = Vector256.FusedMultiplyAdd(qv, Vector256.Load(k3 + i), a3);
+                }
+                scores[c] = Vector256.Sum(a0) * scale + bias[c];
+                scores[c + 1] = Vector256.Sum(a1) * scale + bias[c + 1];
+                scores[c + 2] = Vector256.Sum(a2) * scale + bias[c + 2];
+                scores[c + 3] = Vector256.Sum(a3) * scale + bias[c + 3];
+            }
+        }
+        for (; c < s; c++) scores[c] = SmallRowLinear.Dot(q, keys + (long)c * headDim, headDim) * scale + bias[c];
+    }
+
+    // y = scale · Σ_c weights[c]·values[c] over a contiguous (S, hs) block of values. A head size that is a multiple
+    // of 32 runs 32 floats at a time in four register accumulators (no store and reload of y per column).
+    private static unsafe void Weighted(Span<float> weights, float* values, float scale, float* y, int headDim)
+    {
+        var s = weights.Length;
+        if (Vector256.IsHardwareAccelerated && headDim % 32 == 0)
+        {
+            for (var i = 0; i < headDim; i += 32)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                var v = values + i;
+                for (var c = 0; c < s; c++, v += headDim)
+                {
+                    var w = Vector256.Create(weights[c]);
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(v), w, a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 8), w, a1);
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 16), w, a2);
+                    a3 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 24), w, a3);
+                }
+                (a0 * scale).Store(y + i);
+                (a1 * scale).Store(y + i + 8);
+                (a2 * scale).Store(y + i + 16);
+                (a3 * scale).Store(y + i + 24);
+            }
+            return;
+        }
+        new Span<float>(y, headDim).Clear();
+        for (var c = 0; c < s; c++, values += headDim)
+            if (weights[c] != 0) AddScaled(y, values, weights[c], headDim);
+        Scale(y, scale, headDim);
+    }
+
+    // scores ← exp(scores − max(scores)) in place (vectorized exp); returns their sum.
+    private static unsafe float Softmax(Span<float> scores)
+    {
+        var max = float.NegativeInfinity;
+        foreach (var x in scores) max = MathF.Max(max, x);
+        var sum = 0f;
+        var c = 0;
+        fixed (float* p = scores)
+        {
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var m = Vector256.Create(max);
+                var acc = Vector256<float>.Zero;
+                for (; c <= scores.Length - Vector256<float>.Count; c += Vector256<float>.Count)
+                {
+                    var e = Vector256.Exp(Vector256.Load(p + c) - m);
+                    e.Store(p + c);
+                    acc += e;
+                }
+                sum = Vector256.Sum(acc);
+            }
+            for (; c < scores.Length; c++) sum += p[c] = MathF.Exp(p[c] - max);
+        }
+        return sum;
+    }
+
+    // y *= a over n elements.
+    private static unsafe void Scale(float* y, float a, int n)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+                (Vector256.Load(y + i) * a).Store(y + i);
+        for (; i < n; i++) y[i] *= a;
     }
 
     // y += a·x over n elements.

@@ -209,4 +209,74 @@ public sealed class SmallRowLinearTests
         // Then all logits agree, padding slots included
         Assert.True(RelativeDiff(withKernel, withTorch) < Relative, $"relative diff {RelativeDiff(withKernel, withTorch)}");
     }
+
+    [Fact]
+    public void A_decode_step_of_a_large_batch_runs_its_attention_in_csharp_and_matches_libtorch()
+    {
+        // Given a GQA model, 24 prompts of different lengths (left padding) and greedy one-token decode steps
+        torch.manual_seed(15);
+        using var model = new Transformer(TinyModels.Config(50));
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var prompt = tensor(TinyModels.RandomTokens(24 * 6, 50, seed: 16).Select(t => (long)t).ToArray()).view(24, 6);
+        var valid = arange(6).unsqueeze(0).ge(arange(24).remainder(4).unsqueeze(1));           // (24, 6): row r pads r mod 4 slots
+        long attended = 0;
+        Tensor Decode(bool kernels)
+        {
+            model.SmallRowKernels = kernels;
+            using var cache = model.NewCache(batch: 24, capacity: 8);
+            var steps = new List<Tensor> { model.Forward(prompt, cache, valid) };
+            long before = SmallRowOps.AttentionCalls;
+            for (var i = 0; i < 6; i++)
+                steps.Add(model.Forward(steps[^1].select(1, -1).argmax(-1, keepdim: true), cache));
+            if (kernels) attended = SmallRowOps.AttentionCalls - before;
+            return cat(steps, 1);                                                          // (24, 12, V)
+        }
+
+        // When decoding with the kernels on (24 rows: libtorch's linears, C# attention) and off
+        var withKernel = Decode(kernels: true);
+        var withTorch = Decode(kernels: false);
+
+        // Then every decode step's attention ran in C# (each layer of each of the 6 steps), and the logits agree
+        Assert.True(attended >= 6 * model.Config.NumLayers, $"{attended} C# attention calls");
+        Assert.True(RelativeDiff(withKernel, withTorch) < Relative, $"relative diff {RelativeDiff(withKernel, withTorch)}");
+    }
+
+    [Theory]
+    [InlineData(8)]    // head size below 32: the general loops
+    [InlineData(32)]   // a multiple of 32: the register-accumulator loop
+    public void Cached_attention_matches_softmax_attention_and_its_thread_split_changes_nothing(int headDim)
+    {
+        // Given a decode step's q/k/v for 7 rows of a GQA layer, a cache with 5 columns already written, a mask with holes
+        torch.manual_seed(17);
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var (heads, kvHeads, start) = (4, 2, 5);
+        var qkv = randn(7, 1, (heads + 2 * kvHeads) * headDim);                            // (B, 1, (nh+2·nkv)·hs)
+        var keys = randn(7, kvHeads, 8, headDim);                                          // (B, nkv, cap, hs)
+        var values = randn(7, kvHeads, 8, headDim);
+        var oneRow = zeros(7, 1, 1, 6).masked_fill_(rand(7, 1, 1, 6).lt(0.3), double.NegativeInfinity); // (B, 1, 1, S)
+        oneRow.narrow(3, 5, 1).zero_();                                                      // a row always sees its own slot
+        var mask = oneRow.repeat(1, 1, 2, 1);                                                // (B, 1, g·T, S): one copy per query group
+        var (keys2, values2) = (keys.clone(), values.clone());
+
+        // When attended on one thread and split over three
+        var one = SmallRowOps.CachedAttention(qkv, heads, kvHeads, headDim, keys, values, start, mask, threads: 1);
+        var three = SmallRowOps.CachedAttention(qkv, heads, kvHeads, headDim, keys2, values2, start, mask, threads: 3);
+
+        // Then outputs and the written caches are identical, bit for bit
+        Assert.True(one.eq(three).all().item<bool>());
+        Assert.True(keys.eq(keys2).all().item<bool>() && values.eq(values2).all().item<bool>());
+
+        // And the output is softmax(q·kᵀ/√hs + mask)·v over the 6 cached columns, query head h reading kv head h / 2
+        var split = qkv.view(7, heads + 2 * kvHeads, headDim);
+        var q = split.narrow(1, 0, heads).unsqueeze(2);                                     // (B, nh, 1, hs)
+        Assert.True(split.narrow(1, heads, kvHeads).eq(keys.select(2, start)).all().item<bool>()); // the new key was written
+        var k = keys.narrow(2, 0, 6).repeat_interleave(2, 1);                               // (B, nh, S, hs)
+        var v = values.narrow(2, 0, 6).repeat_interleave(2, 1);
+        var expected = (q.matmul(k.transpose(2, 3)) / Math.Sqrt(headDim) + oneRow).softmax(-1).matmul(v); // (B, nh, 1, hs)
+        var actual = one.view(7, heads, 1, headDim);
+        Assert.True(RelativeDiff(actual, expected) < Relative, $"relative diff {RelativeDiff(actual, expected)}");
+    }
 }
