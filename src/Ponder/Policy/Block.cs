@@ -27,9 +27,10 @@ internal sealed class Block : nn.Module<Tensor, AttentionContext, Tensor>
     public override Tensor forward(Tensor x, AttentionContext ctx)
     {
         using var scope = NewDisposeScope();
-        x = x + _attention.call(_attentionNorm.Forward(x, ctx.SmallRows), ctx);       // (B, T, C)
-        var h = _mlpNorm.Forward(x, ctx.SmallRows);                                  // (B, T, C)
-        x = x + (ctx.Fused ? _mlp.ForwardFused(h, ctx.SmallRows) : _mlp.call(h));    // (B, T, C)
+        var rows = ctx.SmallRows || ctx.CachedKernels;                               // a decode step: element-wise ops in C#
+        x = x + _attention.call(_attentionNorm.Forward(x, rows), ctx);               // (B, T, C)
+        var h = _mlpNorm.Forward(x, rows);                                           // (B, T, C)
+        x = x + (ctx.Fused ? _mlp.ForwardFused(h, ctx.SmallRows, rows) : _mlp.call(h)); // (B, T, C)
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -40,12 +40,12 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
     /// <paramref name="smallRows"/>, inputs of at most four rows run on <see cref="SmallRowLinear"/> and
     /// <see cref="SmallRowOps.SiluGate"/>.
     /// </summary>
-    public Tensor ForwardFused(Tensor x, bool smallRows = false)
+    public Tensor ForwardFused(Tensor x, bool smallRows = false, bool decodeStep = false)
     {
         using var scope = NewDisposeScope();
         var gateUp = SmallRowLinear.Linear(x, _gateUp.Weights().Weight, null, smallRows); // (B, T, 2·I)
         Tensor hidden;                                                               // (B, T, I)
-        if (smallRows && SmallRowOps.Fits(gateUp, gateUp.shape[^1])) hidden = SmallRowOps.SiluGate(gateUp);
+        if ((smallRows || decodeStep) && SmallRowOps.Plain(gateUp, gateUp.shape[^1])) hidden = SmallRowOps.SiluGate(gateUp);
         else
         {
             var parts = gateUp.chunk(2, -1);                                         // 2 × (B, T, I)

@@ -36,11 +36,11 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// The same norm; with <paramref name="smallRows"/> an input of at most four float32 rows on the CPU (a decode
-    /// step) is normed in one C# call (<see cref="SmallRowOps.RmsNorm"/>) instead of six libtorch calls. No gradients.
+    /// The same norm; with <paramref name="decodeStep"/> (a decode step's rows, decided by the caller) a float32 input
+    /// on the CPU is normed in one C# call (<see cref="SmallRowOps.RmsNorm"/>) instead of six libtorch calls. No gradients.
     /// </summary>
-    internal Tensor Forward(Tensor x, bool smallRows) =>
-        smallRows && SmallRowOps.Fits(x, _weight.shape[0]) && SmallRowOps.Fits(_weight, _weight.shape[0])
+    internal Tensor Forward(Tensor x, bool decodeStep) =>
+        decodeStep && SmallRowOps.Plain(x, _weight.shape[0]) && SmallRowOps.Plain(_weight, _weight.shape[0])
             ? SmallRowOps.RmsNorm(x, _weight, _eps)
             : call(x);
 }

@@ -5,14 +5,16 @@ using static TorchSharp.torch;
 namespace Ponder.Policy;
 
 /// <summary>
-/// The element-wise steps of a decode layer for a few rows (at most <see cref="SmallRowLinear.MaxRows"/>) on the CPU,
-/// in C# on the tensors' memory: RMS norm, rotary positions and SiLU-gating, each one call instead of the three to
-/// six libtorch calls it takes there (at one row a decode step of a small model is mostly libtorch's per-call cost).
+/// The element-wise steps and the attention of a decode step on the CPU, in C# on the tensors' memory: RMS norm, rotary
+/// positions, SiLU-gating and cached attention, each one call instead of the three to six libtorch calls it takes there
+/// (at one row a decode step of a small model is mostly libtorch's per-call cost; at a large batch, attention over the
+/// cache). The callers decide what a decode step is: at most four tokens in all (<see cref="SmallRowLinear"/> runs the
+/// linears too), or at most four tokens a row of any batch (libtorch keeps the linears).
 /// </summary>
 /// <remarks>
-/// Inference only, like <see cref="SmallRowLinear"/>: <see cref="Fits"/> says when a tensor qualifies (no gradients,
-/// CPU, float32, contiguous, few rows). Results match libtorch's within rounding (other summation orders; a
-/// vectorized exp).
+/// Inference only, like <see cref="SmallRowLinear"/>: <see cref="Plain"/> says when a tensor qualifies (no gradients,
+/// CPU, float32, contiguous), <see cref="Fits"/> adds the four-row bound. Results match libtorch's within rounding (other
+/// summation orders; a vectorized exp).
 /// </remarks>
 internal static class SmallRowOps
 {
@@ -25,7 +27,7 @@ internal static class SmallRowOps
         && t.size(-1) == width && t.numel() > 0;
 
     /// <summary>
-    /// <c>LlamaRMSNorm</c> of x (…, C) with gain (C): x · rsqrt(mean(x²) + eps) · gain, per row. Check <see cref="Fits"/>
+    /// <c>LlamaRMSNorm</c> of x (…, C) with gain (C): x · rsqrt(mean(x²) + eps) · gain, per row. Check <see cref="Plain"/>
     /// for x and gain first.
     /// </summary>
     public static unsafe Tensor RmsNorm(Tensor x, Tensor gain, double eps)
@@ -52,7 +54,7 @@ internal static class SmallRowOps
     /// <summary>
     /// Rotates the first <paramref name="heads"/> heads of each row of <paramref name="qkv"/> (B, T, H·hs) in place:
     /// x·cos + rotate_half(x)·sin, with the table rows (B or 1, 1, T, hs) of <see cref="Rotary.Lookup"/> (whose sine
-    /// carries rotate_half's sign). The same as <see cref="Rotary.Apply"/> on those heads. Check <see cref="Fits"/> for
+    /// carries rotate_half's sign). The same as <see cref="Rotary.Apply"/> on those heads. Check <see cref="Plain"/> for
     /// qkv and that cos and sin are contiguous float32 CPU tensors first.
     /// </summary>
     public static unsafe void RotaryInPlace(Tensor qkv, int heads, int headDim, Tensor cos, Tensor signedSin)
@@ -80,7 +82,7 @@ internal static class SmallRowOps
         }
     }
 
-    /// <summary>silu(gate) · up for gateUp (…, 2I) = [gate, up] → (…, I). Check <see cref="Fits"/> first.</summary>
+    /// <summary>silu(gate) · up for gateUp (…, 2I) = [gate, up] → (…, I). Check <see cref="Plain"/> first.</summary>
     public static unsafe Tensor SiluGate(Tensor gateUp)
     {
         var width = (int)gateUp.size(-1);

@@ -27,7 +27,7 @@ public sealed class SmallRowOpsTests
 
         // When normed by the module and in C#
         Assert.True(SmallRowOps.Fits(x, width));
-        var ours = norm.Forward(x, smallRows: true);
+        var ours = norm.Forward(x, decodeStep: true);
 
         // Then the results agree
         Assert.True(RelativeDiff(ours, norm.call(x)) < Relative, $"relative diff {RelativeDiff(ours, norm.call(x))}");
