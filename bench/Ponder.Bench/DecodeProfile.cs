@@ -160,7 +160,7 @@ internal static class DecodeProfile
         model.SmallRowKernels = false;
         rows.Add(("= whole step, real model, fused projections", RealStep(model, b, seconds, options, rng)));
         model.SmallRowKernels = true;
-        rows.Add(("= whole step, real model, fused projections + small-row kernel", RealStep(model, b, seconds, options, rng)));
+        rows.Add(("= whole step, real model, fused projections + C# decode kernels", RealStep(model, b, seconds, options, rng)));
         return rows;
     }
 
