@@ -8,8 +8,9 @@ namespace Ponder.Cli;
 public static class EvalCommand
 {
     public const string Usage = """
-        ponder eval --checkpoint C [--task T] [--count N] [--samples K] [--temperature X] [--seed S] [--json F] [--device cpu|cuda]
+        ponder eval --checkpoint C [--task T] [--count N] [--samples K] [--temperature X] [--seed S] [--json F] [--device cpu|cuda] [--kv-cache f32|bf16]
           --task defaults to the checkpoint's task; N held-out problems (200); K samples each (16)
+          --kv-cache bf16 stores the KV cache in bfloat16 (half the bytes a decode step reads; default: the model's type)
         """;
 
     public static int Run(string[] args)
@@ -26,9 +27,11 @@ public static class EvalCommand
         };
         string? json = o.String("json");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        var kvCache = o.KvCache();
         o.Done();
 
         var policy = LoadedPolicy.Load(dir, device);
+        policy.Model.KvCacheType = kvCache;
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
         var result = Evaluator.Run(policy.Model, policy.Tokenizer, task, options, new LineProgress());
         Console.WriteLine($"{task.Name}: {result.Count} held-out problems, {result.Samples} samples each at temperature {result.Temperature}, seed {result.Seed}");

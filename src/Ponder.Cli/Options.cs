@@ -41,6 +41,15 @@ public sealed class Options
         return v ?? throw new UsageException($"{command}: option '--{name}' needs a value");
     }
 
+    /// <summary><c>--kv-cache f32|bf16</c>: the element type the KV cache stores (null when not given: the model's own).</summary>
+    public TorchSharp.torch.ScalarType? KvCache() => String("kv-cache") switch
+    {
+        null => null,
+        "f32" => TorchSharp.torch.ScalarType.Float32,
+        "bf16" => TorchSharp.torch.ScalarType.BFloat16,
+        var v => throw new UsageException($"{command}: option '--kv-cache' must be one of f32, bf16, got '{v}'"),
+    };
+
     public string Required(string name) =>
         String(name) ?? throw new UsageException($"{command}: missing required option '--{name}'");
 

@@ -17,7 +17,7 @@ public static class ServeCommand
                      [--max-queue 16] [--max-batch 64] [--max-n 16] [--max-tokens 1024] [--max-body-bytes 1048576]
                      [--effort-low greedy] [--effort-medium best-of-n:8@1] [--effort-high best-of-n:32@1]
                      [--prm C] [--prm-aggregation last|min|product|mean] [--reviser C] [--compute-plan runs/scale/scaling.csv]
-                     [--max-steps 32] [--max-step-tokens 128] [--keep-alive-seconds 15]
+                     [--max-steps 32] [--max-step-tokens 128] [--keep-alive-seconds 15] [--kv-cache f32|bf16]
           serves GET /v1/models, POST /v1/chat/completions and POST /v1/completions (stream, n, temperature, top_p,
           max_tokens, stop, seed); the model id defaults to the checkpoint folder's name. Binds loopback unless --host
           says otherwise; with --api-key (or PONDER_API_KEY) requests need 'Authorization: Bearer K'.
@@ -87,11 +87,13 @@ public static class ServeCommand
         };
         int maxBatch = o.Int("max-batch", 64, 1, 4096);
         string deviceName = o.String("device", "cpu")!;
+        var kvCache = o.KvCache();
         o.Done();
         if (computePlan is not null) options = options with { ComputePlan = ComputePlanFile.Read(computePlan) };
 
         var device = TorchRuntime.Initialize(deviceName);
         var loaded = LoadedPolicy.Load(dir, device);
+        loaded.Model.KvCacheType = kvCache;
         if (prmDir is not null)
         {
             var prm = LoadedRewardModel.Load(prmDir, device);

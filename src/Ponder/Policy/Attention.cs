@@ -96,6 +96,7 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
         {
             // Fold the query groups into the query axis instead of copying the cached keys per group.
             var (keys, values) = ctx.Cache.Write(_layer, k, v);                      // (B, nkv, S, hs)
+            if (keys.dtype != q.dtype) (keys, values) = (keys.to(q.dtype), values.to(q.dtype)); // a cache stored in another type
             var qg = q.reshape(b, nkv, group * t, hs);                               // (B, nkv, g·T, hs)
             y = F.scaled_dot_product_attention(qg, keys, values, ctx.Mask)          // (B, nkv, g·T, hs), strided on CUDA
                 .reshape(b, nh, t, hs);                                              // (B, nh, T, hs)

@@ -116,7 +116,8 @@ internal static class SmallRowOps
     public static bool CachedAttentionFits(KvCache cache, int layer, Tensor mask)
     {
         var (keys, values, _, _) = cache.Buffers(layer);
-        return keys.device_type == DeviceType.CPU && keys.dtype == ScalarType.Float32 && keys.is_contiguous() && values.is_contiguous()
+        return keys.device_type == DeviceType.CPU && keys.dtype is ScalarType.Float32 or ScalarType.BFloat16
+            && values.dtype == keys.dtype && keys.is_contiguous() && values.is_contiguous()
             && mask.device_type == DeviceType.CPU && mask.dtype == ScalarType.Float32 && mask.is_contiguous();
     }
 
@@ -143,10 +144,16 @@ internal static class SmallRowOps
             var work = (long)b * t * heads * (start + t) * headDim;
             if (threads <= 0) threads = work >= ParallelAttentionWork ? Math.Max(1, get_num_threads()) : 1;
             threads = Math.Min(threads, b);
-            if (threads <= 1) AttendRows(job, 0, b);
+            var bf16 = keys.dtype == ScalarType.BFloat16;
+            void Rows(int first, int end)
+            {
+                if (bf16) AttendRows<Bf16Kv>(job, first, end);
+                else AttendRows<F32Kv>(job, first, end);
+            }
+            if (threads <= 1) Rows(0, b);
             else
                 Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
-                    part => AttendRows(job, (int)((long)b * part / threads), (int)((long)b * (part + 1) / threads)));
+                    part => Rows((int)((long)b * part / threads), (int)((long)b * (part + 1) / threads)));
         }
         return output;
     }
@@ -162,8 +169,60 @@ internal static class SmallRowOps
     private readonly record struct AttentionJob(nint Qkv, nint Keys, nint Values, nint Mask, nint Output, int T, int Heads,
         int KvHeads, int HeadDim, int Capacity, int Start, int MaskRows, int MaskColumns);
 
+    /// <summary>How the cache stores a key or value element: loads widen to float32, writes round from it.</summary>
+    private interface IKvElement
+    {
+        static abstract int Bytes { get; }
+
+        /// <summary>Eight elements from <paramref name="p"/>, as float32.</summary>
+        static abstract unsafe Vector256<float> Load8(byte* p);
+
+        static abstract unsafe float Load(byte* p);
+
+        /// <summary>Stores <paramref name="n"/> float32 values at <paramref name="to"/>.</summary>
+        static abstract unsafe void Store(float* from, byte* to, int n);
+    }
+
+    private readonly struct F32Kv : IKvElement
+    {
+        public static int Bytes => 4;
+
+        public static unsafe Vector256<float> Load8(byte* p) => Vector256.Load((float*)p);
+
+        public static unsafe float Load(byte* p) => *(float*)p;
+
+        public static unsafe void Store(float* from, byte* to, int n) => new Span<float>(from, n).CopyTo(new Span<float>(to, n));
+    }
+
+    /// <summary>bfloat16: the top half of a float32, rounded to nearest even on write, as libtorch's conversion does.</summary>
+    private readonly struct Bf16Kv : IKvElement
+    {
+        public static int Bytes => 2;
+
+        public static unsafe Vector256<float> Load8(byte* p)
+        {
+            var raw = Vector128.Load((ushort*)p);
+            return (Vector256.Create(Vector128.WidenLower(raw), Vector128.WidenUpper(raw)) << 16).AsSingle();
+        }
+
+        public static unsafe float Load(byte* p) => BitConverter.Int32BitsToSingle(*(ushort*)p << 16);
+
+        public static unsafe void Store(float* from, byte* to, int n)
+        {
+            var target = (ushort*)to;
+            for (var i = 0; i < n; i++) target[i] = Round(from[i]);
+        }
+
+        private static ushort Round(float x)
+        {
+            var bits = BitConverter.SingleToUInt32Bits(x);
+            if (float.IsNaN(x)) return (ushort)((bits >> 16) | 0x40);                 // keep it a NaN
+            return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+        }
+    }
+
     // Rows [first, end) of CachedAttention: each row's new keys and values into the cache, then its queries' attention.
-    private static unsafe void AttendRows(AttentionJob job, int first, int end)
+    private static unsafe void AttendRows<TKv>(AttentionJob job, int first, int end) where TKv : struct, IKvElement
     {
         var (t, heads, kvHeads, headDim, capacity) = (job.T, job.Heads, job.KvHeads, job.HeadDim, job.Capacity);
         var width = (heads + 2 * kvHeads) * headDim;
@@ -171,8 +230,9 @@ internal static class SmallRowOps
         var group = heads / kvHeads;
         var scale = 1f / MathF.Sqrt(headDim);
         Span<float> scores = s <= 4096 ? stackalloc float[s] : new float[s];
-        float* kBase = (float*)job.Keys, vBase = (float*)job.Values;
-        float* Column(float* buffer, int row, int head, int column) => buffer + (((long)row * kvHeads + head) * capacity + column) * headDim;
+        byte* kBase = (byte*)job.Keys, vBase = (byte*)job.Values;
+        byte* Column(byte* buffer, int row, int head, int column) =>
+            buffer + (((long)row * kvHeads + head) * capacity + column) * headDim * TKv.Bytes;
         for (var row = first; row < end; row++)
         {
             for (var step = 0; step < t; step++)
@@ -180,8 +240,8 @@ internal static class SmallRowOps
                 var x = (float*)job.Qkv + ((long)row * t + step) * width;
                 for (var h = 0; h < kvHeads; h++)
                 {
-                    new Span<float>(x + (heads + h) * headDim, headDim).CopyTo(new Span<float>(Column(kBase, row, h, job.Start + step), headDim));
-                    new Span<float>(x + (heads + kvHeads + h) * headDim, headDim).CopyTo(new Span<float>(Column(vBase, row, h, job.Start + step), headDim));
+                    TKv.Store(x + (heads + h) * headDim, Column(kBase, row, h, job.Start + step), headDim);
+                    TKv.Store(x + (heads + kvHeads + h) * headDim, Column(vBase, row, h, job.Start + step), headDim);
                 }
             }
             for (var step = 0; step < t; step++)
@@ -192,9 +252,9 @@ internal static class SmallRowOps
                 for (var h = 0; h < heads; h++, q += headDim, y += headDim)
                 {
                     var kv = h / group;
-                    Scores(q, Column(kBase, row, kv, 0), bias, scale, scores, headDim);
+                    Scores<TKv>(q, Column(kBase, row, kv, 0), bias, scale, scores, headDim);
                     var sum = Softmax(scores);
-                    Weighted(scores, Column(vBase, row, kv, 0), 1f / sum, y, headDim);
+                    Weighted<TKv>(scores, Column(vBase, row, kv, 0), 1f / sum, y, headDim);
                 }
             }
         }
@@ -202,23 +262,26 @@ internal static class SmallRowOps
 
     // scores[c] = q·keys[c]·scale + bias[c] for the columns of a contiguous (S, hs) block of keys: four columns at a
     // time, so that four independent multiply-add chains hide each other's latency.
-    private static unsafe void Scores(float* q, float* keys, float* bias, float scale, Span<float> scores, int headDim)
+    private static unsafe void Scores<TKv>(float* q, byte* keys, float* bias, float scale, Span<float> scores, int headDim)
+        where TKv : struct, IKvElement
     {
         var s = scores.Length;
+        var stride = (long)headDim * TKv.Bytes;
         var c = 0;
         if (Vector256.IsHardwareAccelerated && headDim % Vector256<float>.Count == 0)
         {
             for (; c + 4 <= s; c += 4)
             {
-                float* k0 = keys + (long)c * headDim, k1 = k0 + headDim, k2 = k1 + headDim, k3 = k2 + headDim;
+                byte* k0 = keys + c * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
                 for (var i = 0; i < headDim; i += Vector256<float>.Count)
                 {
                     var qv = Vector256.Load(q + i);
-                    a0 = Vector256.FusedMultiplyAdd(qv, Vector256.Load(k0 + i), a0);
-                    a1 = Vector256.FusedMultiplyAdd(qv, Vector256.Load(k1 + i), a1);
-                    a2 = Vector256.FusedMultiplyAdd(qv, Vector256.Load(k2 + i), a2);
-                    a3 = Vector256.FusedMultiplyAdd(qv, Vector256.Load(k3 + i), a3);
+                    var offset = i * TKv.Bytes;
+                    a0 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k0 + offset), a0);
+                    a1 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k1 + offset), a1);
+                    a2 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k2 + offset), a2);
+                    a3 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k3 + offset), a3);
                 }
                 scores[c] = Vector256.Sum(a0) * scale + bias[c];
                 scores[c + 1] = Vector256.Sum(a1) * scale + bias[c + 1];
@@ -226,27 +289,35 @@ internal static class SmallRowOps
                 scores[c + 3] = Vector256.Sum(a3) * scale + bias[c + 3];
             }
         }
-        for (; c < s; c++) scores[c] = SmallRowLinear.Dot(q, keys + (long)c * headDim, headDim) * scale + bias[c];
+        for (; c < s; c++)
+        {
+            var key = keys + c * stride;
+            var dot = 0f;
+            for (var i = 0; i < headDim; i++) dot = MathF.FusedMultiplyAdd(q[i], TKv.Load(key + i * TKv.Bytes), dot);
+            scores[c] = dot * scale + bias[c];
+        }
     }
 
     // y = scale · Σ_c weights[c]·values[c] over a contiguous (S, hs) block of values. A head size that is a multiple
     // of 32 runs 32 floats at a time in four register accumulators (no store and reload of y per column).
-    private static unsafe void Weighted(Span<float> weights, float* values, float scale, float* y, int headDim)
+    private static unsafe void Weighted<TKv>(Span<float> weights, byte* values, float scale, float* y, int headDim)
+        where TKv : struct, IKvElement
     {
         var s = weights.Length;
+        var stride = (long)headDim * TKv.Bytes;
         if (Vector256.IsHardwareAccelerated && headDim % 32 == 0)
         {
             for (var i = 0; i < headDim; i += 32)
             {
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                var v = values + i;
-                for (var c = 0; c < s; c++, v += headDim)
+                var v = values + i * TKv.Bytes;
+                for (var c = 0; c < s; c++, v += stride)
                 {
                     var w = Vector256.Create(weights[c]);
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(v), w, a0);
-                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 8), w, a1);
-                    a2 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 16), w, a2);
-                    a3 = Vector256.FusedMultiplyAdd(Vector256.Load(v + 24), w, a3);
+                    a0 = Vector256.FusedMultiplyAdd(TKv.Load8(v), w, a0);
+                    a1 = Vector256.FusedMultiplyAdd(TKv.Load8(v + 8 * TKv.Bytes), w, a1);
+                    a2 = Vector256.FusedMultiplyAdd(TKv.Load8(v + 16 * TKv.Bytes), w, a2);
+                    a3 = Vector256.FusedMultiplyAdd(TKv.Load8(v + 24 * TKv.Bytes), w, a3);
                 }
                 (a0 * scale).Store(y + i);
                 (a1 * scale).Store(y + i + 8);
@@ -256,8 +327,19 @@ internal static class SmallRowOps
             return;
         }
         new Span<float>(y, headDim).Clear();
-        for (var c = 0; c < s; c++, values += headDim)
-            if (weights[c] != 0) AddScaled(y, values, weights[c], headDim);
+        for (var c = 0; c < s; c++, values += stride)
+        {
+            var w = weights[c];
+            if (w == 0) continue;
+            var i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var wv = Vector256.Create(w);
+                for (; i <= headDim - Vector256<float>.Count; i += Vector256<float>.Count)
+                    Vector256.FusedMultiplyAdd(TKv.Load8(values + i * TKv.Bytes), wv, Vector256.Load(y + i)).Store(y + i);
+            }
+            for (; i < headDim; i++) y[i] = MathF.FusedMultiplyAdd(w, TKv.Load(values + i * TKv.Bytes), y[i]);
+        }
         Scale(y, scale, headDim);
     }
 
@@ -295,19 +377,6 @@ internal static class SmallRowOps
             for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
                 (Vector256.Load(y + i) * a).Store(y + i);
         for (; i < n; i++) y[i] *= a;
-    }
-
-    // y += a·x over n elements.
-    private static unsafe void AddScaled(float* y, float* x, float a, int n)
-    {
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var av = Vector256.Create(a);
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-                Vector256.FusedMultiplyAdd(Vector256.Load(x + i), av, Vector256.Load(y + i)).Store(y + i);
-        }
-        for (; i < n; i++) y[i] += a * x[i];
     }
 
     private static unsafe float SumOfSquares(float* x, int n)

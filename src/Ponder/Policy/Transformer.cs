@@ -121,8 +121,23 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
         return SmallRows ? SmallRowLinear.Linear(hidden, _lmHead.weight!, null, enabled: true) : _lmHead.call(hidden);
     }
 
-    /// <summary>An empty cache on this model's device and dtype.</summary>
-    public KvCache NewCache(int batch, int capacity) => new(Config, batch, capacity, Device, DType);
+    /// <summary>
+    /// Element type the KV cache stores keys and values in; null (the default) is the model's own
+    /// <see cref="DType"/>. <c>BFloat16</c> on a float32 model halves the bytes a decode step reads from the cache
+    /// (like llama.cpp's <c>--cache-type-k f16</c>); attention still computes in float32, on keys and values rounded
+    /// to bfloat16 when written.
+    /// </summary>
+    public ScalarType? KvCacheType
+    {
+        get => _kvCacheType;
+        set => _kvCacheType = value is null or ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 ? value
+            : throw new ArgumentException($"KV cache type {value} is not supported (float32, bfloat16, float16)", nameof(value));
+    }
+
+    private ScalarType? _kvCacheType;
+
+    /// <summary>An empty cache on this model's device, in <see cref="KvCacheType"/> (default: the model's dtype).</summary>
+    public KvCache NewCache(int batch, int capacity) => new(Config, batch, capacity, Device, KvCacheType ?? DType);
 
     internal Tensor Hidden(Tensor inputIds, KvCache cache, Tensor? valid, bool checkPositions) =>
         _model.Appended(inputIds, cache, valid, checkPositions, _rotary, DType, Fused, SmallRows);

@@ -34,4 +34,14 @@ public sealed class OptionsTests
         Assert.Throws<UsageException>(() => new Options("eval", []).Required("checkpoint"));
         Assert.Throws<UsageException>(() => new Options("eval", ["--a", "1", "--a", "2"]));
     }
+
+    [Fact]
+    public void Kv_cache_type_is_parsed_and_a_wrong_one_named()
+    {
+        Assert.Null(new Options("eval", []).KvCache());
+        Assert.Equal(TorchSharp.torch.ScalarType.BFloat16, new Options("eval", ["--kv-cache", "bf16"]).KvCache());
+        Assert.Equal(TorchSharp.torch.ScalarType.Float32, new Options("eval", ["--kv-cache", "f32"]).KvCache());
+        var e = Assert.Throws<UsageException>(() => new Options("eval", ["--kv-cache", "q8"]).KvCache());
+        Assert.Equal("eval: option '--kv-cache' must be one of f32, bf16, got 'q8'", e.Message);
+    }
 }

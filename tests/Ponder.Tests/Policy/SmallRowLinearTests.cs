@@ -244,9 +244,11 @@ public sealed class SmallRowLinearTests
     }
 
     [Theory]
-    [InlineData(8)]    // head size below 32: the general loops
-    [InlineData(32)]   // a multiple of 32: the register-accumulator loop
-    public void Cached_attention_matches_softmax_attention_and_its_thread_split_changes_nothing(int headDim)
+    [InlineData(8, false)]    // head size below 32: the general loops
+    [InlineData(32, false)]   // a multiple of 32: the register-accumulator loop
+    [InlineData(8, true)]     // the same with a bfloat16 cache
+    [InlineData(32, true)]
+    public void Cached_attention_matches_softmax_attention_and_its_thread_split_changes_nothing(int headDim, bool bf16)
     {
         // Given a decode step's q/k/v for 7 rows of a GQA layer, a cache with 5 columns already written, a mask with holes
         torch.manual_seed(17);
@@ -254,8 +256,9 @@ public sealed class SmallRowLinearTests
         using var mode = inference_mode();
         var (heads, kvHeads, start) = (4, 2, 5);
         var qkv = randn(7, 1, (heads + 2 * kvHeads) * headDim);                            // (B, 1, (nh+2·nkv)·hs)
-        var keys = randn(7, kvHeads, 8, headDim);                                          // (B, nkv, cap, hs)
-        var values = randn(7, kvHeads, 8, headDim);
+        var cacheType = bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        var keys = randn(7, kvHeads, 8, headDim).to(cacheType);                             // (B, nkv, cap, hs)
+        var values = randn(7, kvHeads, 8, headDim).to(cacheType);
         var oneRow = zeros(7, 1, 1, 6).masked_fill_(rand(7, 1, 1, 6).lt(0.3), double.NegativeInfinity); // (B, 1, 1, S)
         oneRow.narrow(3, 5, 1).zero_();                                                      // a row always sees its own slot
         var mask = oneRow.repeat(1, 1, 2, 1);                                                // (B, 1, g·T, S): one copy per query group
@@ -272,11 +275,48 @@ public sealed class SmallRowLinearTests
         // And the output is softmax(q·kᵀ/√hs + mask)·v over the 6 cached columns, query head h reading kv head h / 2
         var split = qkv.view(7, heads + 2 * kvHeads, headDim);
         var q = split.narrow(1, 0, heads).unsqueeze(2);                                     // (B, nh, 1, hs)
-        Assert.True(split.narrow(1, heads, kvHeads).eq(keys.select(2, start)).all().item<bool>()); // the new key was written
-        var k = keys.narrow(2, 0, 6).repeat_interleave(2, 1);                               // (B, nh, S, hs)
-        var v = values.narrow(2, 0, 6).repeat_interleave(2, 1);
+        // (the new key and value written as libtorch would round them to the cache's type)
+        Assert.True(split.narrow(1, heads, kvHeads).to(cacheType).eq(keys.select(2, start)).all().item<bool>());
+        Assert.True(split.narrow(1, heads + kvHeads, kvHeads).to(cacheType).eq(values.select(2, start)).all().item<bool>());
+        var k = keys.narrow(2, 0, 6).to(ScalarType.Float32).repeat_interleave(2, 1);        // (B, nh, S, hs)
+        var v = values.narrow(2, 0, 6).to(ScalarType.Float32).repeat_interleave(2, 1);
         var expected = (q.matmul(k.transpose(2, 3)) / Math.Sqrt(headDim) + oneRow).softmax(-1).matmul(v); // (B, nh, 1, hs)
         var actual = one.view(7, heads, 1, headDim);
         Assert.True(RelativeDiff(actual, expected) < Relative, $"relative diff {RelativeDiff(actual, expected)}");
+    }
+
+    [Fact]
+    public void A_bfloat16_kv_cache_decodes_alike_on_both_paths_and_close_to_float32()
+    {
+        // Given a GQA model whose cache stores bfloat16, 24 prompts and greedy one-token decode steps
+        torch.manual_seed(19);
+        using var model = new Transformer(TinyModels.Config(50) with { HiddenSize = 64 });   // head size 16
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var prompt = tensor(TinyModels.RandomTokens(24 * 5, 50, seed: 20).Select(t => (long)t).ToArray()).view(24, 5);
+        Tensor Decode(bool kernels, ScalarType? cacheType)
+        {
+            (model.SmallRowKernels, model.KvCacheType) = (kernels, cacheType);
+            using var cache = model.NewCache(batch: 24, capacity: 6);
+            Assert.Equal(cacheType ?? ScalarType.Float32, cache.DType);
+            var steps = new List<Tensor> { model.Forward(prompt, cache) };
+            for (var i = 0; i < 5; i++)
+                steps.Add(model.Forward(steps[^1].select(1, -1).argmax(-1, keepdim: true), cache));
+            return cat(steps, 1);                                                          // (24, 10, V)
+        }
+
+        // When decoding with a bfloat16 cache in C# and with libtorch's ops, and with a float32 cache
+        var withKernel = Decode(kernels: true, ScalarType.BFloat16);
+        var withTorch = Decode(kernels: false, ScalarType.BFloat16);
+        var float32 = Decode(kernels: true, null);
+        model.KvCacheType = null;
+
+        // Then both paths read the same rounded keys and values (same logits within rounding), and the rounding
+        // moves the logits a little from the float32 cache's, not a lot
+        Assert.True(RelativeDiff(withKernel, withTorch) < Relative, $"relative diff {RelativeDiff(withKernel, withTorch)}");
+        var drift = RelativeDiff(withKernel, float32);
+        Assert.True(drift > 0 && drift < 2e-2, $"bfloat16 against float32 cache: relative diff {drift}");
+        Assert.Throws<ArgumentException>(() => model.KvCacheType = ScalarType.Int64);
     }
 }
