@@ -16,8 +16,8 @@ namespace Ponder.Policy;
 /// Two paths: <see cref="forward"/> / <see cref="Hidden(Tensor)"/> run full causal attention at positions
 /// 0…T−1 (training; right padding is harmless because attention is causal), and the <see cref="KvCache"/>
 /// overloads append tokens to an explicit cache (inference). Without gradients both paths fuse the q/k/v and gate/up
-/// projections into single matmuls over the same parameter storage (<see cref="FuseProjections"/>), and a pass over
-/// at most four rows on the CPU runs in C# kernels (<see cref="SmallRowKernels"/>).
+/// projections into single matmuls over the same parameter storage (<see cref="FuseProjections"/>), and decode steps
+/// on the CPU run in C# kernels (<see cref="SmallRowKernels"/>).
 /// </remarks>
 public sealed class Transformer : nn.Module<Tensor, Tensor>
 {
@@ -56,11 +56,12 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     private bool Fused => FuseProjections && !is_grad_enabled();
 
     /// <summary>
-    /// Whether fused forward passes on the CPU over at most four rows (a batch-1 decode step) run in Ponder's own C#
-    /// kernels instead of libtorch's ops: the linears (<see cref="SmallRowLinear"/>), and the RMS norms, rotary,
-    /// SiLU gating, KV-cache write and attention (<see cref="SmallRowOps"/>); true by default. Applies only without
-    /// gradients, to float32 tensors, and together with <see cref="FuseProjections"/>; false always uses libtorch
-    /// (to compare).
+    /// Whether fused forward passes on the CPU run decode steps in Ponder's own C# kernels instead of libtorch's ops;
+    /// true by default. A pass over at most four tokens in all (a batch-1 decode step) runs everything in C#: the
+    /// linears (<see cref="SmallRowLinear"/>), and the RMS norms, rotary, SiLU gating, KV-cache write and attention
+    /// (<see cref="SmallRowOps"/>). A cached pass of at most four tokens a row at any batch keeps libtorch's linears
+    /// and runs the rest in C#. Applies only without gradients, to float32 activations, and together with
+    /// <see cref="FuseProjections"/>; false always uses libtorch (to compare).
     /// </summary>
     public bool SmallRowKernels { get; set; } = true;
 
