@@ -7,22 +7,25 @@ namespace Ponder.Learning;
 /// step per batch the ratio is 1 and it reduces to REINFORCE's −A·log π):
 /// <code>
 /// ρ_t = exp(log π(a_t) − log π_old(a_t))
-/// L_pg = −min(ρ_t·A_t, clip(ρ_t, 1−ε, 1+ε)·A_t)
+/// L_pg = −min(ρ_t·A_t, clip(ρ_t, 1−ε, 1+ε_high)·A_t)
 /// L = agg(L_pg + β·KL_t(π ‖ π_ref)) − c_H·agg(H_t)
 /// </code>
 /// All tensors are (N, T) over action positions; <c>mask</c> is 1 on generated tokens and 0 on prompt
-/// and padding, which therefore never contribute.
+/// and padding, which therefore never contribute. ε_high (DAPO's clip-higher) defaults to ε; a larger upper bound lets
+/// positive-advantage tokens whose probability was low rise further before their gradient is cut off.
 /// </summary>
 public static class PolicyLoss
 {
     /// <summary>Loss and its parts: (loss, pg, kl, entropy, clip fraction), the parts as plain numbers for logging.</summary>
+    /// <param name="clipEpsHigh">Upper clip ε_high (ratio bound 1+ε_high); null means ε (the symmetric PPO clip).</param>
     public static (Tensor Loss, PolicyLossMetrics Metrics) Compute(
         Tensor logProbs, Tensor oldLogProbs, Tensor? refLogProbs, Tensor advantages, Tensor mask, Tensor? entropy,
-        double clipEps, double klCoef, KlEstimator kl, double entropyCoef, LossAggregation aggregation)
+        double clipEps, double klCoef, KlEstimator kl, double entropyCoef, LossAggregation aggregation, double? clipEpsHigh = null)
     {
+        double high = clipEpsHigh ?? clipEps;
         var ratio = (logProbs - oldLogProbs).exp();                                   // (N, T)
         var unclipped = ratio * advantages;                                           // (N, T)
-        var clipped = ratio.clamp(1 - clipEps, 1 + clipEps) * advantages;             // (N, T)
+        var clipped = ratio.clamp(1 - clipEps, 1 + high) * advantages;                // (N, T)
         var perToken = -minimum(unclipped, clipped);                                  // (N, T)
         Tensor? klTerm = null;
         if (kl != KlEstimator.None && refLogProbs is not null)
@@ -40,7 +43,7 @@ public static class PolicyLoss
             entropyMean = h.item<float>();
         }
         using var noGrad = no_grad();
-        var isClipped = (ratio - 1).abs() > clipEps;
+        var isClipped = (ratio < 1 - clipEps).logical_or(ratio > 1 + high);
         var metrics = new PolicyLossMetrics(
             Loss: loss.item<float>(),
             PolicyGradient: Aggregate(-minimum(unclipped, clipped), mask, aggregation).item<float>(),

@@ -38,6 +38,8 @@ public sealed record RlOptions
     public double Temperature { get; init; } = 1.0;
     /// <summary>PPO clip range ε of the ratio.</summary>
     public double ClipEps { get; init; } = 0.2;
+    /// <summary>Upper clip ε_high of the ratio (DAPO's clip-higher: bound 1+ε_high, the lower stays 1−ε); null means ε.</summary>
+    public double? ClipEpsHigh { get; init; }
     /// <summary>KL penalty weight β to the frozen start policy.</summary>
     public double KlCoef { get; init; } = 0.02;
     public KlEstimator Kl { get; init; } = KlEstimator.K3;

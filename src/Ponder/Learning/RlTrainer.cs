@@ -132,7 +132,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 using var inner = NewDisposeScope();
                 var (logProbs, entropy, hidden) = batch.Score(model, entropy: true);
                 var (loss, parts) = PolicyLoss.Compute(logProbs, oldLogProbs, refLogProbs, advantages, batch.Mask, entropy,
-                    o.ClipEps, o.KlCoef, o.Kl, o.EntropyCoef, o.Aggregation);
+                    o.ClipEps, o.KlCoef, o.Kl, o.EntropyCoef, o.Aggregation, o.ClipEpsHigh);
                 if (valueHead is not null)
                 {
                     var v = valueHead.call(hidden).squeeze(-1);                                // (N, T)
