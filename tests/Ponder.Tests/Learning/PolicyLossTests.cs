@@ -60,6 +60,27 @@ public sealed class PolicyLossTests
     }
 
     [Fact]
+    public void Top_entropy_keeps_the_policy_gradient_on_the_highest_entropy_action_tokens_only()
+    {
+        // Given 2 sequences × 4 positions (the last of the first is padding, with the largest entropy of all)
+        var entropy = tensor(new[] { 0.1f, 0.9f, 0.5f, 7f, 0.3f, 0f, 0.8f, 0.2f }).view(2, 4);
+        var mask = tensor(new[] { 1f, 1f, 1f, 0f, 1f, 1f, 1f, 1f }).view(2, 4);
+
+        // When 40% of the 7 action tokens are kept: ⌈2.8⌉ = 3, those of entropy 0.9, 0.8 and 0.5
+        var keep = PolicyLoss.HighEntropyMask(entropy, mask, 0.4).data<float>().ToArray();
+        Assert.Equal(new[] { 0f, 1f, 1f, 0f, 0f, 0f, 1f, 0f }, keep);
+        Assert.Equal(mask.data<float>().ToArray(), PolicyLoss.HighEntropyMask(entropy, mask, 1.0).data<float>().ToArray());
+
+        // Then the loss (ratio 1: −A on kept tokens) averages over all 7 action tokens: −(2 + 3 + 7) / 7
+        var logp = zeros(2, 4);
+        var adv = tensor(new[] { 1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f }).view(2, 4);
+        var (loss, metrics) = PolicyLoss.Compute(logp, logp, null, adv, mask, entropy, 0.2, 0, KlEstimator.None, 0, LossAggregation.Token,
+            topEntropy: 0.4);
+        Assert.Equal(-(2.0 + 3 + 7) / 7, loss.item<float>(), 5);
+        Assert.Equal(-(2.0 + 3 + 7) / 7, metrics.PolicyGradient, 5);
+    }
+
+    [Fact]
     public void Masked_positions_never_contribute_to_loss_or_gradient()
     {
         // Given logits for 2 sequences × 3 positions where the mask zeroes prompt/padding positions
