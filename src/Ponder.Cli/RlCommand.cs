@@ -13,6 +13,8 @@ public static class RlCommand
           --prompts N          prompts per batch (16)                --group N        samples per prompt (8)
           --epochs N           optimizer steps per batch (1; PPO 2)  --lr X           learning rate (3e-5)
           --temperature X      rollout temperature (1.0)             --clip X         ratio clip ε (0.2)
+          --clip-high X        upper clip ε_high: ratio kept in [1−ε, 1+ε_high] (DAPO's clip-higher; default ε)
+          --top-entropy X      policy gradient only on this fraction of tokens, those of highest entropy (1; TRL's top_entropy_quantile)
           --kl X               KL weight β (0.02)                    --kl-estimator none|k1|k3 (k3)
           --entropy X          entropy bonus (0)                     --aggregation token|sequence (token)
           --no-std             GRPO without std normalization (Dr. GRPO)
@@ -88,6 +90,8 @@ public static class RlCommand
             Lr = o.Double("lr", d.Lr, 0, 1),
             Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
             ClipEps = o.Double("clip", d.ClipEps, 0, 10),
+            ClipEpsHigh = o.String("clip-high") is null ? null : o.Double("clip-high", 0, 0, 10),
+            TopEntropy = o.Double("top-entropy", d.TopEntropy, 1e-6, 1),
             KlCoef = o.Double("kl", d.KlCoef, 0),
             Kl = Enum<KlEstimator>(o, "kl-estimator", "k3"),
             EntropyCoef = o.Double("entropy", d.EntropyCoef),

@@ -7,23 +7,33 @@ namespace Ponder.Learning;
 /// step per batch the ratio is 1 and it reduces to REINFORCE's −A·log π):
 /// <code>
 /// ρ_t = exp(log π(a_t) − log π_old(a_t))
-/// L_pg = −min(ρ_t·A_t, clip(ρ_t, 1−ε, 1+ε)·A_t)
+/// L_pg = −min(ρ_t·A_t, clip(ρ_t, 1−ε, 1+ε_high)·A_t)
 /// L = agg(L_pg + β·KL_t(π ‖ π_ref)) − c_H·agg(H_t)
 /// </code>
 /// All tensors are (N, T) over action positions; <c>mask</c> is 1 on generated tokens and 0 on prompt
-/// and padding, which therefore never contribute.
+/// and padding, which therefore never contribute. ε_high (DAPO's clip-higher) defaults to ε; a larger upper bound lets
+/// positive-advantage tokens whose probability was low rise further before their gradient is cut off. With
+/// <c>topEntropy</c> ρ &lt; 1 the policy-gradient term is kept only on the fraction ρ of the batch's action tokens where
+/// the policy's entropy is highest (the "forking" tokens of Wang et al. 2025, TRL's <c>top_entropy_quantile</c>); the KL
+/// and entropy terms, and the normalizer, stay over every token.
 /// </summary>
 public static class PolicyLoss
 {
     /// <summary>Loss and its parts: (loss, pg, kl, entropy, clip fraction), the parts as plain numbers for logging.</summary>
+    /// <param name="clipEpsHigh">Upper clip ε_high (ratio bound 1+ε_high); null means ε (the symmetric PPO clip).</param>
     public static (Tensor Loss, PolicyLossMetrics Metrics) Compute(
         Tensor logProbs, Tensor oldLogProbs, Tensor? refLogProbs, Tensor advantages, Tensor mask, Tensor? entropy,
-        double clipEps, double klCoef, KlEstimator kl, double entropyCoef, LossAggregation aggregation)
+        double clipEps, double klCoef, KlEstimator kl, double entropyCoef, LossAggregation aggregation, double? clipEpsHigh = null,
+        double topEntropy = 1.0)
     {
+        if (topEntropy < 1 && entropy is null) throw new ArgumentException("top-entropy masking needs the per-token entropy");
+        double high = clipEpsHigh ?? clipEps;
         var ratio = (logProbs - oldLogProbs).exp();                                   // (N, T)
         var unclipped = ratio * advantages;                                           // (N, T)
-        var clipped = ratio.clamp(1 - clipEps, 1 + clipEps) * advantages;             // (N, T)
+        var clipped = ratio.clamp(1 - clipEps, 1 + high) * advantages;                // (N, T)
         var perToken = -minimum(unclipped, clipped);                                  // (N, T)
+        if (topEntropy < 1) perToken = perToken * HighEntropyMask(entropy!, mask, topEntropy);
+        var pgPerToken = perToken;
         Tensor? klTerm = null;
         if (kl != KlEstimator.None && refLogProbs is not null)
         {
@@ -40,14 +50,29 @@ public static class PolicyLoss
             entropyMean = h.item<float>();
         }
         using var noGrad = no_grad();
-        var isClipped = (ratio - 1).abs() > clipEps;
+        var isClipped = (ratio < 1 - clipEps).logical_or(ratio > 1 + high);
         var metrics = new PolicyLossMetrics(
             Loss: loss.item<float>(),
-            PolicyGradient: Aggregate(-minimum(unclipped, clipped), mask, aggregation).item<float>(),
+            PolicyGradient: Aggregate(pgPerToken, mask, aggregation).item<float>(),
             Kl: klTerm is null ? 0 : Aggregate(klTerm, mask, LossAggregation.Token).item<float>(),
             Entropy: entropyMean,
             ClipFraction: Aggregate(isClipped.to(logProbs.dtype), mask, LossAggregation.Token).item<float>());
         return (loss, metrics);
+    }
+
+    /// <summary>
+    /// 1 on the ⌈fraction·n⌉ action tokens (of the n where <paramref name="mask"/> is 1) with the highest entropy, ties at
+    /// the threshold included; 0 elsewhere. (N, T), no gradient.
+    /// </summary>
+    public static Tensor HighEntropyMask(Tensor entropy, Tensor mask, double fraction)
+    {
+        using var noGrad = no_grad();
+        var on = mask > 0;                                                            // (N, T)
+        var h = entropy.detach().masked_select(on);                                   // (n)
+        long keep = Math.Max(1, (long)Math.Ceiling(fraction * h.shape[0]));
+        if (h.shape[0] == 0 || keep >= h.shape[0]) return on.to(entropy.dtype);
+        var threshold = h.topk((int)keep).values.min();                               // the keep-th largest
+        return (entropy.detach() >= threshold).logical_and(on).to(entropy.dtype);     // (N, T)
     }
 
     /// <summary>Masked mean of (N, T) values per <paramref name="aggregation"/>.</summary>

@@ -38,6 +38,13 @@ public sealed record RlOptions
     public double Temperature { get; init; } = 1.0;
     /// <summary>PPO clip range ε of the ratio.</summary>
     public double ClipEps { get; init; } = 0.2;
+    /// <summary>Upper clip ε_high of the ratio (DAPO's clip-higher: bound 1+ε_high, the lower stays 1−ε); null means ε.</summary>
+    public double? ClipEpsHigh { get; init; }
+    /// <summary>
+    /// Fraction of each batch's action tokens, those of highest policy entropy, that carry the policy gradient (1: all;
+    /// Wang et al. 2025 keep 0.2). The KL penalty stays on every token.
+    /// </summary>
+    public double TopEntropy { get; init; } = 1.0;
     /// <summary>KL penalty weight β to the frozen start policy.</summary>
     public double KlCoef { get; init; } = 0.02;
     public KlEstimator Kl { get; init; } = KlEstimator.K3;

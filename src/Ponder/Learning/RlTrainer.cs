@@ -126,13 +126,13 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             // 3. Optimizer steps on this batch.
             model.train();
             PolicyLossMetrics? last = null;
-            double valueLoss = 0;
+            double valueLoss = 0, gradNorm = 0;
             for (int epoch = 0; epoch < o.EpochsPerBatch; epoch++)
             {
                 using var inner = NewDisposeScope();
                 var (logProbs, entropy, hidden) = batch.Score(model, entropy: true);
                 var (loss, parts) = PolicyLoss.Compute(logProbs, oldLogProbs, refLogProbs, advantages, batch.Mask, entropy,
-                    o.ClipEps, o.KlCoef, o.Kl, o.EntropyCoef, o.Aggregation);
+                    o.ClipEps, o.KlCoef, o.Kl, o.EntropyCoef, o.Aggregation, o.ClipEpsHigh, o.TopEntropy);
                 if (valueHead is not null)
                 {
                     var v = valueHead.call(hidden).squeeze(-1);                                // (N, T)
@@ -141,7 +141,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                     valueLoss = vl.item<float>();
                 }
                 loss.backward();
-                nn.utils.clip_grad_norm_(parameters, o.GradClip);
+                gradNorm = nn.utils.clip_grad_norm_(parameters, o.GradClip);         // the norm before clipping
                 optimizer.Update(lr);
                 optimizer.ZeroGrad();
                 last = parts;
@@ -155,6 +155,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             row["entropy"] = Math.Round(last.Entropy, 4);
             row["clip_fraction"] = Math.Round(last.ClipFraction, 4);
             row["loss"] = Math.Round(last.Loss, 5);
+            row["grad_norm"] = Math.Round(gradNorm, 4);
             if (valueHead is not null) row["value_loss"] = Math.Round(valueLoss, 5);
             if (o.DynamicSampling) { row["draws"] = draws; row["groups"] = groups; row["rollouts_drawn"] = drawn; }
             row["rollouts"] = rolloutsSoFar;
@@ -223,6 +224,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         if (o.EpochsPerBatch < 1) throw new ArgumentException("epochs per batch must be at least 1");
         if (o.DynamicSampling && o.Algorithm is not (RlAlgorithm.Grpo or RlAlgorithm.Rloo))
             throw new ArgumentException($"dynamic sampling keeps groups with mixed rewards; {o.Algorithm} has no groups (use grpo or rloo)");
+        if (o.TopEntropy is <= 0 or > 1) throw new ArgumentException($"top-entropy fraction must be in (0, 1] (got {o.TopEntropy})");
         if (o.MaxDraws < 1) throw new ArgumentException($"max draws must be at least 1 (got {o.MaxDraws})");
     }
 

@@ -67,6 +67,19 @@ public sealed class EntryTests
 public sealed class RlCommandTests
 {
     [Fact]
+    public void Clip_high_and_top_entropy_default_to_off_and_are_parsed_when_given()
+    {
+        var plain = RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o"]));
+        var high = RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o", "--clip-high", "0.28"]));
+        Assert.Null(plain.ClipEpsHigh);
+        Assert.Equal(0.28, high.ClipEpsHigh);
+        Assert.Throws<UsageException>(() => RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o", "--clip-high", "-1"])));
+        Assert.Equal(1.0, plain.TopEntropy);
+        Assert.Equal(0.2, RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o", "--top-entropy", "0.2"])).TopEntropy);
+        Assert.Throws<UsageException>(() => RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o", "--top-entropy", "0"])));
+    }
+
+    [Fact]
     public void Process_rewards_from_an_orm_are_refused_before_training_with_exit_code_2()
     {
         // Given a policy and an ORM made from it

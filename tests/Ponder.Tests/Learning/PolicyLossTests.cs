@@ -30,6 +30,57 @@ public sealed class PolicyLossTests
     }
 
     [Fact]
+    public void Clip_higher_raises_only_the_upper_ratio_bound()
+    {
+        // Given three action tokens with ratios 2 (A = +1), 0.5 (A = −1) and 1.4 (A = +1)
+        var old = tensor(new[] { MathF.Log(0.2f), MathF.Log(0.4f), MathF.Log(0.5f) }).view(1, 3);
+        var adv = tensor(new[] { 1f, -1f, 1f }).view(1, 3);
+        var mask = ones(1, 3);
+        Tensor Logp() => tensor(new[] { MathF.Log(0.4f), MathF.Log(0.2f), MathF.Log(0.7f) }, requires_grad: true).view(1, 3);
+
+        // When the loss is computed with ε = 0.2, once symmetric and once with ε_high = 0.5
+        var symLogp = Logp();
+        var (sym, symMetrics) = PolicyLoss.Compute(symLogp, old, null, adv, mask, null, 0.2, 0, KlEstimator.None, 0, LossAggregation.Token);
+        var highLogp = Logp();
+        var (high, highMetrics) = PolicyLoss.Compute(highLogp, old, null, adv, mask, null, 0.2, 0, KlEstimator.None, 0, LossAggregation.Token,
+            clipEpsHigh: 0.5);
+
+        // Then, by hand. Symmetric [0.8, 1.2]: t0 −min(2, 1.2) = −1.2; t1 −min(−0.5, −0.8) = 0.8; t2 −min(1.4, 1.2) = −1.2.
+        //   Clip-higher [0.8, 1.5]: t0 −min(2, 1.5) = −1.5; t1 unchanged 0.8 (the lower bound stays 1 − ε); t2 −1.4 (inside).
+        Assert.Equal((-1.2 + 0.8 - 1.2) / 3, sym.item<float>(), 5);
+        Assert.Equal((-1.5 + 0.8 - 1.4) / 3, high.item<float>(), 5);
+        Assert.Equal(1.0, symMetrics.ClipFraction, 5);
+        Assert.Equal(2.0 / 3, highMetrics.ClipFraction, 5);   // t2 is no longer clipped
+        // And t2, clipped under the symmetric bound, gets a gradient only under clip-higher: d(−ρA)/d log π = −ρA = −1.4 / 3
+        var symGrad = autograd.grad([sym], [symLogp])[0];
+        var highGrad = autograd.grad([high], [highLogp])[0];
+        Assert.Equal(0f, symGrad[0, 2].item<float>());
+        Assert.Equal(-1.4 / 3, highGrad[0, 2].item<float>(), 5);
+        Assert.Equal(0f, highGrad[0, 0].item<float>());        // ratio 2 is above 1.5: clipped, no gradient
+    }
+
+    [Fact]
+    public void Top_entropy_keeps_the_policy_gradient_on_the_highest_entropy_action_tokens_only()
+    {
+        // Given 2 sequences × 4 positions (the last of the first is padding, with the largest entropy of all)
+        var entropy = tensor(new[] { 0.1f, 0.9f, 0.5f, 7f, 0.3f, 0f, 0.8f, 0.2f }).view(2, 4);
+        var mask = tensor(new[] { 1f, 1f, 1f, 0f, 1f, 1f, 1f, 1f }).view(2, 4);
+
+        // When 40% of the 7 action tokens are kept: ⌈2.8⌉ = 3, those of entropy 0.9, 0.8 and 0.5
+        var keep = PolicyLoss.HighEntropyMask(entropy, mask, 0.4).data<float>().ToArray();
+        Assert.Equal(new[] { 0f, 1f, 1f, 0f, 0f, 0f, 1f, 0f }, keep);
+        Assert.Equal(mask.data<float>().ToArray(), PolicyLoss.HighEntropyMask(entropy, mask, 1.0).data<float>().ToArray());
+
+        // Then the loss (ratio 1: −A on kept tokens) averages over all 7 action tokens: −(2 + 3 + 7) / 7
+        var logp = zeros(2, 4);
+        var adv = tensor(new[] { 1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f }).view(2, 4);
+        var (loss, metrics) = PolicyLoss.Compute(logp, logp, null, adv, mask, entropy, 0.2, 0, KlEstimator.None, 0, LossAggregation.Token,
+            topEntropy: 0.4);
+        Assert.Equal(-(2.0 + 3 + 7) / 7, loss.item<float>(), 5);
+        Assert.Equal(-(2.0 + 3 + 7) / 7, metrics.PolicyGradient, 5);
+    }
+
+    [Fact]
     public void Masked_positions_never_contribute_to_loss_or_gradient()
     {
         // Given logits for 2 sequences × 3 positions where the mask zeroes prompt/padding positions

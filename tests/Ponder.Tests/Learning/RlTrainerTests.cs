@@ -35,6 +35,23 @@ public sealed class RlTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Grpo_with_clip_higher_and_top_entropy_tokens_still_raises_the_reward_and_logs_the_gradient_norm()
+    {
+        // Given the toy policy, trained with two optimizer steps a batch, clip-higher and the top half of tokens by entropy
+        string start = ToyBandit.TinyPolicy(dir);
+        double before = ToyBandit.DigitFirstProbability(start);
+        var o = Options(start, RlAlgorithm.Grpo, "dapo-like") with { EpochsPerBatch = 2, ClipEpsHigh = 0.28, TopEntropy = 0.9 };
+        new RlTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then it learns the rewarded behaviour, and every batch logs a positive gradient norm
+        double after = ToyBandit.DigitFirstProbability(o.Out);
+        Assert.True(after > 2 * before && after > 0.3, $"P(digit first) {before:F3} → {after:F3}");
+        var rows = MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Where(r => r.ContainsKey("reward")).ToList();
+        Assert.Equal(12, rows.Count);
+        Assert.All(rows, r => Assert.True(r["grad_norm"]!.GetValue<double>() > 0));
+    }
+
+    [Fact]
     public void Same_seed_gives_the_same_learning_curve()
     {
         string start = ToyBandit.TinyPolicy(dir);
