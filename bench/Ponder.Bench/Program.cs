@@ -62,7 +62,7 @@ if (args.Contains("--profile"))
 }
 var arith = TaskRegistry.Create(task);
 var rows = new List<(string Name, double TokensPerSecond, double Fraction)>();
-var decode = new List<(int Batch, double Before, double After, double Bf16)>();
+var decode = new List<(int Batch, double Before, double After, double Bf16, double Fixed)>();
 bool decodeOnly = args.Contains("--decode");
 if (!args.Contains("--vs-llama"))
 {
@@ -90,28 +90,31 @@ if (!args.Contains("--vs-llama"))
 
     // 3. Decode throughput at several batch sizes: sampled continuations of held-out prompts, with the C# decode
     //    kernels (small-row linears and ops, cached attention) on (the default) and off (libtorch's ops with fused
-    //    projections), and with the kernels and a bfloat16 KV cache (--kv-cache bf16), measured back to back.
+    //    projections), and with the kernels and a bfloat16 KV cache (--kv-cache bf16), measured back to back. Rows end at
+    //    EOS, so a batch thins out as it runs; the last column is fixed-length generation (EOS ignored, every row runs
+    //    all 64 tokens, as vLLM's throughput benchmark and llama-bench measure decode).
     var problems = arith.Problems(Split.Test, 256, 0);
     var generator = new Ponder.Policy.Generator(model, tokenizer);
     foreach (int batch in new[] { 1, 16, 64, 256 })
     {
         var prompts = problems.Take(batch).Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();
         var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 64, Seed = 1 };
-        double Decode(bool fast, ScalarType? cache = null)
+        double Decode(bool fast, ScalarType? cache = null, bool fixedLength = false)
         {
             (model.SmallRowKernels, model.KvCacheType) = (fast, cache);
+            var o = options with { IgnoreEos = fixedLength };
             return Measure(seconds, () =>
             {
                 generator.ResetCounters();
-                generator.Generate(prompts, options);
+                generator.Generate(prompts, o);
                 return generator.DecodeTokens;
             });
         }
-        double before = 0, after = 0, bf16 = 0;
+        double before = 0, after = 0, bf16 = 0, fixedLength = 0;
         for (int round = 0; round < 2; round++)   // alternated, best of two: other jobs only ever slow a measurement down
-            (before, after, bf16) = (Math.Max(before, Decode(fast: false)), Math.Max(after, Decode(fast: true)),
-                gpu ? 0 : Math.Max(bf16, Decode(fast: true, ScalarType.BFloat16)));
-        decode.Add((batch, before, after, bf16));
+            (before, after, bf16, fixedLength) = (Math.Max(before, Decode(fast: false)), Math.Max(after, Decode(fast: true)),
+                gpu ? 0 : Math.Max(bf16, Decode(fast: true, ScalarType.BFloat16)), Math.Max(fixedLength, Decode(fast: true, fixedLength: true)));
+        decode.Add((batch, before, after, bf16, fixedLength));
     }
     (model.SmallRowKernels, model.KvCacheType) = (true, null);
 }
@@ -126,10 +129,11 @@ if (decode.Count > 0)
         foreach (var (name, tps, fraction) in rows) Console.WriteLine($"| {name} | {tps:N0} | {fraction:P1} |");
     }
     Console.WriteLine();
-    Console.WriteLine("| decode | tokens/s before (libtorch's ops) | tokens/s (C# decode kernels) | after / before | fraction of matmul peak (after) | tokens/s, bf16 KV cache | fraction of peak, bf16 cache |");
-    Console.WriteLine("|---|---|---|---|---|---|---|");
-    foreach (var (batch, before, after, bf16) in decode)
-        Console.WriteLine($"| batch {batch} | {before:N0} | {after:N0} | {after / before:F2} | {after * model.FlopsPerToken(64) / peak:P1} | {bf16:N0} | {bf16 * model.FlopsPerToken(64) / peak:P1} |");
+    Console.WriteLine("| decode | tokens/s before (libtorch's ops) | tokens/s (C# decode kernels) | after / before | fraction of matmul peak (after) | tokens/s, bf16 KV cache | fraction of peak, bf16 cache | tokens/s, fixed length (EOS ignored) | fraction of peak, fixed length |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+    double Fraction(double tps) => tps * model.FlopsPerToken(64) / peak;
+    foreach (var (batch, before, after, bf16, fixedLength) in decode)
+        Console.WriteLine($"| batch {batch} | {before:N0} | {after:N0} | {after / before:F2} | {Fraction(after):P1} | {bf16:N0} | {Fraction(bf16):P1} | {fixedLength:N0} | {Fraction(fixedLength):P1} |");
 }
 
 // 4. Decode against llama.cpp on the same weights (exported to F32 GGUF) and threads: this model and a wider one.

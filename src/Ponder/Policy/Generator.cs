@@ -189,7 +189,7 @@ public sealed class Generator
                 o.Tokens.Add(token);
                 o.LogProbs.Add(hostLogProbs[j]);
                 var length = ++state.LengthsMutable[j];
-                if (token == _tokenizer.Eos) o.Finish = FinishReason.Eos;
+                if (token == _tokenizer.Eos && !options.IgnoreEos) o.Finish = FinishReason.Eos;
                 else if (MatchStop(o.Tokens, options.Stop, stopWindow) is { } stop) (o.Finish, o.StopString) = (FinishReason.Stop, stop);
                 else if (o.Tokens.Count >= options.MaxNewTokens || length >= maxPositions) o.Finish = FinishReason.Length;
                 feed[j] = keepState || o.Finish is null;

@@ -24,6 +24,12 @@ public sealed record SamplingOptions
     /// <summary>Seeds the sampling noise: the same seed and inputs give the same tokens.</summary>
     public long Seed { get; init; }
 
+    /// <summary>
+    /// Keep going after EOS (it stays in the tokens), so every row runs to <see cref="MaxNewTokens"/> unless a stop
+    /// string ends it: fixed-length generation for throughput measurements (vLLM's <c>ignore_eos</c>).
+    /// </summary>
+    public bool IgnoreEos { get; init; }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> or <see cref="ArgumentException"/> naming the first bad field.</summary>
     public void Validate()
     {

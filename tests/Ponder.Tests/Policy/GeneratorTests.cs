@@ -189,6 +189,26 @@ public sealed class GeneratorTests
     }
 
     [Fact]
+    public void Ignore_eos_runs_every_row_to_max_new_tokens()
+    {
+        // Given a tokenizer whose EOS is the 5th greedy token, and generation that ignores EOS
+        var plain = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(plain.VocabSize);
+        var prompt = Prompt("eos test", plain);
+        var full = new Generator(model, plain).Generate([prompt], Greedy)[0];
+        var eosTokenizer = new TestCharTokenizer(eos: full.Tokens[4]);
+
+        // When generating with the EOS tokenizer, EOS ignored
+        var generator = new Generator(model, eosTokenizer);
+        var generation = generator.Generate([prompt], Greedy with { IgnoreEos = true })[0];
+
+        // Then the row runs past EOS to the length limit, the same tokens as without an EOS id
+        Assert.Equal(full.Tokens, generation.Tokens);
+        Assert.Equal(FinishReason.Length, generation.FinishReason);
+        Assert.Equal(Greedy.MaxNewTokens, generation.Tokens.Length);
+    }
+
+    [Fact]
     public void Continuing_one_step_at_a_time_equals_generating_in_one_go()
     {
         // Given a state prefilled with two prompts and a stop string that occurs in row 0's greedy text
