@@ -53,7 +53,7 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
             // One matmul for q, k and v, and one rotary pass over the q and k heads together.
             var (weight, bias) = _qkv.Weights();
             var flat = SmallRowLinear.Linear(x, weight, bias, ctx.SmallRows);          // (B, T, (nh+2·nkv)·hs)
-            var inPlace = (ctx.SmallRows || ctx.CachedKernels) && SmallRowOps.Plain(flat, (nh + 2 * nkv) * hs)
+            var inPlace = ctx.DecodeStep && SmallRowOps.Plain(flat, (nh + 2 * nkv) * hs)
                 && SmallRowOps.Plain(ctx.Cos, hs) && SmallRowOps.Plain(ctx.Sin, hs) && ctx.Cos.size(2) == t;
             if (inPlace)
             {

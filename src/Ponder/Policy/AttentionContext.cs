@@ -16,4 +16,8 @@ namespace Ponder.Policy;
 /// A cached step of at most four tokens a row, any batch: rotary, the cache write and attention run in C#
 /// (<see cref="SmallRowOps.CachedAttention"/>) while the linears stay libtorch's (only without gradients).
 /// </param>
-internal sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, KvCache? Cache, bool Fused, bool SmallRows = false, bool CachedKernels = false);
+internal sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, KvCache? Cache, bool Fused, bool SmallRows = false, bool CachedKernels = false)
+{
+    /// <summary>A decode step either way: norms, rotary, gating and cached attention run in C# (<see cref="SmallRowOps"/>).</summary>
+    public bool DecodeStep => SmallRows || CachedKernels;
+}

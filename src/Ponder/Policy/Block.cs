@@ -27,10 +27,9 @@ internal sealed class Block : nn.Module<Tensor, AttentionContext, Tensor>
     public override Tensor forward(Tensor x, AttentionContext ctx)
     {
         using var scope = NewDisposeScope();
-        var rows = ctx.SmallRows || ctx.CachedKernels;                               // a decode step: element-wise ops in C#
-        x = x + _attention.call(_attentionNorm.Forward(x, rows), ctx);               // (B, T, C)
-        var h = _mlpNorm.Forward(x, rows);                                           // (B, T, C)
-        x = x + (ctx.Fused ? _mlp.ForwardFused(h, ctx.SmallRows, rows) : _mlp.call(h)); // (B, T, C)
+        x = x + _attention.call(_attentionNorm.Forward(x, ctx.DecodeStep), ctx);     // (B, T, C)
+        var h = _mlpNorm.Forward(x, ctx.DecodeStep);                                 // (B, T, C)
+        x = x + (ctx.Fused ? _mlp.ForwardFused(h, ctx.SmallRows, ctx.DecodeStep) : _mlp.call(h)); // (B, T, C)
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -77,6 +77,6 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
         using var scope = NewDisposeScope();
         var x = _embed.call(inputIds);                                               // (B, T, C)
         foreach (var block in _layers) x = block.call(x, ctx);                       // (B, T, C)
-        return _norm.Forward(x, ctx.SmallRows || ctx.CachedKernels).MoveToOuterDisposeScope(); // (B, T, C)
+        return _norm.Forward(x, ctx.DecodeStep).MoveToOuterDisposeScope();           // (B, T, C)
     }
 }

@@ -37,15 +37,15 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// The same function with gate and up as one matmul (see <see cref="FusedLinear"/>); no gradients. With
-    /// <paramref name="smallRows"/>, inputs of at most four rows run on <see cref="SmallRowLinear"/> and
-    /// <see cref="SmallRowOps.SiluGate"/>.
+    /// <paramref name="smallRows"/> (at most four rows) the linears run on <see cref="SmallRowLinear"/>; with
+    /// <paramref name="decodeStep"/> (any decode step, small rows included) the gating runs on <see cref="SmallRowOps.SiluGate"/>.
     /// </summary>
     public Tensor ForwardFused(Tensor x, bool smallRows = false, bool decodeStep = false)
     {
         using var scope = NewDisposeScope();
         var gateUp = SmallRowLinear.Linear(x, _gateUp.Weights().Weight, null, smallRows); // (B, T, 2·I)
         Tensor hidden;                                                               // (B, T, I)
-        if ((smallRows || decodeStep) && SmallRowOps.Plain(gateUp, gateUp.shape[^1])) hidden = SmallRowOps.SiluGate(gateUp);
+        if (decodeStep && SmallRowOps.Plain(gateUp, gateUp.shape[^1])) hidden = SmallRowOps.SiluGate(gateUp);
         else
         {
             var parts = gateUp.chunk(2, -1);                                         // 2 × (B, T, I)
