@@ -23,6 +23,11 @@ if (args.Contains("--matvec"))
     MatVecProbe.Run(seconds / 5);
     return 0;
 }
+if (args.Contains("--attention"))
+{
+    AttentionProbe.Run(seconds / 3);
+    return 0;
+}
 
 // 1. Machine peak: large fp32 matmul (4096² on a GPU, whose kernels run asynchronously: each call waits for them).
 bool gpu = device.type == DeviceType.CUDA;

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -201,6 +202,7 @@ internal static class SmallRowOps
 
         public static unsafe Vector256<float> Load8(byte* p)
         {
+            if (Avx2.IsSupported) return Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)p), 16).AsSingle();
             var raw = Vector128.Load((ushort*)p);
             return (Vector256.Create(Vector128.WidenLower(raw), Vector128.WidenUpper(raw)) << 16).AsSingle();
         }
@@ -283,10 +285,7 @@ internal static class SmallRowOps
                     a2 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k2 + offset), a2);
                     a3 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k3 + offset), a3);
                 }
-                scores[c] = Vector256.Sum(a0) * scale + bias[c];
-                scores[c + 1] = Vector256.Sum(a1) * scale + bias[c + 1];
-                scores[c + 2] = Vector256.Sum(a2) * scale + bias[c + 2];
-                scores[c + 3] = Vector256.Sum(a3) * scale + bias[c + 3];
+                Sum4(a0, a1, a2, a3, scale, bias + c, scores.Slice(c, 4));
             }
         }
         for (; c < s; c++)
@@ -296,6 +295,20 @@ internal static class SmallRowOps
             for (var i = 0; i < headDim; i++) dot = MathF.FusedMultiplyAdd(q[i], TKv.Load(key + i * TKv.Bytes), dot);
             scores[c] = dot * scale + bias[c];
         }
+    }
+
+    // out[j] = Σ(a_j)·scale + bias[j] for four accumulators: one horizontal-add tree instead of four separate sums.
+    private static unsafe void Sum4(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
+        float scale, float* bias, Span<float> output)
+    {
+        Vector128<float> sums;
+        if (Avx.IsSupported)
+        {
+            var h = Avx.HorizontalAdd(Avx.HorizontalAdd(a0, a1), Avx.HorizontalAdd(a2, a3));   // per 128-bit lane
+            sums = h.GetLower() + h.GetUpper();
+        }
+        else sums = Vector128.Create(Vector256.Sum(a0), Vector256.Sum(a1), Vector256.Sum(a2), Vector256.Sum(a3));
+        (sums * scale + Vector128.Load(bias)).CopyTo(output);
     }
 
     // y = scale · Σ_c weights[c]·values[c] over a contiguous (S, hs) block of values. A head size that is a multiple
