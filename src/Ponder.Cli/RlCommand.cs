@@ -1,6 +1,7 @@
 using Ponder.Learning;
 using Ponder.Policy;
 using Ponder.Rewards;
+using Ponder.Tasks;
 
 namespace Ponder.Cli;
 
@@ -21,7 +22,8 @@ public static class RlCommand
           --dynamic-sampling   drop all-equal-reward groups, draw more prompts until the batch is full (DAPO; grpo/rloo)
           --max-draws N        most prompt draws per batch under --dynamic-sampling (4)
           --format-reward X --length-penalty X --partial-credit X    reward shaping (0)
-          --prm C              process rewards from this PRM: step-level group advantages (GRPO/RLOO/REINFORCE) or dense rewards (PPO)
+          --prm C              process rewards from this PRM: step-level group advantages (GRPO/RLOO/REINFORCE) or dense rewards (PPO);
+                               'gold' uses the task's exact step checker instead (an oracle PRM: the upper bound for a learned one)
           --outcome-coef X (1) --process-coef X (1)                  weights of the verifier's and the PRM's advantage
           --eval-every N (25) --eval-count N (200) --checkpoint-every N (50) --seed S (1) --resume --max-minutes M
           --device cpu|cuda
@@ -34,10 +36,23 @@ public static class RlCommand
         string? prmDir = o.String("prm");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
-        var prm = prmDir is null ? null : ProcessReward(prmDir, options.Policy, device);
-        new RlTrainer(options, device, processReward: prm?.Scorer()).Run(new ConsoleProgress(options.Algorithm.ToString().ToLowerInvariant(), plainEvery: 10));
+        IProcessReward? prm = prmDir switch
+        {
+            null => null,
+            "gold" => GoldProcessReward(options),
+            _ => ProcessReward(prmDir, options.Policy, device).Scorer(),
+        };
+        new RlTrainer(options, device, processReward: prm).Run(new ConsoleProgress(options.Algorithm.ToString().ToLowerInvariant(), plainEvery: 10));
         Console.WriteLine($"checkpoint: {options.Out}");
         return 0;
+    }
+
+    /// <summary><c>--prm gold</c>: the RL task's exact step checker as the process reward.</summary>
+    static GoldStepReward GoldProcessReward(RlOptions options)
+    {
+        var task = TaskRegistry.Create(options.Task ?? Checkpoint.ReadState(options.Policy).Task);
+        return task.HasStepChecker ? new GoldStepReward(task)
+            : throw new UsageException($"train rl: --prm gold needs a task with an exact step checker; '{task.Name}' has none");
     }
 
     /// <summary>A PRM for process rewards: a reward-model checkpoint of kind prm whose vocabulary is the policy's.</summary>

@@ -99,4 +99,22 @@ public sealed class RlCommandTests
         Assert.Contains($"--prm '{orm}' is an ORM", error.ToString());
         Assert.False(Directory.Exists(dir.File("rl")));
     }
+    [Fact]
+    public void Gold_process_rewards_need_a_task_with_a_step_checker()
+    {
+        // Given a policy and a jsonl task (final answers only: no exact step checker)
+        using var dir = new TempDirectory();
+        string checkpoint = Ponder.Tests.Serving.TinyServedModel.Save(dir);
+        string data = dir.File("problems.jsonl");
+        File.WriteAllText(data, "{\"question\": \"1+1?\", \"answer\": \"#### 2\"}\n");
+
+        // When RL is asked for the oracle process reward on it
+        var error = new StringWriter();
+        int code = Entry.Run(["train", "rl", "--policy", checkpoint, "--out", dir.File("rl"), "--task", $"jsonl:path={data}", "--prm", "gold", "--steps", "1"], error);
+
+        // Then it is refused in one line before training, and nothing was written
+        Assert.Equal(2, code);
+        Assert.Contains("--prm gold needs a task with an exact step checker", error.ToString());
+        Assert.False(Directory.Exists(dir.File("rl")));
+    }
 }
