@@ -14,14 +14,11 @@ namespace Ponder.Policy;
 /// </summary>
 /// <remarks>
 /// Inference only, like <see cref="SmallRowLinear"/>: <see cref="Plain"/> says when a tensor qualifies (no gradients,
-/// CPU, float32, contiguous), <see cref="Fits"/> adds the four-row bound. Results match libtorch's within rounding (other
+/// CPU, float32, contiguous). Results match libtorch's within rounding (other
 /// summation orders; a vectorized exp).
 /// </remarks>
 internal static class SmallRowOps
 {
-    /// <summary>Whether <paramref name="t"/> is a contiguous float32 CPU tensor of at most four rows of <paramref name="width"/>, with gradients off.</summary>
-    public static bool Fits(Tensor t, long width) => Plain(t, width) && t.numel() <= SmallRowLinear.MaxRows * width;
-
     /// <summary>Whether <paramref name="t"/> is a non-empty contiguous float32 CPU tensor of rows of <paramref name="width"/>, with gradients off.</summary>
     public static bool Plain(Tensor t, long width) =>
         !is_grad_enabled() && t.device_type == DeviceType.CPU && t.dtype == ScalarType.Float32 && t.is_contiguous()

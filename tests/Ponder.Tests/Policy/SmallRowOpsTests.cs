@@ -26,7 +26,7 @@ public sealed class SmallRowOpsTests
         var x = randn(rows, 1, width) * 3;                                              // (rows, 1, C)
 
         // When normed by the module and in C#
-        Assert.True(SmallRowOps.Fits(x, width));
+        Assert.True(SmallRowOps.Plain(x, width));
         var ours = norm.Forward(x, decodeStep: true);
 
         // Then the results agree
@@ -81,16 +81,17 @@ public sealed class SmallRowOpsTests
     }
 
     [Fact]
-    public void Fits_only_few_contiguous_float_rows_without_gradients()
+    public void Plain_is_contiguous_float_rows_of_the_width_without_gradients()
     {
         using var scope = NewDisposeScope();
         var x = randn(2, 8);
-        Assert.False(SmallRowOps.Fits(x, 8));                                             // gradients enabled
+        Assert.False(SmallRowOps.Plain(x, 8));                                            // gradients enabled
         using var noGrad = no_grad();
-        Assert.True(SmallRowOps.Fits(x, 8));
-        Assert.False(SmallRowOps.Fits(randn(5, 8), 8));
-        Assert.False(SmallRowOps.Fits(randn(8, 2).t(), 8));
-        Assert.False(SmallRowOps.Fits(x.to(ScalarType.Float64), 8));
-        Assert.False(SmallRowOps.Fits(x, 4));
+        Assert.True(SmallRowOps.Plain(x, 8));
+        Assert.True(SmallRowOps.Plain(randn(64, 8), 8));                                  // any number of rows
+        Assert.False(SmallRowOps.Plain(randn(8, 2).t(), 8));
+        Assert.False(SmallRowOps.Plain(x.to(ScalarType.Float64), 8));
+        Assert.False(SmallRowOps.Plain(x, 4));
+        Assert.False(SmallRowOps.Plain(empty(0, 8), 8));
     }
 }
