@@ -86,12 +86,15 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             using var scope = NewDisposeScope();
 
             // 2. Advantages, and the rollout (old) and reference log-probs.
-            Tensor oldLogProbs, advantages;
-            Tensor? refLogProbs = null, returns = null;
+            //    With one optimizer step a batch (and no value head to read the pass's hidden states) the policy being
+            //    trained is the one that sampled: the training forward's own log-probs, detached, are the old ones, and
+            //    a separate no-grad pass would compute the same numbers.
+            Tensor advantages;
+            Tensor? oldLogProbs = null, refLogProbs = null, returns = null, hidden = null;
             using (no_grad())
             {
-                var (lp, _, hidden) = batch.Score(model, entropy: false);
-                oldLogProbs = lp;
+                if (o.EpochsPerBatch > 1 || valueHead is not null)
+                    (oldLogProbs, _, hidden) = batch.Score(model, entropy: false);
                 if (o.Kl != KlEstimator.None) refLogProbs = batch.Score(reference.Model, entropy: false).LogProbs;
                 var r = tensor(rewards.Select(x => (float)x).ToArray(), device: device);    // (N)
                 var perSequence = o.Algorithm switch
@@ -111,7 +114,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 }
                 else
                 {
-                    var values = valueHead!.call(hidden).squeeze(-1) * batch.Mask;              // (N, T)
+                    var values = valueHead!.call(hidden!).squeeze(-1) * batch.Mask;              // (N, T)
                     var tokenRewards = o.OutcomeCoef * LastTokenRewards(batch.Mask, r);        // (N, T)
                     if (steps is not null) tokenRewards = tokenRewards + o.ProcessCoef * ProcessAdvantages.DenseRewards(steps, width, device) * batch.Mask;
                     (advantages, returns) = Advantages.Gae(tokenRewards, values, batch.Mask, o.Gamma, o.Lambda);
@@ -130,12 +133,12 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             for (int epoch = 0; epoch < o.EpochsPerBatch; epoch++)
             {
                 using var inner = NewDisposeScope();
-                var (logProbs, entropy, hidden) = batch.Score(model, entropy: true);
-                var (loss, parts) = PolicyLoss.Compute(logProbs, oldLogProbs, refLogProbs, advantages, batch.Mask, entropy,
+                var (logProbs, entropy, trainHidden) = batch.Score(model, entropy: true);
+                var (loss, parts) = PolicyLoss.Compute(logProbs, oldLogProbs ?? logProbs.detach(), refLogProbs, advantages, batch.Mask, entropy,
                     o.ClipEps, o.KlCoef, o.Kl, o.EntropyCoef, o.Aggregation, o.ClipEpsHigh, o.TopEntropy);
                 if (valueHead is not null)
                 {
-                    var v = valueHead.call(hidden).squeeze(-1);                                // (N, T)
+                    var v = valueHead.call(trainHidden).squeeze(-1);                                // (N, T)
                     var vl = 0.5 * PolicyLoss.Aggregate((v - returns!).pow(2), batch.Mask, LossAggregation.Token);
                     loss = loss + o.ValueCoef * vl;
                     valueLoss = vl.item<float>();
