@@ -17,7 +17,8 @@ public static class ThinkCommand
                              (also: ponder scale --thinking, ponder think-scale) accuracy against thinking budget (hard cap; --force adds budget forcing
                              with the cue 'wait'), and k-sample parallel scaling on the same token axis; --out writes PNG + JSON
         ponder think measure --checkpoint C [--task T] [--count N] [--budget B] [--force] [--show K]
-                             behaviour of greedy completions: dead ends, backtracks, revisions, invalid lines
+                             behaviour of greedy completions: dead ends, backtracks, revisions, invalid lines, and why the
+                             wrong ones failed (unclosed, solved but answered wrong, slipped, ended unsolved)
         ponder think stage [--quick|--demo] [--out DIR] [--seed S] [--train-tokens N] [--rl-steps N]
                              the thinking stage alone: trace vs optimal SFT at equal tokens, budget sweep, GRPO
                              (--demo: the size ponder demo runs; --quick: toy size)
@@ -128,15 +129,14 @@ public static class ThinkCommand
         var problems = task.Problems(Split.Test, count, 0);
         int cap = budget ?? policy.Model.Config.MaxPositions;
         var thinking = new ThinkingBudget { MaxThinkingTokens = cap, MinThinkingTokens = force ? cap : 0 };
-        var b = ThinkingStage.Behaviour(policy.Model, policy.Tokenizer, task, problems, thinking);
-        var shown = problems.Take(show).ToList();
-        if (shown.Count > 0)
-        {
-            var (results, _) = BudgetSweep.Run(policy.Model, policy.Tokenizer, shown, thinking, new SamplingOptions { Temperature = 0 });
-            for (int i = 0; i < shown.Count; i++)
-                Console.WriteLine($"--- {(task.Check(shown[i], results[i].Completion).Correct ? "correct" : "wrong")}\n{shown[i].Prompt}{results[i].Completion}");
-        }
-        Console.WriteLine(JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(b))!.ToJsonString(JsonText.Indented));
+        var (results, _) = BudgetSweep.Run(policy.Model, policy.Tokenizer, problems, thinking, new SamplingOptions { Temperature = 0 });
+        var completions = results.Select(r => r.Completion).ToList();
+        for (int i = 0; i < Math.Min(show, problems.Count); i++)
+            Console.WriteLine($"--- {(task.Check(problems[i], completions[i]).Correct ? "correct" : "wrong")}\n{problems[i].Prompt}{completions[i]}");
+        var b = ThinkingBehaviour.Measure(task, policy.Tokenizer, problems, completions);
+        var json = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(b))!.AsObject();
+        json["Failures"] = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(ThinkingBehaviour.Failures(task, problems, completions)));
+        Console.WriteLine(json.ToJsonString(JsonText.Indented));
         return 0;
     }
 

@@ -25,6 +25,34 @@ public static class ThinkingBehaviour
             solved.Length == 0 ? 0 : solved.Average(i => stats[i].Revised ? 1.0 : 0.0),
             tries == 0 ? 0 : stats.Sum(s => s.InvalidLines) / (double)tries,
             backs == 0 ? 0 : stats.Sum(s => s.InvalidBacktracks) / (double)backs,
-            completions.Average(c => { ThinkingFormat.Split(c, out bool closed); return c.Contains(ThinkingFormat.Close, StringComparison.Ordinal) && closed ? 1.0 : 0.0; }));
+            completions.Average(c => Closed(c) ? 1.0 : 0.0));
+    }
+
+    /// <summary>Sorts the wrong completions by why they failed: unclosed, solved but answered wrong, slipped, or ended unsolved.</summary>
+    public static FailureCounts Failures(ThinkingTask task, IReadOnlyList<Problem> problems, IReadOnlyList<string> completions)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(problems);
+        ArgumentNullException.ThrowIfNull(completions);
+        if (problems.Count != completions.Count)
+            throw new ArgumentException($"{problems.Count} problems but {completions.Count} completions");
+        int wrong = 0, unclosed = 0, solved = 0, slipped = 0, unsolved = 0;
+        for (int i = 0; i < problems.Count; i++)
+        {
+            if (task.Check(problems[i], completions[i]).Correct) continue;
+            wrong++;
+            var s = task.Read(problems[i], completions[i]);
+            if (!Closed(completions[i])) unclosed++;
+            else if (s is { Solved: true }) solved++;
+            else if (s is { } t && t.InvalidLines + t.InvalidBacktracks > 0) slipped++;
+            else unsolved++;
+        }
+        return new FailureCounts(wrong, unclosed, solved, slipped, unsolved);
+    }
+
+    static bool Closed(string completion)
+    {
+        ThinkingFormat.Split(completion, out bool closed);
+        return closed && completion.Contains(ThinkingFormat.Close, StringComparison.Ordinal);
     }
 }

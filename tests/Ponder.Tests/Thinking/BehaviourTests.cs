@@ -43,6 +43,31 @@ public sealed class BehaviourTests
     }
 
     [Fact]
+    public void Wrong_completions_are_sorted_by_why_they_failed()
+    {
+        // Given one problem's gold DFS completion and four ways of getting it wrong
+        var task = new ThinkingTask(Inner, new TraceOptions(TraceStyle.Dfs, 400));
+        var problem = Inner.Problems(Split.Test, 1, 4)[0];
+        string gold = Solution.Join(task.GoldSolution(problem)!);
+        int close = gold.IndexOf(ThinkingFormat.Close, StringComparison.Ordinal);
+        string thinking = gold[..close], answer = gold[close..];
+        string target = $"{CountdownPuzzle.Parse(problem.Prompt).Target}";
+        string wrongAnswer = answer.Replace("#" + target, "#" + (int.Parse(target) + 1));
+        var unclosed = thinking;                                                          // cut inside its thinking
+        var answeredWrong = thinking + wrongAnswer;                                        // solved, then a wrong final answer
+        var slipped = thinking.Replace("yes: " + target, "yes: " + (int.Parse(target) + 1)) + wrongAnswer; // a false verdict
+        var stopped = ThinkingFormat.Open + "\n" + wrongAnswer;                         // closed at once: no search at all
+        Assert.Contains("yes: " + target, thinking);
+
+        // When their failures are counted
+        var f = ThinkingBehaviour.Failures(task, [problem, problem, problem, problem, problem],
+            [gold, unclosed, answeredWrong, slipped, stopped]);
+
+        // Then each wrong one lands in its own class and the right one in none
+        Assert.Equal(new FailureCounts(Wrong: 4, Unclosed: 1, SolvedThenWrongAnswer: 1, Slipped: 1, EndedUnsolved: 1), f);
+    }
+
+    [Fact]
     public void Equal_token_estimate_matches_what_the_sft_batch_counts()
     {
         // Given the trace task, whose batches lose the problems dropped by the expansion bound
