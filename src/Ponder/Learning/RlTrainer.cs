@@ -114,7 +114,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 }
                 else
                 {
-                    var values = valueHead!.call(hidden!).squeeze(-1) * batch.Mask;              // (N, T)
+                    var values = valueHead!.call(hidden!).squeeze(-1) * batch.Mask;            // (N, T)
                     var tokenRewards = o.OutcomeCoef * LastTokenRewards(batch.Mask, r);        // (N, T)
                     if (steps is not null) tokenRewards = tokenRewards + o.ProcessCoef * ProcessAdvantages.DenseRewards(steps, width, device) * batch.Mask;
                     (advantages, returns) = Advantages.Gae(tokenRewards, values, batch.Mask, o.Gamma, o.Lambda);
@@ -138,7 +138,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                     o.ClipEps, o.KlCoef, o.Kl, o.EntropyCoef, o.Aggregation, o.ClipEpsHigh, o.TopEntropy);
                 if (valueHead is not null)
                 {
-                    var v = valueHead.call(trainHidden).squeeze(-1);                                // (N, T)
+                    var v = valueHead.call(trainHidden).squeeze(-1);                           // (N, T)
                     var vl = 0.5 * PolicyLoss.Aggregate((v - returns!).pow(2), batch.Mask, LossAggregation.Token);
                     loss = loss + o.ValueCoef * vl;
                     valueLoss = vl.item<float>();
