@@ -17,18 +17,19 @@ internal sealed class CountdownTracer
 {
     private readonly long _target;
     private readonly int _maxExpansions;
+    private readonly bool _withPath;
     private readonly List<string> _lines = [];
     private int _expansions, _deadEnds, _backtracks;
     private bool _aborted;
 
-    private CountdownTracer(long target, int maxExpansions) => (_target, _maxExpansions) = (target, maxExpansions);
+    private CountdownTracer(long target, int maxExpansions, bool withPath) => (_target, _maxExpansions, _withPath) = (target, maxExpansions, withPath);
 
     /// <summary>The trace of one puzzle, or null when the search fails within the bound and the fallback is <see cref="TraceFallback.Drop"/>.</summary>
     public static SearchTrace? Trace(IReadOnlyList<long> numbers, long target, TraceOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         long[] root = [.. numbers.Order()];
-        var tracer = new CountdownTracer(target, options.MaxExpansions);
+        var tracer = new CountdownTracer(target, options.MaxExpansions, options.Path);
         tracer._lines.Add(TraceLines.State(root, target));
         List<StepLine>? path = options.Style switch
         {
@@ -54,13 +55,15 @@ internal sealed class CountdownTracer
         var steps = CountdownSolver.Shortest(root, _target);
         if (steps is null || steps.Count == 0) return null;
         long[] state = root;
+        var done = new List<StepLine>();
         foreach (var step in steps)
         {
             state = TraceLines.Play(state, step) ?? throw new InvalidOperationException($"solver step {step} is not playable");
             _expansions++;
+            done.Add(step);
             _lines.Add(TraceLines.Move(step));
             if (step.C == _target) break;
-            _lines.Add(TraceLines.State(state, _target));
+            _lines.Add(TraceLines.State(state, _target, Path(done)));
         }
         _lines.Add(TraceLines.Solved(_target));
         return [.. steps];
@@ -79,7 +82,7 @@ internal sealed class CountdownTracer
         for (int k = 0; k < moves.Count; k++)
         {
             var (step, next) = moves[k];
-            if (!Expand(step, next, out bool solved)) return null;
+            if (!Expand(step, next, path, out bool solved)) return null;
             path.Add(step);
             if (solved) return path;
             if (next.Length > 1)
@@ -88,7 +91,7 @@ internal sealed class CountdownTracer
                 if (_aborted) return null;
                 if (k < moves.Count - 1)
                 {
-                    _lines.Add(TraceLines.BackTo(state, _target));
+                    _lines.Add(TraceLines.BackTo(state, _target, Path(path[..^1])));
                     _backtracks++;
                 }
             }
@@ -106,7 +109,7 @@ internal sealed class CountdownTracer
         {
             foreach (var (step, next) in TraceLines.Moves(state))
             {
-                if (!Expand(step, next, out bool solved)) return null;
+                if (!Expand(step, next, path, out bool solved)) return null;
                 if (solved) return [.. path, step];
                 if (next.Length > 1) frontier.Add((next, [.. path, step]));
             }
@@ -117,13 +120,16 @@ internal sealed class CountdownTracer
                     if (TraceLines.Distance(frontier[i].State, _target) < TraceLines.Distance(frontier[pick].State, _target)) pick = i;
             (state, path) = frontier[pick];
             frontier.RemoveAt(pick);
-            _lines.Add(TraceLines.BackTo(state, _target));
+            _lines.Add(TraceLines.BackTo(state, _target, Path(path)));
             _backtracks++;
         }
     }
 
-    /// <summary>Writes one move and its verdict or resulting state; false when the expansion bound is reached.</summary>
-    private bool Expand(StepLine step, long[] next, out bool solved)
+    /// <summary>The path a state line carries: the moves that led to the state, or none without <see cref="TraceOptions.Path"/>.</summary>
+    private List<StepLine>? Path(List<StepLine> moves) => _withPath ? moves : null;
+
+    /// <summary>Writes one move (from the state <paramref name="path"/> led to) and its verdict or resulting state; false when the expansion bound is reached.</summary>
+    private bool Expand(StepLine step, long[] next, List<StepLine> path, out bool solved)
     {
         solved = false;
         if (++_expansions > _maxExpansions)
@@ -144,7 +150,7 @@ internal sealed class CountdownTracer
         }
         else
         {
-            _lines.Add(TraceLines.State(next, _target));
+            _lines.Add(TraceLines.State(next, _target, Path([.. path, step])));
         }
         return true;
     }

@@ -31,7 +31,8 @@ public sealed class ThinkingTask : ITask
 
     public string Name => string.Create(CultureInfo.InvariantCulture,
         $"think:{Inner.Name},style={ThinkingTaskSpec.StyleName(Options.Style)},expansions={Options.MaxExpansions},fallback={Options.Fallback.ToString().ToLowerInvariant()}")
-        + (Options.MaxLength > 0 ? string.Create(CultureInfo.InvariantCulture, $",maxlen={Options.MaxLength}") : "");
+        + (Options.MaxLength > 0 ? string.Create(CultureInfo.InvariantCulture, $",maxlen={Options.MaxLength}") : "")
+        + (Options.Path ? ",path=1" : "");
 
     public bool HasStepChecker => false;
 

@@ -3,7 +3,7 @@ using Ponder.Tasks;
 namespace Ponder.Thinking;
 
 /// <summary>
-/// The registry hook for <c>think:</c> specs: <c>think:INNER[:inner options][,style=dfs|bfs|best|heuristic|optimal][,expansions=N][,fallback=drop|optimal][,maxlen=CHARS]</c>,
+/// The registry hook for <c>think:</c> specs: <c>think:INNER[:inner options][,style=dfs|bfs|best|heuristic|optimal][,expansions=N][,fallback=drop|optimal][,maxlen=CHARS][,path=0|1]</c>,
 /// e.g. <c>think:countdown:numbers=3,style=dfs</c> or <c>think:arith,style=optimal</c>. The think options are taken out and
 /// the rest is the inner task's spec.
 /// </summary>
@@ -11,7 +11,7 @@ public static class ThinkingTaskSpec
 {
     public const string Prefix = "think:";
 
-    private static readonly string[] Keys = ["style", "expansions", "fallback", "maxlen"];
+    private static readonly string[] Keys = ["style", "expansions", "fallback", "maxlen", "path"];
 
     /// <summary>The spec name of a style: optimal, dfs, bfs, best, heuristic.</summary>
     public static string StyleName(TraceStyle style) => style switch
@@ -61,6 +61,15 @@ public static class ThinkingTaskSpec
                 "style" => options with { Style = ParseStyle(value) },
                 "expansions" => options with { MaxExpansions = Integer(key, value) },
                 "maxlen" => options with { MaxLength = Integer(key, value) },
+                "path" => options with
+                {
+                    Path = value switch
+                    {
+                        "1" => true,
+                        "0" => false,
+                        _ => throw new ArgumentException($"task 'think': option 'path' must be 0 or 1, got '{value}'"),
+                    },
+                },
                 _ => options with
                 {
                     Fallback = value switch

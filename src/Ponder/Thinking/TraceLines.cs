@@ -20,8 +20,13 @@ internal static class TraceLines
 
     public const string Arrow = " -> ";
 
-    public static string State(IEnumerable<long> numbers, long target) =>
-        string.Join(' ', numbers.Select(n => n.ToString(CultureInfo.InvariantCulture))) + Arrow + target.ToString(CultureInfo.InvariantCulture);
+    /// <summary>Separates a state from the moves that led to it (<see cref="TraceOptions.Path"/>).</summary>
+    public const string PathMark = " | ";
+
+    /// <summary>A state line; with <paramref name="path"/> (non-empty) the moves that led to the state follow it.</summary>
+    public static string State(IEnumerable<long> numbers, long target, IReadOnlyList<StepLine>? path = null) =>
+        string.Join(' ', numbers.Select(n => n.ToString(CultureInfo.InvariantCulture))) + Arrow + target.ToString(CultureInfo.InvariantCulture)
+        + (path is { Count: > 0 } ? PathMark + string.Join(' ', path) : "");
 
     public static string Move(StepLine step) => Try + step;
 
@@ -29,7 +34,7 @@ internal static class TraceLines
 
     public static string Solved(long target) => Yes + target.ToString(CultureInfo.InvariantCulture);
 
-    public static string BackTo(IEnumerable<long> numbers, long target) => Back + State(numbers, target);
+    public static string BackTo(IEnumerable<long> numbers, long target, IReadOnlyList<StepLine>? path = null) => Back + State(numbers, target, path);
 
     /// <summary>Every move from a state (ascending), in the fixed order, with the state it leads to (ascending).</summary>
     public static IEnumerable<(StepLine Step, long[] Next)> Moves(long[] state)
@@ -64,12 +69,15 @@ internal static class TraceLines
     }
 
     /// <summary>
-    /// Parses a state line <c>n n ... -> T</c> (numbers separated by single spaces); null for anything else.
+    /// Parses a state line <c>n n ... -> T</c> (numbers separated by single spaces); null for anything else. A path after
+    /// <see cref="PathMark"/> is not read: the numbers are what the trace's validity is checked on.
     /// <paramref name="rightTarget"/> tells whether T is <paramref name="target"/>.
     /// </summary>
     public static long[]? ParseState(string line, long target, out bool rightTarget)
     {
         rightTarget = false;
+        int mark = line.IndexOf(PathMark, StringComparison.Ordinal);
+        if (mark >= 0) line = line[..mark];
         int arrow = line.IndexOf(Arrow, StringComparison.Ordinal);
         if (arrow <= 0 || !StepLine.TryParseInteger(line.AsSpan(arrow + Arrow.Length), out long said)) return null;
         var parts = line[..arrow].Split(' ');

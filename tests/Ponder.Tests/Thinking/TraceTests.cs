@@ -47,6 +47,56 @@ public sealed class TraceTests
         Assert.True(kept >= (numbers == 3 ? 300 : 250), $"only {kept} of 300 traced within 400 expansions");
     }
 
+    [Theory]
+    [InlineData(TraceStyle.OptimalOnly, 4)]
+    [InlineData(TraceStyle.Dfs, 4)]
+    [InlineData(TraceStyle.Heuristic, 4)]
+    [InlineData(TraceStyle.Bfs, 3)]
+    [InlineData(TraceStyle.BestFirst, 3)]
+    public void With_paths_every_state_line_carries_the_moves_that_lead_to_it_and_the_answer_copies_one(TraceStyle style, int numbers)
+    {
+        // Given traces whose state lines carry their paths
+        var inner = new CountdownTask(new CountdownOptions(Numbers: numbers));
+        var task = (ThinkingTask)TaskRegistry.Create($"think:countdown:numbers={numbers},style={ThinkingTaskSpec.StyleName(style)},expansions=400,path=1");
+        Assert.True(task.Options.Path);
+        Assert.EndsWith(",path=1", task.Name);
+        int withPaths = 0;
+        bool frontier = style is TraceStyle.Bfs or TraceStyle.BestFirst;
+        foreach (var problem in inner.Problems(Split.Train, 100, seed: 11))
+        {
+            var trace = task.Trace(problem);
+            if (trace is null) continue;
+            var root = CountdownPuzzle.Parse(problem.Prompt).Numbers.Order().ToArray();
+            List<StepLine> lastPath = [];
+            foreach (var raw in trace.Thinking)
+            {
+                // When each state line's path is replayed from the puzzle's numbers
+                string line = raw.StartsWith(TraceLines.Back, StringComparison.Ordinal) ? raw[TraceLines.Back.Length..] : raw;
+                if (TraceLines.ParseState(line, CountdownPuzzle.Parse(problem.Prompt).Target, out _) is null) continue;   // a move or a verdict
+                int mark = line.IndexOf(TraceLines.PathMark, StringComparison.Ordinal);
+                if (mark >= 0) withPaths++;
+                var moves = mark < 0 ? []                                                   // the puzzle's own numbers
+                    : line[(mark + TraceLines.PathMark.Length)..].Split(' ').Select(m => StepLine.TryParse(m, out var step) ? step : throw new Xunit.Sdk.XunitException($"bad move '{m}' in '{raw}'")).ToList();
+                long[]? state = root;
+                foreach (var move in moves) state = state is null ? null : TraceLines.Play(state, move);
+
+                // Then it reaches the numbers the line states
+                Assert.NotNull(state);
+                Assert.True(TraceLines.SameState(state!, TraceLines.ParseState(line, CountdownPuzzle.Parse(problem.Prompt).Target, out _)!), raw);
+                if (!frontier || raw.StartsWith(TraceLines.Back, StringComparison.Ordinal)) lastPath = moves;   // the node being expanded
+            }
+            // And the answer is the path of the state being expanded (depth first: the last state line; frontier
+            // styles: the last "back to" line, since its children's lines follow it) plus the move that solved
+            var solving = trace.Thinking[^2];
+            Assert.StartsWith(TraceLines.Try, solving);
+            Assert.Equal([.. lastPath.Select(m => m.ToString()), solving[TraceLines.Try.Length..]], trace.Answer.SkipLast(1));
+            Assert.True(task.Check(problem, Solution.Join(task.GoldSolution(problem)!)).Correct);
+            Assert.Equal(0, task.Read(problem, Solution.Join(task.GoldSolution(problem)!))!.InvalidLines);
+        }
+        Assert.True(withPaths > 100, $"only {withPaths} state lines with paths");
+        Assert.Throws<ArgumentException>(() => TaskRegistry.Create("think:countdown,style=dfs,path=2"));
+    }
+
     [Fact]
     public void Search_styles_explore_and_backtrack_while_the_optimal_style_does_not()
     {
