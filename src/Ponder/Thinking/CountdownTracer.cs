@@ -55,15 +55,14 @@ internal sealed class CountdownTracer
         var steps = CountdownSolver.Shortest(root, _target);
         if (steps is null || steps.Count == 0) return null;
         long[] state = root;
-        var done = new List<StepLine>();
-        foreach (var step in steps)
+        for (int i = 0; i < steps.Count; i++)
         {
+            var step = steps[i];
             state = TraceLines.Play(state, step) ?? throw new InvalidOperationException($"solver step {step} is not playable");
             _expansions++;
-            done.Add(step);
             _lines.Add(TraceLines.Move(step));
             if (step.C == _target) break;
-            _lines.Add(TraceLines.State(state, _target, Path(done)));
+            _lines.Add(TraceLines.State(state, _target, Path(steps.Take(i + 1))));
         }
         _lines.Add(TraceLines.Solved(_target));
         return [.. steps];
@@ -91,7 +90,7 @@ internal sealed class CountdownTracer
                 if (_aborted) return null;
                 if (k < moves.Count - 1)
                 {
-                    _lines.Add(TraceLines.BackTo(state, _target, Path(path[..^1])));
+                    _lines.Add(TraceLines.BackTo(state, _target, Path(path.SkipLast(1))));
                     _backtracks++;
                 }
             }
@@ -126,7 +125,8 @@ internal sealed class CountdownTracer
     }
 
     /// <summary>The path a state line carries: the moves that led to the state, or none without <see cref="TraceOptions.Path"/>.</summary>
-    private List<StepLine>? Path(List<StepLine> moves) => _withPath ? moves : null;
+    /// <remarks>Copied only with that option, so the default traces do no path work.</remarks>
+    private List<StepLine>? Path(IEnumerable<StepLine> moves) => _withPath ? [.. moves] : null;
 
     /// <summary>Writes one move (from the state <paramref name="path"/> led to) and its verdict or resulting state; false when the expansion bound is reached.</summary>
     private bool Expand(StepLine step, long[] next, List<StepLine> path, out bool solved)
@@ -150,7 +150,7 @@ internal sealed class CountdownTracer
         }
         else
         {
-            _lines.Add(TraceLines.State(next, _target, Path([.. path, step])));
+            _lines.Add(TraceLines.State(next, _target, Path(path.Append(step))));
         }
         return true;
     }
