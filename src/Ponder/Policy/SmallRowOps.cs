@@ -14,8 +14,7 @@ namespace Ponder.Policy;
 /// </summary>
 /// <remarks>
 /// Inference only, like <see cref="SmallRowLinear"/>: <see cref="Plain"/> says when a tensor qualifies (no gradients,
-/// CPU, float32, contiguous). Results match libtorch's within rounding (other
-/// summation orders; a vectorized exp).
+/// CPU, float32, contiguous). Results match libtorch's within rounding (other summation orders; a vectorized exp).
 /// </remarks>
 internal static class SmallRowOps
 {
