@@ -13,6 +13,8 @@ public static class RlCommand
           --task T             task (default: the policy's)          --steps N        rollout batches (200)
           --prompts N          prompts per batch (16)                --group N        samples per prompt (8)
           --epochs N           optimizer steps per batch (1; PPO 2)  --lr X           learning rate (3e-5)
+          --lr-decay constant|linear|cosine    rate after the warmup, falling to 0 at --steps (constant)
+          --warmup N           warmup batches (10)
           --temperature X      rollout temperature (1.0)             --clip X         ratio clip ε (0.2)
           --clip-high X        upper clip ε_high: ratio kept in [1−ε, 1+ε_high] (DAPO's clip-higher; default ε)
           --top-entropy X      policy gradient only on this fraction of tokens, those of highest entropy (1; TRL's top_entropy_quantile)
@@ -103,6 +105,8 @@ public static class RlCommand
             GroupSize = o.Int("group", d.GroupSize, 1),
             EpochsPerBatch = o.Int("epochs", algorithm == RlAlgorithm.Ppo ? 2 : 1, 1, 64),
             Lr = o.Double("lr", d.Lr, 0, 1),
+            Warmup = o.Int("warmup", d.Warmup, 0),
+            Decay = Enum<LrDecay>(o, "lr-decay", "constant"),
             Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
             ClipEps = o.Double("clip", d.ClipEps, 0, 10),
             ClipEpsHigh = o.String("clip-high") is null ? null : o.Double("clip-high", 0, 0, 10),

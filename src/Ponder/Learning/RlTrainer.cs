@@ -72,7 +72,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         while (step < o.Steps && !cancel.IsCancellationRequested)
         {
             step++;
-            double lr = o.Lr * Math.Min(1.0, step / (double)Math.Max(1, o.Warmup));
+            double lr = o.Decay.At(o.Lr, o.Warmup, step, o.Steps);
             var row = new JsonObject { ["step"] = step, ["lr"] = lr };
 
             // 1. Rollouts: GroupSize samples of each prompt, scored by the verifier. With dynamic sampling (DAPO), groups

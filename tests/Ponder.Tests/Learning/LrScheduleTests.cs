@@ -15,4 +15,17 @@ public sealed class LrScheduleTests
         Assert.Equal(0.1, schedule.At(110), 12);
         Assert.Equal(0.1, schedule.At(500), 12);   // stays at the floor past the end
     }
+
+    [Theory]
+    [InlineData(LrDecay.Constant, 1.0, 1.0)]
+    [InlineData(LrDecay.Linear, 0.5, 0.0)]
+    [InlineData(LrDecay.Cosine, 0.5, 0.0)]
+    public void Decays_after_the_warmup_to_zero_at_the_last_step(LrDecay decay, double halfway, double last)
+    {
+        Assert.Equal(0.2, decay.At(2.0, warmup: 10, step: 1, steps: 110), 12);   // warmup: a tenth of the peak at step 1 of 10
+        Assert.Equal(2.0, decay.At(2.0, warmup: 10, step: 10, steps: 110), 12);
+        Assert.Equal(2.0 * halfway, decay.At(2.0, warmup: 10, step: 60, steps: 110), 12);
+        Assert.Equal(2.0 * last, decay.At(2.0, warmup: 10, step: 110, steps: 110), 12);
+        Assert.Equal(2.0 * last, decay.At(2.0, warmup: 10, step: 200, steps: 110), 12);
+    }
 }
