@@ -11,9 +11,9 @@ namespace Ponder.Cli;
 public static class ThinkCommand
 {
     public const string Usage = """
-        ponder think traces [--task countdown:numbers=3] [--expansions N] [--fallback drop|optimal] [--maxlen CHARS] [--path] [--count N] [--seed S] [--show K]
+        ponder think traces [--task countdown:numbers=3] [--expansions N] [--fallback drop|optimal] [--maxlen CHARS] [--path | --path-back] [--count N] [--seed S] [--show K]
                              token lengths of every trace style (optimal, dfs, bfs, best, heuristic); --show prints K example traces;
-                             --path: state lines carry the moves that led to them
+                             --path: state lines carry the moves that led to them; --path-back: only the 'back to' lines do
         ponder think scale --checkpoint C [--task T] [--budgets 16,32,64,128,256] [--force] [--samples K] [--count N] [--out DIR]
                              (also: ponder scale --thinking, ponder think-scale) accuracy against thinking budget (hard cap; --force adds budget forcing
                              with the cue 'wait'), and k-sample parallel scaling on the same token axis; --out writes PNG + JSON
@@ -23,7 +23,7 @@ public static class ThinkCommand
         ponder think stage [--quick|--demo] [--out DIR] [--seed S] [--train-tokens N] [--rl-steps N]
                              the thinking stage alone: trace vs optimal SFT at equal tokens, budget sweep, GRPO
                              (--demo: the size ponder demo runs; --quick: toy size)
-          every verb takes --device cpu|cuda; task specs: think:countdown:numbers=3,style=dfs|bfs|best|heuristic|optimal,expansions=N[,path=1]
+          every verb takes --device cpu|cuda; task specs: think:countdown:numbers=3,style=dfs|bfs|best|heuristic|optimal,expansions=N[,path=1|back]
         """;
 
     public static int Run(string[] args)
@@ -50,7 +50,7 @@ public static class ThinkCommand
                 "optimal" => TraceFallback.Optimal,
                 var bad => throw new UsageException($"think traces: --fallback must be drop or optimal, got '{bad}'"),
             },
-            o.Int("maxlen", 0, 0), o.Flag("path"));
+            o.Int("maxlen", 0, 0), Paths(o));
         int count = o.Int("count", 500, 1), seed = o.Int("seed", 1), show = o.Int("show", 0, 0);
         o.Done();
         var styles = inner is CountdownTask ? Enum.GetValues<TraceStyle>() : [TraceStyle.OptimalOnly];
@@ -64,6 +64,15 @@ public static class ThinkCommand
             }
         return 0;
     }
+
+    /// <summary><c>--path</c> (every state line) or <c>--path-back</c> (only the back-to lines); both is a usage error.</summary>
+    static TracePath Paths(Options o) => (o.Flag("path"), o.Flag("path-back")) switch
+    {
+        (true, true) => throw new UsageException("think traces: give --path or --path-back, not both"),
+        (true, false) => TracePath.States,
+        (false, true) => TracePath.BackTo,
+        _ => TracePath.None,
+    };
 
     static (LoadedPolicy Policy, ThinkingTask Task) Load(Options o)
     {

@@ -17,12 +17,12 @@ internal sealed class CountdownTracer
 {
     private readonly long _target;
     private readonly int _maxExpansions;
-    private readonly bool _withPath;
+    private readonly TracePath _paths;
     private readonly List<string> _lines = [];
     private int _expansions, _deadEnds, _backtracks;
     private bool _aborted;
 
-    private CountdownTracer(long target, int maxExpansions, bool withPath) => (_target, _maxExpansions, _withPath) = (target, maxExpansions, withPath);
+    private CountdownTracer(long target, int maxExpansions, TracePath paths) => (_target, _maxExpansions, _paths) = (target, maxExpansions, paths);
 
     /// <summary>The trace of one puzzle, or null when the search fails within the bound and the fallback is <see cref="TraceFallback.Drop"/>.</summary>
     public static SearchTrace? Trace(IReadOnlyList<long> numbers, long target, TraceOptions options)
@@ -62,7 +62,7 @@ internal sealed class CountdownTracer
             _expansions++;
             _lines.Add(TraceLines.Move(step));
             if (step.C == _target) break;
-            _lines.Add(TraceLines.State(state, _target, Path(steps.Take(i + 1))));
+            _lines.Add(TraceLines.State(state, _target, StatePath(steps.Take(i + 1))));
         }
         _lines.Add(TraceLines.Solved(_target));
         return [.. steps];
@@ -90,7 +90,7 @@ internal sealed class CountdownTracer
                 if (_aborted) return null;
                 if (k < moves.Count - 1)
                 {
-                    _lines.Add(TraceLines.BackTo(state, _target, Path(path.SkipLast(1))));
+                    _lines.Add(TraceLines.BackTo(state, _target, BackToPath(path.SkipLast(1))));
                     _backtracks++;
                 }
             }
@@ -119,14 +119,17 @@ internal sealed class CountdownTracer
                     if (TraceLines.Distance(frontier[i].State, _target) < TraceLines.Distance(frontier[pick].State, _target)) pick = i;
             (state, path) = frontier[pick];
             frontier.RemoveAt(pick);
-            _lines.Add(TraceLines.BackTo(state, _target, Path(path)));
+            _lines.Add(TraceLines.BackTo(state, _target, BackToPath(path)));
             _backtracks++;
         }
     }
 
-    /// <summary>The path a state line carries: the moves that led to the state, or none without <see cref="TraceOptions.Path"/>.</summary>
-    /// <remarks>Copied only with that option, so the default traces do no path work.</remarks>
-    private List<StepLine>? Path(IEnumerable<StepLine> moves) => _withPath ? [.. moves] : null;
+    /// <summary>The path a state line carries: the moves that led to the state with <see cref="TracePath.States"/>, else none.</summary>
+    /// <remarks>Copied only when a line carries it, so the default traces do no path work.</remarks>
+    private List<StepLine>? StatePath(IEnumerable<StepLine> moves) => _paths == TracePath.States ? [.. moves] : null;
+
+    /// <summary>The path a <c>back to</c> line carries: with <see cref="TracePath.States"/> or <see cref="TracePath.BackTo"/>, else none.</summary>
+    private List<StepLine>? BackToPath(IEnumerable<StepLine> moves) => _paths == TracePath.None ? null : [.. moves];
 
     /// <summary>Writes one move (from the state <paramref name="path"/> led to) and its verdict or resulting state; false when the expansion bound is reached.</summary>
     private bool Expand(StepLine step, long[] next, List<StepLine> path, out bool solved)
@@ -150,7 +153,7 @@ internal sealed class CountdownTracer
         }
         else
         {
-            _lines.Add(TraceLines.State(next, _target, Path(path.Append(step))));
+            _lines.Add(TraceLines.State(next, _target, StatePath(path.Append(step))));
         }
         return true;
     }

@@ -32,7 +32,7 @@ public sealed class ThinkingTask : ITask
     public string Name => string.Create(CultureInfo.InvariantCulture,
         $"think:{Inner.Name},style={ThinkingTaskSpec.StyleName(Options.Style)},expansions={Options.MaxExpansions},fallback={Options.Fallback.ToString().ToLowerInvariant()}")
         + (Options.MaxLength > 0 ? string.Create(CultureInfo.InvariantCulture, $",maxlen={Options.MaxLength}") : "")
-        + (Options.Path ? ",path=1" : "");
+        + Options.Path switch { TracePath.States => ",path=1", TracePath.BackTo => ",path=back", _ => "" };
 
     public bool HasStepChecker => false;
 

@@ -3,7 +3,7 @@ using Ponder.Tasks;
 namespace Ponder.Thinking;
 
 /// <summary>
-/// The registry hook for <c>think:</c> specs: <c>think:INNER[:inner options][,style=dfs|bfs|best|heuristic|optimal][,expansions=N][,fallback=drop|optimal][,maxlen=CHARS][,path=0|1]</c>,
+/// The registry hook for <c>think:</c> specs: <c>think:INNER[:inner options][,style=dfs|bfs|best|heuristic|optimal][,expansions=N][,fallback=drop|optimal][,maxlen=CHARS][,path=0|1|back]</c>,
 /// e.g. <c>think:countdown:numbers=3,style=dfs</c> or <c>think:arith,style=optimal</c>. The think options are taken out and
 /// the rest is the inner task's spec.
 /// </summary>
@@ -65,9 +65,10 @@ public static class ThinkingTaskSpec
                 {
                     Path = value switch
                     {
-                        "1" => true,
-                        "0" => false,
-                        _ => throw new ArgumentException($"task 'think': option 'path' must be 0 or 1, got '{value}'"),
+                        "1" => TracePath.States,
+                        "0" => TracePath.None,
+                        "back" => TracePath.BackTo,
+                        _ => throw new ArgumentException($"task 'think': option 'path' must be 0, 1 or back, got '{value}'"),
                     },
                 },
                 _ => options with

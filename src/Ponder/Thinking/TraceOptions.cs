@@ -6,7 +6,7 @@ namespace Ponder.Thinking;
 /// <param name="Fallback">What happens to a problem the search cannot solve within <paramref name="MaxExpansions"/>, or whose
 /// completion is longer than <paramref name="MaxLength"/>.</param>
 /// <param name="MaxLength">Longest gold completion in characters (0: no limit), so that every training example fits the context.</param>
-/// <param name="Path">State lines carry the moves that led to them (<c>3 12 -> 36 | 7+5=12</c>), as Stream of Search's do, so
-/// that the answer after a search is a copy of the last state's path rather than a path re-assembled from the trace.</param>
+/// <param name="Path">Which lines carry the moves that led to their state (<see cref="TracePath"/>), so that the answer after a
+/// search copies a path rather than re-assembling it from the trace.</param>
 public sealed record TraceOptions(TraceStyle Style = TraceStyle.Dfs, int MaxExpansions = 24, TraceFallback Fallback = TraceFallback.Drop, int MaxLength = 0,
-    bool Path = false);
+    TracePath Path = TracePath.None);

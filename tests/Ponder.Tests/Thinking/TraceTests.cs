@@ -58,7 +58,7 @@ public sealed class TraceTests
         // Given traces whose state lines carry their paths
         var inner = new CountdownTask(new CountdownOptions(Numbers: numbers));
         var task = (ThinkingTask)TaskRegistry.Create($"think:countdown:numbers={numbers},style={ThinkingTaskSpec.StyleName(style)},expansions=400,path=1");
-        Assert.True(task.Options.Path);
+        Assert.Equal(TracePath.States, task.Options.Path);
         Assert.EndsWith(",path=1", task.Name);
         int withPaths = 0;
         bool frontier = style is TraceStyle.Bfs or TraceStyle.BestFirst;
@@ -95,6 +95,58 @@ public sealed class TraceTests
         }
         Assert.True(withPaths > 100, $"only {withPaths} state lines with paths");
         Assert.Throws<ArgumentException>(() => TaskRegistry.Create("think:countdown,style=dfs,path=2"));
+    }
+
+    [Theory]
+    [InlineData(TraceStyle.Dfs, 4)]
+    [InlineData(TraceStyle.Heuristic, 4)]
+    [InlineData(TraceStyle.Bfs, 3)]
+    [InlineData(TraceStyle.BestFirst, 3)]
+    public void With_back_paths_only_back_to_lines_carry_paths_and_the_answer_is_the_last_ones_plus_the_moves_after_it(TraceStyle style, int numbers)
+    {
+        // Given traces whose "back to" lines, and no other lines, carry their paths
+        var inner = new CountdownTask(new CountdownOptions(Numbers: numbers));
+        var task = (ThinkingTask)TaskRegistry.Create($"think:countdown:numbers={numbers},style={ThinkingTaskSpec.StyleName(style)},expansions=400,path=back");
+        Assert.Equal(TracePath.BackTo, task.Options.Path);
+        Assert.EndsWith(",path=back", task.Name);
+        bool frontier = style is TraceStyle.Bfs or TraceStyle.BestFirst;
+        int backtracked = 0;
+        foreach (var problem in inner.Problems(Split.Train, 100, seed: 11))
+        {
+            var trace = task.Trace(problem);
+            if (trace is null) continue;
+            var puzzle = CountdownPuzzle.Parse(problem.Prompt);
+            List<string> answer = [];
+            for (int i = 0; i < trace.Thinking.Count; i++)
+            {
+                string raw = trace.Thinking[i];
+                bool back = raw.StartsWith(TraceLines.Back, StringComparison.Ordinal);
+                int mark = raw.IndexOf(TraceLines.PathMark, StringComparison.Ordinal);
+                if (!back)
+                {
+                    // When a line is not a "back to" line, it carries no path; a move that led to a state (depth first),
+                    // or the move that solved, joins the answer being read
+                    Assert.True(mark < 0, raw);
+                    bool leadsOn = i + 1 < trace.Thinking.Count && TraceLines.ParseState(trace.Thinking[i + 1], puzzle.Target, out _) is not null;
+                    if (raw.StartsWith(TraceLines.Try, StringComparison.Ordinal) && (trace.Thinking[i + 1] == TraceLines.Solved(puzzle.Target) || (!frontier && leadsOn)))
+                        answer.Add(raw[TraceLines.Try.Length..]);
+                    continue;
+                }
+                // Then a "back to" line's path replays from the puzzle's numbers to the state it names, and starts the answer again
+                var moves = mark < 0 ? [] : raw[(mark + TraceLines.PathMark.Length)..].Split(' ').Select(m => StepLine.TryParse(m, out var step) ? step : throw new Xunit.Sdk.XunitException($"bad move '{m}' in '{raw}'")).ToList();
+                long[]? state = [.. puzzle.Numbers.Order()];
+                foreach (var move in moves) state = state is null ? null : TraceLines.Play(state, move);
+                Assert.NotNull(state);
+                Assert.True(TraceLines.SameState(state!, TraceLines.ParseState(raw[TraceLines.Back.Length..], puzzle.Target, out _)!), raw);
+                answer = [.. moves.Select(m => m.ToString())];
+                backtracked++;
+            }
+            // And the last "back to" line's path and the moves after it are the answer
+            Assert.Equal(answer, trace.Answer.SkipLast(1));
+            Assert.True(task.Check(problem, Solution.Join(task.GoldSolution(problem)!)).Correct);
+            Assert.Equal(0, task.Read(problem, Solution.Join(task.GoldSolution(problem)!))!.InvalidLines);
+        }
+        Assert.True(backtracked > 50, $"only {backtracked} back-to lines");
     }
 
     [Fact]
