@@ -80,6 +80,18 @@ public sealed class RlCommandTests
     }
 
     [Fact]
+    public void Lr_decay_and_warmup_default_to_a_constant_rate_after_10_batches_and_are_parsed_when_given()
+    {
+        var plain = RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o"]));
+        var decaying = RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o", "--lr-decay", "cosine", "--warmup", "3"]));
+        Assert.Equal((Ponder.Learning.LrDecay.Constant, 10), (plain.Decay, plain.Warmup));
+        Assert.Equal((Ponder.Learning.LrDecay.Cosine, 3), (decaying.Decay, decaying.Warmup));
+        var e = Assert.Throws<UsageException>(() => RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o", "--lr-decay", "step"])));
+        Assert.Contains("--lr-decay", e.Message);
+        Assert.Throws<UsageException>(() => RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o", "--warmup", "-1"])));
+    }
+
+    [Fact]
     public void Process_rewards_from_an_orm_are_refused_before_training_with_exit_code_2()
     {
         // Given a policy and an ORM made from it

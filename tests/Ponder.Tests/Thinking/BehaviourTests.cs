@@ -94,6 +94,9 @@ public sealed class BehaviourTests
         Assert.Contains("| dfs |", output.ToString());
         Assert.Contains("<think>\n", output.ToString());
         Assert.Equal(2, Entry.Run(["think", "ponder"], new StringWriter()));
+        var both = new StringWriter();
+        Assert.Equal(2, Entry.Run(["think", "traces", "--path", "--path-back"], both));
+        Assert.Contains("--path or --path-back, not both", both.ToString());
         Assert.Equal(2, Entry.Run(["think-scale", "--budgets", "8", "--checkpoint"], new StringWriter()));
         // "scale --thinking" goes to the thinking sweep, whose options it then checks
         var error = new StringWriter();
