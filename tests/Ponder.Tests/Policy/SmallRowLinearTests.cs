@@ -244,23 +244,26 @@ public sealed class SmallRowLinearTests
     }
 
     [Theory]
-    [InlineData(8, false)]    // head size below 32: the general loops
-    [InlineData(32, false)]   // a multiple of 32: the register-accumulator loop
-    [InlineData(8, true)]     // the same with a bfloat16 cache
-    [InlineData(32, true)]
-    public void Cached_attention_matches_softmax_attention_and_its_thread_split_changes_nothing(int headDim, bool bf16)
+    [InlineData(8, false, 5)]    // head size below 32: the general loops
+    [InlineData(32, false, 5)]   // a multiple of 32: the register-accumulator loop
+    [InlineData(8, true, 5)]     // the same with a bfloat16 cache
+    [InlineData(32, true, 5)]
+    [InlineData(32, false, 12)]  // 13 columns: eight at a time, then four, then one (and an odd one for the values)
+    [InlineData(32, true, 12)]
+    [InlineData(8, false, 12)]
+    public void Cached_attention_matches_softmax_attention_and_its_thread_split_changes_nothing(int headDim, bool bf16, int start)
     {
-        // Given a decode step's q/k/v for 7 rows of a GQA layer, a cache with 5 columns already written, a mask with holes
+        // Given a decode step's q/k/v for 7 rows of a GQA layer, a cache with `start` columns already written, a mask with holes
         torch.manual_seed(17);
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
-        var (heads, kvHeads, start) = (4, 2, 5);
+        var (heads, kvHeads, columns) = (4, 2, start + 1);
         var qkv = randn(7, 1, (heads + 2 * kvHeads) * headDim);                            // (B, 1, (nh+2·nkv)·hs)
         var cacheType = bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
-        var keys = randn(7, kvHeads, 8, headDim).to(cacheType);                             // (B, nkv, cap, hs)
-        var values = randn(7, kvHeads, 8, headDim).to(cacheType);
-        var oneRow = zeros(7, 1, 1, 6).masked_fill_(rand(7, 1, 1, 6).lt(0.3), double.NegativeInfinity); // (B, 1, 1, S)
-        oneRow.narrow(3, 5, 1).zero_();                                                      // a row always sees its own slot
+        var keys = randn(7, kvHeads, columns + 2, headDim).to(cacheType);                             // (B, nkv, cap, hs)
+        var values = randn(7, kvHeads, columns + 2, headDim).to(cacheType);
+        var oneRow = zeros(7, 1, 1, columns).masked_fill_(rand(7, 1, 1, columns).lt(0.3), double.NegativeInfinity); // (B, 1, 1, S)
+        oneRow.narrow(3, start, 1).zero_();                                                      // a row always sees its own slot
         var mask = oneRow.repeat(1, 1, 2, 1);                                                // (B, 1, g·T, S): one copy per query group
         var (keys2, values2) = (keys.clone(), values.clone());
 
@@ -272,14 +275,14 @@ public sealed class SmallRowLinearTests
         Assert.True(one.eq(three).all().item<bool>());
         Assert.True(keys.eq(keys2).all().item<bool>() && values.eq(values2).all().item<bool>());
 
-        // And the output is softmax(q·kᵀ/√hs + mask)·v over the 6 cached columns, query head h reading kv head h / 2
+        // And the output is softmax(q·kᵀ/√hs + mask)·v over the cached columns, query head h reading kv head h / 2
         var split = qkv.view(7, heads + 2 * kvHeads, headDim);
         var q = split.narrow(1, 0, heads).unsqueeze(2);                                     // (B, nh, 1, hs)
         // (the new key and value written as libtorch would round them to the cache's type)
         Assert.True(split.narrow(1, heads, kvHeads).to(cacheType).eq(keys.select(2, start)).all().item<bool>());
         Assert.True(split.narrow(1, heads + kvHeads, kvHeads).to(cacheType).eq(values.select(2, start)).all().item<bool>());
-        var k = keys.narrow(2, 0, 6).to(ScalarType.Float32).repeat_interleave(2, 1);        // (B, nh, S, hs)
-        var v = values.narrow(2, 0, 6).to(ScalarType.Float32).repeat_interleave(2, 1);
+        var k = keys.narrow(2, 0, columns).to(ScalarType.Float32).repeat_interleave(2, 1);        // (B, nh, S, hs)
+        var v = values.narrow(2, 0, columns).to(ScalarType.Float32).repeat_interleave(2, 1);
         var expected = (q.matmul(k.transpose(2, 3)) / Math.Sqrt(headDim) + oneRow).softmax(-1).matmul(v); // (B, nh, 1, hs)
         var actual = one.view(7, heads, 1, headDim);
         Assert.True(RelativeDiff(actual, expected) < Relative, $"relative diff {RelativeDiff(actual, expected)}");
