@@ -258,8 +258,8 @@ internal static class SmallRowOps
         }
     }
 
-    // scores[c] = q·keys[c]·scale + bias[c] for the columns of a contiguous (S, hs) block of keys: eight (then four)
-    // columns at a time, so that independent multiply-add chains hide each other's latency.
+    // scores[c] = q·keys[c]·scale + bias[c] for the columns of a contiguous (S, hs) block of keys: four columns at a
+    // time, so that four independent multiply-add chains hide each other's latency.
     private static unsafe void Scores<TKv>(float* q, byte* keys, float* bias, float scale, Span<float> scores, int headDim)
         where TKv : struct, IKvElement
     {
@@ -268,29 +268,6 @@ internal static class SmallRowOps
         var c = 0;
         if (Vector256.IsHardwareAccelerated && headDim % Vector256<float>.Count == 0)
         {
-            // Eight columns at a time: eight independent chains keep both FMA units busy through their latency.
-            for (; c + 8 <= s; c += 8)
-            {
-                byte* k0 = keys + c * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
-                byte* k4 = k3 + stride, k5 = k4 + stride, k6 = k5 + stride, k7 = k6 + stride;
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                Vector256<float> a4 = default, a5 = default, a6 = default, a7 = default;
-                for (var i = 0; i < headDim; i += Vector256<float>.Count)
-                {
-                    var qv = Vector256.Load(q + i);
-                    var offset = i * TKv.Bytes;
-                    a0 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k0 + offset), a0);
-                    a1 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k1 + offset), a1);
-                    a2 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k2 + offset), a2);
-                    a3 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k3 + offset), a3);
-                    a4 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k4 + offset), a4);
-                    a5 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k5 + offset), a5);
-                    a6 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k6 + offset), a6);
-                    a7 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k7 + offset), a7);
-                }
-                Sum4(a0, a1, a2, a3, scale, bias + c, scores.Slice(c, 4));
-                Sum4(a4, a5, a6, a7, scale, bias + c + 4, scores.Slice(c + 4, 4));
-            }
             for (; c + 4 <= s; c += 4)
             {
                 byte* k0 = keys + c * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
@@ -331,7 +308,7 @@ internal static class SmallRowOps
     }
 
     // y = scale · Σ_c weights[c]·values[c] over a contiguous (S, hs) block of values. A head size that is a multiple
-    // of 32 runs 32 floats at a time in register accumulators, two columns at a time (no store and reload of y per column).
+    // of 32 runs 32 floats at a time in four register accumulators (no store and reload of y per column).
     private static unsafe void Weighted<TKv>(Span<float> weights, byte* values, float scale, float* y, int headDim)
         where TKv : struct, IKvElement
     {
@@ -341,26 +318,9 @@ internal static class SmallRowOps
         {
             for (var i = 0; i < headDim; i += 32)
             {
-                // Two columns at a time into separate accumulators: eight independent chains instead of four.
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
                 var v = values + i * TKv.Bytes;
-                var c = 0;
-                for (; c + 2 <= s; c += 2, v += 2 * stride)
-                {
-                    var w = Vector256.Create(weights[c]);
-                    a0 = Vector256.FusedMultiplyAdd(TKv.Load8(v), w, a0);
-                    a1 = Vector256.FusedMultiplyAdd(TKv.Load8(v + 8 * TKv.Bytes), w, a1);
-                    a2 = Vector256.FusedMultiplyAdd(TKv.Load8(v + 16 * TKv.Bytes), w, a2);
-                    a3 = Vector256.FusedMultiplyAdd(TKv.Load8(v + 24 * TKv.Bytes), w, a3);
-                    var u = v + stride;
-                    var x = Vector256.Create(weights[c + 1]);
-                    b0 = Vector256.FusedMultiplyAdd(TKv.Load8(u), x, b0);
-                    b1 = Vector256.FusedMultiplyAdd(TKv.Load8(u + 8 * TKv.Bytes), x, b1);
-                    b2 = Vector256.FusedMultiplyAdd(TKv.Load8(u + 16 * TKv.Bytes), x, b2);
-                    b3 = Vector256.FusedMultiplyAdd(TKv.Load8(u + 24 * TKv.Bytes), x, b3);
-                }
-                if (c < s)
+                for (var c = 0; c < s; c++, v += stride)
                 {
                     var w = Vector256.Create(weights[c]);
                     a0 = Vector256.FusedMultiplyAdd(TKv.Load8(v), w, a0);
@@ -368,10 +328,10 @@ internal static class SmallRowOps
                     a2 = Vector256.FusedMultiplyAdd(TKv.Load8(v + 16 * TKv.Bytes), w, a2);
                     a3 = Vector256.FusedMultiplyAdd(TKv.Load8(v + 24 * TKv.Bytes), w, a3);
                 }
-                ((a0 + b0) * scale).Store(y + i);
-                ((a1 + b1) * scale).Store(y + i + 8);
-                ((a2 + b2) * scale).Store(y + i + 16);
-                ((a3 + b3) * scale).Store(y + i + 24);
+                (a0 * scale).Store(y + i);
+                (a1 * scale).Store(y + i + 8);
+                (a2 * scale).Store(y + i + 16);
+                (a3 * scale).Store(y + i + 24);
             }
             return;
         }
@@ -392,23 +352,15 @@ internal static class SmallRowOps
         Scale(y, scale, headDim);
     }
 
-    // scores ← exp(scores − max(scores)) in place (vectorized max and exp); returns their sum.
+    // scores ← exp(scores − max(scores)) in place (vectorized exp); returns their sum.
     private static unsafe float Softmax(Span<float> scores)
     {
         var max = float.NegativeInfinity;
+        foreach (var x in scores) max = MathF.Max(max, x);
         var sum = 0f;
         var c = 0;
         fixed (float* p = scores)
         {
-            if (Vector256.IsHardwareAccelerated && scores.Length >= Vector256<float>.Count)
-            {
-                var top = Vector256.Load(p);
-                for (c = Vector256<float>.Count; c <= scores.Length - Vector256<float>.Count; c += Vector256<float>.Count)
-                    top = Vector256.Max(top, Vector256.Load(p + c));
-                for (var i = 0; i < Vector256<float>.Count; i++) max = MathF.Max(max, top[i]);
-            }
-            for (; c < scores.Length; c++) max = MathF.Max(max, p[c]);
-            c = 0;
             if (Vector256.IsHardwareAccelerated)
             {
                 var m = Vector256.Create(max);
