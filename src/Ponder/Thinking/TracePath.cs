@@ -8,8 +8,9 @@ public enum TracePath
     /// <summary>Every state line, as Stream of Search's: the answer copies the path of the state it solved from.</summary>
     States,
     /// <summary>
-    /// Only the <c>back to</c> lines. After the last backtrack a depth-first search goes straight to the solution, so the
-    /// answer is that line's path and the moves after it: a short copy, for a few more tokens a backtrack.
+    /// Only the <c>back to</c> lines. After the last backtrack a depth-first search goes down to the solution without
+    /// returning, so the answer is that line's path, then the moves after it that led to a state, then the solving move
+    /// (a frontier search: the path and the solving move): a short copy, for a few more tokens a backtrack.
     /// </summary>
     BackTo,
 }
