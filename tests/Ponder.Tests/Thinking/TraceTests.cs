@@ -57,32 +57,24 @@ public sealed class TraceTests
     {
         // Given traces whose state lines carry their paths
         var inner = new CountdownTask(new CountdownOptions(Numbers: numbers));
-        var task = (ThinkingTask)TaskRegistry.Create($"think:countdown:numbers={numbers},style={ThinkingTaskSpec.StyleName(style)},expansions=400,path=1");
-        Assert.Equal(TracePath.States, task.Options.Path);
-        Assert.EndsWith(",path=1", task.Name);
+        var task = PathTask(style, numbers, "1", TracePath.States);
         int withPaths = 0;
         bool frontier = style is TraceStyle.Bfs or TraceStyle.BestFirst;
         foreach (var problem in inner.Problems(Split.Train, 100, seed: 11))
         {
             var trace = task.Trace(problem);
             if (trace is null) continue;
-            var root = CountdownPuzzle.Parse(problem.Prompt).Numbers.Order().ToArray();
+            var puzzle = CountdownPuzzle.Parse(problem.Prompt);
             List<StepLine> lastPath = [];
             foreach (var raw in trace.Thinking)
             {
                 // When each state line's path is replayed from the puzzle's numbers
                 string line = raw.StartsWith(TraceLines.Back, StringComparison.Ordinal) ? raw[TraceLines.Back.Length..] : raw;
-                if (TraceLines.ParseState(line, CountdownPuzzle.Parse(problem.Prompt).Target, out _) is null) continue;   // a move or a verdict
-                int mark = line.IndexOf(TraceLines.PathMark, StringComparison.Ordinal);
-                if (mark >= 0) withPaths++;
-                var moves = mark < 0 ? []                                                   // the puzzle's own numbers
-                    : line[(mark + TraceLines.PathMark.Length)..].Split(' ').Select(m => StepLine.TryParse(m, out var step) ? step : throw new Xunit.Sdk.XunitException($"bad move '{m}' in '{raw}'")).ToList();
-                long[]? state = root;
-                foreach (var move in moves) state = state is null ? null : TraceLines.Play(state, move);
+                if (TraceLines.ParseState(line, puzzle.Target, out _) is null) continue;   // a move or a verdict
+                if (line.Contains(TraceLines.PathMark, StringComparison.Ordinal)) withPaths++;
 
                 // Then it reaches the numbers the line states
-                Assert.NotNull(state);
-                Assert.True(TraceLines.SameState(state!, TraceLines.ParseState(line, CountdownPuzzle.Parse(problem.Prompt).Target, out _)!), raw);
+                var moves = ReplayedPath(line, puzzle);
                 if (!frontier || raw.StartsWith(TraceLines.Back, StringComparison.Ordinal)) lastPath = moves;   // the node being expanded
             }
             // And the answer is the path of the state being expanded (depth first: the last state line; frontier
@@ -106,9 +98,7 @@ public sealed class TraceTests
     {
         // Given traces whose "back to" lines, and no other lines, carry their paths
         var inner = new CountdownTask(new CountdownOptions(Numbers: numbers));
-        var task = (ThinkingTask)TaskRegistry.Create($"think:countdown:numbers={numbers},style={ThinkingTaskSpec.StyleName(style)},expansions=400,path=back");
-        Assert.Equal(TracePath.BackTo, task.Options.Path);
-        Assert.EndsWith(",path=back", task.Name);
+        var task = PathTask(style, numbers, "back", TracePath.BackTo);
         bool frontier = style is TraceStyle.Bfs or TraceStyle.BestFirst;
         int backtracked = 0;
         foreach (var problem in inner.Problems(Split.Train, 100, seed: 11))
@@ -121,24 +111,18 @@ public sealed class TraceTests
             {
                 string raw = trace.Thinking[i];
                 bool back = raw.StartsWith(TraceLines.Back, StringComparison.Ordinal);
-                int mark = raw.IndexOf(TraceLines.PathMark, StringComparison.Ordinal);
                 if (!back)
                 {
                     // When a line is not a "back to" line, it carries no path; a move that led to a state (depth first),
                     // or the move that solved, joins the answer being read
-                    Assert.True(mark < 0, raw);
+                    Assert.DoesNotContain(TraceLines.PathMark, raw, StringComparison.Ordinal);
                     bool leadsOn = i + 1 < trace.Thinking.Count && TraceLines.ParseState(trace.Thinking[i + 1], puzzle.Target, out _) is not null;
                     if (raw.StartsWith(TraceLines.Try, StringComparison.Ordinal) && (trace.Thinking[i + 1] == TraceLines.Solved(puzzle.Target) || (!frontier && leadsOn)))
                         answer.Add(raw[TraceLines.Try.Length..]);
                     continue;
                 }
                 // Then a "back to" line's path replays from the puzzle's numbers to the state it names, and starts the answer again
-                var moves = mark < 0 ? [] : raw[(mark + TraceLines.PathMark.Length)..].Split(' ').Select(m => StepLine.TryParse(m, out var step) ? step : throw new Xunit.Sdk.XunitException($"bad move '{m}' in '{raw}'")).ToList();
-                long[]? state = [.. puzzle.Numbers.Order()];
-                foreach (var move in moves) state = state is null ? null : TraceLines.Play(state, move);
-                Assert.NotNull(state);
-                Assert.True(TraceLines.SameState(state!, TraceLines.ParseState(raw[TraceLines.Back.Length..], puzzle.Target, out _)!), raw);
-                answer = [.. moves.Select(m => m.ToString())];
+                answer = [.. ReplayedPath(raw[TraceLines.Back.Length..], puzzle).Select(m => m.ToString())];
                 backtracked++;
             }
             // And the last "back to" line's path and the moves after it are the answer
@@ -147,6 +131,29 @@ public sealed class TraceTests
             Assert.Equal(0, task.Read(problem, Solution.Join(task.GoldSolution(problem)!))!.InvalidLines);
         }
         Assert.True(backtracked > 50, $"only {backtracked} back-to lines");
+    }
+
+    // The think task of countdown traces with path=<paramref name="path"/>, which its options and name must show.
+    static ThinkingTask PathTask(TraceStyle style, int numbers, string path, TracePath expected)
+    {
+        var task = (ThinkingTask)TaskRegistry.Create($"think:countdown:numbers={numbers},style={ThinkingTaskSpec.StyleName(style)},expansions=400,path={path}");
+        Assert.Equal(expected, task.Options.Path);
+        Assert.EndsWith($",path={path}", task.Name);
+        return task;
+    }
+
+    // The moves a state line carries after its path mark (none: the puzzle's own numbers), after asserting that they
+    // lead from the puzzle's numbers to the state the line names.
+    static List<StepLine> ReplayedPath(string stateLine, CountdownPuzzle puzzle)
+    {
+        int mark = stateLine.IndexOf(TraceLines.PathMark, StringComparison.Ordinal);
+        var moves = mark < 0 ? []
+            : stateLine[(mark + TraceLines.PathMark.Length)..].Split(' ').Select(m => StepLine.TryParse(m, out var step) ? step : throw new Xunit.Sdk.XunitException($"bad move '{m}' in '{stateLine}'")).ToList();
+        long[]? state = [.. puzzle.Numbers.Order()];
+        foreach (var move in moves) state = state is null ? null : TraceLines.Play(state, move);
+        Assert.NotNull(state);
+        Assert.True(TraceLines.SameState(state!, TraceLines.ParseState(stateLine, puzzle.Target, out _)!), stateLine);
+        return moves;
     }
 
     [Fact]
