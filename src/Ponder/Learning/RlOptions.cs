@@ -27,7 +27,7 @@ public sealed record RlOptions
     /// </summary>
     public double Lr { get; init; } = 3e-5;
     public int Warmup { get; init; } = 10;
-    /// <summary>How the rate falls after the warmup, over <see cref="Steps"/> (constant: not at all).</summary>
+    /// <summary>How the rate falls after the warmup, to 0 at <see cref="Steps"/> (constant: not at all).</summary>
     public LrDecay Decay { get; init; } = LrDecay.Constant;
     /// <summary>
     /// DAPO's dynamic sampling (Yu et al. 2025): drop groups whose rewards are all equal (all right or all wrong: zero

@@ -69,10 +69,12 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         long rolloutsSoFar = o.Resume                            // every rollout sampled, kept or not (dynamic sampling drops some)
             ? MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).LastOrDefault(r => r.ContainsKey("rollouts"))?["rollouts"]?.GetValue<long>() ?? 0
             : 0;
+        var schedule = new LrSchedule(o.Lr, o.Warmup, o.Steps, MinFraction: 0, o.Decay);
         while (step < o.Steps && !cancel.IsCancellationRequested)
         {
             step++;
-            double lr = o.Decay.At(o.Lr, o.Warmup, step, o.Steps);
+            // The warmup in RL's own arithmetic, which differs from LrSchedule's in the last bit: seeded runs keep their curves.
+            double lr = step <= o.Warmup ? o.Lr * Math.Min(1.0, step / (double)Math.Max(1, o.Warmup)) : schedule.At(step);
             var row = new JsonObject { ["step"] = step, ["lr"] = lr };
 
             // 1. Rollouts: GroupSize samples of each prompt, scored by the verifier. With dynamic sampling (DAPO), groups

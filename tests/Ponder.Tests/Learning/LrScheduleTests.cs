@@ -22,10 +22,11 @@ public sealed class LrScheduleTests
     [InlineData(LrDecay.Cosine, 0.5, 0.0)]
     public void Decays_after_the_warmup_to_zero_at_the_last_step(LrDecay decay, double halfway, double last)
     {
-        Assert.Equal(0.2, decay.At(2.0, warmup: 10, step: 1, steps: 110), 12);   // warmup: a tenth of the peak at step 1 of 10
-        Assert.Equal(2.0, decay.At(2.0, warmup: 10, step: 10, steps: 110), 12);
-        Assert.Equal(2.0 * halfway, decay.At(2.0, warmup: 10, step: 60, steps: 110), 12);
-        Assert.Equal(2.0 * last, decay.At(2.0, warmup: 10, step: 110, steps: 110), 12);
-        Assert.Equal(2.0 * last, decay.At(2.0, warmup: 10, step: 200, steps: 110), 12);
+        var schedule = new LrSchedule(Peak: 2.0, WarmupSteps: 10, TotalSteps: 110, MinFraction: 0, decay);
+        Assert.Equal(0.2, schedule.At(1), 12);   // warmup: a tenth of the peak at step 1 of 10
+        Assert.Equal(2.0, schedule.At(10), 12);
+        Assert.Equal(2.0 * halfway, schedule.At(60), 12);
+        Assert.Equal(2.0 * last, schedule.At(110), 12);
+        Assert.Equal(2.0 * last, schedule.At(200), 12);
     }
 }
