@@ -103,12 +103,13 @@ public sealed class AccessTests : IDisposable
     [Fact]
     public async Task Client_that_leaves_mid_stream_stops_the_generation()
     {
-        // Given an endless policy asked for 4000 tokens, streamed, to a client that closes its connection when it
+        // Given an endless policy asked for 65,000 tokens (many seconds of decoding, so that the client leaves first
+        // even when a busy machine delays its reads), streamed, to a client that closes its connection when it
         // disposes an unfinished response (rather than reading the rest to reuse the connection)
-        await using var server = await TinyServedModel.Serve(TinyServedModel.Load(TinyServedModel.Save(_dir, maxPositions: 4100, endless: true)),
-            new ServerOptions { MaxTokens = 4000 });
+        await using var server = await TinyServedModel.Serve(TinyServedModel.Load(TinyServedModel.Save(_dir, maxPositions: 65_100, endless: true)),
+            new ServerOptions { MaxTokens = 65_000 });
         using var leaving = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 });
-        using var content = new StringContent(ServerFixture.Chat("\"stream\": true, \"max_tokens\": 4000"), Encoding.UTF8, "application/json");
+        using var content = new StringContent(ServerFixture.Chat("\"stream\": true, \"max_tokens\": 65000"), Encoding.UTF8, "application/json");
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.BaseAddress, "chat/completions")) { Content = content };
 
         // When the client reads the first text delta and goes away
@@ -118,7 +119,7 @@ public sealed class AccessTests : IDisposable
             while (await reader.ReadLineAsync() is { } line && !line.Contains("\"content\":\"#", StringComparison.Ordinal)) { }
         }
 
-        // Then the job ends cancelled between decode pieces instead of running to 4000 tokens
+        // Then the job ends cancelled between decode pieces instead of running to 65,000 tokens
         await Until(() => server.Queue.Cancelled + server.Queue.Completed == 1);
         Assert.Equal(1, server.Queue.Cancelled);
     }
