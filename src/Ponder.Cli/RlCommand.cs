@@ -27,6 +27,7 @@ public static class RlCommand
           --prm C              process rewards from this PRM: step-level group advantages (GRPO/RLOO/REINFORCE) or dense rewards (PPO);
                                'gold' uses the task's exact step checker instead (an oracle PRM: the upper bound for a learned one)
           --outcome-coef X (1) --process-coef X (1)                  weights of the verifier's and the PRM's advantage
+          --negative-weight X  weight of negative outcome advantages, 0 to 1 (1; 0 learns from better-than-average rollouts only)
           --eval-every N (25) --eval-count N (200) --checkpoint-every N (50) --seed S (1) --resume --max-minutes M
           --device cpu|cuda
         """;
@@ -127,6 +128,7 @@ public static class RlCommand
             MaxMinutes = o.Double("max-minutes", 0, 0),
             OutcomeCoef = o.Double("outcome-coef", d.OutcomeCoef, 0),
             ProcessCoef = o.Double("process-coef", d.ProcessCoef, 0),
+            NegativeWeight = o.Double("negative-weight", d.NegativeWeight, 0, 1),
         };
     }
 

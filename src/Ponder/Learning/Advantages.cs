@@ -23,6 +23,13 @@ public static class Advantages
         return (rewards - rewards.mean([1], keepdim: true)) * (s / (double)(s - 1));  // (G, S)
     }
 
+    /// <summary>
+    /// Advantages below zero scaled by <paramref name="weight"/> (1: unchanged; 0: only better-than-baseline rollouts
+    /// are learned from, as in online rejection-sampling fine-tuning); positive ones unchanged.
+    /// </summary>
+    public static Tensor WeighNegatives(Tensor advantages, double weight) =>
+        weight == 1 ? advantages : where(advantages < 0, advantages * weight, advantages);
+
     /// <summary>REINFORCE with a baseline b (e.g. a moving average of past rewards).</summary>
     public static Tensor Reinforce(Tensor rewards, double baseline) => rewards - baseline;
 

@@ -65,6 +65,11 @@ public sealed record RlOptions
     public RewardShaping Shaping { get; init; } = new();
     /// <summary>Weight of the outcome (verifier) advantage.</summary>
     public double OutcomeCoef { get; init; } = 1.0;
+    /// <summary>
+    /// Weight of negative outcome advantages in the group algorithms (GRPO, RLOO, REINFORCE): 1 is the algorithm as
+    /// published, 0 learns from better-than-average rollouts only (as rejection-sampling fine-tuning does, online).
+    /// </summary>
+    public double NegativeWeight { get; init; } = 1.0;
     /// <summary>Weight of the process (PRM) advantage or dense reward, used when the trainer is given a PRM.</summary>
     public double ProcessCoef { get; init; } = 1.0;
     public double GradClip { get; init; } = 1.0;

@@ -106,6 +106,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                     RlAlgorithm.Reinforce => Advantages.Reinforce(r, baseline),
                     _ => null,
                 };
+                if (perSequence is not null) perSequence = Advantages.WeighNegatives(perSequence, o.NegativeWeight);
                 var steps = processReward is null ? null : ProcessAdvantages.StepScores(processReward, tokenizer, rows, gens);
                 long width = batch.Mask.shape[1];
                 if (perSequence is not null)

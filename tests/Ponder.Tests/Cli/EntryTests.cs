@@ -80,6 +80,15 @@ public sealed class RlCommandTests
     }
 
     [Fact]
+    public void Negative_weight_defaults_to_one_and_must_lie_in_zero_to_one()
+    {
+        Assert.Equal(1.0, RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o"])).NegativeWeight);
+        Assert.Equal(0.25, RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o", "--negative-weight", "0.25"])).NegativeWeight);
+        var e = Assert.Throws<UsageException>(() => RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o", "--negative-weight", "1.5"])));
+        Assert.Contains("--negative-weight", e.Message);
+    }
+
+    [Fact]
     public void Lr_decay_and_warmup_default_to_a_constant_rate_after_10_batches_and_are_parsed_when_given()
     {
         var plain = RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o"]));

@@ -132,6 +132,15 @@ public sealed class PolicyLossTests
     }
 
     [Fact]
+    public void Negative_advantages_are_scaled_by_the_weight_and_positive_ones_kept()
+    {
+        var a = tensor(new[] { 1.5f, -1f, 0f, -2f });
+        Assert.Equal(new[] { 1.5f, -0.25f, 0f, -0.5f }, Advantages.WeighNegatives(a, 0.25).data<float>().ToArray());
+        Assert.Equal(new[] { 1.5f, 0f, 0f, 0f }, Advantages.WeighNegatives(a, 0).data<float>().ToArray());
+        Assert.Equal(new[] { 1.5f, -1f, 0f, -2f }, Advantages.WeighNegatives(a, 1).data<float>().ToArray());
+    }
+
+    [Fact]
     public void Gae_follows_the_recursion_over_action_tokens_only()
     {
         // Row: [prompt, a0, a1, pad]; reward 1 on a1; values 0.5 and 0.25; γ = 1, λ = 0.5.

@@ -52,6 +52,25 @@ public sealed class RlTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Grpo_from_better_than_average_rollouts_only_still_raises_the_reward_by_another_path()
+    {
+        // Given the toy policy, trained with negative advantages weighted 0 and, separately, as published
+        string start = ToyBandit.TinyPolicy(dir);
+        double before = ToyBandit.DigitFirstProbability(start);
+        var positive = Options(start, RlAlgorithm.Grpo, "positive") with { NegativeWeight = 0 };
+        var plain = Options(start, RlAlgorithm.Grpo, "plain") with { Steps = 1 };
+        new RlTrainer(positive, CPU, new ToyBandit.StartsWithDigit()).Run();
+        new RlTrainer(plain, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then it learns the rewarded behaviour, from a first batch whose loss differs from the published algorithm's
+        double after = ToyBandit.DigitFirstProbability(positive.Out);
+        Assert.True(after > 2 * before && after > 0.3, $"P(digit first) {before:F3} → {after:F3}");
+        static double FirstLoss(string outDir) =>
+            MetricsLog.Read(Path.Combine(outDir, "metrics.jsonl")).First(r => r.ContainsKey("loss"))["loss"]!.GetValue<double>();
+        Assert.NotEqual(FirstLoss(plain.Out), FirstLoss(positive.Out));
+    }
+
+    [Fact]
     public void Same_seed_gives_the_same_learning_curve()
     {
         string start = ToyBandit.TinyPolicy(dir);
