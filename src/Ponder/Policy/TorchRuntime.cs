@@ -25,6 +25,7 @@ public static class TorchRuntime
     /// </summary>
     public static Device Initialize(string device)
     {
+        ShortenOpenMpSpin();
         Preload();
         string? threads = Environment.GetEnvironmentVariable(ThreadsVariable);
         if (!string.IsNullOrEmpty(threads))
@@ -42,6 +43,26 @@ public static class TorchRuntime
         }
         throw new ArgumentException($"unknown device '{device}' (known: cpu, cuda, cuda:N)");
     }
+
+    /// <summary>Spin iterations of an idle OpenMP worker before it sleeps, unless the environment sets its own.</summary>
+    internal const string SpinCount = "1000";
+
+    /// <summary>
+    /// Has libtorch's OpenMP workers (GNU libgomp) sleep soon after an op instead of spinning for about a
+    /// millisecond (libgomp's default of 300,000 iterations) — before libtorch is loaded, since libgomp reads its
+    /// environment once. A decode step alternates short libtorch ops with C# kernels that split their work over .NET
+    /// threads; a spinning OpenMP worker holds a core those threads need. Left alone when <c>GOMP_SPINCOUNT</c> or
+    /// <c>OMP_WAIT_POLICY</c> is set, and where libgomp was already loaded (nothing changes then).
+    /// </summary>
+    static void ShortenOpenMpSpin()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        if (Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is not null || Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null) return;
+        _ = SetEnv("GOMP_SPINCOUNT", SpinCount, overwrite: 0);   // the native environment, which .NET's own setter leaves alone
+    }
+
+    [DllImport("libc", EntryPoint = "setenv")]
+    static extern int SetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);
 
     static void Preload()
     {
