@@ -45,7 +45,7 @@ public static class TorchRuntime
     }
 
     /// <summary>Spin iterations of an idle OpenMP worker before it sleeps, unless the environment sets its own.</summary>
-    internal const string SpinCount = "1000";
+    internal const string SpinCount = "10000";
 
     /// <summary>
     /// Has libtorch's OpenMP workers (GNU libgomp) sleep soon after an op instead of spinning for about a
