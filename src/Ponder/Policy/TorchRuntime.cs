@@ -48,8 +48,8 @@ public static class TorchRuntime
     internal const string SpinCount = "10000";
 
     /// <summary>
-    /// Has libtorch's OpenMP workers (GNU libgomp) sleep soon after an op instead of spinning for about a
-    /// millisecond (libgomp's default of 300,000 iterations) — before libtorch is loaded, since libgomp reads its
+    /// Has libtorch's idle OpenMP workers (GNU libgomp) spin <see cref="SpinCount"/> iterations before they sleep, not
+    /// libgomp's default of 300,000 (about a millisecond) — before libtorch is loaded, since libgomp reads its
     /// environment once. A decode step alternates short libtorch ops with C# kernels that split their work over .NET
     /// threads; a spinning OpenMP worker holds a core those threads need. Left alone when <c>GOMP_SPINCOUNT</c> or
     /// <c>OMP_WAIT_POLICY</c> is set, and where libgomp was already loaded (nothing changes then).
