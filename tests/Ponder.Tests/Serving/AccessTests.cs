@@ -113,15 +113,23 @@ public sealed class AccessTests : IDisposable
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.BaseAddress, "chat/completions")) { Content = content };
 
         // When the client reads the first text delta and goes away
+        var read = new List<string>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using (var response = await leaving.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
         {
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-            while (await reader.ReadLineAsync() is { } line && !line.Contains("\"content\":\"#", StringComparison.Ordinal)) { }
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                read.Add(line);
+                if (line.Contains("\"content\":\"#", StringComparison.Ordinal)) break;
+            }
         }
+        var left = clock.Elapsed;
 
         // Then the job ends cancelled between decode pieces instead of running to 65,000 tokens
         await Until(() => server.Queue.Cancelled + server.Queue.Completed == 1);
-        Assert.Equal(1, server.Queue.Cancelled);
+        Assert.True(server.Queue.Cancelled == 1, $"the job completed; the client left after {left.TotalMilliseconds:F0} ms and "
+            + $"{read.Count} lines, the last three: {string.Join(" | ", read.TakeLast(3))}");
     }
 
     private static async Task Until(Func<bool> condition)
