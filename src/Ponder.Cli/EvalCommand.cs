@@ -8,8 +8,10 @@ namespace Ponder.Cli;
 public static class EvalCommand
 {
     public const string Usage = """
-        ponder eval --checkpoint C [--task T] [--count N] [--samples K] [--temperature X] [--seed S] [--json F] [--device cpu|cuda] [--kv-cache f32|bf16]
+        ponder eval --checkpoint C [--task T] [--count N] [--samples K] [--temperature X] [--seed S] [--json F] [--device cpu|cuda] [--kv-cache f32|bf16] [--divergence]
           --task defaults to the checkpoint's task; N held-out problems (200); K samples each (16)
+          --divergence: where each wrong greedy completion first leaves the gold solution, and how likely the
+            policy found the gold token there (errors at near ties are what sampling and RL can fix)
           --kv-cache bf16 stores the KV cache in bfloat16 (half the bytes a decode step reads; default: the model's type)
         """;
 
@@ -28,6 +30,7 @@ public static class EvalCommand
         string? json = o.String("json");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         var kvCache = o.KvCache();
+        bool divergence = o.Flag("divergence");
         o.Done();
 
         var policy = LoadedPolicy.Load(dir, device);
@@ -37,10 +40,18 @@ public static class EvalCommand
         Console.WriteLine($"{task.Name}: {result.Count} held-out problems, {result.Samples} samples each at temperature {result.Temperature}, seed {result.Seed}");
         Console.WriteLine(result.ToMarkdown());
         Console.WriteLine($"{result.GeneratedTokens} tokens generated in {result.Seconds:F1}s ({result.GeneratedTokens / result.Seconds:F0} tokens/s)");
+        var output = result.ToJson();
+        if (divergence)
+        {
+            var points = GreedyDivergence.Measure(policy.Model, policy.Tokenizer, task, task.Problems(Split.Test, options.Count, options.Seed));
+            Console.WriteLine();
+            Console.WriteLine(points.ToMarkdown());
+            output["divergence"] = points.ToJson();
+        }
         if (json is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
-            File.WriteAllText(json, result.ToJson().ToJsonString(JsonText.Indented));
+            File.WriteAllText(json, output.ToJsonString(JsonText.Indented));
         }
         return 0;
     }

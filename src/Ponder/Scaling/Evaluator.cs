@@ -27,20 +27,20 @@ public static class Evaluator
 
     static List<Outcome> Greedy(Transformer model, ITokenizer tokenizer, ITask task, IReadOnlyList<Problem> problems, int batchSize, out long tokens)
     {
+        var generations = GreedyGenerations(model, tokenizer, task, problems, batchSize);
+        tokens = generations.Sum(g => (long)g.Tokens.Length);
+        return problems.Select((p, i) => task.Check(p, generations[i].Text)).ToList();
+    }
+
+    /// <summary>Greedy completions of <paramref name="problems"/> with <see cref="MaxNewTokens"/> of room, in batches.</summary>
+    internal static List<Generation> GreedyGenerations(Transformer model, ITokenizer tokenizer, ITask task, IReadOnlyList<Problem> problems, int batchSize)
+    {
         var generator = new Generator(model, tokenizer);
         var options = new SamplingOptions { Temperature = 0, MaxNewTokens = MaxNewTokens(tokenizer, task, problems, model.Config.MaxPositions) };
-        var outcomes = new List<Outcome>(problems.Count);
-        tokens = 0;
+        var generations = new List<Generation>(problems.Count);
         foreach (var chunk in problems.Chunk(batchSize))
-        {
-            var generations = generator.Generate(chunk.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(), options);
-            for (int i = 0; i < chunk.Length; i++)
-            {
-                outcomes.Add(task.Check(chunk[i], generations[i].Text));
-                tokens += generations[i].Tokens.Length;
-            }
-        }
-        return outcomes;
+            generations.AddRange(generator.Generate(chunk.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(), options));
+        return generations;
     }
 
     public static EvalResult Run(Transformer model, ITokenizer tokenizer, ITask task, EvalOptions o, IProgress<string>? progress = null)

@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+using Ponder.Policy;
+using Ponder.Tasks;
+using static TorchSharp.torch;
+
+namespace Ponder.Scaling;
+
+/// <summary>
+/// Where a policy's greedy completion first leaves the gold solution: the token position, the solution step it falls
+/// in, and the policy's probabilities there of the token it chose and of the gold token. A greedy error the policy
+/// is sure of (the gold token far behind) is one that sampling seldom corrects, so outcome rewards seldom reach it; an
+/// error at a near tie is one that sampling, votes and RL's sharpening can fix.
+/// </summary>
+public sealed record DivergencePoint(string ProblemId, int Position, int Step, double GreedyProbability, double GoldProbability, int GoldRank);
+
+/// <summary>The divergence points of a policy's wrong greedy completions, and their summary figures.</summary>
+public sealed record DivergenceResult(int Problems, int GreedyWrong, IReadOnlyList<DivergencePoint> Points)
+{
+    public double MedianGreedyProbability => Median(Points.Select(p => p.GreedyProbability));
+
+    public double MedianGoldProbability => Median(Points.Select(p => p.GoldProbability));
+
+    /// <summary>Fraction of the points where the gold token is the policy's second choice.</summary>
+    public double GoldSecond => Fraction(p => p.GoldRank == 1);
+
+    /// <summary>Fraction of the points where sampling at temperature 1 picks the gold token at least one time in ten.</summary>
+    public double GoldAtLeastTenth => Fraction(p => p.GoldProbability >= 0.1);
+
+    public JsonObject ToJson() => new()
+    {
+        ["problems"] = Problems, ["greedy_wrong"] = GreedyWrong, ["measured"] = Points.Count,
+        ["median_p_greedy"] = Math.Round(MedianGreedyProbability, 4), ["median_p_gold"] = Math.Round(MedianGoldProbability, 4),
+        ["gold_second"] = Math.Round(GoldSecond, 4), ["gold_p_at_least_0.1"] = Math.Round(GoldAtLeastTenth, 4),
+        ["steps"] = new JsonObject(Points.GroupBy(p => p.Step).OrderBy(g => g.Key)
+            .Select(g => KeyValuePair.Create((g.Key + 1).ToString(), (JsonNode?)g.Count()))),
+    };
+
+    public string ToMarkdown()
+    {
+        if (Points.Count == 0) return $"No greedy completion left a gold solution ({GreedyWrong} of {Problems} wrong).";
+        var steps = string.Join(", ", Points.GroupBy(p => p.Step).OrderBy(g => g.Key).Select(g => $"step {g.Key + 1}: {g.Count()}"));
+        return string.Join("\n",
+            $"Where greedy leaves the gold solution ({Points.Count} of {GreedyWrong} wrong completions; {steps}):",
+            "| at the first wrong token | value |", "|---|---|",
+            $"| median probability of the token greedy chose | {MedianGreedyProbability:F3} |",
+            $"| median probability of the gold token | {MedianGoldProbability:F3} |",
+            $"| gold token is the second choice | {GoldSecond:P1} |",
+            $"| gold token has probability ≥ 0.1 | {GoldAtLeastTenth:P1} |");
+    }
+
+    private double Fraction(Func<DivergencePoint, bool> predicate) => Points.Count == 0 ? 0 : Points.Count(predicate) / (double)Points.Count;
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0) return double.NaN;
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+}
+
+public static class GreedyDivergence
+{
+    /// <summary>
+    /// Decodes <paramref name="problems"/> greedily and, for each wrong completion of a problem with a gold solution,
+    /// scores the gold prefix up to the first token where the two differ (the gold solution ends with EOS, as SFT trains
+    /// it). A completion that stops before leaving the gold tokens (out of room) has no point.
+    /// </summary>
+    public static DivergenceResult Measure(Transformer model, ITokenizer tokenizer, ITask task, IReadOnlyList<Problem> problems, int batchSize = 128)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(problems);
+        var generations = Evaluator.GreedyGenerations(model, tokenizer, task, problems, batchSize);
+        var points = new List<DivergencePoint>();
+        int wrong = 0;
+        for (int i = 0; i < problems.Count; i++)
+        {
+            var problem = problems[i];
+            if (task.Check(problem, generations[i].Text).Correct) continue;
+            wrong++;
+            if (task.GoldSolution(problem) is not { } gold) continue;
+            int[] goldIds = [.. tokenizer.Encode(Solution.Join(gold)), tokenizer.Eos];
+            var chosen = generations[i].Tokens;
+            int d = 0;
+            while (d < chosen.Length && d < goldIds.Length && chosen[d] == goldIds[d]) d++;
+            if (d >= chosen.Length || d >= goldIds.Length) continue;
+            var probabilities = NextTokenProbabilities(model, [.. Prompting.Encode(tokenizer, problem.Prompt), .. goldIds.AsSpan(0, d)]);
+            double pGold = probabilities[goldIds[d]], pChosen = probabilities[chosen[d]];
+            int step = tokenizer.Decode(goldIds.AsSpan(0, d)).Count(c => c == '\n');
+            points.Add(new DivergencePoint(problem.Id, d, step, pChosen, pGold, probabilities.Count(p => p > pGold)));
+        }
+        return new DivergenceResult(problems.Count, wrong, points);
+    }
+
+    /// <summary>The policy's next-token distribution after <paramref name="ids"/> (one full forward pass).</summary>
+    private static float[] NextTokenProbabilities(Transformer model, int[] ids)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var input = tensor(ids.Select(x => (long)x).ToArray(), [1, ids.Length], device: model.Device);
+        return model.forward(input)[0, -1].softmax(-1).to(CPU).data<float>().ToArray();
+    }
+}
