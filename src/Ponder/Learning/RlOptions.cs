@@ -36,6 +36,13 @@ public sealed record RlOptions
     public bool DynamicSampling { get; init; }
     /// <summary>Most draws of PromptsPerStep prompts per step under dynamic sampling (a short batch is used as it is).</summary>
     public int MaxDraws { get; init; } = 4;
+    /// <summary>
+    /// Each prompt's group branches from one point of its greedy completion: the token where the policy is least sure
+    /// (highest entropy). The GroupSize rollouts keep the greedy tokens before it and sample that token and the rest, so
+    /// the group's rewards compare choices at the point where greedy decoding can go wrong (entropy-guided branching, as
+    /// in FR3E and ARPO). GRPO and RLOO only.
+    /// </summary>
+    public bool BranchAtEntropy { get; init; }
     /// <summary>Sampling temperature of the rollouts.</summary>
     public double Temperature { get; init; } = 1.0;
     /// <summary>PPO clip range ε of the ratio.</summary>

@@ -204,8 +204,10 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             long index = draw == 0 ? step : Seeds.Mix(step, draw);        // draw 0 is the plain batch of this step
             var problems = task.Problems(Split.Train, o.PromptsPerStep, Seeds.Mix(o.Seed, index));
             var drawRows = problems.SelectMany(p => Enumerable.Repeat(p, o.GroupSize)).ToList();
-            var drawGens = generator.Generate(drawRows.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(),
-                new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(o.Seed + 7919, index) });
+            var sampling = new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(o.Seed + 7919, index) };
+            var drawGens = o.BranchAtEntropy
+                ? BranchedRollouts(problems, tokenizer, generator, sampling, o.GroupSize)
+                : generator.Generate(drawRows.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(), sampling);
             var drawRewards = reward.Score(drawRows, drawGens.Select(g => g.Text).ToList()).ToArray();
             drawn += drawRows.Count;
             first ??= (drawRows, drawGens.ToList(), drawRewards);
@@ -222,6 +224,38 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         return (rows, gens, rewards.ToArray(), drawn, draw);
     }
 
+    /// <summary>
+    /// <paramref name="group"/> rollouts of each problem that share the prefix of its greedy completion up to the token of
+    /// highest entropy under the policy, then sample from there (that token included). Each rollout's tokens are the whole
+    /// completion, prefix and all: the prefix is the same in every rollout of a group, so with group-centred advantages
+    /// its policy-gradient terms cancel.
+    /// </summary>
+    internal static List<Generation> BranchedRollouts(IReadOnlyList<Problem> problems, ITokenizer tokenizer, Policy.Generator generator,
+        SamplingOptions sampling, int group)
+    {
+        var model = generator.Model;
+        var prompts = problems.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();
+        var greedy = generator.Generate(prompts, sampling with { Temperature = 0 });
+        var prefixes = new List<int[]>(problems.Count);
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        using (var batch = RolloutBatch.Build(tokenizer, problems, greedy.Select(g => g.Tokens).ToArray(), greedy.Select(g => g.Text).ToList(), model.Device))
+        {
+            var entropy = batch.Score(model, entropy: true).Entropy!.masked_fill(batch.Mask.eq(0), -1);   // (N, L−1)
+            var at = entropy.argmax(1).to(ScalarType.Int64).cpu().data<long>().ToArray();
+            for (int i = 0; i < problems.Count; i++)
+                prefixes.Add(greedy[i].Tokens[..(int)(at[i] - (prompts[i].Length - 1))]);
+        }
+        var rows = prompts.SelectMany((p, i) => Enumerable.Repeat<int[]>([.. p, .. prefixes[i]], group)).ToList();
+        var continued = generator.Generate(rows, sampling);
+        return continued.Select((c, r) =>
+        {
+            int[] prefix = prefixes[r / group], tokens = [.. prefix, .. c.Tokens];
+            float[] logProbs = [.. greedy[r / group].LogProbs[..prefix.Length], .. c.LogProbs];
+            return new Generation(tokens, logProbs, tokenizer.Decode(tokens), c.FinishReason, c.StopString);
+        }).ToList();
+    }
+
     static void Validate(RlOptions o)
     {
         if (o.GroupSize < 1 || o.PromptsPerStep < 1) throw new ArgumentException("group size and prompts per step must be positive");
@@ -231,6 +265,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         if (o.DynamicSampling && o.Algorithm is not (RlAlgorithm.Grpo or RlAlgorithm.Rloo))
             throw new ArgumentException($"dynamic sampling keeps groups with mixed rewards; {o.Algorithm} has no groups (use grpo or rloo)");
         if (o.TopEntropy is <= 0 or > 1) throw new ArgumentException($"top-entropy fraction must be in (0, 1] (got {o.TopEntropy})");
+        if (o.BranchAtEntropy && o.Algorithm is not (RlAlgorithm.Grpo or RlAlgorithm.Rloo))
+            throw new ArgumentException($"branching at the highest-entropy token makes groups that share a prefix; {o.Algorithm} has no groups (use grpo or rloo)");
         if (o.MaxDraws < 1) throw new ArgumentException($"max draws must be at least 1 (got {o.MaxDraws})");
     }
 

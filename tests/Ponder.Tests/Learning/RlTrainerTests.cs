@@ -1,4 +1,6 @@
 using Ponder.Learning;
+using Ponder.Policy;
+using Ponder.Tasks;
 using static TorchSharp.torch;
 
 namespace Ponder.Tests.Learning;
@@ -159,6 +161,43 @@ public sealed class RlTrainerTests : IDisposable
         var o = Options(start, RlAlgorithm.Reinforce, "dr") with { DynamicSampling = true };
         var e = Assert.Throws<ArgumentException>(() => new RlTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run());
         Assert.Contains("dynamic sampling", e.Message);
+    }
+
+    [Fact]
+    public void Branched_rollouts_share_the_greedy_completion_up_to_its_highest_entropy_token()
+    {
+        // Given the bigram policy whose greedy completion is '#', '4', EOS, with entropies 1.040 ('#' after a newline:
+        // 0.5, 0.25, 0.25), 1.030 ('4' after '#': 0.5, 0.3, 0.2) and 1.275 (EOS after a digit: 0.45, 0.25, 0.15, 0.15)
+        var policy = LoadedPolicy.Load(Serving.TinyServedModel.Save(dir), CPU);
+        var generator = new Ponder.Policy.Generator(policy.Model, policy.Tokenizer);
+        var problems = new[] { new Problem("a", Serving.TinyServedModel.Problem + "\n", "4"), new Problem("b", Serving.TinyServedModel.Problem + "\n", "7") };
+
+        // When 8 rollouts a problem branch from it
+        var rollouts = RlTrainer.BranchedRollouts(problems, policy.Tokenizer, generator,
+            new SamplingOptions { Temperature = 1, MaxNewTokens = 12, Seed = 3 }, group: 8);
+
+        // Then every rollout starts with "#4" and samples from the third token on, so the group's continuations differ
+        Assert.Equal(16, rollouts.Count);
+        Assert.All(rollouts, r => Assert.StartsWith("#4", r.Text, StringComparison.Ordinal));
+        Assert.All(rollouts, r => Assert.True(r.Tokens.Length >= 3 && r.Tokens.Length == r.LogProbs.Length));
+        Assert.True(rollouts.Take(8).Select(r => r.Text).Distinct().Count() > 1);
+    }
+
+    [Fact]
+    public void Grpo_with_branched_rollouts_trains_from_other_rollouts_than_plain_grpo_and_is_refused_without_groups()
+    {
+        string start = ToyBandit.TinyPolicy(dir);
+        var branched = Options(start, RlAlgorithm.Grpo, "branched") with { Steps = 2, BranchAtEntropy = true };
+        var plain = Options(start, RlAlgorithm.Grpo, "plain") with { Steps = 2 };
+        new RlTrainer(branched, CPU, new ToyBandit.StartsWithDigit()).Run();
+        new RlTrainer(plain, CPU, new ToyBandit.StartsWithDigit()).Run();
+        static double FirstEntropy(string outDir) =>
+            MetricsLog.Read(Path.Combine(outDir, "metrics.jsonl")).First(r => r.ContainsKey("entropy"))["entropy"]!.GetValue<double>();
+        Assert.NotEqual(FirstEntropy(plain.Out), FirstEntropy(branched.Out));
+
+        var reinforce = Options(start, RlAlgorithm.Reinforce, "branched-reinforce") with { BranchAtEntropy = true };
+        var e = Assert.Throws<ArgumentException>(() => new RlTrainer(reinforce, CPU, new ToyBandit.StartsWithDigit()).Run());
+        Assert.Contains("highest-entropy", e.Message);
     }
 
     public void Dispose() => dir.Dispose();
