@@ -24,6 +24,7 @@ public static class RlCommand
           --dynamic-sampling   drop all-equal-reward groups, draw more prompts until the batch is full (DAPO; grpo/rloo)
           --max-draws N        most prompt draws per batch under --dynamic-sampling (4)
           --branch-at-entropy  each group continues its prompt's greedy completion from its highest-entropy token (grpo/rloo)
+          --branch-then-greedy with --branch-at-entropy: sample only that token, then continue greedily
           --format-reward X --length-penalty X --partial-credit X    reward shaping (0)
           --prm C              process rewards from this PRM: step-level group advantages (GRPO/RLOO/REINFORCE) or dense rewards (PPO);
                                'gold' uses the task's exact step checker instead (an oracle PRM: the upper bound for a learned one)
@@ -121,6 +122,7 @@ public static class RlCommand
             DynamicSampling = o.Flag("dynamic-sampling"),
             MaxDraws = o.Int("max-draws", d.MaxDraws, 1, 64),
             BranchAtEntropy = o.Flag("branch-at-entropy"),
+            BranchThenGreedy = o.Flag("branch-then-greedy"),
             Shaping = new RewardShaping(o.Double("format-reward", 0), o.Double("length-penalty", 0), o.Double("partial-credit", 0)),
             EvalEvery = o.Int("eval-every", d.EvalEvery, 0),
             EvalCount = o.Int("eval-count", d.EvalCount, 1),

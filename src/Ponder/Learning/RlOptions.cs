@@ -43,6 +43,11 @@ public sealed record RlOptions
     /// in FR3E and ARPO). GRPO and RLOO only.
     /// </summary>
     public bool BranchAtEntropy { get; init; }
+    /// <summary>
+    /// With <see cref="BranchAtEntropy"/>: sample only the branch token and continue each rollout greedily, so a group's
+    /// rewards judge the choices at that token alone (a sampling slip later on cannot hide a right choice).
+    /// </summary>
+    public bool BranchThenGreedy { get; init; }
     /// <summary>Sampling temperature of the rollouts.</summary>
     public double Temperature { get; init; } = 1.0;
     /// <summary>PPO clip range ε of the ratio.</summary>

@@ -206,7 +206,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             var drawRows = problems.SelectMany(p => Enumerable.Repeat(p, o.GroupSize)).ToList();
             var sampling = new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(o.Seed + 7919, index) };
             var drawGens = o.BranchAtEntropy
-                ? BranchedRollouts(problems, tokenizer, generator, sampling, o.GroupSize)
+                ? BranchedRollouts(problems, tokenizer, generator, sampling, o.GroupSize, o.BranchThenGreedy)
                 : generator.Generate(drawRows.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(), sampling);
             var drawRewards = reward.Score(drawRows, drawGens.Select(g => g.Text).ToList()).ToArray();
             drawn += drawRows.Count;
@@ -231,7 +231,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
     /// its policy-gradient terms cancel.
     /// </summary>
     internal static List<Generation> BranchedRollouts(IReadOnlyList<Problem> problems, ITokenizer tokenizer, Policy.Generator generator,
-        SamplingOptions sampling, int group)
+        SamplingOptions sampling, int group, bool thenGreedy = false)
     {
         var model = generator.Model;
         var prompts = problems.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();
@@ -247,13 +247,30 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 prefixes.Add(greedy[i].Tokens[..(int)(at[i] - (prompts[i].Length - 1))]);
         }
         var rows = prompts.SelectMany((p, i) => Enumerable.Repeat<int[]>([.. p, .. prefixes[i]], group)).ToList();
-        var continued = generator.Generate(rows, sampling);
+        var continued = thenGreedy ? SampleOneThenGreedy(generator, rows, sampling) : generator.Generate(rows, sampling);
         return continued.Select((c, r) =>
         {
             int[] prefix = prefixes[r / group], tokens = [.. prefix, .. c.Tokens];
             float[] logProbs = [.. greedy[r / group].LogProbs[..prefix.Length], .. c.LogProbs];
             return new Generation(tokens, logProbs, tokenizer.Decode(tokens), c.FinishReason, c.StopString);
         }).ToList();
+    }
+
+    /// <summary>Continuations of <paramref name="rows"/> whose first token is sampled and the rest greedy.</summary>
+    static IReadOnlyList<Generation> SampleOneThenGreedy(Policy.Generator generator, List<int[]> rows, SamplingOptions sampling)
+    {
+        var first = generator.Generate(rows, sampling with { MaxNewTokens = 1 });
+        var open = Enumerable.Range(0, rows.Count).Where(r => first[r].FinishReason == FinishReason.Length).ToList();
+        if (open.Count == 0 || sampling.MaxNewTokens <= 1) return first;
+        var rest = generator.Generate(open.Select(r => (int[])[.. rows[r], .. first[r].Tokens]).ToList(),
+            sampling with { Temperature = 0, MaxNewTokens = sampling.MaxNewTokens - 1 });
+        var joined = first.ToArray();
+        for (int j = 0; j < open.Count; j++)
+        {
+            var (head, tail) = (first[open[j]], rest[j]);
+            joined[open[j]] = new Generation([.. head.Tokens, .. tail.Tokens], [.. head.LogProbs, .. tail.LogProbs], head.Text + tail.Text, tail.FinishReason, tail.StopString);
+        }
+        return joined;
     }
 
     static void Validate(RlOptions o)
@@ -267,6 +284,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         if (o.TopEntropy is <= 0 or > 1) throw new ArgumentException($"top-entropy fraction must be in (0, 1] (got {o.TopEntropy})");
         if (o.BranchAtEntropy && o.Algorithm is not (RlAlgorithm.Grpo or RlAlgorithm.Rloo))
             throw new ArgumentException($"branching at the highest-entropy token makes groups that share a prefix; {o.Algorithm} has no groups (use grpo or rloo)");
+        if (o.BranchThenGreedy && !o.BranchAtEntropy) throw new ArgumentException("--branch-then-greedy continues branched rollouts: it needs --branch-at-entropy");
         if (o.MaxDraws < 1) throw new ArgumentException($"max draws must be at least 1 (got {o.MaxDraws})");
     }
 

@@ -181,6 +181,15 @@ public sealed class RlTrainerTests : IDisposable
         Assert.All(rollouts, r => Assert.StartsWith("#4", r.Text, StringComparison.Ordinal));
         Assert.All(rollouts, r => Assert.True(r.Tokens.Length >= 3 && r.Tokens.Length == r.LogProbs.Length));
         Assert.True(rollouts.Take(8).Select(r => r.Text).Distinct().Count() > 1);
+
+        // And sampling only that token, then greedily, ends each rollout as greedy decoding goes on from its choice:
+        // EOS; '\n' then "#4"; '1' or '2' then EOS
+        var judged = RlTrainer.BranchedRollouts(problems, policy.Tokenizer, generator,
+            new SamplingOptions { Temperature = 1, MaxNewTokens = 12, Seed = 3 }, group: 8, thenGreedy: true);
+        Assert.Equal(16, judged.Count);
+        Assert.All(judged, r => Assert.Contains(r.Text, new[] { "#4", "#4\n#4", "#41", "#42" }));
+        Assert.All(judged, r => Assert.Equal(r.Tokens.Length, r.LogProbs.Length));
+        Assert.True(judged.Select(r => r.Text).Distinct().Count() > 2);
     }
 
     [Fact]
@@ -198,6 +207,8 @@ public sealed class RlTrainerTests : IDisposable
         var reinforce = Options(start, RlAlgorithm.Reinforce, "branched-reinforce") with { BranchAtEntropy = true };
         var e = Assert.Throws<ArgumentException>(() => new RlTrainer(reinforce, CPU, new ToyBandit.StartsWithDigit()).Run());
         Assert.Contains("highest-entropy", e.Message);
+        var greedyOnly = Options(start, RlAlgorithm.Grpo, "greedy-only") with { BranchThenGreedy = true };
+        Assert.Contains("needs --branch-at-entropy", Assert.Throws<ArgumentException>(() => new RlTrainer(greedyOnly, CPU, new ToyBandit.StartsWithDigit()).Run()).Message);
     }
 
     public void Dispose() => dir.Dispose();
