@@ -214,9 +214,23 @@ public static class DemoCommand
         var policy = LoadedPolicy.Load(rl.Out, run.Device);
         var task = TaskRegistry.Create(policy.State.Task);
         EvalResult eval = null!;
-        run.Stage("rl-eval", () => eval = Evaluator.Run(policy.Model, policy.Tokenizer, task, EvalSize(run), new LineProgress("[rl-eval] ")));
+        DivergenceResult sftDivergence = null!, rlDivergence = null!;
+        run.Stage("rl-eval", () =>
+        {
+            eval = Evaluator.Run(policy.Model, policy.Tokenizer, task, EvalSize(run), new LineProgress("[rl-eval] "));
+            var problems = task.Problems(Split.Test, EvalSize(run).Count, EvalSize(run).Seed);
+            var sft = LoadedPolicy.Load(policyDir, run.Device);
+            sftDivergence = GreedyDivergence.Measure(sft.Model, sft.Tokenizer, task, problems);
+            rlDivergence = GreedyDivergence.Measure(policy.Model, policy.Tokenizer, task, problems);
+        });
         AddEval(run.Summary, "rl", eval);
         run.Summary["rl_steps"] = policy.State.Step;
+        foreach (var (prefix, d) in new[] { ("sft", sftDivergence), ("rl", rlDivergence) })
+        {
+            if (d.Points.Count == 0) continue;                  // every completion right: no median to report
+            run.Summary[$"{prefix}_divergence_median_p_chosen"] = Math.Round(d.MedianGreedyProbability, 4);
+            run.Summary[$"{prefix}_divergence_median_p_gold"] = Math.Round(d.MedianGoldProbability, 4);
+        }
         var curves = LearningCurves.Plot(new Dictionary<string, string> { ["grpo"] = Path.Combine(rl.Out, "metrics.jsonl") }, run.OutDir, "rl");
 
         var r = run.Report;
@@ -227,6 +241,14 @@ public static class DemoCommand
         r.AppendLine($"| greedy | {sftEval.Greedy:P1} | {eval.Greedy:P1} |");
         foreach (var (k, v) in eval.PassAt) r.AppendLine($"| pass@{k} | {sftEval.PassAt[k]:P1} | {v:P1} |");
         foreach (var (k, v) in eval.MajorityAt) r.AppendLine($"| maj@{k} | {sftEval.MajorityAt[k]:P1} | {v:P1} |");
+        r.AppendLine();
+        r.AppendLine("Where greedy decoding first leaves the gold solution, on the wrong completions (`ponder eval --divergence`): " +
+            "how sure the policy was of the token it chose, and how likely it found the gold token.").AppendLine();
+        r.AppendLine("| at the first wrong token | SFT | after GRPO |").AppendLine("|---|---|---|");
+        r.AppendLine($"| wrong completions measured | {sftDivergence.Points.Count} | {rlDivergence.Points.Count} |");
+        r.AppendLine($"| median probability of the chosen token | {sftDivergence.MedianGreedyProbability:F3} | {rlDivergence.MedianGreedyProbability:F3} |");
+        r.AppendLine($"| median probability of the gold token | {sftDivergence.MedianGoldProbability:F3} | {rlDivergence.MedianGoldProbability:F3} |");
+        r.AppendLine($"| gold token is the second choice | {sftDivergence.GoldSecond:P1} | {rlDivergence.GoldSecond:P1} |");
         r.AppendLine();
         foreach (var path in curves) r.AppendLine($"![{Path.GetFileNameWithoutExtension(path)}]({Path.GetFileName(path)})");
         r.AppendLine();
