@@ -11,7 +11,7 @@ public static class EvalCommand
         ponder eval --checkpoint C [--task T] [--count N] [--samples K] [--temperature X] [--seed S] [--json F] [--device cpu|cuda] [--kv-cache f32|bf16] [--divergence]
           --task defaults to the checkpoint's task; N held-out problems (200); K samples each (16)
           --divergence: where each wrong greedy completion first leaves the gold solution, and how likely the
-            policy found the gold token there (errors at near ties are what sampling and RL can fix)
+            policy found the gold token there (at a near tie, sampling often picks it)
           --kv-cache bf16 stores the KV cache in bfloat16 (half the bytes a decode step reads; default: the model's type)
         """;
 

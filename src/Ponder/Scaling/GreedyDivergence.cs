@@ -8,8 +8,8 @@ namespace Ponder.Scaling;
 /// <summary>
 /// Where a policy's greedy completion first leaves the gold solution: the token position, the solution step it falls
 /// in, and the policy's probabilities there of the token it chose and of the gold token. A greedy error the policy
-/// is sure of (the gold token far behind) is one that sampling seldom corrects, so outcome rewards seldom reach it; an
-/// error at a near tie is one that sampling, votes and RL's sharpening can fix.
+/// is sure of (the gold token far behind) is one that sampling seldom avoids; at a near tie sampling often picks the
+/// gold token, so votes and outcome rewards see right answers to learn from.
 /// </summary>
 public sealed record DivergencePoint(string ProblemId, int Position, int Step, double GreedyProbability, double GoldProbability, int GoldRank);
 
