@@ -8,10 +8,12 @@ namespace Ponder.Cli;
 public static class EvalCommand
 {
     public const string Usage = """
-        ponder eval --checkpoint C [--task T] [--count N] [--samples K] [--temperature X] [--seed S] [--json F] [--device cpu|cuda] [--kv-cache f32|bf16] [--divergence]
+        ponder eval --checkpoint C [--task T] [--count N] [--samples K] [--temperature X] [--seed S] [--json F] [--device cpu|cuda] [--kv-cache f32|bf16] [--divergence [--divergence-reference R]]
           --task defaults to the checkpoint's task; N held-out problems (200); K samples each (16)
           --divergence: where each wrong greedy completion first leaves the gold solution, and how likely the
             policy found the gold token there (at a near tie, sampling often picks it)
+          --divergence-reference R: also score checkpoint R's divergence points under this policy (did training move
+            the probability at R's wrong tokens to the gold one?)
           --kv-cache bf16 stores the KV cache in bfloat16 (half the bytes a decode step reads; default: the model's type)
         """;
 
@@ -31,6 +33,8 @@ public static class EvalCommand
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         var kvCache = o.KvCache();
         bool divergence = o.Flag("divergence");
+        string? reference = o.String("divergence-reference");
+        if (reference is not null && !divergence) throw new UsageException("eval: --divergence-reference needs --divergence");
         o.Done();
 
         var policy = LoadedPolicy.Load(dir, device);
@@ -43,10 +47,22 @@ public static class EvalCommand
         var output = result.ToJson();
         if (divergence)
         {
-            var points = GreedyDivergence.Measure(policy.Model, policy.Tokenizer, task, task.Problems(Split.Test, options.Count, options.Seed));
+            var problems = task.Problems(Split.Test, options.Count, options.Seed);
+            var points = GreedyDivergence.Measure(policy.Model, policy.Tokenizer, task, problems);
             Console.WriteLine();
             Console.WriteLine(points.ToMarkdown());
             output["divergence"] = points.ToJson();
+            if (reference is not null)
+            {
+                var other = LoadedPolicy.Load(reference, device);
+                if (other.Tokenizer.ToJson() != policy.Tokenizer.ToJson())
+                    throw new InvalidDataException($"checkpoint '{reference}': its tokenizer differs from '{dir}'s, so their tokens cannot be compared");
+                var rescored = GreedyDivergence.Rescore(policy.Model, policy.Tokenizer, task, problems,
+                    GreedyDivergence.Measure(other.Model, other.Tokenizer, task, problems));
+                Console.WriteLine();
+                Console.WriteLine(rescored.ToMarkdown());
+                output["divergence_at_reference"] = rescored.ToJson();
+            }
         }
         if (json is not null)
         {

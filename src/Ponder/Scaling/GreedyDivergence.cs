@@ -11,7 +11,43 @@ namespace Ponder.Scaling;
 /// is sure of (the gold token far behind) is one that sampling seldom avoids; at a near tie sampling often picks the
 /// gold token, so votes and outcome rewards see right answers to learn from.
 /// </summary>
-public sealed record DivergencePoint(string ProblemId, int Position, int Step, double GreedyProbability, double GoldProbability, int GoldRank);
+public sealed record DivergencePoint(string ProblemId, int Position, int Step, double GreedyProbability, double GoldProbability, int GoldRank,
+    int ChosenToken = -1, int GoldToken = -1);
+
+/// <summary>
+/// One policy's probabilities at another's divergence points (same problems, same gold prefixes): whether training
+/// moved the probability at those tokens from the reference's wrong choice to the gold token.
+/// </summary>
+public sealed record RescoredDivergence(DivergenceResult Reference, IReadOnlyList<DivergencePoint> Points)
+{
+    /// <summary>Fraction of the points where this policy gives the gold token more probability than the reference's choice.</summary>
+    public double GoldPreferred => Points.Count == 0 ? 0 : Points.Count(p => p.GoldProbability > p.GreedyProbability) / (double)Points.Count;
+
+    /// <summary>Fraction of the points where the gold token is this policy's first choice.</summary>
+    public double GoldFirst => Points.Count == 0 ? 0 : Points.Count(p => p.GoldRank == 0) / (double)Points.Count;
+
+    public JsonObject ToJson() => new()
+    {
+        ["points"] = Points.Count,
+        ["reference_median_p_chosen"] = Math.Round(Reference.MedianGreedyProbability, 4),
+        ["reference_median_p_gold"] = Math.Round(Reference.MedianGoldProbability, 4),
+        ["median_p_chosen"] = Math.Round(DivergenceResult.Median(Points.Select(p => p.GreedyProbability)), 4),
+        ["median_p_gold"] = Math.Round(DivergenceResult.Median(Points.Select(p => p.GoldProbability)), 4),
+        ["gold_preferred"] = Math.Round(GoldPreferred, 4), ["gold_first"] = Math.Round(GoldFirst, 4),
+    };
+
+    public string ToMarkdown()
+    {
+        if (Points.Count == 0) return "The reference has no divergence points to rescore.";
+        return string.Join("\n",
+            $"At the reference's first wrong tokens ({Points.Count} points; the same gold prefixes):",
+            "| | reference | this policy |", "|---|---|---|",
+            $"| median probability of the reference's chosen token | {Reference.MedianGreedyProbability:F3} | {DivergenceResult.Median(Points.Select(p => p.GreedyProbability)):F3} |",
+            $"| median probability of the gold token | {Reference.MedianGoldProbability:F3} | {DivergenceResult.Median(Points.Select(p => p.GoldProbability)):F3} |",
+            $"| gold token more likely than the reference's choice | 0.0 % | {GoldPreferred:P1} |",
+            $"| gold token the first choice | 0.0 % | {GoldFirst:P1} |");
+    }
+}
 
 /// <summary>The divergence points of a policy's wrong greedy completions, and their summary figures.</summary>
 public sealed record DivergenceResult(int Problems, int GreedyWrong, IReadOnlyList<DivergencePoint> Points)
@@ -50,7 +86,7 @@ public sealed record DivergenceResult(int Problems, int GreedyWrong, IReadOnlyLi
 
     private double Fraction(Func<DivergencePoint, bool> predicate) => Points.Count == 0 ? 0 : Points.Count(predicate) / (double)Points.Count;
 
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         if (sorted.Length == 0) return double.NaN;
@@ -89,9 +125,35 @@ public static class GreedyDivergence
             var probabilities = NextTokenProbabilities(model, [.. Prompting.Encode(tokenizer, problem.Prompt), .. goldIds.AsSpan(0, d)]);
             double pGold = probabilities[goldIds[d]], pChosen = probabilities[chosen[d]];
             int step = tokenizer.Decode(goldIds.AsSpan(0, d)).Count(c => c == '\n');
-            points.Add(new DivergencePoint(problem.Id, d, step, pChosen, pGold, probabilities.Count(p => p > pGold)));
+            points.Add(new DivergencePoint(problem.Id, d, step, pChosen, pGold, probabilities.Count(p => p > pGold), chosen[d], goldIds[d]));
         }
         return new DivergenceResult(problems.Count, wrong, points);
+    }
+
+    /// <summary>
+    /// Scores <paramref name="reference"/>'s divergence points (measured on <paramref name="problems"/>) under
+    /// <paramref name="model"/>: after the same gold prefix, its probability of the reference's chosen token and of the gold token.
+    /// </summary>
+    public static RescoredDivergence Rescore(Transformer model, ITokenizer tokenizer, ITask task, IReadOnlyList<Problem> problems, DivergenceResult reference)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(reference);
+        var byId = problems.ToDictionary(p => p.Id);
+        var points = reference.Points.Select(point =>
+        {
+            var problem = byId.TryGetValue(point.ProblemId, out var found) ? found
+                : throw new ArgumentException($"divergence point of problem '{point.ProblemId}', which is not among the problems", nameof(reference));
+            int[] goldIds = [.. tokenizer.Encode(Solution.Join(task.GoldSolution(problem)!)), tokenizer.Eos];
+            var probabilities = NextTokenProbabilities(model, [.. Prompting.Encode(tokenizer, problem.Prompt), .. goldIds.AsSpan(0, point.Position)]);
+            double pGold = probabilities[point.GoldToken];
+            return point with
+            {
+                GreedyProbability = probabilities[point.ChosenToken], GoldProbability = pGold, GoldRank = probabilities.Count(p => p > pGold),
+            };
+        }).ToList();
+        return new RescoredDivergence(reference, points);
     }
 
     /// <summary>The policy's next-token distribution after <paramref name="ids"/> (one full forward pass).</summary>

@@ -34,5 +34,19 @@ public sealed class EvalCommandTests : IDisposable
         var divergence = output["divergence"]!;
         Assert.Equal((6, 6, 6), ((int)divergence["problems"]!, (int)divergence["greedy_wrong"]!, (int)divergence["measured"]!));
         Assert.InRange((double)divergence["median_p_greedy"]!, (double)divergence["median_p_gold"]!, 1.0);
+
+        // And with itself as the reference, it rescores the same six points with the same probabilities
+        Assert.Equal(0, EvalCommand.Run(["--checkpoint", checkpoint, "--count", "6", "--samples", "0", "--divergence",
+            "--divergence-reference", checkpoint, "--json", json]));
+        var rescored = JsonNode.Parse(File.ReadAllText(json))!["divergence_at_reference"]!;
+        Assert.Equal(6, (int)rescored["points"]!);
+        Assert.Equal((double)rescored["reference_median_p_gold"]!, (double)rescored["median_p_gold"]!);
+    }
+
+    [Fact]
+    public void Divergence_reference_without_divergence_is_a_usage_error()
+    {
+        var e = Assert.Throws<UsageException>(() => EvalCommand.Run(["--checkpoint", "/nonexistent", "--divergence-reference", "/nonexistent"]));
+        Assert.Contains("--divergence-reference needs --divergence", e.Message);
     }
 }

@@ -56,4 +56,37 @@ public sealed class GreedyDivergenceTests : IDisposable
         Assert.Equal(1.0, result.GoldAtLeastTenth);
         Assert.Equal(2, (int)result.ToJson()["steps"]!["1"]!);
     }
+
+    [Fact]
+    public void Rescoring_reads_another_policy_at_the_same_points()
+    {
+        // Given the bigram policy's divergence points, and a copy of it whose head prefers '7' to '4' after '#'
+        var policy = LoadedPolicy.Load(TinyServedModel.Save(_dir), CPU);
+        var task = new GoldTextTask();
+        var problems = task.Problems(Split.Test, 3, 0);
+        var reference = GreedyDivergence.Measure(policy.Model, policy.Tokenizer, task, problems);
+        var trained = LoadedPolicy.Load(TinyServedModel.Save(_dir), CPU);
+        int four = trained.Tokenizer.Encode("4")[0], seven = trained.Tokenizer.Encode("7")[0];
+        using (no_grad())
+        {
+            var head = trained.Model.named_parameters().Single(p => p.name == "lm_head.weight").parameter;
+            using var row = head[four].clone();
+            head[four].copy_(head[seven]);
+            head[seven].copy_(row);
+        }
+
+        // When the copy rescores them, and the policy rescores its own
+        var rescored = GreedyDivergence.Rescore(trained.Model, trained.Tokenizer, task, problems, reference);
+        var same = GreedyDivergence.Rescore(policy.Model, policy.Tokenizer, task, problems, reference);
+
+        // Then at "#7"'s point the copy gives the reference's '4' 0.3 and the gold '7' 0.5, its first choice; the point
+        // after a newline is unchanged; and the policy itself reproduces its own probabilities
+        Assert.Equal((four, seven), (reference.Points[0].ChosenToken, reference.Points[0].GoldToken));
+        Assert.Equal(0.3, rescored.Points[0].GreedyProbability, 3);
+        Assert.Equal(0.5, rescored.Points[0].GoldProbability, 3);
+        Assert.Equal((0, 1), (rescored.Points[0].GoldRank, rescored.Points[1].GoldRank));
+        Assert.Equal((0.5, 0.5), (rescored.GoldPreferred, rescored.GoldFirst));
+        Assert.Equal(reference.Points, same.Points);
+        Assert.Equal((0.0, 0.0), (same.GoldPreferred, same.GoldFirst));
+    }
 }
