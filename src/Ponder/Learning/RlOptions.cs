@@ -45,7 +45,9 @@ public sealed record RlOptions
     public bool BranchAtEntropy { get; init; }
     /// <summary>
     /// With <see cref="BranchAtEntropy"/>: sample only the branch token and continue each rollout greedily, so a group's
-    /// rewards judge the choices at that token alone (a sampling slip later on cannot hide a right choice).
+    /// rewards judge the choices at that token alone (a sampling slip later on cannot hide a right choice). The branch
+    /// token is then the only action: the greedy continuation judges it and carries no policy-gradient term (the KL
+    /// and entropy terms still cover every token).
     /// </summary>
     public bool BranchThenGreedy { get; init; }
     /// <summary>Sampling temperature of the rollouts.</summary>

@@ -80,7 +80,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             // 1. Rollouts: GroupSize samples of each prompt, scored by the verifier. With dynamic sampling (DAPO), groups
             //    whose rewards are all equal (zero advantage) are dropped and more prompts drawn until the batch is full.
             model.eval();
-            var (rows, gens, rewards, drawn, draws) = Rollouts(step, task, tokenizer, generator, reward, maxNew);
+            var (rows, gens, rewards, drawn, draws, actionAt) = Rollouts(step, task, tokenizer, generator, reward, maxNew);
             rolloutsSoFar += drawn;
             int groups = rows.Count / o.GroupSize;
             var texts = gens.Select(g => g.Text).ToList();
@@ -112,6 +112,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 if (perSequence is not null)
                 {
                     advantages = o.OutcomeCoef * perSequence.unsqueeze(1) * batch.Mask;        // (N, T)
+                    if (actionAt is not null) advantages = advantages * ActionMask(batch, rows, tokenizer, actionAt);
                     if (steps is not null)
                         advantages = advantages + o.ProcessCoef * ProcessAdvantages.GroupStepAdvantages(steps, o.GroupSize, width, device) * batch.Mask;
                 }
@@ -188,16 +189,18 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
     /// One step's rollouts: PromptsPerStep prompts × GroupSize samples. With <see cref="RlOptions.DynamicSampling"/>, groups
     /// whose rewards are all equal are dropped and further prompts drawn (at most MaxDraws draws) until PromptsPerStep
     /// groups with mixed rewards are kept; the batch may come back short (and if no group has mixed rewards, it is the
-    /// first draw unfiltered: zero advantages, a KL-only step). Returns the kept rows and the number of rollouts sampled.
+    /// first draw unfiltered: zero advantages, a KL-only step). Returns the kept rows and the number of rollouts sampled,
+    /// and under <see cref="RlOptions.BranchThenGreedy"/> each row's one sampled token (its index in the completion).
     /// </summary>
-    (List<Problem> Rows, List<Generation> Gens, double[] Rewards, int Drawn, int Draws) Rollouts(long step, ITask task, ITokenizer tokenizer,
-        Policy.Generator generator, VerifierReward reward, int maxNew)
+    (List<Problem> Rows, List<Generation> Gens, double[] Rewards, int Drawn, int Draws, int[]? ActionAt) Rollouts(long step, ITask task,
+        ITokenizer tokenizer, Policy.Generator generator, VerifierReward reward, int maxNew)
     {
         var o = options;
         var rows = new List<Problem>();
         var gens = new List<Generation>();
         var rewards = new List<double>();
-        (List<Problem>, List<Generation>, double[])? first = null;
+        var actions = new List<int>();
+        (List<Problem>, List<Generation>, double[], int[])? first = null;
         int drawn = 0, draw = 0;
         for (; draw < (o.DynamicSampling ? o.MaxDraws : 1) && rows.Count < o.PromptsPerStep * o.GroupSize; draw++)
         {
@@ -205,12 +208,12 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             var problems = task.Problems(Split.Train, o.PromptsPerStep, Seeds.Mix(o.Seed, index));
             var drawRows = problems.SelectMany(p => Enumerable.Repeat(p, o.GroupSize)).ToList();
             var sampling = new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(o.Seed + 7919, index) };
-            var drawGens = o.BranchAtEntropy
+            var (drawGens, branchAt) = o.BranchAtEntropy
                 ? BranchedRollouts(problems, tokenizer, generator, sampling, o.GroupSize, o.BranchThenGreedy)
-                : generator.Generate(drawRows.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(), sampling);
+                : (generator.Generate(drawRows.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(), sampling).ToList(), new int[drawRows.Count]);
             var drawRewards = reward.Score(drawRows, drawGens.Select(g => g.Text).ToList()).ToArray();
             drawn += drawRows.Count;
-            first ??= (drawRows, drawGens.ToList(), drawRewards);
+            first ??= (drawRows, drawGens, drawRewards, branchAt);
             for (int g = 0; g < problems.Count && rows.Count < o.PromptsPerStep * o.GroupSize; g++)
             {
                 var range = Enumerable.Range(g * o.GroupSize, o.GroupSize).ToList();
@@ -218,19 +221,28 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 rows.AddRange(range.Select(i => drawRows[i]));
                 gens.AddRange(range.Select(i => drawGens[i]));
                 rewards.AddRange(range.Select(i => drawRewards[i]));
+                actions.AddRange(range.Select(i => branchAt[i]));
             }
         }
-        if (rows.Count == 0) return (first!.Value.Item1, first.Value.Item2, first.Value.Item3, drawn, draw);
-        return (rows, gens, rewards.ToArray(), drawn, draw);
+        if (rows.Count == 0) (rows, gens, rewards, actions) = (first!.Value.Item1, first.Value.Item2, [.. first.Value.Item3], [.. first.Value.Item4]);
+        return (rows, gens, rewards.ToArray(), drawn, draw, o.BranchThenGreedy ? actions.ToArray() : null);
+    }
+
+    /// <summary>(N, L−1): 1 at the position that predicts each row's sampled token (completion index <paramref name="actionAt"/>).</summary>
+    internal static Tensor ActionMask(RolloutBatch batch, IReadOnlyList<Problem> rows, ITokenizer tokenizer, int[] actionAt)
+    {
+        var positions = rows.Select((p, i) => (long)(Prompting.Encode(tokenizer, p.Prompt).Length - 1 + actionAt[i])).ToArray();
+        var index = tensor(positions, [rows.Count, 1], device: batch.Mask.device);
+        return zeros_like(batch.Mask).scatter_(1, index, ones_like(batch.Mask)).mul_(batch.Mask);
     }
 
     /// <summary>
     /// <paramref name="group"/> rollouts of each problem that share the prefix of its greedy completion up to the token of
     /// highest entropy under the policy, then sample from there (that token included). Each rollout's tokens are the whole
     /// completion, prefix and all: the prefix is the same in every rollout of a group, so with group-centred advantages
-    /// its policy-gradient terms cancel.
+    /// its policy-gradient terms cancel. Also returns each rollout's branch token (its index in the completion).
     /// </summary>
-    internal static List<Generation> BranchedRollouts(IReadOnlyList<Problem> problems, ITokenizer tokenizer, Policy.Generator generator,
+    internal static (List<Generation> Rollouts, int[] BranchAt) BranchedRollouts(IReadOnlyList<Problem> problems, ITokenizer tokenizer, Policy.Generator generator,
         SamplingOptions sampling, int group, bool thenGreedy = false)
     {
         var model = generator.Model;
@@ -248,12 +260,13 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         }
         var rows = prompts.SelectMany((p, i) => Enumerable.Repeat<int[]>([.. p, .. prefixes[i]], group)).ToList();
         var continued = thenGreedy ? SampleOneThenGreedy(generator, rows, sampling) : generator.Generate(rows, sampling);
-        return continued.Select((c, r) =>
+        var rollouts = continued.Select((c, r) =>
         {
             int[] prefix = prefixes[r / group], tokens = [.. prefix, .. c.Tokens];
             float[] logProbs = [.. greedy[r / group].LogProbs[..prefix.Length], .. c.LogProbs];
             return new Generation(tokens, logProbs, tokenizer.Decode(tokens), c.FinishReason, c.StopString);
         }).ToList();
+        return (rollouts, Enumerable.Range(0, rollouts.Count).Select(r => prefixes[r / group].Length).ToArray());
     }
 
     /// <summary>Continuations of <paramref name="rows"/> whose first token is sampled and the rest greedy.</summary>

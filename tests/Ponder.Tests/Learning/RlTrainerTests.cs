@@ -173,18 +173,19 @@ public sealed class RlTrainerTests : IDisposable
         var problems = new[] { new Problem("a", Serving.TinyServedModel.Problem + "\n", "4"), new Problem("b", Serving.TinyServedModel.Problem + "\n", "7") };
 
         // When 8 rollouts a problem branch from it
-        var rollouts = RlTrainer.BranchedRollouts(problems, policy.Tokenizer, generator,
+        var (rollouts, branchAt) = RlTrainer.BranchedRollouts(problems, policy.Tokenizer, generator,
             new SamplingOptions { Temperature = 1, MaxNewTokens = 12, Seed = 3 }, group: 8);
 
         // Then every rollout starts with "#4" and samples from the third token on, so the group's continuations differ
         Assert.Equal(16, rollouts.Count);
         Assert.All(rollouts, r => Assert.StartsWith("#4", r.Text, StringComparison.Ordinal));
+        Assert.All(branchAt, at => Assert.Equal(2, at));
         Assert.All(rollouts, r => Assert.True(r.Tokens.Length >= 3 && r.Tokens.Length == r.LogProbs.Length));
         Assert.True(rollouts.Take(8).Select(r => r.Text).Distinct().Count() > 1);
 
         // And sampling only that token, then greedily, ends each rollout as greedy decoding goes on from its choice:
         // EOS; '\n' then "#4"; '1' or '2' then EOS
-        var judged = RlTrainer.BranchedRollouts(problems, policy.Tokenizer, generator,
+        var (judged, _) = RlTrainer.BranchedRollouts(problems, policy.Tokenizer, generator,
             new SamplingOptions { Temperature = 1, MaxNewTokens = 12, Seed = 3 }, group: 8, thenGreedy: true);
         Assert.Equal(16, judged.Count);
         Assert.All(judged, r => Assert.Contains(r.Text, new[] { "#4", "#4\n#4", "#41", "#42" }));
@@ -193,16 +194,35 @@ public sealed class RlTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Only_the_branch_token_carries_the_advantage_when_the_rest_is_greedy()
+    {
+        // Given two rollouts of a 3-token prompt (BOS + 2) with completions of 4 and 2 tokens, branched at tokens 1 and 0
+        var policy = LoadedPolicy.Load(Serving.TinyServedModel.Save(dir), CPU);
+        var tokenizer = policy.Tokenizer;
+        var rows = new[] { new Problem("a", "1\n", "4"), new Problem("b", "1\n", "4") };
+        using var batch = RolloutBatch.Build(tokenizer, rows, [tokenizer.Encode("#4\n#"), tokenizer.Encode("#7")], ["#4\n#", "#7"], CPU);
+
+        // When the action mask is built
+        using var mask = RlTrainer.ActionMask(batch, rows, tokenizer, [1, 0]);
+
+        // Then it holds a single 1 a row, at the position that predicts the branch token (prompt length − 1 + index)
+        Assert.Equal(new float[] { 0, 0, 0, 1, 0, 0, /* row b: */ 0, 0, 1, 0, 0, 0 }, mask.data<float>().ToArray());   // (2, 6)
+    }
+
+    [Fact]
     public void Grpo_with_branched_rollouts_trains_from_other_rollouts_than_plain_grpo_and_is_refused_without_groups()
     {
         string start = ToyBandit.TinyPolicy(dir);
         var branched = Options(start, RlAlgorithm.Grpo, "branched") with { Steps = 2, BranchAtEntropy = true };
         var plain = Options(start, RlAlgorithm.Grpo, "plain") with { Steps = 2 };
+        var judged = branched with { Out = dir.File("judged"), BranchThenGreedy = true };
         new RlTrainer(branched, CPU, new ToyBandit.StartsWithDigit()).Run();
         new RlTrainer(plain, CPU, new ToyBandit.StartsWithDigit()).Run();
+        new RlTrainer(judged, CPU, new ToyBandit.StartsWithDigit()).Run();
         static double FirstEntropy(string outDir) =>
             MetricsLog.Read(Path.Combine(outDir, "metrics.jsonl")).First(r => r.ContainsKey("entropy"))["entropy"]!.GetValue<double>();
         Assert.NotEqual(FirstEntropy(plain.Out), FirstEntropy(branched.Out));
+        Assert.Equal(2, MetricsLog.Read(Path.Combine(judged.Out, "metrics.jsonl")).Count(r => r.ContainsKey("loss")));
 
         var reinforce = Options(start, RlAlgorithm.Reinforce, "branched-reinforce") with { BranchAtEntropy = true };
         var e = Assert.Throws<ArgumentException>(() => new RlTrainer(reinforce, CPU, new ToyBandit.StartsWithDigit()).Run());
