@@ -13,6 +13,7 @@ public static class RlCommand
           --task T             task (default: the policy's)          --steps N        rollout batches (200)
           --prompts N          prompts per batch (16)                --group N        samples per prompt (8)
           --epochs N           optimizer steps per batch (1; PPO 2)  --lr X           learning rate (3e-5)
+          --adam-eps X         AdamW's ε (1e-8; larger damps the steps of weights with gradients smaller than it)
           --lr-decay constant|linear|cosine    rate after the warmup, falling to 0 at --steps (constant)
           --warmup N           warmup batches (10)
           --temperature X      rollout temperature (1.0)             --clip X         ratio clip ε (0.2)
@@ -133,6 +134,7 @@ public static class RlCommand
             OutcomeCoef = o.Double("outcome-coef", d.OutcomeCoef, 0),
             ProcessCoef = o.Double("process-coef", d.ProcessCoef, 0),
             NegativeWeight = o.Double("negative-weight", d.NegativeWeight, 0, 1),
+            AdamEps = o.Double("adam-eps", d.AdamEps, 1e-12, 1),
         };
     }
 

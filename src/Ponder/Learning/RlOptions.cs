@@ -87,6 +87,11 @@ public sealed record RlOptions
     /// <summary>Weight of the process (PRM) advantage or dense reward, used when the trainer is given a PRM.</summary>
     public double ProcessCoef { get; init; } = 1.0;
     public double GradClip { get; init; } = 1.0;
+    /// <summary>
+    /// AdamW's ε. At the default a weight moves by about the rate whatever its gradient's size; a larger ε damps the
+    /// steps of weights whose gradients are smaller than it (as plain SGD would) and leaves larger ones as they are.
+    /// </summary>
+    public double AdamEps { get; init; } = 1e-8;
     public int EvalEvery { get; init; } = 25;
     public int EvalCount { get; init; } = 200;
     public int CheckpointEvery { get; init; } = 50;

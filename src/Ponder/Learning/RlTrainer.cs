@@ -46,7 +46,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         var named = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
         if (valueHead is not null) named.AddRange(valueHead.named_parameters().Select(p => ("value_head." + p.name, (Tensor)p.parameter)));
         var parameters = model.parameters().Concat(valueHead?.parameters() ?? []).ToList();
-        var optimizer = new AdamW(named, weightDecay: 0);
+        var optimizer = new AdamW(named, eps: o.AdamEps, weightDecay: 0);
         long startStep = 0;
         double baseline = 0;
         if (o.Resume)
@@ -298,6 +298,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         if (o.BranchAtEntropy && o.Algorithm is not (RlAlgorithm.Grpo or RlAlgorithm.Rloo))
             throw new ArgumentException($"branching at the highest-entropy token makes groups that share a prefix; {o.Algorithm} has no groups (use grpo or rloo)");
         if (o.BranchThenGreedy && !o.BranchAtEntropy) throw new ArgumentException("--branch-then-greedy continues branched rollouts: it needs --branch-at-entropy");
+        if (!(o.AdamEps > 0)) throw new ArgumentException($"Adam's epsilon must be positive (got {o.AdamEps})");
         if (o.MaxDraws < 1) throw new ArgumentException($"max draws must be at least 1 (got {o.MaxDraws})");
     }
 

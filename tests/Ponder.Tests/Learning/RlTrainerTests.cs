@@ -194,6 +194,26 @@ public sealed class RlTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Adam_epsilon_reaches_the_optimizer_and_must_be_positive()
+    {
+        // Given the toy policy trained two batches with the default ε and with ε = 1 (which damps every step)
+        string start = ToyBandit.TinyPolicy(dir);
+        var plain = Options(start, RlAlgorithm.Grpo, "eps-default") with { Steps = 2 };
+        var damped = plain with { Out = dir.File("eps-1"), AdamEps = 1 };
+        new RlTrainer(plain, CPU, new ToyBandit.StartsWithDigit()).Run();
+        new RlTrainer(damped, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then the first batches are the same and the second, after one update, differ
+        static double[] Entropies(string outDir) =>
+            MetricsLog.Read(Path.Combine(outDir, "metrics.jsonl")).Where(r => r.ContainsKey("entropy")).Select(r => r["entropy"]!.GetValue<double>()).ToArray();
+        var (a, b) = (Entropies(plain.Out), Entropies(damped.Out));
+        Assert.Equal(a[0], b[0]);
+        Assert.NotEqual(a[1], b[1]);
+        var e = Assert.Throws<ArgumentException>(() => new RlTrainer(plain with { Out = dir.File("eps-0"), AdamEps = 0 }, CPU, new ToyBandit.StartsWithDigit()).Run());
+        Assert.Contains("epsilon", e.Message);
+    }
+
+    [Fact]
     public void Only_the_branch_token_carries_the_advantage_when_the_rest_is_greedy()
     {
         // Given two rollouts of a 3-token prompt (BOS + 2) with completions of 4 and 2 tokens, branched at tokens 1 and 0
