@@ -69,6 +69,11 @@ public sealed record DivergenceResult(int Problems, int GreedyWrong, IReadOnlyLi
         ["gold_second"] = Math.Round(GoldSecond, 4), ["gold_p_at_least_0.1"] = Math.Round(GoldAtLeastTenth, 4),
         ["steps"] = new JsonObject(Points.GroupBy(p => p.Step).OrderBy(g => g.Key)
             .Select(g => KeyValuePair.Create((g.Key + 1).ToString(), (JsonNode?)g.Count()))),
+        ["points"] = new JsonArray(Points.Select(p => (JsonNode)new JsonObject
+        {
+            ["problem"] = p.ProblemId, ["position"] = p.Position, ["step"] = p.Step + 1,
+            ["p_chosen"] = Math.Round(p.GreedyProbability, 4), ["p_gold"] = Math.Round(p.GoldProbability, 4), ["gold_rank"] = p.GoldRank,
+        }).ToArray()),
     };
 
     public string ToMarkdown()

@@ -55,6 +55,7 @@ public sealed class GreedyDivergenceTests : IDisposable
         Assert.Equal(1.0, result.GoldSecond);
         Assert.Equal(1.0, result.GoldAtLeastTenth);
         Assert.Equal(2, (int)result.ToJson()["steps"]!["1"]!);
+        Assert.Equal(["p1", "p2"], result.ToJson()["points"]!.AsArray().Select(p => (string)p!["problem"]!));
     }
 
     [Fact]
