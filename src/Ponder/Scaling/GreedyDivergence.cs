@@ -78,7 +78,9 @@ public sealed record DivergenceResult(int Problems, int GreedyWrong, IReadOnlyLi
 
     public string ToMarkdown()
     {
-        if (Points.Count == 0) return $"No greedy completion left a gold solution ({GreedyWrong} of {Problems} wrong).";
+        if (Points.Count == 0)
+            return GreedyWrong == 0 ? $"Every greedy completion is right ({Problems} problems): no divergence to measure."
+                : $"None of the {GreedyWrong} wrong completions (of {Problems}) could be placed against a gold solution: the task writes none, or each completion stopped before leaving it.";
         var steps = string.Join(", ", Points.GroupBy(p => p.Step).OrderBy(g => g.Key).Select(g => $"step {g.Key + 1}: {g.Count()}"));
         return string.Join("\n",
             $"Where greedy leaves the gold solution ({Points.Count} of {GreedyWrong} wrong completions; {steps}):",

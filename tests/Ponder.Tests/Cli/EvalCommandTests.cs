@@ -10,11 +10,9 @@ public sealed class EvalCommandTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    [Fact]
-    public void Divergence_adds_where_greedy_leaves_the_gold_solutions_to_the_json()
+    /// <summary>An untrained arith policy with the built-in character tokenizer.</summary>
+    private string Untrained()
     {
-        // Given an untrained arith policy, which solves none of its problems (and whose greedy completions run past
-        // the gold solutions' length, so each leaves them somewhere)
         var tokenizer = new CharTokenizer();
         var config = new TransformerConfig
         {
@@ -22,8 +20,17 @@ public sealed class EvalCommandTests : IDisposable
             MaxPositions = 160, BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad,
         };
         using var model = new Transformer(config);
-        string checkpoint = _dir.File("untrained"), json = _dir.File("eval.json");
+        string checkpoint = _dir.File("untrained");
         Checkpoint.Save(checkpoint, config, model, tokenizer, new CheckpointState { Task = "arith", Kind = "policy" });
+        return checkpoint;
+    }
+
+    [Fact]
+    public void Divergence_adds_where_greedy_leaves_the_gold_solutions_to_the_json()
+    {
+        // Given an untrained arith policy, which solves none of its problems (and whose greedy completions run past
+        // the gold solutions' length, so each leaves them somewhere)
+        string checkpoint = Untrained(), json = _dir.File("eval.json");
 
         // When it is evaluated with --divergence
         Assert.Equal(0, EvalCommand.Run(["--checkpoint", checkpoint, "--count", "6", "--samples", "0", "--divergence", "--json", json]));
@@ -41,6 +48,16 @@ public sealed class EvalCommandTests : IDisposable
         var rescored = JsonNode.Parse(File.ReadAllText(json))!["divergence_at_reference"]!;
         Assert.Equal(6, (int)rescored["points"]!);
         Assert.Equal((double)rescored["reference_median_p_gold"]!, (double)rescored["median_p_gold"]!);
+    }
+
+    [Fact]
+    public void Divergence_reference_with_another_tokenizer_is_a_clear_error_naming_it()
+    {
+        string checkpoint = Untrained(), reference = Serving.TinyServedModel.Save(_dir);
+        var e = Assert.Throws<InvalidDataException>(() => EvalCommand.Run(["--checkpoint", checkpoint, "--count", "2", "--samples", "0",
+            "--divergence", "--divergence-reference", reference]));
+        Assert.Contains(reference, e.Message);
+        Assert.Contains("tokenizer differs", e.Message);
     }
 
     [Fact]
