@@ -20,19 +20,26 @@ public sealed record DivergencePoint(string ProblemId, int Position, int Step, d
 /// </summary>
 public sealed record RescoredDivergence(DivergenceResult Reference, IReadOnlyList<DivergencePoint> Points)
 {
+    /// <summary>The rescored points as a result of their own (its medians and fractions are this policy's).</summary>
+    private DivergenceResult Rescored => new(Reference.Problems, Reference.GreedyWrong, Points);
+
     /// <summary>Fraction of the points where this policy gives the gold token more probability than the reference's choice.</summary>
-    public double GoldPreferred => Points.Count == 0 ? 0 : Points.Count(p => p.GoldProbability > p.GreedyProbability) / (double)Points.Count;
+    public double GoldPreferred => Rescored.Fraction(GoldMoreLikely);
 
     /// <summary>Fraction of the points where the gold token is this policy's first choice.</summary>
-    public double GoldFirst => Points.Count == 0 ? 0 : Points.Count(p => p.GoldRank == 0) / (double)Points.Count;
+    public double GoldFirst => Rescored.Fraction(GoldOnTop);
+
+    private static bool GoldMoreLikely(DivergencePoint p) => p.GoldProbability > p.GreedyProbability;
+
+    private static bool GoldOnTop(DivergencePoint p) => p.GoldRank == 0;
 
     public JsonObject ToJson() => new()
     {
         ["points"] = Points.Count,
         ["reference_median_p_chosen"] = Math.Round(Reference.MedianGreedyProbability, 4),
         ["reference_median_p_gold"] = Math.Round(Reference.MedianGoldProbability, 4),
-        ["median_p_chosen"] = Math.Round(DivergenceResult.Median(Points.Select(p => p.GreedyProbability)), 4),
-        ["median_p_gold"] = Math.Round(DivergenceResult.Median(Points.Select(p => p.GoldProbability)), 4),
+        ["median_p_chosen"] = Math.Round(Rescored.MedianGreedyProbability, 4),
+        ["median_p_gold"] = Math.Round(Rescored.MedianGoldProbability, 4),
         ["gold_preferred"] = Math.Round(GoldPreferred, 4), ["gold_first"] = Math.Round(GoldFirst, 4),
     };
 
@@ -42,10 +49,10 @@ public sealed record RescoredDivergence(DivergenceResult Reference, IReadOnlyLis
         return string.Join("\n",
             $"At the reference's first wrong tokens ({Points.Count} points; the same gold prefixes):",
             "| | reference | this policy |", "|---|---|---|",
-            $"| median probability of the reference's chosen token | {Reference.MedianGreedyProbability:F3} | {DivergenceResult.Median(Points.Select(p => p.GreedyProbability)):F3} |",
-            $"| median probability of the gold token | {Reference.MedianGoldProbability:F3} | {DivergenceResult.Median(Points.Select(p => p.GoldProbability)):F3} |",
-            $"| gold token more likely than the reference's choice | 0.0 % | {GoldPreferred:P1} |",
-            $"| gold token the first choice | 0.0 % | {GoldFirst:P1} |");
+            $"| median probability of the reference's chosen token | {Reference.MedianGreedyProbability:F3} | {Rescored.MedianGreedyProbability:F3} |",
+            $"| median probability of the gold token | {Reference.MedianGoldProbability:F3} | {Rescored.MedianGoldProbability:F3} |",
+            $"| gold token more likely than the reference's choice | {Reference.Fraction(GoldMoreLikely):P1} | {GoldPreferred:P1} |",
+            $"| gold token the first choice | {Reference.Fraction(GoldOnTop):P1} | {GoldFirst:P1} |");
     }
 }
 
@@ -91,9 +98,9 @@ public sealed record DivergenceResult(int Problems, int GreedyWrong, IReadOnlyLi
             $"| gold token has probability ≥ 0.1 | {GoldAtLeastTenth:P1} |");
     }
 
-    private double Fraction(Func<DivergencePoint, bool> predicate) => Points.Count == 0 ? 0 : Points.Count(predicate) / (double)Points.Count;
+    internal double Fraction(Func<DivergencePoint, bool> predicate) => Points.Count == 0 ? 0 : Points.Count(predicate) / (double)Points.Count;
 
-    internal static double Median(IEnumerable<double> values)
+    private static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         if (sorted.Length == 0) return double.NaN;
@@ -123,16 +130,13 @@ public static class GreedyDivergence
             var problem = problems[i];
             if (task.Check(problem, generations[i].Text).Correct) continue;
             wrong++;
-            if (task.GoldSolution(problem) is not { } gold) continue;
-            int[] goldIds = [.. tokenizer.Encode(Solution.Join(gold)), tokenizer.Eos];
+            if (GoldIds(tokenizer, task, problem) is not { } goldIds) continue;
             var chosen = generations[i].Tokens;
             int d = 0;
             while (d < chosen.Length && d < goldIds.Length && chosen[d] == goldIds[d]) d++;
             if (d >= chosen.Length || d >= goldIds.Length) continue;
-            var probabilities = NextTokenProbabilities(model, [.. Prompting.Encode(tokenizer, problem.Prompt), .. goldIds.AsSpan(0, d)]);
-            double pGold = probabilities[goldIds[d]], pChosen = probabilities[chosen[d]];
             int step = tokenizer.Decode(goldIds.AsSpan(0, d)).Count(c => c == '\n');
-            points.Add(new DivergencePoint(problem.Id, d, step, pChosen, pGold, probabilities.Count(p => p > pGold), chosen[d], goldIds[d]));
+            points.Add(Score(model, tokenizer, problem, goldIds, new DivergencePoint(problem.Id, d, step, 0, 0, 0, chosen[d], goldIds[d])));
         }
         return new DivergenceResult(problems.Count, wrong, points);
     }
@@ -152,23 +156,30 @@ public static class GreedyDivergence
         {
             var problem = byId.TryGetValue(point.ProblemId, out var found) ? found
                 : throw new ArgumentException($"divergence point of problem '{point.ProblemId}', which is not among the problems", nameof(reference));
-            int[] goldIds = [.. tokenizer.Encode(Solution.Join(task.GoldSolution(problem)!)), tokenizer.Eos];
-            var probabilities = NextTokenProbabilities(model, [.. Prompting.Encode(tokenizer, problem.Prompt), .. goldIds.AsSpan(0, point.Position)]);
-            double pGold = probabilities[point.GoldToken];
-            return point with
-            {
-                GreedyProbability = probabilities[point.ChosenToken], GoldProbability = pGold, GoldRank = probabilities.Count(p => p > pGold),
-            };
+            return Score(model, tokenizer, problem, GoldIds(tokenizer, task, problem)!, point);
         }).ToList();
         return new RescoredDivergence(reference, points);
     }
 
-    /// <summary>The policy's next-token distribution after <paramref name="ids"/> (one full forward pass).</summary>
-    private static float[] NextTokenProbabilities(Transformer model, int[] ids)
+    /// <summary>The gold solution's token ids, ending with EOS as SFT trains it; null where the task writes none.</summary>
+    private static int[]? GoldIds(ITokenizer tokenizer, ITask task, Problem problem) =>
+        task.GoldSolution(problem) is { } gold ? [.. tokenizer.Encode(Solution.Join(gold)), tokenizer.Eos] : null;
+
+    /// <summary>
+    /// <paramref name="point"/> with <paramref name="model"/>'s probabilities of its chosen and gold tokens, and the gold
+    /// token's rank, after the prompt and the first <see cref="DivergencePoint.Position"/> gold tokens (one full forward pass).
+    /// </summary>
+    private static DivergencePoint Score(Transformer model, ITokenizer tokenizer, Problem problem, int[] goldIds, DivergencePoint point)
     {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var input = tensor(ids.Select(x => (long)x).ToArray(), [1, ids.Length], device: model.Device);
-        return model.forward(input)[0, -1].softmax(-1).to(CPU).data<float>().ToArray();
+        int[] ids = [.. Prompting.Encode(tokenizer, problem.Prompt), .. goldIds.AsSpan(0, point.Position)];
+        float[] probabilities;
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            var input = tensor(ids.Select(x => (long)x).ToArray(), [1, ids.Length], device: model.Device);
+            probabilities = model.forward(input)[0, -1].softmax(-1).to(CPU).data<float>().ToArray();
+        }
+        double pGold = probabilities[point.GoldToken];
+        return point with { GreedyProbability = probabilities[point.ChosenToken], GoldProbability = pGold, GoldRank = probabilities.Count(p => p > pGold) };
     }
 }
