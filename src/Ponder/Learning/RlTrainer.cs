@@ -112,7 +112,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 if (perSequence is not null)
                 {
                     advantages = o.OutcomeCoef * perSequence.unsqueeze(1) * batch.Mask;        // (N, T)
-                    if (actionAt is not null) advantages = advantages * ActionMask(batch, rows, tokenizer, actionAt);
+                    if (actionAt is not null) advantages = advantages * ActionMask(batch, actionAt);
                     if (steps is not null)
                         advantages = advantages + o.ProcessCoef * ProcessAdvantages.GroupStepAdvantages(steps, o.GroupSize, width, device) * batch.Mask;
                 }
@@ -228,12 +228,16 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         return (rows, gens, rewards.ToArray(), drawn, draw, o.BranchThenGreedy ? actions.ToArray() : null);
     }
 
-    /// <summary>(N, L−1): 1 at the position that predicts each row's sampled token (completion index <paramref name="actionAt"/>).</summary>
-    internal static Tensor ActionMask(RolloutBatch batch, IReadOnlyList<Problem> rows, ITokenizer tokenizer, int[] actionAt)
+    /// <summary>
+    /// (N, L−1): 1 at the position that predicts each row's sampled token (completion index <paramref name="actionAt"/>),
+    /// counted from the row's first completion position, where its mask starts.
+    /// </summary>
+    internal static Tensor ActionMask(RolloutBatch batch, int[] actionAt)
     {
-        var positions = rows.Select((p, i) => (long)(Prompting.Encode(tokenizer, p.Prompt).Length - 1 + actionAt[i])).ToArray();
-        var index = tensor(positions, [rows.Count, 1], device: batch.Mask.device);
-        return zeros_like(batch.Mask).scatter_(1, index, ones_like(batch.Mask)).mul_(batch.Mask);
+        using var scope = NewDisposeScope();
+        var first = batch.Mask.argmax(1, keepdim: true);                                // (N, 1): argmax is the first 1
+        var index = first + tensor(actionAt.Select(a => (long)a).ToArray(), [actionAt.Length, 1], device: batch.Mask.device);
+        return zeros_like(batch.Mask).scatter_(1, index, ones_like(batch.Mask)).mul_(batch.Mask).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -223,7 +223,7 @@ public sealed class RlTrainerTests : IDisposable
         using var batch = RolloutBatch.Build(tokenizer, rows, [tokenizer.Encode("#4\n#"), tokenizer.Encode("#7")], ["#4\n#", "#7"], CPU);
 
         // When the action mask is built
-        using var mask = RlTrainer.ActionMask(batch, rows, tokenizer, [1, 0]);
+        using var mask = RlTrainer.ActionMask(batch, [1, 0]);
 
         // Then it holds a single 1 a row, at the position that predicts the branch token (prompt length − 1 + index)
         Assert.Equal(new float[] { 0, 0, 0, 1, 0, 0, /* row b: */ 0, 0, 1, 0, 0, 0 }, mask.data<float>().ToArray());   // (2, 6)
