@@ -9,7 +9,8 @@ public static class ExpertIterationCommand
     public const string Usage = """
         ponder train expert-iteration --policy C --out DIR [--task T] [--rounds 3] [--problems 2048] [--samples 4]
             [--keep 1] [--epochs 6.2 | --steps-per-round N [--steps-growth 1]] [--restart base|continue] [--no-accumulate]
-            [--batch 64] [--lr 5e-5] [--warmup 20] [--temperature 1] [--eval-count 200] [--seed 1] [--resume]
+            [--batch 64] [--lr 5e-5] [--warmup 20] [--lr-decay constant|linear|cosine] [--min-lr-fraction 0.1]
+            [--temperature 1] [--eval-count 200] [--seed 1] [--resume]
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
             [--lr 3e-5] [--temperature 1] [--eval-every 25] [--eval-count 200] [--seed 1]
         """;
@@ -27,7 +28,9 @@ public static class ExpertIterationCommand
             Epochs = Epochs(o, d.Epochs),
             Restart = RlCommand.Enum<ExpertRestart>(o, "restart", d.Restart.ToString().ToLowerInvariant()),
             Accumulate = !o.Flag("no-accumulate"), BatchSize = o.Int("batch", d.BatchSize, 1),
-            Lr = o.Double("lr", d.Lr, 0, 1), Warmup = o.Int("warmup", d.Warmup, 0), Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
+            Lr = o.Double("lr", d.Lr, 0, 1), Warmup = o.Int("warmup", d.Warmup, 0),
+            Decay = RlCommand.Enum<LrDecay>(o, "lr-decay", "constant"), MinLrFraction = o.Double("min-lr-fraction", d.MinLrFraction, 0, 1),
+            Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
             EvalCount = o.Int("eval-count", d.EvalCount, 1), Seed = o.Int("seed", d.Seed), Resume = o.Flag("resume"),
         };
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);

@@ -104,7 +104,8 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
     /// <summary>
     /// <paramref name="steps"/> SFT steps on batches drawn (seeded by the round) from <paramref name="data"/>; the learning
     /// rate warms up linearly over the first <see cref="ExpertIterationOptions.Warmup"/> steps counted from
-    /// <paramref name="stepsBefore"/>. Returns the last step's loss.
+    /// <paramref name="stepsBefore"/>, then falls over the round's steps as <see cref="ExpertIterationOptions.Decay"/> says.
+    /// Returns the last step's loss.
     /// </summary>
     public static double FineTune(Transformer model, AdamW optimizer, ITokenizer tokenizer, IReadOnlyList<(string Prompt, string Completion)> data,
         int steps, ExpertIterationOptions o, int round, long stepsBefore)
@@ -114,10 +115,20 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
         for (int s = 0; s < steps; s++)
         {
             var batch = Enumerable.Range(0, Math.Min(o.BatchSize, data.Count)).Select(_ => data[rng.Next(data.Count)]).ToList();
-            long global = stepsBefore + s + 1;      // warmup: a fresh AdamW's first steps are lr-sized in every direction
-            loss = SupervisedStep.Run(model, optimizer, tokenizer, batch, o.Lr * Math.Min(1.0, global / (double)Math.Max(1, o.Warmup)), o.GradClip).Loss;
+            loss = SupervisedStep.Run(model, optimizer, tokenizer, batch, RateAt(o, s + 1, steps, stepsBefore), o.GradClip).Loss;
         }
         return loss;
+    }
+
+    /// <summary>
+    /// The rate of a round's 1-based step <paramref name="step"/> of <paramref name="steps"/>: the linear warmup counted
+    /// from <paramref name="stepsBefore"/> (a fresh AdamW's first steps are lr-sized in every direction), times the
+    /// round's decay from 1 to <see cref="ExpertIterationOptions.MinLrFraction"/> at its last step.
+    /// </summary>
+    internal static double RateAt(ExpertIterationOptions o, int step, int steps, long stepsBefore)
+    {
+        double lr = o.Lr * Math.Min(1.0, (stepsBefore + step) / (double)Math.Max(1, o.Warmup));
+        return o.Decay == LrDecay.Constant ? lr : lr * new LrSchedule(1.0, 0, steps, o.MinLrFraction, o.Decay).At(step);
     }
 
     /// <summary>The default expert: N samples per problem from the current policy.</summary>

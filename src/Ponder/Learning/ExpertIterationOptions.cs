@@ -41,6 +41,13 @@ public sealed record ExpertIterationOptions
     public double Lr { get; init; } = 5e-5;
     /// <summary>Linear warmup over the first optimizer steps of the run (the optimizer starts fresh).</summary>
     public int Warmup { get; init; } = 20;
+    /// <summary>
+    /// How the rate falls over each round's steps after the warmup, to <see cref="MinLrFraction"/> of the peak at the round's
+    /// last step (TRL's <c>lr_scheduler_type</c>). Constant (the default) stays at <see cref="Lr"/>.
+    /// </summary>
+    public LrDecay Decay { get; init; } = LrDecay.Constant;
+    /// <summary>The decay's floor as a fraction of <see cref="Lr"/> (SFT's cosine uses 0.1).</summary>
+    public double MinLrFraction { get; init; } = 0.1;
     public double GradClip { get; init; } = 1.0;
     public int EvalCount { get; init; } = 200;
     public int Seed { get; init; } = 1;
