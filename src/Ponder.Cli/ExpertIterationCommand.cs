@@ -10,7 +10,12 @@ public static class ExpertIterationCommand
         ponder train expert-iteration --policy C --out DIR [--task T] [--rounds 3] [--problems 2048] [--samples 4]
             [--keep 1] [--epochs 6.2 | --steps-per-round N [--steps-growth 1]] [--restart base|continue] [--no-accumulate]
             [--batch 64] [--lr 5e-5] [--warmup 20] [--lr-decay constant|linear|cosine] [--min-lr-fraction 0.1]
-            [--temperature 1] [--eval-count 200] [--seed 1] [--resume]
+            [--temperature 1] [--expert sample|flip|gold [--flip-positions 6] [--flip-alternatives 2]] [--strict-steps]
+            [--eval-count 200] [--seed 1] [--resume]
+          --expert: who proposes solutions: samples (--samples per problem), or the greedy answer and, where it is wrong,
+            the policy's next --flip-alternatives tokens at its --flip-positions least certain tokens, each continued
+            greedily; or the task's gold solutions (an oracle, the upper bound)
+          --strict-steps: keep a solution only if every step is right too (tasks with a step checker)
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
             [--lr 3e-5] [--temperature 1] [--eval-every 25] [--eval-count 200] [--seed 1]
         """;
@@ -31,6 +36,8 @@ public static class ExpertIterationCommand
             Lr = o.Double("lr", d.Lr, 0, 1), Warmup = o.Int("warmup", d.Warmup, 0),
             Decay = RlCommand.Enum<LrDecay>(o, "lr-decay", "constant"), MinLrFraction = o.Double("min-lr-fraction", d.MinLrFraction, 0, 1),
             Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
+            Expert = RlCommand.Enum<ExpertKind>(o, "expert", "sample"), FlipPositions = o.Int("flip-positions", d.FlipPositions, 1),
+            FlipAlternatives = o.Int("flip-alternatives", d.FlipAlternatives, 1), StrictSteps = o.Flag("strict-steps"),
             EvalCount = o.Int("eval-count", d.EvalCount, 1), Seed = o.Int("seed", d.Seed), Resume = o.Flag("resume"),
         };
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);

@@ -26,6 +26,8 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
         var o = options;
         var policy = LoadedPolicy.Load(o.Resume ? o.Out : o.Policy, device);
         var task = taskOverride ?? TaskRegistry.Create(o.Task ?? policy.State.Task);
+        if (o.StrictSteps && !task.HasStepChecker)
+            throw new ArgumentException($"strict steps need a task with a step checker; '{task.Name}' has none");
         var optimizer = SupervisedStep.Optimizer(policy.Model, weightDecay: 0);
         int firstRound = 1;
         long stepsDone = 0;                                       // optimizer steps so far (Continue's warmup counts them)
@@ -48,12 +50,13 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
         {
             // 1. The expert (the latest model) attempts train problems; the verifier keeps distinct correct solutions.
             var problems = task.Problems(Split.Train, o.ProblemsPerRound, Seeds.Mix(o.Seed, round));
-            var attempts = (expert ?? Sample)(policy, problems, Seeds.Mix(o.Seed + 104729, round));
+            var attempts = (expert ?? Propose)(policy, problems, Seeds.Mix(o.Seed + 104729, round));
             var kept = new List<(string Prompt, string Completion)>();
             int solved = 0, correctAttempts = 0;
             for (int i = 0; i < problems.Count; i++)
             {
-                var correct = attempts[i].Where(c => task.Check(problems[i], c).Correct).Select(Canonical).Distinct().ToList();
+                var correct = attempts[i].Where(c => task.Check(problems[i], c).Correct).Select(Canonical)
+                    .Where(c => !o.StrictSteps || task.CheckStep(problems[i], Solution.Lines(c))).Distinct().ToList();
                 correctAttempts += attempts[i].Count(c => task.Check(problems[i], c).Correct);
                 if (correct.Count > 0) solved++;
                 kept.AddRange(correct.Take(o.KeepPerProblem).Select(c => (problems[i].Prompt, c)));
@@ -80,7 +83,7 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             metrics.Write(new JsonObject
             {
                 ["step"] = round, ["round"] = round, ["solved_fraction"] = solved / (double)problems.Count,
-                ["sample_accuracy"] = correctAttempts / (double)(problems.Count * o.SamplesPerProblem),
+                ["sample_accuracy"] = correctAttempts / (double)attempts.Sum(a => a.Count),
                 ["kept"] = kept.Count, ["new"] = added, ["train_set"] = train.Count, ["steps"] = steps,
                 ["loss"] = Math.Round(loss, 5), ["eval_greedy"] = acc,
             });
@@ -131,13 +134,27 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
         return o.Decay == LrDecay.Constant ? lr : lr * new LrSchedule(1.0, 0, steps, o.MinLrFraction, o.Decay).At(step);
     }
 
-    /// <summary>The default expert: N samples per problem from the current policy.</summary>
-    IReadOnlyList<IReadOnlyList<string>> Sample(LoadedPolicy policy, IReadOnlyList<Problem> problems, int seed)
+    /// <summary>The expert of <see cref="ExpertIterationOptions.Expert"/>: candidate solutions for each problem.</summary>
+    IReadOnlyList<IReadOnlyList<string>> Propose(LoadedPolicy policy, IReadOnlyList<Problem> problems, int seed)
     {
         var o = options;
         var task = taskOverride ?? TaskRegistry.Create(o.Task ?? policy.State.Task);
-        var generator = new Policy.Generator(policy.Model, policy.Tokenizer);
         int maxNew = Evaluator.MaxNewTokens(policy.Tokenizer, task, problems, policy.Model.Config.MaxPositions);
+        return o.Expert switch
+        {
+            ExpertKind.Gold => problems.Select(IReadOnlyList<string> (p) => task.GoldSolution(p) is { } gold ? [Solution.Join(gold)]
+                : throw new InvalidOperationException($"expert 'gold': task '{task.Name}' has no gold solution for problem {p.Id}")).ToList(),
+            ExpertKind.Flip => UncertainFlips.Propose(policy.Model, policy.Tokenizer, problems, (p, c) => task.Check(p, c).Correct,
+                o.FlipPositions, o.FlipAlternatives, maxNew),
+            _ => Sample(policy, problems, seed, maxNew),
+        };
+    }
+
+    /// <summary>The default expert: N samples per problem from the current policy.</summary>
+    IReadOnlyList<IReadOnlyList<string>> Sample(LoadedPolicy policy, IReadOnlyList<Problem> problems, int seed, int maxNew)
+    {
+        var o = options;
+        var generator = new Policy.Generator(policy.Model, policy.Tokenizer);
         policy.Model.eval();
         return RepeatedSampler.Sample(generator, problems.Select(p => Prompting.Encode(policy.Tokenizer, p.Prompt)).ToList(), o.SamplesPerProblem,
                 new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew }, seed, batchSize: 256)

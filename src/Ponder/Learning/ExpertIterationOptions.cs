@@ -17,6 +17,17 @@ public sealed record ExpertIterationOptions
     /// <summary>Expert attempts per problem (best-of-N sampling as the expert).</summary>
     public int SamplesPerProblem { get; init; } = 4;
     public double Temperature { get; init; } = 1.0;
+    /// <summary>Who proposes solutions: samples of the policy (the default), flips of its least certain tokens, or gold.</summary>
+    public ExpertKind Expert { get; init; } = ExpertKind.Sample;
+    /// <summary>With <see cref="ExpertKind.Flip"/>: least certain tokens of a wrong greedy completion that are flipped.</summary>
+    public int FlipPositions { get; init; } = 6;
+    /// <summary>With <see cref="ExpertKind.Flip"/>: the policy's next-best tokens tried at each flipped position.</summary>
+    public int FlipAlternatives { get; init; } = 2;
+    /// <summary>
+    /// Keep a solution only if every step is right as well as the final answer (tasks with a step checker). Off: the
+    /// verifier's final-answer check alone, which also keeps the few solutions whose steps err and cancel out.
+    /// </summary>
+    public bool StrictSteps { get; init; }
     /// <summary>At most this many distinct correct solutions kept per problem (limits easy problems' weight).</summary>
     public int KeepPerProblem { get; init; } = 1;
     /// <summary>SFT steps on the kept solutions in round 1 (later rounds: see <see cref="StepsGrowth"/>, <see cref="Epochs"/>).</summary>
