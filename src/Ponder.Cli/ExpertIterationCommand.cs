@@ -40,6 +40,10 @@ public static class ExpertIterationCommand
             FlipAlternatives = o.Int("flip-alternatives", d.FlipAlternatives, 1), StrictSteps = o.Flag("strict-steps"),
             EvalCount = o.Int("eval-count", d.EvalCount, 1), Seed = o.Int("seed", d.Seed), Resume = o.Flag("resume"),
         };
+        if (options.Expert != ExpertKind.Flip && (o.String("flip-positions") ?? o.String("flip-alternatives")) is not null)
+            throw new UsageException("train expert-iteration: --flip-positions and --flip-alternatives need --expert flip");
+        if (options.Decay == LrDecay.Constant && o.String("min-lr-fraction") is not null)
+            throw new UsageException("train expert-iteration: --min-lr-fraction needs --lr-decay linear or cosine");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
         new ExpertIteration(options, device).Run(new ConsoleProgress("expert-iteration"));

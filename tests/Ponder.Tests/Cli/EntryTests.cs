@@ -62,6 +62,17 @@ public sealed class EntryTests
         Assert.Equal(2, code);
         Assert.Contains("unknown value 'scratch'", error);
     }
+
+    [Theory]
+    [InlineData("--flip-positions", "4", "--flip-positions and --flip-alternatives need --expert flip")]
+    [InlineData("--flip-alternatives", "1", "--flip-positions and --flip-alternatives need --expert flip")]
+    [InlineData("--min-lr-fraction", "0.2", "--min-lr-fraction needs --lr-decay linear or cosine")]
+    public void Expert_iteration_refuses_options_that_would_be_ignored(string option, string value, string message)
+    {
+        var (code, error) = Run("train", "expert-iteration", "--policy", "x", "--out", "y", option, value);
+        Assert.Equal(2, code);
+        Assert.Contains(message, error);
+    }
 }
 
 public sealed class RlCommandTests
