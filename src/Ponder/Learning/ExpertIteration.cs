@@ -55,9 +55,10 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             int solved = 0, correctAttempts = 0;
             for (int i = 0; i < problems.Count; i++)
             {
-                var correct = attempts[i].Where(c => task.Check(problems[i], c).Correct).Select(Canonical)
+                var right = attempts[i].Where(c => task.Check(problems[i], c).Correct).ToList();
+                correctAttempts += right.Count;
+                var correct = right.Select(Canonical)
                     .Where(c => !o.StrictSteps || task.CheckStep(problems[i], Solution.Lines(c))).Distinct().ToList();
-                correctAttempts += attempts[i].Count(c => task.Check(problems[i], c).Correct);
                 if (correct.Count > 0) solved++;
                 kept.AddRange(correct.Take(o.KeepPerProblem).Select(c => (problems[i].Prompt, c)));
             }
