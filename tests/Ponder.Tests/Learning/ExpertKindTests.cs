@@ -24,11 +24,7 @@ public sealed class ExpertKindTests : IDisposable
     static Transformer RandomModel(ITokenizer tokenizer, int seed)
     {
         manual_seed(seed);
-        var model = new Transformer(new TransformerConfig
-        {
-            VocabSize = tokenizer.VocabSize, HiddenSize = 32, NumLayers = 1, NumHeads = 2, NumKvHeads = 1, IntermediateSize = 64,
-            MaxPositions = 64, BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad,
-        });
+        var model = new Transformer(ToyBandit.TinyConfig(tokenizer, maxPositions: 64));
         model.eval();
         return model;
     }

@@ -25,15 +25,18 @@ internal static class ToyBandit
         public bool CheckStep(Problem problem, IReadOnlyList<string> steps) => throw new NotSupportedException();
     }
 
+    /// <summary>The tiny policies' shape: one layer of width 32 over <paramref name="tokenizer"/>'s vocabulary.</summary>
+    public static TransformerConfig TinyConfig(ITokenizer tokenizer, int maxPositions = 10) => new()
+    {
+        VocabSize = tokenizer.VocabSize, HiddenSize = 32, NumLayers = 1, NumHeads = 2, NumKvHeads = 1, IntermediateSize = 64,
+        MaxPositions = maxPositions, BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad,
+    };
+
     /// <summary>Saves a random tiny policy under <paramref name="dir"/> and returns its folder.</summary>
     public static string TinyPolicy(TempDirectory dir)
     {
         var tokenizer = new CharTokenizer();
-        var config = new TransformerConfig
-        {
-            VocabSize = tokenizer.VocabSize, HiddenSize = 32, NumLayers = 1, NumHeads = 2, NumKvHeads = 1, IntermediateSize = 64,
-            MaxPositions = 10, BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad,
-        };
+        var config = TinyConfig(tokenizer);
         manual_seed(3);
         var model = new Transformer(config);
         string path = dir.File("start");
