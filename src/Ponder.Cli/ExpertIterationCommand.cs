@@ -8,13 +8,15 @@ public static class ExpertIterationCommand
 {
     public const string Usage = """
         ponder train expert-iteration --policy C --out DIR [--task T] [--rounds 3] [--problems 2048] [--samples 4]
-            [--keep 1] [--epochs 6.2 | --steps-per-round N [--steps-growth 1]] [--restart base|continue] [--no-accumulate]
+            [--max-samples N] [--keep 1] [--epochs 6.2 | --steps-per-round N [--steps-growth 1]] [--restart base|continue] [--no-accumulate]
             [--batch 64] [--lr 5e-5] [--warmup 20] [--lr-decay constant|linear|cosine] [--min-lr-fraction 0.1]
             [--temperature 1] [--expert sample|flip|gold [--flip-positions 6] [--flip-alternatives 2]] [--strict-steps]
             [--eval-count 200] [--seed 1] [--resume]
           --expert: who proposes solutions: samples (--samples per problem), or the greedy answer and, where it is wrong,
             the policy's next --flip-alternatives tokens at its --flip-positions least certain tokens, each continued
             greedily; or the task's gold solutions (an oracle, the upper bound)
+          --max-samples: draw again for the problems with fewer than --keep correct attempts, doubling the draws,
+            until they have them or N attempts (hard problems get the samples easy ones do not need)
           --strict-steps: keep a solution only if every step is right too (tasks with a step checker)
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
             [--lr 3e-5] [--temperature 1] [--eval-every 25] [--eval-count 200] [--seed 1]
@@ -28,7 +30,8 @@ public static class ExpertIterationCommand
         {
             Policy = o.Required("policy"), Out = o.Required("out"), Task = o.String("task"),
             Rounds = o.Int("rounds", d.Rounds, 1), ProblemsPerRound = o.Int("problems", d.ProblemsPerRound, 1),
-            SamplesPerProblem = o.Int("samples", d.SamplesPerProblem, 1), KeepPerProblem = o.Int("keep", d.KeepPerProblem, 1),
+            SamplesPerProblem = o.Int("samples", d.SamplesPerProblem, 1),
+            MaxSamples = o.String("max-samples") is null ? null : o.Int("max-samples", 0, 2), KeepPerProblem = o.Int("keep", d.KeepPerProblem, 1),
             StepsPerRound = o.Int("steps-per-round", d.StepsPerRound, 1), StepsGrowth = o.Double("steps-growth", d.StepsGrowth, 0.1, 10),
             Epochs = Epochs(o, d.Epochs),
             Restart = RlCommand.Enum<ExpertRestart>(o, "restart", d.Restart.ToString().ToLowerInvariant()),
@@ -42,6 +45,8 @@ public static class ExpertIterationCommand
         };
         if (options.Expert != ExpertKind.Flip && (o.String("flip-positions") ?? o.String("flip-alternatives")) is not null)
             throw new UsageException("train expert-iteration: --flip-positions and --flip-alternatives need --expert flip");
+        if (options.MaxSamples is { } most && (options.Expert != ExpertKind.Sample || most <= options.SamplesPerProblem))
+            throw new UsageException($"train expert-iteration: --max-samples {most} needs --expert sample and more than --samples ({options.SamplesPerProblem})");
         if (options.Decay == LrDecay.Constant && o.String("min-lr-fraction") is not null)
             throw new UsageException("train expert-iteration: --min-lr-fraction needs --lr-decay linear or cosine");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);

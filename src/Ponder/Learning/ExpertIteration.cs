@@ -147,19 +147,39 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
                 : throw new InvalidOperationException($"expert 'gold': task '{task.Name}' has no gold solution for problem {p.Id}")).ToList(),
             ExpertKind.Flip => UncertainFlips.Propose(policy.Model, policy.Tokenizer, problems, (p, c) => task.Check(p, c).Correct,
                 o.FlipPositions, o.FlipAlternatives, maxNew),
-            _ => Sample(policy, problems, seed, maxNew),
+            _ => Sample(policy, task, problems, seed, maxNew),
         };
     }
 
-    /// <summary>The default expert: N samples per problem from the current policy.</summary>
-    IReadOnlyList<IReadOnlyList<string>> Sample(LoadedPolicy policy, IReadOnlyList<Problem> problems, int seed, int maxNew)
+    /// <summary>
+    /// The default expert: N samples per problem from the current policy; with <see cref="ExpertIterationOptions.MaxSamples"/>,
+    /// further passes for the problems still short of <see cref="ExpertIterationOptions.KeepPerProblem"/> correct attempts.
+    /// </summary>
+    IReadOnlyList<IReadOnlyList<string>> Sample(LoadedPolicy policy, ITask task, IReadOnlyList<Problem> problems, int seed, int maxNew)
     {
         var o = options;
         var generator = new Policy.Generator(policy.Model, policy.Tokenizer);
         policy.Model.eval();
-        return RepeatedSampler.Sample(generator, problems.Select(p => Prompting.Encode(policy.Tokenizer, p.Prompt)).ToList(), o.SamplesPerProblem,
-                new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew }, seed, batchSize: 256)
-            .Select(IReadOnlyList<string> (g) => g.Select(x => x.Text).ToList()).ToList();
+        var prompts = problems.Select(p => Prompting.Encode(policy.Tokenizer, p.Prompt)).ToList();
+        var sampling = new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew };
+        var attempts = problems.Select(_ => new List<string>()).ToList();
+        var correct = new int[problems.Count];
+        var open = Enumerable.Range(0, problems.Count).ToList();
+        int most = o.MaxSamples ?? o.SamplesPerProblem, draws = o.SamplesPerProblem, drawn = 0;
+        for (int pass = 0; open.Count > 0 && draws > 0; pass++)
+        {
+            var generations = RepeatedSampler.Sample(generator, open.Select(i => prompts[i]).ToList(), draws, sampling,
+                pass == 0 ? seed : Seeds.Mix(seed, pass), batchSize: 256);
+            drawn += draws;
+            draws = Math.Min(drawn, most - drawn);                     // doubling, up to the cap; 0 ends the loop
+            for (int j = 0; j < open.Count; j++)
+            {
+                attempts[open[j]].AddRange(generations[j].Select(g => g.Text));
+                if (draws > 0) correct[open[j]] += generations[j].Count(g => task.Check(problems[open[j]], g.Text).Correct);
+            }
+            open = open.Where(i => correct[i] < o.KeepPerProblem).ToList();
+        }
+        return attempts;
     }
 
     /// <summary>A kept solution is its lines up to the final-answer line (trailing text dropped), one step a line.</summary>

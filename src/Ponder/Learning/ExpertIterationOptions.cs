@@ -16,6 +16,13 @@ public sealed record ExpertIterationOptions
     public int ProblemsPerRound { get; init; } = 2048;
     /// <summary>Expert attempts per problem (best-of-N sampling as the expert).</summary>
     public int SamplesPerProblem { get; init; } = 4;
+    /// <summary>
+    /// When set (above <see cref="SamplesPerProblem"/>), the sampling expert draws again for the problems that have fewer than
+    /// <see cref="KeepPerProblem"/> correct attempts, doubling the draws each pass, until they have them or have had this many
+    /// attempts: hard problems get the samples that easy ones do not need (DART-Math's uniform rejection sampling, Tong et al.
+    /// 2024). Null: <see cref="SamplesPerProblem"/> attempts for every problem.
+    /// </summary>
+    public int? MaxSamples { get; init; }
     public double Temperature { get; init; } = 1.0;
     /// <summary>Who proposes solutions: samples of the policy (the default), flips of its least certain tokens, or gold.</summary>
     public ExpertKind Expert { get; init; } = ExpertKind.Sample;

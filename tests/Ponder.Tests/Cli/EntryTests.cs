@@ -67,6 +67,7 @@ public sealed class EntryTests
     [InlineData("--flip-positions", "4", "--flip-positions and --flip-alternatives need --expert flip")]
     [InlineData("--flip-alternatives", "1", "--flip-positions and --flip-alternatives need --expert flip")]
     [InlineData("--min-lr-fraction", "0.2", "--min-lr-fraction needs --lr-decay linear or cosine")]
+    [InlineData("--max-samples", "4", "--max-samples 4 needs --expert sample and more than --samples (4)")]
     public void Expert_iteration_refuses_options_that_would_be_ignored(string option, string value, string message)
     {
         var (code, error) = Run("train", "expert-iteration", "--policy", "x", "--out", "y", option, value);

@@ -145,6 +145,35 @@ public sealed class ExpertKindTests : IDisposable
         Assert.Equal([gold], Kept(strict: true));
     }
 
+    [Theory]
+    [InlineData(null, 0.5)]      // 2 attempts each: 12 right of 24
+    [InlineData(8, 0.2)]         // the hard ones drawn 2 + 2 + 4 times: 12 right of 12 + 48
+    [InlineData(7, 12 / 54.0)]   // the last pass cut to the cap, 2 + 2 + 3: 12 right of 12 + 42
+    public void More_samples_go_to_the_problems_without_a_correct_attempt(int? maxSamples, double sampleAccuracy)
+    {
+        // Given 12 problems of which every attempt at the even ones is right and none at the odd ones
+        var o = Options("max-" + maxSamples, ExpertKind.Sample) with { MaxSamples = maxSamples };
+        new ExpertIteration(o, CPU, taskOverride: new EvenOnesRight()).Run();
+
+        // Then only the odd ones are drawn again, doubling, up to the cap
+        var round = MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Single(r => r.ContainsKey("kept"));
+        Assert.Equal(sampleAccuracy, round["sample_accuracy"]!.GetValue<double>(), 12);
+        Assert.Equal(6, round["kept"]!.GetValue<int>());
+    }
+
+    /// <summary>The toy digit task, judged by the problem alone: every attempt at an even-numbered problem is right.</summary>
+    sealed class EvenOnesRight : ITask
+    {
+        readonly ToyBandit.StartsWithDigit toy = new();
+        public string Name => toy.Name;
+        public bool HasStepChecker => false;
+        public IReadOnlyList<Problem> Problems(Split split, int count, int seed) => toy.Problems(split, count, seed);
+        public Outcome Check(Problem problem, string completion) =>
+            int.Parse(problem.Id[(problem.Id.LastIndexOf('-') + 1)..]) % 2 == 0 ? new(true, "0", true) : new(false, null, true, "odd");
+        public IReadOnlyList<string>? GoldSolution(Problem problem) => null;
+        public bool CheckStep(Problem problem, IReadOnlyList<string> steps) => throw new NotSupportedException();
+    }
+
     /// <summary>A task whose train and test problems are all one problem (the step checker and verifier are the task's).</summary>
     sealed class OneProblem(ITask task, Problem problem) : ITask
     {
