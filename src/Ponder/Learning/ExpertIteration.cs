@@ -57,8 +57,7 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             {
                 var right = attempts[i].Where(c => task.Check(problems[i], c).Correct).ToList();
                 correctAttempts += right.Count;
-                var correct = right.Select(Canonical)
-                    .Where(c => !o.StrictSteps || task.CheckStep(problems[i], Solution.Lines(c))).Distinct().ToList();
+                var correct = right.Select(Canonical).Where(c => StepsCheck(task, problems[i], c)).Distinct().ToList();
                 if (correct.Count > 0) solved++;
                 kept.AddRange(correct.Take(o.KeepPerProblem).Select(c => (problems[i].Prompt, c)));
             }
@@ -153,7 +152,8 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
 
     /// <summary>
     /// The default expert: N samples per problem from the current policy; with <see cref="ExpertIterationOptions.MaxSamples"/>,
-    /// further passes for the problems still short of <see cref="ExpertIterationOptions.KeepPerProblem"/> correct attempts.
+    /// further passes for the problems still short of <see cref="ExpertIterationOptions.KeepPerProblem"/> correct attempts
+    /// (correct as the kept solutions are: with <see cref="ExpertIterationOptions.StrictSteps"/>, every step too).
     /// </summary>
     IReadOnlyList<IReadOnlyList<string>> Sample(LoadedPolicy policy, ITask task, IReadOnlyList<Problem> problems, int seed, int maxNew)
     {
@@ -175,12 +175,16 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             for (int j = 0; j < open.Count; j++)
             {
                 attempts[open[j]].AddRange(generations[j].Select(g => g.Text));
-                if (draws > 0) correct[open[j]] += generations[j].Count(g => task.Check(problems[open[j]], g.Text).Correct);
+                if (draws > 0)
+                    correct[open[j]] += generations[j].Count(g => task.Check(problems[open[j]], g.Text).Correct && StepsCheck(task, problems[open[j]], Canonical(g.Text)));
             }
             open = open.Where(i => correct[i] < o.KeepPerProblem).ToList();
         }
         return attempts;
     }
+
+    /// <summary>With <see cref="ExpertIterationOptions.StrictSteps"/>, whether every step of a canonical solution checks; otherwise true.</summary>
+    bool StepsCheck(ITask task, Problem problem, string canonical) => !options.StrictSteps || task.CheckStep(problem, Solution.Lines(canonical));
 
     /// <summary>A kept solution is its lines up to the final-answer line (trailing text dropped), one step a line.</summary>
     static string Canonical(string completion)

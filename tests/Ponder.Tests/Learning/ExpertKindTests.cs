@@ -146,32 +146,38 @@ public sealed class ExpertKindTests : IDisposable
     }
 
     [Theory]
-    [InlineData(null, 0.5)]      // 2 attempts each: 12 right of 24
-    [InlineData(8, 0.2)]         // the hard ones drawn 2 + 2 + 4 times: 12 right of 12 + 48
-    [InlineData(7, 12 / 54.0)]   // the last pass cut to the cap, 2 + 2 + 3: 12 right of 12 + 42
-    public void More_samples_go_to_the_problems_without_a_correct_attempt(int? maxSamples, double sampleAccuracy)
+    [InlineData(null, false, 18 / 24.0, 9)]   // 2 attempts each: the 9 right problems' 18 of 24
+    [InlineData(8, false, 18 / 42.0, 9)]      // the 3 never-right ones drawn 2 + 2 + 4 times: 18 of 12 + 6 + 24
+    [InlineData(7, false, 18 / 39.0, 9)]      // the last pass cut to the cap, 2 + 2 + 3: 18 of 12 + 6 + 21
+    [InlineData(8, true, 36 / 60.0, 6)]       // strict: the 3 with wrong steps drawn to the cap too: 12 + 24 of 60
+    public void More_samples_go_to_the_problems_without_a_correct_attempt(int? maxSamples, bool strict, double sampleAccuracy, int kept)
     {
-        // Given 12 problems of which every attempt at the even ones is right and none at the odd ones
-        var o = Options("max-" + maxSamples, ExpertKind.Sample) with { MaxSamples = maxSamples };
-        new ExpertIteration(o, CPU, taskOverride: new EvenOnesRight()).Run();
+        // Given 12 problems: every attempt at the even ones is right, at 1, 5 and 9 right through wrong steps, at 3, 7
+        // and 11 wrong
+        var o = Options($"max-{maxSamples}-{strict}", ExpertKind.Sample) with { MaxSamples = maxSamples, StrictSteps = strict };
+        new ExpertIteration(o, CPU, taskOverride: new JudgedByIndex()).Run();
 
-        // Then only the odd ones are drawn again, doubling, up to the cap
+        // Then only the problems without a kept solution are drawn again, doubling, up to the cap
         var round = MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Single(r => r.ContainsKey("kept"));
         Assert.Equal(sampleAccuracy, round["sample_accuracy"]!.GetValue<double>(), 12);
-        Assert.Equal(6, round["kept"]!.GetValue<int>());
+        Assert.Equal(kept, round["kept"]!.GetValue<int>());
     }
 
-    /// <summary>The toy digit task, judged by the problem alone: every attempt at an even-numbered problem is right.</summary>
-    sealed class EvenOnesRight : ITask
+    /// <summary>
+    /// The toy digit task judged by the problem's index alone: every attempt at an even one is right, at index 1 mod 4 the
+    /// answer is right but a step is wrong, at 3 mod 4 the answer is wrong.
+    /// </summary>
+    sealed class JudgedByIndex : ITask
     {
         readonly ToyBandit.StartsWithDigit toy = new();
+        static int Index(Problem p) => int.Parse(p.Id[(p.Id.LastIndexOf('-') + 1)..]);
         public string Name => toy.Name;
-        public bool HasStepChecker => false;
+        public bool HasStepChecker => true;
         public IReadOnlyList<Problem> Problems(Split split, int count, int seed) => toy.Problems(split, count, seed);
         public Outcome Check(Problem problem, string completion) =>
-            int.Parse(problem.Id[(problem.Id.LastIndexOf('-') + 1)..]) % 2 == 0 ? new(true, "0", true) : new(false, null, true, "odd");
+            Index(problem) % 4 != 3 ? new(true, "0", true) : new(false, null, true, "wrong answer");
         public IReadOnlyList<string>? GoldSolution(Problem problem) => null;
-        public bool CheckStep(Problem problem, IReadOnlyList<string> steps) => throw new NotSupportedException();
+        public bool CheckStep(Problem problem, IReadOnlyList<string> steps) => Index(problem) % 2 == 0;
     }
 
     /// <summary>A task whose train and test problems are all one problem (the step checker and verifier are the task's).</summary>
