@@ -27,6 +27,7 @@ public static class RlCommand
           --branch-at-entropy  each group continues its prompt's greedy completion from its highest-entropy token (grpo/rloo)
           --branch-then-greedy with --branch-at-entropy: sample only that token, then continue greedily
           --format-reward X --length-penalty X --partial-credit X    reward shaping (0)
+          --strict-steps       a right answer is rewarded only if every step checks too (tasks with a step checker)
           --prm C              process rewards from this PRM: step-level group advantages (GRPO/RLOO/REINFORCE) or dense rewards (PPO);
                                'gold' uses the task's exact step checker instead (an oracle PRM: the upper bound for a learned one)
           --outcome-coef X (1) --process-coef X (1)                  weights of the verifier's and the PRM's advantage
@@ -124,7 +125,8 @@ public static class RlCommand
             MaxDraws = o.Int("max-draws", d.MaxDraws, 1, 64),
             BranchAtEntropy = o.Flag("branch-at-entropy"),
             BranchThenGreedy = o.Flag("branch-then-greedy"),
-            Shaping = new RewardShaping(o.Double("format-reward", 0), o.Double("length-penalty", 0), o.Double("partial-credit", 0)),
+            Shaping = new RewardShaping(o.Double("format-reward", 0), o.Double("length-penalty", 0), o.Double("partial-credit", 0),
+                o.Flag("strict-steps")),
             EvalEvery = o.Int("eval-every", d.EvalEvery, 0),
             EvalCount = o.Int("eval-count", d.EvalCount, 1),
             CheckpointEvery = o.Int("checkpoint-every", d.CheckpointEvery, 0),

@@ -187,10 +187,5 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
     bool StepsCheck(ITask task, Problem problem, string canonical) => !options.StrictSteps || task.CheckStep(problem, Solution.Lines(canonical));
 
     /// <summary>A kept solution is its lines up to the final-answer line (trailing text dropped), one step a line.</summary>
-    static string Canonical(string completion)
-    {
-        var lines = Solution.Lines(completion);
-        int final = lines.ToList().FindIndex(l => l.StartsWith('#'));
-        return Solution.Join(final < 0 ? lines : lines.Take(final + 1).ToList());
-    }
+    static string Canonical(string completion) => Solution.Join(Solution.LinesToFinal(completion));
 }

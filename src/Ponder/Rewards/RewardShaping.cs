@@ -6,4 +6,8 @@ namespace Ponder.Rewards;
 /// <param name="Format">Added when the completion is well formed (every step parses and a final line exists).</param>
 /// <param name="LengthPenalty">Subtracted per 100 characters of completion (discourages rambling).</param>
 /// <param name="PartialCredit">Weight of the fraction of leading steps that are right, for wrong solutions of tasks with a step checker.</param>
-public sealed record RewardShaping(double Format = 0, double LengthPenalty = 0, double PartialCredit = 0);
+/// <param name="StrictSteps">
+/// A right final answer earns the reward only if every step checks too (tasks with a step checker): no reward for errors
+/// that cancel out. Such a completion counts as wrong, for partial credit as well.
+/// </param>
+public sealed record RewardShaping(double Format = 0, double LengthPenalty = 0, double PartialCredit = 0, bool StrictSteps = false);

@@ -17,10 +17,11 @@ public sealed class VerifierReward(ITask task, RewardShaping? shaping = null) : 
         for (int i = 0; i < rewards.Length; i++)
         {
             var outcome = task.Check(problems[i], completions[i]);
-            double r = outcome.Correct ? 1 : 0;
+            bool correct = outcome.Correct && (!shaping.StrictSteps || task.CheckStep(problems[i], Solution.LinesToFinal(completions[i])));
+            double r = correct ? 1 : 0;
             if (outcome.WellFormed) r += shaping.Format;
             r -= shaping.LengthPenalty * completions[i].Length / 100.0;
-            if (!outcome.Correct && shaping.PartialCredit != 0 && task.HasStepChecker)
+            if (!correct && shaping.PartialCredit != 0 && task.HasStepChecker)
                 r += shaping.PartialCredit * RightLeadingSteps(problems[i], completions[i]);
             rewards[i] = r;
         }

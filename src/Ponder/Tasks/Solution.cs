@@ -8,4 +8,12 @@ public static class Solution
     /// <summary>Non-empty lines of a completion, in order.</summary>
     public static IReadOnlyList<string> Lines(string completion) =>
         completion.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
+
+    /// <summary>Non-empty lines of a completion up to its first final-answer line (text after it dropped).</summary>
+    public static IReadOnlyList<string> LinesToFinal(string completion)
+    {
+        var lines = Lines(completion);
+        int final = lines.ToList().FindIndex(WrittenSolution.IsFinalLine);
+        return final < 0 ? lines : lines.Take(final + 1).ToList();
+    }
 }

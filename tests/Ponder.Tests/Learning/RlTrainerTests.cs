@@ -1,5 +1,6 @@
 using Ponder.Learning;
 using Ponder.Policy;
+using Ponder.Rewards;
 using Ponder.Tasks;
 using static TorchSharp.torch;
 
@@ -211,6 +212,15 @@ public sealed class RlTrainerTests : IDisposable
         Assert.NotEqual(a[1], b[1]);
         var e = Assert.Throws<ArgumentException>(() => new RlTrainer(plain with { Out = dir.File("eps-0"), AdamEps = 0 }, CPU, new ToyBandit.StartsWithDigit()).Run());
         Assert.Contains("epsilon", e.Message);
+    }
+
+    [Fact]
+    public void Strict_steps_on_a_task_without_a_step_checker_is_a_clear_error_before_training()
+    {
+        var o = Options(ToyBandit.TinyPolicy(dir), RlAlgorithm.Grpo, "strict") with { Shaping = new RewardShaping(StrictSteps: true) };
+        var e = Assert.Throws<ArgumentException>(() => new RlTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run());
+        Assert.Equal("strict steps need a task with a step checker; 'toy-digit' has none", e.Message);
+        Assert.False(File.Exists(Path.Combine(o.Out, "metrics.jsonl")));
     }
 
     [Fact]

@@ -26,4 +26,20 @@ public sealed class VerifierRewardTests
         var penalized = new VerifierReward(Task, new RewardShaping(LengthPenalty: 0.01)).Score([problem], [gold]);
         Assert.Equal(1 - 0.01 * gold.Length / 100.0, penalized[0], 12);
     }
+
+    [Fact]
+    public void Strict_steps_reward_a_right_answer_only_when_every_step_checks()
+    {
+        // Given the gold solution (with text after its final line) and one whose off-by-one steps cancel out
+        var problem = Task.Problems(Split.Test, 1, 3)[0];
+        var s = ArithChain.Parse(problem.Prompt).Steps;
+        string gold = Solution.Join(Task.GoldSolution(problem)!) + "\nthanks";
+        string cancelling = $"{s[0].A}+{s[0].B}={s[0].C + 1}\n{s[0].C + 1}+{s[1].B}={s[1].C}\n#{s[1].C}";
+
+        // Then the outcome alone rewards both, strict steps only the gold one; the cancelling one gets partial credit
+        // like any wrong solution (its first of three gold lines is already wrong)
+        Assert.Equal([1.0, 1.0], new VerifierReward(Task).Score([problem, problem], [gold, cancelling]));
+        Assert.Equal([1.0, 0.0], new VerifierReward(Task, new RewardShaping(StrictSteps: true)).Score([problem, problem], [gold, cancelling]));
+        Assert.Equal([1.0, 0.0], new VerifierReward(Task, new RewardShaping(PartialCredit: 0.5, StrictSteps: true)).Score([problem, problem], [gold, cancelling]));
+    }
 }
