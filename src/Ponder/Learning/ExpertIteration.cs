@@ -175,16 +175,17 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             for (int j = 0; j < open.Count; j++)
             {
                 attempts[open[j]].AddRange(generations[j].Select(g => g.Text));
-                if (draws > 0)
-                    correct[open[j]] += generations[j].Count(g => task.Check(problems[open[j]], g.Text).Correct && StepsCheck(task, problems[open[j]], Canonical(g.Text)));
+                var problem = problems[open[j]];
+                if (draws > 0) correct[open[j]] += generations[j].Count(g => task.Check(problem, g.Text).Correct && StepsCheck(task, problem, g.Text));
             }
             open = open.Where(i => correct[i] < o.KeepPerProblem).ToList();
         }
         return attempts;
     }
 
-    /// <summary>With <see cref="ExpertIterationOptions.StrictSteps"/>, whether every step of a canonical solution checks; otherwise true.</summary>
-    bool StepsCheck(ITask task, Problem problem, string canonical) => !options.StrictSteps || task.CheckStep(problem, Solution.Lines(canonical));
+    /// <summary>With <see cref="ExpertIterationOptions.StrictSteps"/>, whether every step up to the final answer checks; otherwise true.</summary>
+    bool StepsCheck(ITask task, Problem problem, string completion) =>
+        !options.StrictSteps || task.CheckStep(problem, Solution.LinesToFinal(completion));
 
     /// <summary>A kept solution is its lines up to the final-answer line (trailing text dropped), one step a line.</summary>
     static string Canonical(string completion) => Solution.Join(Solution.LinesToFinal(completion));
