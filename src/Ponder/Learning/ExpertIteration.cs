@@ -185,7 +185,7 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
 
     /// <summary>With <see cref="ExpertIterationOptions.StrictSteps"/>, whether every step up to the final answer checks; otherwise true.</summary>
     bool StepsCheck(ITask task, Problem problem, string completion) =>
-        !options.StrictSteps || task.CheckStep(problem, Solution.LinesToFinal(completion));
+        !options.StrictSteps || Solution.EveryStepChecks(task, problem, completion);
 
     /// <summary>A kept solution is its lines up to the final-answer line (trailing text dropped), one step a line.</summary>
     static string Canonical(string completion) => Solution.Join(Solution.LinesToFinal(completion));

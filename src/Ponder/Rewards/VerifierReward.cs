@@ -17,7 +17,7 @@ public sealed class VerifierReward(ITask task, RewardShaping? shaping = null) : 
         for (int i = 0; i < rewards.Length; i++)
         {
             var outcome = task.Check(problems[i], completions[i]);
-            bool correct = outcome.Correct && (!shaping.StrictSteps || task.CheckStep(problems[i], Solution.LinesToFinal(completions[i])));
+            bool correct = outcome.Correct && (!shaping.StrictSteps || Solution.EveryStepChecks(task, problems[i], completions[i]));
             double r = correct ? 1 : 0;
             if (outcome.WellFormed) r += shaping.Format;
             r -= shaping.LengthPenalty * completions[i].Length / 100.0;

@@ -16,4 +16,12 @@ public static class Solution
         int final = lines.ToList().FindIndex(WrittenSolution.IsFinalLine);
         return final < 0 ? lines : lines.Take(final + 1).ToList();
     }
+
+    /// <summary>
+    /// Whether every step of <paramref name="completion"/> up to its final-answer line checks, by
+    /// <paramref name="task"/>'s step checker (tasks with <see cref="ITask.HasStepChecker"/>): a right answer reached
+    /// through errors that cancel out fails it.
+    /// </summary>
+    public static bool EveryStepChecks(ITask task, Problem problem, string completion) =>
+        task.CheckStep(problem, LinesToFinal(completion));
 }
