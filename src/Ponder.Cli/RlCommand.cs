@@ -24,6 +24,9 @@ public static class RlCommand
           --no-std             GRPO without std normalization (Dr. GRPO)
           --dynamic-sampling   drop all-equal-reward groups, draw more prompts until the batch is full (DAPO; grpo/rloo)
           --max-draws N        most prompt draws per batch under --dynamic-sampling (4)
+          --max-samples N      guided groups: a group that solves nothing draws more samples (doubling, up to N in all) and the
+                               first that solves it replaces the group's last rollout (grpo/rloo; off)
+          --sft-coef X         with --max-samples: weight of an NLL term on the solutions guided groups found (ReLIFT-style; 0)
           --branch-at-entropy  each group continues its prompt's greedy completion from its highest-entropy token (grpo/rloo)
           --branch-then-greedy with --branch-at-entropy: sample only that token, then continue greedily
           --format-reward X --length-penalty X --partial-credit X    reward shaping (0)
@@ -123,6 +126,8 @@ public static class RlCommand
             NormalizeStd = !o.Flag("no-std"),
             DynamicSampling = o.Flag("dynamic-sampling"),
             MaxDraws = o.Int("max-draws", d.MaxDraws, 1, 64),
+            MaxSamples = o.Int("max-samples", 0, 0, 4096),
+            SftCoef = o.Double("sft-coef", 0, 0, 100),
             BranchAtEntropy = o.Flag("branch-at-entropy"),
             BranchThenGreedy = o.Flag("branch-then-greedy"),
             Shaping = new RewardShaping(o.Double("format-reward", 0), o.Double("length-penalty", 0), o.Double("partial-credit", 0),

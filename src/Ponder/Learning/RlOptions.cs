@@ -37,6 +37,20 @@ public sealed record RlOptions
     /// <summary>Most draws of PromptsPerStep prompts per step under dynamic sampling (a short batch is used as it is).</summary>
     public int MaxDraws { get; init; } = 4;
     /// <summary>
+    /// Guided groups (0: off). A group none of whose rollouts solves its prompt draws more samples of that prompt,
+    /// doubling its draws up to this many in all, and the first sample that solves it takes the place of the group's last
+    /// rollout. Hard problems then give the policy a right answer to learn from where a plain group gives none, as
+    /// DART-Math's rejection sampling does for SFT data; every rollout is still the current policy's own sample. GRPO and
+    /// RLOO only.
+    /// </summary>
+    public int MaxSamples { get; init; }
+    /// <summary>
+    /// Weight of a supervised term added to the loss: the mean negative log-likelihood of the solutions that guided groups
+    /// found (<see cref="MaxSamples"/>), so the hardest problems' solutions are also imitated, as ReLIFT interleaves SFT
+    /// on the hardest questions with RL (Ma et al. 2025). 0: the algorithm alone.
+    /// </summary>
+    public double SftCoef { get; init; }
+    /// <summary>
     /// Each prompt's group branches from one point of its greedy completion: the token where the policy is least sure
     /// (highest entropy). The GroupSize rollouts keep the greedy tokens before it and sample that token and the rest, so
     /// the group's rewards compare choices at the point where greedy decoding can go wrong (entropy-guided branching, as

@@ -82,7 +82,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             // 1. Rollouts: GroupSize samples of each prompt, scored by the verifier. With dynamic sampling (DAPO), groups
             //    whose rewards are all equal (zero advantage) are dropped and more prompts drawn until the batch is full.
             model.eval();
-            var (rows, gens, rewards, drawn, draws, actionAt) = Rollouts(step, task, tokenizer, generator, reward, maxNew);
+            var (rows, gens, rewards, drawn, draws, actionAt, guided, unsolved) = Rollouts(step, task, tokenizer, generator, reward, maxNew);
             rolloutsSoFar += drawn;
             int groups = rows.Count / o.GroupSize;
             var texts = gens.Select(g => g.Text).ToList();
@@ -135,13 +135,19 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             // 3. Optimizer steps on this batch.
             model.train();
             PolicyLossMetrics? last = null;
-            double valueLoss = 0, gradNorm = 0;
+            double valueLoss = 0, gradNorm = 0, sftNll = 0;
             for (int epoch = 0; epoch < o.EpochsPerBatch; epoch++)
             {
                 using var inner = NewDisposeScope();
                 var (logProbs, entropy, trainHidden) = batch.Score(model, entropy: true);
                 var (loss, parts) = PolicyLoss.Compute(logProbs, oldLogProbs ?? logProbs.detach(), refLogProbs, advantages, batch.Mask, entropy,
                     o.ClipEps, o.KlCoef, o.Kl, o.EntropyCoef, o.Aggregation, o.ClipEpsHigh, o.TopEntropy);
+                if (o.SftCoef > 0 && guided.Any(g => g))
+                {
+                    var nll = GuidedNll(logProbs, batch.Mask, guided);
+                    loss = loss + o.SftCoef * nll;
+                    sftNll = nll.item<float>();
+                }
                 if (valueHead is not null)
                 {
                     var v = valueHead.call(trainHidden).squeeze(-1);                           // (N, T)
@@ -167,6 +173,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             row["grad_norm"] = Math.Round(gradNorm, 4);
             if (valueHead is not null) row["value_loss"] = Math.Round(valueLoss, 5);
             if (o.DynamicSampling) { row["draws"] = draws; row["groups"] = groups; row["rollouts_drawn"] = drawn; }
+            if (o.MaxSamples > 0) { row["unsolved_groups"] = unsolved; row["guided"] = guided.Count(g => g); row["rollouts_drawn"] = drawn; }
+            if (o.SftCoef > 0) row["sft_nll"] = Math.Round(sftNll, 5);
             row["rollouts"] = rolloutsSoFar;
             row["elapsed_s"] = Math.Round(clock.Elapsed.TotalSeconds, 2);
             metrics.Write(row);
@@ -193,17 +201,20 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
     /// groups with mixed rewards are kept; the batch may come back short (and if no group has mixed rewards, it is the
     /// first draw unfiltered: zero advantages, a KL-only step). Returns the kept rows and the number of rollouts sampled,
     /// and under <see cref="RlOptions.BranchThenGreedy"/> each row's one sampled token (its index in the completion).
+    /// With <see cref="RlOptions.MaxSamples"/>, groups that solve nothing are guided (<see cref="Guide"/>) before any
+    /// filtering; the rows that guidance put in are flagged, and the groups that needed it (solved or not) counted.
     /// </summary>
-    (List<Problem> Rows, List<Generation> Gens, double[] Rewards, int Drawn, int Draws, int[]? ActionAt) Rollouts(long step, ITask task,
-        ITokenizer tokenizer, Policy.Generator generator, VerifierReward reward, int maxNew)
+    (List<Problem> Rows, List<Generation> Gens, double[] Rewards, int Drawn, int Draws, int[]? ActionAt, bool[] Guided, int Unsolved) Rollouts(long step,
+        ITask task, ITokenizer tokenizer, Policy.Generator generator, VerifierReward reward, int maxNew)
     {
         var o = options;
         var rows = new List<Problem>();
         var gens = new List<Generation>();
         var rewards = new List<double>();
         var actions = new List<int>();
-        (List<Problem>, List<Generation>, double[], int[])? first = null;
-        int drawn = 0, draw = 0;
+        var guided = new List<bool>();
+        (List<Problem>, List<Generation>, double[], int[], bool[])? first = null;
+        int drawn = 0, draw = 0, unsolved = 0;
         for (; draw < (o.DynamicSampling ? o.MaxDraws : 1) && rows.Count < o.PromptsPerStep * o.GroupSize; draw++)
         {
             long index = draw == 0 ? step : Seeds.Mix(step, draw);        // draw 0 is the plain batch of this step
@@ -215,7 +226,14 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 : (generator.Generate(drawRows.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(), sampling).ToList(), new int[drawRows.Count]);
             var drawRewards = reward.Score(drawRows, drawGens.Select(g => g.Text).ToList()).ToArray();
             drawn += drawRows.Count;
-            first ??= (drawRows, drawGens, drawRewards, branchAt);
+            var drawGuided = new bool[drawRows.Count];
+            if (o.MaxSamples > 0)
+            {
+                var (extra, open) = Guide(problems, tokenizer, generator, reward, sampling, drawGens, drawRewards, drawGuided);
+                drawn += extra;
+                unsolved += open;
+            }
+            first ??= (drawRows, drawGens, drawRewards, branchAt, drawGuided);
             for (int g = 0; g < problems.Count && rows.Count < o.PromptsPerStep * o.GroupSize; g++)
             {
                 var range = Enumerable.Range(g * o.GroupSize, o.GroupSize).ToList();
@@ -224,10 +242,56 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 gens.AddRange(range.Select(i => drawGens[i]));
                 rewards.AddRange(range.Select(i => drawRewards[i]));
                 actions.AddRange(range.Select(i => branchAt[i]));
+                guided.AddRange(range.Select(i => drawGuided[i]));
             }
         }
-        if (rows.Count == 0) (rows, gens, rewards, actions) = (first!.Value.Item1, first.Value.Item2, [.. first.Value.Item3], [.. first.Value.Item4]);
-        return (rows, gens, rewards.ToArray(), drawn, draw, o.BranchThenGreedy ? actions.ToArray() : null);
+        if (rows.Count == 0)
+            (rows, gens, rewards, actions, guided) = (first!.Value.Item1, first.Value.Item2, [.. first.Value.Item3], [.. first.Value.Item4], [.. first.Value.Item5]);
+        return (rows, gens, rewards.ToArray(), drawn, draw, o.BranchThenGreedy ? actions.ToArray() : null, guided.ToArray(), unsolved);
+    }
+
+    /// <summary>
+    /// Guided groups (<see cref="RlOptions.MaxSamples"/>): each group of <paramref name="gens"/> (GroupSize rows a problem)
+    /// none of whose rollouts solves its problem draws more samples of it, doubling the problem's draws each pass up to
+    /// MaxSamples in all, until one solves it; that sample replaces the group's last rollout (its reward and its flag in
+    /// <paramref name="guided"/> set). Returns the rollouts drawn beyond the groups and the number of groups that needed it.
+    /// </summary>
+    (int Extra, int Unsolved) Guide(IReadOnlyList<Problem> problems, ITokenizer tokenizer, Policy.Generator generator, VerifierReward reward,
+        SamplingOptions sampling, List<Generation> gens, double[] rewards, bool[] guided)
+    {
+        int group = options.GroupSize;
+        var open = Enumerable.Range(0, problems.Count)
+            .Where(g => !Enumerable.Range(g * group, group).Any(i => reward.Solves(problems[g], gens[i].Text))).ToList();
+        int unsolved = open.Count, extra = 0, drawn = group;
+        for (int pass = 1; open.Count > 0 && drawn < options.MaxSamples; pass++)
+        {
+            int draws = Math.Min(drawn, options.MaxSamples - drawn);
+            var samples = RepeatedSampler.Sample(generator, open.Select(g => Prompting.Encode(tokenizer, problems[g].Prompt)).ToList(), draws,
+                sampling, Seeds.Mix(sampling.Seed, pass), batchSize: 256);
+            extra += draws * open.Count;
+            drawn += draws;
+            var still = new List<int>();
+            for (int j = 0; j < open.Count; j++)
+            {
+                var problem = problems[open[j]];
+                var solution = samples[j].FirstOrDefault(s => reward.Solves(problem, s.Text));
+                if (solution is null) { still.Add(open[j]); continue; }
+                int last = open[j] * group + group - 1;
+                gens[last] = solution;
+                rewards[last] = reward.Score([problem], [solution.Text])[0];
+                guided[last] = true;
+            }
+            open = still;
+        }
+        return (extra, unsolved);
+    }
+
+    /// <summary>Mean negative log-likelihood of the completion tokens of the <paramref name="guided"/> rows.</summary>
+    static Tensor GuidedNll(Tensor logProbs, Tensor mask, bool[] guided)
+    {
+        var rows = tensor(guided.Select(g => g ? 1f : 0f).ToArray(), device: mask.device).unsqueeze(1);   // (N, 1)
+        var m = mask * rows;
+        return -(logProbs * m).sum() / m.sum();
     }
 
     /// <summary>
@@ -306,6 +370,13 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         if (o.BranchThenGreedy && !o.BranchAtEntropy) throw new ArgumentException("--branch-then-greedy continues branched rollouts: it needs --branch-at-entropy");
         if (!(o.AdamEps > 0)) throw new ArgumentException($"Adam's epsilon must be positive (got {o.AdamEps})");
         if (o.MaxDraws < 1) throw new ArgumentException($"max draws must be at least 1 (got {o.MaxDraws})");
+        if (o.MaxSamples != 0 && o.MaxSamples <= o.GroupSize)
+            throw new ArgumentException($"guided groups draw up to max samples in all: it must exceed the group size {o.GroupSize} (got {o.MaxSamples})");
+        if (o.MaxSamples > 0 && o.Algorithm is not (RlAlgorithm.Grpo or RlAlgorithm.Rloo))
+            throw new ArgumentException($"guided groups put a solution into a group; {o.Algorithm} has no groups (use grpo or rloo)");
+        if (o.MaxSamples > 0 && o.BranchAtEntropy) throw new ArgumentException("guided groups sample whole completions: they do not combine with branching at entropy");
+        if (o.SftCoef < 0) throw new ArgumentException($"the SFT weight must be non-negative (got {o.SftCoef})");
+        if (o.SftCoef > 0 && o.MaxSamples == 0) throw new ArgumentException("the SFT term imitates the solutions guided groups find: it needs max samples");
     }
 
     static string InitOf(LoadedPolicy p) =>

@@ -156,6 +156,70 @@ public sealed class RlTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Guided_groups_put_a_solution_into_every_group_that_had_none()
+    {
+        // Given a toy policy right about 10% of the time: a group of 4 solves nothing two times in three
+        string start = ToyBandit.TinyPolicy(dir);
+        var o = Options(start, RlAlgorithm.Grpo, "guided") with { Steps = 3, GroupSize = 4, MaxSamples = 64, Lr = 1e-4 };
+
+        // When GRPO runs with guided groups (up to 64 samples a prompt)
+        new RlTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then groups needed guidance, most got a solution, and every group but the ones still unsolved holds a right
+        // rollout: the batch has at least that many right answers; every extra sample is metered
+        var steps = MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Where(r => r.ContainsKey("reward")).ToList();
+        Assert.Equal(3, steps.Count);
+        int rows = o.PromptsPerStep * o.GroupSize, needed = 0;
+        long sum = 0;
+        foreach (var r in steps)
+        {
+            int unsolved = r["unsolved_groups"]!.GetValue<int>(), guided = r["guided"]!.GetValue<int>(), drawn = r["rollouts_drawn"]!.GetValue<int>();
+            double right = r["accuracy"]!.GetValue<double>() * rows;
+            Assert.InRange(guided, 0, unsolved);
+            Assert.True(right >= o.PromptsPerStep - (unsolved - guided) - 1e-6, $"{right} right answers, {unsolved} groups needed guidance, {guided} got it");
+            Assert.True(unsolved == 0 ? drawn == rows : drawn > rows, $"drew {drawn} rollouts with {unsolved} unsolved groups");
+            needed += unsolved;
+            sum += drawn;
+            Assert.Equal(sum, r["rollouts"]!.GetValue<long>());
+        }
+        Assert.True(needed > 0, "no group needed guidance");
+        Assert.True(steps.Sum(r => r["guided"]!.GetValue<int>()) > needed / 2, "guidance found few solutions");
+    }
+
+    [Fact]
+    public void The_sft_term_imitates_the_guided_solutions_and_changes_the_update()
+    {
+        string start = ToyBandit.TinyPolicy(dir);
+        var plain = Options(start, RlAlgorithm.Grpo, "plain") with { Steps = 2, GroupSize = 4, MaxSamples = 64 };
+        var sft = plain with { Out = dir.File("sft"), SftCoef = 1 };
+
+        new RlTrainer(plain, CPU, new ToyBandit.StartsWithDigit()).Run();
+        new RlTrainer(sft, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // The first step's rollouts are the same (same weights, same seeds); the SFT term's NLL is a real loss and the
+        // second step's rollouts come from different weights
+        var a = MetricsLog.Read(Path.Combine(plain.Out, "metrics.jsonl")).Where(r => r.ContainsKey("reward")).ToList();
+        var b = MetricsLog.Read(Path.Combine(sft.Out, "metrics.jsonl")).Where(r => r.ContainsKey("reward")).ToList();
+        Assert.Equal(a[0]["reward"]!.GetValue<double>(), b[0]["reward"]!.GetValue<double>());
+        Assert.False(a[0].ContainsKey("sft_nll"));
+        Assert.InRange(b[0]["sft_nll"]!.GetValue<double>(), 0.01, 50);
+        Assert.NotEqual(a[1]["grad_norm"]!.GetValue<double>(), b[1]["grad_norm"]!.GetValue<double>());
+    }
+
+    [Theory]
+    [InlineData(RlAlgorithm.Grpo, 8, 0.0, "must exceed the group size")]
+    [InlineData(RlAlgorithm.Reinforce, 64, 0.0, "has no groups")]
+    [InlineData(RlAlgorithm.Grpo, 0, 1.0, "needs max samples")]
+    public void Guided_groups_refuse_settings_that_cannot_work_before_training(RlAlgorithm algorithm, int maxSamples, double sftCoef, string message)
+    {
+        string start = ToyBandit.TinyPolicy(dir);
+        var o = Options(start, algorithm, "bad") with { MaxSamples = maxSamples, SftCoef = sftCoef };
+        var e = Assert.Throws<ArgumentException>(() => new RlTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run());
+        Assert.Contains(message, e.Message);
+        Assert.False(Directory.Exists(o.Out));
+    }
+
+    [Fact]
     public void Dynamic_sampling_is_refused_for_algorithms_without_groups()
     {
         string start = ToyBandit.TinyPolicy(dir);
