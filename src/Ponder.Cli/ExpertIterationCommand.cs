@@ -31,7 +31,7 @@ public static class ExpertIterationCommand
             Policy = o.Required("policy"), Out = o.Required("out"), Task = o.String("task"),
             Rounds = o.Int("rounds", d.Rounds, 1), ProblemsPerRound = o.Int("problems", d.ProblemsPerRound, 1),
             SamplesPerProblem = o.Int("samples", d.SamplesPerProblem, 1),
-            MaxSamples = o.String("max-samples") is null ? null : o.Int("max-samples", 0, 2), KeepPerProblem = o.Int("keep", d.KeepPerProblem, 1),
+            MaxSamples = o.OptionalInt("max-samples", 2), KeepPerProblem = o.Int("keep", d.KeepPerProblem, 1),
             StepsPerRound = o.Int("steps-per-round", d.StepsPerRound, 1), StepsGrowth = o.Double("steps-growth", d.StepsGrowth, 0.1, 10),
             Epochs = Epochs(o, d.Epochs),
             Restart = RlCommand.Enum<ExpertRestart>(o, "restart", d.Restart.ToString().ToLowerInvariant()),

@@ -73,6 +73,14 @@ public sealed class Options
         return v;
     }
 
+    /// <summary>An integer option that may be absent (null), checked as <see cref="Int"/> checks when given.</summary>
+    public int? OptionalInt(string name, int min = int.MinValue, int max = int.MaxValue) =>
+        String(name) is null ? null : Int(name, 0, min, max);
+
+    /// <summary>A number option that may be absent (null), checked as <see cref="Double"/> checks when given.</summary>
+    public double? OptionalDouble(string name, double min = double.NegativeInfinity, double max = double.PositiveInfinity) =>
+        String(name) is null ? null : Double(name, 0, min, max);
+
     public bool Flag(string name)
     {
         known.Add(name);

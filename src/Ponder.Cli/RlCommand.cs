@@ -117,7 +117,7 @@ public static class RlCommand
             Decay = Enum<LrDecay>(o, "lr-decay", "constant"),
             Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
             ClipEps = o.Double("clip", d.ClipEps, 0, 10),
-            ClipEpsHigh = o.String("clip-high") is null ? null : o.Double("clip-high", 0, 0, 10),
+            ClipEpsHigh = o.OptionalDouble("clip-high", 0, 10),
             TopEntropy = o.Double("top-entropy", d.TopEntropy, 1e-6, 1),
             KlCoef = o.Double("kl", d.KlCoef, 0),
             Kl = Enum<KlEstimator>(o, "kl-estimator", "k3"),

@@ -131,7 +131,7 @@ public static class ThinkCommand
     static int Measure(Options o)
     {
         int count = o.Int("count", 200, 1);
-        int? budget = o.String("budget") is null ? null : o.Int("budget", 0, 0);
+        int? budget = o.OptionalInt("budget", 0);
         int show = o.Int("show", 0, 0);
         bool force = o.Flag("force");
         var (policy, task) = Load(o);

@@ -26,8 +26,7 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
         var o = options;
         var policy = LoadedPolicy.Load(o.Resume ? o.Out : o.Policy, device);
         var task = taskOverride ?? TaskRegistry.Create(o.Task ?? policy.State.Task);
-        if (o.StrictSteps && !task.HasStepChecker)
-            throw new ArgumentException($"strict steps need a task with a step checker; '{task.Name}' has none");
+        if (o.StrictSteps) Solution.RequireStepCheckerForStrictSteps(task);
         var optimizer = SupervisedStep.Optimizer(policy.Model, weightDecay: 0);
         int firstRound = 1;
         long stepsDone = 0;                                       // optimizer steps so far (Continue's warmup counts them)

@@ -34,8 +34,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         var start = LoadedPolicy.Load(o.Resume ? o.Out : o.Policy, device);
         var reference = LoadedPolicy.Load(o.Resume ? InitOf(start) : o.Policy, device);
         var task = taskOverride ?? TaskRegistry.Create(o.Task ?? reference.State.Task);
-        if (o.Shaping.StrictSteps && !task.HasStepChecker)
-            throw new ArgumentException($"strict steps need a task with a step checker; '{task.Name}' has none");
+        if (o.Shaping.StrictSteps) Solution.RequireStepCheckerForStrictSteps(task);
         if (o.Task is not null && task.Name != reference.State.Task && reference.State.Kind == "policy")
             progress?.Report(new TrainProgress(0, o.Steps, 0, 0, $"note: policy trained on '{reference.State.Task}', RL on '{task.Name}'"));
         if (start.Tokenizer.ToJson() != reference.Tokenizer.ToJson())

@@ -24,4 +24,10 @@ public static class Solution
     /// </summary>
     public static bool EveryStepChecks(ITask task, Problem problem, string completion) =>
         task.CheckStep(problem, LinesToFinal(completion));
+
+    /// <summary>Refuses strict-steps training on a task that cannot check steps, before anything runs.</summary>
+    public static void RequireStepCheckerForStrictSteps(ITask task)
+    {
+        if (!task.HasStepChecker) throw new ArgumentException($"strict steps need a task with a step checker; '{task.Name}' has none");
+    }
 }
