@@ -27,6 +27,8 @@ public static class RlCommand
           --max-samples N      guided groups: a group that solves nothing draws more samples (doubling, up to N in all) and the
                                first that solves it replaces the group's last rollout (grpo/rloo; off)
           --sft-coef X         with --max-samples: weight of an NLL term on the solutions guided groups found (ReLIFT-style; 0)
+          --sft-steps K        with --max-samples: K SFT steps after each RL update, on solutions drawn from all those found (0)
+          --sft-batch N        solutions per SFT step (64)
           --branch-at-entropy  each group continues its prompt's greedy completion from its highest-entropy token (grpo/rloo)
           --branch-then-greedy with --branch-at-entropy: sample only that token, then continue greedily
           --format-reward X --length-penalty X --partial-credit X    reward shaping (0)
@@ -128,6 +130,8 @@ public static class RlCommand
             MaxDraws = o.Int("max-draws", d.MaxDraws, 1, 64),
             MaxSamples = o.Int("max-samples", 0, 0, 4096),
             SftCoef = o.Double("sft-coef", 0, 0, 100),
+            SftSteps = o.Int("sft-steps", 0, 0, 64),
+            SftBatch = o.Int("sft-batch", 64, 1, 4096),
             BranchAtEntropy = o.Flag("branch-at-entropy"),
             BranchThenGreedy = o.Flag("branch-then-greedy"),
             Shaping = new RewardShaping(o.Double("format-reward", 0), o.Double("length-penalty", 0), o.Double("partial-credit", 0),

@@ -51,6 +51,16 @@ public sealed record RlOptions
     /// </summary>
     public double SftCoef { get; init; }
     /// <summary>
+    /// Supervised steps after each RL update (0: none): each is an SFT optimizer step, at the same rate, on
+    /// <see cref="SftBatch"/> solutions drawn uniformly (with replacement) from every solution guided groups have found so
+    /// far, so each is imitated again and again as the epochs of expert iteration's SFT do. RL and SFT steps interleave as
+    /// in ReLIFT (Ma et al. 2025), with the policy's own verified solutions in place of a stronger model's. The solutions
+    /// are kept in the run's guided.jsonl.
+    /// </summary>
+    public int SftSteps { get; init; }
+    /// <summary>Solutions per supervised step (<see cref="SftSteps"/>).</summary>
+    public int SftBatch { get; init; } = 64;
+    /// <summary>
     /// Each prompt's group branches from one point of its greedy completion: the token where the policy is least sure
     /// (highest entropy). The GroupSize rollouts keep the greedy tokens before it and sample that token and the rest, so
     /// the group's rewards compare choices at the point where greedy decoding can go wrong (entropy-guided branching, as

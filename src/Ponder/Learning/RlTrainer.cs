@@ -65,6 +65,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         using var metrics = new MetricsLog(Path.Combine(o.Out, "metrics.jsonl"), o.Resume ? startStep : null);
         if (!o.Resume) metrics.Write(EvalRow(0, Evaluator.GreedyAccuracy(model, tokenizer, task, evalProblems), evalProblems.Count));
 
+        var found = new GuidedSolutions(Path.Combine(o.Out, GuidedSolutions.File), o.MaxSamples > 0, o.Resume ? startStep : null);
         var clock = Stopwatch.StartNew();
         long step = startStep;
         long rolloutsSoFar = o.Resume                            // every rollout sampled, kept or not (dynamic sampling drops some)
@@ -130,6 +131,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 }
             }
             baseline = o.BaselineDecay * baseline + (1 - o.BaselineDecay) * rewards.Average();
+            found.Add(step, Enumerable.Range(0, rows.Count).Where(i => guided[i]).Select(i => (rows[i], texts[i])));
 
             // 3. Optimizer steps on this batch.
             model.train();
@@ -160,6 +162,10 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 optimizer.ZeroGrad();
                 last = parts;
             }
+            double replayLoss = 0;
+            for (int k = 0; k < o.SftSteps && found.Count > 0; k++)
+                replayLoss += SupervisedStep.Run(model, optimizer, tokenizer, found.Draw(o.SftBatch, Seeds.Mix(Seeds.Mix(o.Seed + 31337, step), k)),
+                    lr, o.GradClip).Loss / o.SftSteps;
 
             int correct = rows.Select((p, i) => task.Check(p, texts[i]).Correct).Count(c => c);
             row["reward"] = Math.Round(rewards.Average(), 4);
@@ -174,6 +180,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             if (o.DynamicSampling) { row["draws"] = draws; row["groups"] = groups; row["rollouts_drawn"] = drawn; }
             if (o.MaxSamples > 0) { row["unsolved_groups"] = unsolved; row["guided"] = guided.Count(g => g); row["rollouts_drawn"] = drawn; }
             if (o.SftCoef > 0) row["sft_nll"] = Math.Round(sftNll, 5);
+            if (o.SftSteps > 0) { row["sft_loss"] = Math.Round(replayLoss, 5); row["solutions_found"] = found.Count; }
             row["rollouts"] = rolloutsSoFar;
             row["elapsed_s"] = Math.Round(clock.Elapsed.TotalSeconds, 2);
             metrics.Write(row);
@@ -375,6 +382,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             throw new ArgumentException($"guided groups put a solution into a group; {o.Algorithm} has no groups (use grpo or rloo)");
         if (o.MaxSamples > 0 && o.BranchAtEntropy) throw new ArgumentException("guided groups sample whole completions: they do not combine with branching at entropy");
         if (o.SftCoef < 0) throw new ArgumentException($"the SFT weight must be non-negative (got {o.SftCoef})");
+        if (o.SftSteps < 0 || o.SftBatch < 1) throw new ArgumentException($"SFT steps must be non-negative and the SFT batch positive (got {o.SftSteps}, {o.SftBatch})");
+        if (o.SftSteps > 0 && o.MaxSamples == 0) throw new ArgumentException("SFT steps replay the solutions guided groups find: they need max samples");
         if (o.SftCoef > 0 && o.MaxSamples == 0) throw new ArgumentException("the SFT term imitates the solutions guided groups find: it needs max samples");
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Ponder.Learning;
 using Ponder.Policy;
 using Ponder.Rewards;
@@ -108,6 +109,33 @@ public sealed class RlTrainerTests : IDisposable
         Assert.Equal(Curve(straight.Out), Curve(split.Out));
     }
 
+    [Fact]
+    public void Sft_steps_replay_the_guided_solutions_and_resume_exactly()
+    {
+        // Given a toy policy right about 10% of the time, guided groups and two SFT steps after each RL update
+        string start = ToyBandit.TinyPolicy(dir);
+        var straight = Options(start, RlAlgorithm.Grpo, "replay") with { Steps = 4, GroupSize = 4, MaxSamples = 64, SftSteps = 2, SftBatch = 4 };
+        new RlTrainer(straight, CPU, new ToyBandit.StartsWithDigit()).Run();
+        var split = straight with { Out = dir.File("replay-split") };
+        using (var cancel = new CancellationTokenSource())
+            new RlTrainer(split, CPU, new ToyBandit.StartsWithDigit()).Run(new CancelAt(2, cancel), cancel.Token);
+        new RlTrainer(split with { Resume = true }, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then the pool holds every guided solution, each one right, the SFT steps train on it, and a resumed run
+        // continues with the same pool: the same curve to the digit
+        var rows = MetricsLog.Read(Path.Combine(straight.Out, "metrics.jsonl")).Where(r => r.ContainsKey("reward")).ToList();
+        var lines = File.ReadAllLines(Path.Combine(straight.Out, GuidedSolutions.File));
+        Assert.Equal(rows.Sum(r => r["guided"]!.GetValue<int>()), lines.Length);
+        Assert.Equal(lines.Length, rows[^1]["solutions_found"]!.GetValue<int>());
+        Assert.True(lines.Length > 0, "no solution was found");
+        Assert.All(lines, l => Assert.True(char.IsAsciiDigit(JsonNode.Parse(l)!["completion"]!.GetValue<string>()[0]), l));
+        Assert.All(rows.Where(r => r["solutions_found"]!.GetValue<int>() > 0), r => Assert.InRange(r["sft_loss"]!.GetValue<double>(), 1e-4, 50));
+        static List<string> Curve(string outDir) => MetricsLog.Read(Path.Combine(outDir, "metrics.jsonl"))
+            .Where(r => r.ContainsKey("reward")).Select(r => { r.Remove("elapsed_s"); return r.ToJsonString(); }).ToList();
+        Assert.Equal(Curve(straight.Out), Curve(split.Out));
+        Assert.Equal(lines, File.ReadAllLines(Path.Combine(split.Out, GuidedSolutions.File)));
+    }
+
     sealed class CancelAt(int step, CancellationTokenSource cancel) : IProgress<TrainProgress>
     {
         public void Report(TrainProgress p)
@@ -210,10 +238,12 @@ public sealed class RlTrainerTests : IDisposable
     [InlineData(RlAlgorithm.Grpo, 8, 0.0, "must exceed the group size")]
     [InlineData(RlAlgorithm.Reinforce, 64, 0.0, "has no groups")]
     [InlineData(RlAlgorithm.Grpo, 0, 1.0, "needs max samples")]
-    public void Guided_groups_refuse_settings_that_cannot_work_before_training(RlAlgorithm algorithm, int maxSamples, double sftCoef, string message)
+    [InlineData(RlAlgorithm.Grpo, 0, 0.0, "they need max samples", 2)]
+    public void Guided_groups_refuse_settings_that_cannot_work_before_training(RlAlgorithm algorithm, int maxSamples, double sftCoef, string message,
+        int sftSteps = 0)
     {
         string start = ToyBandit.TinyPolicy(dir);
-        var o = Options(start, algorithm, "bad") with { MaxSamples = maxSamples, SftCoef = sftCoef };
+        var o = Options(start, algorithm, "bad") with { MaxSamples = maxSamples, SftCoef = sftCoef, SftSteps = sftSteps };
         var e = Assert.Throws<ArgumentException>(() => new RlTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run());
         Assert.Contains(message, e.Message);
         Assert.False(Directory.Exists(o.Out));
