@@ -29,6 +29,7 @@ public static class RlCommand
           --sft-coef X         with --max-samples: weight of an NLL term on the solutions guided groups found (ReLIFT-style; 0)
           --sft-steps K        with --max-samples: K SFT steps after each RL update, on solutions drawn from all those found (0)
           --sft-batch N        solutions per SFT step (64)
+          --sft-pool guided|verified   the SFT steps replay guided groups' solutions, or every rollout that solved (guided)
           --branch-at-entropy  each group continues its prompt's greedy completion from its highest-entropy token (grpo/rloo)
           --branch-then-greedy with --branch-at-entropy: sample only that token, then continue greedily
           --format-reward X --length-penalty X --partial-credit X    reward shaping (0)
@@ -132,6 +133,7 @@ public static class RlCommand
             SftCoef = o.Double("sft-coef", 0, 0, 100),
             SftSteps = o.Int("sft-steps", 0, 0, 64),
             SftBatch = o.Int("sft-batch", 64, 1, 4096),
+            SftPool = Enum<SftPool>(o, "sft-pool", "guided"),
             BranchAtEntropy = o.Flag("branch-at-entropy"),
             BranchThenGreedy = o.Flag("branch-then-greedy"),
             Shaping = new RewardShaping(o.Double("format-reward", 0), o.Double("length-penalty", 0), o.Double("partial-credit", 0),

@@ -5,10 +5,11 @@ using Ponder.Tasks;
 namespace Ponder.Learning;
 
 /// <summary>
-/// The solutions that RL's guided groups found (<see cref="RlOptions.MaxSamples"/>), one JSON line each in the run's
-/// folder (step, problem id, prompt, completion): the pool the supervised term replays (<see cref="RlOptions.SftBatch"/>).
-/// A completion is kept as its lines up to the final answer, as expert iteration keeps solutions. On resume the lines of
-/// steps after the checkpoint are dropped, so the pool is the one the checkpoint's run had.
+/// The solutions that RL's guided groups found (<see cref="RlOptions.MaxSamples"/>), or every verified one
+/// (<see cref="RlOptions.SftPool"/>), one JSON line each in the run's folder (step, problem id, prompt, completion): the
+/// pool the supervised steps replay (<see cref="RlOptions.SftSteps"/>). A completion is kept as its lines up to the final
+/// answer, as expert iteration keeps solutions, and a problem's same solution only once. On resume the lines of steps
+/// after the checkpoint are dropped, so the pool is the one the checkpoint's run had.
 /// </summary>
 public sealed class GuidedSolutions
 {
@@ -16,6 +17,7 @@ public sealed class GuidedSolutions
     readonly string path;
     readonly bool enabled;
     readonly List<(string Prompt, string Completion)> pool = [];
+    readonly HashSet<(string Prompt, string Completion)> seen = [];
 
     /// <param name="resumeStep">The checkpoint's step when resuming (the file is read and cut there); null starts a new file.</param>
     public GuidedSolutions(string path, bool enabled, long? resumeStep)
@@ -40,6 +42,7 @@ public sealed class GuidedSolutions
                 if (step > last) continue;
                 kept.Add(line);
                 pool.Add((prompt, completion));
+                seen.Add((prompt, completion));
             }
         }
         System.IO.File.WriteAllLines(path, kept);
@@ -55,6 +58,7 @@ public sealed class GuidedSolutions
         foreach (var (problem, completion) in solutions)
         {
             string canonical = Solution.Join(Solution.LinesToFinal(completion));
+            if (!seen.Add((problem.Prompt, canonical))) continue;
             pool.Add((problem.Prompt, canonical));
             lines.Add(new JsonObject { ["step"] = step, ["id"] = problem.Id, ["prompt"] = problem.Prompt, ["completion"] = canonical }.ToJsonString());
         }

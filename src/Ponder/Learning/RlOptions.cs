@@ -61,6 +61,11 @@ public sealed record RlOptions
     /// <summary>Solutions per supervised step (<see cref="SftSteps"/>).</summary>
     public int SftBatch { get; init; } = 64;
     /// <summary>
+    /// What the supervised steps replay: only the solutions guided groups found (the hardest problems', as ReLIFT), or
+    /// every rollout that solved its problem, guided or not (as expert iteration keeps them), each distinct solution once.
+    /// </summary>
+    public SftPool SftPool { get; init; } = SftPool.Guided;
+    /// <summary>
     /// Each prompt's group branches from one point of its greedy completion: the token where the policy is least sure
     /// (highest entropy). The GroupSize rollouts keep the greedy tokens before it and sample that token and the rest, so
     /// the group's rewards compare choices at the point where greedy decoding can go wrong (entropy-guided branching, as
@@ -124,3 +129,6 @@ public sealed record RlOptions
     /// <summary>Stop early (with a checkpoint) after this much wall time; 0 means no limit.</summary>
     public double MaxMinutes { get; init; }
 }
+
+/// <summary>The solutions <see cref="RlOptions.SftSteps"/> replay.</summary>
+public enum SftPool { Guided, Verified }

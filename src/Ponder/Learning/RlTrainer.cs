@@ -131,7 +131,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 }
             }
             baseline = o.BaselineDecay * baseline + (1 - o.BaselineDecay) * rewards.Average();
-            found.Add(step, Enumerable.Range(0, rows.Count).Where(i => guided[i]).Select(i => (rows[i], texts[i])));
+            found.Add(step, Enumerable.Range(0, rows.Count)
+                .Where(i => guided[i] || (o.SftPool == SftPool.Verified && reward.Solves(rows[i], texts[i]))).Select(i => (rows[i], texts[i])));
 
             // 3. Optimizer steps on this batch.
             model.train();

@@ -136,6 +136,27 @@ public sealed class RlTrainerTests : IDisposable
         Assert.Equal(lines, File.ReadAllLines(Path.Combine(split.Out, GuidedSolutions.File)));
     }
 
+    [Fact]
+    public void The_verified_pool_keeps_every_distinct_solution_not_only_the_guided_ones()
+    {
+        string start = ToyBandit.TinyPolicy(dir);
+        var guided = Options(start, RlAlgorithm.Grpo, "pool-guided") with { Steps = 2, GroupSize = 4, MaxSamples = 64, SftSteps = 1, SftBatch = 4 };
+        var verified = guided with { Out = dir.File("pool-verified"), SftPool = SftPool.Verified };
+        new RlTrainer(guided, CPU, new ToyBandit.StartsWithDigit()).Run();
+        new RlTrainer(verified, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // The first step samples the same rollouts in both runs: the verified pool holds its guided solutions and the
+        // groups' own right rollouts besides, each distinct, each right
+        var a = File.ReadAllLines(Path.Combine(guided.Out, GuidedSolutions.File)).Select(l => JsonNode.Parse(l)!).Where(n => n["step"]!.GetValue<long>() == 1).ToList();
+        var b = File.ReadAllLines(Path.Combine(verified.Out, GuidedSolutions.File)).Select(l => JsonNode.Parse(l)!).Where(n => n["step"]!.GetValue<long>() == 1).ToList();
+        static string Key(JsonNode n) => n["prompt"]!.GetValue<string>() + "\u0001" + n["completion"]!.GetValue<string>();
+        Assert.NotEmpty(a);
+        Assert.Subset(b.Select(Key).ToHashSet(), a.Select(Key).ToHashSet());
+        Assert.True(b.Count > a.Count, $"verified pool {b.Count}, guided {a.Count}");
+        Assert.Equal(b.Count, b.Select(Key).Distinct().Count());
+        Assert.All(b, n => Assert.True(char.IsAsciiDigit(n["completion"]!.GetValue<string>()[0])));
+    }
+
     sealed class CancelAt(int step, CancellationTokenSource cancel) : IProgress<TrainProgress>
     {
         public void Report(TrainProgress p)
