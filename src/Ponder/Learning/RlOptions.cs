@@ -41,7 +41,8 @@ public sealed record RlOptions
     /// doubling its draws up to this many in all, and the first sample that solves it takes the place of the group's last
     /// rollout. Hard problems then give the policy a right answer to learn from where a plain group gives none, as
     /// DART-Math's rejection sampling does for SFT data; every rollout is still the current policy's own sample. GRPO and
-    /// RLOO only.
+    /// RLOO only. Measured on the shipped policy (64 × 4, cosine from 3e-4, strict steps, 300 batches): 63.0% held-out
+    /// greedy with 64, 60.5% without.
     /// </summary>
     public int MaxSamples { get; init; }
     /// <summary>
@@ -52,10 +53,11 @@ public sealed record RlOptions
     public double SftCoef { get; init; }
     /// <summary>
     /// Supervised steps after each RL update (0: none): each is an SFT optimizer step, at the same rate, on
-    /// <see cref="SftBatch"/> solutions drawn uniformly (with replacement) from every solution guided groups have found so
-    /// far, so each is imitated again and again as the epochs of expert iteration's SFT do. RL and SFT steps interleave as
-    /// in ReLIFT (Ma et al. 2025), with the policy's own verified solutions in place of a stronger model's. The solutions
-    /// are kept in the run's guided.jsonl.
+    /// <see cref="SftBatch"/> solutions drawn uniformly (with replacement) from the pool of solutions found so far
+    /// (<see cref="SftPool"/>), so each is imitated again and again as the epochs of expert iteration's SFT do. RL and SFT
+    /// steps interleave as in ReLIFT (Ma et al. 2025), with the policy's own verified solutions in place of a stronger
+    /// model's. The pool is kept in the run's guided.jsonl. Measured on the shipped policy: below guided groups alone at
+    /// every rate tried (the high rate SFT needs sets back the policy that fills the pool; docs/learning/note.md).
     /// </summary>
     public int SftSteps { get; init; }
     /// <summary>Solutions per supervised step (<see cref="SftSteps"/>).</summary>
