@@ -25,8 +25,21 @@ public sealed class VerifiedSolutions
         return true;
     }
 
-    public void Save(string path) =>
-        File.WriteAllLines(path, items.Select(x => new JsonObject { ["round"] = x.Round, ["prompt"] = x.Prompt, ["completion"] = x.Completion }.ToJsonString()));
+    /// <summary>The pair found <paramref name="index"/>-th.</summary>
+    public (string Prompt, string Completion) this[int index] => (items[index].Prompt, items[index].Completion);
+
+    /// <summary>Adds the pair unless already present and, if new, appends its line to <paramref name="path"/>; returns whether it was new.</summary>
+    public bool AddAndAppend(string path, string prompt, string completion, int round)
+    {
+        if (!Add(prompt, completion, round)) return false;
+        File.AppendAllLines(path, [Line(prompt, completion, round)]);
+        return true;
+    }
+
+    public void Save(string path) => File.WriteAllLines(path, items.Select(x => Line(x.Prompt, x.Completion, x.Round)));
+
+    static string Line(string prompt, string completion, int round) =>
+        new JsonObject { ["round"] = round, ["prompt"] = prompt, ["completion"] = completion }.ToJsonString();
 
     /// <summary>Reads the pairs found before round <paramref name="beforeRound"/> from <paramref name="path"/> (empty if absent).</summary>
     public static VerifiedSolutions Load(string path, int beforeRound)

@@ -46,7 +46,7 @@ public sealed class GuidedSolutionsTests : IDisposable
     public void A_malformed_line_is_an_error_naming_the_file_and_line()
     {
         string path = dir.File("g.jsonl");
-        File.WriteAllLines(path, ["{\"step\":1,\"prompt\":\"a\",\"completion\":\"#1\"}", "{\"step\":1,\"prompt\":\"a\"}"]);
+        File.WriteAllLines(path, ["{\"round\":1,\"prompt\":\"a\",\"completion\":\"#1\"}", "{\"round\":1,\"prompt\":\"a\"}"]);
         var e = Assert.Throws<InvalidDataException>(() => new GuidedSolutions(path, enabled: true, resumeStep: 5));
         Assert.Contains($"{path}:2", e.Message);
         Assert.Contains("completion", e.Message);

@@ -143,8 +143,8 @@ public sealed class RlTrainerTests : IDisposable
 
         // The first step samples the same rollouts in both runs: the verified pool holds its guided solutions and the
         // groups' own right rollouts besides, each distinct, each right
-        var a = File.ReadAllLines(Path.Combine(guided.Out, GuidedSolutions.File)).Select(l => JsonNode.Parse(l)!).Where(n => n["step"]!.GetValue<long>() == 1).ToList();
-        var b = File.ReadAllLines(Path.Combine(verified.Out, GuidedSolutions.File)).Select(l => JsonNode.Parse(l)!).Where(n => n["step"]!.GetValue<long>() == 1).ToList();
+        var a = File.ReadAllLines(Path.Combine(guided.Out, GuidedSolutions.File)).Select(l => JsonNode.Parse(l)!).Where(n => n["round"]!.GetValue<int>() == 1).ToList();
+        var b = File.ReadAllLines(Path.Combine(verified.Out, GuidedSolutions.File)).Select(l => JsonNode.Parse(l)!).Where(n => n["round"]!.GetValue<int>() == 1).ToList();
         static string Key(JsonNode n) => n["prompt"]!.GetValue<string>() + "\u0001" + n["completion"]!.GetValue<string>();
         Assert.NotEmpty(a);
         Assert.Subset(b.Select(Key).ToHashSet(), a.Select(Key).ToHashSet());
