@@ -56,7 +56,7 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             {
                 var right = attempts[i].Where(c => task.Check(problems[i], c).Correct).ToList();
                 correctAttempts += right.Count;
-                var correct = right.Select(Canonical).Where(c => StepsCheck(task, problems[i], c)).Distinct().ToList();
+                var correct = right.Select(Canonical).Where(c => Solution.StepsCheck(task, problems[i], c, o.StrictSteps)).Distinct().ToList();
                 if (correct.Count > 0) solved++;
                 kept.AddRange(correct.Take(o.KeepPerProblem).Select(c => (problems[i].Prompt, c)));
             }
@@ -175,16 +175,12 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             {
                 attempts[open[j]].AddRange(generations[j].Select(g => g.Text));
                 var problem = problems[open[j]];
-                if (draws > 0) correct[open[j]] += generations[j].Count(g => task.Check(problem, g.Text).Correct && StepsCheck(task, problem, g.Text));
+                if (draws > 0) correct[open[j]] += generations[j].Count(g => task.Check(problem, g.Text).Correct && Solution.StepsCheck(task, problem, g.Text, o.StrictSteps));
             }
             open = open.Where(i => correct[i] < o.KeepPerProblem).ToList();
         }
         return attempts;
     }
-
-    /// <summary>With <see cref="ExpertIterationOptions.StrictSteps"/>, whether every step up to the final answer checks; otherwise true.</summary>
-    bool StepsCheck(ITask task, Problem problem, string completion) =>
-        !options.StrictSteps || Solution.EveryStepChecks(task, problem, completion);
 
     /// <summary>A kept solution is its lines up to the final-answer line (trailing text dropped), one step a line.</summary>
     static string Canonical(string completion) => Solution.Join(Solution.LinesToFinal(completion));

@@ -17,7 +17,7 @@ public sealed class VerifierReward(ITask task, RewardShaping? shaping = null) : 
         for (int i = 0; i < rewards.Length; i++)
         {
             var outcome = task.Check(problems[i], completions[i]);
-            bool correct = outcome.Correct && StepsCheck(problems[i], completions[i]);
+            bool correct = outcome.Correct && Solution.StepsCheck(task, problems[i], completions[i], shaping.StrictSteps);
             double r = correct ? 1 : 0;
             if (outcome.WellFormed) r += shaping.Format;
             r -= shaping.LengthPenalty * completions[i].Length / 100.0;
@@ -29,9 +29,8 @@ public sealed class VerifierReward(ITask task, RewardShaping? shaping = null) : 
     }
 
     /// <summary>Whether the completion earns the correctness part of the reward: a right answer (and with strict steps, every step right).</summary>
-    public bool Solves(Problem problem, string completion) => task.Check(problem, completion).Correct && StepsCheck(problem, completion);
-
-    bool StepsCheck(Problem problem, string completion) => !shaping.StrictSteps || Solution.EveryStepChecks(task, problem, completion);
+    public bool Solves(Problem problem, string completion) =>
+        task.Check(problem, completion).Correct && Solution.StepsCheck(task, problem, completion, shaping.StrictSteps);
 
     /// <summary>Fraction of the gold solution's lines (steps and final line) that the completion gets right before its first wrong one.</summary>
     double RightLeadingSteps(Problem problem, string completion)

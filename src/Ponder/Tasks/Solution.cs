@@ -25,6 +25,10 @@ public static class Solution
     public static bool EveryStepChecks(ITask task, Problem problem, string completion) =>
         task.CheckStep(problem, LinesToFinal(completion));
 
+    /// <summary>With <paramref name="strictSteps"/>, whether <see cref="EveryStepChecks"/>; otherwise true.</summary>
+    public static bool StepsCheck(ITask task, Problem problem, string completion, bool strictSteps) =>
+        !strictSteps || EveryStepChecks(task, problem, completion);
+
     /// <summary>Refuses strict-steps training on a task that cannot check steps, before anything runs.</summary>
     public static void RequireStepCheckerForStrictSteps(ITask task)
     {
