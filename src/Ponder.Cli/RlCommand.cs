@@ -27,9 +27,13 @@ public static class RlCommand
           --max-samples N      guided groups: a group that solves nothing draws more samples (doubling, up to N in all) and the
                                first that solves it replaces the group's last rollout (grpo/rloo; off)
           --sft-coef X         with --max-samples: weight of an NLL term on the solutions guided groups found (ReLIFT-style; 0)
-          --sft-steps K        with --max-samples: K SFT steps after each RL update, on solutions drawn from all those found (0)
-          --sft-batch N        solutions per SFT step (64)
-          --sft-pool guided|verified   the SFT steps replay guided groups' solutions, or every rollout that solved (guided)
+          --sft-steps K        with --max-samples or --sft-pool start: K SFT steps after each RL update, on solutions drawn
+                               from the pool (0)
+          --sft-batch N        solutions per SFT step (64)           --sft-lr X       peak rate of the SFT steps (--lr)
+          --sft-pool guided|verified|start   the SFT steps replay guided groups' solutions, every rollout that solved, or
+                               the start policy's verified solutions, sampled once before RL as expert iteration does (guided)
+          --pool-problems N    with --sft-pool start: train problems the start policy attempts (8192)
+          --pool-max-samples N with --sft-pool start: one attempt each, doubling up to N for the unsolved ones (64)
           --branch-at-entropy  each group continues its prompt's greedy completion from its highest-entropy token (grpo/rloo)
           --branch-then-greedy with --branch-at-entropy: sample only that token, then continue greedily
           --format-reward X --length-penalty X --partial-credit X    reward shaping (0)
@@ -134,6 +138,9 @@ public static class RlCommand
             SftSteps = o.Int("sft-steps", 0, 0, 64),
             SftBatch = o.Int("sft-batch", 64, 1, 4096),
             SftPool = Enum<SftPool>(o, "sft-pool", "guided"),
+            SftLr = o.OptionalDouble("sft-lr", 0, 1),
+            PoolProblems = o.Int("pool-problems", d.PoolProblems, 1, 1 << 20),
+            PoolMaxSamples = o.Int("pool-max-samples", d.PoolMaxSamples, 1, 4096),
             BranchAtEntropy = o.Flag("branch-at-entropy"),
             BranchThenGreedy = o.Flag("branch-then-greedy"),
             Shaping = new RewardShaping(o.Double("format-reward", 0), o.Double("length-penalty", 0), o.Double("partial-credit", 0),

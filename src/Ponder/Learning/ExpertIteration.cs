@@ -50,16 +50,7 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             // 1. The expert (the latest model) attempts train problems; the verifier keeps distinct correct solutions.
             var problems = task.Problems(Split.Train, o.ProblemsPerRound, Seeds.Mix(o.Seed, round));
             var attempts = (expert ?? Propose)(policy, problems, Seeds.Mix(o.Seed + 104729, round));
-            var kept = new List<(string Prompt, string Completion)>();
-            int solved = 0, correctAttempts = 0;
-            for (int i = 0; i < problems.Count; i++)
-            {
-                var right = attempts[i].Where(c => task.Check(problems[i], c).Correct).ToList();
-                correctAttempts += right.Count;
-                var correct = right.Select(Canonical).Where(c => Solution.StepsCheck(task, problems[i], c, o.StrictSteps)).Distinct().ToList();
-                if (correct.Count > 0) solved++;
-                kept.AddRange(correct.Take(o.KeepPerProblem).Select(c => (problems[i].Prompt, c)));
-            }
+            var (kept, solved, correctAttempts) = RejectionSampling.Keep(task, problems, attempts, o.KeepPerProblem, o.StrictSteps);
             if (kept.Count == 0)
                 throw new InvalidOperationException($"round {round}: the expert solved none of {problems.Count} train problems; nothing to learn from");
             int added = kept.Count(k => solutions.Add(k.Prompt, k.Completion, round));
@@ -145,43 +136,8 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
                 : throw new InvalidOperationException($"expert 'gold': task '{task.Name}' has no gold solution for problem {p.Id}")).ToList(),
             ExpertKind.Flip => UncertainFlips.Propose(policy.Model, policy.Tokenizer, problems, (p, c) => task.Check(p, c).Correct,
                 o.FlipPositions, o.FlipAlternatives, maxNew),
-            _ => Sample(policy, task, problems, seed, maxNew),
+            _ => RejectionSampling.Attempts(new Policy.Generator(policy.Model, policy.Tokenizer), policy.Tokenizer, task, problems,
+                o.SamplesPerProblem, o.MaxSamples, o.KeepPerProblem, o.StrictSteps, o.Temperature, seed, maxNew),
         };
     }
-
-    /// <summary>
-    /// The default expert: N samples per problem from the current policy; with <see cref="ExpertIterationOptions.MaxSamples"/>,
-    /// further passes for the problems still short of <see cref="ExpertIterationOptions.KeepPerProblem"/> correct attempts
-    /// (correct as the kept solutions are: with <see cref="ExpertIterationOptions.StrictSteps"/>, every step too).
-    /// </summary>
-    IReadOnlyList<IReadOnlyList<string>> Sample(LoadedPolicy policy, ITask task, IReadOnlyList<Problem> problems, int seed, int maxNew)
-    {
-        var o = options;
-        var generator = new Policy.Generator(policy.Model, policy.Tokenizer);
-        policy.Model.eval();
-        var prompts = problems.Select(p => Prompting.Encode(policy.Tokenizer, p.Prompt)).ToList();
-        var sampling = new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew };
-        var attempts = problems.Select(_ => new List<string>()).ToList();
-        var correct = new int[problems.Count];
-        var open = Enumerable.Range(0, problems.Count).ToList();
-        int most = o.MaxSamples ?? o.SamplesPerProblem, draws = o.SamplesPerProblem, drawn = 0;
-        for (int pass = 0; open.Count > 0 && draws > 0; pass++)
-        {
-            var generations = RepeatedSampler.Sample(generator, open.Select(i => prompts[i]).ToList(), draws, sampling,
-                pass == 0 ? seed : Seeds.Mix(seed, pass), batchSize: 256);
-            drawn += draws;
-            draws = Math.Min(drawn, most - drawn);                     // doubling, up to the cap; 0 ends the loop
-            for (int j = 0; j < open.Count; j++)
-            {
-                attempts[open[j]].AddRange(generations[j].Select(g => g.Text));
-                var problem = problems[open[j]];
-                if (draws > 0) correct[open[j]] += generations[j].Count(g => task.Check(problem, g.Text).Correct && Solution.StepsCheck(task, problem, g.Text, o.StrictSteps));
-            }
-            open = open.Where(i => correct[i] < o.KeepPerProblem).ToList();
-        }
-        return attempts;
-    }
-
-    /// <summary>A kept solution is its lines up to the final-answer line (trailing text dropped), one step a line.</summary>
-    static string Canonical(string completion) => Solution.Join(Solution.LinesToFinal(completion));
 }

@@ -3,8 +3,8 @@ using Ponder.Tasks;
 namespace Ponder.Learning;
 
 /// <summary>
-/// The solutions that RL's guided groups found (<see cref="RlOptions.MaxSamples"/>), or every verified one
-/// (<see cref="RlOptions.SftPool"/>): the pool the supervised steps replay (<see cref="RlOptions.SftSteps"/>). Kept in
+/// The solutions that RL's guided groups found (<see cref="RlOptions.MaxSamples"/>), every verified one, or the start
+/// policy's sampled before RL (<see cref="RlOptions.SftPool"/>): the pool the supervised steps replay (<see cref="RlOptions.SftSteps"/>). Kept in
 /// the run's folder in expert iteration's format (<see cref="VerifiedSolutions"/>, the RL step as its round), each
 /// completion as its lines up to the final answer and a problem's same solution only once. On resume the lines of steps
 /// after the checkpoint are dropped, so the pool is the one the checkpoint's run had.
@@ -27,11 +27,11 @@ public sealed class GuidedSolutions
     public int Count => pool?.Count ?? 0;
 
     /// <summary>Adds this step's solutions to the pool and the file.</summary>
-    public void Add(long step, IEnumerable<(Problem Problem, string Completion)> solutions)
+    public void Add(long step, IEnumerable<(string Prompt, string Completion)> solutions)
     {
         if (pool is null) return;
-        foreach (var (problem, completion) in solutions)
-            pool.AddAndAppend(path, problem.Prompt, Solution.Join(Solution.LinesToFinal(completion)), checked((int)step));
+        foreach (var (prompt, completion) in solutions)
+            pool.AddAndAppend(path, prompt, RejectionSampling.Canonical(completion), checked((int)step));
     }
 
     /// <summary><paramref name="count"/> solutions drawn uniformly with replacement (none while the pool is empty).</summary>

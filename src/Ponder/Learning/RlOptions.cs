@@ -68,6 +68,19 @@ public sealed record RlOptions
     /// </summary>
     public SftPool SftPool { get; init; } = SftPool.Guided;
     /// <summary>
+    /// With <see cref="SftPool.Start"/>: the train problems the start policy attempts before RL, one sample each and then
+    /// doubling, up to <see cref="PoolMaxSamples"/>, for those still unsolved (expert iteration's sampler; with
+    /// <see cref="RewardShaping.StrictSteps"/> a solution must have every step right).
+    /// </summary>
+    public int PoolProblems { get; init; } = 8192;
+    /// <summary>With <see cref="SftPool.Start"/>: most attempts at one problem.</summary>
+    public int PoolMaxSamples { get; init; } = 64;
+    /// <summary>
+    /// Peak rate of the supervised steps (<see cref="SftSteps"/>), on the RL rate's schedule; null: <see cref="Lr"/>.
+    /// Supervised steps take rates (1e-3) at which policy-gradient steps fall (docs/learning/note.md).
+    /// </summary>
+    public double? SftLr { get; init; }
+    /// <summary>
     /// Each prompt's group branches from one point of its greedy completion: the token where the policy is least sure
     /// (highest entropy). The GroupSize rollouts keep the greedy tokens before it and sample that token and the rest, so
     /// the group's rewards compare choices at the point where greedy decoding can go wrong (entropy-guided branching, as
@@ -133,4 +146,15 @@ public sealed record RlOptions
 }
 
 /// <summary>The solutions <see cref="RlOptions.SftSteps"/> replay.</summary>
-public enum SftPool { Guided, Verified }
+public enum SftPool
+{
+    /// <summary>The solutions guided groups found (<see cref="RlOptions.MaxSamples"/>).</summary>
+    Guided,
+    /// <summary>Every rollout that solved its problem, guided or not.</summary>
+    Verified,
+    /// <summary>
+    /// The start policy's verified solutions to <see cref="RlOptions.PoolProblems"/> train problems, sampled once before
+    /// RL as expert iteration samples them (offline), and never added to: the policy being trained does not fill it.
+    /// </summary>
+    Start,
+}

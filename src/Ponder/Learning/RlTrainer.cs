@@ -65,8 +65,9 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         using var metrics = new MetricsLog(Path.Combine(o.Out, "metrics.jsonl"), o.Resume ? startStep : null);
         if (!o.Resume) metrics.Write(EvalRow(0, Evaluator.GreedyAccuracy(model, tokenizer, task, evalProblems), evalProblems.Count));
 
-        var found = new GuidedSolutions(Path.Combine(o.Out, GuidedSolutions.File), o.MaxSamples > 0, o.Resume ? startStep : null);
+        var found = new GuidedSolutions(Path.Combine(o.Out, GuidedSolutions.File), o.MaxSamples > 0 || o.SftPool == SftPool.Start, o.Resume ? startStep : null);
         var clock = Stopwatch.StartNew();
+        if (o.SftPool == SftPool.Start && !o.Resume) metrics.Write(StartPool(task, tokenizer, generator, found, progress));
         long step = startStep;
         long rolloutsSoFar = o.Resume                            // every rollout sampled, kept or not (dynamic sampling drops some)
             ? MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).LastOrDefault(r => r.ContainsKey("rollouts"))?["rollouts"]?.GetValue<long>() ?? 0
@@ -77,6 +78,9 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             step++;
             // The warmup in RL's own arithmetic, which differs from LrSchedule's in the last bit: seeded runs keep their curves.
             double lr = step <= o.Warmup ? o.Lr * Math.Min(1.0, step / (double)Math.Max(1, o.Warmup)) : schedule.At(step);
+            double sftLr = o.SftLr is not { } sftPeak ? lr
+                : step <= o.Warmup ? sftPeak * Math.Min(1.0, step / (double)Math.Max(1, o.Warmup))
+                : new LrSchedule(sftPeak, o.Warmup, o.Steps, MinFraction: 0, o.Decay).At(step);
             var row = new JsonObject { ["step"] = step, ["lr"] = lr };
 
             // 1. Rollouts: GroupSize samples of each prompt, scored by the verifier. With dynamic sampling (DAPO), groups
@@ -131,8 +135,9 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 }
             }
             baseline = o.BaselineDecay * baseline + (1 - o.BaselineDecay) * rewards.Average();
-            found.Add(step, Enumerable.Range(0, rows.Count)
-                .Where(i => guided[i] || (o.SftPool == SftPool.Verified && reward.Solves(rows[i], texts[i]))).Select(i => (rows[i], texts[i])));
+            if (o.SftPool != SftPool.Start)
+                found.Add(step, Enumerable.Range(0, rows.Count)
+                    .Where(i => guided[i] || (o.SftPool == SftPool.Verified && reward.Solves(rows[i], texts[i]))).Select(i => (rows[i].Prompt, texts[i])));
 
             // 3. Optimizer steps on this batch.
             model.train();
@@ -166,7 +171,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             double replayLoss = 0;
             for (int k = 0; k < o.SftSteps && found.Count > 0; k++)
                 replayLoss += SupervisedStep.Run(model, optimizer, tokenizer, found.Draw(o.SftBatch, Seeds.Mix(Seeds.Mix(o.Seed + 31337, step), k)),
-                    lr, o.GradClip).Loss / o.SftSteps;
+                    sftLr, o.GradClip).Loss / o.SftSteps;
 
             int correct = rows.Select((p, i) => task.Check(p, texts[i]).Correct).Count(c => c);
             row["reward"] = Math.Round(rewards.Average(), 4);
@@ -200,6 +205,30 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 Save(model, tokenizer, task, optimizer, valueHead, init, step, baseline);
             if (outOfTime) break;
         }
+    }
+
+    /// <summary>
+    /// <see cref="SftPool.Start"/>: the start policy's verified solutions, sampled before RL as expert iteration's first
+    /// round samples them with the same seed (its problems, its sampling seed, its keep and check rules), into
+    /// <paramref name="pool"/> as step 0's. Returns the metrics row that reports them.
+    /// </summary>
+    JsonObject StartPool(ITask task, ITokenizer tokenizer, Policy.Generator generator, GuidedSolutions pool, IProgress<TrainProgress>? progress)
+    {
+        var o = options;
+        var clock = Stopwatch.StartNew();
+        var problems = task.Problems(Split.Train, o.PoolProblems, Seeds.Mix(o.Seed, 1));
+        int maxNew = Evaluator.MaxNewTokens(tokenizer, task, problems, generator.Model.Config.MaxPositions);
+        var attempts = RejectionSampling.Attempts(generator, tokenizer, task, problems, samples: 1, o.PoolMaxSamples, keep: 1,
+            o.Shaping.StrictSteps, o.Temperature, Seeds.Mix(o.Seed + 104729, 1), maxNew);
+        var (kept, solved, _) = RejectionSampling.Keep(task, problems, attempts, keep: 1, o.Shaping.StrictSteps);
+        pool.Add(0, kept);
+        progress?.Report(new TrainProgress(0, o.Steps, 0, 0,
+            $"start pool: {solved} of {problems.Count} train problems solved in {attempts.Sum(a => a.Count)} attempts ({clock.Elapsed.TotalSeconds:F0} s)"));
+        return new JsonObject
+        {
+            ["step"] = 0, ["pool"] = pool.Count, ["pool_problems"] = problems.Count, ["pool_solved_fraction"] = Math.Round(solved / (double)problems.Count, 4),
+            ["pool_attempts"] = attempts.Sum(a => a.Count), ["pool_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 2),
+        };
     }
 
     /// <summary>
@@ -384,7 +413,13 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         if (o.MaxSamples > 0 && o.BranchAtEntropy) throw new ArgumentException("guided groups sample whole completions: they do not combine with branching at entropy");
         if (o.SftCoef < 0) throw new ArgumentException($"the SFT weight must be non-negative (got {o.SftCoef})");
         if (o.SftSteps < 0 || o.SftBatch < 1) throw new ArgumentException($"SFT steps must be non-negative and the SFT batch positive (got {o.SftSteps}, {o.SftBatch})");
-        if (o.SftSteps > 0 && o.MaxSamples == 0) throw new ArgumentException("SFT steps replay the solutions guided groups find: they need max samples");
+        if (o.SftSteps > 0 && o.MaxSamples == 0 && o.SftPool != SftPool.Start)
+            throw new ArgumentException("SFT steps replay the solutions guided groups find: they need max samples (or the start pool)");
+        if (o.SftPool == SftPool.Start && o.SftSteps == 0) throw new ArgumentException("the start pool is replayed by SFT steps: it needs SFT steps");
+        if (o.SftPool == SftPool.Start && (o.PoolProblems < 1 || o.PoolMaxSamples < 1))
+            throw new ArgumentException($"the start pool needs at least one problem and one sample each (got {o.PoolProblems}, {o.PoolMaxSamples})");
+        if (o.SftLr is { } sftLr && (o.SftSteps == 0 || !(sftLr >= 0)))
+            throw new ArgumentException($"an SFT rate needs SFT steps and must be non-negative (got {sftLr} with {o.SftSteps} steps)");
         if (o.SftCoef > 0 && o.MaxSamples == 0) throw new ArgumentException("the SFT term imitates the solutions guided groups find: it needs max samples");
     }
 

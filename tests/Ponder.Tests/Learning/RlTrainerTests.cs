@@ -153,6 +153,65 @@ public sealed class RlTrainerTests : IDisposable
         Assert.All(b, n => Assert.True(char.IsAsciiDigit(n["completion"]!.GetValue<string>()[0])));
     }
 
+    [Fact]
+    public void The_start_pool_is_expert_iteration_s_first_round_and_the_policy_being_trained_never_adds_to_it()
+    {
+        // Given a toy policy right about 10% of the time, SFT steps on the start pool and no guided groups
+        string start = ToyBandit.TinyPolicy(dir);
+        var straight = Options(start, RlAlgorithm.Grpo, "pool-start") with
+        {
+            Steps = 4, GroupSize = 4, SftSteps = 2, SftBatch = 4, SftPool = SftPool.Start, PoolProblems = 24, PoolMaxSamples = 16, SftLr = 3e-3,
+        };
+        new RlTrainer(straight, CPU, new ToyBandit.StartsWithDigit()).Run();
+        var split = straight with { Out = dir.File("pool-start-split") };
+        using (var cancel = new CancellationTokenSource())
+            new RlTrainer(split, CPU, new ToyBandit.StartsWithDigit()).Run(new CancelAt(2, cancel), cancel.Token);
+        new RlTrainer(split with { Resume = true }, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // And expert iteration's first round with the same seed, problems and sampling cap
+        var ei = new ExpertIterationOptions
+        {
+            Policy = start, Out = dir.File("pool-ei"), Rounds = 1, ProblemsPerRound = 24, SamplesPerProblem = 1, MaxSamples = 16,
+            Epochs = null, StepsPerRound = 1, EvalCount = 4, Seed = straight.Seed,
+        };
+        new ExpertIteration(ei, CPU, taskOverride: new ToyBandit.StartsWithDigit()).Run();
+
+        // Then the pool is that round's kept solutions, all sampled before step 1, and the SFT steps train on it
+        static List<(string, string)> Pairs(string path) => File.ReadAllLines(path).Select(l => JsonNode.Parse(l)!)
+            .Select(n => (n["prompt"]!.GetValue<string>(), n["completion"]!.GetValue<string>())).ToList();
+        var pool = File.ReadAllLines(Path.Combine(straight.Out, GuidedSolutions.File)).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.NotEmpty(pool);
+        Assert.All(pool, n => Assert.Equal(0, n["round"]!.GetValue<int>()));
+        Assert.Equal(Pairs(Path.Combine(ei.Out, VerifiedSolutions.FileName)), Pairs(Path.Combine(straight.Out, GuidedSolutions.File)));
+        var rows = MetricsLog.Read(Path.Combine(straight.Out, "metrics.jsonl")).ToList();
+        Assert.Equal(pool.Count, rows.Single(r => r.ContainsKey("pool"))["pool"]!.GetValue<int>());
+        var steps = rows.Where(r => r.ContainsKey("reward")).ToList();
+        Assert.All(steps, r => Assert.Equal(pool.Count, r["solutions_found"]!.GetValue<int>()));
+        Assert.All(steps, r => Assert.InRange(r["sft_loss"]!.GetValue<double>(), 1e-4, 50));
+
+        // And a resumed run samples no pool again and continues on the same curve
+        Assert.Equal(Curve(straight.Out), Curve(split.Out));
+        Assert.Equal(File.ReadAllLines(Path.Combine(straight.Out, GuidedSolutions.File)), File.ReadAllLines(Path.Combine(split.Out, GuidedSolutions.File)));
+        Assert.Single(MetricsLog.Read(Path.Combine(split.Out, "metrics.jsonl")), r => r.ContainsKey("pool"));
+    }
+
+    [Fact]
+    public void The_sft_rate_moves_only_the_sft_steps()
+    {
+        string start = ToyBandit.TinyPolicy(dir);
+        var a = Options(start, RlAlgorithm.Grpo, "sft-lr-a") with { Steps = 2, GroupSize = 4, SftSteps = 1, SftBatch = 4, SftPool = SftPool.Start, PoolProblems = 16, PoolMaxSamples = 8 };
+        var b = a with { Out = dir.File("sft-lr-b"), SftLr = a.Lr / 10 };
+        new RlTrainer(a, CPU, new ToyBandit.StartsWithDigit()).Run();
+        new RlTrainer(b, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // The first RL update is the same (same rollouts, same rate); the SFT step after it differs, and so does step 2
+        var ra = MetricsLog.Read(Path.Combine(a.Out, "metrics.jsonl")).Where(r => r.ContainsKey("reward")).ToList();
+        var rb = MetricsLog.Read(Path.Combine(b.Out, "metrics.jsonl")).Where(r => r.ContainsKey("reward")).ToList();
+        Assert.Equal(ra[0]["loss"]!.GetValue<double>(), rb[0]["loss"]!.GetValue<double>());
+        Assert.Equal(ra[0]["lr"]!.GetValue<double>(), rb[0]["lr"]!.GetValue<double>());
+        Assert.NotEqual(ra[1]["loss"]!.GetValue<double>(), rb[1]["loss"]!.GetValue<double>());
+    }
+
     /// <summary>A run's step rows as JSON text, wall time left out: equal curves are equal to the digit.</summary>
     static List<string> Curve(string outDir) => MetricsLog.Read(Path.Combine(outDir, "metrics.jsonl"))
         .Where(r => r.ContainsKey("reward")).Select(r => { r.Remove("elapsed_s"); return r.ToJsonString(); }).ToList();
@@ -260,11 +319,13 @@ public sealed class RlTrainerTests : IDisposable
     [InlineData(RlAlgorithm.Reinforce, 64, 0.0, "has no groups")]
     [InlineData(RlAlgorithm.Grpo, 0, 1.0, "needs max samples")]
     [InlineData(RlAlgorithm.Grpo, 0, 0.0, "they need max samples", 2)]
+    [InlineData(RlAlgorithm.Grpo, 0, 0.0, "it needs SFT steps", 0, SftPool.Start)]
+    [InlineData(RlAlgorithm.Grpo, 0, 0.0, "an SFT rate needs SFT steps", 0, SftPool.Guided, 1e-3)]
     public void Guided_groups_refuse_settings_that_cannot_work_before_training(RlAlgorithm algorithm, int maxSamples, double sftCoef, string message,
-        int sftSteps = 0)
+        int sftSteps = 0, SftPool pool = SftPool.Guided, double? sftLr = null)
     {
         string start = ToyBandit.TinyPolicy(dir);
-        var o = Options(start, algorithm, "bad") with { MaxSamples = maxSamples, SftCoef = sftCoef, SftSteps = sftSteps };
+        var o = Options(start, algorithm, "bad") with { MaxSamples = maxSamples, SftCoef = sftCoef, SftSteps = sftSteps, SftPool = pool, SftLr = sftLr };
         var e = Assert.Throws<ArgumentException>(() => new RlTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run());
         Assert.Contains(message, e.Message);
         Assert.False(Directory.Exists(o.Out));
