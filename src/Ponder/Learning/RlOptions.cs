@@ -155,6 +155,9 @@ public enum SftPool
     /// <summary>
     /// The start policy's verified solutions to <see cref="RlOptions.PoolProblems"/> train problems, sampled once before
     /// RL as expert iteration samples them (offline), and never added to: the policy being trained does not fill it.
+    /// Measured on the shipped policy (12 SFT steps at 1e-3 after each of 100 GRPO updates at 3e-4, strict steps): 52.0 →
+    /// 78.0% held-out greedy on 500 problems in 17.7 minutes on 2 cores, against 77.6% for the same SFT steps without
+    /// the GRPO updates (docs/learning/note.md).
     /// </summary>
     Start,
 }
