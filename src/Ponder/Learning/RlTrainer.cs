@@ -73,14 +73,13 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             ? MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).LastOrDefault(r => r.ContainsKey("rollouts"))?["rollouts"]?.GetValue<long>() ?? 0
             : 0;
         var schedule = new LrSchedule(o.Lr, o.Warmup, o.Steps, MinFraction: 0, o.Decay);
+        var sftSchedule = o.SftLr is { } sftPeak ? new LrSchedule(sftPeak, o.Warmup, o.Steps, MinFraction: 0, o.Decay) : schedule;
+        // The warmup in RL's own arithmetic, which differs from LrSchedule's in the last bit: seeded runs keep their curves.
+        double RateAt(LrSchedule s, long step) => step <= o.Warmup ? s.Peak * Math.Min(1.0, step / (double)Math.Max(1, o.Warmup)) : s.At(step);
         while (step < o.Steps && !cancel.IsCancellationRequested)
         {
             step++;
-            // The warmup in RL's own arithmetic, which differs from LrSchedule's in the last bit: seeded runs keep their curves.
-            double lr = step <= o.Warmup ? o.Lr * Math.Min(1.0, step / (double)Math.Max(1, o.Warmup)) : schedule.At(step);
-            double sftLr = o.SftLr is not { } sftPeak ? lr
-                : step <= o.Warmup ? sftPeak * Math.Min(1.0, step / (double)Math.Max(1, o.Warmup))
-                : new LrSchedule(sftPeak, o.Warmup, o.Steps, MinFraction: 0, o.Decay).At(step);
+            double lr = RateAt(schedule, step), sftLr = RateAt(sftSchedule, step);
             var row = new JsonObject { ["step"] = step, ["lr"] = lr };
 
             // 1. Rollouts: GroupSize samples of each prompt, scored by the verifier. With dynamic sampling (DAPO), groups
@@ -221,6 +220,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         var attempts = RejectionSampling.Attempts(generator, tokenizer, task, problems, samples: 1, o.PoolMaxSamples, keep: 1,
             o.Shaping.StrictSteps, o.Temperature, Seeds.Mix(o.Seed + 104729, 1), maxNew);
         var (kept, solved, _) = RejectionSampling.Keep(task, problems, attempts, keep: 1, o.Shaping.StrictSteps);
+        if (kept.Count == 0)
+            throw new InvalidOperationException($"start pool: the start policy solved none of {problems.Count} train problems in up to {o.PoolMaxSamples} attempts each; the SFT steps have nothing to replay");
         pool.Add(0, kept);
         progress?.Report(new TrainProgress(0, o.Steps, 0, 0,
             $"start pool: {solved} of {problems.Count} train problems solved in {attempts.Sum(a => a.Count)} attempts ({clock.Elapsed.TotalSeconds:F0} s)"));

@@ -196,6 +196,28 @@ public sealed class RlTrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_start_pool_with_no_solution_is_an_error_before_training()
+    {
+        string start = ToyBandit.TinyPolicy(dir);
+        var o = Options(start, RlAlgorithm.Grpo, "pool-empty") with { Steps = 2, GroupSize = 4, SftSteps = 1, SftPool = SftPool.Start, PoolProblems = 8, PoolMaxSamples = 4 };
+        var e = Assert.Throws<InvalidOperationException>(() => new RlTrainer(o, CPU, new NeverRight()).Run());
+        Assert.Contains("solved none of 8 train problems", e.Message);
+        Assert.DoesNotContain(MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")), r => r.ContainsKey("reward"));
+    }
+
+    /// <summary>The toy task with a verifier that accepts nothing.</summary>
+    sealed class NeverRight : ITask
+    {
+        readonly ToyBandit.StartsWithDigit toy = new();
+        public string Name => toy.Name;
+        public bool HasStepChecker => false;
+        public IReadOnlyList<Problem> Problems(Split split, int count, int seed) => toy.Problems(split, count, seed);
+        public Outcome Check(Problem problem, string completion) => new(false, null, false, "never right");
+        public IReadOnlyList<string>? GoldSolution(Problem problem) => null;
+        public bool CheckStep(Problem problem, IReadOnlyList<string> steps) => throw new NotSupportedException();
+    }
+
+    [Fact]
     public void The_sft_rate_moves_only_the_sft_steps()
     {
         string start = ToyBandit.TinyPolicy(dir);
