@@ -45,6 +45,7 @@ public static class DemoCommand
         string rlDir = RlStage(run, policyDir, sftEval);
         var after = ScalingStageOf(run, rlDir, "scaling-after-rl", Path.Combine(run.OutDir, "after-rl"));
         BeforeAfterPlot(run, before, after);
+        LearnersStage(run, policyDir);
         ThinkingStageOf(run);
         run.Write();
         Console.WriteLine($"demo done in {run.TotalSeconds:F0}s: {Path.Combine(outDir, "report.md")}, {Path.Combine(outDir, "summary.json")}");
@@ -254,6 +255,36 @@ public static class DemoCommand
         r.AppendLine();
         run.Write();
         return rl.Out;
+    }
+
+    /// <summary>
+    /// Every learner (REINFORCE, RLOO, GRPO, PPO, expert iteration, DPO) from the SFT policy at one small rollout budget,
+    /// each measured the same way (<see cref="LearnerComparison"/>); a row of keys per learner in summary.json.
+    /// </summary>
+    static void LearnersStage(DemoRun run, string policyDir)
+    {
+        int rollouts = run.Quick ? 256 : 1536, evalCount = run.Quick ? 20 : 100;
+        IReadOnlyList<LearnerResult> results = [];
+        run.Stage("learners", () => results = LearnerComparison.Run(policyDir, Path.Combine(run.OutDir, "learners"), rollouts, evalCount, run.Device,
+            new LineProgress("[learners] "), run.Seed));
+        foreach (var x in results)
+        {
+            string key = "learner_" + (x.Rollouts == 0 ? "start" : x.Learner.Replace(' ', '_'));
+            run.Summary[$"{key}_rollouts"] = x.Rollouts;
+            run.Summary[$"{key}_greedy"] = x.Greedy;
+            run.Summary[$"{key}_pass@1"] = Math.Round(x.PassAt1, 4);
+            run.Summary[$"{key}_pass@16"] = Math.Round(x.PassAt16, 4);
+            run.Summary[$"{key}_mean_length"] = Math.Round(x.MeanLength, 2);
+            run.Summary[$"{key}_kl_to_start"] = Math.Round(x.KlToStart, 4);
+        }
+        var r = run.Report;
+        r.AppendLine("## Every learner at one rollout budget").AppendLine();
+        r.AppendLine($"From the SFT policy, each learner with its defaults at {rollouts:N0} rollouts (`ponder train compare --rollouts {rollouts} " +
+            $"--eval-count {evalCount}`), then the same measurements on {evalCount} held-out problems: greedy, pass@1 and pass@16 " +
+            "(16 samples at temperature 1), mean sampled length, KL to the SFT policy. Larger budgets, and the settings that " +
+            "gain most, are in `docs/learning/note.md`.").AppendLine();
+        r.AppendLine(LearnerComparison.ToMarkdown(results));
+        run.Write();
     }
 
     static void AddEval(JsonObject s, string prefix, EvalResult eval)
