@@ -209,7 +209,7 @@ public static class DemoCommand
         {
             Policy = policyDir, Out = Path.Combine(run.OutDir, "rl"), Algorithm = RlAlgorithm.Grpo, Steps = run.Quick ? 10 : 400,
             PromptsPerStep = 16, GroupSize = 8, Lr = 3e-5, EvalEvery = run.Quick ? 5 : 20, EvalCount = run.Quick ? 50 : 200,
-            CheckpointEvery = 0, MaxMinutes = run.Quick ? 1 : 5, Seed = run.Seed,
+            CheckpointEvery = 0, MaxMinutes = run.Quick ? 1 : 4, Seed = run.Seed,
         };
         run.Stage("rl", () => new RlTrainer(rl, run.Device).Run(new ConsoleProgress("grpo", plainEvery: 10)));
         var policy = LoadedPolicy.Load(rl.Out, run.Device);
