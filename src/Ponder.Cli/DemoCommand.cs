@@ -279,8 +279,8 @@ public static class DemoCommand
         }
         var r = run.Report;
         r.AppendLine("## Every learner at one rollout budget").AppendLine();
-        r.AppendLine($"From the SFT policy, each learner with its defaults at {rollouts:N0} rollouts (`ponder train compare --rollouts {rollouts} " +
-            $"--eval-count {evalCount}`), then the same measurements on {evalCount} held-out problems: greedy, pass@1 and pass@16 " +
+        r.AppendLine($"From the SFT policy, every learner at {rollouts:N0} rollouts, as `ponder train compare --rollouts {rollouts} " +
+            $"--eval-count {evalCount}` runs them, then the same measurements on {evalCount} held-out problems: greedy, pass@1 and pass@16 " +
             "(16 samples at temperature 1), mean sampled length, KL to the SFT policy. Larger budgets, and the settings that " +
             "gain most, are in `docs/learning/note.md`.").AppendLine();
         r.AppendLine(LearnerComparison.ToMarkdown(results));
