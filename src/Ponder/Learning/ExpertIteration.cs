@@ -48,8 +48,8 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
         for (int round = firstRound; round <= o.Rounds; round++)
         {
             // 1. The expert (the latest model) attempts train problems; the verifier keeps distinct correct solutions.
-            var problems = task.Problems(Split.Train, o.ProblemsPerRound, Seeds.Mix(o.Seed, round));
-            var attempts = (expert ?? Propose)(policy, problems, Seeds.Mix(o.Seed + 104729, round));
+            var problems = RoundProblems(task, o.ProblemsPerRound, o.Seed, round);
+            var attempts = (expert ?? Propose)(policy, problems, RoundSampleSeed(o.Seed, round));
             var (kept, solved, correctAttempts) = RejectionSampling.Keep(task, problems, attempts, o.KeepPerProblem, o.StrictSteps);
             if (kept.Count == 0)
                 throw new InvalidOperationException($"round {round}: the expert solved none of {problems.Count} train problems; nothing to learn from");
@@ -87,6 +87,13 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
                 $"{steps} steps on {train.Count}, held-out greedy {acc:P1}"));
         }
     }
+
+    /// <summary>The train problems round <paramref name="round"/> attempts under <paramref name="seed"/>.</summary>
+    public static IReadOnlyList<Problem> RoundProblems(ITask task, int count, int seed, int round) =>
+        task.Problems(Split.Train, count, Seeds.Mix(seed, round));
+
+    /// <summary>The sampling seed of round <paramref name="round"/> under <paramref name="seed"/>.</summary>
+    public static int RoundSampleSeed(int seed, int round) => Seeds.Mix(seed + 104729, round);
 
     /// <summary>Optimizer steps of round <paramref name="round"/> on a training set of <paramref name="setSize"/> pairs.</summary>
     public static int Steps(ExpertIterationOptions o, int round, int setSize) =>

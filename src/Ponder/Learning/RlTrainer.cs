@@ -215,20 +215,21 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
     {
         var o = options;
         var clock = Stopwatch.StartNew();
-        var problems = task.Problems(Split.Train, o.PoolProblems, Seeds.Mix(o.Seed, 1));
+        var problems = ExpertIteration.RoundProblems(task, o.PoolProblems, o.Seed, round: 1);
         int maxNew = Evaluator.MaxNewTokens(tokenizer, task, problems, generator.Model.Config.MaxPositions);
         var attempts = RejectionSampling.Attempts(generator, tokenizer, task, problems, samples: 1, o.PoolMaxSamples, keep: 1,
-            o.Shaping.StrictSteps, o.Temperature, Seeds.Mix(o.Seed + 104729, 1), maxNew);
+            o.Shaping.StrictSteps, o.Temperature, ExpertIteration.RoundSampleSeed(o.Seed, round: 1), maxNew);
+        int drawn = attempts.Sum(a => a.Count);
         var (kept, solved, _) = RejectionSampling.Keep(task, problems, attempts, keep: 1, o.Shaping.StrictSteps);
         if (kept.Count == 0)
             throw new InvalidOperationException($"start pool: the start policy solved none of {problems.Count} train problems in up to {o.PoolMaxSamples} attempts each; the SFT steps have nothing to replay");
         pool.Add(0, kept);
         progress?.Report(new TrainProgress(0, o.Steps, 0, 0,
-            $"start pool: {solved} of {problems.Count} train problems solved in {attempts.Sum(a => a.Count)} attempts ({clock.Elapsed.TotalSeconds:F0} s)"));
+            $"start pool: {solved} of {problems.Count} train problems solved in {drawn} attempts ({clock.Elapsed.TotalSeconds:F0} s)"));
         return new JsonObject
         {
             ["step"] = 0, ["pool"] = pool.Count, ["pool_problems"] = problems.Count, ["pool_solved_fraction"] = Math.Round(solved / (double)problems.Count, 4),
-            ["pool_attempts"] = attempts.Sum(a => a.Count), ["pool_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 2),
+            ["pool_attempts"] = drawn, ["pool_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 2),
         };
     }
 
