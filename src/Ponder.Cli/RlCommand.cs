@@ -32,8 +32,10 @@ public static class RlCommand
           --sft-batch N        solutions per SFT step (64)           --sft-lr X       peak rate of the SFT steps (--lr)
           --sft-pool guided|verified|start   the SFT steps replay guided groups' solutions, every rollout that solved, or
                                the start policy's verified solutions, sampled once before RL as expert iteration does (guided)
-          --pool-problems N    with --sft-pool start: train problems the start policy attempts (8192)
-          --pool-max-samples N with --sft-pool start: one attempt each, doubling up to N for the unsolved ones (64)
+          --replay-start       prompts come from the start pool's problems, and a group that solves nothing takes the start
+                               policy's verified solution as its last rollout (experience replay, as ExGRPO; grpo/rloo)
+          --pool-problems N    with --sft-pool start or --replay-start: train problems the start policy attempts (8192)
+          --pool-max-samples N with --sft-pool start or --replay-start: one attempt each, doubling up to N for the unsolved (64)
           --branch-at-entropy  each group continues its prompt's greedy completion from its highest-entropy token (grpo/rloo)
           --branch-then-greedy with --branch-at-entropy: sample only that token, then continue greedily
           --format-reward X --length-penalty X --partial-credit X    reward shaping (0)
@@ -141,6 +143,7 @@ public static class RlCommand
             SftLr = o.OptionalDouble("sft-lr", 0, 1),
             PoolProblems = o.Int("pool-problems", d.PoolProblems, 1, 1 << 20),
             PoolMaxSamples = o.Int("pool-max-samples", d.PoolMaxSamples, 1, 4096),
+            ReplayStart = o.Flag("replay-start"),
             BranchAtEntropy = o.Flag("branch-at-entropy"),
             BranchThenGreedy = o.Flag("branch-then-greedy"),
             Shaping = new RewardShaping(o.Double("format-reward", 0), o.Double("length-penalty", 0), o.Double("partial-credit", 0),

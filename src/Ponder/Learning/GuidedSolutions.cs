@@ -34,6 +34,14 @@ public sealed class GuidedSolutions
             pool.AddAndAppend(path, prompt, RejectionSampling.Canonical(completion), checked((int)step));
     }
 
+    /// <summary>Each prompt's first solution in the pool (the start pool keeps one a problem).</summary>
+    public IReadOnlyDictionary<string, string> ByPrompt()
+    {
+        var map = new Dictionary<string, string>();
+        for (int i = 0; i < Count; i++) map.TryAdd(pool![i].Prompt, pool[i].Completion);
+        return map;
+    }
+
     /// <summary><paramref name="count"/> solutions drawn uniformly with replacement (none while the pool is empty).</summary>
     public IReadOnlyList<(string Prompt, string Completion)> Draw(int count, int seed)
     {

@@ -21,10 +21,12 @@ public static class PolicyLoss
 {
     /// <summary>Loss and its parts: (loss, pg, kl, entropy, clip fraction), the parts as plain numbers for logging.</summary>
     /// <param name="clipEpsHigh">Upper clip ε_high (ratio bound 1+ε_high); null means ε (the symmetric PPO clip).</param>
+    /// <param name="klMask">Where the KL estimate counts (null: <paramref name="mask"/>). The k1 and k3 estimators assume
+    /// tokens the policy sampled itself; replayed rows are masked out (on them k3 is unbounded).</param>
     public static (Tensor Loss, PolicyLossMetrics Metrics) Compute(
         Tensor logProbs, Tensor oldLogProbs, Tensor? refLogProbs, Tensor advantages, Tensor mask, Tensor? entropy,
         double clipEps, double klCoef, KlEstimator kl, double entropyCoef, LossAggregation aggregation, double? clipEpsHigh = null,
-        double topEntropy = 1.0)
+        double topEntropy = 1.0, Tensor? klMask = null)
     {
         if (topEntropy < 1 && entropy is null) throw new ArgumentException("top-entropy masking needs the per-token entropy");
         double high = clipEpsHigh ?? clipEps;
@@ -39,6 +41,7 @@ public static class PolicyLoss
         {
             var logRatio = refLogProbs - logProbs;                                    // (N, T) log π_ref − log π
             klTerm = kl == KlEstimator.K1 ? -logRatio : logRatio.exp() - logRatio - 1; // (N, T)
+            if (klMask is not null) klTerm = klTerm * klMask;
             if (klCoef != 0) perToken = perToken + klCoef * klTerm;
         }
         var loss = Aggregate(perToken, mask, aggregation);
@@ -54,7 +57,7 @@ public static class PolicyLoss
         var metrics = new PolicyLossMetrics(
             Loss: loss.item<float>(),
             PolicyGradient: Aggregate(pgPerToken, mask, aggregation).item<float>(),
-            Kl: klTerm is null ? 0 : Aggregate(klTerm, mask, LossAggregation.Token).item<float>(),
+            Kl: klTerm is null ? 0 : Aggregate(klTerm, klMask ?? mask, LossAggregation.Token).item<float>(),
             Entropy: entropyMean,
             ClipFraction: Aggregate(isClipped.to(logProbs.dtype), mask, LossAggregation.Token).item<float>());
         return (loss, metrics);

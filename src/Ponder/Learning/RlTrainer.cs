@@ -65,9 +65,13 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         using var metrics = new MetricsLog(Path.Combine(o.Out, "metrics.jsonl"), o.Resume ? startStep : null);
         if (!o.Resume) metrics.Write(EvalRow(0, Evaluator.GreedyAccuracy(model, tokenizer, task, evalProblems), evalProblems.Count));
 
-        var found = new GuidedSolutions(Path.Combine(o.Out, GuidedSolutions.File), o.MaxSamples > 0 || o.SftPool == SftPool.Start, o.Resume ? startStep : null);
+        bool startPool = o.SftPool == SftPool.Start || o.ReplayStart;
+        var found = new GuidedSolutions(Path.Combine(o.Out, GuidedSolutions.File), o.MaxSamples > 0 || startPool, o.Resume ? startStep : null);
         var clock = Stopwatch.StartNew();
-        if (o.SftPool == SftPool.Start && !o.Resume) metrics.Write(StartPool(task, tokenizer, generator, found, progress));
+        if (startPool && !o.Resume) metrics.Write(StartPool(task, tokenizer, generator, found, progress));
+        var replay = o.ReplayStart
+            ? new StartReplay(ExpertIteration.RoundProblems(task, o.PoolProblems, o.Seed, round: 1), found.ByPrompt(), o.PromptsPerStep, o.Seed)
+            : null;
         long step = startStep;
         long rolloutsSoFar = o.Resume                            // every rollout sampled, kept or not (dynamic sampling drops some)
             ? MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).LastOrDefault(r => r.ContainsKey("rollouts"))?["rollouts"]?.GetValue<long>() ?? 0
@@ -85,7 +89,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             // 1. Rollouts: GroupSize samples of each prompt, scored by the verifier. With dynamic sampling (DAPO), groups
             //    whose rewards are all equal (zero advantage) are dropped and more prompts drawn until the batch is full.
             model.eval();
-            var (rows, gens, rewards, drawn, draws, actionAt, guided, unsolved) = Rollouts(step, task, tokenizer, generator, reward, maxNew);
+            var (rows, gens, rewards, drawn, draws, actionAt, guided, unsolved) = Rollouts(step, task, tokenizer, generator, reward, maxNew, replay);
             rolloutsSoFar += drawn;
             int groups = rows.Count / o.GroupSize;
             var texts = gens.Select(g => g.Text).ToList();
@@ -134,11 +138,12 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 }
             }
             baseline = o.BaselineDecay * baseline + (1 - o.BaselineDecay) * rewards.Average();
-            if (o.SftPool != SftPool.Start)
+            if (!startPool)
                 found.Add(step, Enumerable.Range(0, rows.Count)
                     .Where(i => guided[i] || (o.SftPool == SftPool.Verified && reward.Solves(rows[i], texts[i]))).Select(i => (rows[i].Prompt, texts[i])));
 
-            // 3. Optimizer steps on this batch.
+            // 3. Optimizer steps on this batch. Replayed rows were not sampled by the policy: the KL estimate leaves them out.
+            var klMask = replay is null ? null : batch.Mask * tensor(guided.Select(g => g ? 0f : 1f).ToArray(), device: device).unsqueeze(1);
             model.train();
             PolicyLossMetrics? last = null;
             double valueLoss = 0, gradNorm = 0, sftNll = 0;
@@ -147,7 +152,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 using var inner = NewDisposeScope();
                 var (logProbs, entropy, trainHidden) = batch.Score(model, entropy: true);
                 var (loss, parts) = PolicyLoss.Compute(logProbs, oldLogProbs ?? logProbs.detach(), refLogProbs, advantages, batch.Mask, entropy,
-                    o.ClipEps, o.KlCoef, o.Kl, o.EntropyCoef, o.Aggregation, o.ClipEpsHigh, o.TopEntropy);
+                    o.ClipEps, o.KlCoef, o.Kl, o.EntropyCoef, o.Aggregation, o.ClipEpsHigh, o.TopEntropy, klMask);
                 if (o.SftCoef > 0 && guided.Any(g => g))
                 {
                     var nll = GuidedNll(logProbs, batch.Mask, guided);
@@ -184,6 +189,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             if (valueHead is not null) row["value_loss"] = Math.Round(valueLoss, 5);
             if (o.DynamicSampling) { row["draws"] = draws; row["groups"] = groups; row["rollouts_drawn"] = drawn; }
             if (o.MaxSamples > 0) { row["unsolved_groups"] = unsolved; row["guided"] = guided.Count(g => g); row["rollouts_drawn"] = drawn; }
+            if (replay is not null) { row["unsolved_groups"] = unsolved; row["replayed"] = guided.Count(g => g); }
             if (o.SftCoef > 0) row["sft_nll"] = Math.Round(sftNll, 5);
             if (o.SftSteps > 0) { row["sft_loss"] = Math.Round(replayLoss, 5); row["solutions_found"] = found.Count; }
             row["rollouts"] = rolloutsSoFar;
@@ -222,7 +228,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         int drawn = attempts.Sum(a => a.Count);
         var (kept, solved, _) = RejectionSampling.Keep(task, problems, attempts, keep: 1, o.Shaping.StrictSteps);
         if (kept.Count == 0)
-            throw new InvalidOperationException($"start pool: the start policy solved none of {problems.Count} train problems in up to {o.PoolMaxSamples} attempts each; the SFT steps have nothing to replay");
+            throw new InvalidOperationException($"start pool: the start policy solved none of {problems.Count} train problems in up to {o.PoolMaxSamples} attempts each; nothing to replay");
         pool.Add(0, kept);
         progress?.Report(new TrainProgress(0, o.Steps, 0, 0,
             $"start pool: {solved} of {problems.Count} train problems solved in {drawn} attempts ({clock.Elapsed.TotalSeconds:F0} s)"));
@@ -243,7 +249,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
     /// filtering; the rows that guidance put in are flagged, and the groups that needed it (solved or not) counted.
     /// </summary>
     (List<Problem> Rows, List<Generation> Gens, double[] Rewards, int Drawn, int Draws, int[]? ActionAt, bool[] Guided, int Unsolved) Rollouts(long step,
-        ITask task, ITokenizer tokenizer, Policy.Generator generator, VerifierReward reward, int maxNew)
+        ITask task, ITokenizer tokenizer, Policy.Generator generator, VerifierReward reward, int maxNew, StartReplay? replay)
     {
         var o = options;
         var rows = new List<Problem>();
@@ -256,7 +262,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         for (; draw < (o.DynamicSampling ? o.MaxDraws : 1) && rows.Count < o.PromptsPerStep * o.GroupSize; draw++)
         {
             long index = draw == 0 ? step : Seeds.Mix(step, draw);        // draw 0 is the plain batch of this step
-            var problems = task.Problems(Split.Train, o.PromptsPerStep, Seeds.Mix(o.Seed, index));
+            var problems = replay?.Prompts(step) ?? task.Problems(Split.Train, o.PromptsPerStep, Seeds.Mix(o.Seed, index));
             var drawRows = problems.SelectMany(p => Enumerable.Repeat(p, o.GroupSize)).ToList();
             var sampling = new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(o.Seed + 7919, index) };
             var (drawGens, branchAt) = o.BranchAtEntropy
@@ -271,6 +277,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 drawn += extra;
                 unsolved += open;
             }
+            if (replay is not null) unsolved += replay.Fill(problems, o.GroupSize, tokenizer, reward, drawGens, drawRewards, drawGuided);
             first ??= (drawRows, drawGens, drawRewards, branchAt, drawGuided);
             for (int g = 0; g < problems.Count && rows.Count < o.PromptsPerStep * o.GroupSize; g++)
             {
@@ -418,8 +425,12 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         if (o.SftSteps > 0 && o.MaxSamples == 0 && o.SftPool != SftPool.Start)
             throw new ArgumentException("SFT steps replay the solutions guided groups find: they need max samples (or the start pool)");
         if (o.SftPool == SftPool.Start && o.SftSteps == 0) throw new ArgumentException("the start pool is replayed by SFT steps: it needs SFT steps");
-        if (o.SftPool == SftPool.Start && (o.PoolProblems < 1 || o.PoolMaxSamples < 1))
+        if ((o.SftPool == SftPool.Start || o.ReplayStart) && (o.PoolProblems < 1 || o.PoolMaxSamples < 1))
             throw new ArgumentException($"the start pool needs at least one problem and one sample each (got {o.PoolProblems}, {o.PoolMaxSamples})");
+        if (o.ReplayStart && o.Algorithm is not (RlAlgorithm.Grpo or RlAlgorithm.Rloo))
+            throw new ArgumentException($"replay puts a start-pool solution into a group; {o.Algorithm} has no groups (use grpo or rloo)");
+        if (o.ReplayStart && (o.MaxSamples > 0 || o.DynamicSampling || o.BranchAtEntropy))
+            throw new ArgumentException("replay of the start pool draws its own prompts and fills unsolved groups itself: it does not combine with guided groups, dynamic sampling or branching");
         if (o.SftLr is { } sftLr && (o.SftSteps == 0 || !(sftLr >= 0)))
             throw new ArgumentException($"an SFT rate needs SFT steps and must be non-negative (got {sftLr} with {o.SftSteps} steps)");
         if (o.SftCoef > 0 && o.MaxSamples == 0) throw new ArgumentException("the SFT term imitates the solutions guided groups find: it needs max samples");

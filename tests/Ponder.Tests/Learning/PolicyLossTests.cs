@@ -30,6 +30,30 @@ public sealed class PolicyLossTests
     }
 
     [Fact]
+    public void The_kl_mask_leaves_replayed_rows_out_of_the_kl_term_and_its_estimate()
+    {
+        // Given two rows of two action tokens; row 1 was replayed, and the policy gives its tokens far less than the
+        // reference does (k3 = r − ln r − 1 with r = π_ref/π = e⁶ there: about 397 a token)
+        var logits = tensor(new[] { MathF.Log(0.5f), MathF.Log(0.5f), -7f, -7f }, requires_grad: true);
+        var logp = logits.view(2, 2);
+        var refLp = tensor(new[] { MathF.Log(0.25f), MathF.Log(0.5f), -1f, -1f }).view(2, 2);
+        var adv = tensor(new[] { 1f, 1f, 1f, 1f }).view(2, 2);
+        var mask = ones(2, 2);
+        var klMask = tensor(new[] { 1f, 1f, 0f, 0f }).view(2, 2);
+
+        var (loss, metrics) = PolicyLoss.Compute(logp, logp.detach(), refLp, adv, mask, null, 0.2, 0.1, KlEstimator.K3, 0, LossAggregation.Token, klMask: klMask);
+
+        // Then the KL is row 0's alone (t0: r = 1/2, 0.5 + ln 2 − 1; t1: 0), the policy gradient still covers all four
+        // tokens, and the replayed row's gradient is the policy gradient's alone (−A/4 a token)
+        double kl = (0.5 + Math.Log(2) - 1) / 2;
+        Assert.Equal(kl, metrics.Kl, 5);
+        Assert.Equal(-1.0 + 0.1 * kl / 2, loss.item<float>(), 5);
+        var grad = autograd.grad([loss], [logits])[0];
+        Assert.Equal(-0.25f, grad[2].item<float>(), 5);
+        Assert.Equal(-0.25f, grad[3].item<float>(), 5);
+    }
+
+    [Fact]
     public void Clip_higher_raises_only_the_upper_ratio_bound()
     {
         // Given three action tokens with ratios 2 (A = +1), 0.5 (A = −1) and 1.4 (A = +1)

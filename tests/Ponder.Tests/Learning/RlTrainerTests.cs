@@ -196,6 +196,65 @@ public sealed class RlTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Replay_fills_groups_that_solve_nothing_from_the_start_pool_and_resumes_exactly()
+    {
+        // Given a toy policy right about 10% of the time, replay of its start pool and no SFT steps
+        string start = ToyBandit.TinyPolicy(dir);
+        var straight = Options(start, RlAlgorithm.Grpo, "replay-start") with { Steps = 4, GroupSize = 4, ReplayStart = true, PoolProblems = 24, PoolMaxSamples = 16 };
+        new RlTrainer(straight, CPU, new ToyBandit.StartsWithDigit()).Run();
+        var split = straight with { Out = dir.File("replay-start-split") };
+        using (var cancel = new CancellationTokenSource())
+            new RlTrainer(split, CPU, new ToyBandit.StartsWithDigit()).Run(new CancelAt(2, cancel), cancel.Token);
+        new RlTrainer(split with { Resume = true }, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then the pool is sampled once before step 1 and never added to; groups that solved nothing took its solutions
+        var pool = File.ReadAllLines(Path.Combine(straight.Out, GuidedSolutions.File)).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.NotEmpty(pool);
+        Assert.All(pool, n => Assert.Equal(0, n["round"]!.GetValue<int>()));
+        var steps = MetricsLog.Read(Path.Combine(straight.Out, "metrics.jsonl")).Where(r => r.ContainsKey("reward")).ToList();
+        Assert.Equal(4, steps.Count);
+        Assert.All(steps, r => Assert.InRange(r["replayed"]!.GetValue<int>(), 0, r["unsolved_groups"]!.GetValue<int>()));
+        Assert.True(steps.Sum(r => r["replayed"]!.GetValue<int>()) > 0, "no group took a replayed solution");
+        Assert.DoesNotContain(steps, r => r.ContainsKey("sft_loss"));
+
+        // And a resumed run samples no pool again and continues on the same curve
+        Assert.Equal(Curve(straight.Out), Curve(split.Out));
+        Assert.Single(MetricsLog.Read(Path.Combine(split.Out, "metrics.jsonl")), r => r.ContainsKey("pool"));
+    }
+
+    [Fact]
+    public void Replay_prompts_are_passes_over_the_pool_and_only_groups_that_solve_nothing_take_a_stored_solution()
+    {
+        var toy = new ToyBandit.StartsWithDigit();
+        var problems = toy.Problems(Split.Train, 6, 3);
+        var replay = new StartReplay(problems, new Dictionary<string, string> { [problems[0].Prompt] = "7", [problems[1].Prompt] = "8" }, promptsPerStep: 4, seed: 1);
+
+        // Six problems, four prompts a step: steps 1–3 are two passes, each every problem once, in different orders
+        var prompts = Enumerable.Range(1, 3).SelectMany(s => replay.Prompts(s)).Select(p => p.Id).ToList();
+        Assert.Equal(problems.Select(p => p.Id).Order(), prompts.Take(6).Order());
+        Assert.Equal(problems.Select(p => p.Id).Order(), prompts.Skip(6).Order());
+        Assert.NotEqual(prompts.Take(6), prompts.Skip(6));
+        Assert.Equal(prompts.Take(4), replay.Prompts(1).Select(p => p.Id));
+
+        // Groups of 2: problem 0 solved by nothing (takes "7"), problem 1 solved by its first row (untouched), problem 2
+        // solved by nothing and without a stored solution (untouched, but counted)
+        var tokenizer = new CharTokenizer();
+        var reward = new VerifierReward(toy);
+        Generation Gen(string text) => new(tokenizer.Encode(text), new float[text.Length], text, FinishReason.Eos, null);
+        var gens = new List<Generation> { Gen("a"), Gen("b"), Gen("5"), Gen("c"), Gen("d"), Gen("e") };
+        var rewards = new double[6];
+        var replayed = new bool[6];
+        int unsolved = replay.Fill([problems[0], problems[1], problems[2]], 2, tokenizer, reward, gens, rewards, replayed);
+
+        Assert.Equal(2, unsolved);
+        Assert.Equal([false, true, false, false, false, false], replayed);
+        Assert.Equal("7", gens[1].Text);
+        Assert.Equal([.. tokenizer.Encode("7"), tokenizer.Eos], gens[1].Tokens);
+        Assert.Equal(1.0, rewards[1]);
+        Assert.Equal(["a", "7", "5", "c", "d", "e"], gens.Select(g => g.Text));
+    }
+
+    [Fact]
     public void A_start_pool_with_no_solution_is_an_error_before_training()
     {
         string start = ToyBandit.TinyPolicy(dir);
@@ -343,11 +402,16 @@ public sealed class RlTrainerTests : IDisposable
     [InlineData(RlAlgorithm.Grpo, 0, 0.0, "they need max samples", 2)]
     [InlineData(RlAlgorithm.Grpo, 0, 0.0, "it needs SFT steps", 0, SftPool.Start)]
     [InlineData(RlAlgorithm.Grpo, 0, 0.0, "an SFT rate needs SFT steps", 0, SftPool.Guided, 1e-3)]
+    [InlineData(RlAlgorithm.Reinforce, 0, 0.0, "has no groups", 0, SftPool.Guided, null, true)]
+    [InlineData(RlAlgorithm.Grpo, 64, 0.0, "does not combine with guided groups", 0, SftPool.Guided, null, true)]
     public void Guided_groups_refuse_settings_that_cannot_work_before_training(RlAlgorithm algorithm, int maxSamples, double sftCoef, string message,
-        int sftSteps = 0, SftPool pool = SftPool.Guided, double? sftLr = null)
+        int sftSteps = 0, SftPool pool = SftPool.Guided, double? sftLr = null, bool replay = false)
     {
         string start = ToyBandit.TinyPolicy(dir);
-        var o = Options(start, algorithm, "bad") with { MaxSamples = maxSamples, SftCoef = sftCoef, SftSteps = sftSteps, SftPool = pool, SftLr = sftLr };
+        var o = Options(start, algorithm, "bad") with
+        {
+            MaxSamples = maxSamples, SftCoef = sftCoef, SftSteps = sftSteps, SftPool = pool, SftLr = sftLr, ReplayStart = replay,
+        };
         var e = Assert.Throws<ArgumentException>(() => new RlTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run());
         Assert.Contains(message, e.Message);
         Assert.False(Directory.Exists(o.Out));

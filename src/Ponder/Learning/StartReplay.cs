@@ -1,0 +1,59 @@
+using Ponder.Policy;
+using Ponder.Rewards;
+using Ponder.Tasks;
+
+namespace Ponder.Learning;
+
+/// <summary>
+/// <see cref="RlOptions.ReplayStart"/>: RL's prompts are the start pool's problems, a seeded shuffle a pass over them at a
+/// time, and a group that solves nothing by itself takes the start policy's stored solution of its problem as its last
+/// rollout.
+/// </summary>
+/// <param name="problems">The problems the start policy attempted (expert iteration's first-round problems).</param>
+/// <param name="solutions">Its verified solution of each problem it solved, by prompt.</param>
+public sealed class StartReplay(IReadOnlyList<Problem> problems, IReadOnlyDictionary<string, string> solutions, int promptsPerStep, int seed)
+{
+    readonly Dictionary<long, int[]> orders = [];
+
+    /// <summary>Step <paramref name="step"/>'s prompts (steps count from 1): the next PromptsPerStep of the shuffled passes.</summary>
+    public IReadOnlyList<Problem> Prompts(long step)
+    {
+        var list = new List<Problem>(promptsPerStep);
+        for (long k = (step - 1) * promptsPerStep; k < step * promptsPerStep; k++)
+            list.Add(problems[Order(k / problems.Count)[k % problems.Count]]);
+        return list;
+    }
+
+    int[] Order(long pass)
+    {
+        if (orders.TryGetValue(pass, out var order)) return order;
+        if (orders.Count > 2) orders.Clear();
+        order = Enumerable.Range(0, problems.Count).ToArray();
+        new Random(Seeds.Mix(seed + 52711, pass)).Shuffle(order);
+        return orders[pass] = order;
+    }
+
+    /// <summary>
+    /// Each group of <paramref name="group"/> rows of <paramref name="gens"/> none of which solves its problem takes the
+    /// stored solution (if the start policy found one) as its last rollout: its reward set and its flag in
+    /// <paramref name="replayed"/>. Returns the number of groups that solved nothing by themselves.
+    /// </summary>
+    public int Fill(IReadOnlyList<Problem> prompts, int group, ITokenizer tokenizer, VerifierReward reward, List<Generation> gens,
+        double[] rewards, bool[] replayed)
+    {
+        int unsolved = 0;
+        for (int g = 0; g < prompts.Count; g++)
+        {
+            var problem = prompts[g];
+            if (Enumerable.Range(g * group, group).Any(i => reward.Solves(problem, gens[i].Text))) continue;
+            unsolved++;
+            if (!solutions.TryGetValue(problem.Prompt, out var text)) continue;
+            int[] tokens = [.. tokenizer.Encode(text), tokenizer.Eos];
+            int last = g * group + group - 1;
+            gens[last] = new Generation(tokens, new float[tokens.Length], text, FinishReason.Eos, null);
+            rewards[last] = reward.Score([problem], [text])[0];
+            replayed[last] = true;
+        }
+        return unsolved;
+    }
+}
