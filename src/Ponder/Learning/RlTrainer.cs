@@ -247,6 +247,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
     /// and under <see cref="RlOptions.BranchThenGreedy"/> each row's one sampled token (its index in the completion).
     /// With <see cref="RlOptions.MaxSamples"/>, groups that solve nothing are guided (<see cref="Guide"/>) before any
     /// filtering; the rows that guidance put in are flagged, and the groups that needed it (solved or not) counted.
+    /// With <paramref name="replay"/> (<see cref="RlOptions.ReplayStart"/>) the prompts are the start pool's, and the rows
+    /// it puts in are flagged and counted the same way.
     /// </summary>
     (List<Problem> Rows, List<Generation> Gens, double[] Rewards, int Drawn, int Draws, int[]? ActionAt, bool[] Guided, int Unsolved) Rollouts(long step,
         ITask task, ITokenizer tokenizer, Policy.Generator generator, VerifierReward reward, int maxNew, StartReplay? replay)
