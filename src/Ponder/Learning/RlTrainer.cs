@@ -307,8 +307,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         SamplingOptions sampling, List<Generation> gens, double[] rewards, bool[] guided)
     {
         int group = options.GroupSize;
-        var open = Enumerable.Range(0, problems.Count)
-            .Where(g => !Enumerable.Range(g * group, group).Any(i => reward.Solves(problems[g], gens[i].Text))).ToList();
+        var open = GroupRows.Unsolved(problems, group, gens, reward);
         int unsolved = open.Count, extra = 0, drawn = group;
         for (int pass = 1; open.Count > 0 && drawn < options.MaxSamples; pass++)
         {
@@ -323,10 +322,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 var problem = problems[open[j]];
                 var solution = samples[j].FirstOrDefault(s => reward.Solves(problem, s.Text));
                 if (solution is null) { still.Add(open[j]); continue; }
-                int last = open[j] * group + group - 1;
-                gens[last] = solution;
-                rewards[last] = reward.Score([problem], [solution.Text])[0];
-                guided[last] = true;
+                GroupRows.PutLast(open[j], group, problem, solution, reward, gens, rewards, guided);
             }
             open = still;
         }

@@ -41,19 +41,13 @@ public sealed class StartReplay(IReadOnlyList<Problem> problems, IReadOnlyDictio
     public int Fill(IReadOnlyList<Problem> prompts, int group, ITokenizer tokenizer, VerifierReward reward, List<Generation> gens,
         double[] rewards, bool[] replayed)
     {
-        int unsolved = 0;
-        for (int g = 0; g < prompts.Count; g++)
+        var unsolved = GroupRows.Unsolved(prompts, group, gens, reward);
+        foreach (int g in unsolved)
         {
-            var problem = prompts[g];
-            if (Enumerable.Range(g * group, group).Any(i => reward.Solves(problem, gens[i].Text))) continue;
-            unsolved++;
-            if (!solutions.TryGetValue(problem.Prompt, out var text)) continue;
+            if (!solutions.TryGetValue(prompts[g].Prompt, out var text)) continue;
             int[] tokens = [.. tokenizer.Encode(text), tokenizer.Eos];
-            int last = g * group + group - 1;
-            gens[last] = new Generation(tokens, new float[tokens.Length], text, FinishReason.Eos, null);
-            rewards[last] = reward.Score([problem], [text])[0];
-            replayed[last] = true;
+            GroupRows.PutLast(g, group, prompts[g], new Generation(tokens, new float[tokens.Length], text, FinishReason.Eos, null), reward, gens, rewards, replayed);
         }
-        return unsolved;
+        return unsolved.Count;
     }
 }
