@@ -68,10 +68,9 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         bool startPool = o.SftPool == SftPool.Start || o.ReplayStart;
         var found = new GuidedSolutions(Path.Combine(o.Out, GuidedSolutions.File), o.MaxSamples > 0 || startPool, o.Resume ? startStep : null);
         var clock = Stopwatch.StartNew();
-        if (startPool && !o.Resume) metrics.Write(StartPool(task, tokenizer, generator, found, progress));
-        var replay = o.ReplayStart
-            ? new StartReplay(ExpertIteration.RoundProblems(task, o.PoolProblems, o.Seed, round: 1), found.ByPrompt(), o.PromptsPerStep, o.Seed)
-            : null;
+        var poolProblems = startPool ? ExpertIteration.RoundProblems(task, o.PoolProblems, o.Seed, round: 1) : [];
+        if (startPool && !o.Resume) metrics.Write(StartPool(task, poolProblems, tokenizer, generator, found, progress));
+        var replay = o.ReplayStart ? new StartReplay(poolProblems, found.ByPrompt(), o.PromptsPerStep, o.Seed) : null;
         long step = startStep;
         long rolloutsSoFar = o.Resume                            // every rollout sampled, kept or not (dynamic sampling drops some)
             ? MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).LastOrDefault(r => r.ContainsKey("rollouts"))?["rollouts"]?.GetValue<long>() ?? 0
@@ -214,14 +213,14 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
 
     /// <summary>
     /// <see cref="SftPool.Start"/>: the start policy's verified solutions, sampled before RL as expert iteration's first
-    /// round samples them with the same seed (its problems, its sampling seed, its keep and check rules), into
-    /// <paramref name="pool"/> as step 0's. Returns the metrics row that reports them.
+    /// round samples them with the same seed (<paramref name="problems"/> are its round-1 problems; its sampling seed, its
+    /// keep and check rules), into <paramref name="pool"/> as step 0's. Returns the metrics row that reports them.
     /// </summary>
-    JsonObject StartPool(ITask task, ITokenizer tokenizer, Policy.Generator generator, GuidedSolutions pool, IProgress<TrainProgress>? progress)
+    JsonObject StartPool(ITask task, IReadOnlyList<Problem> problems, ITokenizer tokenizer, Policy.Generator generator, GuidedSolutions pool,
+        IProgress<TrainProgress>? progress)
     {
         var o = options;
         var clock = Stopwatch.StartNew();
-        var problems = ExpertIteration.RoundProblems(task, o.PoolProblems, o.Seed, round: 1);
         int maxNew = Evaluator.MaxNewTokens(tokenizer, task, problems, generator.Model.Config.MaxPositions);
         var attempts = RejectionSampling.Attempts(generator, tokenizer, task, problems, samples: 1, o.PoolMaxSamples, keep: 1,
             o.Shaping.StrictSteps, o.Temperature, ExpertIteration.RoundSampleSeed(o.Seed, round: 1), maxNew);

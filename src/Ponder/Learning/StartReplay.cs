@@ -13,24 +13,25 @@ namespace Ponder.Learning;
 /// <param name="solutions">Its verified solution of each problem it solved, by prompt.</param>
 public sealed class StartReplay(IReadOnlyList<Problem> problems, IReadOnlyDictionary<string, string> solutions, int promptsPerStep, int seed)
 {
-    readonly Dictionary<long, int[]> orders = [];
-
     /// <summary>Step <paramref name="step"/>'s prompts (steps count from 1): the next PromptsPerStep of the shuffled passes.</summary>
     public IReadOnlyList<Problem> Prompts(long step)
     {
         var list = new List<Problem>(promptsPerStep);
+        (long Pass, int[] Order) current = (-1, []);
         for (long k = (step - 1) * promptsPerStep; k < step * promptsPerStep; k++)
-            list.Add(problems[Order(k / problems.Count)[k % problems.Count]]);
+        {
+            long pass = k / problems.Count;
+            if (pass != current.Pass) current = (pass, Order(pass));
+            list.Add(problems[current.Order[k % problems.Count]]);
+        }
         return list;
     }
 
     int[] Order(long pass)
     {
-        if (orders.TryGetValue(pass, out var order)) return order;
-        if (orders.Count > 2) orders.Clear();
-        order = Enumerable.Range(0, problems.Count).ToArray();
+        var order = Enumerable.Range(0, problems.Count).ToArray();
         new Random(Seeds.Mix(seed + 52711, pass)).Shuffle(order);
-        return orders[pass] = order;
+        return order;
     }
 
     /// <summary>
@@ -45,7 +46,7 @@ public sealed class StartReplay(IReadOnlyList<Problem> problems, IReadOnlyDictio
         foreach (int g in unsolved)
         {
             if (!solutions.TryGetValue(prompts[g].Prompt, out var text)) continue;
-            int[] tokens = [.. tokenizer.Encode(text), tokenizer.Eos];
+            int[] tokens = [.. tokenizer.Encode(text), tokenizer.Eos];   // not sampled: no log-probs (the loss takes them from its own pass)
             GroupRows.PutLast(g, group, prompts[g], new Generation(tokens, new float[tokens.Length], text, FinishReason.Eos, null), reward, gens, rewards, replayed);
         }
         return unsolved.Count;
