@@ -11,6 +11,7 @@ using static TorchSharp.torch;
 // --profile prints only where a decode step's time goes, by op category (see DecodeProfile).
 // --vs-llama runs only sections 1 and 4 (the machine peak, then decode against llama.cpp); --batches 1,8,32 picks section 4's batch sizes.
 // --matvec prints only one-row linears at the bench models' shapes, libtorch against Ponder's C# kernel (see MatVecProbe).
+// --tiled prints only a batch-64 decode step's linears, libtorch against Ponder's tiled C# kernel (see TiledProbe).
 // --decode runs only sections 1 and 3 (the machine peak, then decode at batch 1, 16, 64 and 256).
 // --cpu-time measures rates per CPU-second of this process instead of per wall second (for a shared machine; see BenchClock).
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
@@ -21,6 +22,11 @@ Console.WriteLine($"threads: {torch.get_num_threads()}, device {device}, clock: 
 if (args.Contains("--matvec"))
 {
     MatVecProbe.Run(seconds / 5);
+    return 0;
+}
+if (args.Contains("--tiled"))
+{
+    TiledProbe.Run(seconds / 5);
     return 0;
 }
 if (args.Contains("--attention"))
@@ -120,6 +126,7 @@ if (!args.Contains("--vs-llama"))
             (before, after, bf16, fixedLength) = (Math.Max(before, Decode(fast: false)), Math.Max(after, Decode(fast: true)),
                 gpu ? 0 : Math.Max(bf16, Decode(fast: true, ScalarType.BFloat16)), Math.Max(fixedLength, Decode(fast: true, fixedLength: true)));
         decode.Add((batch, before, after, bf16, fixedLength));
+
     }
     (model.SmallRowKernels, model.KvCacheType) = (true, null);
 }

@@ -40,6 +40,9 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
     /// <summary>The output projection (its init is scaled down, see <see cref="Transformer"/>).</summary>
     public Linear OutputProjection => _o;
 
+    /// <summary>q, k and v's weights as one (ΣOut, C) tensor and their bias (ΣOut) or null (see <see cref="FusedLinear"/>); no gradients.</summary>
+    public (Tensor Weight, Tensor? Bias) QkvWeights() => _qkv.Weights();
+
     public override Tensor forward(Tensor x, AttentionContext ctx)
     {
         using var scope = NewDisposeScope();

@@ -24,6 +24,10 @@ internal sealed class Block : nn.Module<Tensor, AttentionContext, Tensor>
 
     public Mlp Mlp => _mlp;
 
+    public RmsNorm AttentionNorm => _attentionNorm;
+
+    public RmsNorm MlpNorm => _mlpNorm;
+
     public override Tensor forward(Tensor x, AttentionContext ctx)
     {
         using var scope = NewDisposeScope();

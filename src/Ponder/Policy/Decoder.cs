@@ -29,6 +29,9 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
 
     public IEnumerable<Block> Layers => _layers;
 
+    /// <summary>The final norm.</summary>
+    public RmsNorm Norm => _norm;
+
     /// <summary>Final-normed hidden states (B, T, C) with full causal attention at positions 0…T−1.</summary>
     public Tensor Causal(Tensor inputIds, Rotary rotary, ScalarType dtype, bool fused, bool smallRows = false)
     {
@@ -57,6 +60,8 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
             var bias = zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
             if (group > 1) bias = bias.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)
             var step = smallRows && inputIds.shape[1] <= SmallRowLinear.MaxRows;     // a decode step (or a few tokens) of any batch
+            if (step && FusedDecodeStep.Applies(_config, inputIds, cos, sin, bias, cache, dtype))
+                return FusedDecodeStep.Run(this, _config, inputIds, cos, sin, bias, cache).MoveToOuterDisposeScope(); // (B, 1, C)
             return call(inputIds, new AttentionContext(cos, sin, bias, cache, fused, Few(inputIds, smallRows), step)).MoveToOuterDisposeScope(); // (B, T, C)
         }
         finally

@@ -28,6 +28,9 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
     /// <summary>The output projection (its init is scaled down, see <see cref="Transformer"/>).</summary>
     public Linear OutputProjection => _down;
 
+    /// <summary>Gate and up's weights as one (2·I, C) tensor, gate's rows first (see <see cref="FusedLinear"/>); no gradients.</summary>
+    public Tensor GateUpWeight() => _gateUp.Weights().Weight;
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

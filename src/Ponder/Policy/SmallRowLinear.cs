@@ -113,9 +113,9 @@ internal static class SmallRowLinear
                 y[(long)r * outF + o] = Dot(w + (long)o * inF, x + (long)r * inF, inF) + (b is null ? 0f : b[o]);
     }
 
-    // Dot products of four consecutive weight rows (stride n) with x.
+    /// <summary>Dot products of four consecutive weight rows (stride n) with x.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe (float, float, float, float) Dot4(float* w, int n, float* x)
+    internal static unsafe (float, float, float, float) Dot4(float* w, int n, float* x)
     {
         float* w0 = w, w1 = w + n, w2 = w + 2 * n, w3 = w + 3 * n;
         var i = 0;

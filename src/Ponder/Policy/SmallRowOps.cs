@@ -34,18 +34,21 @@ internal static class SmallRowOps
         var output = empty(x.shape, ScalarType.Float32);                              // (…, C)
         fixed (byte* xb = x.bytes, gb = gain.bytes, yb = output.bytes)
         {
-            float* xp = (float*)xb, gp = (float*)gb, yp = (float*)yb;
-            for (var r = 0; r < rows; r++, xp += c, yp += c)
-            {
-                var inverse = 1f / MathF.Sqrt(SumOfSquares(xp, c) / c + (float)eps);
-                var i = 0;
-                if (Vector256.IsHardwareAccelerated)
-                    for (; i <= c - Vector256<float>.Count; i += Vector256<float>.Count)
-                        (Vector256.Load(xp + i) * inverse * Vector256.Load(gp + i)).Store(yp + i);
-                for (; i < c; i++) yp[i] = xp[i] * inverse * gp[i];
-            }
+            float* xp = (float*)xb, yp = (float*)yb;
+            for (var r = 0; r < rows; r++, xp += c, yp += c) RmsNormRow(xp, (float*)gb, (float)eps, yp, c);
         }
         return output;
+    }
+
+    /// <summary>y = x · rsqrt(mean(x²) + eps) · gain over one row of <paramref name="c"/> elements (y may be x).</summary>
+    internal static unsafe void RmsNormRow(float* x, float* gain, float eps, float* y, int c)
+    {
+        var inverse = 1f / MathF.Sqrt(SumOfSquares(x, c) / c + eps);
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= c - Vector256<float>.Count; i += Vector256<float>.Count)
+                (Vector256.Load(x + i) * inverse * Vector256.Load(gain + i)).Store(y + i);
+        for (; i < c; i++) y[i] = x[i] * inverse * gain[i];
     }
 
     /// <summary>
@@ -58,23 +61,28 @@ internal static class SmallRowOps
     {
         var (b, t, width) = ((int)qkv.size(0), (int)qkv.size(1), (int)qkv.size(2));
         var tableBatch = (int)cos.size(0);
-        var half = headDim / 2;
         fixed (byte* qb = qkv.bytes, cb = cos.bytes, sb = signedSin.bytes)
         {
             for (var row = 0; row < b * t; row++)
             {
                 var tableRow = tableBatch == 1 ? row % t : row;
                 float* c = (float*)cb + (long)tableRow * headDim, s = (float*)sb + (long)tableRow * headDim;
-                var x = (float*)qb + (long)row * width;
-                for (var h = 0; h < heads; h++, x += headDim)
-                {
-                    for (var i = 0; i < half; i++)
-                    {
-                        var (x1, x2) = (x[i], x[i + half]);
-                        x[i] = x1 * c[i] + x2 * s[i];
-                        x[i + half] = x2 * c[i + half] + x1 * s[i + half];
-                    }
-                }
+                RotateHeads((float*)qb + (long)row * width, heads, headDim, c, s);
+            }
+        }
+    }
+
+    /// <summary>Rotates <paramref name="heads"/> consecutive heads at <paramref name="x"/> in place with one position's table rows.</summary>
+    internal static unsafe void RotateHeads(float* x, int heads, int headDim, float* c, float* s)
+    {
+        var half = headDim / 2;
+        for (var h = 0; h < heads; h++, x += headDim)
+        {
+            for (var i = 0; i < half; i++)
+            {
+                var (x1, x2) = (x[i], x[i + half]);
+                x[i] = x1 * c[i] + x2 * s[i];
+                x[i + half] = x2 * c[i + half] + x1 * s[i + half];
             }
         }
     }
@@ -91,22 +99,24 @@ internal static class SmallRowOps
         fixed (byte* gb = gateUp.bytes, yb = output.bytes)
         {
             float* g = (float*)gb, y = (float*)yb;
-            for (var r = 0; r < rows; r++, g += width, y += n)
-            {
-                var u = g + n;
-                var i = 0;
-                if (Vector256.IsHardwareAccelerated)
-                {
-                    for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-                    {
-                        var gv = Vector256.Load(g + i);
-                        (gv / (Vector256<float>.One + Vector256.Exp(-gv)) * Vector256.Load(u + i)).Store(y + i);
-                    }
-                }
-                for (; i < n; i++) y[i] = g[i] / (1f + MathF.Exp(-g[i])) * u[i];
-            }
+            for (var r = 0; r < rows; r++, g += width, y += n) SiluGateRow(g, g + n, y, n);
         }
         return output;
+    }
+
+    /// <summary>y = silu(gate) · up over <paramref name="n"/> elements.</summary>
+    internal static unsafe void SiluGateRow(float* g, float* u, float* y, int n)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var gv = Vector256.Load(g + i);
+                (gv / (Vector256<float>.One + Vector256.Exp(-gv)) * Vector256.Load(u + i)).Store(y + i);
+            }
+        }
+        for (; i < n; i++) y[i] = g[i] / (1f + MathF.Exp(-g[i])) * u[i];
     }
 
     /// <summary>Whether <see cref="CachedAttention"/> can use <paramref name="cache"/>'s buffers of <paramref name="layer"/> and <paramref name="mask"/>.</summary>
@@ -142,11 +152,7 @@ internal static class SmallRowOps
             if (threads <= 0) threads = work >= ParallelAttentionWork ? Math.Max(1, get_num_threads()) : 1;
             threads = Math.Min(threads, b);
             var bf16 = keys.dtype == ScalarType.BFloat16;
-            void Rows(int first, int end)
-            {
-                if (bf16) AttendRows<Bf16Kv>(job, first, end);
-                else AttendRows<F32Kv>(job, first, end);
-            }
+            void Rows(int first, int end) => AttendRows(job, bf16, first, end);
             if (threads <= 1) Rows(0, b);
             else
                 Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
@@ -163,7 +169,11 @@ internal static class SmallRowOps
     /// <summary>Multiply-adds of a step's attention (rows × tokens × heads × columns × head size) above which its rows are split over threads.</summary>
     internal const long ParallelAttentionWork = 1 << 16;
 
-    private readonly record struct AttentionJob(nint Qkv, nint Keys, nint Values, nint Mask, nint Output, int T, int Heads,
+    /// <summary>
+    /// Where a step's attention reads and writes: q/k/v rows (B, T, (nh+2·nkv)·hs), the layer's cache buffers
+    /// (B, nkv, Capacity, hs), the additive mask (B, 1, MaskRows, MaskColumns) and the output (B, T, nh·hs).
+    /// </summary>
+    internal readonly record struct AttentionJob(nint Qkv, nint Keys, nint Values, nint Mask, nint Output, int T, int Heads,
         int KvHeads, int HeadDim, int Capacity, int Start, int MaskRows, int MaskColumns);
 
     /// <summary>How the cache stores a key or value element: loads widen to float32, writes round from it.</summary>
@@ -219,7 +229,13 @@ internal static class SmallRowOps
         }
     }
 
-    // Rows [first, end) of CachedAttention: each row's new keys and values into the cache, then its queries' attention.
+    /// <summary>Rows [first, end) of <paramref name="job"/>: each row's new keys and values into the cache (bfloat16 or float32), then its queries' attention.</summary>
+    internal static void AttendRows(AttentionJob job, bool bf16, int first, int end)
+    {
+        if (bf16) AttendRows<Bf16Kv>(job, first, end);
+        else AttendRows<F32Kv>(job, first, end);
+    }
+
     private static unsafe void AttendRows<TKv>(AttentionJob job, int first, int end) where TKv : struct, IKvElement
     {
         var (t, heads, kvHeads, headDim, capacity) = (job.T, job.Heads, job.KvHeads, job.HeadDim, job.Capacity);
