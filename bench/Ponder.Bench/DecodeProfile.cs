@@ -119,6 +119,7 @@ internal static class DecodeProfile
         Item($"residual adds ×{2 * l}", 2 * l, () => _ = x + x);
         Item("lm head", 1, () => _ = F.linear(x.select(1, 0), whead));
         Item("sampler", 1, () => _ = Sampler.Sample(logits, options, rng));
+        Item("(alt) sampler in libtorch ops", 1, () => _ = Sampler.WithTorch(logits, options, rng));
         Item("host copy of tokens", 1, () =>
         {
             var sample = logits.argmax(-1);

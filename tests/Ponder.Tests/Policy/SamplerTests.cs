@@ -137,4 +137,40 @@ public sealed class SamplerTests
         Assert.Equal(a, b);
         Assert.NotEqual(a, c);
     }
+    [Theory]
+    [InlineData(0.0, 0)]
+    [InlineData(1.0, 0)]
+    [InlineData(0.7, 0)]
+    [InlineData(1.3, 300)]   // top-k of the whole vocabulary filters nothing
+    public void The_csharp_rows_sampler_picks_libtorchs_tokens_with_its_log_probs(double temperature, int topK)
+    {
+        // Given float32 CPU logits of 64 rows (a vocabulary that is not a multiple of the vector width) and options
+        // that filter nothing
+        using var scope = NewDisposeScope();
+        var logits = RandomLogits(64, 300, 7) * 3;
+        logits[5, 17] = float.NegativeInfinity;                                          // a token that can never be picked
+        var options = new SamplingOptions { Temperature = temperature, TopK = topK, Seed = 11 };
+        Assert.True(RowsSampler.Applies(logits, options));
+        Assert.False(RowsSampler.Applies(logits, options with { TopK = 5 }));
+        Assert.False(RowsSampler.Applies(logits, options with { TopP = 0.9 }));
+        Assert.False(RowsSampler.Applies(logits.to(ScalarType.Float64), options));
+
+        // When sampled in C# and in libtorch's ops, each from a generator of the same seed
+        var calls = RowsSampler.Calls;
+        SampledTokens Run(bool csharp)
+        {
+            using var g = new TorchGenerator(11);
+            return csharp ? Sampler.Sample(logits, options, g) : Sampler.WithTorch(logits, options, g);
+        }
+        var ours = Run(csharp: true);
+        var theirs = Run(csharp: false);
+
+        // Then the C# path ran, picked the same tokens, and both log-probabilities agree
+        Assert.Equal(calls + 64, RowsSampler.Calls);
+        Assert.Equal(theirs.Tokens.data<long>().ToArray(), ours.Tokens.data<long>().ToArray());
+        Assert.True(TinyModels.MaxAbsDiff(theirs.LogProbs, ours.LogProbs) < 1e-5f);
+        Assert.True(TinyModels.MaxAbsDiff(theirs.SamplingLogProbs, ours.SamplingLogProbs) < 1e-5f);
+        Assert.Equal(ScalarType.Int64, ours.Tokens.dtype);
+        Assert.Equal(ScalarType.Float32, ours.LogProbs.dtype);
+    }
 }
