@@ -6,7 +6,7 @@ namespace Ponder.Bench;
 
 /// <summary>
 /// A decode step's linears at batch 64 and the 0.8M model's shapes, one thread: libtorch's <c>F.linear</c> against
-/// <see cref="TiledLinear"/> (what <see cref="FusedDecodeStep"/> runs), in µs per call and GFLOP/s, with the largest
+/// <see cref="TiledLinear"/> (what <see cref="FusedAppend"/> runs), in µs per call and GFLOP/s, with the largest
 /// difference between them. Each shape cycles through copies of its weight that add up to the model's weight bytes, so
 /// a matrix comes from where it would in a decode step (the shared cache, not L1).
 /// </summary>

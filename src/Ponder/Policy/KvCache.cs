@@ -190,6 +190,9 @@ public sealed class KvCache : IDisposable
         return (_keys[layer], _values[layer], Length, _pending);
     }
 
+    /// <summary>The slot-validity buffer (B, Capacity) bool itself, for <see cref="FusedAppend"/>, which reads the mask from it.</summary>
+    internal Tensor Slots => _valid;
+
     /// <summary>Ends the append started by <see cref="BeginAppend"/>: the new columns become part of <see cref="Length"/>.</summary>
     internal void EndAppend()
     {

@@ -39,6 +39,9 @@ internal sealed class Rotary : IDisposable
     /// <summary>Positions the tables cover (0 … MaxPositions − 1).</summary>
     public int MaxPositions { get; }
 
+    /// <summary>The float32 CPU tables themselves, (MaxPositions, hs) each, the sine signed (for <see cref="FusedAppend"/>).</summary>
+    internal (Tensor Cos, Tensor Sin) CpuTables => (_cos, _sin);
+
     /// <summary>
     /// cos and signed sin at <paramref name="positions"/> (B, T) on their device, in <paramref name="dtype"/>, shaped
     /// (B, 1, T, hs) to broadcast over heads. Positions are clamped into the table; callers keep real

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Ponder.Policy;
 
@@ -11,7 +13,7 @@ namespace Ponder.Policy;
 /// </summary>
 /// <remarks>
 /// Why not libtorch: at a decode step of a small model (a few dozen rows, widths of a few hundred) a matmul is tens
-/// of microseconds, on the order of libtorch's per-call cost, and <see cref="FusedDecodeStep"/> runs a whole step in one
+/// of microseconds, on the order of libtorch's per-call cost, and <see cref="FusedAppend"/> runs a whole step in one
 /// call per thread. The weight is read as it is stored (no packed copy that an optimizer step would make stale). Each
 /// output is one sum in a fixed order, so results do not depend on how rows or outputs are split over threads.
 /// The input width must be a multiple of eight (<see cref="Fits"/>).
@@ -20,6 +22,54 @@ internal static class TiledLinear
 {
     /// <summary>Whether widths of <paramref name="inFeatures"/> inputs run here: whole eight-float vectors.</summary>
     public static bool Fits(long inFeatures) => Vector256.IsHardwareAccelerated && inFeatures > 0 && inFeatures % Vector256<float>.Count == 0;
+
+    /// <summary>Products computed through <see cref="Forward"/> so far in this process (tests check which path a pass took).</summary>
+    public static long Calls => Interlocked.Read(ref _calls);
+
+    private static long _calls;
+
+    /// <summary>Whether <see cref="Forward"/> may compute <c>F.linear(x, weight)</c>: no gradients, CPU, float32, a contiguous weight of a width that <see cref="Fits"/>.</summary>
+    public static bool Applies(Tensor x, Tensor weight) =>
+        !is_grad_enabled() && x.device_type == DeviceType.CPU && weight.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32
+        && weight.dtype == ScalarType.Float32 && weight.dim() == 2 && weight.is_contiguous() && Fits(weight.size(1)) && x.size(-1) == weight.size(1) && x.numel() > 0;
+
+    /// <summary><c>F.linear(x, weight)</c>: x (…, In), weight (Out, In) → (…, Out), outputs split over torch's threads when the weight is large. Check <see cref="Applies"/> first.</summary>
+    public static unsafe Tensor Forward(Tensor x, Tensor weight)
+    {
+        var (outF, inF) = ((int)weight.size(0), (int)weight.size(1));
+        var shape = x.shape;
+        shape[^1] = outF;
+        Interlocked.Increment(ref _calls);
+        var input = x.is_contiguous() ? x : x.contiguous();
+        var output = empty(shape, ScalarType.Float32);                                 // (…, Out)
+        fixed (byte* xp = input.bytes, wp = weight.bytes, yp = output.bytes)
+            Compute((float*)xp, (int)(input.numel() / inF), (float*)wp, null, (float*)yp, outF, inF, accumulate: false, Math.Max(1, get_num_threads()));
+        if (!ReferenceEquals(input, x)) input.Dispose();
+        return output;
+    }
+
+    /// <summary>
+    /// <see cref="Compute(float*, int, float*, float*, float*, int, int, int, int, bool)"/> over all outputs, split over
+    /// up to <paramref name="threads"/> threads when the weight has at least <see cref="SmallRowLinear.SplitElements"/>
+    /// elements (the split changes no result: each output is still one sum in a fixed order).
+    /// </summary>
+    public static unsafe void Compute(float* x, int rows, float* w, float* b, float* y, int outF, int inF, bool accumulate, int threads)
+    {
+        var blocks = (outF + 3) / 4;
+        threads = Math.Min(threads, blocks);
+        if (threads <= 1 || (long)outF * inF < SmallRowLinear.SplitElements)
+        {
+            Compute(x, rows, w, b, y, outF, inF, 0, outF, accumulate);
+            return;
+        }
+        var (xa, wa, ba, ya) = ((nint)x, (nint)w, (nint)b, (nint)y);
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
+        {
+            var from = (int)((long)blocks * part / threads) * 4;
+            var to = Math.Min(outF, (int)((long)blocks * (part + 1) / threads) * 4);
+            Compute((float*)xa, rows, (float*)wa, (float*)ba, (float*)ya, outF, inF, from, to, accumulate);
+        });
+    }
 
     /// <summary>
     /// For rows [0, rows) of x (stride inF) and outputs [start, end): y[r, o] = Σₖ x[r, k]·w[o, k] + b[o] (b may be

@@ -16,8 +16,8 @@ namespace Ponder.Policy;
 /// Two paths: <see cref="forward"/> / <see cref="Hidden(Tensor)"/> run full causal attention at positions
 /// 0…T−1 (training; right padding is harmless because attention is causal), and the <see cref="KvCache"/>
 /// overloads append tokens to an explicit cache (inference). Without gradients both paths fuse the q/k/v and gate/up
-/// projections into single matmuls over the same parameter storage (<see cref="FuseProjections"/>), and decode steps
-/// on the CPU run in C# kernels (<see cref="SmallRowKernels"/>).
+/// projections into single matmuls over the same parameter storage (<see cref="FuseProjections"/>), and cached appends
+/// (decode steps, prefills) on the CPU run in C# kernels (<see cref="SmallRowKernels"/>).
 /// </remarks>
 public sealed class Transformer : nn.Module<Tensor, Tensor>
 {
@@ -56,12 +56,14 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     private bool Fused => FuseProjections && !is_grad_enabled();
 
     /// <summary>
-    /// Whether fused forward passes on the CPU run decode steps in Ponder's own C# kernels instead of libtorch's ops;
-    /// true by default. A pass over at most four tokens in all (a batch-1 decode step) runs everything in C#: the
-    /// linears (<see cref="SmallRowLinear"/>), and the RMS norms, rotary, SiLU gating, KV-cache write and attention
-    /// (<see cref="SmallRowOps"/>). A cached pass of at most four tokens a row at any batch keeps libtorch's linears
-    /// and runs the rest in C#. Applies only without gradients, to float32 activations, and together with
-    /// <see cref="FuseProjections"/>; false always uses libtorch (to compare).
+    /// Whether fused forward passes on the CPU run in Ponder's own C# kernels instead of libtorch's ops; true by
+    /// default. A cached append of any batch (a decode step, a prefill) runs whole in C#, one pass per thread over its
+    /// rows (<see cref="FusedAppend"/>: the tiled linears, RMS norms, rotary, SiLU gating, KV-cache write and attention),
+    /// and the head runs on <see cref="SmallRowLinear"/> or <see cref="TiledLinear"/>. A full causal pass over at most
+    /// four tokens in all runs its linears on <see cref="SmallRowLinear"/>; a cached append the fused pass does not
+    /// take (a float16 cache, widths that are not whole vectors, a very long prefill) runs its norms, rotary, gating and
+    /// attention in C# when it is at most four tokens a row. Applies only without gradients, to float32 activations, and
+    /// together with <see cref="FuseProjections"/>; false always uses libtorch (to compare).
     /// </summary>
     public bool SmallRowKernels { get; set; } = true;
 
@@ -118,9 +120,16 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     /// <summary>Applies the output head to hidden states (…, C) → logits (…, V).</summary>
     public Tensor Logits(Tensor hidden)
     {
-        if (_lmHead is null) return SmallRowLinear.Linear(hidden, _model.Embedding.weight!, null, SmallRows);
-        return SmallRows ? SmallRowLinear.Linear(hidden, _lmHead.weight!, null, enabled: true) : _lmHead.call(hidden);
+        var weight = _lmHead?.weight ?? _model.Embedding.weight!;
+        if (!SmallRows) return _lmHead is null ? SmallRowLinear.Linear(hidden, weight, null, enabled: false) : _lmHead.call(hidden);
+        if (SmallRowLinear.Applies(hidden, weight, null)) return SmallRowLinear.Forward(hidden, weight, null);
+        // A decode step's rows (or a prefill's last positions): the tiled C# kernel, not libtorch's per-call cost.
+        if (hidden.numel() <= MaxTiledHeadRows * hidden.size(-1) && TiledLinear.Applies(hidden, weight)) return TiledLinear.Forward(hidden, weight);
+        return nn.functional.linear(hidden, weight);
     }
+
+    /// <summary>Rows of hidden states up to which the head runs on <see cref="TiledLinear"/> (a batch of decode steps); more take libtorch's matmul.</summary>
+    internal const int MaxTiledHeadRows = 1024;
 
     /// <summary>
     /// Element type the KV cache stores keys and values in; null (the default) is the model's own
