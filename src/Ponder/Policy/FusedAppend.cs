@@ -179,9 +179,14 @@ internal static class FusedAppend
 
     [ThreadStatic] private static float[]? _scratch;
 
-    // The calling thread's scratch of at least `floats` (pinned, so its address is stable; reused across appends).
+    /// <summary>Scratch floats a thread keeps between appends (16 MiB, a decode step of a large batch); a larger prefill's is freed after it.</summary>
+    private const long KeptScratchFloats = 1L << 22;
+
+    // Scratch of at least `floats`, pinned so that its address is stable: the calling thread's own, reused across
+    // appends, unless it is larger than a thread keeps.
     private static float[] Scratch(long floats)
     {
+        if (floats > KeptScratchFloats) return GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
         if (_scratch is null || _scratch.LongLength < floats) _scratch = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
         return _scratch;
     }
