@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -63,7 +62,7 @@ internal static class FusedAppend
     {
         var (b, t) = ((int)inputIds.size(0), (int)inputIds.size(1));
         var vocab = config.VocabSize;
-        var ids = (long*)Address(inputIds);
+        var ids = (long*)SmallRowOps.Address(inputIds);
         for (var r = 0; r < b * t; r++)
             if (ids[r] < 0 || ids[r] >= vocab) throw new ArgumentException($"Token id {ids[r]} is outside the vocabulary (0..{vocab - 1}).", nameof(inputIds));
         Interlocked.Increment(ref _calls);
@@ -72,9 +71,9 @@ internal static class FusedAppend
         {
             var (keys, values, _, _) = cache.Buffers(i);
             var (qkv, qkvBias) = block.Attention.QkvWeights();
-            return new Layer(Address(block.AttentionNorm.Weight), Address(qkv), Address(qkvBias), Address(block.Attention.OutputProjection.weight!),
-                Address(block.Attention.OutputProjection.bias), Address(block.MlpNorm.Weight), Address(block.Mlp.GateUpWeight()),
-                Address(block.Mlp.OutputProjection.weight!), new LayerCache(Address(keys), Address(values), keys.dtype == ScalarType.BFloat16));
+            return new Layer(SmallRowOps.Address(block.AttentionNorm.Weight), SmallRowOps.Address(qkv), SmallRowOps.Address(qkvBias), SmallRowOps.Address(block.Attention.OutputProjection.weight!),
+                SmallRowOps.Address(block.Attention.OutputProjection.bias), SmallRowOps.Address(block.MlpNorm.Weight), SmallRowOps.Address(block.Mlp.GateUpWeight()),
+                SmallRowOps.Address(block.Mlp.OutputProjection.weight!), new LayerCache(SmallRowOps.Address(keys), SmallRowOps.Address(values), keys.dtype == ScalarType.BFloat16));
         }).ToArray();
         var (cos, sin) = rotary.CpuTables;                                            // (P, hs)
         var (valid, start) = (cache.Slots, cache.Length);                            // (B, Capacity) bool
@@ -82,14 +81,13 @@ internal static class FusedAppend
         var output = empty([b, t, config.HiddenSize], ScalarType.Float32);           // (B, T, C)
         var shape = new Shape(config, b, t, start, cache.Capacity, rotary.MaxPositions);
         var scratch = Scratch((long)b * t * (Shape.Floats(config) + shape.Columns));
-        var step = new Append(shape, layers, Address(decoder.Embedding.weight!), Address(decoder.Norm.Weight), (nint)ids,
-            Address(positionsC), Address(valid), Address(cos), Address(sin), Address(output), (nint)Unsafe.AsPointer(ref scratch[0]));
+        var step = new Append(shape, layers, SmallRowOps.Address(decoder.Embedding.weight!), SmallRowOps.Address(decoder.Norm.Weight), (nint)ids,
+            SmallRowOps.Address(positionsC), SmallRowOps.Address(valid), SmallRowOps.Address(cos), SmallRowOps.Address(sin), SmallRowOps.Address(output), (nint)Unsafe.AsPointer(ref scratch[0]));
         var available = Math.Max(1, get_num_threads());
         var threads = Math.Min(Math.Min(available, b), Math.Max(1, b * t / MinRowsPerThread));
         if (threads <= 1) Rows(step with { OutputThreads = available }, 0, b);
         else
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
-                part => Rows(step, (int)((long)b * part / threads), (int)((long)b * (part + 1) / threads)));
+            RowWorkers.For(threads, part => Rows(step, (int)((long)b * part / threads), (int)((long)b * (part + 1) / threads)));
         GC.KeepAlive(scratch);
         GC.KeepAlive(positionsC);
         return output;
@@ -190,7 +188,4 @@ internal static class FusedAppend
         if (_scratch is null || _scratch.LongLength < floats) _scratch = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
         return _scratch;
     }
-
-    // The memory of a contiguous CPU tensor (libtorch's, which does not move); zero for none.
-    internal static unsafe nint Address(Tensor? t) => t is null ? 0 : (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 }

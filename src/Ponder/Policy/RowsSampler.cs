@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -39,12 +37,12 @@ internal static class RowsSampler
         var tokens = empty(b, ScalarType.Int64);
         var logProbs = empty(b, ScalarType.Float32);
         var samplingLogProbs = zeros(b, ScalarType.Float32);
-        var tp = (long*)Address(tokens);
-        var lp = (float*)Address(logProbs);
-        var sp = (float*)Address(samplingLogProbs);
+        var tp = (long*)SmallRowOps.Address(tokens);
+        var lp = (float*)SmallRowOps.Address(logProbs);
+        var sp = (float*)SmallRowOps.Address(samplingLogProbs);
         var temperature = (float)options.Temperature;
-        var raw = (float*)Address(logits);
-        var u = greedy ? null : (float*)Address(noise!);
+        var raw = (float*)SmallRowOps.Address(logits);
+        var u = greedy ? null : (float*)SmallRowOps.Address(noise!);
         for (var r = 0; r < b; r++)
         {
             var row = raw + (long)r * v;
@@ -61,8 +59,6 @@ internal static class RowsSampler
         }
         return new SampledTokens(tokens, logProbs, samplingLogProbs);
     }
-
-    private static unsafe nint Address(Tensor t) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
     // log Σ exp(x[i] / t) over n elements.
     private static unsafe float LogSumExp(float* x, int n, float t)

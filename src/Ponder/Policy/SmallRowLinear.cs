@@ -85,7 +85,7 @@ internal static class SmallRowLinear
             return;
         }
         var (xa, wa, ba, ya) = ((nint)x, (nint)w, (nint)b, (nint)y);
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
+        RowWorkers.For(threads, part =>
         {
             var start = (int)((long)blocks * part / threads) * Block;
             var end = Math.Min(outF, (int)((long)blocks * (part + 1) / threads) * Block);

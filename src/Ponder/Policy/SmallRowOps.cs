@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using TorchSharp;
@@ -18,6 +20,9 @@ namespace Ponder.Policy;
 /// </remarks>
 internal static class SmallRowOps
 {
+    /// <summary>The memory of a contiguous CPU tensor (libtorch's, which does not move while the tensor lives); zero for none.</summary>
+    internal static unsafe nint Address(Tensor? t) => t is null ? 0 : (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+
     /// <summary>Whether <paramref name="t"/> is a non-empty contiguous float32 CPU tensor of rows of <paramref name="width"/>, with gradients off.</summary>
     public static bool Plain(Tensor t, long width) =>
         !is_grad_enabled() && t.device_type == DeviceType.CPU && t.dtype == ScalarType.Float32 && t.is_contiguous()
@@ -155,8 +160,7 @@ internal static class SmallRowOps
             void Rows(int first, int end) => AttendRows(job, bf16, first, end);
             if (threads <= 1) Rows(0, b);
             else
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
-                    part => Rows((int)((long)b * part / threads), (int)((long)b * (part + 1) / threads)));
+                RowWorkers.For(threads, part => Rows((int)((long)b * part / threads), (int)((long)b * (part + 1) / threads)));
         }
         return output;
     }

@@ -63,7 +63,7 @@ internal static class TiledLinear
             return;
         }
         var (xa, wa, ba, ya) = ((nint)x, (nint)w, (nint)b, (nint)y);
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
+        RowWorkers.For(threads, part =>
         {
             var from = (int)((long)blocks * part / threads) * 4;
             var to = Math.Min(outF, (int)((long)blocks * (part + 1) / threads) * 4);

@@ -1,0 +1,89 @@
+using System.Runtime.ExceptionServices;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// Runs the parts of a C# kernel (rows of a decode step, blocks of a linear's outputs) on the calling thread and on
+/// dedicated worker threads that wait between calls, instead of <c>Parallel.For</c>.
+/// </summary>
+/// <remarks>
+/// Why not <c>Parallel.For</c>: it allocates on its worker threads, and a garbage collection started by another thread
+/// while the calling thread is inside a libtorch call can run the finalizer of a TorchSharp <c>Scalar</c> that call
+/// is still reading (TorchSharp turns numbers into Scalars that only their finalizer frees, <c>a + b</c> included). A
+/// full demo failed that way once the decode steps ran their rows on <c>Parallel.For</c> (c10's "alpha must not be a
+/// floating point number" in an integer add). These workers allocate nothing per call. One caller at a time uses them;
+/// another caller meanwhile, or a part that itself asks for parts, runs its parts one after another on its own thread
+/// (the same results: a part never depends on which thread runs it).
+/// </remarks>
+internal static class RowWorkers
+{
+    private static int _busy;                                   // 1 while a caller holds the workers (not re-entrant)
+    private static readonly ManualResetEventSlim Finished = new(false);
+    private static readonly List<ManualResetEventSlim> Starts = [];
+    private static Action<int>? _body;
+    private static Exception? _error;
+    private static int _remaining;
+
+    /// <summary>Calls <paramref name="body"/>(p) for p in [0, parts): part 0 on this thread, the others on the workers.</summary>
+    public static void For(int parts, Action<int> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (parts <= 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            for (var p = 0; p < parts; p++) body(p);
+            return;
+        }
+        try
+        {
+            while (Starts.Count < parts - 1) StartWorker(Starts.Count);
+            (_body, _error, _remaining) = (body, null, parts - 1);
+            Finished.Reset();
+            for (var i = 0; i < parts - 1; i++) Starts[i].Set();
+            Exception? own = null;
+            try
+            {
+                body(0);
+            }
+            catch (Exception e)
+            {
+                own = e;
+            }
+            Finished.Wait();
+            _body = null;
+            if (own is not null) ExceptionDispatchInfo.Throw(own);
+            if (_error is not null) ExceptionDispatchInfo.Throw(_error);
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    private static void StartWorker(int index)
+    {
+        var start = new ManualResetEventSlim(false);
+        Starts.Add(start);
+        var thread = new Thread(() =>
+        {
+            while (true)
+            {
+                start.Wait();
+                start.Reset();
+                try
+                {
+                    _body!(index + 1);
+                }
+                catch (Exception e)
+                {
+                    _error = e;
+                }
+                if (Interlocked.Decrement(ref _remaining) == 0) Finished.Set();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"Ponder row worker {index + 1}",
+        };
+        thread.Start();
+    }
+}
