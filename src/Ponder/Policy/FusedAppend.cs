@@ -62,7 +62,7 @@ internal static class FusedAppend
     {
         var (b, t) = ((int)inputIds.size(0), (int)inputIds.size(1));
         var vocab = config.VocabSize;
-        var ids = (long*)SmallRowOps.Address(inputIds);
+        var ids = (long*)Address(inputIds);
         for (var r = 0; r < b * t; r++)
             if (ids[r] < 0 || ids[r] >= vocab) throw new ArgumentException($"Token id {ids[r]} is outside the vocabulary (0..{vocab - 1}).", nameof(inputIds));
         Interlocked.Increment(ref _calls);
@@ -71,9 +71,10 @@ internal static class FusedAppend
         {
             var (keys, values, _, _) = cache.Buffers(i);
             var (qkv, qkvBias) = block.Attention.QkvWeights();
-            return new Layer(SmallRowOps.Address(block.AttentionNorm.Weight), SmallRowOps.Address(qkv), SmallRowOps.Address(qkvBias), SmallRowOps.Address(block.Attention.OutputProjection.weight!),
-                SmallRowOps.Address(block.Attention.OutputProjection.bias), SmallRowOps.Address(block.MlpNorm.Weight), SmallRowOps.Address(block.Mlp.GateUpWeight()),
-                SmallRowOps.Address(block.Mlp.OutputProjection.weight!), new LayerCache(SmallRowOps.Address(keys), SmallRowOps.Address(values), keys.dtype == ScalarType.BFloat16));
+            var output = block.Attention.OutputProjection;
+            return new Layer(Address(block.AttentionNorm.Weight), Address(qkv), Address(qkvBias), Address(output.weight), Address(output.bias),
+                Address(block.MlpNorm.Weight), Address(block.Mlp.GateUpWeight()), Address(block.Mlp.OutputProjection.weight),
+                new LayerCache(Address(keys), Address(values), keys.dtype == ScalarType.BFloat16));
         }).ToArray();
         var (cos, sin) = rotary.CpuTables;                                            // (P, hs)
         var (valid, start) = (cache.Slots, cache.Length);                            // (B, Capacity) bool
@@ -81,8 +82,8 @@ internal static class FusedAppend
         var output = empty([b, t, config.HiddenSize], ScalarType.Float32);           // (B, T, C)
         var shape = new Shape(config, b, t, start, cache.Capacity, rotary.MaxPositions);
         var scratch = Scratch((long)b * t * (Shape.Floats(config) + shape.Columns));
-        var step = new Append(shape, layers, SmallRowOps.Address(decoder.Embedding.weight!), SmallRowOps.Address(decoder.Norm.Weight), (nint)ids,
-            SmallRowOps.Address(positionsC), SmallRowOps.Address(valid), SmallRowOps.Address(cos), SmallRowOps.Address(sin), SmallRowOps.Address(output), (nint)Unsafe.AsPointer(ref scratch[0]));
+        var step = new Append(shape, layers, Address(decoder.Embedding.weight!), Address(decoder.Norm.Weight), (nint)ids,
+            Address(positionsC), Address(valid), Address(cos), Address(sin), Address(output), (nint)Unsafe.AsPointer(ref scratch[0]));
         var available = Math.Max(1, get_num_threads());
         var threads = Math.Min(Math.Min(available, b), Math.Max(1, b * t / MinRowsPerThread));
         if (threads <= 1) Rows(step with { OutputThreads = available }, 0, b);
@@ -174,6 +175,8 @@ internal static class FusedAppend
 
     private static unsafe void Linear(Append step, float* x, int rows, float* w, float* b, float* y, int outF, int inF, bool accumulate) =>
         TiledLinear.Compute(x, rows, w, b, y, outF, inF, accumulate, step.OutputThreads);
+
+    private static nint Address(Tensor? t) => SmallRowOps.Address(t);
 
     [ThreadStatic] private static float[]? _scratch;
 
