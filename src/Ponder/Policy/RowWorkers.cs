@@ -20,6 +20,7 @@ internal static class RowWorkers
     private static int _busy;                                   // 1 while a caller holds the workers (not re-entrant)
     private static readonly ManualResetEventSlim Finished = new(false);
     private static readonly List<ManualResetEventSlim> Starts = [];
+    private static readonly long[] Allocated = new long[256];      // each worker's allocated bytes after its last part
     private static Action<int>? _body;
     private static Exception? _error;
     private static int _remaining;
@@ -59,6 +60,9 @@ internal static class RowWorkers
         }
     }
 
+    /// <summary>Bytes worker <paramref name="index"/> (from 0) had allocated on its thread when it last finished a part (tests).</summary>
+    internal static long AllocatedBytes(int index) => Volatile.Read(ref Allocated[index]);
+
     private static void StartWorker(int index)
     {
         var start = new ManualResetEventSlim(false);
@@ -77,6 +81,7 @@ internal static class RowWorkers
                 {
                     _error = e;
                 }
+                if (index < Allocated.Length) Volatile.Write(ref Allocated[index], GC.GetAllocatedBytesForCurrentThread());
                 if (Interlocked.Decrement(ref _remaining) == 0) Finished.Set();
             }
         })
