@@ -79,19 +79,46 @@ internal static class FusedAppend
         var (cos, sin) = rotary.CpuTables;                                            // (P, hs)
         var (valid, start) = (cache.Slots, cache.Length);                            // (B, Capacity) bool
         var positionsC = positions.is_contiguous() ? positions : positions.contiguous(); // (B, T)
-        var output = empty([b, t, config.HiddenSize], ScalarType.Float32);           // (B, T, C)
-        var shape = new Shape(config, b, t, start, cache.Capacity, rotary.MaxPositions);
-        var scratch = Scratch((long)b * t * (Shape.Floats(config) + shape.Columns));
-        var step = new Append(shape, layers, Address(decoder.Embedding.weight!), Address(decoder.Norm.Weight), (nint)ids,
-            Address(positionsC), Address(valid), Address(cos), Address(sin), Address(output), (nint)Unsafe.AsPointer(ref scratch[0]));
-        var available = Math.Max(1, get_num_threads());
-        var threads = Math.Min(Math.Min(available, b), Math.Max(1, b * t / MinRowsPerThread));
-        if (threads <= 1) Rows(step with { OutputThreads = available }, 0, b);
-        else
-            RowWorkers.For(threads, part => Rows(step, (int)((long)b * part / threads), (int)((long)b * (part + 1) / threads)));
+        // Rows whose every new slot is padding (a finished row a generator still feeds) are not computed: no real query
+        // ever attends to their slots, and their hidden states are zeros.
+        var live = LiveRows((bool*)Address(valid), b, t, start, cache.Capacity);
+        var rows = live?.Length ?? b;
+        var output = (live is null ? empty([b, t, config.HiddenSize], ScalarType.Float32) : zeros([b, t, config.HiddenSize], ScalarType.Float32)); // (B, T, C)
+        if (rows == 0) return output;
+        var shape = new Shape(config, rows, t, start, cache.Capacity, rotary.MaxPositions);
+        var scratch = Scratch((long)rows * t * (Shape.Floats(config) + shape.Columns));
+        fixed (int* map = live)
+        {
+            var step = new Append(shape, layers, Address(decoder.Embedding.weight!), Address(decoder.Norm.Weight), (nint)ids,
+                Address(positionsC), Address(valid), Address(cos), Address(sin), Address(output), (nint)Unsafe.AsPointer(ref scratch[0]), (nint)map);
+            var available = Math.Max(1, get_num_threads());
+            var threads = Math.Min(Math.Min(available, rows), Math.Max(1, rows * t / MinRowsPerThread));
+            if (threads <= 1) Rows(step with { OutputThreads = available }, 0, rows);
+            else
+                RowWorkers.For(threads, part => Rows(step, (int)((long)rows * part / threads), (int)((long)rows * (part + 1) / threads)));
+        }
         GC.KeepAlive(scratch);
         GC.KeepAlive(positionsC);
         return output;
+    }
+
+    // The rows with at least one real slot among the new columns [start, start + t), or null when every row has one.
+    private static unsafe int[]? LiveRows(bool* valid, int b, int t, int start, int capacity)
+    {
+        bool Live(int row)
+        {
+            for (var i = 0; i < t; i++)
+                if (valid[(long)row * capacity + start + i]) return true;
+            return false;
+        }
+        var count = 0;
+        for (var row = 0; row < b; row++)
+            if (Live(row)) count++;
+        if (count == b) return null;
+        var rows = new int[count];
+        for (int row = 0, k = 0; row < b; row++)
+            if (Live(row)) rows[k++] = row;
+        return rows;
     }
 
     /// <summary>
@@ -117,11 +144,13 @@ internal static class FusedAppend
     }
 
     /// <summary>
-    /// An append's inputs and outputs; <paramref name="OutputThreads"/> above one splits each large linear's outputs over
+    /// An append's inputs and outputs. The shape's rows are the batch's rows <paramref name="BatchRows"/>[r] (int*; zero:
+    /// all of them, in order): the scratch holds only those, and ids, positions, slots, cache and output are read and
+    /// written at the batch row. <paramref name="OutputThreads"/> above one splits each large linear's outputs over
     /// that many threads (an append of too few rows to split: batch 1 of a model whose weights do not fit the caches).
     /// </summary>
     private readonly record struct Append(Shape Shape, Layer[] Layers, nint Embedding, nint FinalNorm, nint Ids, nint Positions,
-        nint Valid, nint Cos, nint Sin, nint Output, nint Scratch, int OutputThreads = 1);
+        nint Valid, nint Cos, nint Sin, nint Output, nint Scratch, nint BatchRows, int OutputThreads = 1);
 
     // Batch rows [first, end), their T tokens each, through every layer: the scratch holds (B·T, ·) arrays side by side,
     // each thread its own rows.
@@ -143,11 +172,13 @@ internal static class FusedAppend
         var positions = (long*)step.Positions;
         var valid = (bool*)step.Valid;
         var embedding = (float*)step.Embedding;
+        var batchRows = (int*)step.BatchRows;
+        long Token(int r) => batchRows is null ? r : (long)batchRows[r / t] * t + r % t;    // the batch's token of scratch row r
         for (var r = r0; r < r1; r++)
         {
-            new Span<float>(embedding + ids[r] * c, c).CopyTo(new Span<float>(x + (long)r * c, c));
-            // Token r (row r / T, column Start + r % T) sees the row's real columns up to its own, and always its own slot.
-            var (row, own) = (r / t, s.Start + r % t);
+            new Span<float>(embedding + ids[Token(r)] * c, c).CopyTo(new Span<float>(x + (long)r * c, c));
+            // Token r (column Start + r % T of its batch row) sees the row's real columns up to its own, and always its own slot.
+            var (row, own) = (Token(r) / t, s.Start + r % t);
             var m = mask + (long)r * columns;
             for (var col = 0; col < columns; col++)
                 m[col] = col == own || (col < own && valid[(long)row * s.Capacity + col]) ? 0f : float.NegativeInfinity;
@@ -158,11 +189,11 @@ internal static class FusedAppend
             Linear(step, h + (long)r0 * c, n, (float*)layer.Qkv, (float*)layer.QkvBias, qkv + (long)r0 * w, w, c, accumulate: false);
             for (var r = r0; r < r1; r++)
             {
-                var p = Math.Clamp(positions[r], 0, s.MaxPositions - 1);
+                var p = Math.Clamp(positions[Token(r)], 0, s.MaxPositions - 1);
                 SmallRowOps.RotateHeads(qkv + (long)r * w, s.Heads + s.KvHeads, hs, (float*)step.Cos + p * hs, (float*)step.Sin + p * hs);
             }
             var job = new SmallRowOps.AttentionJob((nint)qkv, layer.Cache.Keys, layer.Cache.Values, (nint)mask, (nint)att, t, s.Heads,
-                s.KvHeads, hs, s.Capacity, s.Start, t, columns);
+                s.KvHeads, hs, s.Capacity, s.Start, t, columns, step.BatchRows);
             SmallRowOps.AttendRows(job, layer.Cache.Bf16, first, end);
             Linear(step, att + (long)r0 * a, n, (float*)layer.Output, (float*)layer.OutputBias, x + (long)r0 * c, c, a, accumulate: true);
             for (var r = r0; r < r1; r++) SmallRowOps.RmsNormRow(x + (long)r * c, (float*)layer.MlpNorm, s.Eps, h + (long)r * c, c);
@@ -170,7 +201,7 @@ internal static class FusedAppend
             for (var r = r0; r < r1; r++) SmallRowOps.SiluGateRow(gu + (long)r * i2, gu + (long)r * i2 + i, act + (long)r * i, i);
             Linear(step, act + (long)r0 * i, n, (float*)layer.Down, null, x + (long)r0 * c, c, i, accumulate: true);
         }
-        for (var r = r0; r < r1; r++) SmallRowOps.RmsNormRow(x + (long)r * c, (float*)step.FinalNorm, s.Eps, (float*)step.Output + (long)r * c, c);
+        for (var r = r0; r < r1; r++) SmallRowOps.RmsNormRow(x + (long)r * c, (float*)step.FinalNorm, s.Eps, (float*)step.Output + Token(r) * c, c);
     }
 
     private static unsafe void Linear(Append step, float* x, int rows, float* w, float* b, float* y, int outF, int inF, bool accumulate) =>

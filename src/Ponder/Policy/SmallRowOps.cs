@@ -175,10 +175,11 @@ internal static class SmallRowOps
 
     /// <summary>
     /// Where a step's attention reads and writes: q/k/v rows (B, T, (nh+2·nkv)·hs), the layer's cache buffers
-    /// (B, nkv, Capacity, hs), the additive mask (B, 1, MaskRows, MaskColumns) and the output (B, T, nh·hs).
+    /// (B, nkv, Capacity, hs), the additive mask (B, 1, MaskRows, MaskColumns) and the output (B, T, nh·hs). With
+    /// <paramref name="CacheRows"/> (int*, one per row) row r's keys and values are the cache's row CacheRows[r].
     /// </summary>
     internal readonly record struct AttentionJob(nint Qkv, nint Keys, nint Values, nint Mask, nint Output, int T, int Heads,
-        int KvHeads, int HeadDim, int Capacity, int Start, int MaskRows, int MaskColumns);
+        int KvHeads, int HeadDim, int Capacity, int Start, int MaskRows, int MaskColumns, nint CacheRows = 0);
 
     /// <summary>How the cache stores a key or value element: loads widen to float32, writes round from it.</summary>
     private interface IKvElement
@@ -253,13 +254,14 @@ internal static class SmallRowOps
             buffer + (((long)row * kvHeads + head) * capacity + column) * headDim * TKv.Bytes;
         for (var row = first; row < end; row++)
         {
+            var cacheRow = job.CacheRows == 0 ? row : ((int*)job.CacheRows)[row];
             for (var step = 0; step < t; step++)
             {
                 var x = (float*)job.Qkv + ((long)row * t + step) * width;
                 for (var h = 0; h < kvHeads; h++)
                 {
-                    TKv.Store(x + (heads + h) * headDim, Column(kBase, row, h, job.Start + step), headDim);
-                    TKv.Store(x + (heads + kvHeads + h) * headDim, Column(vBase, row, h, job.Start + step), headDim);
+                    TKv.Store(x + (heads + h) * headDim, Column(kBase, cacheRow, h, job.Start + step), headDim);
+                    TKv.Store(x + (heads + kvHeads + h) * headDim, Column(vBase, cacheRow, h, job.Start + step), headDim);
                 }
             }
             for (var step = 0; step < t; step++)
@@ -270,9 +272,9 @@ internal static class SmallRowOps
                 for (var h = 0; h < heads; h++, q += headDim, y += headDim)
                 {
                     var kv = h / group;
-                    Scores<TKv>(q, Column(kBase, row, kv, 0), bias, scale, scores, headDim);
+                    Scores<TKv>(q, Column(kBase, cacheRow, kv, 0), bias, scale, scores, headDim);
                     var sum = Softmax(scores);
-                    Weighted<TKv>(scores, Column(vBase, row, kv, 0), 1f / sum, y, headDim);
+                    Weighted<TKv>(scores, Column(vBase, cacheRow, kv, 0), 1f / sum, y, headDim);
                 }
             }
         }

@@ -260,6 +260,47 @@ public sealed class SmallRowLinearTests
     }
 
     [Fact]
+    public void Rows_whose_new_slots_are_all_padding_are_skipped_and_the_others_match_libtorch()
+    {
+        // Given 20 prompts, then decode steps in which some rows feed padding only (finished rows a generator still
+        // carries), and one step of two tokens in which a row feeds one real token and one padding slot
+        torch.manual_seed(23);
+        using var model = new Transformer(TinyModels.Config(50));
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var prompt = tensor(TinyModels.RandomTokens(20 * 4, 50, seed: 24).Select(t => (long)t).ToArray()).view(20, 4);
+        var fed = arange(20).remainder(3).ne(0).unsqueeze(1);                              // (20, 1): rows 0, 3, 6, … feed padding
+        var pair = stack([ones(20, ScalarType.Bool), arange(20).remainder(2).eq(0)], 1);    // (20, 2)
+        (Tensor Logits, Tensor Hidden) Run(bool kernels)
+        {
+            model.SmallRowKernels = kernels;
+            using var cache = model.NewCache(batch: 20, capacity: 8);
+            var steps = new List<Tensor> { model.Forward(prompt, cache) };
+            Tensor hidden = null!;
+            for (var i = 0; i < 2; i++)
+            {
+                var next = steps[^1].select(1, -1).argmax(-1, keepdim: true);               // (20, 1)
+                hidden = model.Hidden(next, cache, fed);                                    // (20, 1, C)
+                steps.Add(model.Logits(hidden));
+            }
+            steps.Add(model.Forward(steps[^1].select(1, -1).argmax(-1, keepdim: true).repeat(1, 2), cache, pair));
+            return (cat(steps, 1), hidden);                                                 // (20, 8, V), (20, 1, C)
+        }
+
+        // When run with the fused pass and with libtorch's ops
+        var (withKernel, hidden) = Run(kernels: true);
+        var (withTorch, _) = Run(kernels: false);
+
+        // Then the rows that fed real tokens agree everywhere (the padding slots' keys were never attended), and a
+        // skipped row's hidden state is zeros
+        var real = fed.squeeze(1);
+        Assert.True(RelativeDiff(withKernel[real], withTorch[real]) < Relative, $"relative diff {RelativeDiff(withKernel[real], withTorch[real])}");
+        Assert.Equal(0f, hidden[real.logical_not()].abs().max().item<float>());
+        Assert.True(hidden[real].abs().max().item<float>() > 0);
+    }
+
+    [Fact]
     public void A_batch_one_step_of_a_wide_model_splits_its_large_linears_over_threads_without_changing_a_bit()
     {
         // Given a model whose gate/up weight (1024 × 256) is large enough to split, and one prompt of three tokens (so
