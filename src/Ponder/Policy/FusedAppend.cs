@@ -15,7 +15,8 @@ namespace Ponder.Policy;
 /// <see cref="TiledLinear"/>'s (the projections, the residual adds folded into o_proj and down_proj); rotary angles come
 /// from <see cref="Rotary"/>'s tables and the attention mask from the cache's slot validity, as the module path builds
 /// them. Results match the module path within rounding and do not depend on the thread count: each row is computed by
-/// one thread, each output in a fixed order. <see cref="Applies"/> says when it may run; <see cref="Decoder"/> takes the
+/// one thread, each output in a fixed order. A row whose new slots are all padding is not computed (its hidden states
+/// are zeros; no real query attends to those slots). <see cref="Applies"/> says when it may run; <see cref="Decoder"/> takes the
 /// module path otherwise.
 /// </remarks>
 internal static class FusedAppend
