@@ -59,7 +59,7 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
             if (whole) return FusedAppend.Run(this, _config, rotary, inputIds, positions, cache).MoveToOuterDisposeScope(); // (B, T, C)
             var (cos, sin) = rotary.Lookup(positions, dtype);                        // (B, 1, T, hs)
             // Additive form (0 / −∞), made once for all layers: SDPA converts a boolean mask on every call.
-            var bias = zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), double.NegativeInfinity); // (B, 1, T, S)
+            var bias = zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), Scalars.NegativeInfinity); // (B, 1, T, S)
             if (group > 1) bias = bias.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)
             var step = smallRows && inputIds.shape[1] <= SmallRowLinear.MaxRows;     // a decode step (or a few tokens) of any batch
             return call(inputIds, new AttentionContext(cos, sin, bias, cache, fused, Few(inputIds, smallRows), step)).MoveToOuterDisposeScope(); // (B, T, C)

@@ -13,10 +13,12 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "weight")] private Parameter _weight;
     private readonly double _eps;
+    private readonly Scalar _epsScalar;                         // held for the call that reads it (Scalars)
 
     public RmsNorm(long size, double eps, Device? device = null) : base(nameof(RmsNorm))
     {
         _eps = eps;
+        _epsScalar = eps;
         _weight = new Parameter(ones(size, device: device)); // (C)
         RegisterComponents();
     }
@@ -29,7 +31,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var inputType = x.dtype;
         var xf = inputType == ScalarType.Float32 ? x : x.to(ScalarType.Float32);      // (B, T, C)
-        var inverseRms = xf.pow(2).mean([-1L], keepdim: true).add_(_eps).rsqrt_();    // (B, T, 1)
+        var inverseRms = xf.pow(Scalars.Two).mean([-1L], keepdim: true).add_(_epsScalar).rsqrt_();    // (B, T, 1)
         var normed = xf * inverseRms;                                                 // (B, T, C)
         if (inputType != ScalarType.Float32) normed = normed.to(inputType);
         return (normed * _weight).MoveToOuterDisposeScope();                          // (B, T, C)

@@ -18,11 +18,13 @@ internal sealed class Rotary : IDisposable
     private readonly Tensor _cos;                               // (P, hs) fp32, CPU
     private readonly Tensor _sin;                               // (P, hs) fp32, CPU, sign of rotate_half folded in
     private readonly Dictionary<(DeviceType, int, ScalarType), (Tensor Cos, Tensor Sin)> _copies = [];
+    private readonly Scalar _lastPosition;                      // MaxPositions − 1, held for the clamp (Scalars)
 
     public Rotary(int headDim, int maxPositions, double theta)
     {
         if (headDim % 2 != 0) throw new ArgumentException($"Rotary needs an even head dimension, got {headDim}.", nameof(headDim));
         MaxPositions = maxPositions;
+        _lastPosition = maxPositions - 1;
         using var scope = NewDisposeScope();
         using var normal = inference_mode(false); // plain tensors: training may save them for backward
         using var noGrad = no_grad();
@@ -51,7 +53,7 @@ internal sealed class Rotary : IDisposable
     {
         var (cos, sin) = Tables(positions.device, dtype);
         var (b, t) = (positions.shape[0], positions.shape[1]);
-        var flat = positions.reshape(-1).clamp(0, MaxPositions - 1);                  // (B·T)
+        var flat = positions.reshape(-1).clamp(Scalars.Zero, _lastPosition);                  // (B·T)
         var c = cos.index_select(0, flat).view(b, 1, t, -1);                            // (B, 1, T, hs)
         var s = sin.index_select(0, flat).view(b, 1, t, -1);                            // (B, 1, T, hs)
         return (c, s);
@@ -62,7 +64,7 @@ internal sealed class Rotary : IDisposable
     /// is a roll by hs/2 and the minus sign is already in <paramref name="signedSin"/> (from <see cref="Lookup"/>).
     /// </summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor signedSin) =>
-        addcmul(x * cos, x.roll(x.shape[^1] / 2, -1), signedSin, 1);                       // (B, h, T, hs)
+        addcmul(x * cos, x.roll(x.shape[^1] / 2, -1), signedSin, Scalars.One);                       // (B, h, T, hs)
 
     private (Tensor Cos, Tensor Sin) Tables(Device device, ScalarType dtype)
     {
@@ -91,5 +93,6 @@ internal sealed class Rotary : IDisposable
         }
         _cos.Dispose();
         _sin.Dispose();
+        _lastPosition.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using TorchGenerator = TorchSharp.torch.Generator;
 
@@ -35,9 +36,10 @@ public static class Sampler
         }
         else
         {
-            var scaled = options.Temperature == 1 ? raw : raw / options.Temperature;    // (B, V)
+            using var temperature = options.Temperature.ToScalar();                     // held for the call (Scalars)
+            var scaled = options.Temperature == 1 ? raw : raw.div(temperature);         // (B, V)
             var (candidates, indices) = Candidates(scaled, options.TopK, options.TopP);  // (B, K), (B, K) or null
-            var gumbel = empty_like(candidates).uniform_(0, 1, generator).log_().neg_().clamp_min_(1e-30).log_(); // (B, K) log E, E = −log U
+            var gumbel = empty_like(candidates).uniform_(0, 1, generator).log_().neg_().clamp_min_(Scalars.Tiny).log_(); // (B, K) log E, E = −log U
             var choice = candidates.sub(gumbel).argmax(-1);                              // (B)
             tokens = indices is null ? choice : indices.gather(-1, choice.unsqueeze(-1)).squeeze(-1);
             logProbs = Pick(modelLogProbs, tokens);
@@ -65,7 +67,8 @@ public static class Sampler
         {
             var probs = values.softmax(-1);                                              // (B, K)
             var massAbove = probs.cumsum(-1) - probs;                                    // (B, K)
-            values = values.masked_fill(massAbove.ge(topP), double.NegativeInfinity);     // (B, K)
+            using var p = topP.ToScalar();                                               // held for the call (Scalars)
+            values = values.masked_fill(massAbove.ge(p), Scalars.NegativeInfinity);      // (B, K)
         }
         return (values.MoveToOuterDisposeScope(), indices.MoveToOuterDisposeScope());
     }
