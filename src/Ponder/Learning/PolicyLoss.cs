@@ -1,3 +1,5 @@
+using Ponder.Policy;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ponder.Learning;
@@ -32,7 +34,9 @@ public static class PolicyLoss
         double high = clipEpsHigh ?? clipEps;
         var ratio = (logProbs - oldLogProbs).exp();                                   // (N, T)
         var unclipped = ratio * advantages;                                           // (N, T)
-        var clipped = ratio.clamp(1 - clipEps, 1 + high) * advantages;                // (N, T)
+        // The numbers as Scalars held for the whole computation (Policy's Scalars says why inline numbers are unsafe).
+        using Scalar low = 1 - clipEps, highBound = 1 + high, klWeight = klCoef, entropyWeight = entropyCoef;
+        var clipped = ratio.clamp(low, highBound) * advantages;                       // (N, T)
         var perToken = -minimum(unclipped, clipped);                                  // (N, T)
         if (topEntropy < 1) perToken = perToken * HighEntropyMask(entropy!, mask, topEntropy);
         var pgPerToken = perToken;
@@ -40,20 +44,20 @@ public static class PolicyLoss
         if (kl != KlEstimator.None && refLogProbs is not null)
         {
             var logRatio = refLogProbs - logProbs;                                    // (N, T) log π_ref − log π
-            klTerm = kl == KlEstimator.K1 ? -logRatio : logRatio.exp() - logRatio - 1; // (N, T)
+            klTerm = kl == KlEstimator.K1 ? -logRatio : logRatio.exp() - logRatio - Scalars.One; // (N, T)
             if (klMask is not null) klTerm = klTerm * klMask;
-            if (klCoef != 0) perToken = perToken + klCoef * klTerm;
+            if (klCoef != 0) perToken = perToken + klTerm.mul(klWeight);
         }
         var loss = Aggregate(perToken, mask, aggregation);
         double entropyMean = 0;
         if (entropy is not null)
         {
             var h = Aggregate(entropy, mask, aggregation);
-            if (entropyCoef != 0) loss = loss - entropyCoef * h;
+            if (entropyCoef != 0) loss = loss - h.mul(entropyWeight);
             entropyMean = h.item<float>();
         }
         using var noGrad = no_grad();
-        var isClipped = (ratio < 1 - clipEps).logical_or(ratio > 1 + high);
+        var isClipped = ratio.lt(low).logical_or(ratio.gt(highBound));
         var metrics = new PolicyLossMetrics(
             Loss: loss.item<float>(),
             PolicyGradient: Aggregate(pgPerToken, mask, aggregation).item<float>(),
@@ -83,8 +87,8 @@ public static class PolicyLoss
     {
         var m = mask.to(values.dtype);                                                // (N, T)
         if (aggregation == LossAggregation.Token)
-            return (values * m).sum() / m.sum().clamp_min(1);
-        var perSequence = (values * m).sum(1) / m.sum(1).clamp_min(1);                // (N)
+            return (values * m).sum() / m.sum().clamp_min(Scalars.One);
+        var perSequence = (values * m).sum(1) / m.sum(1).clamp_min(Scalars.One);      // (N)
         return perSequence.mean();
     }
 }

@@ -3,7 +3,7 @@ using TorchSharp;
 namespace Ponder.Policy;
 
 /// <summary>
-/// Scalars that live as long as the process, for the forward and sampling paths. Where TorchSharp expects a
+/// Scalars that live as long as the process, for the paths that run every step. Where TorchSharp expects a
 /// <see cref="Scalar"/>, a plain number becomes a new native scalar that only its finalizer frees, and nothing keeps it
 /// alive while the native call reads it: a garbage collection started by another thread can free it mid-call. It was
 /// seen once in the parallel test run, as c10's "Expected false to be true" from <c>Scalar::toFloat</c> inside
