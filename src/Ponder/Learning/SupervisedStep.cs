@@ -19,7 +19,8 @@ public static class SupervisedStep
         double gradNorm = nn.utils.clip_grad_norm_(model.parameters(), gradClip);
         optimizer.Update(lr);
         optimizer.ZeroGrad();
-        return (loss.item<float>(), gradNorm, inputs.ne(tokenizer.Pad).sum().item<long>());
+        using TorchSharp.Scalar pad = tokenizer.Pad;                                      // held for the call (Policy's Scalars)
+        return (loss.item<float>(), gradNorm, inputs.ne(pad).sum().item<long>());
     }
 
     /// <summary>A fresh AdamW over every trainable parameter of <paramref name="model"/>.</summary>
