@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ponder.Policy;
@@ -142,9 +143,10 @@ public sealed class KvCache : IDisposable
             : _positions.unsqueeze(1) + counts.cumsum(1) - counts;
         if (checkPositions && _positionBound + t > _maxPositions) CheckPositions(positions, valid);
         _positionBound += t;
-        if (counts is null) _positions.add_(t);
+        using Scalar columns = t;                                                              // held for the call (Scalars)
+        if (counts is null) _positions.add_(columns);
         else _positions.add_(counts.sum(1));
-        if (valid is null) _valid.narrow(1, l, t).fill_(true);
+        if (valid is null) _valid.narrow(1, l, t).fill_(Scalars.True);
         else _valid.narrow(1, l, t).copy_(valid);
 
         _pending = t;
@@ -161,7 +163,7 @@ public sealed class KvCache : IDisposable
             // Decode: causality is automatic; the own slot is already valid unless this row is padding.
             if (valid is null) return keyValid.view(Batch, 1, 1, s);                         // (B, 1, 1, S)
             var mask = keyValid.clone();                                                       // (B, S)
-            mask.narrow(1, l, 1).fill_(true);
+            mask.narrow(1, l, 1).fill_(Scalars.True);
             return mask.view(Batch, 1, 1, s);                                                 // (B, 1, 1, S)
         }
         var keyCols = arange(s, ScalarType.Int64, Device).unsqueeze(0);                         // (1, S)
@@ -205,7 +207,7 @@ public sealed class KvCache : IDisposable
 
     private void CheckPositions(Tensor positions, Tensor? valid)
     {
-        var real = valid is null ? positions : positions.masked_fill(valid.logical_not(), -1);   // (B, T)
+        var real = valid is null ? positions : positions.masked_fill(valid.logical_not(), Scalars.MinusOne);   // (B, T)
         var largest = real.max().item<long>();
         if (largest >= _maxPositions)
             throw new InvalidOperationException($"Position {largest} is beyond max_position_embeddings = {_maxPositions}.");

@@ -14,6 +14,8 @@ internal static class Scalars
     public static readonly Scalar Zero = 0;
     public static readonly Scalar One = 1;
     public static readonly Scalar Two = 2;
+    public static readonly Scalar MinusOne = -1;
+    public static readonly Scalar True = true;
     public static readonly Scalar NegativeInfinity = double.NegativeInfinity;
     /// <summary>The floor of the Gumbel noise's exponential draws before their log.</summary>
     public static readonly Scalar Tiny = 1e-30;
