@@ -60,6 +60,23 @@ internal static class RowWorkers
         }
     }
 
+    /// <summary>
+    /// Calls <paramref name="range"/>(start, end) over [0, <paramref name="count"/>) split into at most
+    /// <paramref name="threads"/> parts whose bounds are multiples of <paramref name="block"/> (a kernel's output
+    /// blocks); with one part, on this thread alone.
+    /// </summary>
+    public static void ForBlocks(int count, int block, int threads, Action<int, int> range)
+    {
+        var blocks = (count + block - 1) / block;
+        var parts = Math.Min(threads, blocks);
+        if (parts <= 1)
+        {
+            range(0, count);
+            return;
+        }
+        For(parts, part => range((int)((long)blocks * part / parts) * block, Math.Min(count, (int)((long)blocks * (part + 1) / parts) * block)));
+    }
+
     /// <summary>Bytes worker <paramref name="index"/> (from 0) had allocated on its thread when it last finished a part (tests).</summary>
     internal static long AllocatedBytes(int index) => Volatile.Read(ref Allocated[index]);
 

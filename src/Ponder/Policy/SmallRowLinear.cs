@@ -77,20 +77,8 @@ internal static class SmallRowLinear
     /// <summary>y[r, o] = Σₖ x[r, k]·w[o, k] (+ b[o]) for r &lt; rows, o &lt; outF; b may be null.</summary>
     internal static unsafe void Compute(float* x, int rows, float* w, float* b, float* y, int outF, int inF, int threads)
     {
-        var blocks = (outF + Block - 1) / Block;
-        threads = Math.Min(threads, blocks);
-        if (threads <= 1)
-        {
-            Range(x, rows, w, b, y, outF, inF, 0, outF);
-            return;
-        }
         var (xa, wa, ba, ya) = ((nint)x, (nint)w, (nint)b, (nint)y);
-        RowWorkers.For(threads, part =>
-        {
-            var start = (int)((long)blocks * part / threads) * Block;
-            var end = Math.Min(outF, (int)((long)blocks * (part + 1) / threads) * Block);
-            Range((float*)xa, rows, (float*)wa, (float*)ba, (float*)ya, outF, inF, start, end);
-        });
+        RowWorkers.ForBlocks(outF, Block, threads, (start, end) => Range((float*)xa, rows, (float*)wa, (float*)ba, (float*)ya, outF, inF, start, end));
     }
 
     // Output rows [start, end): blocks of four weight rows, each block dotted with every input row while it is in L1.

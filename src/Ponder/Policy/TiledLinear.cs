@@ -55,20 +55,9 @@ internal static class TiledLinear
     /// </summary>
     public static unsafe void Compute(float* x, int rows, float* w, float* b, float* y, int outF, int inF, bool accumulate, int threads)
     {
-        var blocks = (outF + 3) / 4;
-        threads = Math.Min(threads, blocks);
-        if (threads <= 1 || (long)outF * inF < SmallRowLinear.SplitElements)
-        {
-            Compute(x, rows, w, b, y, outF, inF, 0, outF, accumulate);
-            return;
-        }
+        if ((long)outF * inF < SmallRowLinear.SplitElements) threads = 1;
         var (xa, wa, ba, ya) = ((nint)x, (nint)w, (nint)b, (nint)y);
-        RowWorkers.For(threads, part =>
-        {
-            var from = (int)((long)blocks * part / threads) * 4;
-            var to = Math.Min(outF, (int)((long)blocks * (part + 1) / threads) * 4);
-            Compute((float*)xa, rows, (float*)wa, (float*)ba, (float*)ya, outF, inF, from, to, accumulate);
-        });
+        RowWorkers.ForBlocks(outF, 4, threads, (from, to) => Compute((float*)xa, rows, (float*)wa, (float*)ba, (float*)ya, outF, inF, from, to, accumulate));
     }
 
     /// <summary>
