@@ -7,7 +7,10 @@ namespace Ponder.Policy;
 /// <see cref="Scalar"/>, a plain number becomes a new native scalar that only its finalizer frees, and nothing keeps it
 /// alive while the native call reads it: a garbage collection started by another thread can free it mid-call. It was
 /// seen once in the parallel test run, as c10's "Expected false to be true" from <c>Scalar::toFloat</c> inside
-/// <see cref="Rotary.Apply"/>. Hot paths pass these, or hold their own (a field, or <c>using</c>) for as long as the call.
+/// <see cref="Rotary.Apply"/>. The build now patches TorchSharp so that every Scalar stays reachable from its thread
+/// for the next 4,096 it makes (build/KeepTorchScalars.targets), which covers the Scalars TorchSharp makes itself
+/// (<c>a + b</c> passes 1 as add's alpha). Hot paths still pass these, or hold their own (a field, or <c>using</c>):
+/// they allocate nothing per call.
 /// </summary>
 internal static class Scalars
 {
