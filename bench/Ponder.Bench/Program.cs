@@ -38,7 +38,7 @@ if (args.Contains("--attention"))
 // 1. Machine peak: large fp32 matmul (4096² on a GPU, whose kernels run asynchronously: each call waits for them).
 bool gpu = device.type == DeviceType.CUDA;
 long side = gpu ? 4096 : 1024;
-double peak = Measure(seconds, () =>
+double MatmulPeak() => Measure(seconds, () =>
 {
     using var scope = NewDisposeScope();
     var a = randn(side, side, device: device);
@@ -47,6 +47,7 @@ double peak = Measure(seconds, () =>
     if (gpu) torch.cuda.synchronize();
     return 8 * 2.0 * side * side * side;
 });
+double peak = MatmulPeak();
 Console.WriteLine($"fp32 matmul peak: {peak / 1e9:F1} GFLOP/s ({side}×{side})");
 
 Transformer model;
@@ -72,7 +73,7 @@ if (args.Contains("--profile"))
     return 0;
 }
 var arith = TaskRegistry.Create(task);
-var rows = new List<(string Name, double TokensPerSecond, double Fraction)>();
+var rows = new List<(string Name, double TokensPerSecond, double FlopsPerToken)>();
 var decode = new List<(int Batch, double Before, double After, double Bf16, double Fixed)>();
 bool decodeOnly = args.Contains("--decode");
 if (!args.Contains("--vs-llama"))
@@ -95,7 +96,7 @@ if (!args.Contains("--vs-llama"))
             optimizer.ZeroGrad();
             return inputs.ne(tokenizer.Pad).sum().item<long>();
         });
-        rows.Add(("train (batch 64)", tps, tps * flopsPerToken / peak));
+        rows.Add(("train (batch 64)", tps, flopsPerToken));
         model.eval();
     }
 
@@ -133,12 +134,16 @@ if (!args.Contains("--vs-llama"))
 
 if (decode.Count > 0)
 {
+    // The peak again, after the rows: other jobs only ever slow a reading down, so the fractions take the higher one.
+    double again = MatmulPeak();
+    Console.WriteLine($"fp32 matmul peak again, after the rows: {again / 1e9:F1} GFLOP/s; fractions below are of {Math.Max(peak, again) / 1e9:F1}");
+    peak = Math.Max(peak, again);
     if (rows.Count > 0)
     {
         Console.WriteLine();
         Console.WriteLine("| measurement | tokens/s | fraction of matmul peak |");
         Console.WriteLine("|---|---|---|");
-        foreach (var (name, tps, fraction) in rows) Console.WriteLine($"| {name} | {tps:N0} | {fraction:P1} |");
+        foreach (var (name, tps, flops) in rows) Console.WriteLine($"| {name} | {tps:N0} | {tps * flops / peak:P1} |");
     }
     Console.WriteLine();
     Console.WriteLine("| decode | tokens/s before (libtorch's ops) | tokens/s (C# decode kernels) | after / before | fraction of matmul peak (after) | tokens/s, bf16 KV cache | fraction of peak, bf16 cache | tokens/s, fixed length (EOS ignored) | fraction of peak, fixed length |");
