@@ -38,18 +38,15 @@ public sealed class AdamW
         double bc1 = 1 - Math.Pow(beta1, Step), bc2 = 1 - Math.Pow(beta2, Step);
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        // The step's numbers as Scalars held to the end (Policy's Scalars says why a number passed inline is unsafe).
-        using Scalar shrink = 1 - lr * weightDecay, b1 = beta1, rest1 = 1 - beta1, b2 = beta2, rest2 = 1 - beta2;
-        using Scalar correction2 = bc2, epsilon = eps, stepSize = -lr / bc1;
         foreach (var (_, p, m, v, decay) in slots)
         {
             var g = p.grad;
             if (g is null) continue;
-            if (decay && weightDecay > 0) p.mul_(shrink);
-            m.mul_(b1).add_(g, alpha: rest1);
-            v.mul_(b2).addcmul_(g, g, value: rest2);
-            var denom = v.div(correction2).sqrt_().add_(epsilon);
-            p.addcdiv_(m, denom, value: stepSize);
+            if (decay && weightDecay > 0) p.mul_(1 - lr * weightDecay);
+            m.mul_(beta1).add_(g, alpha: 1 - beta1);
+            v.mul_(beta2).addcmul_(g, g, value: 1 - beta2);
+            var denom = v.div(bc2).sqrt_().add_(eps);
+            p.addcdiv_(m, denom, value: -lr / bc1);
         }
     }
 
