@@ -77,6 +77,13 @@ internal static class SmallRowLinear
     /// <summary>y[r, o] = Σₖ x[r, k]·w[o, k] (+ b[o]) for r &lt; rows, o &lt; outF; b may be null.</summary>
     internal static unsafe void Compute(float* x, int rows, float* w, float* b, float* y, int outF, int inF, int threads)
     {
+        if (threads <= 1) Range(x, rows, w, b, y, outF, inF, 0, outF);
+        else Split(x, rows, w, b, y, outF, inF, threads);
+    }
+
+    // The split over threads, apart so that the one-thread call makes no closure.
+    private static unsafe void Split(float* x, int rows, float* w, float* b, float* y, int outF, int inF, int threads)
+    {
         var (xa, wa, ba, ya) = ((nint)x, (nint)w, (nint)b, (nint)y);
         RowWorkers.ForBlocks(outF, Block, threads, (start, end) => Range((float*)xa, rows, (float*)wa, (float*)ba, (float*)ya, outF, inF, start, end));
     }

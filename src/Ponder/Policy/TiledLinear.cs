@@ -55,7 +55,13 @@ internal static class TiledLinear
     /// </summary>
     public static unsafe void Compute(float* x, int rows, float* w, float* b, float* y, int outF, int inF, bool accumulate, int threads)
     {
-        if ((long)outF * inF < SmallRowLinear.SplitElements) threads = 1;
+        if (threads <= 1 || (long)outF * inF < SmallRowLinear.SplitElements) Compute(x, rows, w, b, y, outF, inF, 0, outF, accumulate);
+        else Split(x, rows, w, b, y, outF, inF, accumulate, threads);
+    }
+
+    // The split over threads, apart so that the one-thread call (every projection of a fused append's rows) makes no closure.
+    private static unsafe void Split(float* x, int rows, float* w, float* b, float* y, int outF, int inF, bool accumulate, int threads)
+    {
         var (xa, wa, ba, ya) = ((nint)x, (nint)w, (nint)b, (nint)y);
         RowWorkers.ForBlocks(outF, 4, threads, (from, to) => Compute((float*)xa, rows, (float*)wa, (float*)ba, (float*)ya, outF, inF, from, to, accumulate));
     }

@@ -32,6 +32,30 @@ public sealed class RowWorkersTests
     }
 
     [Fact]
+    public unsafe void A_linear_on_one_thread_allocates_nothing()
+    {
+        // Given the two C# linear kernels, warm, with a 128 × 64 weight and 4 input rows
+        var (x, w, y) = (new float[4 * 64], new float[128 * 64], new float[4 * 128]);
+        fixed (float* xp = x, wp = w, yp = y)
+        {
+            Both(xp, wp, yp);
+
+            // When each runs on this thread alone (as inside a fused append's rows, once per projection and layer)
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 10; i++) Both(xp, wp, yp);
+
+            // Then no byte was allocated (a split's closure is made only when there is a split)
+            Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        }
+
+        static void Both(float* xp, float* wp, float* yp)
+        {
+            TiledLinear.Compute(xp, 4, wp, null, yp, 128, 64, accumulate: false, threads: 1);
+            SmallRowLinear.Compute(xp, 4, wp, null, yp, 128, 64, threads: 1);
+        }
+    }
+
+    [Fact]
     public void A_part_that_throws_throws_on_the_caller_and_the_workers_stay_usable()
     {
         // Given a body whose third part throws
