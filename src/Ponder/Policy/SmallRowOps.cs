@@ -248,63 +248,77 @@ internal static class SmallRowOps
         var s = job.Start + t;
         var group = heads / kvHeads;
         var scale = 1f / MathF.Sqrt(headDim);
-        Span<float> scores = s <= 4096 ? stackalloc float[s] : new float[s];
+        var scoreBuffer = s <= 4096 ? stackalloc float[s] : new float[s];
         byte* kBase = (byte*)job.Keys, vBase = (byte*)job.Values;
         byte* Column(byte* buffer, int row, int head, int column) =>
             buffer + (((long)row * kvHeads + head) * capacity + column) * headDim * TKv.Bytes;
-        for (var row = first; row < end; row++)
+        fixed (float* scores = scoreBuffer)
         {
-            var cacheRow = job.CacheRows == 0 ? row : ((int*)job.CacheRows)[row];
-            for (var step = 0; step < t; step++)
+            for (var row = first; row < end; row++)
             {
-                var x = (float*)job.Qkv + ((long)row * t + step) * width;
-                for (var h = 0; h < kvHeads; h++)
+                var cacheRow = job.CacheRows == 0 ? row : ((int*)job.CacheRows)[row];
+                for (var step = 0; step < t; step++)
                 {
-                    TKv.Store(x + (heads + h) * headDim, Column(kBase, cacheRow, h, job.Start + step), headDim);
-                    TKv.Store(x + (heads + kvHeads + h) * headDim, Column(vBase, cacheRow, h, job.Start + step), headDim);
+                    var x = (float*)job.Qkv + ((long)row * t + step) * width;
+                    for (var h = 0; h < kvHeads; h++)
+                    {
+                        TKv.Store(x + (heads + h) * headDim, Column(kBase, cacheRow, h, job.Start + step), headDim);
+                        TKv.Store(x + (heads + kvHeads + h) * headDim, Column(vBase, cacheRow, h, job.Start + step), headDim);
+                    }
                 }
-            }
-            for (var step = 0; step < t; step++)
-            {
-                var q = (float*)job.Qkv + ((long)row * t + step) * width;
-                var bias = (float*)job.Mask + ((long)row * job.MaskRows + step) * job.MaskColumns;
-                var y = (float*)job.Output + ((long)row * t + step) * heads * headDim;
-                for (var h = 0; h < heads; h++, q += headDim, y += headDim)
+                for (var step = 0; step < t; step++)
                 {
-                    var kv = h / group;
-                    Scores<TKv>(q, Column(kBase, cacheRow, kv, 0), bias, scale, scores, headDim);
-                    var sum = Softmax(scores);
-                    Weighted<TKv>(scores, Column(vBase, cacheRow, kv, 0), 1f / sum, y, headDim);
+                    var q = (float*)job.Qkv + ((long)row * t + step) * width;
+                    var bias = (float*)job.Mask + ((long)row * job.MaskRows + step) * job.MaskColumns;
+                    var y = (float*)job.Output + ((long)row * t + step) * heads * headDim;
+                    for (var h = 0; h < heads; h++, q += headDim, y += headDim)
+                    {
+                        var kv = h / group;
+                        var max = Scores<TKv>(q, Column(kBase, cacheRow, kv, 0), bias, scale, scores, s, headDim);
+                        var sum = Exponentials(scores, s, max);
+                        Weighted<TKv>(scores, s, Column(vBase, cacheRow, kv, 0), 1f / sum, y, headDim);
+                    }
                 }
             }
         }
     }
 
-    // scores[c] = q·keys[c]·scale + bias[c] for the columns of a contiguous (S, hs) block of keys: four columns at a
-    // time, so that four independent multiply-add chains hide each other's latency.
-    private static unsafe void Scores<TKv>(float* q, byte* keys, float* bias, float scale, Span<float> scores, int headDim)
+    // scores[c] = q·keys[c]·scale + bias[c] for the columns of a contiguous (S, hs) block of keys; returns their
+    // maximum. Eight columns at a time: eight independent multiply-add chains keep both FMA units busy, and one
+    // horizontal-add tree turns the eight accumulators into one vector of eight scores.
+    private static unsafe float Scores<TKv>(float* q, byte* keys, float* bias, float scale, float* scores, int s, int headDim)
         where TKv : struct, IKvElement
     {
-        var s = scores.Length;
         var stride = (long)headDim * TKv.Bytes;
         var c = 0;
-        if (Vector256.IsHardwareAccelerated && headDim % Vector256<float>.Count == 0)
+        var max = float.NegativeInfinity;
+        if (Avx.IsSupported && Fma.IsSupported && headDim % Vector256<float>.Count == 0)
         {
-            for (; c + 4 <= s; c += 4)
+            var maxes = Vector256.Create(float.NegativeInfinity);
+            var scales = Vector256.Create(scale);
+            for (; c + 8 <= s; c += 8)
             {
-                byte* k0 = keys + c * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
+                var k = keys + c * stride;
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                Vector256<float> a4 = default, a5 = default, a6 = default, a7 = default;
                 for (var i = 0; i < headDim; i += Vector256<float>.Count)
                 {
                     var qv = Vector256.Load(q + i);
-                    var offset = i * TKv.Bytes;
-                    a0 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k0 + offset), a0);
-                    a1 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k1 + offset), a1);
-                    a2 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k2 + offset), a2);
-                    a3 = Vector256.FusedMultiplyAdd(qv, TKv.Load8(k3 + offset), a3);
+                    var p = k + i * TKv.Bytes;
+                    a0 = Fma.MultiplyAdd(qv, TKv.Load8(p), a0);
+                    a1 = Fma.MultiplyAdd(qv, TKv.Load8(p + stride), a1);
+                    a2 = Fma.MultiplyAdd(qv, TKv.Load8(p + 2 * stride), a2);
+                    a3 = Fma.MultiplyAdd(qv, TKv.Load8(p + 3 * stride), a3);
+                    a4 = Fma.MultiplyAdd(qv, TKv.Load8(p + 4 * stride), a4);
+                    a5 = Fma.MultiplyAdd(qv, TKv.Load8(p + 5 * stride), a5);
+                    a6 = Fma.MultiplyAdd(qv, TKv.Load8(p + 6 * stride), a6);
+                    a7 = Fma.MultiplyAdd(qv, TKv.Load8(p + 7 * stride), a7);
                 }
-                Sum4(a0, a1, a2, a3, scale, bias + c, scores.Slice(c, 4));
+                var row = Fma.MultiplyAdd(Sum8(a0, a1, a2, a3, a4, a5, a6, a7), scales, Vector256.Load(bias + c));
+                row.Store(scores + c);
+                maxes = Avx.Max(maxes, row);
             }
+            for (var j = 0; j < Vector256<float>.Count; j++) max = MathF.Max(max, maxes.GetElement(j));
         }
         for (; c < s; c++)
         {
@@ -312,48 +326,61 @@ internal static class SmallRowOps
             var dot = 0f;
             for (var i = 0; i < headDim; i++) dot = MathF.FusedMultiplyAdd(q[i], TKv.Load(key + i * TKv.Bytes), dot);
             scores[c] = dot * scale + bias[c];
+            max = MathF.Max(max, scores[c]);
         }
+        return max;
     }
 
-    // out[j] = Σ(a_j)·scale + bias[j] for four accumulators: one horizontal-add tree instead of four separate sums.
-    private static unsafe void Sum4(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
-        float scale, float* bias, Span<float> output)
+    // The eight horizontal sums of a0 … a7, in that order, as one vector.
+    private static Vector256<float> Sum8(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
+        Vector256<float> a4, Vector256<float> a5, Vector256<float> a6, Vector256<float> a7)
     {
-        Vector128<float> sums;
-        if (Avx.IsSupported)
-        {
-            var h = Avx.HorizontalAdd(Avx.HorizontalAdd(a0, a1), Avx.HorizontalAdd(a2, a3));   // per 128-bit lane
-            sums = h.GetLower() + h.GetUpper();
-        }
-        else sums = Vector128.Create(Vector256.Sum(a0), Vector256.Sum(a1), Vector256.Sum(a2), Vector256.Sum(a3));
-        (sums * scale + Vector128.Load(bias)).CopyTo(output);
+        var low = Avx.HorizontalAdd(Avx.HorizontalAdd(a0, a1), Avx.HorizontalAdd(a2, a3));    // per 128-bit lane: a0..a3
+        var high = Avx.HorizontalAdd(Avx.HorizontalAdd(a4, a5), Avx.HorizontalAdd(a6, a7));   // per 128-bit lane: a4..a7
+        return Avx.Permute2x128(low, high, 0x20) + Avx.Permute2x128(low, high, 0x31);
     }
 
     // y = scale · Σ_c weights[c]·values[c] over a contiguous (S, hs) block of values. A head size that is a multiple
-    // of 32 runs 32 floats at a time in four register accumulators (no store and reload of y per column).
-    private static unsafe void Weighted<TKv>(Span<float> weights, byte* values, float scale, float* y, int headDim)
+    // of 32 runs 32 floats at a time, two columns at a time in eight register accumulators (two independent chains
+    // per output vector, so the multiply-adds' latency is hidden; no store and reload of y per column).
+    private static unsafe void Weighted<TKv>(float* weights, int s, byte* values, float scale, float* y, int headDim)
         where TKv : struct, IKvElement
     {
-        var s = weights.Length;
         var stride = (long)headDim * TKv.Bytes;
-        if (Vector256.IsHardwareAccelerated && headDim % 32 == 0)
+        if (Fma.IsSupported && headDim % 32 == 0)
         {
             for (var i = 0; i < headDim; i += 32)
             {
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
                 var v = values + i * TKv.Bytes;
-                for (var c = 0; c < s; c++, v += stride)
+                var c = 0;
+                for (; c + 2 <= s; c += 2, v += 2 * stride)
                 {
                     var w = Vector256.Create(weights[c]);
-                    a0 = Vector256.FusedMultiplyAdd(TKv.Load8(v), w, a0);
-                    a1 = Vector256.FusedMultiplyAdd(TKv.Load8(v + 8 * TKv.Bytes), w, a1);
-                    a2 = Vector256.FusedMultiplyAdd(TKv.Load8(v + 16 * TKv.Bytes), w, a2);
-                    a3 = Vector256.FusedMultiplyAdd(TKv.Load8(v + 24 * TKv.Bytes), w, a3);
+                    var x = Vector256.Create(weights[c + 1]);
+                    var u = v + stride;
+                    a0 = Fma.MultiplyAdd(TKv.Load8(v), w, a0);
+                    a1 = Fma.MultiplyAdd(TKv.Load8(v + 8 * TKv.Bytes), w, a1);
+                    a2 = Fma.MultiplyAdd(TKv.Load8(v + 16 * TKv.Bytes), w, a2);
+                    a3 = Fma.MultiplyAdd(TKv.Load8(v + 24 * TKv.Bytes), w, a3);
+                    b0 = Fma.MultiplyAdd(TKv.Load8(u), x, b0);
+                    b1 = Fma.MultiplyAdd(TKv.Load8(u + 8 * TKv.Bytes), x, b1);
+                    b2 = Fma.MultiplyAdd(TKv.Load8(u + 16 * TKv.Bytes), x, b2);
+                    b3 = Fma.MultiplyAdd(TKv.Load8(u + 24 * TKv.Bytes), x, b3);
                 }
-                (a0 * scale).Store(y + i);
-                (a1 * scale).Store(y + i + 8);
-                (a2 * scale).Store(y + i + 16);
-                (a3 * scale).Store(y + i + 24);
+                if (c < s)
+                {
+                    var w = Vector256.Create(weights[c]);
+                    a0 = Fma.MultiplyAdd(TKv.Load8(v), w, a0);
+                    a1 = Fma.MultiplyAdd(TKv.Load8(v + 8 * TKv.Bytes), w, a1);
+                    a2 = Fma.MultiplyAdd(TKv.Load8(v + 16 * TKv.Bytes), w, a2);
+                    a3 = Fma.MultiplyAdd(TKv.Load8(v + 24 * TKv.Bytes), w, a3);
+                }
+                ((a0 + b0) * scale).Store(y + i);
+                ((a1 + b1) * scale).Store(y + i + 8);
+                ((a2 + b2) * scale).Store(y + i + 16);
+                ((a3 + b3) * scale).Store(y + i + 24);
             }
             return;
         }
@@ -374,29 +401,24 @@ internal static class SmallRowOps
         Scale(y, scale, headDim);
     }
 
-    // scores ← exp(scores − max(scores)) in place (vectorized exp); returns their sum.
-    private static unsafe float Softmax(Span<float> scores)
+    // p[c] ← exp(p[c] − max) over n scores whose maximum is max (vectorized exp); returns their sum.
+    private static unsafe float Exponentials(float* p, int n, float max)
     {
-        var max = float.NegativeInfinity;
-        foreach (var x in scores) max = MathF.Max(max, x);
         var sum = 0f;
         var c = 0;
-        fixed (float* p = scores)
+        if (Vector256.IsHardwareAccelerated)
         {
-            if (Vector256.IsHardwareAccelerated)
+            var m = Vector256.Create(max);
+            var acc = Vector256<float>.Zero;
+            for (; c <= n - Vector256<float>.Count; c += Vector256<float>.Count)
             {
-                var m = Vector256.Create(max);
-                var acc = Vector256<float>.Zero;
-                for (; c <= scores.Length - Vector256<float>.Count; c += Vector256<float>.Count)
-                {
-                    var e = Vector256.Exp(Vector256.Load(p + c) - m);
-                    e.Store(p + c);
-                    acc += e;
-                }
-                sum = Vector256.Sum(acc);
+                var e = Vector256.Exp(Vector256.Load(p + c) - m);
+                e.Store(p + c);
+                acc += e;
             }
-            for (; c < scores.Length; c++) sum += p[c] = MathF.Exp(p[c] - max);
+            sum = Vector256.Sum(acc);
         }
+        for (; c < n; c++) sum += p[c] = MathF.Exp(p[c] - max);
         return sum;
     }
 

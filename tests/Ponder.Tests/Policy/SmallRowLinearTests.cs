@@ -346,9 +346,10 @@ public sealed class SmallRowLinearTests
     [InlineData(32, false, 5)]   // a multiple of 32: the register-accumulator loop
     [InlineData(8, true, 5)]     // the same with a bfloat16 cache
     [InlineData(32, true, 5)]
-    [InlineData(32, false, 12)]  // 13 columns: eight at a time, then four, then one (and an odd one for the values)
+    [InlineData(32, false, 12)]  // 13 columns: eight at a time, then one by one (and an odd one after the pairs of values)
     [InlineData(32, true, 12)]
     [InlineData(8, false, 12)]
+    [InlineData(32, false, 20)]  // 21 columns: two blocks of eight
     public void Cached_attention_matches_softmax_attention_and_its_thread_split_changes_nothing(int headDim, bool bf16, int start)
     {
         // Given a decode step's q/k/v for 7 rows of a GQA layer, a cache with `start` columns already written, a mask with holes
