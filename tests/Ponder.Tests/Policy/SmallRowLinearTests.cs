@@ -38,6 +38,34 @@ public sealed class SmallRowLinearTests
         Assert.True(RelativeDiff(y, expected) < Relative, $"relative diff {RelativeDiff(y, expected)}");
     }
 
+    [Theory]
+    [InlineData(8, 24, 12, true, false)]    // a width of 8-float vectors only
+    [InlineData(9, 64, 13, false, true)]    // 16-float vectors where the CPU has them; a row and an output past the tiles
+    [InlineData(5, 352, 20, true, true)]    // the default model's down projection width
+    [InlineData(6, 40, 8, false, false)]    // a multiple of 8 and not of 16: the 8-float tiles
+    public unsafe void Tiled_linear_matches_libtorch_on_both_vector_widths(int rows, int inFeatures, int outFeatures, bool withBias, bool accumulate)
+    {
+        // Given a weight, an optional bias, rows of input and outputs that may already hold a residual
+        torch.manual_seed(inFeatures);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var weight = randn(outFeatures, inFeatures);                                   // (Out, In)
+        var bias = withBias ? randn(outFeatures) : null;                               // (Out)
+        var x = randn(rows, inFeatures);                                               // (rows, In)
+        var residual = randn(rows, outFeatures);                                       // (rows, Out)
+        var y = residual.clone();
+
+        // When the tiled kernel computes them (16-float tiles exactly when the width is a multiple of 16 and the CPU has them)
+        Assert.Equal(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && inFeatures % 16 == 0, TiledLinear.Wide(inFeatures));
+        fixed (byte* xp = x.bytes, wp = weight.bytes, yp = y.bytes)
+        fixed (byte* bp = bias is null ? null : bias.bytes)
+            TiledLinear.Compute((float*)xp, rows, (float*)wp, (float*)bp, (float*)yp, outFeatures, inFeatures, accumulate, threads: 1);
+
+        // Then they are libtorch's results, added to the residual when accumulating
+        var expected = F.linear(x, weight, bias) + (accumulate ? residual : zeros_like(residual));
+        Assert.True(RelativeDiff(y, expected) < Relative, $"relative diff {RelativeDiff(y, expected)}");
+    }
+
     [Fact]
     public void Reads_views_at_a_storage_offset_and_non_contiguous_inputs()
     {
