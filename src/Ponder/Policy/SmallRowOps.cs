@@ -249,6 +249,9 @@ internal static class SmallRowOps
         var group = heads / kvHeads;
         var scale = 1f / MathF.Sqrt(headDim);
         var scoreBuffer = s <= 4096 ? stackalloc float[s] : new float[s];
+        // A bfloat16 cache and heads of whole 32-element blocks: keys and values are read sixteen at a time as pairs.
+        var pairs = TKv.Bytes == 2 && Avx2.IsSupported && headDim % 32 == 0 && headDim <= 1024;
+        var split = stackalloc float[pairs ? headDim : 0];
         byte* kBase = (byte*)job.Keys, vBase = (byte*)job.Values;
         byte* Column(byte* buffer, int row, int head, int column) =>
             buffer + (((long)row * kvHeads + head) * capacity + column) * headDim * TKv.Bytes;
@@ -274,6 +277,13 @@ internal static class SmallRowOps
                     for (var h = 0; h < heads; h++, q += headDim, y += headDim)
                     {
                         var kv = h / group;
+                        if (pairs)
+                        {
+                            SplitPairs(q, split, headDim);
+                            var top = ScoresBf16(split, Column(kBase, cacheRow, kv, 0), bias, scale, scores, s, headDim);
+                            WeightedBf16(scores, s, Column(vBase, cacheRow, kv, 0), 1f / Exponentials(scores, s, top), y, headDim);
+                            continue;
+                        }
                         var max = Scores<TKv>(q, Column(kBase, cacheRow, kv, 0), bias, scale, scores, s, headDim);
                         var sum = Exponentials(scores, s, max);
                         Weighted<TKv>(scores, s, Column(vBase, cacheRow, kv, 0), 1f / sum, y, headDim);
@@ -399,6 +409,123 @@ internal static class SmallRowOps
             for (; i < headDim; i++) y[i] = MathF.FusedMultiplyAdd(w, TKv.Load(values + i * TKv.Bytes), y[i]);
         }
         Scale(y, scale, headDim);
+    }
+
+    // q's elements of each 16-element block as its 8 even elements then its 8 odd ones (how ScoresBf16 reads keys).
+    private static unsafe void SplitPairs(float* q, float* split, int headDim)
+    {
+        for (var b = 0; b < headDim; b += 16)
+            for (var t = 0; t < 8; t++)
+                (split[b + t], split[b + 8 + t]) = (q[b + 2 * t], q[b + 2 * t + 1]);
+    }
+
+    // Sixteen bfloat16 elements as two float vectors: the even elements (the low halves of each 32-bit pair, shifted up)
+    // and the odd ones (the high halves, masked): one load, two integer ops, no widening load.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector256<float> Even, Vector256<float> Odd) Pairs(byte* p)
+    {
+        var raw = Vector256.Load((uint*)p);
+        return ((raw << 16).AsSingle(), (raw & Vector256.Create(0xFFFF0000u)).AsSingle());
+    }
+
+    // Scores<Bf16Kv> on pairs: q split by SplitPairs; eight columns at a time as there. headDim % 32 == 0.
+    private static unsafe float ScoresBf16(float* split, byte* keys, float* bias, float scale, float* scores, int s, int headDim)
+    {
+        var stride = (long)headDim * 2;
+        var c = 0;
+        var maxes = Vector256.Create(float.NegativeInfinity);
+        var scales = Vector256.Create(scale);
+        for (; c + 8 <= s; c += 8)
+        {
+            var k = keys + c * stride;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector256<float> a4 = default, a5 = default, a6 = default, a7 = default;
+            for (var b = 0; b < headDim; b += 16)
+            {
+                var (qe, qo) = (Vector256.Load(split + b), Vector256.Load(split + b + 8));
+                var p = k + b * 2;
+                var (e, o) = Pairs(p);
+                a0 = Fma.MultiplyAdd(qo, o, Fma.MultiplyAdd(qe, e, a0));
+                (e, o) = Pairs(p + stride);
+                a1 = Fma.MultiplyAdd(qo, o, Fma.MultiplyAdd(qe, e, a1));
+                (e, o) = Pairs(p + 2 * stride);
+                a2 = Fma.MultiplyAdd(qo, o, Fma.MultiplyAdd(qe, e, a2));
+                (e, o) = Pairs(p + 3 * stride);
+                a3 = Fma.MultiplyAdd(qo, o, Fma.MultiplyAdd(qe, e, a3));
+                (e, o) = Pairs(p + 4 * stride);
+                a4 = Fma.MultiplyAdd(qo, o, Fma.MultiplyAdd(qe, e, a4));
+                (e, o) = Pairs(p + 5 * stride);
+                a5 = Fma.MultiplyAdd(qo, o, Fma.MultiplyAdd(qe, e, a5));
+                (e, o) = Pairs(p + 6 * stride);
+                a6 = Fma.MultiplyAdd(qo, o, Fma.MultiplyAdd(qe, e, a6));
+                (e, o) = Pairs(p + 7 * stride);
+                a7 = Fma.MultiplyAdd(qo, o, Fma.MultiplyAdd(qe, e, a7));
+            }
+            var row = Fma.MultiplyAdd(Sum8(a0, a1, a2, a3, a4, a5, a6, a7), scales, Vector256.Load(bias + c));
+            row.Store(scores + c);
+            maxes = Avx.Max(maxes, row);
+        }
+        var max = float.NegativeInfinity;
+        for (var j = 0; j < Vector256<float>.Count; j++) max = MathF.Max(max, maxes.GetElement(j));
+        for (; c < s; c++)
+        {
+            var key = keys + c * stride;
+            var acc = Vector256<float>.Zero;
+            for (var b = 0; b < headDim; b += 16)
+            {
+                var (e, o) = Pairs(key + b * 2);
+                acc = Fma.MultiplyAdd(Vector256.Load(split + b + 8), o, Fma.MultiplyAdd(Vector256.Load(split + b), e, acc));
+            }
+            scores[c] = Vector256.Sum(acc) * scale + bias[c];
+            max = MathF.Max(max, scores[c]);
+        }
+        return max;
+    }
+
+    // Weighted<Bf16Kv> on pairs: 32 elements (two blocks of even and odd) at a time, two columns at a time in eight
+    // accumulators, the even and odd sums interleaved back into order once at the end. headDim % 32 == 0.
+    private static unsafe void WeightedBf16(float* weights, int s, byte* values, float scale, float* y, int headDim)
+    {
+        var stride = (long)headDim * 2;
+        for (var i = 0; i < headDim; i += 32)
+        {
+            Vector256<float> e0 = default, o0 = default, e1 = default, o1 = default;
+            Vector256<float> f0 = default, p0 = default, f1 = default, p1 = default;
+            var v = values + i * 2;
+            var c = 0;
+            for (; c + 2 <= s; c += 2, v += 2 * stride)
+            {
+                var (w, x) = (Vector256.Create(weights[c]), Vector256.Create(weights[c + 1]));
+                var (a, b) = Pairs(v);
+                (e0, o0) = (Fma.MultiplyAdd(a, w, e0), Fma.MultiplyAdd(b, w, o0));
+                (a, b) = Pairs(v + 32);
+                (e1, o1) = (Fma.MultiplyAdd(a, w, e1), Fma.MultiplyAdd(b, w, o1));
+                (a, b) = Pairs(v + stride);
+                (f0, p0) = (Fma.MultiplyAdd(a, x, f0), Fma.MultiplyAdd(b, x, p0));
+                (a, b) = Pairs(v + stride + 32);
+                (f1, p1) = (Fma.MultiplyAdd(a, x, f1), Fma.MultiplyAdd(b, x, p1));
+            }
+            if (c < s)
+            {
+                var w = Vector256.Create(weights[c]);
+                var (a, b) = Pairs(v);
+                (e0, o0) = (Fma.MultiplyAdd(a, w, e0), Fma.MultiplyAdd(b, w, o0));
+                (a, b) = Pairs(v + 32);
+                (e1, o1) = (Fma.MultiplyAdd(a, w, e1), Fma.MultiplyAdd(b, w, o1));
+            }
+            Interleave((e0 + f0) * scale, (o0 + p0) * scale, y + i);
+            Interleave((e1 + f1) * scale, (o1 + p1) * scale, y + i + 16);
+        }
+    }
+
+    // Sixteen floats in order from their even and odd elements (per 128-bit lane the unpacks give 0–3 | 8–11 and
+    // 4–7 | 12–15).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Interleave(Vector256<float> even, Vector256<float> odd, float* y)
+    {
+        var (low, high) = (Avx.UnpackLow(even, odd), Avx.UnpackHigh(even, odd));
+        Avx.Permute2x128(low, high, 0x20).Store(y);
+        Avx.Permute2x128(low, high, 0x31).Store(y + 8);
     }
 
     // p[c] ← exp(p[c] − max) over n scores whose maximum is max (vectorized exp); returns their sum.

@@ -373,7 +373,7 @@ public sealed class SmallRowLinearTests
     [InlineData(8, false, 5)]    // head size below 32: the general loops
     [InlineData(32, false, 5)]   // a multiple of 32: the register-accumulator loop
     [InlineData(8, true, 5)]     // the same with a bfloat16 cache
-    [InlineData(32, true, 5)]
+    [InlineData(32, true, 5)]    // a bfloat16 cache and heads of 32: keys and values read sixteen at a time as pairs
     [InlineData(32, false, 12)]  // 13 columns: eight at a time, then one by one (and an odd one after the pairs of values)
     [InlineData(32, true, 12)]
     [InlineData(8, false, 12)]
