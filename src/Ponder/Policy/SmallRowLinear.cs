@@ -130,7 +130,7 @@ internal static class SmallRowLinear
                     b2 = Vector512.FusedMultiplyAdd(Vector512.Load(w2 + i), xv, b2);
                     b3 = Vector512.FusedMultiplyAdd(Vector512.Load(w3 + i), xv, b3);
                 }
-                (a0, a1, a2, a3) = (b0.GetLower() + b0.GetUpper(), b1.GetLower() + b1.GetUpper(), b2.GetLower() + b2.GetUpper(), b3.GetLower() + b3.GetUpper());
+                (a0, a1, a2, a3) = (TiledLinear.Half(b0), TiledLinear.Half(b1), TiledLinear.Half(b2), TiledLinear.Half(b3));
             }
             for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
             {
@@ -178,7 +178,7 @@ internal static class SmallRowLinear
                 Vector512<float> b = default;
                 for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
                     b = Vector512.FusedMultiplyAdd(Vector512.Load(w + i), Vector512.Load(x + i), b);
-                a = b.GetLower() + b.GetUpper();
+                a = TiledLinear.Half(b);
             }
             for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
                 a = Vector256.FusedMultiplyAdd(Vector256.Load(w + i), Vector256.Load(x + i), a);

@@ -324,11 +324,9 @@ internal static class SmallRowOps
                     a6 = Fma.MultiplyAdd(qv, TKv.Load8(p + 6 * stride), a6);
                     a7 = Fma.MultiplyAdd(qv, TKv.Load8(p + 7 * stride), a7);
                 }
-                var row = Fma.MultiplyAdd(Sum8(a0, a1, a2, a3, a4, a5, a6, a7), scales, Vector256.Load(bias + c));
-                row.Store(scores + c);
-                maxes = Avx.Max(maxes, row);
+                maxes = StoreEight(Sum8(a0, a1, a2, a3, a4, a5, a6, a7), scales, bias + c, scores + c, maxes);
             }
-            for (var j = 0; j < Vector256<float>.Count; j++) max = MathF.Max(max, maxes.GetElement(j));
+            max = Largest(maxes);
         }
         for (; c < s; c++)
         {
@@ -338,6 +336,23 @@ internal static class SmallRowOps
             scores[c] = dot * scale + bias[c];
             max = MathF.Max(max, scores[c]);
         }
+        return max;
+    }
+
+    // Eight columns' scores from their dot products: sums·scale + bias stored, the running maximum returned.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> StoreEight(Vector256<float> sums, Vector256<float> scales, float* bias, float* scores, Vector256<float> maxes)
+    {
+        var row = Fma.MultiplyAdd(sums, scales, Vector256.Load(bias));
+        row.Store(scores);
+        return Avx.Max(maxes, row);
+    }
+
+    // The largest of a vector's eight elements.
+    private static float Largest(Vector256<float> v)
+    {
+        var max = float.NegativeInfinity;
+        for (var j = 0; j < Vector256<float>.Count; j++) max = MathF.Max(max, v.GetElement(j));
         return max;
     }
 
@@ -461,12 +476,9 @@ internal static class SmallRowOps
                 (e, o) = Pairs(p + 7 * stride);
                 a7 = Fma.MultiplyAdd(qo, o, Fma.MultiplyAdd(qe, e, a7));
             }
-            var row = Fma.MultiplyAdd(Sum8(a0, a1, a2, a3, a4, a5, a6, a7), scales, Vector256.Load(bias + c));
-            row.Store(scores + c);
-            maxes = Avx.Max(maxes, row);
+            maxes = StoreEight(Sum8(a0, a1, a2, a3, a4, a5, a6, a7), scales, bias + c, scores + c, maxes);
         }
-        var max = float.NegativeInfinity;
-        for (var j = 0; j < Vector256<float>.Count; j++) max = MathF.Max(max, maxes.GetElement(j));
+        var max = Largest(maxes);
         for (; c < s; c++)
         {
             var key = keys + c * stride;

@@ -189,7 +189,7 @@ internal static class TiledLinear
 
     // A 16-float vector's two halves added: the 8-float vector whose sum is the same total.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Half(Vector512<float> a) => a.GetLower() + a.GetUpper();
+    internal static Vector256<float> Half(Vector512<float> a) => a.GetLower() + a.GetUpper();
 
     /// <summary>Whether widths of <paramref name="n"/> inputs run on 16-float vectors.</summary>
     internal static bool Wide(int n) => Vector512.IsHardwareAccelerated && n % Vector512<float>.Count == 0;
