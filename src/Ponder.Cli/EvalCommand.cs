@@ -14,7 +14,7 @@ public static class EvalCommand
             policy found the gold token there (at a near tie, sampling often picks it)
           --divergence-reference R: also score checkpoint R's divergence points under this policy (did training move
             the probability at R's wrong tokens to the gold one?)
-          --kv-cache bf16 stores the KV cache in bfloat16 (half the bytes a decode step reads; default: the model's type)
+          --kv-cache f32|bf16: the KV cache's element type (default: bf16 for a float32 model decoding on the CPU, half the bytes a step reads; else the model's type)
         """;
 
     public static int Run(string[] args)

@@ -41,7 +41,7 @@ public sealed class Options
         return v ?? throw new UsageException($"{command}: option '--{name}' needs a value");
     }
 
-    /// <summary><c>--kv-cache f32|bf16</c>: the element type the KV cache stores (null when not given: the model's own).</summary>
+    /// <summary><c>--kv-cache f32|bf16</c>: the element type the KV cache stores (null when not given: <see cref="Ponder.Policy.Transformer.DefaultKvCacheType"/>).</summary>
     public TorchSharp.torch.ScalarType? KvCache() => String("kv-cache") switch
     {
         null => null,

@@ -132,10 +132,10 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     internal const int MaxTiledHeadRows = 1024;
 
     /// <summary>
-    /// Element type the KV cache stores keys and values in; null (the default) is the model's own
-    /// <see cref="DType"/>. <c>BFloat16</c> on a float32 model halves the bytes a decode step reads from the cache
-    /// (like llama.cpp's <c>--cache-type-k f16</c>); attention still computes in float32, on keys and values rounded
-    /// to bfloat16 when written.
+    /// Element type the KV cache stores keys and values in; null (the default) is <see cref="DefaultKvCacheType"/>.
+    /// <c>BFloat16</c> on a float32 model halves the bytes a decode step reads from the cache (as llama.cpp's default
+    /// f16 cache does); attention still computes in float32, on keys and values rounded to bfloat16 when written.
+    /// <c>Float32</c> keeps them exact.
     /// </summary>
     public ScalarType? KvCacheType
     {
@@ -146,8 +146,16 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
 
     private ScalarType? _kvCacheType;
 
-    /// <summary>An empty cache on this model's device, in <see cref="KvCacheType"/> (default: the model's dtype).</summary>
-    public KvCache NewCache(int batch, int capacity) => new(Config, batch, capacity, Device, KvCacheType ?? DType);
+    /// <summary>
+    /// The cache's element type when <see cref="KvCacheType"/> is null: bfloat16 where a float32 model decodes in the
+    /// C# kernels on the CPU (at a batch-64 decode step most of the bytes read are the cache's; greedy accuracy of the
+    /// shipped policy is the same with either cache, BENCHMARKS.md), else the model's own <see cref="DType"/>.
+    /// </summary>
+    public ScalarType DefaultKvCacheType =>
+        DType == ScalarType.Float32 && Device.type == TorchSharp.DeviceType.CPU && SmallRowKernels && FuseProjections ? ScalarType.BFloat16 : DType;
+
+    /// <summary>An empty cache on this model's device, in <see cref="KvCacheType"/> (default: <see cref="DefaultKvCacheType"/>).</summary>
+    public KvCache NewCache(int batch, int capacity) => new(Config, batch, capacity, Device, KvCacheType ?? DefaultKvCacheType);
 
     internal Tensor Hidden(Tensor inputIds, KvCache cache, Tensor? valid, bool checkPositions) =>
         _model.Appended(inputIds, cache, valid, checkPositions, _rotary, DType, Fused, SmallRows);

@@ -167,6 +167,7 @@ public sealed class SmallRowLinearTests
         // Given a GQA model with q/k/v biases, two prompts and greedy one-token decode steps on a KV cache
         torch.manual_seed(9);
         using var model = new Transformer(TinyModels.Config(50) with { AttentionBias = true });
+        model.KvCacheType = ScalarType.Float32;   // exact keys and values: this test compares the cached arithmetic
         model.eval();
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
@@ -220,6 +221,7 @@ public sealed class SmallRowLinearTests
         // Given a GQA model, two rows, and appends of 3, then 2 (the second row's first slot padding), then 1 token
         torch.manual_seed(13);
         using var model = new Transformer(TinyModels.Config(50));
+        model.KvCacheType = ScalarType.Float32;   // exact keys and values: this test compares the cached arithmetic
         model.eval();
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
@@ -249,6 +251,7 @@ public sealed class SmallRowLinearTests
         // Given a GQA model, 24 prompts of different lengths (left padding) and greedy one-token decode steps
         torch.manual_seed(15);
         using var model = new Transformer(TinyModels.Config(50));
+        model.KvCacheType = ScalarType.Float32;   // exact keys and values: this test compares the cached arithmetic
         model.eval();
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
@@ -294,6 +297,7 @@ public sealed class SmallRowLinearTests
         // carries), and one step of two tokens in which a row feeds one real token and one padding slot
         torch.manual_seed(23);
         using var model = new Transformer(TinyModels.Config(50));
+        model.KvCacheType = ScalarType.Float32;   // exact keys and values: this test compares the cached arithmetic
         model.eval();
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
@@ -335,6 +339,7 @@ public sealed class SmallRowLinearTests
         // that its prefill runs on the small-row kernels too, whose split changes no bit either; libtorch's may)
         torch.manual_seed(21);
         using var model = new Transformer(TinyModels.Config(50) with { HiddenSize = 256, IntermediateSize = 512, NumLayers = 1 });
+        model.KvCacheType = ScalarType.Float32;   // exact keys and values: this test compares the cached arithmetic
         Assert.True(2L * 512 * 256 >= SmallRowLinear.SplitElements);
         model.eval();
         using var scope = NewDisposeScope();
@@ -425,11 +430,11 @@ public sealed class SmallRowLinearTests
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
         var prompt = tensor(TinyModels.RandomTokens(24 * 5, 50, seed: 20).Select(t => (long)t).ToArray()).view(24, 5);
-        Tensor Decode(bool kernels, ScalarType? cacheType)
+        Tensor Decode(bool kernels, ScalarType cacheType)
         {
             (model.SmallRowKernels, model.KvCacheType) = (kernels, cacheType);
             using var cache = model.NewCache(batch: 24, capacity: 6);
-            Assert.Equal(cacheType ?? ScalarType.Float32, cache.DType);
+            Assert.Equal(cacheType, cache.DType);
             var steps = new List<Tensor> { model.Forward(prompt, cache) };
             for (var i = 0; i < 5; i++)
                 steps.Add(model.Forward(steps[^1].select(1, -1).argmax(-1, keepdim: true), cache));
@@ -439,7 +444,7 @@ public sealed class SmallRowLinearTests
         // When decoding with a bfloat16 cache in C# and with libtorch's ops, and with a float32 cache
         var withKernel = Decode(kernels: true, ScalarType.BFloat16);
         var withTorch = Decode(kernels: false, ScalarType.BFloat16);
-        var float32 = Decode(kernels: true, null);
+        var float32 = Decode(kernels: true, ScalarType.Float32);
         model.KvCacheType = null;
 
         // Then the rounding moves the logits a little from the float32 cache's, not a lot; and the two paths pick the
@@ -450,5 +455,29 @@ public sealed class SmallRowLinearTests
         Assert.True(withKernel.argmax(-1).eq(withTorch.argmax(-1)).all().item<bool>());
         Assert.True(RelativeDiff(withKernel, withTorch) < drift / 4, $"relative diff {RelativeDiff(withKernel, withTorch)} against the drift {drift}");
         Assert.Throws<ArgumentException>(() => model.KvCacheType = ScalarType.Int64);
+    }
+
+    [Fact]
+    public void The_default_kv_cache_is_bfloat16_only_where_the_csharp_kernels_decode_a_float32_model()
+    {
+        // Given a float32 model on the CPU with no cache type set
+        using var model = TinyModels.Model(50);
+        Assert.Null(model.KvCacheType);
+
+        // Then its caches store bfloat16 while the C# kernels decode it, and float32 when libtorch's ops do
+        using (var cache = model.NewCache(batch: 2, capacity: 4)) Assert.Equal(ScalarType.BFloat16, cache.DType);
+        model.SmallRowKernels = false;
+        using (var cache = model.NewCache(batch: 2, capacity: 4)) Assert.Equal(ScalarType.Float32, cache.DType);
+        model.SmallRowKernels = true;
+        model.FuseProjections = false;
+        Assert.Equal(ScalarType.Float32, model.DefaultKvCacheType);
+        model.FuseProjections = true;
+
+        // And a type set explicitly wins; a bfloat16 model's cache is its own type
+        model.KvCacheType = ScalarType.Float32;
+        using (var cache = model.NewCache(batch: 2, capacity: 4)) Assert.Equal(ScalarType.Float32, cache.DType);
+        model.KvCacheType = null;
+        model.to(ScalarType.BFloat16);
+        Assert.Equal(ScalarType.BFloat16, model.DefaultKvCacheType);
     }
 }
