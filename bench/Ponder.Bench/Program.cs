@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 // --vs-llama runs only sections 1 and 4 (the machine peak, then decode against llama.cpp); --batches 1,8,32 picks section 4's batch sizes.
 // --matvec prints only one-row linears at the bench models' shapes, libtorch against Ponder's C# kernel (see MatVecProbe).
 // --tiled prints only a batch-64 decode step's linears, libtorch against Ponder's tiled C# kernel (see TiledProbe).
-// --decode runs only sections 1 and 3 (the machine peak, then decode at batch 1, 16, 64 and 256).
+// --decode runs only sections 1 and 3 (the machine peak, then decode at batch 1, 16, 64 and 256); --train only the peak and training.
 // --cpu-time measures rates per CPU-second of this process instead of per wall second (for a shared machine; see BenchClock).
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
 double seconds = double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "5", System.Globalization.CultureInfo.InvariantCulture);
@@ -90,8 +90,9 @@ if (args.Contains("--profile"))
 }
 var arith = TaskRegistry.Create(task);
 var rows = new List<(string Name, double TokensPerSecond, double FlopsPerToken)>();
-var decode = new List<(int Batch, double Before, double After, double Bf16, double Fixed)>();
+var decode = new List<(int Batch, double Before, double After, double F32, double Fixed)>();
 bool decodeOnly = args.Contains("--decode");
+bool trainOnly = args.Contains("--train");
 if (!args.Contains("--vs-llama"))
 {
     // 2. Training throughput (forward + backward + AdamW) on SFT batches of 64.
@@ -117,13 +118,14 @@ if (!args.Contains("--vs-llama"))
     }
 
     // 3. Decode throughput at several batch sizes: sampled continuations of held-out prompts, with the C# decode
-    //    kernels (small-row linears and ops, cached attention) on (the default) and off (libtorch's ops with fused
-    //    projections), and with the kernels and a bfloat16 KV cache (--kv-cache bf16), measured back to back. Rows end at
-    //    EOS, so a batch thins out as it runs; the last column is fixed-length generation (EOS ignored, every row runs
-    //    all 64 tokens, as vLLM's throughput benchmark and llama-bench measure decode).
+    //    kernels (small-row linears and ops, cached attention, the default bfloat16 KV cache) on (the default) and off
+    //    (libtorch's ops with fused projections, a float32 cache), and with the kernels and an exact float32 cache
+    //    (--kv-cache f32), measured back to back. Rows end at EOS, so a batch thins out as it runs; the last column is
+    //    fixed-length generation (EOS ignored, every row runs all 64 tokens, as vLLM's throughput benchmark and
+    //    llama-bench measure decode).
     var problems = arith.Problems(Split.Test, 256, 0);
     var generator = new Ponder.Policy.Generator(model, tokenizer);
-    foreach (int batch in new[] { 1, 16, 64, 256 })
+    foreach (int batch in trainOnly ? [] : new[] { 1, 16, 64, 256 })
     {
         var prompts = problems.Take(batch).Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();
         var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 64, Seed = 1 };
@@ -138,17 +140,17 @@ if (!args.Contains("--vs-llama"))
                 return generator.DecodeTokens;
             });
         }
-        double before = 0, after = 0, bf16 = 0, fixedLength = 0;
+        double before = 0, after = 0, f32 = 0, fixedLength = 0;
         for (int round = 0; round < 2; round++)   // alternated, best of two: other jobs only ever slow a measurement down
-            (before, after, bf16, fixedLength) = (Math.Max(before, Decode(fast: false)), Math.Max(after, Decode(fast: true)),
-                gpu ? 0 : Math.Max(bf16, Decode(fast: true, ScalarType.BFloat16)), Math.Max(fixedLength, Decode(fast: true, fixedLength: true)));
-        decode.Add((batch, before, after, bf16, fixedLength));
+            (before, after, f32, fixedLength) = (Math.Max(before, Decode(fast: false)), Math.Max(after, Decode(fast: true)),
+                gpu ? 0 : Math.Max(f32, Decode(fast: true, ScalarType.Float32)), Math.Max(fixedLength, Decode(fast: true, fixedLength: true)));
+        decode.Add((batch, before, after, f32, fixedLength));
 
     }
     (model.SmallRowKernels, model.KvCacheType) = (true, null);
 }
 
-if (decode.Count > 0)
+if (decode.Count > 0 || trainOnly)
 {
     // The peak again, after the rows: other jobs only ever slow a reading down, so the fractions take the higher one.
     double again = MatmulPeak(" again, after the rows");
@@ -161,17 +163,18 @@ if (decode.Count > 0)
         Console.WriteLine("|---|---|---|");
         foreach (var (name, tps, flops) in rows) Console.WriteLine($"| {name} | {tps:N0} | {tps * flops / peak:P1} |");
     }
+    if (decode.Count == 0) return 0;
     Console.WriteLine();
-    Console.WriteLine("| decode | tokens/s before (libtorch's ops) | tokens/s (C# decode kernels) | after / before | fraction of matmul peak (after) | tokens/s, bf16 KV cache | fraction of peak, bf16 cache | tokens/s, fixed length (EOS ignored) | fraction of peak, fixed length |");
+    Console.WriteLine("| decode | tokens/s before (libtorch's ops) | tokens/s (C# decode kernels) | after / before | fraction of matmul peak (after) | tokens/s, f32 KV cache | fraction of peak, f32 cache | tokens/s, fixed length (EOS ignored) | fraction of peak, fixed length |");
     Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
     double Fraction(double tps) => tps * model.FlopsPerToken(64) / peak;
-    foreach (var (batch, before, after, bf16, fixedLength) in decode)
-        Console.WriteLine($"| batch {batch} | {before:N0} | {after:N0} | {after / before:F2} | {Fraction(after):P1} | {bf16:N0} | {Fraction(bf16):P1} | {fixedLength:N0} | {Fraction(fixedLength):P1} |");
+    foreach (var (batch, before, after, f32, fixedLength) in decode)
+        Console.WriteLine($"| batch {batch} | {before:N0} | {after:N0} | {after / before:F2} | {Fraction(after):P1} | {f32:N0} | {Fraction(f32):P1} | {fixedLength:N0} | {Fraction(fixedLength):P1} |");
 }
 
 // 4. Decode against llama.cpp on the same weights (exported to F32 GGUF) and threads: this model and a wider one.
 //    llama.cpp runs here on the CPU (LLamaSharp.Backend.Cpu), so on a GPU the comparison would measure nothing useful.
-if (gpu || decodeOnly)
+if (gpu || decodeOnly || trainOnly)
 {
     Console.WriteLine();
     if (gpu) Console.WriteLine("(device is CUDA: the llama.cpp comparison, a CPU one, is skipped)");
