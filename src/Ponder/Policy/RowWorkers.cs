@@ -30,8 +30,7 @@ internal static class RowWorkers
     private static Action<int>? _body;
     private static Exception? _error;
     private static int _remaining;
-    private static int _generation;                             // calls started so far; a worker runs once per new value
-    private static int _active;                                 // workers the current call uses (parts − 1)
+    private static long _call;                                  // (calls started so far) << 32 | (workers the latest one uses)
 
     /// <summary>How long a waiting thread spins before it blocks: 1 ms, several decode steps' gaps.</summary>
     private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 1000;
@@ -50,8 +49,8 @@ internal static class RowWorkers
             while (Starts.Count < parts - 1) StartWorker(Starts.Count);
             (_body, _error, _remaining) = (body, null, parts - 1);
             Finished.Reset();
-            _active = parts - 1;
-            Interlocked.Increment(ref _generation);
+            // One write says both which call this is and how many workers it uses, so a worker never reads one without the other.
+            Interlocked.Exchange(ref _call, ((_call >> 32) + 1 << 32) | (uint)(parts - 1));
             for (var i = 0; i < parts - 1; i++) Starts[i].Set();
             Exception? own = null;
             try
@@ -62,7 +61,7 @@ internal static class RowWorkers
             {
                 own = e;
             }
-            if (!SpinUntilChanged(ref _remaining, parts - 1, zero: true)) Finished.Wait();
+            if (!SpinUntil(static () => Volatile.Read(ref _remaining) == 0)) Finished.Wait();
             _body = null;
             if (own is not null) ExceptionDispatchInfo.Throw(own);
             if (_error is not null) ExceptionDispatchInfo.Throw(_error);
@@ -90,12 +89,25 @@ internal static class RowWorkers
         For(parts, part => range((int)((long)blocks * part / parts) * block, Math.Min(count, (int)((long)blocks * (part + 1) / parts) * block)));
     }
 
-    // Spins until `value` differs from `from` (or, with `zero`, until it is 0) or SpinTicks pass; whether it did.
-    private static bool SpinUntilChanged(ref int value, int from, bool zero = false)
+    // Spins (yielding) until `done` holds or SpinTicks pass; whether it held. `done` must be a static lambda (no allocation).
+    private static bool SpinUntil(Func<bool> done)
     {
         var until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
         var spin = new SpinWait();
-        while (zero ? Volatile.Read(ref value) != 0 : Volatile.Read(ref value) == from)
+        while (!done())
+        {
+            if (System.Diagnostics.Stopwatch.GetTimestamp() > until) return false;
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+        return true;
+    }
+
+    // SpinUntil for a worker: until a call after the `seen`-th starts.
+    private static bool SpinUntilNewCall(long seen)
+    {
+        var until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _call) >> 32 == seen)
         {
             if (System.Diagnostics.Stopwatch.GetTimestamp() > until) return false;
             spin.SpinOnce(sleep1Threshold: -1);
@@ -110,17 +122,22 @@ internal static class RowWorkers
     {
         var start = new ManualResetEventSlim(false);
         Starts.Add(start);
-        var initial = Volatile.Read(ref _generation);             // before the call that starts this worker counts
+        var seen = Volatile.Read(ref _call) >> 32;                 // calls before the one that starts this worker
         var thread = new Thread(() =>
         {
-            var seen = initial;
             while (true)
             {
-                // Reset before looking, so that a call started after the look still finds the event set.
+                // Reset before looking, so that a call started after the look still finds the event set; a wake-up
+                // without a new call (a Set that landed after this worker had already seen its call) only loops.
                 start.Reset();
-                if (!SpinUntilChanged(ref _generation, seen)) start.Wait();
-                seen = Volatile.Read(ref _generation);
-                if (index >= Volatile.Read(ref _active)) continue;    // a call of fewer parts: not this worker's
+                var call = Volatile.Read(ref _call);
+                if (call >> 32 == seen)
+                {
+                    if (!SpinUntilNewCall(seen)) start.Wait();
+                    continue;
+                }
+                seen = call >> 32;
+                if (index >= (int)(uint)call) continue;                // a call of fewer parts: not this worker's
                 try
                 {
                     _body!(index + 1);

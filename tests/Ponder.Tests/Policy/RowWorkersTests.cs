@@ -32,6 +32,29 @@ public sealed class RowWorkersTests
     }
 
     [Fact]
+    public void Calls_of_different_part_counts_back_to_back_run_each_part_once()
+    {
+        // Given calls that alternate 2, 4 and 3 parts with no pause between them, so that workers a call does not use
+        // are still spinning, or just waking, when the next call that does use them starts
+        const int calls = 3000;
+        var runs = new int[calls, 4];
+        var parts = new int[calls];
+
+        // When each call's parts record that they ran
+        for (var c = 0; c < calls; c++)
+        {
+            parts[c] = 2 + c % 3;
+            var call = c;
+            RowWorkers.For(parts[c], part => Interlocked.Increment(ref runs[call, part]));
+        }
+
+        // Then every part of every call ran exactly once, and no part beyond a call's count ran
+        for (var c = 0; c < calls; c++)
+            for (var part = 0; part < 4; part++)
+                Assert.True(runs[c, part] == (part < parts[c] ? 1 : 0), $"call {c} ({parts[c]} parts): part {part} ran {runs[c, part]} times");
+    }
+
+    [Fact]
     public unsafe void A_linear_on_one_thread_allocates_nothing()
     {
         // Given the two C# linear kernels, warm, with a 128 × 64 weight and 4 input rows
