@@ -61,7 +61,13 @@ internal static class RowWorkers
             {
                 own = e;
             }
-            if (!SpinUntil(static () => Volatile.Read(ref _remaining) == 0)) Finished.Wait();
+            // The count is the truth: Finished may still be set by the previous call's last worker, whose Set can land
+            // after this caller, done spinning, has reset it for this call.
+            while (!SpinUntil(static () => Volatile.Read(ref _remaining) == 0))
+            {
+                Finished.Wait();
+                Finished.Reset();
+            }
             _body = null;
             if (own is not null) ExceptionDispatchInfo.Throw(own);
             if (_error is not null) ExceptionDispatchInfo.Throw(_error);
