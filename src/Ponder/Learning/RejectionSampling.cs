@@ -13,7 +13,8 @@ public static class RejectionSampling
 {
     /// <summary>
     /// Per problem, every attempt in sampling order. Correct means the verifier's check and, when
-    /// <paramref name="strict"/>, every step (<see cref="Solution.StepsCheck"/>).
+    /// <paramref name="strict"/>, every step (<see cref="Solution.StepsCheck"/>); then an attempt also stops at its first
+    /// wrong step (<see cref="Solution.StepRuledOut"/>), which it could not be kept past.
     /// </summary>
     /// <param name="maxSamples">Most attempts per problem (null: <paramref name="samples"/> for every problem).</param>
     public static IReadOnlyList<IReadOnlyList<string>> Attempts(Policy.Generator generator, ITokenizer tokenizer, ITask task,
@@ -28,8 +29,10 @@ public static class RejectionSampling
         int most = maxSamples ?? samples, draws = samples, drawn = 0;
         for (int pass = 0; open.Count > 0 && draws > 0; pass++)
         {
+            var targets = open.Select(i => problems[i]).ToList();
             var generations = RepeatedSampler.Sample(generator, open.Select(i => prompts[i]).ToList(), draws, sampling,
-                pass == 0 ? seed : Seeds.Mix(seed, pass), batchSize: 256);
+                pass == 0 ? seed : Seeds.Mix(seed, pass), batchSize: 256,
+                abandon: strict ? (j, lines) => Solution.StepRuledOut(task, targets[j], lines) : null);
             drawn += draws;
             draws = Math.Min(drawn, most - drawn);                     // doubling, up to the cap; 0 ends the loop
             for (int j = 0; j < open.Count; j++)

@@ -300,7 +300,9 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
     /// Guided groups (<see cref="RlOptions.MaxSamples"/>): each group of <paramref name="gens"/> (GroupSize rows a problem)
     /// none of whose rollouts solves its problem draws more samples of it, doubling the problem's draws each pass up to
     /// MaxSamples in all, until one solves it; that sample replaces the group's last rollout (its reward and its flag in
-    /// <paramref name="guided"/> set). Returns the rollouts drawn beyond the groups and the number of groups that needed it.
+    /// <paramref name="guided"/> set). With strict steps a draw stops at its first wrong step (<see cref="VerifierReward.CannotSolve"/>):
+    /// only a solution is kept, and a wrong step rules one out. Returns the rollouts drawn beyond the groups and the number
+    /// of groups that needed it.
     /// </summary>
     (int Extra, int Unsolved) Guide(IReadOnlyList<Problem> problems, ITokenizer tokenizer, Policy.Generator generator, VerifierReward reward,
         SamplingOptions sampling, List<Generation> gens, double[] rewards, bool[] guided)
@@ -311,8 +313,9 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         for (int pass = 1; open.Count > 0 && drawn < options.MaxSamples; pass++)
         {
             int draws = Math.Min(drawn, options.MaxSamples - drawn);
-            var samples = RepeatedSampler.Sample(generator, open.Select(g => Prompting.Encode(tokenizer, problems[g].Prompt)).ToList(), draws,
-                sampling, Seeds.Mix(sampling.Seed, pass), batchSize: 256);
+            var targets = open.Select(g => problems[g]).ToList();
+            var samples = RepeatedSampler.Sample(generator, targets.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(), draws,
+                sampling, Seeds.Mix(sampling.Seed, pass), batchSize: 256, abandon: (j, lines) => reward.CannotSolve(targets[j], lines));
             extra += draws * open.Count;
             drawn += draws;
             var still = new List<int>();

@@ -9,4 +9,6 @@ public enum FinishReason
     Eos,
     /// <summary>It reached MaxNewTokens or the model's max_position_embeddings.</summary>
     Length,
+    /// <summary>The caller's <see cref="SamplingOptions.Abandon"/> ended it at the end of a line, as one that cannot succeed.</summary>
+    Abandoned,
 }

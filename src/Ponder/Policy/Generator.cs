@@ -24,6 +24,7 @@ public sealed class Generator
 {
     private readonly Transformer _model;
     private readonly ITokenizer _tokenizer;
+    private bool[]? _newline;                                                           // token → its text holds '\n'
 
     public Generator(Transformer model, ITokenizer tokenizer)
     {
@@ -43,13 +44,52 @@ public sealed class Generator
 
     public void ResetCounters() => (PrefillTokens, DecodeTokens) = (0, 0);
 
-    /// <summary>Samples a continuation of every prompt, all in one batch.</summary>
+    /// <summary>
+    /// Samples a continuation of every prompt, all in one batch. A prompt given more than once (several samples of a
+    /// problem) is prefilled once and its KV cache forked to its rows.
+    /// </summary>
     public IReadOnlyList<Generation> Generate(IReadOnlyList<int[]> prompts, SamplingOptions options)
     {
+        ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        using var state = Prefill(prompts);
-        return Decode(state, options, keepState: false);
+        var (distinct, rowOf) = Distinct(prompts);
+        if (distinct.Count == prompts.Count)
+        {
+            using var state = Prefill(prompts);
+            return Decode(state, options, keepState: false);
+        }
+        using var shared = Prefill(distinct);
+        using var forked = shared.Fork(rowOf);
+        return Decode(forked, options, keepState: false);
+    }
+
+    /// <summary>The prompts without repeats (in first-seen order), and each prompt's index among them.</summary>
+    private static (List<int[]> Distinct, int[] RowOf) Distinct(IReadOnlyList<int[]> prompts)
+    {
+        var index = new Dictionary<int[], int>(PromptComparer.Instance);
+        var distinct = new List<int[]>();
+        var rowOf = new int[prompts.Count];
+        for (var i = 0; i < prompts.Count; i++)
+        {
+            if (prompts[i] is null) return ([.. prompts], [.. Enumerable.Range(0, prompts.Count)]);      // Prefill names it
+            if (index.TryGetValue(prompts[i], out rowOf[i])) continue;
+            index[prompts[i]] = rowOf[i] = distinct.Count;
+            distinct.Add(prompts[i]);
+        }
+        return (distinct, rowOf);
+    }
+
+    private sealed class PromptComparer : IEqualityComparer<int[]>
+    {
+        public static readonly PromptComparer Instance = new();
+        public bool Equals(int[]? x, int[]? y) => x.AsSpan().SequenceEqual(y);
+        public int GetHashCode(int[] ids)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(MemoryMarshal.AsBytes(ids.AsSpan()));
+            return hash.ToHashCode();
+        }
     }
 
     /// <summary>
@@ -191,6 +231,7 @@ public sealed class Generator
                 var length = ++state.LengthsMutable[j];
                 if (token == _tokenizer.Eos && !options.IgnoreEos) o.Finish = FinishReason.Eos;
                 else if (MatchStop(o.Tokens, options.Stop, stopWindow) is { } stop) (o.Finish, o.StopString) = (FinishReason.Stop, stop);
+                else if (options.Abandon is { } abandon && EndsLine(token) && abandon(map[j], WholeLines(o.Tokens))) o.Finish = FinishReason.Abandoned;
                 else if (o.Tokens.Count >= options.MaxNewTokens || length >= maxPositions) o.Finish = FinishReason.Length;
                 feed[j] = keepState || o.Finish is null;
             }
@@ -229,6 +270,26 @@ public sealed class Generator
         var host = stack([sample.Tokens.to(ScalarType.Float64), sample.LogProbs.to(ScalarType.Float64)])
             .cpu().data<double>().ToArray();                                                         // (2, B)
         return (host[..b].Select(t => (long)t).ToArray(), host[b..].Select(l => (float)l).ToArray());
+    }
+
+    /// <summary>Whether the token's text holds a newline (a table over the vocabulary, made on first use).</summary>
+    private bool EndsLine(int token)
+    {
+        _newline ??= Enumerable.Range(0, _tokenizer.VocabSize).Select(HoldsNewline).ToArray();
+        return (uint)token < (uint)_newline.Length && _newline[token];
+
+        bool HoldsNewline(int id)
+        {
+            try { return _tokenizer.Decode([id]).Contains('\n'); }
+            catch (ArgumentOutOfRangeException) { return false; }                         // an id the vocabulary leaves unused
+        }
+    }
+
+    /// <summary>The decoded tokens up to and including their last newline.</summary>
+    private string WholeLines(List<int> tokens)
+    {
+        var text = _tokenizer.Decode(CollectionsMarshal.AsSpan(tokens));
+        return text[..(text.LastIndexOf('\n') + 1)];
     }
 
     /// <summary>The first stop string the generated text ends with, decoding only a tail wide enough for any of them.</summary>

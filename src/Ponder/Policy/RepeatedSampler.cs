@@ -9,8 +9,12 @@ public static class RepeatedSampler
 {
     /// <summary>Per prompt, its <paramref name="perPrompt"/> generations in sampling order.</summary>
     /// <param name="sampled">Called with the number of rows sampled so far after each chunk.</param>
+    /// <param name="abandon">
+    /// <see cref="SamplingOptions.Abandon"/> by prompt: called with a row's prompt index and its whole lines so far; true
+    /// ends the row there.
+    /// </param>
     public static List<List<Generation>> Sample(Generator generator, IReadOnlyList<int[]> prompts, int perPrompt,
-        SamplingOptions options, int seed, int batchSize, Action<int>? sampled = null)
+        SamplingOptions options, int seed, int batchSize, Action<int>? sampled = null, Func<int, string, bool>? abandon = null)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(perPrompt);
@@ -20,7 +24,11 @@ public static class RepeatedSampler
         int chunkIndex = 0, done = 0;
         foreach (var chunk in rows.Chunk(batchSize))
         {
-            var generations = generator.Generate(chunk.Select(i => prompts[i]).ToList(), options with { Seed = Seeds.Mix(seed, chunkIndex++) });
+            var generations = generator.Generate(chunk.Select(i => prompts[i]).ToList(), options with
+            {
+                Seed = Seeds.Mix(seed, chunkIndex++),
+                Abandon = abandon is null ? options.Abandon : (row, lines) => abandon(chunk[row], lines),
+            });
             for (int j = 0; j < chunk.Length; j++) result[chunk[j]].Add(generations[j]);
             done += chunk.Length;
             sampled?.Invoke(done);

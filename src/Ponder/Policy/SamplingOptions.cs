@@ -30,6 +30,14 @@ public sealed record SamplingOptions
     /// </summary>
     public bool IgnoreEos { get; init; }
 
+    /// <summary>
+    /// Called when a row's newest token completes a line (its text holds a newline), with the row's index in the call
+    /// and its generated text up to that line's end; true ends the row there (<see cref="FinishReason.Abandoned"/>).
+    /// A caller that can check steps stops rows that can no longer succeed: rejection sampling pays no tokens after a
+    /// wrong step. Null: no row is abandoned.
+    /// </summary>
+    public Func<int, string, bool>? Abandon { get; init; }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> or <see cref="ArgumentException"/> naming the first bad field.</summary>
     public void Validate()
     {

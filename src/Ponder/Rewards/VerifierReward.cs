@@ -32,6 +32,12 @@ public sealed class VerifierReward(ITask task, RewardShaping? shaping = null) : 
     public bool Solves(Problem problem, string completion) =>
         task.Check(problem, completion).Correct && Solution.StepsCheck(task, problem, completion, shaping.StrictSteps);
 
+    /// <summary>
+    /// Whether a completion that begins with these whole <paramref name="lines"/> can no longer earn the correctness part:
+    /// with strict steps, one of its steps fails (<see cref="Solution.StepRuledOut"/>). False without strict steps.
+    /// </summary>
+    public bool CannotSolve(Problem problem, string lines) => shaping.StrictSteps && Solution.StepRuledOut(task, problem, lines);
+
     /// <summary>Fraction of the gold solution's lines (steps and final line) that the completion gets right before its first wrong one.</summary>
     double RightLeadingSteps(Problem problem, string completion)
     {

@@ -25,6 +25,14 @@ public static class Solution
     public static bool EveryStepChecks(ITask task, Problem problem, string completion) =>
         task.CheckStep(problem, LinesToFinal(completion));
 
+    /// <summary>
+    /// Whether a completion that begins with these whole <paramref name="lines"/> fails <see cref="EveryStepChecks"/>
+    /// whatever follows: a step up to the final-answer line fails the step checker (a step prefix that fails fails in
+    /// every continuation). False for a task without a step checker.
+    /// </summary>
+    public static bool StepRuledOut(ITask task, Problem problem, string lines) =>
+        task.HasStepChecker && !task.CheckStep(problem, LinesToFinal(lines));
+
     /// <summary>With <paramref name="strictSteps"/>, whether <see cref="EveryStepChecks"/>; otherwise true.</summary>
     public static bool StepsCheck(ITask task, Problem problem, string completion, bool strictSteps) =>
         !strictSteps || EveryStepChecks(task, problem, completion);

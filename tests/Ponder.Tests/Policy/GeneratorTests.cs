@@ -69,7 +69,7 @@ public sealed class GeneratorTests
         var forked = generator.GenerateFromPrefix(prefix, 4, Greedy);
         var (forkPrefill, forkDecode) = (generator.PrefillTokens, generator.DecodeTokens);
         generator.ResetCounters();
-        var fresh = generator.Generate([prefix, prefix, prefix, prefix], Greedy);
+        var fresh = Enumerable.Range(0, 4).Select(_ => generator.Generate([prefix], Greedy)[0]).ToList();
 
         Assert.All(forked, g => Assert.Equal(fresh[0].Tokens, g.Tokens));
         Assert.All(fresh, g => Assert.Equal(fresh[0].Tokens, g.Tokens));
@@ -77,6 +77,29 @@ public sealed class GeneratorTests
         Assert.Equal(4 * prefix.Length, generator.PrefillTokens);
         // The last token of each row is sampled but never needs to be run through the model
         Assert.Equal(4 * (Greedy.MaxNewTokens - 1), forkDecode);
+    }
+
+    [Fact]
+    public void Repeated_prompts_are_prefilled_once_and_sample_as_rows_prefilled_apart()
+    {
+        // Given two prompts given 3 and 2 times, interleaved
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize, initStd: 0.05);
+        var generator = new Generator(model, tokenizer);
+        var (a, b) = (Prompt("seven", tokenizer), Prompt("a longer one", tokenizer));
+        int[][] prompts = [a, b, [.. a], a, [.. b]];
+        var options = new SamplingOptions { MaxNewTokens = 12, Seed = 5 };
+
+        // When sampling them in one call, and from a state prefilled row by row
+        var generated = generator.Generate(prompts, options);
+        var prefilledOnce = generator.PrefillTokens;
+        using var apart = generator.Prefill(prompts);
+        var continued = generator.Continue(apart, options);
+
+        // Then each distinct prompt is prefilled once, every row samples the same tokens, and the copies differ
+        Assert.Equal(a.Length + b.Length, prefilledOnce);
+        Assert.Equal(continued.Select(g => g.Text), generated.Select(g => g.Text));
+        Assert.True(generated[0].Text != generated[2].Text || generated[2].Text != generated[3].Text);
     }
 
     [Fact]
@@ -167,6 +190,39 @@ public sealed class GeneratorTests
             Assert.Equal(expected, stopped[row].Text);
         }
         Assert.Equal(stopped.Sum(g => g.Tokens.Length - 1), generator.DecodeTokens);
+    }
+
+    [Fact]
+    public void Abandon_ends_a_row_at_the_end_of_the_line_it_refuses_and_leaves_the_others()
+    {
+        // Given eight rows' full greedy texts, some of which hold a newline
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize);
+        var generator = new Generator(model, tokenizer);
+        var prompts = Enumerable.Range(0, 8).Select(i => Prompt($"line {i}\n", tokenizer)).ToArray();
+        var full = generator.Generate(prompts, Greedy with { MaxNewTokens = 40 });
+
+        // When generating again, abandoning even rows at the end of their first line
+        var seen = new List<(int Row, string Lines)>();
+        var abandoned = generator.Generate(prompts, Greedy with
+        {
+            MaxNewTokens = 40,
+            Abandon = (row, lines) => { seen.Add((row, lines)); return row % 2 == 0; },
+        });
+
+        // Then an even row with a newline is its greedy text to that newline; every other row is its full text,
+        // and the callback saw each line as it ended
+        Assert.Contains(Enumerable.Range(0, 8), row => row % 2 == 0 && full[row].Text.Contains('\n'));
+        Assert.Contains(Enumerable.Range(0, 8), row => row % 2 == 1 && full[row].Text.Contains('\n'));
+        for (var row = 0; row < 8; row++)
+        {
+            var at = full[row].Text.IndexOf('\n');
+            bool cut = row % 2 == 0 && at >= 0;
+            Assert.Equal(cut ? full[row].Text[..(at + 1)] : full[row].Text, abandoned[row].Text);
+            Assert.Equal(cut ? FinishReason.Abandoned : FinishReason.Length, abandoned[row].FinishReason);
+            var lineEnds = Enumerable.Range(0, abandoned[row].Text.Length).Where(i => abandoned[row].Text[i] == '\n');
+            Assert.Equal(lineEnds.Select(i => abandoned[row].Text[..(i + 1)]), seen.Where(x => x.Row == row).Select(x => x.Lines));
+        }
     }
 
     [Fact]

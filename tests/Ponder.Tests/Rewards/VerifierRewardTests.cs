@@ -42,4 +42,25 @@ public sealed class VerifierRewardTests
         Assert.Equal([1.0, 0.0], new VerifierReward(Task, new RewardShaping(StrictSteps: true)).Score([problem, problem], [gold, cancelling]));
         Assert.Equal([1.0, 0.0], new VerifierReward(Task, new RewardShaping(PartialCredit: 0.5, StrictSteps: true)).Score([problem, problem], [gold, cancelling]));
     }
+
+    [Fact]
+    public void With_strict_steps_a_prefix_is_ruled_out_from_its_first_wrong_step_on()
+    {
+        // Given the gold solution's lines, and the off-by-one first step of a solution whose errors cancel out
+        var problem = Task.Problems(Split.Test, 1, 3)[0];
+        var gold = Task.GoldSolution(problem)!;
+        var s = ArithChain.Parse(problem.Prompt).Steps;
+        string wrongFirst = $"{s[0].A}+{s[0].B}={s[0].C + 1}\n";
+        var strict = new VerifierReward(Task, new RewardShaping(StrictSteps: true));
+
+        // Then no prefix of gold is ruled out (nor text after its final line), and the wrong step is, with whatever follows
+        for (int k = 0; k <= gold.Count; k++)
+            Assert.False(strict.CannotSolve(problem, string.Concat(gold.Take(k).Select(l => l + "\n"))));
+        Assert.False(strict.CannotSolve(problem, Solution.Join(gold) + "\nthanks\n"));
+        Assert.True(strict.CannotSolve(problem, wrongFirst));
+        Assert.True(strict.CannotSolve(problem, wrongFirst + $"{s[0].C + 1}+{s[1].B}={s[1].C}\n#{s[1].C}\n"));
+        Assert.True(strict.CannotSolve(problem, gold[0] + "\n#" + s[0].C + "\n"));   // a final answer one step early
+        // Without strict steps a right answer may still follow a wrong step, so nothing is ruled out
+        Assert.False(new VerifierReward(Task).CannotSolve(problem, wrongFirst));
+    }
 }
