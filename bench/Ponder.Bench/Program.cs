@@ -13,6 +13,7 @@ using static TorchSharp.torch;
 // --matvec prints only one-row linears at the bench models' shapes, libtorch against Ponder's C# kernel (see MatVecProbe).
 // --tiled prints only a batch-64 decode step's linears, libtorch against Ponder's tiled C# kernel (see TiledProbe).
 // --decode runs only sections 1 and 3 (the machine peak, then decode at batch 1, 16, 64 and 256); --train only the peak and training.
+// --train-profile prints the peak, then where an SFT step's time goes and what its products and attention alone give (see TrainProfile).
 // --cpu-time measures rates per CPU-second of this process instead of per wall second (for a shared machine; see BenchClock).
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
 double seconds = double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "5", System.Globalization.CultureInfo.InvariantCulture);
@@ -82,6 +83,11 @@ else
     model = new Transformer(sft.Model with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad });
     model.to(device);
     Console.WriteLine($"model: default shape, random weights ({model.ParameterCount:N0} parameters; no checkpoint at {checkpoint})");
+}
+if (args.Contains("--train-profile"))
+{
+    TrainProfile.Run(model, tokenizer, TaskRegistry.Create(task), seconds);
+    return 0;
 }
 if (args.Contains("--profile"))
 {

@@ -19,6 +19,38 @@ public sealed class TorchRuntimeTests
         Assert.Equal(userSet ? before : TorchRuntime.SpinCount, NativeVariable("GOMP_SPINCOUNT"));
     }
 
+    [Fact]
+    public void Initialize_has_malloc_serve_blocks_below_the_threshold_from_its_heap()
+    {
+        // Given the CPU device initialized (unless the user configured malloc through glibc's tunables)
+        if (Environment.GetEnvironmentVariable("GLIBC_TUNABLES")?.Contains("glibc.malloc.") == true) return;
+        TorchRuntime.Initialize("cpu");
+
+        // When a block of 24 MiB (above glibc's default threshold of 128 KiB, below ours) is allocated
+        const int size = 24 << 20;
+        long mappedBefore = (long)MallInfo2().MappedBytes;
+        unsafe
+        {
+            var block = NativeMemory.Alloc(size);
+            try
+            {
+                // Then malloc did not map it from the kernel (other tests may map or unmap other blocks meanwhile,
+                // but none of them maps one this large)
+                Assert.True((long)MallInfo2().MappedBytes - mappedBefore < size, "the block was mapped from the kernel");
+            }
+            finally { NativeMemory.Free(block); }
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MallocInfo
+    {
+        public nuint Arena, OrdinaryBlocks, SmallBlocks, MappedBlocks, MappedBytes, MaxAllocated, FreeSmallBytes, Allocated, Free, TopReleasable;
+    }
+
+    [DllImport("libc", EntryPoint = "mallinfo2")]
+    private static extern MallocInfo MallInfo2();
+
     [DllImport("libc", EntryPoint = "getenv")]
     private static extern nint GetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
 
