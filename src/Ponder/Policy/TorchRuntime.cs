@@ -71,9 +71,9 @@ public static class TorchRuntime
     /// blocks above a threshold (128 KiB at first, raised only as such blocks are freed) fresh from the kernel, unmaps them
     /// when they are freed, and trims freed heap above 128 KiB: a training step's activations and gradients then fault in
     /// and zero new pages. The default model's SFT step in a fresh process (`bench --train-profile`, alternated): 152–161 ms
-    /// against 177–193 ms; in a long SFT run, where glibc has raised its threshold, 3–7 % faster. PyTorch's CPU tuning guide recommends an allocator that keeps memory (jemalloc, tcmalloc) for the same
-    /// reason. Left alone when <c>GLIBC_TUNABLES</c> sets any <c>glibc.malloc</c> tunable, and where the C library is not
-    /// glibc.
+    /// against 177–193 ms; in a long SFT run, where glibc has raised its threshold, 3–7 % faster. PyTorch's CPU tuning
+    /// guide recommends an allocator that keeps memory (jemalloc, tcmalloc) for the same reason. Left alone when
+    /// <c>GLIBC_TUNABLES</c> sets any <c>glibc.malloc</c> tunable, and where the C library is not glibc.
     /// </summary>
     static void KeepFreedMemory()
     {
