@@ -63,7 +63,7 @@ internal static class RowWorkers
             }
             // The count is the truth: Finished may still be set by the previous call's last worker, whose Set can land
             // after this caller, done spinning, has reset it for this call.
-            while (!SpinUntil(static () => Volatile.Read(ref _remaining) == 0))
+            while (!SpinUntil(static _ => Volatile.Read(ref _remaining) == 0, 0))
             {
                 Finished.Wait();
                 Finished.Reset();
@@ -95,25 +95,13 @@ internal static class RowWorkers
         For(parts, part => range((int)((long)blocks * part / parts) * block, Math.Min(count, (int)((long)blocks * (part + 1) / parts) * block)));
     }
 
-    // Spins (yielding) until `done` holds or SpinTicks pass; whether it held. `done` must be a static lambda (no allocation).
-    private static bool SpinUntil(Func<bool> done)
+    // Spins (yielding) until `done(state)` holds or SpinTicks pass; whether it held. `done` must be a static lambda (no
+    // allocation): what it reads beyond the statics comes in `state`.
+    private static bool SpinUntil<T>(Func<T, bool> done, T state)
     {
         var until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
         var spin = new SpinWait();
-        while (!done())
-        {
-            if (System.Diagnostics.Stopwatch.GetTimestamp() > until) return false;
-            spin.SpinOnce(sleep1Threshold: -1);
-        }
-        return true;
-    }
-
-    // SpinUntil for a worker: until a call after the `seen`-th starts.
-    private static bool SpinUntilNewCall(long seen)
-    {
-        var until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _call) >> 32 == seen)
+        while (!done(state))
         {
             if (System.Diagnostics.Stopwatch.GetTimestamp() > until) return false;
             spin.SpinOnce(sleep1Threshold: -1);
@@ -139,7 +127,7 @@ internal static class RowWorkers
                 var call = Volatile.Read(ref _call);
                 if (call >> 32 == seen)
                 {
-                    if (!SpinUntilNewCall(seen)) start.Wait();
+                    if (!SpinUntil(static last => Volatile.Read(ref _call) >> 32 != last, seen)) start.Wait();   // until a later call starts
                     continue;
                 }
                 seen = call >> 32;
