@@ -76,6 +76,15 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
             k = qk.narrow(1, nh, nkv);                                                   // (B, nkv, T, hs)
             v = qkv.narrow(1, nh + nkv, nkv);                                            // (B, nkv, T, hs)
         }
+        else if (ctx.Cache is null && ctx.TrainingKernels && CausalAttentionFunction.Applies(x, ctx.Cos, hs))
+        {
+            // Training on the CPU: one matmul for q, k and v, then rotary and attention in one C# node.
+            var weight = cat([_q.weight!, _k.weight!, _v.weight!], 0);                    // ((nh+2·nkv)·hs, C)
+            var bias = _q.bias is null ? null : cat([_q.bias, _k.bias!, _v.bias!], 0);     // ((nh+2·nkv)·hs)
+            var qkv = F.linear(x, weight, bias);                                         // (B, T, (nh+2·nkv)·hs)
+            var attended = CausalAttentionFunction.apply(qkv, ctx.Cos, ctx.Sin, nh, nkv, hs); // (B, T, nh·hs)
+            return _o.call(attended).MoveToOuterDisposeScope();                          // (B, T, C)
+        }
         else
         {
             q = _q.call(x).view(b, t, nh, hs).transpose(1, 2);                           // (B, nh, T, hs)

@@ -12,11 +12,15 @@ namespace Ponder.Policy;
 /// <param name="Cache">The KV cache being appended to; null for the full causal path (training).</param>
 /// <param name="Fused">Run q/k/v and gate/up as fused matmuls (only without gradients; see <see cref="FusedLinear"/>).</param>
 /// <param name="SmallRows">Let the fused path's linears of at most four rows run on <see cref="SmallRowLinear"/> (only without gradients).</param>
+/// <param name="TrainingKernels">
+/// The full causal path with gradients on the CPU: rotary and attention run as one C# autograd node
+/// (<see cref="CausalAttentionFunction"/>), norms and gating as theirs.
+/// </param>
 /// <param name="CachedKernels">
 /// A cached step of at most four tokens a row, any batch: rotary, the cache write and attention run in C#
 /// (<see cref="SmallRowOps.CachedAttention"/>) while the linears stay libtorch's (only without gradients).
 /// </param>
-internal sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, KvCache? Cache, bool Fused, bool SmallRows = false, bool CachedKernels = false)
+internal sealed record AttentionContext(Tensor Cos, Tensor Sin, Tensor? Mask, KvCache? Cache, bool Fused, bool SmallRows = false, bool CachedKernels = false, bool TrainingKernels = false)
 {
     /// <summary>A decode step either way: norms, rotary, gating and cached attention run in C# (<see cref="SmallRowOps"/>).</summary>
     public bool DecodeStep => SmallRows || CachedKernels;

@@ -31,9 +31,10 @@ internal sealed class Block : nn.Module<Tensor, AttentionContext, Tensor>
     public override Tensor forward(Tensor x, AttentionContext ctx)
     {
         using var scope = NewDisposeScope();
-        x = x + _attention.call(_attentionNorm.Forward(x, ctx.DecodeStep), ctx);     // (B, T, C)
-        var h = _mlpNorm.Forward(x, ctx.DecodeStep);                                 // (B, T, C)
-        x = x + (ctx.Fused ? _mlp.ForwardFused(h, ctx.SmallRows, ctx.DecodeStep) : _mlp.call(h)); // (B, T, C)
+        x = x + _attention.call(_attentionNorm.Forward(x, ctx.DecodeStep, ctx.TrainingKernels), ctx); // (B, T, C)
+        var h = _mlpNorm.Forward(x, ctx.DecodeStep, ctx.TrainingKernels);            // (B, T, C)
+        x = x + (ctx.Fused ? _mlp.ForwardFused(h, ctx.SmallRows, ctx.DecodeStep)
+            : ctx.TrainingKernels && SiluGateFunction.Applies(h) ? _mlp.ForwardTraining(h) : _mlp.call(h)); // (B, T, C)
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -33,7 +33,7 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
     public RmsNorm Norm => _norm;
 
     /// <summary>Final-normed hidden states (B, T, C) with full causal attention at positions 0…T−1.</summary>
-    public Tensor Causal(Tensor inputIds, Rotary rotary, ScalarType dtype, bool fused, bool smallRows = false)
+    public Tensor Causal(Tensor inputIds, Rotary rotary, ScalarType dtype, bool fused, bool smallRows = false, bool trainingKernels = false)
     {
         using var scope = NewDisposeScope();
         var t = inputIds.shape[1];
@@ -41,7 +41,7 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
             throw new ArgumentException($"{t} tokens exceed max_position_embeddings = {_config.MaxPositions}.", nameof(inputIds));
         var positions = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0);  // (1, T)
         var (cos, sin) = rotary.Lookup(positions, dtype);                            // (1, 1, T, hs)
-        return call(inputIds, new AttentionContext(cos, sin, null, null, fused, Few(inputIds, smallRows))).MoveToOuterDisposeScope(); // (B, T, C)
+        return call(inputIds, new AttentionContext(cos, sin, null, null, fused, Few(inputIds, smallRows), TrainingKernels: trainingKernels)).MoveToOuterDisposeScope(); // (B, T, C)
     }
 
     /// <summary>
@@ -82,6 +82,6 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
         using var scope = NewDisposeScope();
         var x = _embed.call(inputIds);                                               // (B, T, C)
         foreach (var block in _layers) x = block.call(x, ctx);                       // (B, T, C)
-        return _norm.Forward(x, ctx.DecodeStep).MoveToOuterDisposeScope();           // (B, T, C)
+        return _norm.Forward(x, ctx.DecodeStep, ctx.TrainingKernels).MoveToOuterDisposeScope(); // (B, T, C)
     }
 }

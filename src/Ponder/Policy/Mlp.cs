@@ -39,6 +39,17 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
+    /// The same function for training on the CPU in float32: gate and up as one matmul over their concatenated weights
+    /// (gradients flow back to both), the gating as one C# autograd node (<see cref="SiluGateFunction"/>).
+    /// </summary>
+    public Tensor ForwardTraining(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var gateUp = F.linear(x, cat([_gate.weight!, _up.weight!], 0));                 // (B, T, 2·I)
+        return _down.call(SiluGateFunction.apply(gateUp)).MoveToOuterDisposeScope();    // (B, T, C)
+    }
+
+    /// <summary>
     /// The same function with gate and up as one matmul (see <see cref="FusedLinear"/>); no gradients. With
     /// <paramref name="smallRows"/> (at most four rows) the linears run on <see cref="SmallRowLinear"/>; with
     /// <paramref name="decodeStep"/> (any decode step, small rows included) the gating runs on <see cref="SmallRowOps.SiluGate"/>.

@@ -41,8 +41,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     /// The same norm; with <paramref name="decodeStep"/> (a decode step's rows, decided by the caller) a float32 input
     /// on the CPU is normed in one C# call (<see cref="SmallRowOps.RmsNorm"/>) instead of six libtorch calls. No gradients.
     /// </summary>
-    internal Tensor Forward(Tensor x, bool decodeStep) =>
+    /// With <paramref name="trainingKernels"/> a float32 CPU input is normed by one C# autograd node (<see cref="RmsNormFunction"/>).
+    internal Tensor Forward(Tensor x, bool decodeStep, bool trainingKernels = false) =>
         decodeStep && SmallRowOps.Plain(x, _weight.shape[0]) && SmallRowOps.Plain(_weight, _weight.shape[0])
             ? SmallRowOps.RmsNorm(x, _weight, _eps)
-            : call(x);
+            : trainingKernels && RmsNormFunction.Applies(x, _weight) ? RmsNormFunction.apply(x, _weight, _eps) : call(x);
 }

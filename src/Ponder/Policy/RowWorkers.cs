@@ -30,13 +30,18 @@ internal static class RowWorkers
     private static Action<int>? _body;
     private static Exception? _error;
     private static int _remaining;
+    private static bool _linger = true;                         // whether workers spin for the next call (the latest call's choice)
     private static long _call;                                  // (calls started so far) << 32 | (workers the latest one uses)
 
     /// <summary>How long a waiting thread spins before it blocks: 1 ms, several decode steps' gaps.</summary>
     private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 1000;
 
-    /// <summary>Calls <paramref name="body"/>(p) for p in [0, parts): part 0 on this thread, the others on the workers.</summary>
-    public static void For(int parts, Action<int> body)
+    /// <summary>
+    /// Calls <paramref name="body"/>(p) for p in [0, parts): part 0 on this thread, the others on the workers. With
+    /// <paramref name="linger"/> false the workers block as soon as their parts are done instead of spinning for the next
+    /// call: for callers between libtorch ops (a training step), whose threads would otherwise share a core with the spin.
+    /// </summary>
+    public static void For(int parts, Action<int> body, bool linger = true)
     {
         ArgumentNullException.ThrowIfNull(body);
         if (parts <= 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
@@ -47,7 +52,7 @@ internal static class RowWorkers
         try
         {
             while (Starts.Count < parts - 1) StartWorker(Starts.Count);
-            (_body, _error, _remaining) = (body, null, parts - 1);
+            (_body, _error, _remaining, _linger) = (body, null, parts - 1, linger);
             Finished.Reset();
             // One write says both which call this is and how many workers it uses, so a worker never reads one without the other.
             Interlocked.Exchange(ref _call, ((_call >> 32) + 1 << 32) | (uint)(parts - 1));
@@ -127,7 +132,7 @@ internal static class RowWorkers
                 var call = Volatile.Read(ref _call);
                 if (call >> 32 == seen)
                 {
-                    if (!SpinUntil(static last => Volatile.Read(ref _call) >> 32 != last, seen)) start.Wait();   // until a later call starts
+                    if (!Volatile.Read(ref _linger) || !SpinUntil(static last => Volatile.Read(ref _call) >> 32 != last, seen)) start.Wait(); // until a later call starts
                     continue;
                 }
                 seen = call >> 32;

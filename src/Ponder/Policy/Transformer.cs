@@ -69,6 +69,16 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
 
     private bool SmallRows => SmallRowKernels && Fused;
 
+    /// <summary>
+    /// Whether the full causal pass with gradients on the CPU in float32 (training) runs rotary and attention as one C#
+    /// autograd node (<see cref="CausalAttentionFunction"/>), RMS norms (<see cref="RmsNormFunction"/>) and SwiGLU gating
+    /// (<see cref="SiluGateFunction"/>) as their own, and q/k/v and gate/up as single matmuls. Gradients match libtorch's
+    /// ops within rounding. False by default: the nodes are faster alone, but TorchSharp's C# autograd nodes leave memory
+    /// to the garbage collector, glibc's heap grows with it, and in a run of steps the faults on its fresh pages take
+    /// back most of the gain (BENCHMARKS.md, nineteenth stop; <c>bench --train-profile</c> measures both).
+    /// </summary>
+    public bool TrainingKernels { get; set; }
+
     /// <summary>Device of the parameters (follows <c>.to(device)</c>).</summary>
     public Device Device => _model.Embedding.weight!.device;
 
@@ -101,7 +111,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Final-normed hidden states (B, T, C) with full causal attention at positions 0…T−1.</summary>
-    public Tensor Hidden(Tensor inputIds) => _model.Causal(inputIds, _rotary, DType, Fused, SmallRows);
+    public Tensor Hidden(Tensor inputIds) => _model.Causal(inputIds, _rotary, DType, Fused, SmallRows, TrainingKernels && !Fused);
 
     /// <summary>
     /// Final-normed hidden states (B, T, C) of <paramref name="inputIds"/> (B, T) appended to <paramref name="cache"/>.

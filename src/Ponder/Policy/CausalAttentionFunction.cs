@@ -1,0 +1,62 @@
+using static TorchSharp.torch;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// Rotary positions plus causal self-attention as one autograd node, computed by <see cref="CausalAttentionKernel"/>:
+/// q/k/v rows (B, T, (nh + 2·nkv)·hs) from the fused projection in, attended heads (B, T, nh·hs) out, and in the backward
+/// pass the q/k/v rows' gradient. The training path of <see cref="Attention"/> on the CPU in float32 (see
+/// <see cref="Applies"/>); the same function as <see cref="Rotary.Apply"/> then scaled_dot_product_attention, within rounding.
+/// </summary>
+/// <remarks>
+/// Arguments of <c>apply</c>: qkv, cos (T, hs), signed sin (T, hs) at positions 0 … T−1, heads, kv heads, head size.
+/// Saved for backward: the q/k/v rows and tables (inputs), the output (detached: saving the node's own output
+/// as it is would make a cycle) and each score row's log-sum-exp (B, nh, T).
+/// </remarks>
+internal sealed class CausalAttentionFunction : autograd.SingleTensorFunction<CausalAttentionFunction>
+{
+    public override string Name => nameof(CausalAttentionFunction);
+
+    private static long _calls;
+
+    /// <summary>Forward passes run by this node so far in this process (tests check which path a pass took).</summary>
+    public static long Calls => Interlocked.Read(ref _calls);
+
+    /// <summary>Whether the kernel takes q/k/v rows <paramref name="qkv"/> with these heads and tables (rows of one shared position table).</summary>
+    public static bool Applies(Tensor qkv, Tensor cos, int headDim) =>
+        qkv.device_type == TorchSharp.DeviceType.CPU && qkv.dtype == ScalarType.Float32 && cos.dtype == ScalarType.Float32
+        && CausalAttentionKernel.Supports(headDim) && cos.size(0) == 1;
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        Interlocked.Increment(ref _calls);
+        var (qkv, cos, sin) = (((Tensor)vars[0]).contiguous(), ((Tensor)vars[1]).contiguous(), ((Tensor)vars[2]).contiguous());
+        var (heads, kvHeads, headDim) = ((int)vars[3], (int)vars[4], (int)vars[5]);
+        var (b, t) = ((int)qkv.size(0), (int)qkv.size(1));
+        var output = empty([b, t, heads * headDim], ScalarType.Float32);              // (B, T, nh·hs)
+        var lse = empty([b, heads, t], ScalarType.Float32);                           // (B, nh, T)
+        CausalAttentionKernel.Forward(Job(qkv, cos, sin, output, lse, heads, kvHeads, headDim), Threads);
+        ctx.save_for_backward([qkv, cos, sin, output.detach(), lse]);
+        ctx.save_data("heads", (heads, kvHeads, headDim));
+        return output;
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+    {
+        var saved = ctx.get_saved_variables();
+        var (qkv, cos, sin, output, lse) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
+        var (heads, kvHeads, headDim) = ((int, int, int))ctx.get_data("heads");
+        var outputGrad = grad_output.contiguous();                                    // (B, T, nh·hs)
+        var qkvGrad = empty_like(qkv);                                                // (B, T, (nh+2·nkv)·hs), every element written
+        CausalAttentionKernel.Backward(Job(qkv, cos, sin, output, lse, heads, kvHeads, headDim, outputGrad, qkvGrad), Threads);
+        SavedTensors.Release(ctx);
+        return [qkvGrad, null!, null!, null!, null!, null!];
+    }
+
+    private static int Threads => Math.Max(1, get_num_threads());
+
+    private static CausalAttentionKernel.Job Job(Tensor qkv, Tensor cos, Tensor sin, Tensor output, Tensor lse, int heads, int kvHeads, int headDim,
+        Tensor? outputGrad = null, Tensor? qkvGrad = null) =>
+        new((int)qkv.size(0), (int)qkv.size(1), heads, kvHeads, headDim, SmallRowOps.Address(qkv), SmallRowOps.Address(cos),
+            SmallRowOps.Address(sin), SmallRowOps.Address(output), SmallRowOps.Address(lse), SmallRowOps.Address(outputGrad), SmallRowOps.Address(qkvGrad));
+}

@@ -1,0 +1,59 @@
+using Ponder.Policy;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Ponder.Tests.Policy;
+
+public sealed class TrainingKernelsTests
+{
+    // Relative agreement of gradients with libtorch's ops: the same sums in other orders, and a vectorized exp.
+    private const double Relative = 1e-4;
+
+    [Theory]
+    [InlineData(32, 4, 2, 13, false)]   // head size 8 (scalar rotary halves), GQA, T not a multiple of 8
+    [InlineData(64, 2, 2, 65, true)]    // head size 32 (the default's), q/k/v biases, T just past a multiple of 8
+    [InlineData(64, 4, 1, 24, false)]   // head size 16, four query heads on one kv head
+    [InlineData(48, 2, 1, 3, false)]    // head size 24 (a vector and a scalar tail), three tokens
+    [InlineData(32, 2, 2, 40, false, 16)] // 640 rows: norms and gating split over threads
+    [InlineData(64, 2, 2, 65, false, 4, 1.5)] // sharp attention: most weights of a row negligible
+    public void Gradients_match_libtorch_ops(int hidden, int heads, int kvHeads, int t, bool attentionBias, int batch = 3, double initStd = 0.2)
+    {
+        // Given a model with random biases and gains, a batch of token rows and a loss on every position
+        var config = new TransformerConfig
+        {
+            VocabSize = 40, HiddenSize = hidden, IntermediateSize = 2 * hidden + 8, NumLayers = 2, NumHeads = heads,
+            NumKvHeads = kvHeads, MaxPositions = 80, AttentionBias = attentionBias, InitializerRange = initStd,
+        };
+        torch.manual_seed(t);
+        using var model = new Transformer(config);
+        using var scope = NewDisposeScope();
+        using (no_grad())
+            foreach (var (name, p) in model.named_parameters())
+                if (name.EndsWith(".bias", StringComparison.Ordinal) || name.EndsWith("norm.weight", StringComparison.Ordinal)) p.normal_(0.5, 0.5);
+        var ids = randint(3, 40, [batch, t]);                                            // (B, T)
+        var targets = randint(0, 40, [batch, t]);                                        // (B, T)
+        (float Loss, Dictionary<string, Tensor> Grads) Run(bool kernels)
+        {
+            model.TrainingKernels = kernels;
+            model.zero_grad();
+            var loss = F.cross_entropy(model.call(ids).view(-1, 40), targets.view(-1));
+            loss.backward();
+            return (loss.item<float>(), model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone()));
+        }
+
+        // When the loss is differentiated with the C# training kernels and with libtorch's ops
+        var calls = (CausalAttentionFunction.Calls, RmsNormFunction.Calls, SiluGateFunction.Calls);
+        var (ours, ourGrads) = Run(kernels: true);
+        Assert.True(CausalAttentionFunction.Calls > calls.Item1 && RmsNormFunction.Calls > calls.Item2 && SiluGateFunction.Calls > calls.Item3, "the C# nodes ran");
+        var (theirs, theirGrads) = Run(kernels: false);
+
+        // Then loss and every parameter's gradient agree
+        Assert.Equal(theirs, ours, 4);
+        foreach (var (name, expected) in theirGrads)
+        {
+            var diff = SmallRowLinearTests.RelativeDiff(ourGrads[name], expected);
+            Assert.True(diff < Relative, $"{name}: relative diff {diff}");
+        }
+    }
+}
