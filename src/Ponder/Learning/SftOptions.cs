@@ -37,4 +37,6 @@ public sealed record SftOptions
     public bool Resume { get; init; }
     /// <summary>Stop early (with a checkpoint) after this much wall time; 0 means no limit.</summary>
     public double MaxMinutes { get; init; }
+    /// <summary>Run norms, gating and attention in Ponder's C# autograd nodes (<see cref="Policy.Transformer.TrainingKernels"/>); opt-in.</summary>
+    public bool TrainingKernels { get; init; }
 }

@@ -25,6 +25,7 @@ public sealed class SftTrainer(SftOptions options, Device device)
         var task = TaskRegistry.Create(o.Task);
         torch.manual_seed(o.Seed);
         var (model, tokenizer, startStep, tokensSeen) = Initialize(task);
+        model.TrainingKernels = options.TrainingKernels;
         model.to(device);
         var optimizer = SupervisedStep.Optimizer(model, o.WeightDecay);
         if (o.Resume && Checkpoint.ReadOptimizerState(o.Out) is { } saved)
