@@ -8,11 +8,13 @@ namespace Ponder.Bench;
 
 /// <summary>
 /// Where an SFT step's time goes (batch 64 of the task's gold solutions, the default training step): the step's phases
-/// in milliseconds (batch building, forward to the final hidden states, head and loss, backward, AdamW), then the
+/// in milliseconds (batch building, forward to the final hidden states, head and loss, backward, AdamW), with Ponder's C#
+/// training kernels (<see cref="Transformer.TrainingKernels"/>) and with libtorch's ops, steps alternating after 150
+/// warm-up steps (glibc's heap grows for about a hundred steps, and each fresh page costs a fault), then the
 /// step's products alone at the same shapes (every projection of every layer, forward and backward, on random inputs
 /// with as many rows as the batch has positions) and fused attention (scaled_dot_product_attention, forward and
-/// backward, per layer), each with its GFLOP/s: what the libtorch kernels give at these shapes, against the machine
-/// peak read first.
+/// backward, per layer) and rotary + attention from the fused q/k/v rows (the C# node against libtorch's ops), each with
+/// its GFLOP/s: what the kernels give at these shapes, against the machine peak read first.
 /// </summary>
 internal static class TrainProfile
 {
@@ -21,13 +23,17 @@ internal static class TrainProfile
         var c = model.Config;
         var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
         model.train();
-        var phases = new double[5];
+        // Steps alternate between Ponder's C# training kernels and libtorch's ops, so that both see the same machine.
+        var phases = new double[2, 5];
+        var steps = new List<double>[] { [], [] };
         long step = 0, positions = 0, width = 0;
         int measured = 0;
         var clock = BenchClock.StartNew();
-        while (clock.Elapsed.TotalSeconds < seconds || measured < 5)
+        while (clock.Elapsed.TotalSeconds < seconds || measured < 10)
         {
             using var scope = NewDisposeScope();
+            var mode = (int)(step % 2);                                                              // 0: C# kernels, 1: libtorch's ops
+            model.TrainingKernels = mode == 0;
             var watch = System.Diagnostics.Stopwatch.StartNew();
             var (inputs, targets, _) = SftBatch.Build(tokenizer, SftTrainer.BatchExamples(task, 1, ++step, 64), model.Device);
             var t0 = watch.Elapsed.TotalMilliseconds;
@@ -41,25 +47,28 @@ internal static class TrainProfile
             optimizer.Update(1e-4);
             optimizer.ZeroGrad();
             var t4 = watch.Elapsed.TotalMilliseconds;
-            if (step <= 3) { clock = BenchClock.StartNew(); continue; }                          // warm-up steps
+            if (step <= 150) { clock = BenchClock.StartNew(); continue; }                          // warm-up steps
             double[] split = [t0, t1 - t0, t2 - t1, t3 - t2, t4 - t3];
-            for (int i = 0; i < 5; i++) phases[i] += split[i];
+            for (int i = 0; i < 5; i++) phases[mode, i] += split[i];
+            steps[mode].Add(t4);
             positions += inputs.numel();
             width += inputs.shape[1];
             measured++;
         }
+        model.TrainingKernels = false;
         model.eval();
         long rows = positions / measured, t = width / measured;
-        double total = phases.Sum() / measured;
         double stepFlops = 3 * model.FlopsPerToken((int)t) * rows;
+        double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
         Console.WriteLine();
-        Console.WriteLine($"SFT step profile ({get_num_threads()} thread(s), batch 64, {t} positions a row on average, {measured} steps):");
+        Console.WriteLine($"SFT step profile ({get_num_threads()} thread(s), batch 64, {t} positions a row on average, {measured} steps alternating):");
         Console.WriteLine();
-        Console.WriteLine("| phase | ms per step | share |");
+        Console.WriteLine("| phase, ms per step (mean) | C# training kernels | libtorch's ops |");
         Console.WriteLine("|---|---|---|");
         string[] names = ["batch", "forward to hidden", "head and loss", "backward", "AdamW"];
-        for (int i = 0; i < 5; i++) Console.WriteLine($"| {names[i]} | {phases[i] / measured:F1} | {phases[i] / measured / total:P0} |");
-        Console.WriteLine($"| step | {total:F1} | {stepFlops / (total / 1e3) / 1e9:F0} GFLOP/s on all positions, padding included |");
+        for (int i = 0; i < 5; i++) Console.WriteLine($"| {names[i]} | {phases[0, i] / steps[0].Count:F1} | {phases[1, i] / steps[1].Count:F1} |");
+        Console.WriteLine($"| step (median) | {Median(steps[0]):F1} | {Median(steps[1]):F1} |");
+        Console.WriteLine($"| GFLOP/s (median step, all positions, padding included) | {stepFlops / Median(steps[0]) / 1e6:F0} | {stepFlops / Median(steps[1]) / 1e6:F0} |");
 
         // The step's products alone: each projection weight (out × in) of every layer on (rows × in) inputs.
         var weights = model.named_parameters().Where(p => p.parameter.dim() == 2 && !p.name.Contains("embed") && !p.name.StartsWith("lm_head"))
@@ -79,6 +88,34 @@ internal static class TrainProfile
         Console.WriteLine("|---|---|---|---|---|");
         Console.WriteLine($"| products ({weights.Count} weights, {rows} rows) | {forward:F1} | {productFlops / forward / 1e6:F0} | {backward:F1} | {2 * productFlops / backward / 1e6:F0} |");
         Console.WriteLine($"| fused attention ({c.NumLayers} layers, {rows / t} × {nh} heads × {t} × {hs}) | {c.NumLayers * attnForward:F1} | {attnFlops / attnForward / 1e6:F0} | {c.NumLayers * attnBackward:F1} | {2 * attnFlops / attnBackward / 1e6:F0} |");
+        var (nodeForward, nodeBackward) = AttentionNodeTimes(rows / t, nh, c.NumKvHeads, t, hs, seconds / 4, kernels: true);
+        var (opsForward, opsBackward) = AttentionNodeTimes(rows / t, nh, c.NumKvHeads, t, hs, seconds / 4, kernels: false);
+        Console.WriteLine($"| rotary + attention from q/k/v rows, C# node | {c.NumLayers * nodeForward:F1} | {attnFlops / nodeForward / 1e6:F0} | {c.NumLayers * nodeBackward:F1} | {2 * attnFlops / nodeBackward / 1e6:F0} |");
+        Console.WriteLine($"| rotary + attention from q/k/v rows, libtorch's ops | {c.NumLayers * opsForward:F1} | {attnFlops / opsForward / 1e6:F0} | {c.NumLayers * opsBackward:F1} | {2 * attnFlops / opsBackward / 1e6:F0} |");
+    }
+
+    /// <summary>
+    /// Milliseconds of one layer's rotary + causal attention from fused q/k/v rows to the heads side by side, forward and
+    /// backward: the C# node (<see cref="CausalAttentionFunction"/>) or libtorch's ops (Rotary.Apply, transposes, SDPA).
+    /// </summary>
+    static (double Forward, double Backward) AttentionNodeTimes(long batch, int heads, int kvHeads, long t, int hs, double seconds, bool kernels)
+    {
+        using var scope = NewDisposeScope();
+        using var rotary = new Rotary(hs, (int)t, 10000);
+        var (cos, sin) = rotary.Lookup(arange(t, ScalarType.Int64).unsqueeze(0), ScalarType.Float32);      // (1, 1, T, hs)
+        var qkv = randn(batch, t, (heads + 2 * kvHeads) * hs).requires_grad_();                           // (B, T, W)
+        var g = randn(batch, t, heads * hs);                                                               // (B, T, nh·hs)
+        Tensor Forward()
+        {
+            if (kernels) return CausalAttentionFunction.apply(qkv, cos, sin, heads, kvHeads, hs);
+            var all = qkv.view(batch, t, heads + 2 * kvHeads, hs).transpose(1, 2);                       // (B, H, T, hs)
+            var q = Rotary.Apply(all.narrow(1, 0, heads), cos, sin);
+            var k = Rotary.Apply(all.narrow(1, heads, kvHeads), cos, sin);
+            var v = all.narrow(1, heads + kvHeads, kvHeads);
+            if (heads > kvHeads) (k, v) = (k.repeat_interleave(heads / kvHeads, 1), v.repeat_interleave(heads / kvHeads, 1));
+            return F.scaled_dot_product_attention(q, k, v, is_casual: true).transpose(1, 2).reshape(batch, t, heads * hs);
+        }
+        return Time(seconds, Forward, y => y.backward([g]), [qkv]);
     }
 
     /// <summary>Milliseconds of y = x·Wᵀ forward and of its backward (dx and dW), x (rows × in), W (out × in).</summary>
