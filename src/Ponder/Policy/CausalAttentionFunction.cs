@@ -35,7 +35,7 @@ internal sealed class CausalAttentionFunction : autograd.SingleTensorFunction<Ca
         var (b, t) = ((int)qkv.size(0), (int)qkv.size(1));
         var output = empty([b, t, heads * headDim], ScalarType.Float32);              // (B, T, nh·hs)
         var lse = empty([b, heads, t], ScalarType.Float32);                           // (B, nh, T)
-        CausalAttentionKernel.Forward(Job(qkv, cos, sin, output, lse, heads, kvHeads, headDim), Threads);
+        CausalAttentionKernel.Forward(Job(qkv, cos, sin, output, lse, heads, kvHeads, headDim));
         ctx.save_for_backward([qkv, cos, sin, output.detach(), lse]);
         ctx.save_data("heads", (heads, kvHeads, headDim));
         return output;
@@ -48,12 +48,10 @@ internal sealed class CausalAttentionFunction : autograd.SingleTensorFunction<Ca
         var (heads, kvHeads, headDim) = ((int, int, int))ctx.get_data("heads");
         var outputGrad = grad_output.contiguous();                                    // (B, T, nh·hs)
         var qkvGrad = empty_like(qkv);                                                // (B, T, (nh+2·nkv)·hs), every element written
-        CausalAttentionKernel.Backward(Job(qkv, cos, sin, output, lse, heads, kvHeads, headDim, outputGrad, qkvGrad), Threads);
+        CausalAttentionKernel.Backward(Job(qkv, cos, sin, output, lse, heads, kvHeads, headDim, outputGrad, qkvGrad));
         SavedTensors.Release(ctx);
         return [qkvGrad, null!, null!, null!, null!, null!];
     }
-
-    private static int Threads => Math.Max(1, get_num_threads());
 
     private static CausalAttentionKernel.Job Job(Tensor qkv, Tensor cos, Tensor sin, Tensor output, Tensor lse, int heads, int kvHeads, int headDim,
         Tensor? outputGrad = null, Tensor? qkvGrad = null) =>

@@ -41,27 +41,22 @@ internal static unsafe class CausalAttentionKernel
     /// <summary>Whether the kernel takes a head size of <paramref name="headDim"/>.</summary>
     public static bool Supports(int headDim) => headDim % 2 == 0 && Vector256.IsHardwareAccelerated;
 
-    /// <summary>Output and log-sum-exp of every (row, head), split over <paramref name="threads"/>.</summary>
-    public static void Forward(Job job, int threads) => Split(job, threads, backward: false);
+    /// <summary>Output and log-sum-exp of every (row, head), batch rows split over the torch threads.</summary>
+    public static void Forward(Job job) => Split(job, backward: false);
 
-    /// <summary>The gradient of the q/k/v rows (every element written) from the output's gradient, split over <paramref name="threads"/>.</summary>
-    public static void Backward(Job job, int threads) => Split(job, threads, backward: true);
+    /// <summary>The gradient of the q/k/v rows (every element written) from the output's gradient, batch rows split over the torch threads.</summary>
+    public static void Backward(Job job) => Split(job, backward: true);
 
-    private static void Split(Job job, int threads, bool backward)
-    {
-        var parts = Math.Max(1, Math.Min(threads, job.Batch));
-        void Part(int part)
+    private static void Split(Job job, bool backward) =>
+        RowWorkers.ForRows(job.Batch, 1, (first, end) =>
         {
             var scratch = new Scratch(job, backward);
-            for (var b = (int)((long)job.Batch * part / parts); b < (long)job.Batch * (part + 1) / parts; b++)
+            for (var b = first; b < end; b++)
             {
                 if (backward) BackwardRow(job, scratch, b);
                 else ForwardRow(job, scratch, b);
             }
-        }
-        if (parts == 1) Part(0);
-        else RowWorkers.For(parts, Part, linger: false);                             // libtorch's threads run next
-    }
+        });
 
     /// <summary>
     /// One thread's working memory: native (a worker thread allocates nothing managed, see <see cref="RowWorkers"/>), and

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using static TorchSharp.torch;
 
@@ -41,12 +40,12 @@ internal sealed unsafe class RmsNormFunction : autograd.SingleTensorFunction<Rms
         var inverse = empty(rows, ScalarType.Float32);                                // (rows)
         float* xp = (float*)SmallRowOps.Address(x), wp = (float*)SmallRowOps.Address(gain), yp = (float*)SmallRowOps.Address(y), rp = (float*)SmallRowOps.Address(inverse);
         var epsilon = (float)eps;
-        Rows(rows, (first, end) =>
+        RowWorkers.ForRows(rows, MinRowsPerPart, (first, end) =>
         {
             for (var r = first; r < end; r++)
             {
                 float* row = xp + (long)r * c, output = yp + (long)r * c;
-                var inv = rp[r] = 1f / MathF.Sqrt(Dot(row, row, c) / c + epsilon);
+                var inv = rp[r] = 1f / MathF.Sqrt(SmallRowOps.SumOfSquares(row, c) / c + epsilon);
                 var (iv, j) = (Vector256.Create(inv), 0);
                 for (; j + V <= c; j += V) (Vector256.Load(row + j) * iv * Vector256.Load(wp + j)).Store(output + j);
                 for (; j < c; j++) output[j] = row[j] * inv * wp[j];
@@ -64,7 +63,7 @@ internal sealed unsafe class RmsNormFunction : autograd.SingleTensorFunction<Rms
         var c = (int)gain.size(0);
         var rows = (int)(x.numel() / c);
         var dx = empty_like(x);                                                       // (…, C)
-        var parts = PartsFor(rows);
+        var parts = RowWorkers.PartsFor(rows, MinRowsPerPart);
         var partial = zeros(parts, c);                                                // (parts, C) gain gradient per part
         float* xp = (float*)SmallRowOps.Address(x), wp = (float*)SmallRowOps.Address(gain), rp = (float*)SmallRowOps.Address(inverse);
         float* dyp = (float*)SmallRowOps.Address(dy), dxp = (float*)SmallRowOps.Address(dx), pp = (float*)SmallRowOps.Address(partial);
@@ -101,25 +100,5 @@ internal sealed unsafe class RmsNormFunction : autograd.SingleTensorFunction<Rms
         return [dx, partial.sum([0L]), null!];                                        // (C) from the parts, in order
     }
 
-    /// <summary>Parts to split <paramref name="rows"/> rows into: the torch threads once there are enough rows to pay for it.</summary>
-    private static int PartsFor(int rows) => rows >= MinRowsPerPart * 2 ? Math.Max(1, Math.Min(get_num_threads(), rows / MinRowsPerPart)) : 1;
-
     private const int MinRowsPerPart = 256;
-
-    private static void Rows(int rows, Action<int, int> range)
-    {
-        var parts = PartsFor(rows);
-        RowWorkers.For(parts, part => range((int)((long)rows * part / parts), (int)((long)rows * (part + 1) / parts)), linger: false);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot(float* a, float* b, int n)
-    {
-        var acc = Vector256<float>.Zero;
-        var i = 0;
-        for (; i + V <= n; i += V) acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
-        var sum = Vector256.Sum(acc);
-        for (; i < n; i++) sum += a[i] * b[i];
-        return sum;
-    }
 }

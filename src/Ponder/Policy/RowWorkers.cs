@@ -84,6 +84,23 @@ internal static class RowWorkers
     }
 
     /// <summary>
+    /// Parts to split <paramref name="rows"/> rows into: the torch threads, as long as each part gets at least
+    /// <paramref name="minRowsPerPart"/> rows (fewer rows do not pay for waking a worker).
+    /// </summary>
+    public static int PartsFor(int rows, int minRowsPerPart) =>
+        rows >= 2 * minRowsPerPart ? Math.Max(1, Math.Min(TorchSharp.torch.get_num_threads(), rows / minRowsPerPart)) : 1;
+
+    /// <summary>
+    /// Calls <paramref name="range"/>(start, end) over [0, <paramref name="rows"/>) in <see cref="PartsFor"/> parts;
+    /// the workers block when done (<c>linger: false</c>, for callers between libtorch ops).
+    /// </summary>
+    public static void ForRows(int rows, int minRowsPerPart, Action<int, int> range)
+    {
+        var parts = PartsFor(rows, minRowsPerPart);
+        For(parts, part => range((int)((long)rows * part / parts), (int)((long)rows * (part + 1) / parts)), linger: false);
+    }
+
+    /// <summary>
     /// Calls <paramref name="range"/>(start, end) over [0, <paramref name="count"/>) split into at most
     /// <paramref name="threads"/> parts whose bounds are multiples of <paramref name="block"/> (a kernel's output
     /// blocks); with one part, on this thread alone.

@@ -36,7 +36,7 @@ internal sealed unsafe class SiluGateFunction : autograd.SingleTensorFunction<Si
         shape[^1] = n;
         var hidden = empty(shape, ScalarType.Float32);                                // (…, I)
         float* gp = (float*)SmallRowOps.Address(gateUp), hp = (float*)SmallRowOps.Address(hidden);
-        Rows(rows, (first, end) =>
+        RowWorkers.ForRows(rows, MinRowsPerPart, (first, end) =>
         {
             for (var r = first; r < end; r++) SmallRowOps.SiluGateRow(gp + (long)r * width, gp + (long)r * width + n, hp + (long)r * n, n);
         });
@@ -53,7 +53,7 @@ internal sealed unsafe class SiluGateFunction : autograd.SingleTensorFunction<Si
         var rows = (int)(gateUp.numel() / width);
         var grad = empty_like(gateUp);                                                // (…, 2·I)
         float* gp = (float*)SmallRowOps.Address(gateUp), dhp = (float*)SmallRowOps.Address(dh), dp = (float*)SmallRowOps.Address(grad);
-        Rows(rows, (first, end) =>
+        RowWorkers.ForRows(rows, MinRowsPerPart, (first, end) =>
         {
             var one = Vector256<float>.One;
             for (var r = first; r < end; r++)
@@ -77,12 +77,6 @@ internal sealed unsafe class SiluGateFunction : autograd.SingleTensorFunction<Si
         });
         SavedTensors.Release(ctx);
         return [grad];
-    }
-
-    private static void Rows(int rows, Action<int, int> range)
-    {
-        var parts = rows >= 2 * MinRowsPerPart ? Math.Max(1, Math.Min(get_num_threads(), rows / MinRowsPerPart)) : 1;
-        RowWorkers.For(parts, part => range((int)((long)rows * part / parts), (int)((long)rows * (part + 1) / parts)), linger: false);
     }
 
     private const int MinRowsPerPart = 64;

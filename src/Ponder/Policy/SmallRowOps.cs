@@ -571,7 +571,7 @@ internal static class SmallRowOps
         for (; i < n; i++) y[i] *= a;
     }
 
-    private static unsafe float SumOfSquares(float* x, int n)
+    internal static unsafe float SumOfSquares(float* x, int n)
     {
         var i = 0;
         var sum = 0f;
