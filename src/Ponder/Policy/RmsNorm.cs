@@ -40,8 +40,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     /// <summary>
     /// The same norm; with <paramref name="decodeStep"/> (a decode step's rows, decided by the caller) a float32 input
     /// on the CPU is normed in one C# call (<see cref="SmallRowOps.RmsNorm"/>) instead of six libtorch calls. No gradients.
-    /// </summary>
     /// With <paramref name="trainingKernels"/> a float32 CPU input is normed by one C# autograd node (<see cref="RmsNormFunction"/>).
+    /// </summary>
     internal Tensor Forward(Tensor x, bool decodeStep, bool trainingKernels = false) =>
         decodeStep && SmallRowOps.Plain(x, _weight.shape[0]) && SmallRowOps.Plain(_weight, _weight.shape[0])
             ? SmallRowOps.RmsNorm(x, _weight, _eps)
