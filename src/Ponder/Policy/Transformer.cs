@@ -73,9 +73,10 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     /// Whether the full causal pass with gradients on the CPU in float32 (training) runs rotary and attention as one C#
     /// autograd node (<see cref="CausalAttentionFunction"/>), RMS norms (<see cref="RmsNormFunction"/>) and SwiGLU gating
     /// (<see cref="SiluGateFunction"/>) as their own, and q/k/v and gate/up as single matmuls. Gradients match libtorch's
-    /// ops within rounding. False by default: the nodes are faster alone, but TorchSharp's C# autograd nodes leave memory
-    /// to the garbage collector, glibc's heap grows with it, and in a run of steps the faults on its fresh pages take
-    /// back most of the gain (BENCHMARKS.md, nineteenth stop; <c>bench --train-profile</c> measures both).
+    /// ops within rounding. False by default: the nodes make a step faster when the two paths alternate, but in a run
+    /// glibc's heap grows to twice its size with them (TorchSharp's C# nodes hold what they saved until the step ends and
+    /// allocate a copy of each output) and the faults on its fresh pages cost more than the nodes save (BENCHMARKS.md,
+    /// nineteenth stop; <c>bench --train</c> and <c>bench --train-profile</c> measure both).
     /// </summary>
     public bool TrainingKernels { get; set; }
 
