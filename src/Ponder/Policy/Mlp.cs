@@ -39,14 +39,13 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// The same function for training on the CPU in float32: gate and up as one matmul over their concatenated weights
-    /// (gradients flow back to both), the gating as one C# autograd node (<see cref="SiluGateFunction"/>).
+    /// The same function for training on the CPU in float32, the gating as one C# autograd node (<see cref="SiluGateFunction"/>).
     /// </summary>
     public Tensor ForwardTraining(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var gateUp = F.linear(x, cat([_gate.weight!, _up.weight!], 0));                 // (B, T, 2·I)
-        return _down.call(SiluGateFunction.apply(gateUp)).MoveToOuterDisposeScope();    // (B, T, C)
+        var hidden = SiluGateFunction.apply(_gate.call(x), _up.call(x));              // (B, T, I)
+        return _down.call(hidden).MoveToOuterDisposeScope();                         // (B, T, C)
     }
 
     /// <summary>

@@ -4,9 +4,10 @@ using static TorchSharp.torch;
 namespace Ponder.Policy;
 
 /// <summary>
-/// SwiGLU's gating as one autograd node in C#: gate and up side by side (…, 2·I) from one fused projection in,
-/// silu(gate) · up (…, I) out. Backward, with s = σ(gate): d gate = dh · up · s · (1 + gate · (1 − s)) and
-/// d up = dh · gate · s, written side by side like the input. libtorch takes a SiLU, a product and their backward
+/// SwiGLU's gating as one autograd node in C#: gate and up (…, I) in, silu(gate) · up (…, I) out. Backward, with
+/// s = σ(gate): d gate = dh · up · s · (1 + gate · (1 − s)) and d up = dh · gate · s. Gate and up stay two tensors from
+/// two matmuls: one fused (…, 2·I) projection doubled the size of the step's largest blocks, and glibc's heap, fitting
+/// them among the others, grew to 4 GB in a run. libtorch takes a SiLU, a product and their backward
 /// ops, each a pass over memory; here one pass each way. The training path of <see cref="Mlp"/> (see
 /// <see cref="Transformer.TrainingKernels"/>); the same function within rounding.
 /// </summary>
@@ -21,44 +22,42 @@ internal sealed unsafe class SiluGateFunction : autograd.SingleTensorFunction<Si
     /// <summary>Forward passes run by this node so far in this process (tests check which path a pass took).</summary>
     public static long Calls => Interlocked.Read(ref _calls);
 
-    /// <summary>Whether <paramref name="gateUp"/> is a float32 CPU tensor the kernel takes.</summary>
-    public static bool Applies(Tensor gateUp) =>
-        gateUp.device_type == TorchSharp.DeviceType.CPU && gateUp.dtype == ScalarType.Float32 && Vector256.IsHardwareAccelerated;
+    /// <summary>Whether <paramref name="x"/> (what gate and up read) is a float32 CPU tensor the kernel takes.</summary>
+    public static bool Applies(Tensor x) =>
+        x.device_type == TorchSharp.DeviceType.CPU && x.dtype == ScalarType.Float32 && Vector256.IsHardwareAccelerated;
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         Interlocked.Increment(ref _calls);
-        var gateUp = ((Tensor)vars[0]).contiguous();                                  // (…, 2·I)
-        var width = (int)gateUp.size(-1);
-        var n = width / 2;
-        var rows = (int)(gateUp.numel() / width);
-        var shape = gateUp.shape;
-        shape[^1] = n;
-        var hidden = empty(shape, ScalarType.Float32);                                // (…, I)
-        float* gp = (float*)SmallRowOps.Address(gateUp), hp = (float*)SmallRowOps.Address(hidden);
+        var (gate, up) = (((Tensor)vars[0]).contiguous(), ((Tensor)vars[1]).contiguous()); // (…, I) each
+        var n = (int)gate.size(-1);
+        var rows = (int)(gate.numel() / n);
+        var hidden = empty_like(gate);                                                // (…, I)
+        float* gp = (float*)SmallRowOps.Address(gate), up_ = (float*)SmallRowOps.Address(up), hp = (float*)SmallRowOps.Address(hidden);
         RowWorkers.ForRows(rows, MinRowsPerPart, (first, end) =>
         {
-            for (var r = first; r < end; r++) SmallRowOps.SiluGateRow(gp + (long)r * width, gp + (long)r * width + n, hp + (long)r * n, n);
+            for (var r = first; r < end; r++) SmallRowOps.SiluGateRow(gp + (long)r * n, up_ + (long)r * n, hp + (long)r * n, n);
         });
-        ctx.save_for_backward([gateUp]);
+        ctx.save_for_backward([gate, up]);
         return hidden;
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
     {
-        var gateUp = ctx.get_saved_variables()[0];                                    // (…, 2·I)
+        var saved = ctx.get_saved_variables();
+        var (gate, up) = (saved[0], saved[1]);                                        // (…, I) each
         var dh = grad_output.contiguous();                                            // (…, I)
-        var width = (int)gateUp.size(-1);
-        var n = width / 2;
-        var rows = (int)(gateUp.numel() / width);
-        var grad = empty_like(gateUp);                                                // (…, 2·I)
-        float* gp = (float*)SmallRowOps.Address(gateUp), dhp = (float*)SmallRowOps.Address(dh), dp = (float*)SmallRowOps.Address(grad);
+        var n = (int)gate.size(-1);
+        var rows = (int)(gate.numel() / n);
+        var (gateGrad, upGrad) = (empty_like(gate), empty_like(up));                  // (…, I) each
+        float* gp = (float*)SmallRowOps.Address(gate), up_ = (float*)SmallRowOps.Address(up), dhp = (float*)SmallRowOps.Address(dh);
+        float* dgp = (float*)SmallRowOps.Address(gateGrad), dup = (float*)SmallRowOps.Address(upGrad);
         RowWorkers.ForRows(rows, MinRowsPerPart, (first, end) =>
         {
             var one = Vector256<float>.One;
             for (var r = first; r < end; r++)
             {
-                float* g = gp + (long)r * width, u = g + n, d = dhp + (long)r * n, dg = dp + (long)r * width, du = dg + n;
+                float* g = gp + (long)r * n, u = up_ + (long)r * n, d = dhp + (long)r * n, dg = dgp + (long)r * n, du = dup + (long)r * n;
                 var j = 0;
                 for (; j + V <= n; j += V)
                 {
@@ -76,7 +75,7 @@ internal sealed unsafe class SiluGateFunction : autograd.SingleTensorFunction<Si
             }
         });
         SavedTensors.Release(ctx);
-        return [grad];
+        return [gateGrad, upGrad];
     }
 
     private const int MinRowsPerPart = 64;
