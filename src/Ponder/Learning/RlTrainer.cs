@@ -41,6 +41,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             throw new InvalidDataException($"checkpoint '{o.Out}': its tokenizer differs from the start policy '{InitOf(start)}'");
         string init = o.Resume ? InitOf(start) : o.Policy;
         var model = start.Model;
+        model.TrainingKernels = o.TrainingKernels;
         var tokenizer = start.Tokenizer;
         torch.manual_seed(o.Seed);
         var valueHead = o.Algorithm == RlAlgorithm.Ppo ? nn.Linear(model.Config.HiddenSize, 1, device: device) : null;
