@@ -6,8 +6,8 @@ namespace Ponder.Policy;
 
 /// <summary>
 /// Rotary positions and causal self-attention over a whole training batch, forward and backward, in C# on the memory of
-/// the fused q/k/v projection (what <see cref="CausalAttentionFunction"/> wraps for autograd). One pass per (row, kv
-/// head) replaces libtorch's rotary (five ops per tensor), the transposes to and from (B, h, T, hs) and
+/// the fused q/k/v projection (what <see cref="CausalAttentionFunction"/> wraps for autograd). One pass per batch row
+/// replaces libtorch's rotary (five ops per tensor), the transposes to and from (B, h, T, hs) and
 /// scaled_dot_product_attention, whose per-call cost dominates at the default model's shapes (64 rows of about 65
 /// tokens, heads of 32): forward and backward of that alone ran at about 40 GFLOP/s, an eighth of the machine's matmul rate.
 /// </summary>
@@ -60,9 +60,8 @@ internal static unsafe class CausalAttentionKernel
 
     /// <summary>
     /// One thread's working memory: native (a worker thread allocates nothing managed, see <see cref="RowWorkers"/>), and
-    /// kept by the thread for its next call. Freed and allocated again per call, a worker's block went back to the kernel
-    /// each time (glibc trims the heaps of threads other than the main one), and touching fresh pages again cost more
-    /// than the attention saved.
+    /// kept by the thread for its next call, so that a call touches no fresh pages (a page fault cost about 11 µs on the
+    /// 2-core machine, BENCHMARKS.md).
     /// </summary>
     private readonly struct Scratch
     {
