@@ -162,7 +162,7 @@ internal static unsafe class CausalAttentionKernel
                     lse[i] = max + MathF.Log(sum);
                     var y = (float*)job.Output + ((long)b * t + i) * job.OutWidth + h * hs;
                     WeightedRows(s.Block + r * tp, 1, values, hs, i + 1, y, hs, accumulate: false);
-                    Scale(y, hs, 1f / sum);
+                    SmallRowOps.Scale(y, 1f / sum, hs);
                 }
             }
         }
@@ -186,7 +186,7 @@ internal static unsafe class CausalAttentionKernel
                 var queries = s.Queries + (long)h * t * hs;
                 var lse = (float*)job.Lse + ((long)b * job.Heads + h) * t;
                 var dO = outputGrad + h * hs;                                        // row i at dO + i·C
-                for (var i = 0; i < t; i++) s.Delta[i] = Dot(dO + (long)i * c, output + (long)i * c + h * hs, hs);
+                for (var i = 0; i < t; i++) s.Delta[i] = SmallRowLinear.Dot(dO + (long)i * c, output + (long)i * c + h * hs, hs);
                 for (var i0 = 0; i0 < t; i0 += 4)
                 {
                     var rows = Math.Min(4, t - i0);
@@ -369,14 +369,6 @@ internal static unsafe class CausalAttentionKernel
     /// <summary>Exponents below which a weight counts as zero: e⁻⁴⁰ ≈ 4·10⁻¹⁸, far below float32's relative rounding of 6·10⁻⁸.</summary>
     private const float Negligible = -40f;
 
-    /// <summary>y *= <paramref name="factor"/> over <paramref name="n"/> elements.</summary>
-    private static void Scale(float* y, int n, float factor)
-    {
-        var (f, j) = (Vector256.Create(factor), 0);
-        for (; j + V <= n; j += V) (Vector256.Load(y + j) * f).Store(y + j);
-        for (; j < n; j++) y[j] *= factor;
-    }
-
     /// <summary>
     /// scale · (x·cos + rotate_half(x)·sin) of one head row into <paramref name="y"/>; the sine carries rotate_half's
     /// sign, so each half reads the other half of x.
@@ -433,13 +425,4 @@ internal static unsafe class CausalAttentionKernel
             for (var j = t; j < tp; j++) output[d * tp + j] = 0;
     }
 
-    private static float Dot(float* a, float* b, int n)
-    {
-        var acc = Vector256<float>.Zero;
-        var i = 0;
-        for (; i + V <= n; i += V) acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
-        var sum = Vector256.Sum(acc);
-        for (; i < n; i++) sum += a[i] * b[i];
-        return sum;
-    }
 }

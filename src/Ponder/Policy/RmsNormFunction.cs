@@ -42,14 +42,7 @@ internal sealed unsafe class RmsNormFunction : autograd.SingleTensorFunction<Rms
         var epsilon = (float)eps;
         RowWorkers.ForRows(rows, MinRowsPerPart, (first, end) =>
         {
-            for (var r = first; r < end; r++)
-            {
-                float* row = xp + (long)r * c, output = yp + (long)r * c;
-                var inv = rp[r] = 1f / MathF.Sqrt(SmallRowOps.SumOfSquares(row, c) / c + epsilon);
-                var (iv, j) = (Vector256.Create(inv), 0);
-                for (; j + V <= c; j += V) (Vector256.Load(row + j) * iv * Vector256.Load(wp + j)).Store(output + j);
-                for (; j < c; j++) output[j] = row[j] * inv * wp[j];
-            }
+            for (var r = first; r < end; r++) rp[r] = SmallRowOps.RmsNormRow(xp + (long)r * c, wp, epsilon, yp + (long)r * c, c);
         });
         ctx.save_for_backward([x, gain, inverse]);
         return y;

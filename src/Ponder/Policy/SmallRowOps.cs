@@ -45,8 +45,11 @@ internal static class SmallRowOps
         return output;
     }
 
-    /// <summary>y = x · rsqrt(mean(x²) + eps) · gain over one row of <paramref name="c"/> elements (y may be x).</summary>
-    internal static unsafe void RmsNormRow(float* x, float* gain, float eps, float* y, int c)
+    /// <summary>
+    /// y = x · rsqrt(mean(x²) + eps) · gain over one row of <paramref name="c"/> elements (y may be x); returns the
+    /// rsqrt factor (the training node keeps it for its backward pass).
+    /// </summary>
+    internal static unsafe float RmsNormRow(float* x, float* gain, float eps, float* y, int c)
     {
         var inverse = 1f / MathF.Sqrt(SumOfSquares(x, c) / c + eps);
         var i = 0;
@@ -54,6 +57,7 @@ internal static class SmallRowOps
             for (; i <= c - Vector256<float>.Count; i += Vector256<float>.Count)
                 (Vector256.Load(x + i) * inverse * Vector256.Load(gain + i)).Store(y + i);
         for (; i < c; i++) y[i] = x[i] * inverse * gain[i];
+        return inverse;
     }
 
     /// <summary>
@@ -562,7 +566,7 @@ internal static class SmallRowOps
     }
 
     // y *= a over n elements.
-    private static unsafe void Scale(float* y, float a, int n)
+    internal static unsafe void Scale(float* y, float a, int n)
     {
         var i = 0;
         if (Vector256.IsHardwareAccelerated)

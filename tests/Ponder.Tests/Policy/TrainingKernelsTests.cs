@@ -45,6 +45,7 @@ public sealed class TrainingKernelsTests
         // When the loss is differentiated with the C# training kernels and with libtorch's ops
         var calls = (CausalAttentionFunction.Calls, RmsNormFunction.Calls, SiluGateFunction.Calls);
         var (ours, ourGrads) = Run(kernels: true);
+        Assert.True(SavedTensors.Available, "TorchSharp's saved variables can be released after a node's backward");
         Assert.True(CausalAttentionFunction.Calls > calls.Item1 && RmsNormFunction.Calls > calls.Item2 && SiluGateFunction.Calls > calls.Item3, "the C# nodes ran");
         var (theirs, theirGrads) = Run(kernels: false);
 
