@@ -111,24 +111,23 @@ if (!args.Contains("--vs-llama"))
         model.train();
         long step = 0;
         double flopsPerToken = 3 * model.FlopsPerToken(64);
-        double Train(bool kernels, bool warmup = false)
+        // One SFT step on the next batch; the tokens it trained on (padding excluded).
+        double Step(bool kernels)
         {
+            using var scope = NewDisposeScope();
             model.TrainingKernels = kernels;
-            return (warmup ? (Func<double, Func<double>, double>)((_, work) => work()) : Measure)(seconds / 2, () =>
-            {
-                using var scope = NewDisposeScope();
-                var (inputs, targets, _) = SftBatch.Build(tokenizer, SftTrainer.BatchExamples(arith, 1, ++step, 64), device);
-                var logits = model.call(inputs);
-                var loss = nn.functional.cross_entropy(logits.view(-1, model.Config.VocabSize), targets.view(-1), ignore_index: SftBatch.Ignore);
-                loss.backward();
-                optimizer.Update(1e-4);
-                optimizer.ZeroGrad();
-                return inputs.ne(tokenizer.Pad).sum().item<long>();
-            });
+            var (inputs, targets, _) = SftBatch.Build(tokenizer, SftTrainer.BatchExamples(arith, 1, ++step, 64), device);
+            var logits = model.call(inputs);
+            var loss = nn.functional.cross_entropy(logits.view(-1, model.Config.VocabSize), targets.view(-1), ignore_index: SftBatch.Ignore);
+            loss.backward();
+            optimizer.Update(1e-4);
+            optimizer.ZeroGrad();
+            return inputs.ne(tokenizer.Pad).sum().item<long>();
         }
+        double Train(bool kernels) => Measure(seconds / 2, () => Step(kernels));
         // Warm-up: glibc's heap grows for the first hundred or so steps (tensor sizes vary with each batch's width), and
         // every fresh page costs a fault; measure after it settles, as a long run does.
-        for (int i = 0; i < 120; i++) Train(kernels: i % 2 == 0, warmup: true);
+        for (int i = 0; i < 120; i++) Step(kernels: i % 2 == 0);
         double ours = 0, theirs = 0;
         for (int round = 0; round < 2; round++) (ours, theirs) = (Math.Max(ours, Train(kernels: true)), Math.Max(theirs, Train(kernels: false)));
         model.TrainingKernels = false;
