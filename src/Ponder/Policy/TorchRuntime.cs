@@ -18,6 +18,13 @@ public static class TorchRuntime
     public const string ThreadsVariable = "PONDER_THREADS";
 
     /// <summary>
+    /// <c>PONDER_TF32=1</c> lets CUDA float32 matmuls run on TF32 tensor cores (10-bit mantissa products, float32
+    /// sums), as PyTorch's <c>torch.backends.cuda.matmul.allow_tf32 = True</c> and Hugging Face's <c>--tf32</c> do;
+    /// libtorch's default, and <c>0</c>, keep full float32. No effect on the CPU.
+    /// </summary>
+    public const string Tf32Variable = "PONDER_TF32";
+
+    /// <summary>
     /// Parses <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c> and makes that device ready. Honours
     /// <c>PONDER_THREADS</c>: on a machine shared with other busy processes, one thread avoids
     /// OpenMP threads waiting on descheduled siblings (measured here: a small matmul went from
@@ -34,6 +41,7 @@ public static class TorchRuntime
             if (!int.TryParse(threads, out int n) || n < 1) throw new ArgumentException($"{ThreadsVariable}='{threads}': expected a positive integer");
             torch.set_num_threads(n);
         }
+        ApplyTf32(Environment.GetEnvironmentVariable(Tf32Variable));
         if (device == "cpu") return CPU;
         if (device == "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal))
         {
@@ -43,6 +51,14 @@ public static class TorchRuntime
             return torch.device(device);
         }
         throw new ArgumentException($"unknown device '{device}' (known: cpu, cuda, cuda:N)");
+    }
+
+    /// <summary>Sets libtorch's TF32 switch for CUDA matmuls from <see cref="Tf32Variable"/>'s value; null or empty leaves it alone.</summary>
+    internal static void ApplyTf32(string? value)
+    {
+        if (string.IsNullOrEmpty(value)) return;
+        if (value is not ("0" or "1")) throw new ArgumentException($"{Tf32Variable}='{value}': expected 0 or 1");
+        torch.backends.cuda.matmul.allow_tf32 = value == "1";
     }
 
     /// <summary>Spin iterations of an idle OpenMP worker before it sleeps, unless the environment sets its own.</summary>

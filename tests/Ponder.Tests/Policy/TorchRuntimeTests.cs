@@ -42,6 +42,24 @@ public sealed class TorchRuntimeTests
         }
     }
 
+    [Fact]
+    public void PONDER_TF32_switches_libtorchs_TF32_matmuls_and_rejects_other_values()
+    {
+        bool before = TorchSharp.torch.backends.cuda.matmul.allow_tf32;
+        try
+        {
+            TorchRuntime.ApplyTf32("1");
+            Assert.True(TorchSharp.torch.backends.cuda.matmul.allow_tf32);
+            TorchRuntime.ApplyTf32(null);
+            Assert.True(TorchSharp.torch.backends.cuda.matmul.allow_tf32);
+            TorchRuntime.ApplyTf32("0");
+            Assert.False(TorchSharp.torch.backends.cuda.matmul.allow_tf32);
+            var e = Assert.Throws<ArgumentException>(() => TorchRuntime.ApplyTf32("yes"));
+            Assert.Equal("PONDER_TF32='yes': expected 0 or 1", e.Message);
+        }
+        finally { TorchSharp.torch.backends.cuda.matmul.allow_tf32 = before; }
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     private struct MallocInfo
     {
