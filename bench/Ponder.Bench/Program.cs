@@ -14,7 +14,7 @@ using static TorchSharp.torch;
 // --tiled prints only a batch-64 decode step's linears, libtorch against Ponder's tiled C# kernel (see TiledProbe).
 // --decode runs only sections 1 and 3 (the machine peak, then decode at batch 1, 16, 64 and 256); --train only the peak and training.
 // --train-profile prints the peak, then where an SFT step's time goes, with Ponder's C# training kernels and with libtorch's ops
-//   (steps alternate), and what its products and attention alone give (see TrainProfile).
+//   (steps alternate), and what its products and attention alone give (see TrainProfile); --train-attention only the attention rows.
 // --cpu-time measures rates per CPU-second of this process instead of per wall second (for a shared machine; see BenchClock).
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
 double seconds = double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "5", System.Globalization.CultureInfo.InvariantCulture);
@@ -84,6 +84,11 @@ else
     model = new Transformer(sft.Model with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad });
     model.to(device);
     Console.WriteLine($"model: default shape, random weights ({model.ParameterCount:N0} parameters; no checkpoint at {checkpoint})");
+}
+if (args.Contains("--train-attention"))
+{
+    TrainProfile.RunAttention(model, 65, seconds);
+    return 0;
 }
 if (args.Contains("--train-profile"))
 {

@@ -95,6 +95,27 @@ internal static class TrainProfile
     }
 
     /// <summary>
+    /// Only the attention rows of <see cref="Run"/>'s second table (`--train-attention`): rotary + causal attention from
+    /// the fused q/k/v rows, the C# node and libtorch's ops alternated twice, at the default SFT batch's shapes (64 rows
+    /// of <paramref name="t"/> positions).
+    /// </summary>
+    public static void RunAttention(Transformer model, int t, double seconds)
+    {
+        var c = model.Config;
+        const int batch = 64;
+        double attnFlops = 4.0 * batch * c.NumHeads * t * t * c.HeadDim / 2;
+        Console.WriteLine();
+        Console.WriteLine($"| rotary + attention from q/k/v rows ({c.NumLayers} layers, {batch} × {c.NumHeads} heads × {t} × {c.HeadDim}) | forward ms | GFLOP/s | backward ms | GFLOP/s |");
+        Console.WriteLine("|---|---|---|---|---|");
+        for (int round = 0; round < 2; round++)
+            foreach (var kernels in new[] { true, false })
+            {
+                var (f, b) = AttentionNodeTimes(batch, c.NumHeads, c.NumKvHeads, t, c.HeadDim, seconds / 4, kernels);
+                Console.WriteLine($"| {(kernels ? "C# node" : "libtorch's ops")} | {c.NumLayers * f:F1} | {attnFlops / f / 1e6:F0} | {c.NumLayers * b:F1} | {2 * attnFlops / b / 1e6:F0} |");
+            }
+    }
+
+    /// <summary>
     /// Milliseconds of one layer's rotary + causal attention from fused q/k/v rows to the heads side by side, forward and
     /// backward: the C# node (<see cref="CausalAttentionFunction"/>) or libtorch's ops (Rotary.Apply, transposes, SDPA).
     /// </summary>

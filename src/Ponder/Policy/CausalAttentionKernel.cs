@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Ponder.Policy;
 
@@ -71,7 +72,7 @@ internal static unsafe class CausalAttentionKernel
         public readonly float* KeysT, ValuesT;
         /// <summary>(T, Tp) probabilities and score gradients of one head; (T, hs) key and value gradients of one kv head.</summary>
         public readonly float* Probs, ScoreGrads, KeyGrads, ValueGrads;
-        /// <summary>Four score rows, four dP rows, Δ per row, one head row.</summary>
+        /// <summary>Four score rows, four dP rows, Δ per row, four head rows.</summary>
         public readonly float* Block, Block2, Delta, Row;
         [ThreadStatic] private static float* _block;
         [ThreadStatic] private static long _kept;                                     // floats in _block
@@ -80,7 +81,7 @@ internal static unsafe class CausalAttentionKernel
         {
             long t = job.T, tp = job.Padded, hs = job.HeadDim, nh = job.Heads, nkv = job.KvHeads;
             var k = backward ? 1 : 0;
-            Span<long> sizes = [nh * t * hs, nkv * t * hs, nkv * t * hs, nkv * hs * tp, k * nkv * hs * tp, k * t * tp, k * t * tp, k * t * hs, k * t * hs, 4 * tp, k * 4 * tp, k * tp, hs];
+            Span<long> sizes = [nh * t * hs, nkv * t * hs, nkv * t * hs, nkv * hs * tp, k * nkv * hs * tp, k * t * tp, k * t * tp, k * t * hs, k * t * hs, 4 * tp, k * 4 * tp, k * tp, 4 * hs];
             long total = 0;
             foreach (var size in sizes) total += Round(size);
             if (_kept < total)
@@ -146,6 +147,7 @@ internal static unsafe class CausalAttentionKernel
     {
         var (t, tp, hs) = (job.T, job.Padded, job.HeadDim);
         LoadRow(job, s, b, transposeValues: false);
+        Span<float> sums = stackalloc float[4];
         for (var h = 0; h < job.Heads; h++)
         {
             var g = h / job.Group;
@@ -154,16 +156,18 @@ internal static unsafe class CausalAttentionKernel
             for (var i0 = 0; i0 < t; i0 += 4)
             {
                 var rows = Math.Min(4, t - i0);
-                Scores(queries + i0 * hs, hs, rows, keysT, tp, hs, (i0 + rows + V - 1) / V, s.Block);
+                var (n, chunks) = (i0 + rows, (i0 + rows + V - 1) / V);
+                Scores(queries + i0 * hs, hs, rows, keysT, tp, hs, chunks, s.Block);
                 for (var r = 0; r < rows; r++)
                 {
-                    var i = i0 + r;
-                    var (max, sum) = Exponentials(s.Block + r * tp, i + 1);
-                    lse[i] = max + MathF.Log(sum);
-                    var y = (float*)job.Output + ((long)b * t + i) * job.OutWidth + h * hs;
-                    WeightedRows(s.Block + r * tp, 1, values, hs, i + 1, y, hs, accumulate: false);
-                    SmallRowOps.Scale(y, 1f / sum, hs);
+                    var (max, sum) = Exponentials(s.Block + r * tp, i0 + r + 1, chunks);
+                    lse[i0 + r] = max + MathF.Log(sum);
+                    sums[r] = sum;
                 }
+                // The rows' weights are zero past their own position, so all four sum over the block's n values.
+                var y = (float*)job.Output + ((long)b * t + i0) * job.OutWidth + h * hs;
+                WeightedRows4(s.Block, 1, tp, rows, values, hs, n, y, job.OutWidth, hs, accumulate: false);
+                for (var r = 0; r < rows; r++) SmallRowOps.Scale(y + (long)r * job.OutWidth, 1f / sums[r], hs);
             }
         }
     }
@@ -196,17 +200,20 @@ internal static unsafe class CausalAttentionKernel
                     for (var r = 0; r < rows; r++)
                     {
                         var i = i0 + r;
-                        ScoreGradients(s.Block + r * tp, s.Block2 + r * tp, lse[i], s.Delta[i], i + 1, s.Probs + i * tp, s.ScoreGrads + i * tp);
-                        // dq_i = scale · Σ_j dS_ij k_j (the scores took the scaled query), then back through the rotation.
-                        WeightedRows(s.ScoreGrads + i * tp, 1, keys, hs, i + 1, s.Row, hs, accumulate: false);
-                        Unrotate(s.Row, cos + i * hs, sin + i * hs, grad + (long)i * w + h * hs, hs, job.Scale);
+                        ScoreGradients(s.Block + r * tp, s.Block2 + r * tp, lse[i], s.Delta[i], i + 1, chunks, s.Probs + i * tp, s.ScoreGrads + i * tp);
                     }
+                    // dq_i = scale · Σ_j dS_ij k_j (the scores took the scaled query), then back through the rotation.
+                    WeightedRows4(s.ScoreGrads + i0 * tp, 1, tp, rows, keys, hs, i0 + rows, s.Row, hs, hs, accumulate: false);
+                    for (var r = 0; r < rows; r++)
+                        Unrotate(s.Row + r * hs, cos + (i0 + r) * hs, sin + (i0 + r) * hs, grad + (long)(i0 + r) * w + h * hs, hs, job.Scale);
                 }
-                // dk_j += Σ_{i≥j} dS_ij · (scale·q_i); dv_j += Σ_{i≥j} P_ij · dO_i.
-                for (var j = 0; j < t; j++)
+                // dk_j += Σ_{i≥j} dS_ij · (scale·q_i); dv_j += Σ_{i≥j} P_ij · dO_i, four j at a time: row i's weights for
+                // j0 … j0+3 lie side by side, and are zero where j > i (written so by ScoreGradients).
+                for (var j0 = 0; j0 < t; j0 += 4)
                 {
-                    WeightedRows(s.ScoreGrads + j * tp + j, tp, queries + j * hs, hs, t - j, s.KeyGrads + j * hs, hs, accumulate: true);
-                    WeightedRows(s.Probs + j * tp + j, tp, dO + (long)j * c, c, t - j, s.ValueGrads + j * hs, hs, accumulate: true);
+                    var rows = Math.Min(4, t - j0);
+                    WeightedRows4(s.ScoreGrads + j0 * tp + j0, tp, 1, rows, queries + j0 * hs, hs, t - j0, s.KeyGrads + j0 * hs, hs, hs, accumulate: true);
+                    WeightedRows4(s.Probs + j0 * tp + j0, tp, 1, rows, dO + (long)j0 * c, c, t - j0, s.ValueGrads + j0 * hs, hs, hs, accumulate: true);
                 }
             }
             for (var j = 0; j < t; j++)
@@ -219,25 +226,25 @@ internal static unsafe class CausalAttentionKernel
 
     /// <summary>
     /// The probabilities P_ij = exp(s_ij − lse_i) of one row (j ≤ i, <paramref name="n"/> = i + 1) and the score gradients
-    /// dS_ij = P_ij · (dP_ij − Δ_i), Δ_i = dO_i · O_i.
+    /// dS_ij = P_ij · (dP_ij − Δ_i), Δ_i = dO_i · O_i, over the first <paramref name="chunks"/> vectors of the row: zero
+    /// from j = n on.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ScoreGradients(float* scores, float* dP, float lse, float delta, int n, float* probs, float* dS)
+    private static void ScoreGradients(float* scores, float* dP, float lse, float delta, int n, int chunks, float* probs, float* dS)
     {
-        var j = 0;
         var (l, d) = (Vector256.Create(lse), Vector256.Create(delta));
-        for (; j <= n - V; j += V)
+        for (var k = 0; k < chunks; k++)
         {
-            var p = ExpOrZero(Vector256.Load(scores + j) - l);
+            var j = k * V;
+            var p = Vector256.ConditionalSelect(Before(j, n), ExpOrZero(Vector256.Load(scores + j) - l), Vector256<float>.Zero);
             p.Store(probs + j);
             (p * (Vector256.Load(dP + j) - d)).Store(dS + j);
         }
-        for (; j < n; j++)
-        {
-            var p = ExpOrZero(scores[j] - lse);
-            (probs[j], dS[j]) = (p, p * (dP[j] - delta));
-        }
     }
+
+    /// <summary>Lanes j … j + 7 that are below <paramref name="n"/>, as a mask.</summary>
+    private static Vector256<float> Before(int j, int n) =>
+        Vector256.LessThan(Vector256.Create(j) + Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(n)).AsSingle();
 
     /// <summary>
     /// Scores of up to four rows x_r (stride <paramref name="rowStride"/>) against the columns of a transposed (hs, Tp)
@@ -328,29 +335,72 @@ internal static unsafe class CausalAttentionKernel
     }
 
     /// <summary>
-    /// exp(s_j − max) in place over the first <paramref name="n"/> scores of a row; returns the max and the sum (the
-    /// softmax is these over the sum, which the caller applies to the weighted values instead). Other entries untouched.
+    /// WeightedRows for <paramref name="count"/> (1–4) outputs at once, sharing each row's loads: y_r (+)= Σ_{m &lt; n}
+    /// w_r(m) · row_m over <paramref name="hs"/> columns, w_r(m) at weights[m · weightStride + r · weightStep], row_m at
+    /// rows + m · rowStride, y_r at y + r · yStride. A missing output repeats the last one's weights; it is not stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (float Max, float Sum) Exponentials(float* p, int n)
+    internal static void WeightedRows4(float* weights, int weightStride, int weightStep, int count, float* rows, int rowStride, int n,
+        float* y, int yStride, int hs, bool accumulate)
     {
-        var j = 0;
+        float* w0 = weights, w1 = weights + Math.Min(1, count - 1) * weightStep, w2 = weights + Math.Min(2, count - 1) * weightStep,
+            w3 = weights + Math.Min(3, count - 1) * weightStep;
+        var col = 0;
+        for (; col + 2 * V <= hs; col += 2 * V)
+        {
+            Vector256<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+            var r = rows + col;
+            for (long m = 0, at = 0; m < n; m++, at += weightStride, r += rowStride)
+            {
+                var (lo, hi) = (Vector256.Load(r), Vector256.Load(r + V));
+                var x = Vector256.Create(w0[at]);
+                (a0, a1) = (Vector256.FusedMultiplyAdd(x, lo, a0), Vector256.FusedMultiplyAdd(x, hi, a1));
+                x = Vector256.Create(w1[at]);
+                (b0, b1) = (Vector256.FusedMultiplyAdd(x, lo, b0), Vector256.FusedMultiplyAdd(x, hi, b1));
+                x = Vector256.Create(w2[at]);
+                (c0, c1) = (Vector256.FusedMultiplyAdd(x, lo, c0), Vector256.FusedMultiplyAdd(x, hi, c1));
+                x = Vector256.Create(w3[at]);
+                (d0, d1) = (Vector256.FusedMultiplyAdd(x, lo, d0), Vector256.FusedMultiplyAdd(x, hi, d1));
+            }
+            Put(y + col, a0, a1, accumulate);
+            if (count > 1) Put(y + yStride + col, b0, b1, accumulate);
+            if (count > 2) Put(y + 2L * yStride + col, c0, c1, accumulate);
+            if (count > 3) Put(y + 3L * yStride + col, d0, d1, accumulate);
+        }
+        if (col < hs)                                                                // what is left of a head not a multiple of 16
+            for (var k = 0; k < count; k++)
+                WeightedRows(weights + k * weightStep, weightStride, rows + col, rowStride, n, y + k * yStride + col, hs - col, accumulate);
+    }
+
+    /// <summary>Two vectors to y and y + 8, or added to what is there.</summary>
+    private static void Put(float* y, Vector256<float> lo, Vector256<float> hi, bool accumulate)
+    {
+        if (accumulate) (lo, hi) = (lo + Vector256.Load(y), hi + Vector256.Load(y + V));
+        lo.Store(y);
+        hi.Store(y + V);
+    }
+
+    /// <summary>
+    /// exp(s_j − max) in place over the first <paramref name="n"/> scores of a row, zeros after them to the end of its
+    /// first <paramref name="chunks"/> vectors; returns the max and the sum (the softmax is these over the sum, which the
+    /// caller applies to the weighted values instead).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (float Max, float Sum) Exponentials(float* p, int n, int chunks)
+    {
         var mv = Vector256.Create(float.NegativeInfinity);
-        for (; j + V <= n; j += V) mv = Vector256.MaxNative(mv, Vector256.Load(p + j));
+        for (var k = 0; k < chunks; k++)
+            mv = Vector256.ConditionalSelect(Before(k * V, n), Vector256.MaxNative(mv, Vector256.Load(p + k * V)), mv);
         var max = float.NegativeInfinity;
         for (var lane = 0; lane < V; lane++) max = MathF.Max(max, mv.GetElement(lane));
-        for (; j < n; j++) max = MathF.Max(max, p[j]);
         var (m, acc) = (Vector256.Create(max), Vector256<float>.Zero);
-        j = 0;
-        for (; j + V <= n; j += V)
+        for (var k = 0; k < chunks; k++)
         {
-            var e = ExpOrZero(Vector256.Load(p + j) - m);
-            e.Store(p + j);
+            var e = Vector256.ConditionalSelect(Before(k * V, n), ExpOrZero(Vector256.Load(p + k * V) - m), Vector256<float>.Zero);
+            e.Store(p + k * V);
             acc += e;
         }
-        var sum = Vector256.Sum(acc);
-        for (; j < n; j++) sum += p[j] = ExpOrZero(p[j] - max);
-        return (max, sum);
+        return (max, Vector256.Sum(acc));
     }
 
     /// <summary>
@@ -415,14 +465,41 @@ internal static unsafe class CausalAttentionKernel
         }
     }
 
-    /// <summary>Contiguous (T, hs) rows transposed into (hs, Tp), the padding columns zero.</summary>
+    /// <summary>
+    /// Contiguous (T, hs) rows transposed into (hs, Tp), the padding columns zero: 8 × 8 blocks in registers where AVX
+    /// and the head size allow (element by element, the transposes took a seventh of the node's time), the last partial
+    /// block of rows element by element.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Transpose(float* rows, int t, int hs, int tp, float* output)
     {
-        for (var j = 0; j < t; j++)
+        var j = 0;
+        if (Avx.IsSupported && hs % V == 0)
+            for (; j + V <= t; j += V)
+                for (var d = 0; d < hs; d += V) Transpose8(rows + j * hs + d, hs, output + d * tp + j, tp);
+        for (; j < t; j++)
             for (var d = 0; d < hs; d++) output[d * tp + j] = rows[j * hs + d];
         for (var d = 0; d < hs; d++)
-            for (var j = t; j < tp; j++) output[d * tp + j] = 0;
+            for (j = t; j < tp; j++) output[d * tp + j] = 0;
+    }
+
+    /// <summary>One 8 × 8 block: row r of <paramref name="x"/> (stride <paramref name="xStride"/>) becomes column r of <paramref name="y"/>.</summary>
+    private static void Transpose8(float* x, int xStride, float* y, int yStride)
+    {
+        var (r0, r1, r2, r3) = (Avx.LoadVector256(x), Avx.LoadVector256(x + xStride), Avx.LoadVector256(x + 2 * xStride), Avx.LoadVector256(x + 3 * xStride));
+        var (r4, r5, r6, r7) = (Avx.LoadVector256(x + 4 * xStride), Avx.LoadVector256(x + 5 * xStride), Avx.LoadVector256(x + 6 * xStride), Avx.LoadVector256(x + 7 * xStride));
+        var (t0, t1, t2, t3) = (Avx.UnpackLow(r0, r1), Avx.UnpackHigh(r0, r1), Avx.UnpackLow(r2, r3), Avx.UnpackHigh(r2, r3));
+        var (t4, t5, t6, t7) = (Avx.UnpackLow(r4, r5), Avx.UnpackHigh(r4, r5), Avx.UnpackLow(r6, r7), Avx.UnpackHigh(r6, r7));
+        var (u0, u1, u2, u3) = (Avx.Shuffle(t0, t2, 0x44), Avx.Shuffle(t0, t2, 0xEE), Avx.Shuffle(t1, t3, 0x44), Avx.Shuffle(t1, t3, 0xEE));
+        var (u4, u5, u6, u7) = (Avx.Shuffle(t4, t6, 0x44), Avx.Shuffle(t4, t6, 0xEE), Avx.Shuffle(t5, t7, 0x44), Avx.Shuffle(t5, t7, 0xEE));
+        Avx.Store(y, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(y + yStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(y + 2 * yStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(y + 3 * yStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(y + 4 * yStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(y + 5 * yStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(y + 6 * yStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(y + 7 * yStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
 }
