@@ -45,7 +45,7 @@ public static class RlCommand
           --outcome-coef X (1) --process-coef X (1)                  weights of the verifier's and the PRM's advantage
           --negative-weight X  weight of negative outcome advantages, 0 to 1 (1; 0 learns from better-than-average rollouts only)
           --eval-every N (25) --eval-count N (200) --checkpoint-every N (50) --seed S (1) --resume --max-minutes M
-          --training-kernels   the policy's gradient passes in Ponder's C# autograd nodes (opt-in, see BENCHMARKS.md)
+          --no-training-kernels  the policy's gradient passes in libtorch's ops, not Ponder's C# autograd nodes (BENCHMARKS.md)
           --device cpu|cuda
         """;
 
@@ -155,7 +155,7 @@ public static class RlCommand
             Seed = o.Int("seed", d.Seed),
             Resume = o.Flag("resume"),
             MaxMinutes = o.Double("max-minutes", 0, 0),
-            TrainingKernels = o.Flag("training-kernels"),
+            TrainingKernels = !o.Flag("no-training-kernels"),
             OutcomeCoef = o.Double("outcome-coef", d.OutcomeCoef, 0),
             ProcessCoef = o.Double("process-coef", d.ProcessCoef, 0),
             NegativeWeight = o.Double("negative-weight", d.NegativeWeight, 0, 1),

@@ -18,7 +18,7 @@ public static class TrainCommand
           --checkpoint-every N checkpoint period (500)         --seed S         seed (1)
           --resume             continue the checkpoint in --out exactly where it stopped
           --max-minutes M      stop (with a checkpoint) after M minutes
-          --training-kernels   norms, gating and attention in Ponder's C# autograd nodes (opt-in, see BENCHMARKS.md)
+          --no-training-kernels  norms, gating and attention in libtorch's ops, not Ponder's C# autograd nodes (BENCHMARKS.md)
           --hidden N --layers N --heads N --kv-heads N --intermediate N --context N
                                model shape from scratch (128, 4, 4, 4, 352, 160)
           --device cpu|cuda
@@ -101,7 +101,7 @@ public static class TrainCommand
             Seed = o.Int("seed", d.Seed),
             Resume = o.Flag("resume"),
             MaxMinutes = o.Double("max-minutes", d.MaxMinutes, 0),
-            TrainingKernels = o.Flag("training-kernels"),
+            TrainingKernels = !o.Flag("no-training-kernels"),
         };
     }
 }

@@ -155,8 +155,8 @@ public sealed record RlOptions
     public bool Resume { get; init; }
     /// <summary>Stop early (with a checkpoint) after this much wall time; 0 means no limit.</summary>
     public double MaxMinutes { get; init; }
-    /// <summary>Run the policy's gradient passes through Ponder's C# autograd nodes (<see cref="Policy.Transformer.TrainingKernels"/>); opt-in.</summary>
-    public bool TrainingKernels { get; init; }
+    /// <summary>Run the policy's gradient passes through Ponder's C# autograd nodes (<see cref="Policy.Transformer.TrainingKernels"/>; the default); false runs libtorch's ops.</summary>
+    public bool TrainingKernels { get; init; } = true;
 }
 
 /// <summary>The solutions <see cref="RlOptions.SftSteps"/> replay.</summary>

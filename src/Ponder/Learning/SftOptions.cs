@@ -37,6 +37,9 @@ public sealed record SftOptions
     public bool Resume { get; init; }
     /// <summary>Stop early (with a checkpoint) after this much wall time; 0 means no limit.</summary>
     public double MaxMinutes { get; init; }
-    /// <summary>Run norms, gating and attention in Ponder's C# autograd nodes (<see cref="Policy.Transformer.TrainingKernels"/>); opt-in.</summary>
-    public bool TrainingKernels { get; init; }
+    /// <summary>
+    /// Run norms, gating and attention in Ponder's C# autograd nodes (<see cref="Policy.Transformer.TrainingKernels"/>; the
+    /// default since the twentieth stop, where they apply: CPU, float32); false runs libtorch's ops.
+    /// </summary>
+    public bool TrainingKernels { get; init; } = true;
 }
