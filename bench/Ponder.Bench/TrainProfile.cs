@@ -88,10 +88,17 @@ internal static class TrainProfile
         Console.WriteLine("|---|---|---|---|---|");
         Console.WriteLine($"| products ({weights.Count} weights, {rows} rows) | {forward:F1} | {productFlops / forward / 1e6:F0} | {backward:F1} | {2 * productFlops / backward / 1e6:F0} |");
         Console.WriteLine($"| fused attention ({c.NumLayers} layers, {rows / t} × {nh} heads × {t} × {hs}) | {c.NumLayers * attnForward:F1} | {attnFlops / attnForward / 1e6:F0} | {c.NumLayers * attnBackward:F1} | {2 * attnFlops / attnBackward / 1e6:F0} |");
-        var (nodeForward, nodeBackward) = AttentionNodeTimes(rows / t, nh, c.NumKvHeads, t, hs, seconds / 4, kernels: true);
-        var (opsForward, opsBackward) = AttentionNodeTimes(rows / t, nh, c.NumKvHeads, t, hs, seconds / 4, kernels: false);
-        Console.WriteLine($"| rotary + attention from q/k/v rows, C# node | {c.NumLayers * nodeForward:F1} | {attnFlops / nodeForward / 1e6:F0} | {c.NumLayers * nodeBackward:F1} | {2 * attnFlops / nodeBackward / 1e6:F0} |");
-        Console.WriteLine($"| rotary + attention from q/k/v rows, libtorch's ops | {c.NumLayers * opsForward:F1} | {attnFlops / opsForward / 1e6:F0} | {c.NumLayers * opsBackward:F1} | {2 * attnFlops / opsBackward / 1e6:F0} |");
+        foreach (var kernels in new[] { true, false })
+            NodeRow(model, (int)(rows / t), (int)t, kernels, seconds / 4, $"rotary + attention from q/k/v rows, {(kernels ? "C# node" : "libtorch's ops")}");
+    }
+
+    /// <summary>One table row: a layer's rotary + attention node (or libtorch's ops) forward and backward, times the layers, with GFLOP/s.</summary>
+    static void NodeRow(Transformer model, int batch, int t, bool kernels, double seconds, string name)
+    {
+        var c = model.Config;
+        double attnFlops = 4.0 * batch * c.NumHeads * t * t * c.HeadDim / 2;                        // causal: half of QKᵀ and PV
+        var (f, b) = AttentionNodeTimes(batch, c.NumHeads, c.NumKvHeads, t, c.HeadDim, seconds, kernels);
+        Console.WriteLine($"| {name} | {c.NumLayers * f:F1} | {attnFlops / f / 1e6:F0} | {c.NumLayers * b:F1} | {2 * attnFlops / b / 1e6:F0} |");
     }
 
     /// <summary>
@@ -103,16 +110,12 @@ internal static class TrainProfile
     {
         var c = model.Config;
         const int batch = 64;
-        double attnFlops = 4.0 * batch * c.NumHeads * t * t * c.HeadDim / 2;
         Console.WriteLine();
         Console.WriteLine($"| rotary + attention from q/k/v rows ({c.NumLayers} layers, {batch} × {c.NumHeads} heads × {t} × {c.HeadDim}) | forward ms | GFLOP/s | backward ms | GFLOP/s |");
         Console.WriteLine("|---|---|---|---|---|");
         for (int round = 0; round < 2; round++)
             foreach (var kernels in new[] { true, false })
-            {
-                var (f, b) = AttentionNodeTimes(batch, c.NumHeads, c.NumKvHeads, t, c.HeadDim, seconds / 4, kernels);
-                Console.WriteLine($"| {(kernels ? "C# node" : "libtorch's ops")} | {c.NumLayers * f:F1} | {attnFlops / f / 1e6:F0} | {c.NumLayers * b:F1} | {2 * attnFlops / b / 1e6:F0} |");
-            }
+                NodeRow(model, batch, t, kernels, seconds / 4, kernels ? "C# node" : "libtorch's ops");
     }
 
     /// <summary>
