@@ -73,11 +73,12 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     /// Whether the full causal pass with gradients on the CPU in float32 (training) runs rotary and attention as one C#
     /// autograd node (<see cref="CausalAttentionFunction"/>), RMS norms (<see cref="RmsNormFunction"/>) and SwiGLU gating
     /// (<see cref="SiluGateFunction"/>) as their own, and q/k/v as one matmul. Gradients match libtorch's ops within
-    /// rounding, but rounding moves a long run's learning curve: the shipped SFT recipe with the nodes ended at 78.0 %
-    /// held-out greedy against the shipped policy's 55.5 % (one seed), and as the default they would change every figure
-    /// of the demo. False by default until the demo is rerun with them. Faster in a run: 29.3–31.6k against 27.7–27.8k
-    /// tokens/s over 500 SFT steps (BENCHMARKS.md, nineteenth stop; <c>bench --train</c> and <c>bench --train-profile</c>
-    /// measure both).
+    /// rounding, but rounding moves a long run's learning curve: the 2000-step SFT recipe with the nodes ended at 75.5–78.0 %
+    /// held-out greedy against the shipped policy's 55.5 % (one seed each), hence the 1600-step default schedule
+    /// (<see cref="Learning.SftPresets"/>). False here; true by default in <see cref="Learning.SftOptions"/> and
+    /// <see cref="Learning.RlOptions"/>, which set it (DPO, reward-model and reviser training leave it off). Faster:
+    /// 1.17–1.35× libtorch's ops in <c>bench --train</c> (BENCHMARKS.md, twentieth stop; <c>bench --train-profile</c>
+    /// shows where a step goes).
     /// </summary>
     public bool TrainingKernels { get; set; }
 
