@@ -79,6 +79,15 @@ public sealed class EntryTests
 public sealed class RlCommandTests
 {
     [Fact]
+    public void Training_runs_the_CSharp_nodes_unless_told_no_training_kernels_in_sft_and_rl()
+    {
+        Assert.True(TrainCommand.Parse(new Options("train sft", ["--task", "arith", "--out", "o"])).TrainingKernels);
+        Assert.False(TrainCommand.Parse(new Options("train sft", ["--task", "arith", "--out", "o", "--no-training-kernels"])).TrainingKernels);
+        Assert.True(RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o"])).TrainingKernels);
+        Assert.False(RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o", "--no-training-kernels"])).TrainingKernels);
+    }
+
+    [Fact]
     public void Clip_high_and_top_entropy_default_to_off_and_are_parsed_when_given()
     {
         var plain = RlCommand.Parse(new Options("train rl", ["--policy", "p", "--out", "o"]));
