@@ -155,7 +155,7 @@ public static class RlCommand
             Seed = o.Int("seed", d.Seed),
             Resume = o.Flag("resume"),
             MaxMinutes = o.Double("max-minutes", 0, 0),
-            TrainingKernels = !o.Flag("no-training-kernels"),
+            TrainingKernels = !o.Flag("no-training-kernels") && d.TrainingKernels,
             OutcomeCoef = o.Double("outcome-coef", d.OutcomeCoef, 0),
             ProcessCoef = o.Double("process-coef", d.ProcessCoef, 0),
             NegativeWeight = o.Double("negative-weight", d.NegativeWeight, 0, 1),

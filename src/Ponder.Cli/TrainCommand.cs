@@ -101,7 +101,7 @@ public static class TrainCommand
             Seed = o.Int("seed", d.Seed),
             Resume = o.Flag("resume"),
             MaxMinutes = o.Double("max-minutes", d.MaxMinutes, 0),
-            TrainingKernels = !o.Flag("no-training-kernels"),
+            TrainingKernels = !o.Flag("no-training-kernels") && d.TrainingKernels,
         };
     }
 }
