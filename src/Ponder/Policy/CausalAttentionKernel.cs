@@ -205,7 +205,7 @@ internal static unsafe class CausalAttentionKernel
                     // dq_i = scale · Σ_j dS_ij k_j (the scores took the scaled query), then back through the rotation.
                     WeightedRows4(s.ScoreGrads + i0 * tp, 1, tp, rows, keys, hs, i0 + rows, s.Row, hs, hs, accumulate: false);
                     for (var r = 0; r < rows; r++)
-                        Unrotate(s.Row + r * hs, cos + (i0 + r) * hs, sin + (i0 + r) * hs, grad + (long)(i0 + r) * w + h * hs, hs, job.Scale);
+                        Rotate(s.Row + r * hs, cos + (i0 + r) * hs, sin + (i0 + r) * hs, grad + (long)(i0 + r) * w + h * hs, hs, job.Scale, transpose: true);
                 }
                 // dk_j += Σ_{i≥j} dS_ij · (scale·q_i); dv_j += Σ_{i≥j} P_ij · dO_i, four j at a time: row i's weights for
                 // j0 … j0+3 lie side by side, and are zero where j > i (written so by ScoreGradients).
@@ -218,7 +218,7 @@ internal static unsafe class CausalAttentionKernel
             }
             for (var j = 0; j < t; j++)
             {
-                Unrotate(s.KeyGrads + j * hs, cos + j * hs, sin + j * hs, grad + (long)j * w + (job.Heads + g) * hs, hs, 1f);
+                Rotate(s.KeyGrads + j * hs, cos + j * hs, sin + j * hs, grad + (long)j * w + (job.Heads + g) * hs, hs, 1f, transpose: true);
                 new Span<float>(s.ValueGrads + j * hs, hs).CopyTo(new Span<float>(grad + (long)j * w + (job.Heads + job.KvHeads + g) * hs, hs));
             }
         }
@@ -421,47 +421,27 @@ internal static unsafe class CausalAttentionKernel
 
     /// <summary>
     /// scale · (x·cos + rotate_half(x)·sin) of one head row into <paramref name="y"/>; the sine carries rotate_half's
-    /// sign, so each half reads the other half of x.
+    /// sign, so each half reads the other half of x. With <paramref name="transpose"/>, the rotation's transpose (what the
+    /// backward pass applies to a gradient): y[d] = scale · (x[d]·cos[d] + x[d′]·sin[d′]), d′ = d ± hs/2, that is, each
+    /// half takes the other half's sine.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rotate(float* x, float* cos, float* sin, float* y, int hs, float scale)
+    private static void Rotate(float* x, float* cos, float* sin, float* y, int hs, float scale, bool transpose = false)
     {
         var half = hs / 2;
+        float* sinLo = transpose ? sin + half : sin, sinHi = transpose ? sin : sin + half;   // the sines the low and high halves take
         var sv = Vector256.Create(scale);
         var d = 0;
         for (; d + V <= half; d += V)
         {
             var (lo, hi) = (Vector256.Load(x + d), Vector256.Load(x + half + d));
-            ((lo * Vector256.Load(cos + d) + hi * Vector256.Load(sin + d)) * sv).Store(y + d);
-            ((hi * Vector256.Load(cos + half + d) + lo * Vector256.Load(sin + half + d)) * sv).Store(y + half + d);
+            ((lo * Vector256.Load(cos + d) + hi * Vector256.Load(sinLo + d)) * sv).Store(y + d);
+            ((hi * Vector256.Load(cos + half + d) + lo * Vector256.Load(sinHi + d)) * sv).Store(y + half + d);
         }
         for (; d < half; d++)
         {
             var (lo, hi) = (x[d], x[half + d]);
-            (y[d], y[half + d]) = ((lo * cos[d] + hi * sin[d]) * scale, (hi * cos[half + d] + lo * sin[half + d]) * scale);
-        }
-    }
-
-    /// <summary>
-    /// The gradient of x from the gradient dy of <see cref="Rotate"/>'s output: dx[d] = scale · (dy[d]·cos[d] +
-    /// dy[d′]·sin[d′]), d′ = d ± hs/2 (the rotation's transpose).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Unrotate(float* dy, float* cos, float* sin, float* dx, int hs, float scale)
-    {
-        var half = hs / 2;
-        var sv = Vector256.Create(scale);
-        var d = 0;
-        for (; d + V <= half; d += V)
-        {
-            var (lo, hi) = (Vector256.Load(dy + d), Vector256.Load(dy + half + d));
-            ((lo * Vector256.Load(cos + d) + hi * Vector256.Load(sin + half + d)) * sv).Store(dx + d);
-            ((hi * Vector256.Load(cos + half + d) + lo * Vector256.Load(sin + d)) * sv).Store(dx + half + d);
-        }
-        for (; d < half; d++)
-        {
-            var (lo, hi) = (dy[d], dy[half + d]);
-            (dx[d], dx[half + d]) = ((lo * cos[d] + hi * sin[half + d]) * scale, (hi * cos[half + d] + lo * sin[d]) * scale);
+            (y[d], y[half + d]) = ((lo * cos[d] + hi * sinLo[d]) * scale, (hi * cos[half + d] + lo * sinHi[d]) * scale);
         }
     }
 
