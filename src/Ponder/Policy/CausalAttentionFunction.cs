@@ -13,15 +13,8 @@ namespace Ponder.Policy;
 /// Saved for backward: the q/k/v rows and tables (inputs), the output (detached: saving the node's own output
 /// as it is would make a cycle) and each score row's log-sum-exp (B, nh, T).
 /// </remarks>
-internal sealed class CausalAttentionFunction : autograd.SingleTensorFunction<CausalAttentionFunction>
+internal sealed class CausalAttentionFunction : TrainingNode<CausalAttentionFunction>
 {
-    public override string Name => nameof(CausalAttentionFunction);
-
-    private static long _calls;
-
-    /// <summary>Forward passes run by this node so far in this process (tests check which path a pass took).</summary>
-    public static long Calls => Interlocked.Read(ref _calls);
-
     /// <summary>Whether the kernel takes q/k/v rows <paramref name="qkv"/> with these heads and tables (rows of one shared position table).</summary>
     public static bool Applies(Tensor qkv, Tensor cos, int headDim) =>
         qkv.device_type == TorchSharp.DeviceType.CPU && qkv.dtype == ScalarType.Float32 && cos.dtype == ScalarType.Float32
@@ -29,7 +22,7 @@ internal sealed class CausalAttentionFunction : autograd.SingleTensorFunction<Ca
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
-        Interlocked.Increment(ref _calls);
+        Count();
         var (qkv, cos, sin) = (((Tensor)vars[0]).contiguous(), ((Tensor)vars[1]).contiguous(), ((Tensor)vars[2]).contiguous());
         var (heads, kvHeads, headDim) = ((int)vars[3], (int)vars[4], (int)vars[5]);
         var (b, t) = ((int)qkv.size(0), (int)qkv.size(1));

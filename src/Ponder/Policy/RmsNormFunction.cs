@@ -14,16 +14,9 @@ namespace Ponder.Policy;
 /// Arguments of <c>apply</c>: x (…, C), gain (C), eps. Saved for backward: x, gain and r (rows). Rows are split over
 /// threads; the gain's gradient is summed per part, then the parts in order (the same threads give the same result).
 /// </remarks>
-internal sealed unsafe class RmsNormFunction : autograd.SingleTensorFunction<RmsNormFunction>
+internal sealed unsafe class RmsNormFunction : TrainingNode<RmsNormFunction>
 {
     private const int V = 8;                                                         // floats in a Vector256
-
-    public override string Name => nameof(RmsNormFunction);
-
-    private static long _calls;
-
-    /// <summary>Forward passes run by this node so far in this process (tests check which path a pass took).</summary>
-    public static long Calls => Interlocked.Read(ref _calls);
 
     /// <summary>Whether x and gain are float32 CPU tensors the kernel takes.</summary>
     public static bool Applies(Tensor x, Tensor gain) =>
@@ -32,7 +25,7 @@ internal sealed unsafe class RmsNormFunction : autograd.SingleTensorFunction<Rms
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
-        Interlocked.Increment(ref _calls);
+        Count();
         var (x, gain, eps) = (((Tensor)vars[0]).contiguous(), ((Tensor)vars[1]).contiguous(), (double)vars[2]);
         var c = (int)gain.size(0);
         var rows = (int)(x.numel() / c);

@@ -11,16 +11,9 @@ namespace Ponder.Policy;
 /// ops, each a pass over memory; here one pass each way. The training path of <see cref="Mlp"/> (see
 /// <see cref="Transformer.TrainingKernels"/>); the same function within rounding.
 /// </summary>
-internal sealed unsafe class SiluGateFunction : autograd.SingleTensorFunction<SiluGateFunction>
+internal sealed unsafe class SiluGateFunction : TrainingNode<SiluGateFunction>
 {
     private const int V = 8;                                                         // floats in a Vector256
-
-    public override string Name => nameof(SiluGateFunction);
-
-    private static long _calls;
-
-    /// <summary>Forward passes run by this node so far in this process (tests check which path a pass took).</summary>
-    public static long Calls => Interlocked.Read(ref _calls);
 
     /// <summary>Whether <paramref name="x"/> (what gate and up read) is a float32 CPU tensor the kernel takes.</summary>
     public static bool Applies(Tensor x) =>
@@ -28,7 +21,7 @@ internal sealed unsafe class SiluGateFunction : autograd.SingleTensorFunction<Si
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
-        Interlocked.Increment(ref _calls);
+        Count();
         var (gate, up) = (((Tensor)vars[0]).contiguous(), ((Tensor)vars[1]).contiguous()); // (…, I) each
         var n = (int)gate.size(-1);
         var rows = (int)(gate.numel() / n);
