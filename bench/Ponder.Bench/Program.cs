@@ -12,7 +12,8 @@ using static TorchSharp.torch;
 // --vs-llama runs only sections 1 and 4 (the machine peak, then decode against llama.cpp); --batches 1,8,32 picks section 4's batch sizes.
 // --matvec prints only one-row linears at the bench models' shapes, libtorch against Ponder's C# kernel (see MatVecProbe).
 // --tiled prints only a batch-64 decode step's linears, libtorch against Ponder's tiled C# kernel (see TiledProbe).
-// --decode runs only sections 1 and 3 (the machine peak, then decode at batch 1, 16, 64 and 256); --train only the peak and training.
+// --decode runs only sections 1 and 3 (the machine peak, then decode at batch 1, 16, 64 and 256; --decode-batches 64 picks them);
+//   --train only the peak and training.
 // --train-profile prints the peak, then where an SFT step's time goes, with Ponder's C# training kernels and with libtorch's ops
 //   (steps alternate), and what its products and attention alone give (see TrainProfile); --train-attention only the attention rows.
 // --cpu-time measures rates per CPU-second of this process instead of per wall second (for a shared machine; see BenchClock).
@@ -102,7 +103,7 @@ if (args.Contains("--profile"))
 }
 var arith = TaskRegistry.Create(task);
 var rows = new List<(string Name, double TokensPerSecond, double FlopsPerToken)>();
-var decode = new List<(int Batch, double Before, double After, double F32, double Fixed)>();
+var decode = new List<(int Batch, Rates Before, Rates After, Rates F32, Rates Fixed)>();
 bool decodeOnly = args.Contains("--decode");
 bool trainOnly = args.Contains("--train");
 if (!args.Contains("--vs-llama"))
@@ -149,27 +150,34 @@ if (!args.Contains("--vs-llama"))
     //    llama-bench measure decode).
     var problems = arith.Problems(Split.Test, 256, 0);
     var generator = new Ponder.Policy.Generator(model, tokenizer);
-    foreach (int batch in trainOnly ? [] : new[] { 1, 16, 64, 256 })
+    int[] decodeBatches = (args.SkipWhile(a => a != "--decode-batches").Skip(1).FirstOrDefault() ?? "1,16,64,256").Split(',').Select(int.Parse).ToArray();
+    foreach (int batch in trainOnly ? [] : decodeBatches)
     {
         var prompts = problems.Take(batch).Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();
         var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 64, Seed = 1 };
-        double Decode(bool fast, ScalarType? cache = null, bool fixedLength = false)
+        // End-to-end tokens/s (prefill included, as vLLM's throughput benchmark), and the decode loop's and the
+        // prefill's own rates (the generator times each part, as llama-bench's tg and pp; wall time in either clock mode).
+        Rates Decode(bool fast, ScalarType? cache = null, bool fixedLength = false)
         {
             (model.SmallRowKernels, model.KvCacheType) = (fast, cache);
             var o = options with { IgnoreEos = fixedLength };
-            return Measure(seconds, () =>
+            var (calls, decoded, prefilled, decodeTime, prefillTime) = (0, 0L, 0L, TimeSpan.Zero, TimeSpan.Zero);
+            var endToEnd = Measure(seconds, () =>
             {
                 generator.ResetCounters();
                 generator.Generate(prompts, o);
+                if (calls++ == 0) return generator.DecodeTokens;                 // Measure's warm-up call
+                (decoded, prefilled) = (decoded + generator.DecodeTokens, prefilled + generator.PrefillTokens);
+                (decodeTime, prefillTime) = (decodeTime + generator.DecodeTime, prefillTime + generator.PrefillTime);
                 return generator.DecodeTokens;
             });
+            return new Rates(endToEnd, decoded / decodeTime.TotalSeconds, prefilled / prefillTime.TotalSeconds);
         }
-        double before = 0, after = 0, f32 = 0, fixedLength = 0;
+        Rates before = default, after = default, f32 = default, fixedLength = default;
         for (int round = 0; round < 2; round++)   // alternated, best of two: other jobs only ever slow a measurement down
-            (before, after, f32, fixedLength) = (Math.Max(before, Decode(fast: false)), Math.Max(after, Decode(fast: true)),
-                gpu ? 0 : Math.Max(f32, Decode(fast: true, ScalarType.Float32)), Math.Max(fixedLength, Decode(fast: true, fixedLength: true)));
+            (before, after, f32, fixedLength) = (before.Max(Decode(fast: false)), after.Max(Decode(fast: true)),
+                gpu ? default : f32.Max(Decode(fast: true, ScalarType.Float32)), fixedLength.Max(Decode(fast: true, fixedLength: true)));
         decode.Add((batch, before, after, f32, fixedLength));
-
     }
     (model.SmallRowKernels, model.KvCacheType) = (true, null);
 }
@@ -189,11 +197,16 @@ if (decode.Count > 0 || trainOnly)
     }
     if (decode.Count == 0) return 0;
     Console.WriteLine();
-    Console.WriteLine("| decode | tokens/s before (libtorch's ops) | tokens/s (C# decode kernels) | after / before | fraction of matmul peak (after) | tokens/s, f32 KV cache | fraction of peak, f32 cache | tokens/s, fixed length (EOS ignored) | fraction of peak, fixed length |");
+    Console.WriteLine("| decode, prefill included | tokens/s before (libtorch's ops) | tokens/s (C# decode kernels) | after / before | fraction of matmul peak (after) | tokens/s, f32 KV cache | fraction of peak, f32 cache | tokens/s, fixed length (EOS ignored) | fraction of peak, fixed length |");
     Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
     double Fraction(double tps) => tps * model.FlopsPerToken(64) / peak;
     foreach (var (batch, before, after, f32, fixedLength) in decode)
-        Console.WriteLine($"| batch {batch} | {before:N0} | {after:N0} | {after / before:F2} | {Fraction(after):P1} | {f32:N0} | {Fraction(f32):P1} | {fixedLength:N0} | {Fraction(fixedLength):P1} |");
+        Console.WriteLine($"| batch {batch} | {before.EndToEnd:N0} | {after.EndToEnd:N0} | {after.EndToEnd / before.EndToEnd:F2} | {Fraction(after.EndToEnd):P1} | {f32.EndToEnd:N0} | {Fraction(f32.EndToEnd):P1} | {fixedLength.EndToEnd:N0} | {Fraction(fixedLength.EndToEnd):P1} |");
+    Console.WriteLine();
+    Console.WriteLine("| decode alone (prefill excluded, as llama-bench's tg) | tokens/s before | tokens/s (C# decode kernels) | fraction of matmul peak | tokens/s, fixed length | fraction of peak, fixed length | prefill tokens/s (C#, as llama-bench's pp) |");
+    Console.WriteLine("|---|---|---|---|---|---|---|");
+    foreach (var (batch, before, after, _, fixedLength) in decode)
+        Console.WriteLine($"| batch {batch} | {before.Decode:N0} | {after.Decode:N0} | {Fraction(after.Decode):P1} | {fixedLength.Decode:N0} | {Fraction(fixedLength.Decode):P1} | {after.Prefill:N0} |");
 }
 
 // 4. Decode against llama.cpp on the same weights (exported to F32 GGUF) and threads: this model and a wider one.
@@ -253,4 +266,11 @@ static double Measure(double budget, Func<double> work)
     var clock = BenchClock.StartNew();
     do units += work(); while (clock.Elapsed.TotalSeconds < budget);
     return units / clock.Elapsed.TotalSeconds;
+}
+
+/// <summary>A generation's tokens/s: end to end (prefill included), of its decode loop alone, and of its prefill.</summary>
+internal readonly record struct Rates(double EndToEnd, double Decode, double Prefill)
+{
+    /// <summary>Each rate's best of two measurements (other jobs only ever slow one down).</summary>
+    public Rates Max(Rates other) => new(Math.Max(EndToEnd, other.EndToEnd), Math.Max(Decode, other.Decode), Math.Max(Prefill, other.Prefill));
 }

@@ -2,6 +2,7 @@
 // explicit KV cache, samples with a seeded generator, and stops each row at EOS, at a stop string, or at a length
 // limit. The tokenizer is used only to decode (stop-string matching and the returned text). Prompts, steps,
 // answers and rewards belong to the callers (tasks, search, learning).
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -42,7 +43,16 @@ public sealed class Generator
     /// <summary>Real tokens run through the model one step at a time while generating, summed over rows (padding not counted).</summary>
     public long DecodeTokens { get; private set; }
 
-    public void ResetCounters() => (PrefillTokens, DecodeTokens) = (0, 0);
+    /// <summary>
+    /// Wall time spent prefilling (<see cref="Prefill"/>, <see cref="Append"/>, and forking a prefilled prompt's cache to
+    /// its rows), as llama-bench's prompt processing.
+    /// </summary>
+    public TimeSpan PrefillTime { get; private set; }
+
+    /// <summary>Wall time spent in decode loops (sampling and one-token steps), as llama-bench's token generation.</summary>
+    public TimeSpan DecodeTime { get; private set; }
+
+    public void ResetCounters() => (PrefillTokens, DecodeTokens, PrefillTime, DecodeTime) = (0, 0, TimeSpan.Zero, TimeSpan.Zero);
 
     /// <summary>
     /// Samples a continuation of every prompt, all in one batch. A prompt given more than once (several samples of a
@@ -60,7 +70,7 @@ public sealed class Generator
             return Decode(state, options, keepState: false);
         }
         using var shared = Prefill(distinct);
-        using var forked = shared.Fork(rowOf);
+        using var forked = Timed(() => shared.Fork(rowOf), prefill: true);
         return Decode(forked, options, keepState: false);
     }
 
@@ -102,12 +112,14 @@ public sealed class Generator
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
         options.Validate();
         using var state = Prefill([prefix]);
-        using var forked = state.Fork(new int[n]);
+        using var forked = Timed(() => state.Fork(new int[n]), prefill: true);
         return Decode(forked, options, keepState: false, cancellation);
     }
 
     /// <summary>Runs the prompts (each non-empty) through the model, left-padded into one batch.</summary>
-    public DecodeState Prefill(IReadOnlyList<int[]> prompts)
+    public DecodeState Prefill(IReadOnlyList<int[]> prompts) => Timed(() => PrefillUntimed(prompts), prefill: true);
+
+    private DecodeState PrefillUntimed(IReadOnlyList<int[]> prompts)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         if (prompts.Count == 0) throw new ArgumentException("Give at least one prompt.", nameof(prompts));
@@ -139,7 +151,9 @@ public sealed class Generator
     }
 
     /// <summary>Feeds extra tokens to each row (lengths may differ, including zero); rows' logits move to their new last token.</summary>
-    public void Append(DecodeState state, IReadOnlyList<int[]> tokens)
+    public void Append(DecodeState state, IReadOnlyList<int[]> tokens) => Timed(() => AppendUntimed(state, tokens), prefill: true);
+
+    private void AppendUntimed(DecodeState state, IReadOnlyList<int[]> tokens)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(tokens);
@@ -194,7 +208,25 @@ public sealed class Generator
         return Decode(state, options, keepState: true, cancellation);
     }
 
-    private IReadOnlyList<Generation> Decode(DecodeState state, SamplingOptions options, bool keepState, CancellationToken cancellation = default)
+    private IReadOnlyList<Generation> Decode(DecodeState state, SamplingOptions options, bool keepState, CancellationToken cancellation = default) =>
+        Timed(() => DecodeUntimed(state, options, keepState, cancellation), prefill: false);
+
+    // The work's result, its wall time added to PrefillTime or DecodeTime (also when it throws).
+    private T Timed<T>(Func<T> work, bool prefill)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try { return work(); }
+        finally
+        {
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            if (prefill) PrefillTime += elapsed;
+            else DecodeTime += elapsed;
+        }
+    }
+
+    private void Timed(Action work, bool prefill) => Timed(() => { work(); return 0; }, prefill);
+
+    private IReadOnlyList<Generation> DecodeUntimed(DecodeState state, SamplingOptions options, bool keepState, CancellationToken cancellation)
     {
         var rows = state.Rows;
         var maxPositions = _model.Config.MaxPositions;
