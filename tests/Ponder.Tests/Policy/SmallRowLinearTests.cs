@@ -421,6 +421,38 @@ public sealed class SmallRowLinearTests
     }
 
     [Fact]
+    public void Keys_and_values_written_to_a_bfloat16_cache_round_as_libtorch_does()
+    {
+        // Given a decode step whose new keys and values hold rounding ties (odd and even), values just off a tie,
+        // infinities, the largest float, denormals, signed zeros and a NaN, in heads of 32 (sixteen at a time) and 8
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        float Bits(uint bits) => BitConverter.UInt32BitsToSingle(bits);
+        float[] special = [Bits(0x3F808000), Bits(0x3F818000), Bits(0x3F808001), Bits(0x3F807FFF), float.PositiveInfinity,
+            float.NegativeInfinity, float.MaxValue, -float.MaxValue, Bits(0x00000001), Bits(0x00018000), 0f, -0f, 1f / 3, -2.5e-3f, 65504.3f, float.NaN];
+        foreach (var headDim in new[] { 32, 8 })
+        {
+            var (heads, kvHeads) = (1, 1);
+            var row = Enumerable.Range(0, 3 * headDim).Select(i => special[i % special.Length] * (i / special.Length % 2 == 0 ? 1 : -1)).ToArray();
+            var qkv = tensor(row).view(1, 1, 3 * headDim);                                                  // (B, 1, (nh+2·nkv)·hs)
+            var keys = zeros([1, kvHeads, 2, headDim], ScalarType.BFloat16);                                 // (B, nkv, cap, hs)
+            var values = zeros([1, kvHeads, 2, headDim], ScalarType.BFloat16);
+            var mask = zeros(1, 1, 1, 1);
+
+            // When the C# attention writes them to the cache
+            SmallRowOps.CachedAttention(qkv, heads, kvHeads, headDim, keys, values, 0, mask, threads: 1);
+
+            // Then every element is libtorch's rounding of it, bit for bit, and the NaN stays a NaN
+            var written = cat([keys.select(2, 0), values.select(2, 0)], -1).flatten().to(ScalarType.Float32).data<float>().ToArray();
+            var expected = tensor(row[headDim..]).to(ScalarType.BFloat16).to(ScalarType.Float32).data<float>().ToArray();
+            for (var i = 0; i < written.Length; i++)
+                if (float.IsNaN(expected[i])) Assert.True(float.IsNaN(written[i]), $"element {i} of head size {headDim}: {written[i]}");
+                else Assert.True(BitConverter.SingleToUInt32Bits(expected[i]) == BitConverter.SingleToUInt32Bits(written[i]),
+                    $"element {i} of head size {headDim}: {row[headDim + i]:R} → {written[i]:R}, libtorch {expected[i]:R}");
+        }
+    }
+
+    [Fact]
     public void A_bfloat16_kv_cache_decodes_alike_on_both_paths_and_close_to_float32()
     {
         // Given a GQA model whose cache stores bfloat16, 24 prompts and greedy one-token decode steps
