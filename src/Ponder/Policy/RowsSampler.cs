@@ -63,8 +63,7 @@ internal static class RowsSampler
     // log Σ exp(x[i] / t) over n elements.
     private static unsafe float LogSumExp(float* x, int n, float t)
     {
-        var max = float.NegativeInfinity;
-        for (var i = 0; i < n; i++) max = MathF.Max(max, x[i] / t);
+        var max = Largest(x, n, t);
         if (float.IsNegativeInfinity(max)) return max;
         var sum = 0f;
         var i2 = 0;
@@ -78,41 +77,55 @@ internal static class RowsSampler
         return max + MathF.Log(sum);
     }
 
+    // The largest x[i] / t (a NaN if any is one; the maximum does not depend on the order it is taken in).
+    private static unsafe float Largest(float* x, int n, float t)
+    {
+        var max = float.NegativeInfinity;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            var (m, tv) = (Vector256.Create(float.NegativeInfinity), Vector256.Create(t));
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count) m = Vector256.Max(m, Vector256.Load(x + i) / tv);
+            for (var j = 0; j < Vector256<float>.Count; j++) max = MathF.Max(max, m.GetElement(j));
+        }
+        for (; i < n; i++) max = MathF.Max(max, x[i] / t);
+        return max;
+    }
+
     // argmax over i of x[i] / t − log(max(−log u[i], 1e-30)) (the Gumbel-max trick, −log u ~ Exp(1)), or of x[i] when
     // u is null: the first index of the largest value, or of the first NaN (as libtorch's argmax).
     private static unsafe int ArgMax(float* x, float* u, int n, float t)
     {
-        var scores = x;
-        float[]? buffer = null;
-        if (u is not null)
+        if (u is null) return FirstLargest(x, n);
+        var buffer = n <= 4096 ? null : new float[n];
+        var stack = stackalloc float[buffer is null ? n : 0];
+        fixed (float* heap = buffer)
         {
-            buffer = System.Buffers.ArrayPool<float>.Shared.Rent(n);
-            fixed (float* s = buffer)
+            var s = buffer is null ? stack : heap;
+            var i = 0;
+            if (Vector512.IsHardwareAccelerated)                                     // the same values as eight at a time, bit for bit
             {
-                var i = 0;
-                if (Vector256.IsHardwareAccelerated)
-                {
-                    var (tv, tiny) = (Vector256.Create(t), Vector256.Create(1e-30f));
-                    for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-                        (Vector256.Load(x + i) / tv - Vector256.Log(Vector256.Max(-Vector256.Log(Vector256.Load(u + i)), tiny))).Store(s + i);
-                }
-                for (; i < n; i++) s[i] = x[i] / t - MathF.Log(MathF.Max(-MathF.Log(u[i]), 1e-30f));
+                var (tv, tiny) = (Vector512.Create(t), Vector512.Create(1e-30f));
+                for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+                    (Vector512.Load(x + i) / tv - Vector512.Log(Vector512.Max(-Vector512.Log(Vector512.Load(u + i)), tiny))).Store(s + i);
             }
-        }
-        try
-        {
-            fixed (float* s = buffer)
+            if (Vector256.IsHardwareAccelerated)
             {
-                if (buffer is not null) scores = s;
-                var (best, index) = (scores[0], 0);
-                for (var i = 1; i < n && !float.IsNaN(best); i++)
-                    if (scores[i] > best || float.IsNaN(scores[i])) (best, index) = (scores[i], i);
-                return index;
+                var (tv, tiny) = (Vector256.Create(t), Vector256.Create(1e-30f));
+                for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+                    (Vector256.Load(x + i) / tv - Vector256.Log(Vector256.Max(-Vector256.Log(Vector256.Load(u + i)), tiny))).Store(s + i);
             }
+            for (; i < n; i++) s[i] = x[i] / t - MathF.Log(MathF.Max(-MathF.Log(u[i]), 1e-30f));
+            return FirstLargest(s, n);
         }
-        finally
-        {
-            if (buffer is not null) System.Buffers.ArrayPool<float>.Shared.Return(buffer);
-        }
+    }
+
+    // The first index of the largest of n scores, or of the first NaN.
+    private static unsafe int FirstLargest(float* scores, int n)
+    {
+        var best = Largest(scores, n, 1f);
+        for (var i = 0; i < n; i++)
+            if (scores[i] == best || float.IsNaN(scores[i])) return i;
+        return 0;
     }
 }

@@ -173,4 +173,28 @@ public sealed class SamplerTests
         Assert.Equal(ScalarType.Int64, ours.Tokens.dtype);
         Assert.Equal(ScalarType.Float32, ours.LogProbs.dtype);
     }
+
+    [Fact]
+    public void The_csharp_rows_sampler_breaks_ties_and_meets_nans_as_libtorchs_argmax()
+    {
+        // Given greedy rows whose largest logit appears twice, after a zero of each sign, or with NaNs (first, last, later than the largest)
+        using var scope = NewDisposeScope();
+        var logits = RandomLogits(6, 40, 3);                                             // (6, 40)
+        (logits[0, 7], logits[0, 33]) = (9f, 9f);
+        (logits[1, 39], logits[1, 2]) = (9f, 9f);
+        logits[2] = zeros(40);
+        (logits[2, 4], logits[2, 20]) = (-0f, 0f);
+        logits[3, 0] = float.NaN;
+        logits[4, 39] = float.NaN;
+        (logits[5, 30], logits[5, 35], logits[5, 12]) = (float.NaN, float.NaN, 50f);
+        var options = new SamplingOptions { Temperature = 0 };
+
+        // When sampled in C# and with libtorch's argmax
+        var ours = Sampler.Sample(logits, options, null).Tokens.data<long>().ToArray();
+        var theirs = Sampler.WithTorch(logits, options, null).Tokens.data<long>().ToArray();
+
+        // Then both pick the first of the largest, or the first NaN
+        Assert.Equal(theirs, ours);
+        Assert.Equal([7L, 2L, 0L, 0L, 39L, 30L], ours);
+    }
 }
