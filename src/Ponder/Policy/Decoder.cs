@@ -48,15 +48,29 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
     /// Final-normed hidden states (B, T, C) of <paramref name="inputIds"/> appended to <paramref name="cache"/>;
     /// <paramref name="valid"/> (B, T) marks real tokens (null: all), padding is never attended to.
     /// </summary>
-    public Tensor Appended(Tensor inputIds, KvCache cache, Tensor? valid, bool checkPositions, Rotary rotary, ScalarType dtype, bool fused, bool smallRows = false)
+    public Tensor Appended(Tensor inputIds, KvCache cache, Tensor? valid, bool checkPositions, Rotary rotary, ScalarType dtype, bool fused, bool smallRows = false) =>
+        Appended(inputIds, cache, valid, checkPositions, rotary, dtype, fused, smallRows, head: null, out _);
+
+    /// <summary>
+    /// The same, and where <see cref="FusedAppend"/> runs the append and can, the logits (B, V) of its one token a row
+    /// under <paramref name="head"/> (V, C), computed in the same pass (<paramref name="logits"/> is null otherwise).
+    /// </summary>
+    public Tensor Appended(Tensor inputIds, KvCache cache, Tensor? valid, bool checkPositions, Rotary rotary, ScalarType dtype, bool fused,
+        bool smallRows, Tensor? head, out Tensor? logits)
     {
+        logits = null;
         using var scope = NewDisposeScope();
         var group = _config.NumHeads / _config.NumKvHeads;
         var whole = smallRows && FusedAppend.Applies(_config, inputIds, cache, dtype);
         var (positions, mask) = cache.BeginAppend((int)inputIds.shape[1], valid, checkPositions); // (B, T), (B, 1, T, S)
         try
         {
-            if (whole) return FusedAppend.Run(this, _config, rotary, inputIds, positions, cache).MoveToOuterDisposeScope(); // (B, T, C)
+            if (whole)
+            {
+                var (hidden, headLogits) = FusedAppend.Run(this, _config, rotary, inputIds, positions, cache, head); // (B, T, C), (B, V)
+                logits = headLogits?.MoveToOuterDisposeScope();
+                return hidden.MoveToOuterDisposeScope();
+            }
             var (cos, sin) = rotary.Lookup(positions, dtype);                        // (B, 1, T, hs)
             // Additive form (0 / −∞), made once for all layers: SDPA converts a boolean mask on every call.
             var bias = zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), Scalars.NegativeInfinity); // (B, 1, T, S)

@@ -59,7 +59,18 @@ internal static class FusedAppend
     /// append in progress (<see cref="KvCache.BeginAppend"/> gave <paramref name="positions"/> (B, T) and marked the
     /// new slots' validity). Check <see cref="Applies"/> first.
     /// </summary>
-    public static unsafe Tensor Run(Decoder decoder, TransformerConfig config, Rotary rotary, Tensor inputIds, Tensor positions, KvCache cache)
+    public static Tensor Run(Decoder decoder, TransformerConfig config, Rotary rotary, Tensor inputIds, Tensor positions, KvCache cache) =>
+        Run(decoder, config, rotary, inputIds, positions, cache, head: null).Hidden;
+
+    /// <summary>
+    /// <see cref="Run(Decoder, TransformerConfig, Rotary, Tensor, Tensor, KvCache)"/>, and with <paramref name="head"/>
+    /// (V, C) the logits (B, V) of a one-token append computed in the same pass, each thread its rows' (null when the
+    /// append has more than one token a row, a padding row, or a head that <see cref="TiledLinear"/> cannot read).
+    /// They equal <see cref="TiledLinear.Forward"/> on the hidden states bit for bit: the threads' rows start at
+    /// multiples of four, so every row falls in the same four-row tile (or the same tail) as there.
+    /// </summary>
+    public static unsafe (Tensor Hidden, Tensor? Logits) Run(Decoder decoder, TransformerConfig config, Rotary rotary, Tensor inputIds,
+        Tensor positions, KvCache cache, Tensor? head)
     {
         var (b, t) = ((int)inputIds.size(0), (int)inputIds.size(1));
         var vocab = config.VocabSize;
@@ -85,22 +96,27 @@ internal static class FusedAppend
         var live = LiveRows((bool*)Address(valid), b, t, start, cache.Capacity);
         var rows = live?.Length ?? b;
         var output = (live is null ? empty([b, t, config.HiddenSize], ScalarType.Float32) : zeros([b, t, config.HiddenSize], ScalarType.Float32)); // (B, T, C)
-        if (rows == 0) return output;
+        if (rows == 0) return (output, null);
+        var withHead = head is not null && t == 1 && live is null && head.dtype == ScalarType.Float32 && head.device_type == DeviceType.CPU
+            && head.dim() == 2 && head.is_contiguous() && head.size(1) == config.HiddenSize;
+        var logits = withHead ? empty([b, head!.size(0)], ScalarType.Float32) : null;                  // (B, V)
         var shape = new Shape(config, rows, t, start, cache.Capacity, rotary.MaxPositions);
         var scratch = Scratch((long)rows * t * (Shape.Floats(config) + shape.Columns));
         fixed (int* map = live)
         {
             var step = new Append(shape, layers, Address(decoder.Embedding.weight!), Address(decoder.Norm.Weight), (nint)ids,
-                Address(positionsC), Address(valid), Address(cos), Address(sin), Address(output), (nint)Unsafe.AsPointer(ref scratch[0]), (nint)map);
+                Address(positionsC), Address(valid), Address(cos), Address(sin), Address(output), (nint)Unsafe.AsPointer(ref scratch[0]), (nint)map,
+                withHead ? Address(head) : 0, withHead ? (int)head!.size(0) : 0, Address(logits));
             var available = Math.Max(1, get_num_threads());
             var threads = Math.Min(Math.Min(available, rows), Math.Max(1, rows * t / MinRowsPerThread));
+            // A part's first row; with the head, a multiple of four (the head's four-row tiles are the whole batch's).
+            int First(int part) => part == threads ? rows : withHead ? (int)((long)rows * part / threads) / 4 * 4 : (int)((long)rows * part / threads);
             if (threads <= 1) Rows(step with { OutputThreads = available }, 0, rows);
-            else
-                RowWorkers.For(threads, part => Rows(step, (int)((long)rows * part / threads), (int)((long)rows * (part + 1) / threads)));
+            else RowWorkers.For(threads, part => Rows(step, First(part), First(part + 1)));
         }
         GC.KeepAlive(scratch);
         GC.KeepAlive(positionsC);
-        return output;
+        return (output, logits);
     }
 
     // The rows with at least one real slot among the new columns [start, start + t), or null when every row has one.
@@ -151,7 +167,7 @@ internal static class FusedAppend
     /// that many threads (an append of too few rows to split: batch 1 of a model whose weights do not fit the caches).
     /// </summary>
     private readonly record struct Append(Shape Shape, Layer[] Layers, nint Embedding, nint FinalNorm, nint Ids, nint Positions,
-        nint Valid, nint Cos, nint Sin, nint Output, nint Scratch, nint BatchRows, int OutputThreads = 1);
+        nint Valid, nint Cos, nint Sin, nint Output, nint Scratch, nint BatchRows, nint Head, int Vocabulary, nint Logits, int OutputThreads = 1);
 
     // Batch rows [first, end), their T tokens each, through every layer: the scratch holds (B·T, ·) arrays side by side,
     // each thread its own rows.
@@ -203,6 +219,8 @@ internal static class FusedAppend
             Linear(step, act + (long)r0 * i, n, (float*)layer.Down, null, x + (long)r0 * c, c, i, accumulate: true);
         }
         for (var r = r0; r < r1; r++) SmallRowOps.RmsNormRow(x + (long)r * c, (float*)step.FinalNorm, s.Eps, (float*)step.Output + Token(r) * c, c);
+        if (step.Head != 0)                                                               // one token a row, every row live
+            Linear(step, (float*)step.Output + (long)r0 * c, n, (float*)step.Head, null, (float*)step.Logits + (long)r0 * step.Vocabulary, step.Vocabulary, c, accumulate: false);
     }
 
     private static unsafe void Linear(Append step, float* x, int rows, float* w, float* b, float* y, int outF, int inF, bool accumulate) =>

@@ -272,8 +272,7 @@ public sealed class Generator
 
             var ids = sample.Tokens.view(b, 1);                                                      // (B, 1)
             var validT = fed == b ? null : tensor(feed, device: _model.Device).unsqueeze(1);         // (B, 1)
-            var hidden = _model.Hidden(ids, state.Cache, validT, checkPositions: false);            // (B, 1, C)
-            var logits = _model.Logits(hidden.select(1, 0));                                        // (B, V)
+            var logits = _model.StepLogits(ids, state.Cache, validT);                               // (B, V)
             if (validT is not null) logits = where(validT, logits, state.Logits);                   // (B, V)
             state.ReplaceLogits(logits.DetachFromDisposeScope());
             DecodeTokens += fed;

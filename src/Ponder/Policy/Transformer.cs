@@ -141,6 +141,28 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
         return nn.functional.linear(hidden, weight);
     }
 
+    /// <summary>
+    /// Logits (B, V) of a one-token append of <paramref name="inputIds"/> (B, 1) to <paramref name="cache"/> (a decode
+    /// step): <see cref="Logits"/> of <see cref="Hidden(Tensor, KvCache, Tensor?)"/>'s rows, positions unchecked (the
+    /// caller tracks them). Where the C# append runs and the head would take <see cref="TiledLinear"/> (more than
+    /// <see cref="SmallRowLinear.MaxRows"/> rows, at most <see cref="MaxTiledHeadRows"/>), the head runs in the same
+    /// pass, each thread on its rows: the same values, without a second call.
+    /// </summary>
+    internal Tensor StepLogits(Tensor inputIds, KvCache cache, Tensor? valid)
+    {
+        var weight = _lmHead?.weight ?? _model.Embedding.weight!;
+        var rows = inputIds.size(0);
+        var head = SmallRows && inputIds.dim() == 2 && inputIds.size(1) == 1 && rows > SmallRowLinear.MaxRows && rows <= MaxTiledHeadRows ? weight : null;
+        var hidden = _model.Appended(inputIds, cache, valid, checkPositions: false, _rotary, DType, Fused, SmallRows, head, out var logits); // (B, 1, C)
+        if (logits is not null)
+        {
+            hidden.Dispose();
+            return logits;
+        }
+        using var last = hidden.select(1, 0);                                          // (B, C)
+        using (hidden) return Logits(last);
+    }
+
     /// <summary>Rows of hidden states up to which the head runs on <see cref="TiledLinear"/> (a batch of decode steps); more take libtorch's matmul.</summary>
     internal const int MaxTiledHeadRows = 1024;
 

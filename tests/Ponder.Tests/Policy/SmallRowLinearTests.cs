@@ -161,6 +161,48 @@ public sealed class SmallRowLinearTests
         Assert.Equal((0L, 0L, 0L), Calls(5, 1));
     }
 
+    [Theory]
+    [InlineData(3, false)]    // four rows or fewer: the head on the small-row kernel, after the pass
+    [InlineData(5, false)]    // one tile and a tail row
+    [InlineData(20, false)]   // two threads' halves of ten rows: the split moves to eight, a multiple of four
+    [InlineData(64, false)]
+    [InlineData(64, true)]    // a padding row: the head after the pass
+    public void A_decode_steps_logits_with_the_head_in_the_pass_are_the_heads_on_its_hidden_states_bit_for_bit(int batch, bool padding)
+    {
+        // Given a tiny model (an untied head), prompts prefilled into two caches, and one decode token a row
+        torch.manual_seed(31);
+        using var model = new Transformer(TinyModels.Config(50) with { HiddenSize = 64 });
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var saved = get_num_threads();
+        set_num_threads(2);
+        try
+        {
+            var prompt = tensor(TinyModels.RandomTokens(batch * 4, 50, seed: batch).Select(t => (long)t).ToArray()).view(batch, 4);
+            var step = tensor(TinyModels.RandomTokens(batch, 50, seed: batch + 1).Select(t => (long)t).ToArray()).view(batch, 1);
+            var valid = padding ? ones(batch, 1, ScalarType.Bool).index_put_(tensor(false), tensor(3L)) : null;   // (B, 1)
+            using var first = model.NewCache(batch, capacity: 6);
+            using var second = model.NewCache(batch, capacity: 6);
+            model.Hidden(prompt, first);
+            model.Hidden(prompt, second);
+
+            // When the step's logits come from the head in the pass, and from the head applied to its hidden states
+            var tiled = TiledLinear.Calls;
+            var inPass = model.StepLogits(step, first, valid);                                      // (B, V)
+            var headAfter = TiledLinear.Calls - tiled;
+            var expected = model.Logits(model.Hidden(step, second, valid).select(1, 0));            // (B, V)
+
+            // Then they are identical, and the head ran in the pass (not as a call of its own) from five rows on, with no padding
+            Assert.Equal(0f, (inPass - expected).abs().max().item<float>());
+            Assert.Equal(batch > SmallRowLinear.MaxRows && padding ? 1L : 0L, headAfter);
+        }
+        finally
+        {
+            set_num_threads(saved);
+        }
+    }
+
     [Fact]
     public void Kv_cache_decode_with_the_kernel_matches_libtorch_and_the_full_forward()
     {
