@@ -529,6 +529,12 @@ internal static class SmallRowOps
     // accumulators, the even and odd sums interleaved back into order once at the end. headDim % 32 == 0.
     private static unsafe void WeightedBf16(float* weights, int s, byte* values, float scale, float* y, int headDim)
     {
+        if (Vector512.IsHardwareAccelerated) WeightedBf16Wide(weights, s, values, scale, y, headDim);
+        else WeightedBf16Narrow(weights, s, values, scale, y, headDim);
+    }
+
+    internal static unsafe void WeightedBf16Narrow(float* weights, int s, byte* values, float scale, float* y, int headDim)
+    {
         var stride = (long)headDim * 2;
         for (var i = 0; i < headDim; i += 32)
         {
@@ -558,6 +564,40 @@ internal static class SmallRowOps
             }
             Interleave((e0 + f0) * scale, (o0 + p0) * scale, y + i);
             Interleave((e1 + f1) * scale, (o1 + p1) * scale, y + i + 16);
+        }
+    }
+
+    // WeightedBf16 on 16-float vectors: a whole 32-element block of a column in one load, its two halves in the lanes
+    // that the 8-float loop keeps in two accumulators, so every output is the same chain of multiply-adds (the same
+    // values, bit for bit) from half the loads and splits.
+    internal static unsafe void WeightedBf16Wide(float* weights, int s, byte* values, float scale, float* y, int headDim)
+    {
+        var stride = (long)headDim * 2;
+        var high = Vector512.Create(0xFFFF0000u);
+        for (var i = 0; i < headDim; i += 32)
+        {
+            Vector512<float> e = default, o = default, f = default, p = default;
+            var v = values + i * 2;
+            var c = 0;
+            for (; c + 2 <= s; c += 2, v += 2 * stride)
+            {
+                var (a, b) = (Vector512.Load((uint*)v), Vector512.Load((uint*)(v + stride)));
+                var (w, x) = (Vector512.Create(weights[c]), Vector512.Create(weights[c + 1]));
+                e = Vector512.FusedMultiplyAdd((a << 16).AsSingle(), w, e);
+                o = Vector512.FusedMultiplyAdd((a & high).AsSingle(), w, o);
+                f = Vector512.FusedMultiplyAdd((b << 16).AsSingle(), x, f);
+                p = Vector512.FusedMultiplyAdd((b & high).AsSingle(), x, p);
+            }
+            if (c < s)
+            {
+                var a = Vector512.Load((uint*)v);
+                var w = Vector512.Create(weights[c]);
+                e = Vector512.FusedMultiplyAdd((a << 16).AsSingle(), w, e);
+                o = Vector512.FusedMultiplyAdd((a & high).AsSingle(), w, o);
+            }
+            var (even, odd) = ((e + f) * scale, (o + p) * scale);
+            Interleave(even.GetLower(), odd.GetLower(), y + i);
+            Interleave(even.GetUpper(), odd.GetUpper(), y + i + 16);
         }
     }
 

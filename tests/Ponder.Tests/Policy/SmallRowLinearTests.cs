@@ -462,6 +462,31 @@ public sealed class SmallRowLinearTests
         Assert.True(RelativeDiff(actual, expected) < Relative, $"relative diff {RelativeDiff(actual, expected)}");
     }
 
+    [Theory]
+    [InlineData(32, 21)]   // an odd column count: the last column alone
+    [InlineData(64, 8)]
+    public unsafe void Bfloat16_values_weighted_sixteen_at_a_time_give_the_eight_at_a_time_sums_bit_for_bit(int headDim, int columns)
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;           // the wide loop runs only with AVX-512
+        // Given softmax weights over the columns and a block of bfloat16 values (columns, hs)
+        torch.manual_seed(headDim + columns);
+        using var scope = NewDisposeScope();
+        var weights = rand(columns).softmax(0);
+        var values = randn(columns, headDim).to(ScalarType.BFloat16);
+        var (narrow, wide) = (zeros(headDim), zeros(headDim));
+
+        // When weighted both ways
+        fixed (byte* w = weights.bytes, v = values.bytes, a = narrow.bytes, b = wide.bytes)
+        {
+            SmallRowOps.WeightedBf16Narrow((float*)w, columns, v, 0.7f, (float*)a, headDim);
+            SmallRowOps.WeightedBf16Wide((float*)w, columns, v, 0.7f, (float*)b, headDim);
+        }
+
+        // Then every output is the same float, and the weighted sum of the values
+        Assert.True(narrow.eq(wide).all().item<bool>());
+        Assert.True(RelativeDiff(wide, weights.matmul(values.to(ScalarType.Float32)) * 0.7) < Relative);
+    }
+
     [Fact]
     public void Keys_and_values_written_to_a_bfloat16_cache_round_as_libtorch_does()
     {
