@@ -28,6 +28,13 @@ internal static unsafe class CausalAttentionKernel
 {
     private const int V = 8;                                                         // floats in a Vector256
 
+    /// <summary>
+    /// Whether the score and weighted-row loops take 16-float vectors (AVX-512, where the JIT has it). Every output
+    /// element is the same chain of multiply-adds either way (each lane sums over its own column), so the results are
+    /// the same bit for bit; tests turn it off to check that.
+    /// </summary>
+    internal static bool Wide { get; set; } = Vector512.IsHardwareAccelerated;
+
     /// <summary>The sizes of one call, and where its tensors are.</summary>
     internal readonly record struct Job(int Batch, int T, int Heads, int KvHeads, int HeadDim,
         nint Qkv, nint Cos, nint Sin, nint Output, nint Lse, nint OutputGrad = 0, nint QkvGrad = 0)
@@ -233,7 +240,19 @@ internal static unsafe class CausalAttentionKernel
     private static void ScoreGradients(float* scores, float* dP, float lse, float delta, int n, int chunks, float* probs, float* dS)
     {
         var (l, d) = (Vector256.Create(lse), Vector256.Create(delta));
-        for (var k = 0; k < chunks; k++)
+        var k = 0;
+        if (Wide)
+        {
+            var (l16, d16) = (Vector512.Create(lse), Vector512.Create(delta));
+            for (; k + 2 <= chunks; k += 2)
+            {
+                var j = k * V;
+                var p = Vector512.ConditionalSelect(Before16(j, n), ExpOrZero(Vector512.Load(scores + j) - l16), Vector512<float>.Zero);
+                p.Store(probs + j);
+                (p * (Vector512.Load(dP + j) - d16)).Store(dS + j);
+            }
+        }
+        for (; k < chunks; k++)
         {
             var j = k * V;
             var p = Vector256.ConditionalSelect(Before(j, n), ExpOrZero(Vector256.Load(scores + j) - l), Vector256<float>.Zero);
@@ -241,6 +260,10 @@ internal static unsafe class CausalAttentionKernel
             (p * (Vector256.Load(dP + j) - d)).Store(dS + j);
         }
     }
+
+    /// <summary>Lanes j … j + 15 that are below <paramref name="n"/>, as a mask.</summary>
+    private static Vector512<float> Before16(int j, int n) =>
+        Vector512.LessThan(Vector512.Create(j) + Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(n)).AsSingle();
 
     /// <summary>Lanes j … j + 7 that are below <paramref name="n"/>, as a mask.</summary>
     private static Vector256<float> Before(int j, int n) =>
@@ -258,7 +281,26 @@ internal static unsafe class CausalAttentionKernel
         var x1 = rows + (long)Math.Min(1, count - 1) * rowStride;
         var x2 = rows + (long)Math.Min(2, count - 1) * rowStride;
         var x3 = rows + (long)Math.Min(3, count - 1) * rowStride;
-        for (var k = 0; k < chunks; k++)
+        var k = 0;
+        if (Wide)
+            for (; k + 2 <= chunks; k += 2)                                          // two chunks in one 16-float vector
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                var m = transposed + k * V;
+                for (var d = 0; d < hs; d++, m += tp)
+                {
+                    var column = Vector512.Load(m);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(x0[d]), column, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(x1[d]), column, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(x2[d]), column, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(x3[d]), column, a3);
+                }
+                a0.Store(output + k * V);
+                a1.Store(output + tp + k * V);
+                a2.Store(output + 2 * tp + k * V);
+                a3.Store(output + 3 * tp + k * V);
+            }
+        for (; k < chunks; k++)
         {
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
             var m = transposed + k * V;
@@ -346,6 +388,28 @@ internal static unsafe class CausalAttentionKernel
         float* w0 = weights, w1 = weights + Math.Min(1, count - 1) * weightStep, w2 = weights + Math.Min(2, count - 1) * weightStep,
             w3 = weights + Math.Min(3, count - 1) * weightStep;
         var col = 0;
+        if (Wide)
+            for (; col + 4 * V <= hs; col += 4 * V)                                  // 32 columns: two 16-float vectors a row
+            {
+                Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+                var r = rows + col;
+                for (long m = 0, at = 0; m < n; m++, at += weightStride, r += rowStride)
+                {
+                    var (lo, hi) = (Vector512.Load(r), Vector512.Load(r + 2 * V));
+                    var x = Vector512.Create(w0[at]);
+                    (a0, a1) = (Vector512.FusedMultiplyAdd(x, lo, a0), Vector512.FusedMultiplyAdd(x, hi, a1));
+                    x = Vector512.Create(w1[at]);
+                    (b0, b1) = (Vector512.FusedMultiplyAdd(x, lo, b0), Vector512.FusedMultiplyAdd(x, hi, b1));
+                    x = Vector512.Create(w2[at]);
+                    (c0, c1) = (Vector512.FusedMultiplyAdd(x, lo, c0), Vector512.FusedMultiplyAdd(x, hi, c1));
+                    x = Vector512.Create(w3[at]);
+                    (d0, d1) = (Vector512.FusedMultiplyAdd(x, lo, d0), Vector512.FusedMultiplyAdd(x, hi, d1));
+                }
+                Put(y + col, a0, a1, accumulate);
+                if (count > 1) Put(y + yStride + col, b0, b1, accumulate);
+                if (count > 2) Put(y + 2L * yStride + col, c0, c1, accumulate);
+                if (count > 3) Put(y + 3L * yStride + col, d0, d1, accumulate);
+            }
         for (; col + 2 * V <= hs; col += 2 * V)
         {
             Vector256<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
@@ -372,6 +436,14 @@ internal static unsafe class CausalAttentionKernel
                 WeightedRows(weights + k * weightStep, weightStride, rows + col, rowStride, n, y + k * yStride + col, hs - col, accumulate);
     }
 
+    /// <summary>Two 16-float vectors to y and y + 16, or added to what is there.</summary>
+    private static void Put(float* y, Vector512<float> lo, Vector512<float> hi, bool accumulate)
+    {
+        if (accumulate) (lo, hi) = (lo + Vector512.Load(y), hi + Vector512.Load(y + 2 * V));
+        lo.Store(y);
+        hi.Store(y + 2 * V);
+    }
+
     /// <summary>Two vectors to y and y + 8, or added to what is there.</summary>
     private static void Put(float* y, Vector256<float> lo, Vector256<float> hi, bool accumulate)
     {
@@ -394,7 +466,19 @@ internal static unsafe class CausalAttentionKernel
         var max = float.NegativeInfinity;
         for (var lane = 0; lane < V; lane++) max = MathF.Max(max, mv.GetElement(lane));
         var (m, acc) = (Vector256.Create(max), Vector256<float>.Zero);
-        for (var k = 0; k < chunks; k++)
+        var first = 0;
+        if (Wide)                                                                    // two chunks at a time, summed in the same order
+        {
+            var m16 = Vector512.Create(max);
+            for (; first + 2 <= chunks; first += 2)
+            {
+                var e = Vector512.ConditionalSelect(Before16(first * V, n), ExpOrZero(Vector512.Load(p + first * V) - m16), Vector512<float>.Zero);
+                e.Store(p + first * V);
+                acc += e.GetLower();
+                acc += e.GetUpper();
+            }
+        }
+        for (var k = first; k < chunks; k++)
         {
             var e = Vector256.ConditionalSelect(Before(k * V, n), ExpOrZero(Vector256.Load(p + k * V) - m), Vector256<float>.Zero);
             e.Store(p + k * V);
@@ -412,6 +496,12 @@ internal static unsafe class CausalAttentionKernel
     {
         var floor = Vector256.Create(Negligible);
         return Vector256.ConditionalSelect(Vector256.GreaterThan(x, floor), Vector256.Exp(Vector256.Max(x, floor)), Vector256<float>.Zero);
+    }
+
+    private static Vector512<float> ExpOrZero(Vector512<float> x)
+    {
+        var floor = Vector512.Create(Negligible);
+        return Vector512.ConditionalSelect(Vector512.GreaterThan(x, floor), Vector512.Exp(Vector512.Max(x, floor)), Vector512<float>.Zero);
     }
 
     private static float ExpOrZero(float x) => x > Negligible ? MathF.Exp(x) : 0f;
@@ -432,6 +522,16 @@ internal static unsafe class CausalAttentionKernel
         float* sinLo = transpose ? sin + half : sin, sinHi = transpose ? sin : sin + half;   // the sines the low and high halves take
         var sv = Vector256.Create(scale);
         var d = 0;
+        if (Wide)
+        {
+            var s16 = Vector512.Create(scale);
+            for (; d + 2 * V <= half; d += 2 * V)
+            {
+                var (lo, hi) = (Vector512.Load(x + d), Vector512.Load(x + half + d));
+                ((lo * Vector512.Load(cos + d) + hi * Vector512.Load(sinLo + d)) * s16).Store(y + d);
+                ((hi * Vector512.Load(cos + half + d) + lo * Vector512.Load(sinHi + d)) * s16).Store(y + half + d);
+            }
+        }
         for (; d + V <= half; d += V)
         {
             var (lo, hi) = (Vector256.Load(x + d), Vector256.Load(x + half + d));

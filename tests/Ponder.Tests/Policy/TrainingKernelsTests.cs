@@ -57,4 +57,44 @@ public sealed class TrainingKernelsTests
             Assert.True(diff < Relative, $"{name}: relative diff {diff}");
         }
     }
+
+    [Theory]
+    [InlineData(32, 65)]    // the default's shapes: heads of 32, T just past a multiple of 16
+    [InlineData(16, 23)]    // heads of 16 (no 32-column block), an odd chunk count
+    [InlineData(48, 9)]     // heads of 48: one 32-column block and a 16-column rest
+    public void The_attention_node_on_sixteen_float_vectors_gives_the_same_output_and_gradients_bit_for_bit(int hs, int t)
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;           // the wide loops run only with AVX-512
+        // Given q/k/v rows of a GQA layer (four query heads on two kv heads), rotary tables and an output gradient
+        torch.manual_seed(hs + t);
+        using var scope = NewDisposeScope();
+        var (heads, kvHeads, batch) = (4, 2, 3);
+        using var rotary = new Rotary(hs, t, 10000);
+        var (cos, sin) = rotary.Lookup(arange(t, ScalarType.Int64).unsqueeze(0), ScalarType.Float32); // (1, 1, T, hs)
+        var qkv = randn(batch, t, (heads + 2 * kvHeads) * hs);                                       // (B, T, W)
+        var g = randn(batch, t, heads * hs);                                                         // (B, T, nh·hs)
+        (Tensor Output, Tensor Grad) Run(bool wide)
+        {
+            CausalAttentionKernel.Wide = wide;
+            var x = qkv.clone().requires_grad_();
+            var y = CausalAttentionFunction.apply(x, cos, sin, heads, kvHeads, hs);
+            y.backward([g]);
+            return (y.detach(), x.grad!.clone());
+        }
+
+        // When run on 16-float vectors and on 8-float ones
+        try
+        {
+            var (wideOut, wideGrad) = Run(wide: true);
+            var (narrowOut, narrowGrad) = Run(wide: false);
+
+            // Then output and gradient are identical
+            Assert.True(wideOut.eq(narrowOut).all().item<bool>(), "outputs differ");
+            Assert.True(wideGrad.eq(narrowGrad).all().item<bool>(), "gradients differ");
+        }
+        finally
+        {
+            CausalAttentionKernel.Wide = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+        }
+    }
 }
