@@ -147,7 +147,8 @@ if (!args.Contains("--vs-llama"))
     //    (libtorch's ops with fused projections, a float32 cache), and with the kernels and an exact float32 cache
     //    (--kv-cache f32), measured back to back. Rows end at EOS, so a batch thins out as it runs; the last column is
     //    fixed-length generation (EOS ignored, every row runs all 64 tokens, as vLLM's throughput benchmark and
-    //    llama-bench measure decode).
+    //    llama-bench measure decode). The first table counts the prompts' prefill in the time (as vLLM's throughput
+    //    benchmark); the second times the decode loop alone (as llama-bench's tg) and the prefill alone (its pp).
     var problems = arith.Problems(Split.Test, 256, 0);
     var generator = new Ponder.Policy.Generator(model, tokenizer);
     int[] decodeBatches = (args.SkipWhile(a => a != "--decode-batches").Skip(1).FirstOrDefault() ?? "1,16,64,256").Split(',').Select(int.Parse).ToArray();
