@@ -35,6 +35,33 @@ public sealed class GeneratorTests
     }
 
     [Fact]
+    public void The_generator_times_its_prefills_and_decode_loops_apart()
+    {
+        // Given a generator whose counters were reset
+        var tokenizer = new TestCharTokenizer();
+        using var model = TinyModels.Model(tokenizer.VocabSize);
+        var generator = new Generator(model, tokenizer);
+        int[][] prompts = [Prompt("hello", tokenizer), Prompt("12+3", tokenizer)];
+        generator.Generate(prompts, Greedy);
+        generator.ResetCounters();
+        Assert.Equal((TimeSpan.Zero, TimeSpan.Zero), (generator.PrefillTime, generator.DecodeTime));
+
+        // When it prefills alone, then appends, then continues decoding
+        using var state = generator.Prefill(prompts);
+        var afterPrefill = (generator.PrefillTime, generator.DecodeTime);
+        generator.Append(state, [[tokenizer.Encode("x")[0]], []]);
+        var afterAppend = generator.PrefillTime;
+        generator.Continue(state, Greedy with { MaxNewTokens = 5 });
+
+        // Then the prefill and the append count as prefill time only, the decode loop as decode time only
+        Assert.True(afterPrefill.PrefillTime > TimeSpan.Zero && afterPrefill.DecodeTime == TimeSpan.Zero);
+        Assert.True(afterAppend > afterPrefill.PrefillTime);
+        Assert.Equal(afterAppend, generator.PrefillTime);
+        Assert.True(generator.DecodeTime > TimeSpan.Zero);
+        Assert.True(generator.DecodeTokens > 0);
+    }
+
+    [Fact]
     public void Log_probs_are_model_log_softmax_at_the_generated_positions()
     {
         // Given sampling with temperature and top-k, which change the sampling distribution but not the model's
