@@ -103,8 +103,9 @@ internal static class TrainProfile
 
     /// <summary>
     /// Only the attention rows of <see cref="Run"/>'s second table (`--train-attention`): rotary + causal attention from
-    /// the fused q/k/v rows, the C# node and libtorch's ops alternated twice, at the default SFT batch's shapes (64 rows
-    /// of <paramref name="t"/> positions).
+    /// the fused q/k/v rows, the C# node, the C# node on its 8-float loops (where the CPU has AVX-512 and the node takes
+    /// 16-float ones: the same values, <see cref="CausalAttentionKernel.Wide"/>) and libtorch's ops, alternated twice,
+    /// at the default SFT batch's shapes (64 rows of <paramref name="t"/> positions).
     /// </summary>
     public static void RunAttention(Transformer model, int t, double seconds)
     {
@@ -113,9 +114,25 @@ internal static class TrainProfile
         Console.WriteLine();
         Console.WriteLine($"| rotary + attention from q/k/v rows ({c.NumLayers} layers, {batch} × {c.NumHeads} heads × {t} × {c.HeadDim}) | forward ms | GFLOP/s | backward ms | GFLOP/s |");
         Console.WriteLine("|---|---|---|---|---|");
-        for (int round = 0; round < 2; round++)
-            foreach (var kernels in new[] { true, false })
-                NodeRow(model, batch, t, kernels, seconds / 4, kernels ? "C# node" : "libtorch's ops");
+        var wide = CausalAttentionKernel.Wide;
+        try
+        {
+            for (int round = 0; round < 2; round++)
+            {
+                NodeRow(model, batch, t, true, seconds / 6, "C# node");
+                if (wide)
+                {
+                    CausalAttentionKernel.Wide = false;
+                    NodeRow(model, batch, t, true, seconds / 6, "C# node, 8-float loops");
+                    CausalAttentionKernel.Wide = true;
+                }
+                NodeRow(model, batch, t, false, seconds / 6, "libtorch's ops");
+            }
+        }
+        finally
+        {
+            CausalAttentionKernel.Wide = wide;
+        }
     }
 
     /// <summary>
