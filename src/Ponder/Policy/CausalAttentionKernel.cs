@@ -513,10 +513,11 @@ internal static unsafe class CausalAttentionKernel
     /// scale · (x·cos + rotate_half(x)·sin) of one head row into <paramref name="y"/>; the sine carries rotate_half's
     /// sign, so each half reads the other half of x. With <paramref name="transpose"/>, the rotation's transpose (what the
     /// backward pass applies to a gradient): y[d] = scale · (x[d]·cos[d] + x[d′]·sin[d′]), d′ = d ± hs/2, that is, each
-    /// half takes the other half's sine.
+    /// half takes the other half's sine. <paramref name="y"/> may be <paramref name="x"/> (each step reads both halves
+    /// before it writes them): the decode path rotates in place (<see cref="SmallRowOps.RotateHeads"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rotate(float* x, float* cos, float* sin, float* y, int hs, float scale, bool transpose = false)
+    internal static void Rotate(float* x, float* cos, float* sin, float* y, int hs, float scale, bool transpose = false)
     {
         var half = hs / 2;
         float* sinLo = transpose ? sin + half : sin, sinHi = transpose ? sin : sin + half;   // the sines the low and high halves take

@@ -81,27 +81,13 @@ internal static class SmallRowOps
         }
     }
 
-    /// <summary>Rotates <paramref name="heads"/> consecutive heads at <paramref name="x"/> in place with one position's table rows.</summary>
+    /// <summary>
+    /// Rotates <paramref name="heads"/> consecutive heads at <paramref name="x"/> in place with one position's table rows
+    /// (the training node's rotation at scale 1, which changes no value).
+    /// </summary>
     internal static unsafe void RotateHeads(float* x, int heads, int headDim, float* c, float* s)
     {
-        var half = headDim / 2;
-        for (var h = 0; h < heads; h++, x += headDim)
-        {
-            var i = 0;
-            if (Vector256.IsHardwareAccelerated)
-                for (; i + Vector256<float>.Count <= half; i += Vector256<float>.Count)
-                {
-                    var (x1, x2) = (Vector256.Load(x + i), Vector256.Load(x + i + half));
-                    (x1 * Vector256.Load(c + i) + x2 * Vector256.Load(s + i)).Store(x + i);
-                    (x2 * Vector256.Load(c + i + half) + x1 * Vector256.Load(s + i + half)).Store(x + i + half);
-                }
-            for (; i < half; i++)
-            {
-                var (x1, x2) = (x[i], x[i + half]);
-                x[i] = x1 * c[i] + x2 * s[i];
-                x[i + half] = x2 * c[i + half] + x1 * s[i + half];
-            }
-        }
+        for (var h = 0; h < heads; h++, x += headDim) CausalAttentionKernel.Rotate(x, c, s, x, headDim, 1f);
     }
 
     /// <summary>silu(gate) · up for gateUp (…, 2I) = [gate, up] → (…, I). Check <see cref="Plain"/> first.</summary>
