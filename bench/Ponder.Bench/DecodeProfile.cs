@@ -68,7 +68,7 @@ internal static class DecodeProfile
         var attnOut = randn(b, nh, 1, hs);
         var logits = randn(b, V);
         var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 1, Seed = 1 };
-        using var rng = new TorchSharp.torch.Generator(1);
+        var rng = new UniformDraws(1);
 
         var rows = new List<(string, double)>();
         void Item(string name, int times, Action op) => rows.Add((name, times * Time(seconds, op)));
@@ -167,7 +167,7 @@ internal static class DecodeProfile
 
     // Microseconds per (B, 1) forward of the model on a cache of Context columns, plus sampling and the host copy;
     // the cache is refilled (untimed) every 60 steps so that its length stays near Context.
-    private static double RealStep(Transformer model, int b, double seconds, SamplingOptions options, TorchSharp.torch.Generator rng)
+    private static double RealStep(Transformer model, int b, double seconds, SamplingOptions options, UniformDraws rng)
     {
         var vocab = model.Config.VocabSize;
         var next = randint(0, vocab, [b, 1]);
@@ -194,7 +194,7 @@ internal static class DecodeProfile
     // The op sequence of the real step with separate projections, written out with the model's own weights and a
     // private cache; without attention it shows what attention costs in place (reading the cache), which the
     // category rows, whose inputs stay in the CPU caches, understate.
-    private static double ReplayStep(Transformer model, int b, double seconds, SamplingOptions options, TorchSharp.torch.Generator rng, bool attention)
+    private static double ReplayStep(Transformer model, int b, double seconds, SamplingOptions options, UniformDraws rng, bool attention)
     {
         var cfg = model.Config;
         var (nh, nkv, hs, C) = (cfg.NumHeads, cfg.NumKvHeads, cfg.HeadDim, cfg.HiddenSize);

@@ -6,7 +6,6 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
-using TorchGenerator = TorchSharp.torch.Generator;
 
 namespace Ponder.Policy;
 
@@ -236,9 +235,9 @@ public sealed class Generator
             if (state.LengthsMutable[row] >= maxPositions || options.MaxNewTokens == 0) outputs[row].Finish = FinishReason.Length;
 
         using var inference = inference_mode();
-        // libtorch's bridge makes CPU generators only, whatever device is asked for: on a GPU, seed its default generator.
-        using var rng = _model.Device.type == DeviceType.CPU ? new TorchGenerator((ulong)options.Seed, _model.Device) : null;
-        if (rng is null) torch.cuda.manual_seed(options.Seed);
+        // On the CPU the noise is drawn in C# (libtorch's CPU stream for the seed); on a GPU, from its seeded default generator.
+        var draws = _model.Device.type == DeviceType.CPU ? new UniformDraws((ulong)options.Seed) : null;
+        if (draws is null) torch.cuda.manual_seed(options.Seed);
         var steps = (int)Math.Min(options.MaxNewTokens, maxPositions - state.LengthsMutable.Min()); // most steps any row can take
         state.Cache.Reserve(state.Cache.Length + Math.Max(steps, 0));
         var stopWindow = options.Stop.Count == 0 ? 0 : 4 * options.Stop.Max(s => s.Length) + 8;
@@ -249,7 +248,7 @@ public sealed class Generator
             cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var b = map.Length;
-            var sample = Sampler.Sample(state.Logits, options, rng);
+            var sample = Sampler.Sample(state.Logits, options, draws);
             var (hostTokens, hostLogProbs) = ToHost(sample);                                         // (B), (B)
 
             var feed = new bool[b];

@@ -1,14 +1,13 @@
 using System.Runtime.Intrinsics;
 using TorchSharp;
 using static TorchSharp.torch;
-using TorchGenerator = TorchSharp.torch.Generator;
 
 namespace Ponder.Policy;
 
 /// <summary>
 /// <see cref="Sampler"/>'s unfiltered case (no top-k, no top-p) on float32 CPU logits, in C# on the tensor's memory:
-/// one libtorch call for the uniform noise (the same draws from the same generator as the libtorch path, so the
-/// same seed picks the same tokens), then per row the log-sum-exp, the Gumbel-max argmax and the picked
+/// per row the uniform noise (from <see cref="UniformDraws"/>, the draws the libtorch path takes from the same
+/// stream, so the same seed picks the same tokens), the log-sum-exp, the Gumbel-max argmax and the picked
 /// log-probabilities in one pass each, instead of the eight to ten libtorch calls of the general path (at a decode
 /// step of a small model those calls cost about as much as the step's attention).
 /// </summary>
@@ -28,12 +27,14 @@ internal static class RowsSampler
         logits.device_type == DeviceType.CPU && logits.dtype == ScalarType.Float32 && logits.dim() == 2 && logits.is_contiguous()
         && logits.numel() > 0 && (options.TopK <= 0 || options.TopK >= logits.size(1)) && options.TopP >= 1;
 
-    public static unsafe SampledTokens Sample(Tensor logits, SamplingOptions options, TorchGenerator? generator)
+    /// <summary>Samples every row; with <paramref name="draws"/> null, the noise comes from libtorch's default generator.</summary>
+    public static unsafe SampledTokens Sample(Tensor logits, SamplingOptions options, UniformDraws? draws)
     {
         var (b, v) = ((int)logits.size(0), (int)logits.size(1));
         Interlocked.Add(ref _calls, b);
         var greedy = options.Temperature == 0;
-        using var noise = greedy ? null : empty_like(logits).uniform_(0, 1, generator);  // (B, V) U, E = −log U ~ Exp(1)
+        using var noise = greedy || draws is not null ? null : empty_like(logits).uniform_(0, 1);   // (B, V) U, E = −log U ~ Exp(1)
+        Span<float> rowNoise = greedy || draws is null ? [] : v <= 4096 ? stackalloc float[v] : new float[v];  // (V), a row's U at a time
         var tokens = empty(b, ScalarType.Int64);
         var logProbs = empty(b, ScalarType.Float32);
         var samplingLogProbs = zeros(b, ScalarType.Float32);
@@ -42,7 +43,8 @@ internal static class RowsSampler
         var sp = (float*)SmallRowOps.Address(samplingLogProbs);
         var temperature = (float)options.Temperature;
         var raw = (float*)SmallRowOps.Address(logits);
-        var u = greedy ? null : (float*)SmallRowOps.Address(noise!);
+        var u = noise is null ? null : (float*)SmallRowOps.Address(noise);
+        fixed (float* drawn = rowNoise)
         for (var r = 0; r < b; r++)
         {
             var row = raw + (long)r * v;
@@ -51,7 +53,8 @@ internal static class RowsSampler
             if (greedy) choice = ArgMax(row, null, v, 1f);
             else
             {
-                choice = ArgMax(row, u + (long)r * v, v, temperature);
+                draws?.Fill(rowNoise);                                                  // rows in order: the (B, V) tensor's order
+                choice = ArgMax(row, draws is null ? u + (long)r * v : drawn, v, temperature);
                 sp[r] = temperature == 1 ? row[choice] - lse : row[choice] / temperature - LogSumExp(row, v, temperature);
             }
             tp[r] = choice;

@@ -1,26 +1,29 @@
 using TorchSharp;
 using static TorchSharp.torch;
-using TorchGenerator = TorchSharp.torch.Generator;
 
 namespace Ponder.Policy;
 
 /// <summary>
 /// Next-token selection from logits (B, V): temperature, top-k, top-p, then the Gumbel-max trick —
-/// argmax(logits/T − log E) with E = −log U ~ Exp(1), U uniform from a seeded generator, is an exact sample from
+/// argmax(logits/T − log E) with E = −log U ~ Exp(1), U uniform from seeded draws, is an exact sample from
 /// softmax(logits/T) and is a few vectorized ops per step (torch.multinomial is far slower for batches on CPU, and
 /// libtorch's own exponential_ draws about four times slower than uniform_ there). With top-k the noise is drawn for
 /// the k candidates only, which matters for large vocabularies.
 /// </summary>
 public static class Sampler
 {
-    public static SampledTokens Sample(Tensor logits, SamplingOptions options, TorchGenerator? generator)
+    /// <summary>
+    /// Samples a token a row of <paramref name="logits"/> (B, V). The noise comes from <paramref name="draws"/>, row after
+    /// row, or with null from libtorch's default generator of the logits' device (seeded by the caller).
+    /// </summary>
+    public static SampledTokens Sample(Tensor logits, SamplingOptions options, UniformDraws? draws)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return RowsSampler.Applies(logits, options) ? RowsSampler.Sample(logits, options, generator) : WithTorch(logits, options, generator);
+        return RowsSampler.Applies(logits, options) ? RowsSampler.Sample(logits, options, draws) : WithTorch(logits, options, draws);
     }
 
     /// <summary>The same in libtorch's ops, for every device and option (<see cref="RowsSampler"/> takes the unfiltered float32 CPU case).</summary>
-    internal static SampledTokens WithTorch(Tensor logits, SamplingOptions options, TorchGenerator? generator)
+    internal static SampledTokens WithTorch(Tensor logits, SamplingOptions options, UniformDraws? draws)
     {
         using var scope = NewDisposeScope();
         var raw = logits.dtype == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32); // (B, V)
@@ -39,7 +42,7 @@ public static class Sampler
             using var temperature = options.Temperature.ToScalar();                     // held for the call (Scalars)
             var scaled = options.Temperature == 1 ? raw : raw.div(temperature);         // (B, V)
             var (candidates, indices) = Candidates(scaled, options.TopK, options.TopP);  // (B, K), (B, K) or null
-            var gumbel = empty_like(candidates).uniform_(0, 1, generator).log_().neg_().clamp_min_(Scalars.Tiny).log_(); // (B, K) log E, E = −log U
+            var gumbel = Uniform(candidates, draws).log_().neg_().clamp_min_(Scalars.Tiny).log_(); // (B, K) log E, E = −log U
             var choice = candidates.sub(gumbel).argmax(-1);                              // (B)
             tokens = indices is null ? choice : indices.gather(-1, choice.unsqueeze(-1)).squeeze(-1);
             logProbs = Pick(modelLogProbs, tokens);
@@ -71,6 +74,15 @@ public static class Sampler
             values = values.masked_fill(massAbove.ge(p), Scalars.NegativeInfinity);      // (B, K)
         }
         return (values.MoveToOuterDisposeScope(), indices.MoveToOuterDisposeScope());
+    }
+
+    // Uniform draws in the shape of `like`, in its element order, on its device.
+    private static Tensor Uniform(Tensor like, UniformDraws? draws)
+    {
+        if (draws is null) return empty_like(like).uniform_(0, 1);
+        var host = new float[like.numel()];
+        draws.Fill(host);
+        return tensor(host, like.shape, ScalarType.Float32).to(like.device);
     }
 
     private static Tensor Pick(Tensor logProbs, Tensor tokens) =>

@@ -14,8 +14,7 @@ public sealed class SamplerTests
 
     private static long[] Sample(Tensor logits, SamplingOptions options)
     {
-        using var g = new TorchGenerator((ulong)options.Seed);
-        return Sampler.Sample(logits, options, g).Tokens.data<long>().ToArray();
+        return Sampler.Sample(logits, options, new UniformDraws((ulong)options.Seed)).Tokens.data<long>().ToArray();
     }
 
     [Fact]
@@ -85,9 +84,7 @@ public sealed class SamplerTests
     {
         using var scope = NewDisposeScope();
         var logits = tensor(new float[] { 0.5f, 0.3f, 0.15f, 0.05f }).log().unsqueeze(0).expand(64, 4).contiguous();
-        using var g = new TorchGenerator(3);
-
-        var result = Sampler.Sample(logits, new SamplingOptions { TopP = 0.75 }, g);
+        var result = Sampler.Sample(logits, new SamplingOptions { TopP = 0.75 }, new UniformDraws(3));
 
         var tokens = result.Tokens.data<long>().ToArray();
         Assert.All(tokens, t => Assert.True(t is 0 or 1));
@@ -155,13 +152,10 @@ public sealed class SamplerTests
         Assert.False(RowsSampler.Applies(logits, options with { TopP = 0.9 }));
         Assert.False(RowsSampler.Applies(logits.to(ScalarType.Float64), options));
 
-        // When sampled in C# and in libtorch's ops, each from a generator of the same seed
+        // When sampled in C# and in libtorch's ops, each from draws of the same seed
         var calls = RowsSampler.Calls;
-        SampledTokens Run(bool csharp)
-        {
-            using var g = new TorchGenerator(11);
-            return csharp ? Sampler.Sample(logits, options, g) : Sampler.WithTorch(logits, options, g);
-        }
+        SampledTokens Run(bool csharp) =>
+            csharp ? Sampler.Sample(logits, options, new UniformDraws(11)) : Sampler.WithTorch(logits, options, new UniformDraws(11));
         var ours = Run(csharp: true);
         var theirs = Run(csharp: false);
 
