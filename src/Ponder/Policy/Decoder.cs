@@ -62,7 +62,7 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
         using var scope = NewDisposeScope();
         var group = _config.NumHeads / _config.NumKvHeads;
         var whole = smallRows && FusedAppend.Applies(_config, inputIds, cache, dtype);
-        var (positions, mask) = cache.BeginAppend((int)inputIds.shape[1], valid, checkPositions); // (B, T), (B, 1, T, S)
+        var positions = cache.BeginAppend((int)inputIds.shape[1], valid, checkPositions); // (B, T)
         try
         {
             if (whole)
@@ -72,6 +72,7 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
                 return hidden.MoveToOuterDisposeScope();
             }
             var (cos, sin) = rotary.Lookup(positions, dtype);                        // (B, 1, T, hs)
+            var mask = cache.PendingMask();                                          // (B, 1, T, S)
             // Additive form (0 / −∞), made once for all layers: SDPA converts a boolean mask on every call.
             var bias = zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), Scalars.NegativeInfinity); // (B, 1, T, S)
             if (group > 1) bias = bias.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)

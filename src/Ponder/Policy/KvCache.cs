@@ -26,6 +26,7 @@ public sealed class KvCache : IDisposable
     private readonly int _maxPositions;
     private long _positionBound;         // host upper bound on max(_positions); avoids a sync per append
     private int _pending;                // columns written by the append in progress
+    private Tensor? _pendingValid;       // its (B, T) validity (null: all real), for PendingMask
 
     /// <summary>An empty cache for <paramref name="batch"/> rows with room for <paramref name="capacity"/> columns.</summary>
     public KvCache(TransformerConfig config, int batch, int capacity, Device? device = null, ScalarType dtype = ScalarType.Float32)
@@ -126,22 +127,27 @@ public sealed class KvCache : IDisposable
 
     /// <summary>
     /// Starts an append of <paramref name="t"/> columns: records which new slots are real (<paramref name="valid"/>
-    /// (B, T) bool, null = all), advances positions, and returns the positions of the new tokens (B, T) and the
-    /// attention mask (B, 1, T, S) with S = Length + T: a query sees the real keys up to and including its
-    /// own column, and always its own slot (so padding queries stay finite; no real query sees padding).
+    /// (B, T) bool, null = all), advances positions, and returns the positions of the new tokens (B, T).
+    /// <see cref="PendingMask"/> gives its attention mask.
     /// </summary>
-    internal (Tensor Positions, Tensor Mask) BeginAppend(int t, Tensor? valid, bool checkPositions)
+    internal Tensor BeginAppend(int t, Tensor? valid, bool checkPositions)
     {
         if (_pending != 0) throw new InvalidOperationException("An append is already in progress.");
         if (t <= 0) throw new ArgumentOutOfRangeException(nameof(t), "Append at least one column.");
         if (Length + t > Capacity) Reserve(Length + t);
-        var (l, s) = (Length, Length + t);
+        var l = Length;
+        var check = checkPositions && _positionBound + t > _maxPositions;
+        if (t == 1 && valid is null && !check && Device.type == DeviceType.CPU && _valid.is_contiguous() && _positions.is_contiguous())
+        {
+            _pendingValid = null;
+            return DecodeStep(l);
+        }
 
         var counts = valid?.to(ScalarType.Int64);                                              // (B, T)
         var positions = counts is null                                                         // (B, T)
             ? (t == 1 ? _positions.clone() : _positions.unsqueeze(1) + arange(t, ScalarType.Int64, Device)).view(Batch, t)
             : _positions.unsqueeze(1) + counts.cumsum(1) - counts;
-        if (checkPositions && _positionBound + t > _maxPositions) CheckPositions(positions, valid);
+        if (check) CheckPositions(positions, valid);
         _positionBound += t;
         using Scalar columns = t;                                                              // held for the call (Scalars)
         if (counts is null) _positions.add_(columns);
@@ -150,7 +156,36 @@ public sealed class KvCache : IDisposable
         else _valid.narrow(1, l, t).copy_(valid);
 
         _pending = t;
-        return (positions, Mask(l, t, valid));                                                 // (B, 1, T, S)
+        _pendingValid = valid;
+        return positions;
+    }
+
+    // BeginAppend's bookkeeping for one real token a row on the CPU, on the buffers' memory: the same positions and slots
+    // as its libtorch ops, without their five calls (a decode step of a small model takes a few hundred microseconds).
+    private unsafe Tensor DecodeStep(int column)
+    {
+        var positions = empty([Batch, 1], ScalarType.Int64);                                   // (B, 1)
+        var next = (long*)SmallRowOps.Address(_positions);
+        var given = (long*)SmallRowOps.Address(positions);
+        var slots = (bool*)SmallRowOps.Address(_valid);
+        for (var b = 0; b < Batch; b++)
+        {
+            given[b] = next[b]++;
+            slots[(long)b * Capacity + column] = true;
+        }
+        _positionBound += 1;
+        _pending = 1;
+        return positions;
+    }
+
+    /// <summary>
+    /// The attention mask (B, 1, T, S) of the append in progress, S = Length + T: a query sees the real keys up to and
+    /// including its own column, and always its own slot (so padding queries stay finite; no real query sees padding).
+    /// </summary>
+    internal Tensor PendingMask()
+    {
+        if (_pending == 0) throw new InvalidOperationException("No append is in progress.");
+        return Mask(Length, _pending, _pendingValid);
     }
 
     // True where a query may attend a key: real keys up to its own column, plus always its own slot.
@@ -199,7 +234,7 @@ public sealed class KvCache : IDisposable
     internal void EndAppend()
     {
         Length += _pending;
-        _pending = 0;
+        (_pending, _pendingValid) = (0, null);
     }
 
     /// <summary>Lets the caller tell the cache the exact largest next position, when it tracks positions itself.</summary>
