@@ -19,7 +19,7 @@ public static class ExpertIterationCommand
             until they have them or N attempts (hard problems get the samples easy ones do not need)
           --strict-steps: keep a solution only if every step is right too (tasks with a step checker)
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
-            [--lr 3e-5] [--temperature 1] [--eval-every 25] [--eval-count 200] [--seed 1]
+            [--lr 3e-5] [--temperature 1] [--eval-every 25] [--eval-count 200] [--seed 1] [--no-training-kernels]
         """;
 
     public static int RunExpertIteration(string[] args)
@@ -75,6 +75,7 @@ public static class ExpertIterationCommand
             SamplesPerProblem = o.Int("samples", d.SamplesPerProblem, 2), Beta = o.Double("beta", d.Beta, 0),
             Lr = o.Double("lr", d.Lr, 0, 1), Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
             EvalEvery = o.Int("eval-every", d.EvalEvery, 0), EvalCount = o.Int("eval-count", d.EvalCount, 1), Seed = o.Int("seed", d.Seed),
+            TrainingKernels = !o.Flag("no-training-kernels") && d.TrainingKernels,
         };
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();

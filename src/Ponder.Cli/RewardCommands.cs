@@ -22,6 +22,7 @@ public static class RewardCommands
           --seed S             seed of labels and data order (1) --resume    continue the checkpoint in --out
           --max-minutes M      stop (with a checkpoint) after M minutes
           --no-likelihood      score from the hidden state only (no log-probability features; a baseline)
+          --no-training-kernels  the trunk's norms, gating and attention in libtorch's ops, not Ponder's C# autograd nodes
           --device cpu|cuda
         """;
 
@@ -47,6 +48,7 @@ public static class RewardCommands
             Steps = o.Int("steps", 400, 1), BatchSize = o.Int("batch", 32, 1), Lr = o.Double("lr", 1e-4, 0, 1), Warmup = o.Int("warmup", 20, 0),
             EvalEvery = o.Int("eval-every", 100, 0), CheckpointEvery = o.Int("checkpoint-every", 0, 0), Seed = seed,
             Resume = o.Flag("resume"), MaxMinutes = o.Double("max-minutes", 0, 0), LikelihoodFeatures = !o.Flag("no-likelihood"),
+            TrainingKernels = !o.Flag("no-training-kernels"),
         };
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();

@@ -8,6 +8,7 @@ public static class TrainCommand
 {
     public const string Usage = """
         ponder train revise --init POLICY --out DIR [--task T] [--problems 3000] [--steps 600] [--batch 64] [--lr 0.001] [--seed S]
+            [--no-training-kernels]
           a reviser for sequential revision: SFT on (problem + the policy's wrong attempt + 'revise:' → gold solution)
         ponder train sft --task T --out DIR [options]
           --init C             fine-tune checkpoint C instead of training from scratch
@@ -61,6 +62,7 @@ public static class TrainCommand
             BatchSize = o.Int("batch", d.BatchSize, 1),
             Lr = o.Double("lr", d.Lr, 0, 1),
             Seed = o.Int("seed", d.Seed),
+            TrainingKernels = !o.Flag("no-training-kernels") && d.TrainingKernels,
         };
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();

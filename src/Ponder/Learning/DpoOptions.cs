@@ -23,4 +23,6 @@ public sealed record DpoOptions
     public int EvalEvery { get; init; } = 25;
     public int EvalCount { get; init; } = 200;
     public int Seed { get; init; } = 1;
+    /// <summary>Run the gradient passes' norms, gating and attention through Ponder's C# autograd nodes (<see cref="Policy.Transformer.TrainingKernels"/>; the default); false runs libtorch's ops.</summary>
+    public bool TrainingKernels { get; init; } = true;
 }

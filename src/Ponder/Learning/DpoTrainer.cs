@@ -22,6 +22,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
         var reference = LoadedPolicy.Load(o.Policy, device);
         var task = taskOverride ?? TaskRegistry.Create(o.Task ?? policy.State.Task);
         var (model, tokenizer) = (policy.Model, policy.Tokenizer);
+        model.TrainingKernels = o.TrainingKernels;
         var optimizer = SupervisedStep.Optimizer(model, weightDecay: 0);
         var generator = new Policy.Generator(model, tokenizer);
         var evalProblems = task.Problems(Split.Test, o.EvalCount, SftTrainer.EvalSeed);

@@ -30,4 +30,7 @@ public sealed record RevisionOptions
     public int Warmup { get; init; } = 50;
 
     public int Seed { get; init; } = 1;
+
+    /// <summary>Run the gradient passes' norms, gating and attention through Ponder's C# autograd nodes (<see cref="Policy.Transformer.TrainingKernels"/>; the default); false runs libtorch's ops.</summary>
+    public bool TrainingKernels { get; init; } = true;
 }

@@ -28,6 +28,7 @@ public sealed class RevisionTrainer(RevisionOptions options, Device device)
         progress?.Report(new TrainProgress(0, o.Steps, double.NaN, 0, $"{pairs.Count} wrong attempts of {o.Problems} become revision pairs"));
 
         var model = policy.Model;
+        model.TrainingKernels = o.TrainingKernels;
         var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
         var schedule = new LrSchedule(o.Lr, o.Warmup, o.Steps);
         Directory.CreateDirectory(o.Out);

@@ -42,6 +42,7 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
         if (trainExamples.Count == 0) throw new InvalidOperationException($"{o.LabelPath}: no labelled solution with a step to train on");
 
         var (model, startStep) = Initialize(policy, task);
+        model.TrainingKernels = o.TrainingKernels;
         policy.Model.Dispose();
         var tokenizer = policy.Tokenizer;
         var optimizer = new AdamW(model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, (Tensor)p.parameter)), weightDecay: o.WeightDecay);

@@ -50,6 +50,8 @@ public sealed record RewardTrainerOptions
     public int CheckpointEvery { get; init; }
     /// <summary>Seeds the data order (batch k is a function of seed and k).</summary>
     public int Seed { get; init; } = 1;
+    /// <summary>Run the gradient passes' norms, gating and attention through Ponder's C# autograd nodes (<see cref="Policy.Transformer.TrainingKernels"/>; the default); false runs libtorch's ops.</summary>
+    public bool TrainingKernels { get; init; } = true;
     /// <summary>Continue the checkpoint in <see cref="Out"/> exactly where it stopped.</summary>
     public bool Resume { get; init; }
     /// <summary>Stop early (with a checkpoint) after this much wall time; 0 means no limit.</summary>

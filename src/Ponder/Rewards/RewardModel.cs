@@ -202,8 +202,18 @@ public sealed class RewardModel : nn.Module<Tensor, Tensor>
     Tensor LanguageModelLogProbs(Tensor hidden) =>                                                      // (B, T, V)
         (_lmHead is null ? nn.functional.linear(hidden, _model.Embedding.weight!) : _lmHead.call(hidden)).log_softmax(-1);
 
+    /// <summary>
+    /// Whether gradient passes run the trunk's norms, gating and attention through Ponder's C# autograd nodes (as
+    /// <see cref="Policy.Transformer.TrainingKernels"/>). False here; <see cref="Learning.RewardTrainerOptions"/> sets it.
+    /// </summary>
+    public bool TrainingKernels { get; set; }
+
     /// <summary>Final-normed hidden states (B, T, C) with full causal attention at positions 0…T−1.</summary>
-    public Tensor Hidden(Tensor inputIds) => _model.Causal(inputIds, _rotary, _score.weight!.dtype, fused: !is_grad_enabled());
+    public Tensor Hidden(Tensor inputIds)
+    {
+        var grad = is_grad_enabled();
+        return _model.Causal(inputIds, _rotary, _score.weight!.dtype, fused: !grad, trainingKernels: TrainingKernels && grad);
+    }
 
     protected override void Dispose(bool disposing)
     {

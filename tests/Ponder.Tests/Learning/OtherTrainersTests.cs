@@ -1,4 +1,5 @@
 using Ponder.Learning;
+using Ponder.Policy;
 using static TorchSharp.torch;
 
 namespace Ponder.Tests.Learning;
@@ -17,9 +18,11 @@ public sealed class OtherTrainersTests : IDisposable
             Policy = start, Out = dir.File("dpo"), Steps = 12, ProblemsPerStep = 8, SamplesPerProblem = 8, Beta = 0.5, Lr = 1e-2,
             EvalEvery = 0, EvalCount = 4, Seed = 2,
         };
+        var nodes = (CausalAttentionFunction.Calls, RmsNormFunction.Calls);
         new DpoTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run();
         double after = ToyBandit.DigitFirstProbability(o.Out);
         Assert.True(after > 2 * before, $"P(digit first) {before:F3} → {after:F3}");
+        Assert.True(CausalAttentionFunction.Calls > nodes.Item1 && RmsNormFunction.Calls > nodes.Item2, "DPO's gradient passes ran on the C# training nodes");
     }
 
     [Fact]

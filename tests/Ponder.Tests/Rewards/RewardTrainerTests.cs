@@ -54,6 +54,7 @@ public sealed class RewardTrainerTests : IDisposable
         var options = Setup(200, 150);
 
         // When a PRM is trained on them for 150 steps
+        var nodes = (CausalAttentionFunction.Calls, RmsNormFunction.Calls);
         var result = new RewardTrainer(options, CPU).Run();
 
         // Then the cache was reused, and on 100 fresh toy solutions the step AUC exceeds 0.95
@@ -65,6 +66,7 @@ public sealed class RewardTrainerTests : IDisposable
         double auc = Classification.RocAuc(scores.SelectMany(s => s).ToList(), test.SelectMany(s => s.Labels.Select(l => l > 0)).ToList());
         Assert.True(auc > 0.95, $"toy step AUC {auc:F3}");
         Assert.True(result.ValidationAuc > 0.9, $"held-out AUC {result.ValidationAuc:F3}");
+        Assert.True(CausalAttentionFunction.Calls > nodes.Item1 && RmsNormFunction.Calls > nodes.Item2, "the trunk's gradient passes ran on the C# training nodes");
         Assert.Equal("prm", rm.State.Kind);
         Assert.Equal(PolicyIdentity.Of(options.Policy), rm.State.Extra![LoadedRewardModel.PolicyIdKey]);
     }
