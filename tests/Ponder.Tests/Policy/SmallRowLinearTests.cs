@@ -487,6 +487,42 @@ public sealed class SmallRowLinearTests
         Assert.True(RelativeDiff(wide, weights.matmul(values.to(ScalarType.Float32)) * 0.7) < Relative);
     }
 
+    [Theory]
+    [InlineData(32, 20)]   // 21 columns: two blocks of eight, then five one by one
+    [InlineData(64, 7)]    // two 32-element blocks a key; eight columns, one block of eight
+    public void Bfloat16_key_scores_on_sixteen_float_vectors_agree_with_the_eight_float_loop_within_rounding(int headDim, int start)
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;           // the wide loop runs only with AVX-512
+        // Given a decode step of 5 rows over a bfloat16 cache of `start` columns
+        torch.manual_seed(headDim + start);
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var (heads, columns) = (2, start + 1);
+        var qkv = randn(5, 1, 3 * heads * headDim);                                        // (B, 1, 3·nh·hs)
+        var keys = randn(5, heads, columns, headDim).to(ScalarType.BFloat16);              // (B, nh, S, hs)
+        var values = randn(5, heads, columns, headDim).to(ScalarType.BFloat16);
+        var mask = zeros(5, 1, 1, columns);
+
+        // When attended with the 16-float key scores and with the 8-float ones
+        Tensor Attend(bool wide)
+        {
+            var saved = SmallRowOps.WideKeyScores;
+            SmallRowOps.WideKeyScores = wide;
+            try
+            {
+                return SmallRowOps.CachedAttention(qkv, heads, heads, headDim, keys.clone(), values.clone(), start, mask, threads: 1);
+            }
+            finally
+            {
+                SmallRowOps.WideKeyScores = saved;
+            }
+        }
+        var (wide, narrow) = (Attend(wide: true), Attend(wide: false));
+
+        // Then the outputs agree to float32 rounding (the halves of each dot product are added in another order)
+        Assert.True(RelativeDiff(wide, narrow) < 1e-5, $"relative diff {RelativeDiff(wide, narrow)}");
+    }
+
     [Fact]
     public void Keys_and_values_written_to_a_bfloat16_cache_round_as_libtorch_does()
     {
