@@ -45,20 +45,22 @@ internal static class RowsSampler
         var raw = (float*)SmallRowOps.Address(logits);
         var u = noise is null ? null : (float*)SmallRowOps.Address(noise);
         fixed (float* drawn = rowNoise)
-        for (var r = 0; r < b; r++)
         {
-            var row = raw + (long)r * v;
-            var lse = LogSumExp(row, v, 1f);
-            int choice;
-            if (greedy) choice = ArgMax(row, null, v, 1f);
-            else
+            for (var r = 0; r < b; r++)
             {
-                draws?.Fill(rowNoise);                                                  // rows in order: the (B, V) tensor's order
-                choice = ArgMax(row, draws is null ? u + (long)r * v : drawn, v, temperature);
-                sp[r] = temperature == 1 ? row[choice] - lse : row[choice] / temperature - LogSumExp(row, v, temperature);
+                var row = raw + (long)r * v;
+                var lse = LogSumExp(row, v, 1f);
+                int choice;
+                if (greedy) choice = ArgMax(row, null, v, 1f);
+                else
+                {
+                    draws?.Fill(rowNoise);                                              // rows in order: the (B, V) tensor's order
+                    choice = ArgMax(row, draws is null ? u + (long)r * v : drawn, v, temperature);
+                    sp[r] = temperature == 1 ? row[choice] - lse : row[choice] / temperature - LogSumExp(row, v, temperature);
+                }
+                tp[r] = choice;
+                lp[r] = row[choice] - lse;
             }
-            tp[r] = choice;
-            lp[r] = row[choice] - lse;
         }
         return new SampledTokens(tokens, logProbs, samplingLogProbs);
     }
