@@ -97,4 +97,42 @@ public sealed class TrainingKernelsTests
             CausalAttentionKernel.Wide = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
         }
     }
+
+    [Theory]
+    [InlineData(352)]    // the default's intermediate size: 22 sixteen-float vectors
+    [InlineData(45)]     // two 16-float vectors, one 8-float vector, five single elements
+    public void The_gating_node_backward_on_sixteen_float_vectors_gives_the_same_gradients_bit_for_bit(int width)
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;           // the wide loop runs only with AVX-512
+        // Given gate and up rows (with large gates, where σ saturates) and an output gradient
+        torch.manual_seed(width);
+        using var scope = NewDisposeScope();
+        var gate = randn(3, 70, width) * 4;
+        var up = randn(3, 70, width);
+        var g = randn(3, 70, width);
+        (Tensor Gate, Tensor Up) Run(bool wide)
+        {
+            SiluGateFunction.Wide = wide;
+            var (x, u) = (gate.clone().requires_grad_(), up.clone().requires_grad_());
+            SiluGateFunction.apply(x, u).backward([g]);
+            return (x.grad!.clone(), u.grad!.clone());
+        }
+
+        // When its backward runs on 16-float vectors and on 8-float ones
+        try
+        {
+            var (wideGate, wideUp) = Run(wide: true);
+            var (narrowGate, narrowUp) = Run(wide: false);
+
+            // Then both gradients are identical, and they are silu(gate)·up's
+            Assert.True(wideGate.eq(narrowGate).all().item<bool>() && wideUp.eq(narrowUp).all().item<bool>(), "gradients differ");
+            var (x, u) = (gate.clone().requires_grad_(), up.clone().requires_grad_());
+            (nn.functional.silu(x) * u).backward([g]);
+            Assert.True(TinyModels.MaxAbsDiff(x.grad!, wideGate) < 1e-4f && TinyModels.MaxAbsDiff(u.grad!, wideUp) < 1e-4f);
+        }
+        finally
+        {
+            SiluGateFunction.Wide = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+        }
+    }
 }
