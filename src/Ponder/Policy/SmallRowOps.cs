@@ -634,7 +634,6 @@ internal static class SmallRowOps
     internal static unsafe void WeightedBf16Wide(float* weights, int s, byte* values, float scale, float* y, int headDim)
     {
         var stride = (long)headDim * 2;
-        var high = Vector512.Create(0xFFFF0000u);
         for (var i = 0; i < headDim; i += 32)
         {
             Vector512<float> e = default, o = default, f = default, p = default;
@@ -642,19 +641,17 @@ internal static class SmallRowOps
             var c = 0;
             for (; c + 2 <= s; c += 2, v += 2 * stride)
             {
-                var (a, b) = (Vector512.Load((uint*)v), Vector512.Load((uint*)(v + stride)));
                 var (w, x) = (Vector512.Create(weights[c]), Vector512.Create(weights[c + 1]));
-                e = Vector512.FusedMultiplyAdd((a << 16).AsSingle(), w, e);
-                o = Vector512.FusedMultiplyAdd((a & high).AsSingle(), w, o);
-                f = Vector512.FusedMultiplyAdd((b << 16).AsSingle(), x, f);
-                p = Vector512.FusedMultiplyAdd((b & high).AsSingle(), x, p);
+                var (a, b) = WidePairs(v);
+                (e, o) = (Vector512.FusedMultiplyAdd(a, w, e), Vector512.FusedMultiplyAdd(b, w, o));
+                (a, b) = WidePairs(v + stride);
+                (f, p) = (Vector512.FusedMultiplyAdd(a, x, f), Vector512.FusedMultiplyAdd(b, x, p));
             }
             if (c < s)
             {
-                var a = Vector512.Load((uint*)v);
                 var w = Vector512.Create(weights[c]);
-                e = Vector512.FusedMultiplyAdd((a << 16).AsSingle(), w, e);
-                o = Vector512.FusedMultiplyAdd((a & high).AsSingle(), w, o);
+                var (a, b) = WidePairs(v);
+                (e, o) = (Vector512.FusedMultiplyAdd(a, w, e), Vector512.FusedMultiplyAdd(b, w, o));
             }
             var (even, odd) = ((e + f) * scale, (o + p) * scale);
             Interleave(even.GetLower(), odd.GetLower(), y + i);
