@@ -11,7 +11,9 @@ public static class ExpertIterationCommand
             [--max-samples N] [--keep 1] [--epochs 6.2 | --steps-per-round N [--steps-growth 1]] [--restart base|continue] [--no-accumulate]
             [--batch 64] [--lr 5e-5] [--warmup 20] [--lr-decay constant|linear|cosine] [--min-lr-fraction 0.1]
             [--temperature 1] [--expert sample|flip|gold [--flip-positions 6] [--flip-alternatives 2]] [--strict-steps]
-            [--eval-count 200] [--seed 1] [--resume]
+            [--eval-count 200] [--seed 1] [--resume] [--no-training-kernels] [--no-pack]
+          --no-training-kernels: fine-tune in libtorch's ops, not Ponder's C# autograd nodes; --no-pack: pad each step's
+            examples to rows instead of packing them into one row (the same loss; BENCHMARKS.md)
           --expert: who proposes solutions: samples (--samples per problem), or the greedy answer and, where it is wrong,
             the policy's next --flip-alternatives tokens at its --flip-positions least certain tokens, each continued
             greedily; or the task's gold solutions (an oracle, the upper bound)
@@ -42,6 +44,7 @@ public static class ExpertIterationCommand
             Expert = RlCommand.Enum<ExpertKind>(o, "expert", "sample"), FlipPositions = o.Int("flip-positions", d.FlipPositions, 1),
             FlipAlternatives = o.Int("flip-alternatives", d.FlipAlternatives, 1), StrictSteps = o.Flag("strict-steps"),
             EvalCount = o.Int("eval-count", d.EvalCount, 1), Seed = o.Int("seed", d.Seed), Resume = o.Flag("resume"),
+            TrainingKernels = !o.Flag("no-training-kernels") && d.TrainingKernels, Pack = !o.Flag("no-pack") && d.Pack,
         };
         if (options.Expert != ExpertKind.Flip && (o.String("flip-positions") ?? o.String("flip-alternatives")) is not null)
             throw new UsageException("train expert-iteration: --flip-positions and --flip-alternatives need --expert flip");

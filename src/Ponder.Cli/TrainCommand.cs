@@ -20,6 +20,8 @@ public static class TrainCommand
           --resume             continue the checkpoint in --out exactly where it stopped
           --max-minutes M      stop (with a checkpoint) after M minutes
           --no-training-kernels  norms, gating and attention in libtorch's ops, not Ponder's C# autograd nodes (BENCHMARKS.md)
+          --no-pack            pad each step's examples to rows instead of packing them into one row (the C# nodes pack:
+                               the same loss, no padding positions)
           --hidden N --layers N --heads N --kv-heads N --intermediate N --context N
                                model shape from scratch (128, 4, 4, 4, 352, 160)
           --device cpu|cuda
@@ -104,6 +106,7 @@ public static class TrainCommand
             Resume = o.Flag("resume"),
             MaxMinutes = o.Double("max-minutes", d.MaxMinutes, 0),
             TrainingKernels = !o.Flag("no-training-kernels") && d.TrainingKernels,
+            Pack = !o.Flag("no-pack") && d.Pack,
         };
     }
 }

@@ -112,10 +112,11 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
     {
         var rng = new Random(Seeds.Mix(o.Seed, 1000 + round));
         double loss = 0;
+        model.TrainingKernels = o.TrainingKernels;
         for (int s = 0; s < steps; s++)
         {
             var batch = Enumerable.Range(0, Math.Min(o.BatchSize, data.Count)).Select(_ => data[rng.Next(data.Count)]).ToList();
-            loss = SupervisedStep.Run(model, optimizer, tokenizer, batch, RateAt(o, s + 1, steps, stepsBefore), o.GradClip).Loss;
+            loss = SupervisedStep.Run(model, optimizer, tokenizer, batch, RateAt(o, s + 1, steps, stepsBefore), o.GradClip, o.Pack).Loss;
         }
         return loss;
     }

@@ -71,4 +71,11 @@ public sealed record ExpertIterationOptions
     public int Seed { get; init; } = 1;
     /// <summary>Continue after the last completed round saved in <see cref="Out"/>.</summary>
     public bool Resume { get; init; }
+    /// <summary>
+    /// Run the fine-tuning steps' norms, gating and attention through Ponder's C# autograd nodes
+    /// (<see cref="Policy.Transformer.TrainingKernels"/>; the default); false runs libtorch's ops.
+    /// </summary>
+    public bool TrainingKernels { get; init; } = true;
+    /// <summary>On the C# training nodes, each step's examples packed into one row without padding (<see cref="SftBatch.Pack"/>; the default).</summary>
+    public bool Pack { get; init; } = true;
 }

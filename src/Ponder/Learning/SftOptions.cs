@@ -42,4 +42,9 @@ public sealed record SftOptions
     /// default since the twentieth stop, where they apply: CPU, float32); false runs libtorch's ops.
     /// </summary>
     public bool TrainingKernels { get; init; } = true;
+    /// <summary>
+    /// On the C# training nodes, a step's examples packed into one row without padding (<see cref="SftBatch.Pack"/>; the
+    /// default): the same loss, fewer positions; false pads them to rows.
+    /// </summary>
+    public bool Pack { get; init; } = true;
 }

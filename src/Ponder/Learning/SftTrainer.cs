@@ -44,7 +44,7 @@ public sealed class SftTrainer(SftOptions options, Device device)
             double lr = schedule.At(step);
 
             // forward, backward, clip, step
-            var (loss, gradNorm, tokens) = SupervisedStep.Run(model, optimizer, tokenizer, BatchExamples(task, o.Seed, step, o.BatchSize), lr, o.GradClip);
+            var (loss, gradNorm, tokens) = SupervisedStep.Run(model, optimizer, tokenizer, BatchExamples(task, o.Seed, step, o.BatchSize), lr, o.GradClip, o.Pack);
             lastLoss = loss;
             tokensThisRun += tokens;
             tokensSeen += tokens;

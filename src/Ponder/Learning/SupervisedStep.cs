@@ -6,14 +6,29 @@ namespace Ponder.Learning;
 /// <summary>One teacher-forcing optimizer step on (prompt, completion) pairs: forward, loss on completion tokens, backward, clip, update.</summary>
 public static class SupervisedStep
 {
-    /// <summary>Returns the mean loss over completion tokens and the number of non-padding input tokens.</summary>
+    /// <summary>
+    /// Returns the mean loss over completion tokens and the number of non-padding input tokens. With
+    /// <paramref name="pack"/>, where the model's gradient pass runs on the C# attention node
+    /// (<see cref="Transformer.TrainingKernels"/> on the CPU in float32), the examples go into one row without padding
+    /// (<see cref="SftBatch.Pack"/>): the same loss, about a tenth fewer positions on the default task. Elsewhere they are
+    /// padded to rows as without it (libtorch's attention over one long row would cost more than the padding it saves).
+    /// </summary>
     public static (double Loss, double GradNorm, long Tokens) Run(Transformer model, AdamW optimizer, ITokenizer tokenizer,
-        IReadOnlyList<(string Prompt, string Completion)> examples, double lr, double gradClip)
+        IReadOnlyList<(string Prompt, string Completion)> examples, double lr, double gradClip, bool pack = false)
     {
         using var scope = NewDisposeScope();
         model.train();
-        var (inputs, targets, _) = SftBatch.Build(tokenizer, examples, model.Device);
-        var logits = model.call(inputs);                                                  // (B, T, V)
+        Tensor inputs, targets, logits;
+        if (pack && model.TrainingKernels && CausalAttentionFunction.Takes(model.Device, model.DType, model.Config.HeadDim))
+        {
+            (inputs, targets, _, var rows) = SftBatch.Pack(tokenizer, examples, model.Device);
+            logits = model.Packed(inputs, rows);                                          // (1, ΣT, V)
+        }
+        else
+        {
+            (inputs, targets, _) = SftBatch.Build(tokenizer, examples, model.Device);
+            logits = model.call(inputs);                                                  // (B, T, V)
+        }
         var loss = nn.functional.cross_entropy(logits.view(-1, model.Config.VocabSize), targets.view(-1), ignore_index: SftBatch.Ignore);
         loss.backward();
         double gradNorm = nn.utils.clip_grad_norm_(model.parameters(), gradClip);

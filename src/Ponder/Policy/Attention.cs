@@ -82,7 +82,7 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
             var weight = cat([_q.weight!, _k.weight!, _v.weight!], 0);                    // ((nh+2·nkv)·hs, C)
             var bias = _q.bias is null ? null : cat([_q.bias, _k.bias!, _v.bias!], 0);     // ((nh+2·nkv)·hs)
             var qkv = F.linear(x, weight, bias);                                         // (B, T, (nh+2·nkv)·hs)
-            var attended = CausalAttentionFunction.apply(qkv, ctx.Cos, ctx.Sin, nh, nkv, hs); // (B, T, nh·hs)
+            var attended = CausalAttentionFunction.apply(qkv, ctx.Cos, ctx.Sin, nh, nkv, hs, ctx.Packed!); // (B, T, nh·hs)
             return _o.call(attended).MoveToOuterDisposeScope();                          // (B, T, C)
         }
         else
@@ -102,7 +102,8 @@ internal sealed class Attention : nn.Module<Tensor, AttentionContext, Tensor>
                 k = k.repeat_interleave(group, 1);                                   // (B, nh, T, hs)
                 v = v.repeat_interleave(group, 1);                                   // (B, nh, T, hs)
             }
-            y = F.scaled_dot_product_attention(q, k, v, is_casual: true);           // (B, nh, T, hs) (sic: TorchSharp spelling)
+            y = ctx.Mask is null ? F.scaled_dot_product_attention(q, k, v, is_casual: true) // (B, nh, T, hs) (sic: TorchSharp spelling)
+                : F.scaled_dot_product_attention(q, k, v, ctx.Mask);                 // packed rows: each sequence within itself
         }
         else
         {

@@ -37,14 +37,19 @@ internal static unsafe class CausalAttentionKernel
 
     /// <summary>The sizes of one call, and where its tensors are.</summary>
     internal readonly record struct Job(int Batch, int T, int Heads, int KvHeads, int HeadDim,
-        nint Qkv, nint Cos, nint Sin, nint Output, nint Lse, nint OutputGrad = 0, nint QkvGrad = 0)
+        nint Qkv, nint Cos, nint Sin, nint Output, nint Lse, nint OutputGrad = 0, nint QkvGrad = 0, PackedRows? Packed = null)
     {
         public int Width => (Heads + 2 * KvHeads) * HeadDim;
         public int OutWidth => Heads * HeadDim;
-        public int Padded => (T + V - 1) / V * V;                                    // score rows padded to whole vectors
+        public int Padded => CausalAttentionKernel.Padded(Longest);
+        /// <summary>The longest sequence: T, or the longest of the packed rows' (what a thread's scratch holds).</summary>
+        public int Longest => Packed?.Longest ?? T;
         public int Group => Heads / KvHeads;
         public float Scale => 1f / MathF.Sqrt(HeadDim);
     }
+
+    /// <summary>Score rows of a sequence of <paramref name="t"/> tokens, padded to whole vectors.</summary>
+    private static int Padded(int t) => (t + V - 1) / V * V;
 
     /// <summary>Whether the kernel takes a head size of <paramref name="headDim"/>.</summary>
     public static bool Supports(int headDim) => headDim % 2 == 0 && Vector256.IsHardwareAccelerated;
@@ -55,14 +60,20 @@ internal static unsafe class CausalAttentionKernel
     /// <summary>The gradient of the q/k/v rows (every element written) from the output's gradient, batch rows split over the torch threads.</summary>
     public static void Backward(Job job) => Split(job, backward: true);
 
+    /// <summary>
+    /// The sequences (each batch row whole, or the ones <see cref="Job.Packed"/> lays in the rows), each attending only
+    /// within itself at positions from 0, split over the torch threads. Sequences write disjoint rows of the output and
+    /// gradient, so the split changes no result.
+    /// </summary>
     private static void Split(Job job, bool backward) =>
-        RowWorkers.ForRows(job.Batch, 1, (first, end) =>
+        RowWorkers.ForRows(job.Packed?.Sequences.Length ?? job.Batch, 1, (first, end) =>
         {
             var scratch = new Scratch(job, backward);
-            for (var b = first; b < end; b++)
+            for (var i = first; i < end; i++)
             {
-                if (backward) BackwardRow(job, scratch, b);
-                else ForwardRow(job, scratch, b);
+                var (b, start, t) = job.Packed is { } packed ? packed.Sequences[i] : (i, 0, job.T);
+                if (backward) BackwardRow(job, scratch, b, start, t);
+                else ForwardRow(job, scratch, b, start, t);
             }
         });
 
@@ -86,7 +97,7 @@ internal static unsafe class CausalAttentionKernel
 
         public Scratch(Job job, bool backward)
         {
-            long t = job.T, tp = job.Padded, hs = job.HeadDim, nh = job.Heads, nkv = job.KvHeads;
+            long t = job.Longest, tp = job.Padded, hs = job.HeadDim, nh = job.Heads, nkv = job.KvHeads;
             var k = backward ? 1 : 0;
             Span<long> sizes = [nh * t * hs, nkv * t * hs, nkv * t * hs, nkv * hs * tp, k * nkv * hs * tp, k * t * tp, k * t * tp, k * t * hs, k * t * hs, 4 * tp, k * 4 * tp, k * tp, 4 * hs];
             long total = 0;
@@ -128,13 +139,13 @@ internal static unsafe class CausalAttentionKernel
     /// values; then each kv head's keys (and, for the backward pass, values) transposed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void LoadRow(Job job, Scratch s, int b, bool transposeValues)
+    private static void LoadRow(Job job, Scratch s, int b, int start, int t, bool transposeValues)
     {
-        var (t, tp, hs, w, nh, nkv) = (job.T, job.Padded, job.HeadDim, job.Width, job.Heads, job.KvHeads);
+        var (tp, hs, w, nh, nkv) = (Padded(t), job.HeadDim, job.Width, job.Heads, job.KvHeads);
         float* cos = (float*)job.Cos, sin = (float*)job.Sin;
         for (var j = 0; j < t; j++)
         {
-            var row = (float*)job.Qkv + ((long)b * t + j) * w;
+            var row = (float*)job.Qkv + ((long)b * job.T + start + j) * w;
             for (var h = 0; h < nh; h++) Rotate(row + h * hs, cos + j * hs, sin + j * hs, s.Queries + ((long)h * t + j) * hs, hs, job.Scale);
             for (var g = 0; g < nkv; g++)
             {
@@ -150,16 +161,16 @@ internal static unsafe class CausalAttentionKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardRow(Job job, Scratch s, int b)
+    private static void ForwardRow(Job job, Scratch s, int b, int start, int t)
     {
-        var (t, tp, hs) = (job.T, job.Padded, job.HeadDim);
-        LoadRow(job, s, b, transposeValues: false);
+        var (tp, hs) = (Padded(t), job.HeadDim);
+        LoadRow(job, s, b, start, t, transposeValues: false);
         Span<float> sums = stackalloc float[4];
         for (var h = 0; h < job.Heads; h++)
         {
             var g = h / job.Group;
             float* queries = s.Queries + (long)h * t * hs, keysT = s.KeysT + (long)g * hs * tp, values = s.Values + (long)g * t * hs;
-            var lse = (float*)job.Lse + ((long)b * job.Heads + h) * t;
+            var lse = (float*)job.Lse + ((long)b * job.Heads + h) * job.T + start;
             for (var i0 = 0; i0 < t; i0 += 4)
             {
                 var rows = Math.Min(4, t - i0);
@@ -172,7 +183,7 @@ internal static unsafe class CausalAttentionKernel
                     sums[r] = sum;
                 }
                 // The rows' weights are zero past their own position, so all four sum over the block's n values.
-                var y = (float*)job.Output + ((long)b * t + i0) * job.OutWidth + h * hs;
+                var y = (float*)job.Output + ((long)b * job.T + start + i0) * job.OutWidth + h * hs;
                 WeightedRows4(s.Block, 1, tp, rows, values, hs, n, y, job.OutWidth, hs, accumulate: false);
                 for (var r = 0; r < rows; r++) SmallRowOps.Scale(y + (long)r * job.OutWidth, 1f / sums[r], hs);
             }
@@ -180,13 +191,14 @@ internal static unsafe class CausalAttentionKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BackwardRow(Job job, Scratch s, int b)
+    private static void BackwardRow(Job job, Scratch s, int b, int start, int t)
     {
-        var (t, tp, hs, w, c) = (job.T, job.Padded, job.HeadDim, job.Width, job.OutWidth);
+        var (tp, hs, w, c) = (Padded(t), job.HeadDim, job.Width, job.OutWidth);
         float* cos = (float*)job.Cos, sin = (float*)job.Sin;
-        var grad = (float*)job.QkvGrad + (long)b * t * w;                           // row j at grad + j·W
-        float* output = (float*)job.Output + (long)b * t * c, outputGrad = (float*)job.OutputGrad + (long)b * t * c;
-        LoadRow(job, s, b, transposeValues: true);
+        var first = (long)b * job.T + start;                                        // the sequence's first token in the batch
+        var grad = (float*)job.QkvGrad + first * w;                                 // row j at grad + j·W
+        float* output = (float*)job.Output + first * c, outputGrad = (float*)job.OutputGrad + first * c;
+        LoadRow(job, s, b, start, t, transposeValues: true);
         for (var g = 0; g < job.KvHeads; g++)
         {
             float* keys = s.Keys + (long)g * t * hs, keysT = s.KeysT + (long)g * hs * tp, valuesT = s.ValuesT + (long)g * hs * tp;
@@ -195,7 +207,7 @@ internal static unsafe class CausalAttentionKernel
             for (var h = g * job.Group; h < (g + 1) * job.Group; h++)
             {
                 var queries = s.Queries + (long)h * t * hs;
-                var lse = (float*)job.Lse + ((long)b * job.Heads + h) * t;
+                var lse = (float*)job.Lse + ((long)b * job.Heads + h) * job.T + start;
                 var dO = outputGrad + h * hs;                                        // row i at dO + i·C
                 for (var i = 0; i < t; i++) s.Delta[i] = SmallRowLinear.Dot(dO + (long)i * c, output + (long)i * c + h * hs, hs);
                 for (var i0 = 0; i0 < t; i0 += 4)

@@ -32,16 +32,32 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
     /// <summary>The final norm.</summary>
     public RmsNorm Norm => _norm;
 
-    /// <summary>Final-normed hidden states (B, T, C) with full causal attention at positions 0…T−1.</summary>
-    public Tensor Causal(Tensor inputIds, Rotary rotary, ScalarType dtype, bool fused, bool smallRows = false, bool trainingKernels = false)
+    /// <summary>
+    /// Final-normed hidden states (B, T, C) with full causal attention at positions 0…T−1, or, with
+    /// <paramref name="packed"/>, within each of the rows' packed sequences at positions from 0.
+    /// </summary>
+    public Tensor Causal(Tensor inputIds, Rotary rotary, ScalarType dtype, bool fused, bool smallRows = false, bool trainingKernels = false,
+        PackedRows? packed = null)
     {
         using var scope = NewDisposeScope();
         var t = inputIds.shape[1];
-        if (t > _config.MaxPositions)
-            throw new ArgumentException($"{t} tokens exceed max_position_embeddings = {_config.MaxPositions}.", nameof(inputIds));
+        packed?.Check(inputIds);
+        if ((packed?.Longest ?? t) > _config.MaxPositions)
+            throw new ArgumentException($"{packed?.Longest ?? t} tokens exceed max_position_embeddings = {_config.MaxPositions}.", nameof(inputIds));
         var positions = arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0);  // (1, T)
         var (cos, sin) = rotary.Lookup(positions, dtype);                            // (1, 1, T, hs)
-        return call(inputIds, new AttentionContext(cos, sin, null, null, fused, Few(inputIds, smallRows), TrainingKernels: trainingKernels)).MoveToOuterDisposeScope(); // (B, T, C)
+        if (packed is null)
+            return call(inputIds, new AttentionContext(cos, sin, null, null, fused, Few(inputIds, smallRows), TrainingKernels: trainingKernels)).MoveToOuterDisposeScope(); // (B, T, C)
+        // The C# attention node takes the rows' sequences as they are, reading the tables at each one's own positions;
+        // libtorch's ops need each token's position and the block-diagonal mask.
+        var kernel = trainingKernels && CausalAttentionFunction.Takes(inputIds.device, dtype, _config.HeadDim);
+        Tensor? mask = null;
+        if (!kernel)
+        {
+            (cos, sin) = rotary.Lookup(packed.Positions(inputIds.device), dtype);    // (B, 1, T, hs)
+            mask = packed.Mask(inputIds.device, dtype);                              // (B, 1, T, T)
+        }
+        return call(inputIds, new AttentionContext(cos, sin, mask, null, fused, TrainingKernels: kernel, Packed: packed)).MoveToOuterDisposeScope(); // (B, T, C)
     }
 
     /// <summary>

@@ -117,6 +117,19 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     public Tensor Hidden(Tensor inputIds) => _model.Causal(inputIds, _rotary, DType, Fused, SmallRows, TrainingKernels && !Fused);
 
     /// <summary>
+    /// Logits (B, T, V) of packed rows (<see cref="PackedRows"/>): each row holds several sequences end to end, each
+    /// attending only within itself at positions from 0, so each gets the logits a row of its own would give it (within
+    /// rounding). Training batches carry less padding this way (<see cref="Learning.SftBatch.Pack"/>).
+    /// </summary>
+    public Tensor Packed(Tensor inputIds, PackedRows rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        using var scope = NewDisposeScope();
+        var hidden = _model.Causal(inputIds, _rotary, DType, Fused, smallRows: false, TrainingKernels && !Fused, rows); // (B, T, C)
+        return Logits(hidden).MoveToOuterDisposeScope();                            // (B, T, V)
+    }
+
+    /// <summary>
     /// Final-normed hidden states (B, T, C) of <paramref name="inputIds"/> (B, T) appended to <paramref name="cache"/>.
     /// <paramref name="valid"/> (B, T) bool marks real tokens; false slots are padding (never attended to,
     /// no position consumed). Null means all real. Throws if a real token would get a position ≥ MaxPositions.

@@ -35,7 +35,9 @@ public sealed class OtherTrainersTests : IDisposable
             Policy = start, Out = dir.File("ei"), Rounds = 2, ProblemsPerRound = 16, SamplesPerProblem = 8, KeepPerProblem = 2,
             StepsPerRound = 10, Epochs = null, Restart = ExpertRestart.Continue, Accumulate = false, BatchSize = 16, Lr = 1e-2, EvalCount = 4, Seed = 2,
         };
+        var nodes = CausalAttentionFunction.Calls;
         new ExpertIteration(o, CPU, taskOverride: new ToyBandit.StartsWithDigit()).Run();
+        Assert.True(CausalAttentionFunction.Calls > nodes, "the fine-tuning steps ran on the C# training nodes");
 
         double after = ToyBandit.DigitFirstProbability(o.Out);
         Assert.True(after > 2 * before, $"P(digit first) {before:F3} → {after:F3}");

@@ -44,6 +44,23 @@ public sealed class SftTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Packed_steps_follow_the_padded_ones_within_rounding()
+    {
+        // Given the same run with each step's examples packed into one row (the default) and padded to rows
+        var packed = Tiny("packed", 8);
+        var padded = Tiny("padded", 8) with { Pack = false };
+        var nodes = CausalAttentionFunction.Calls;
+        new SftTrainer(packed, CPU).Run();
+        Assert.True(CausalAttentionFunction.Calls > nodes, "the steps ran on the C# attention node, which packing needs");
+        new SftTrainer(padded, CPU).Run();
+
+        // Then the losses agree (the same function of the same weights, summed in another order)
+        var (a, b) = (Losses(packed.Out), Losses(padded.Out));
+        Assert.Equal(8, a.Count);
+        for (int i = 0; i < a.Count; i++) Assert.Equal(b[i], a[i], 3);
+    }
+
+    [Fact]
     public void Resume_continues_exactly_where_it_stopped()
     {
         // Given a run of 20 steps straight through

@@ -1,0 +1,106 @@
+using Ponder.Learning;
+using Ponder.Policy;
+using Ponder.Tasks;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Ponder.Tests.Policy;
+
+public sealed class PackedRowsTests
+{
+    [Theory]
+    [InlineData(true)]    // the C# attention node, each sequence its own causal block
+    [InlineData(false)]   // libtorch's ops: per-token positions and the block-diagonal mask
+    public void Each_packed_sequence_gets_the_logits_of_a_row_of_its_own(bool kernels)
+    {
+        // Given five sequences of different lengths packed two rows wide of 30, with padding closing the second row
+        using var model = TinyModels.Model(40, seed: 3);
+        using var scope = NewDisposeScope();
+        model.train();
+        model.TrainingKernels = kernels;
+        int[][] sequences = [.. new[] { 13, 9, 8, 17, 6 }.Select((n, i) => TinyModels.RandomTokens(n, 40, i))];
+        var rows = new PackedRows([[13, 9, 8], [17, 6, 7]], 30);
+        var ids = new long[2 * 30];
+        Array.Fill(ids, 0L);
+        int[] order = [0, 1, 2, 3, 4];
+        var at = 0;
+        foreach (var i in order)
+        {
+            if (i == 3) at = 30;
+            for (var j = 0; j < sequences[i].Length; j++) ids[at + j] = sequences[i][j];
+            at += sequences[i].Length;
+        }
+
+        // When the packed batch runs once (with gradients, the training path) and each sequence runs alone
+        var calls = CausalAttentionFunction.Calls;
+        var packed = model.Packed(tensor(ids, [2, 30]), rows);                          // (2, 30, V)
+        Assert.Equal(kernels, CausalAttentionFunction.Calls > calls);
+
+        // Then every sequence's logits are its own row's, within rounding
+        at = 0;
+        foreach (var i in order)
+        {
+            if (i == 3) at = 30;
+            var alone = model.call(tensor(sequences[i].Select(t => (long)t).ToArray(), [1, sequences[i].Length]))[0];   // (n, V)
+            var slice = packed.view(60, -1).narrow(0, at, sequences[i].Length);
+            Assert.True(TinyModels.MaxAbsDiff(slice, alone) < 1e-4f, $"sequence {i}: max diff {TinyModels.MaxAbsDiff(slice, alone)}");
+            at += sequences[i].Length;
+        }
+    }
+
+    [Theory]
+    [InlineData(true, 0)]     // all in one row, no padding
+    [InlineData(true, 250)]   // rows of 250: four examples each, some padding
+    [InlineData(false, 250)]
+    public void A_packed_sft_batch_has_the_same_loss_and_gradients_as_the_padded_one_in_fewer_positions(bool kernels, int width)
+    {
+        // Given 24 arith examples, as padded rows and packed
+        var task = TaskRegistry.Create("arith");
+        var tokenizer = new CharTokenizer();
+        var examples = SftTrainer.BatchExamples(task, 5, 1, 24);
+        var config = TinyModels.Config(tokenizer.VocabSize) with { BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad };
+        torch.manual_seed(1);
+        using var model = new Transformer(config);
+        using var scope = NewDisposeScope();
+        model.train();
+        model.TrainingKernels = kernels;
+        var (inputs, targets, lossTokens) = SftBatch.Build(tokenizer, examples, CPU);
+        var (packedInputs, packedTargets, packedLossTokens, rows) = SftBatch.Pack(tokenizer, examples, CPU, width);
+        (float Loss, Dictionary<string, Tensor> Grads) Run(Func<Tensor> logits, Tensor t)
+        {
+            model.zero_grad();
+            var loss = F.cross_entropy(logits().view(-1, tokenizer.VocabSize), t.view(-1), ignore_index: SftBatch.Ignore);
+            loss.backward();
+            return (loss.item<float>(), model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone()));
+        }
+
+        // When the loss is differentiated both ways
+        var (padded, paddedGrads) = Run(() => model.call(inputs), targets);
+        var (packed, packedGrads) = Run(() => model.Packed(packedInputs, rows), packedTargets);
+
+        // Then the same tokens carry loss, in fewer positions, and loss and gradients agree
+        Assert.Equal(lossTokens, packedLossTokens);
+        var tokens = inputs.ne(tokenizer.Pad).sum().item<long>();
+        Assert.Equal(tokens, packedInputs.ne(tokenizer.Pad).sum().item<long>());
+        Assert.True(packedInputs.numel() < inputs.numel(), $"{packedInputs.numel()} packed positions against {inputs.numel()}");
+        if (width == 0) Assert.Equal(tokens, packedInputs.numel());
+        Assert.Equal(padded, packed, 4);
+        foreach (var (name, expected) in paddedGrads)
+        {
+            var diff = SmallRowLinearTests.RelativeDiff(packedGrads[name], expected);
+            Assert.True(diff < 1e-4, $"{name}: relative diff {diff}");
+        }
+    }
+
+    [Fact]
+    public void A_layout_whose_rows_do_not_add_up_is_refused()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new PackedRows([[10, 5], [16]], 15));
+        Assert.Contains("row 1", error.Message);
+        Assert.Throws<ArgumentException>(() => new PackedRows([[15, 0]], 15));
+        using var model = TinyModels.Model(40);
+        var shape = Assert.Throws<ArgumentException>(() => model.Packed(zeros([2, 14], ScalarType.Int64), new PackedRows([[15], [15]], 15)));
+        Assert.Contains("[2, 14]", shape.Message);
+    }
+}
