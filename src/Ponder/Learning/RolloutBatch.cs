@@ -16,6 +16,8 @@ public sealed class RolloutBatch : IDisposable
     public required IReadOnlyList<Problem> Problems { get; init; }
     public required IReadOnlyList<string> Completions { get; init; }
     public required int[] CompletionLengths { get; init; }
+    /// <summary>Each row's tokens (BOS + prompt + completion) before the padding.</summary>
+    public required int[] Lengths { get; init; }
 
     public static RolloutBatch Build(ITokenizer tokenizer, IReadOnlyList<Problem> problems, IReadOnlyList<int[]> completions,
         IReadOnlyList<string> texts, Device device)
@@ -36,22 +38,39 @@ public sealed class RolloutBatch : IDisposable
         {
             Ids = tensor(ids, [n, l], device: device), Mask = tensor(mask, [n, l - 1], device: device),
             Problems = problems, Completions = texts, CompletionLengths = completions.Select(c => c.Length).ToArray(),
+            Lengths = [.. Enumerable.Range(0, n).Select(i => prompts[i].Length + completions[i].Length)],
         };
     }
 
     /// <summary>
     /// Log-probabilities (N, L−1) of the batch's next tokens under <paramref name="model"/>, the
     /// per-position entropy (N, L−1) when asked, and the hidden states (N, L−1, C) for a value head.
+    /// A gradient pass on the C# attention node (<see cref="Transformer.PacksCheaply"/>) runs the rows packed into one,
+    /// without their padding (<see cref="PackedRows"/>), and lays the hidden states back out by row (zero on padding):
+    /// the same values within rounding, in fewer positions.
     /// </summary>
     public (Tensor LogProbs, Tensor? Entropy, Tensor Hidden) Score(Transformer model, bool entropy)
     {
         var inputs = Ids[.., ..^1];                                                   // (N, L−1)
         var targets = Ids[.., 1..];                                                   // (N, L−1)
-        var hidden = model.Hidden(inputs);                                            // (N, L−1, C)
+        var hidden = model.PacksCheaply ? PackedHidden(model, inputs) : model.Hidden(inputs); // (N, L−1, C)
         var logp = model.Logits(hidden).log_softmax(-1);                              // (N, L−1, V)
         var chosen = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1);             // (N, L−1)
         Tensor? h = entropy ? -(logp.exp() * logp).sum(-1) : null;                    // (N, L−1)
         return (chosen, h, hidden);
+    }
+
+    private Tensor PackedHidden(Transformer model, Tensor inputs)
+    {
+        var (n, t) = ((int)inputs.size(0), (int)inputs.size(1));
+        var index = new long[Lengths.Sum() - n];
+        for (int i = 0, at = 0; i < n; i++)
+            for (int j = 0; j < Lengths[i] - 1; j++) index[at++] = (long)i * t + j;
+        using var where = tensor(index, device: inputs.device);                      // (ΣT) flat positions of real inputs
+        var packed = inputs.reshape(-1).index_select(0, where).unsqueeze(0);          // (1, ΣT)
+        var rows = new PackedRows([[.. Lengths.Select(l => l - 1)]], index.Length);
+        var hidden = model.Hidden(packed, rows).squeeze(0);                           // (ΣT, C)
+        return zeros([n * t, hidden.size(1)], hidden.dtype, hidden.device).index_copy(0, where, hidden).view(n, t, -1); // (N, L−1, C)
     }
 
     public void Dispose()

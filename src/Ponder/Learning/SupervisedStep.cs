@@ -19,7 +19,7 @@ public static class SupervisedStep
         using var scope = NewDisposeScope();
         model.train();
         Tensor inputs, targets, logits;
-        if (pack && model.TrainingKernels && CausalAttentionFunction.Takes(model.Device, model.DType, model.Config.HeadDim))
+        if (pack && model.PacksCheaply)
         {
             (inputs, targets, _, var rows) = SftBatch.Pack(tokenizer, examples, model.Device);
             logits = model.Packed(inputs, rows);                                          // (1, ΣT, V)

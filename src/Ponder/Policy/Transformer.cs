@@ -123,11 +123,22 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     /// </summary>
     public Tensor Packed(Tensor inputIds, PackedRows rows)
     {
-        ArgumentNullException.ThrowIfNull(rows);
         using var scope = NewDisposeScope();
-        var hidden = _model.Causal(inputIds, _rotary, DType, Fused, smallRows: false, TrainingKernels && !Fused, rows); // (B, T, C)
-        return Logits(hidden).MoveToOuterDisposeScope();                            // (B, T, V)
+        return Logits(Hidden(inputIds, rows)).MoveToOuterDisposeScope();            // (B, T, V)
     }
+
+    /// <summary>Final-normed hidden states (B, T, C) of packed rows; see <see cref="Packed"/>.</summary>
+    public Tensor Hidden(Tensor inputIds, PackedRows rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        return _model.Causal(inputIds, _rotary, DType, Fused, smallRows: false, TrainingKernels && !Fused, rows); // (B, T, C)
+    }
+
+    /// <summary>
+    /// Whether a pass with gradients runs attention on the C# node (<see cref="TrainingKernels"/>, on the CPU in float32),
+    /// where packed rows cost each sequence only its own length squared: what trainers check before packing a batch.
+    /// </summary>
+    public bool PacksCheaply => TrainingKernels && is_grad_enabled() && CausalAttentionFunction.Takes(Device, DType, Config.HeadDim);
 
     /// <summary>
     /// Final-normed hidden states (B, T, C) of <paramref name="inputIds"/> (B, T) appended to <paramref name="cache"/>.

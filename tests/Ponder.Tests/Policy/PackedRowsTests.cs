@@ -94,6 +94,46 @@ public sealed class PackedRowsTests
     }
 
     [Fact]
+    public void Rollouts_scored_packed_give_the_padded_log_probabilities_entropies_and_gradients()
+    {
+        // Given rollouts of different prompt and completion lengths (so the padded batch has padding in every row but one)
+        var tokenizer = new CharTokenizer();
+        var config = TinyModels.Config(tokenizer.VocabSize) with { BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad };
+        torch.manual_seed(4);
+        using var model = new Transformer(config);
+        using var scope = NewDisposeScope();
+        model.train();
+        var problems = new[] { new Problem("a", "12+5\n", "17"), new Problem("b", "3*4+100\n", "112"), new Problem("c", "7\n", "7") };
+        string[] texts = ["12+5=17\n#17", "3*4=12\n12+100=112\n#112", "#7"];
+        using var batch = RolloutBatch.Build(tokenizer, problems, [.. texts.Select(tokenizer.Encode)], texts, CPU);
+        (Tensor LogProbs, Tensor Entropy, Tensor Hidden, Dictionary<string, Tensor> Grads) Run(bool kernels)
+        {
+            model.TrainingKernels = kernels;
+            Assert.Equal(kernels, model.PacksCheaply);
+            model.zero_grad();
+            var (logProbs, entropy, hidden) = batch.Score(model, entropy: true);
+            ((logProbs * batch.Mask).sum() + (entropy! * batch.Mask).sum()).backward();
+            return (logProbs.detach() * batch.Mask, entropy!.detach() * batch.Mask, hidden.detach(),
+                model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone()));
+        }
+
+        // When scored with gradients on the C# node (packed into one row) and on libtorch's ops (padded rows)
+        var packed = Run(kernels: true);
+        var padded = Run(kernels: false);
+
+        // Then log-probabilities, entropies, the real positions' hidden states and every gradient agree
+        Assert.True(TinyModels.MaxAbsDiff(packed.LogProbs, padded.LogProbs) < 1e-4f);
+        Assert.True(TinyModels.MaxAbsDiff(packed.Entropy, padded.Entropy) < 1e-4f);
+        var real = batch.Ids[.., 1..].ne(tokenizer.Pad).unsqueeze(-1);                 // (N, L−1, 1)
+        Assert.True(TinyModels.MaxAbsDiff(packed.Hidden * real, padded.Hidden * real) < 1e-4f);
+        foreach (var (name, expected) in padded.Grads)
+        {
+            var diff = SmallRowLinearTests.RelativeDiff(packed.Grads[name], expected);
+            Assert.True(diff < 1e-4, $"{name}: relative diff {diff}");
+        }
+    }
+
+    [Fact]
     public void A_layout_whose_rows_do_not_add_up_is_refused()
     {
         var error = Assert.Throws<ArgumentException>(() => new PackedRows([[10, 5], [16]], 15));
