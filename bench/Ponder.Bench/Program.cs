@@ -110,7 +110,8 @@ if (!args.Contains("--vs-llama"))
 {
     // 2. Training throughput (forward + backward + AdamW) on SFT batches of 64: with Ponder's C# training nodes (the
     //    default of train sft and train rl; Transformer.TrainingKernels: rotary + attention, RMS norms and SwiGLU gating
-    //    as C# autograd nodes) and with libtorch's ops, alternated, best of two.
+    //    as C# autograd nodes), the examples packed into one row (the default of train sft) or padded to rows, and with
+    //    libtorch's ops, alternated, best of two.
     if (!decodeOnly)
     {
         var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
@@ -150,8 +151,8 @@ if (!args.Contains("--vs-llama"))
             (ours, theirs, packedRate) = (Math.Max(ours, Train(kernels: true)), Math.Max(theirs, Train(kernels: false)),
                 gpu ? 0 : Math.Max(packedRate, Train(kernels: true, packed: true)));
         model.TrainingKernels = false;
-        if (!gpu) rows.Add(("train (batch 64), C# training nodes, examples packed into one row", packedRate, flopsPerToken));
-        rows.Add(("train (batch 64), C# training nodes (the default)", ours, flopsPerToken));
+        if (!gpu) rows.Add(("train (batch 64), C# training nodes, examples packed into one row (the default)", packedRate, flopsPerToken));
+        rows.Add(("train (batch 64), C# training nodes, examples padded to rows (--no-pack)", ours, flopsPerToken));
         rows.Add(("train (batch 64), libtorch's ops (--no-training-kernels)", theirs, flopsPerToken));
         model.eval();
     }
