@@ -28,7 +28,8 @@ public static class SftBatch
     /// The same examples packed (<see cref="PackedRows"/>), each attending only within itself at positions from 0
     /// (<see cref="Transformer.Packed"/>): with <paramref name="width"/> 0, all in one row, without padding (for the C#
     /// attention node, which costs each sequence only its own length squared); else several to a row of
-    /// <paramref name="width"/> tokens (at least the longest example's), first fit in order of decreasing length. The loss,
+    /// <paramref name="width"/> tokens, or of the longest example's where that is more (so 1 gives rows as wide as the
+    /// longest example), first fit in order of decreasing length. The loss,
     /// a mean over the same solution tokens, is the same function of the weights as <see cref="Build"/>'s; only rounding
     /// differs.
     /// </summary>

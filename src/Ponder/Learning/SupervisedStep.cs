@@ -8,23 +8,18 @@ public static class SupervisedStep
 {
     /// <summary>
     /// Returns the mean loss over completion tokens and the number of non-padding input tokens. With
-    /// <paramref name="pack"/>, where the model's gradient pass runs on the C# attention node
-    /// (<see cref="Transformer.TrainingKernels"/> on the CPU in float32), the examples go into one row without padding
-    /// (<see cref="SftBatch.Pack"/>): the same loss, about a tenth fewer positions on the default task. Elsewhere they are
-    /// padded to rows as without it (libtorch's attention over one long row would cost more than the padding it saves).
+    /// <paramref name="pack"/> the examples are packed (<see cref="SftBatch.Pack"/>; the same loss in fewer positions):
+    /// where the model's gradient pass runs on the C# attention node (<see cref="Transformer.PacksCheaply"/>), all into one
+    /// row without padding (about a tenth fewer positions on the default task); elsewhere (libtorch's attention, CUDA)
+    /// into rows as wide as the longest example, first fit, when that takes fewer rows than padding does (search traces
+    /// of very different lengths: about a quarter of the padded positions), else padded as without it.
     /// </summary>
     public static (double Loss, double GradNorm, long Tokens) Run(Transformer model, AdamW optimizer, ITokenizer tokenizer,
         IReadOnlyList<(string Prompt, string Completion)> examples, double lr, double gradClip, bool pack = false)
     {
         using var scope = NewDisposeScope();
         model.train();
-        Tensor inputs, targets, logits;
-        if (pack && model.PacksCheaply)
-        {
-            (inputs, targets, _, var rows) = SftBatch.Pack(tokenizer, examples, model.Device);
-            logits = model.Packed(inputs, rows);                                          // (1, ΣT, V)
-        }
-        else
+        if (!pack || !TryPacked(model, tokenizer, examples, out var inputs, out var targets, out var logits))
         {
             (inputs, targets, _) = SftBatch.Build(tokenizer, examples, model.Device);
             logits = model.call(inputs);                                                  // (B, T, V)
@@ -36,6 +31,16 @@ public static class SupervisedStep
         optimizer.ZeroGrad();
         using TorchSharp.Scalar pad = tokenizer.Pad;                                      // held for the call (Policy's Scalars)
         return (loss.item<float>(), gradNorm, inputs.ne(pad).sum().item<long>());
+    }
+
+    // The packed batch's inputs, targets and logits (rows, T, V); false where packing would not save rows.
+    private static bool TryPacked(Transformer model, ITokenizer tokenizer, IReadOnlyList<(string Prompt, string Completion)> examples,
+        out Tensor inputs, out Tensor targets, out Tensor logits)
+    {
+        var oneRow = model.PacksCheaply;
+        (inputs, targets, _, var rows) = SftBatch.Pack(tokenizer, examples, model.Device, width: oneRow ? 0 : 1);
+        logits = oneRow || rows.Rows < examples.Count ? model.Packed(inputs, rows) : null!;
+        return logits is not null;
     }
 
     /// <summary>A fresh AdamW over every trainable parameter of <paramref name="model"/>.</summary>

@@ -43,6 +43,44 @@ public sealed class SftTrainerTests : IDisposable
         Assert.Equal(Losses(a.Out), Losses(b.Out));
     }
 
+    [Theory]
+    [InlineData(true)]    // the C# attention node: all in one row
+    [InlineData(false)]   // libtorch's ops: rows as wide as the longest example (three rows for four examples here)
+    public void A_packed_supervised_step_updates_the_weights_as_a_padded_one(bool kernels)
+    {
+        // Given two copies of a model and four examples of very different lengths
+        var tokenizer = new CharTokenizer();
+        var config = new TransformerConfig
+        {
+            VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad,
+            HiddenSize = 32, NumLayers = 2, NumHeads = 2, NumKvHeads = 1, IntermediateSize = 64, MaxPositions = 64,
+        };
+        List<(string, string)> examples = [("5\n", "#5"), ("12+34\n", "12+34=46\n46+100=146\n146-7=139\n#139"), ("1+2\n", "1+2=3\n#3"), ("7*8\n", "7*8=56\n#56")];
+        // (an AdamW whose ε dwarfs every gradient takes a plain gradient step, so the weights' change is the gradient's
+        // image; Adam's first step, ±lr wherever a gradient is not tiny, would turn rounding into sign flips)
+        (double Loss, Dictionary<string, Tensor> Change) Step(bool pack)
+        {
+            manual_seed(3);
+            var model = new Transformer(config) { TrainingKernels = kernels };
+            var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+            var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), eps: 1e3, weightDecay: 0);
+            var loss = SupervisedStep.Run(model, optimizer, tokenizer, examples, 1e-2, 1e6, pack).Loss;
+            return (loss, model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach() - before[p.name]));
+        }
+
+        // When one takes a step on them packed and the other padded
+        var packed = Step(pack: true);
+        var padded = Step(pack: false);
+
+        // Then the losses and the weights' changes agree within rounding
+        Assert.Equal(padded.Loss, packed.Loss, 4);
+        foreach (var (name, expected) in padded.Change)
+        {
+            var diff = Ponder.Tests.Policy.SmallRowLinearTests.RelativeDiff(packed.Change[name], expected);
+            Assert.True(diff < 1e-3, $"{name}: relative diff {diff}");
+        }
+    }
+
     [Fact]
     public void Packed_steps_follow_the_padded_ones_within_rounding()
     {
