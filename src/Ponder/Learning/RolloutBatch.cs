@@ -45,32 +45,42 @@ public sealed class RolloutBatch : IDisposable
     /// <summary>
     /// Log-probabilities (N, L−1) of the batch's next tokens under <paramref name="model"/>, the
     /// per-position entropy (N, L−1) when asked, and the hidden states (N, L−1, C) for a value head.
-    /// A gradient pass on the C# attention node (<see cref="Transformer.PacksCheaply"/>) runs the rows packed into one,
-    /// without their padding (<see cref="PackedRows"/>), and lays the hidden states back out by row (zero on padding):
-    /// the same values within rounding, in fewer positions.
+    /// A pass with gradients runs the rows packed (<see cref="PackedRows"/>) and lays the hidden states back out by row
+    /// (zero on padding): the same values within rounding, in fewer positions. On the C# attention node
+    /// (<see cref="Transformer.PacksCheaply"/>) all rows go into one, without padding; on libtorch's attention (CUDA)
+    /// into rows as wide as the longest, first fit, where that saves rows (completions of very different lengths).
     /// </summary>
     public (Tensor LogProbs, Tensor? Entropy, Tensor Hidden) Score(Transformer model, bool entropy)
     {
         var inputs = Ids[.., ..^1];                                                   // (N, L−1)
         var targets = Ids[.., 1..];                                                   // (N, L−1)
-        var hidden = model.PacksCheaply ? PackedHidden(model, inputs) : model.Hidden(inputs); // (N, L−1, C)
+        var hidden = (is_grad_enabled() ? PackedHidden(model, inputs) : null) ?? model.Hidden(inputs); // (N, L−1, C)
         var logp = model.Logits(hidden).log_softmax(-1);                              // (N, L−1, V)
         var chosen = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1);             // (N, L−1)
         Tensor? h = entropy ? -(logp.exp() * logp).sum(-1) : null;                    // (N, L−1)
         return (chosen, h, hidden);
     }
 
-    private Tensor PackedHidden(Transformer model, Tensor inputs)
+    // The hidden states (N, L−1, C) of a packed pass, or null where packing would not save rows.
+    private Tensor? PackedHidden(Transformer model, Tensor inputs)
     {
         var (n, t) = ((int)inputs.size(0), (int)inputs.size(1));
-        var index = new long[Lengths.Sum() - n];
+        var oneRow = model.PacksCheaply;
+        int[] lengths = [.. Lengths.Select(l => l - 1)];
+        var (rows, places) = oneRow ? PackedRows.OneRow(lengths) : PackedRows.FirstFit(lengths, t);
+        if (!oneRow && rows.Rows >= n) return null;
+        // Flat positions of the real inputs in the padded batch and in the packed one, in the same order.
+        var (from, to) = (new long[Lengths.Sum() - n], new long[Lengths.Sum() - n]);
         for (int i = 0, at = 0; i < n; i++)
-            for (int j = 0; j < Lengths[i] - 1; j++) index[at++] = (long)i * t + j;
-        using var where = tensor(index, device: inputs.device);                      // (ΣT) flat positions of real inputs
-        var packed = inputs.reshape(-1).index_select(0, where).unsqueeze(0);          // (1, ΣT)
-        var rows = new PackedRows([[.. Lengths.Select(l => l - 1)]], index.Length);
-        var hidden = model.Hidden(packed, rows).squeeze(0);                           // (ΣT, C)
-        return zeros([n * t, hidden.size(1)], hidden.dtype, hidden.device).index_copy(0, where, hidden).view(n, t, -1); // (N, L−1, C)
+            for (int j = 0; j < Lengths[i] - 1; j++, at++)
+                (from[at], to[at]) = ((long)i * t + j, (long)places[i].Row * rows.Width + places[i].Offset + j);
+        using var source = tensor(from, device: inputs.device);                      // (ΣT)
+        using var target = tensor(to, device: inputs.device);                        // (ΣT)
+        var packed = full([rows.Rows * rows.Width], (long)(model.Config.PadTokenId ?? 0), ScalarType.Int64, inputs.device)
+            .index_copy_(0, target, inputs.reshape(-1).index_select(0, source)).view(rows.Rows, rows.Width); // (R, W)
+        var hidden = model.Hidden(packed, rows);                                      // (R, W, C)
+        var real = hidden.view(-1, hidden.size(2)).index_select(0, target);           // (ΣT, C)
+        return zeros([n * t, hidden.size(2)], hidden.dtype, hidden.device).index_copy(0, source, real).view(n, t, -1); // (N, L−1, C)
     }
 
     public void Dispose()

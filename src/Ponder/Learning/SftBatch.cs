@@ -37,36 +37,11 @@ public static class SftBatch
         IReadOnlyList<(string Prompt, string Completion)> examples, Device device, int width = 0)
     {
         var sequences = Encode(tokenizer, examples);
-        int t = width == 0 ? sequences.Sum(r => r.All.Length - 1) : Math.Max(width, sequences.Max(r => r.All.Length) - 1);
-        var rows = new List<(int Used, List<int> Members)>();
-        foreach (var i in Enumerable.Range(0, sequences.Count).OrderByDescending(i => sequences[i].All.Length))
-        {
-            var length = sequences[i].All.Length - 1;
-            var row = rows.FindIndex(r => r.Used + length <= t);
-            if (row < 0) rows.Add((length, [i]));
-            else
-            {
-                rows[row].Members.Add(i);
-                rows[row] = (rows[row].Used + length, rows[row].Members);
-            }
-        }
-        var (inputs, targets) = Blank(tokenizer, rows.Count * t);
+        var (rows, places) = PackedRows.FirstFit([.. sequences.Select(r => r.All.Length - 1)], width);
+        var (inputs, targets) = Blank(tokenizer, rows.Rows * rows.Width);
         int lossTokens = 0;
-        var lengths = new List<int[]>(rows.Count);
-        for (int r = 0; r < rows.Count; r++)
-        {
-            var at = r * t;
-            var row = new List<int>();
-            foreach (var i in rows[r].Members)
-            {
-                lossTokens += Place(sequences[i], inputs, targets, at);
-                row.Add(sequences[i].All.Length - 1);
-                at += sequences[i].All.Length - 1;
-            }
-            if (rows[r].Used < t) row.Add(t - rows[r].Used);                        // the padding, a sequence of its own
-            lengths.Add([.. row]);
-        }
-        return (tensor(inputs, [rows.Count, t], device: device), tensor(targets, [rows.Count, t], device: device), lossTokens, new PackedRows(lengths, t));
+        for (int i = 0; i < sequences.Count; i++) lossTokens += Place(sequences[i], inputs, targets, places[i].Row * rows.Width + places[i].Offset);
+        return (tensor(inputs, [rows.Rows, rows.Width], device: device), tensor(targets, [rows.Rows, rows.Width], device: device), lossTokens, rows);
     }
 
     // BOS + prompt + completion + EOS, and the prompt's length.

@@ -47,6 +47,47 @@ public sealed class PackedRows
         Sequences = [.. sequences];
     }
 
+    /// <summary>All the sequences of <paramref name="lengths"/> in one row, in the order given, without padding; and each one's start.</summary>
+    public static (PackedRows Rows, (int Row, int Offset)[] Places) OneRow(IReadOnlyList<int> lengths)
+    {
+        ArgumentNullException.ThrowIfNull(lengths);
+        var places = new (int Row, int Offset)[lengths.Count];
+        for (int i = 0, at = 0; i < lengths.Count; at += lengths[i], i++) places[i] = (0, at);
+        return (new PackedRows([[.. lengths]], lengths.Sum()), places);
+    }
+
+    /// <summary>
+    /// A layout for sequences of <paramref name="lengths"/>: with <paramref name="width"/> 0, all in one row in order of
+    /// decreasing length, without padding; else rows of <paramref name="width"/> tokens, or of the longest sequence's where that is more,
+    /// filled first fit in order of decreasing length, each row's padding a sequence of its own at its end. Returns the
+    /// layout and where each sequence starts (its row, and its offset in the row).
+    /// </summary>
+    public static (PackedRows Rows, (int Row, int Offset)[] Places) FirstFit(IReadOnlyList<int> lengths, int width)
+    {
+        ArgumentNullException.ThrowIfNull(lengths);
+        if (lengths.Count == 0 || lengths.Any(n => n <= 0)) throw new ArgumentException("packed rows: no sequences, or an empty one", nameof(lengths));
+        var t = width == 0 ? lengths.Sum() : Math.Max(width, lengths.Max());
+        var used = new List<int>();
+        var places = new (int Row, int Offset)[lengths.Count];
+        foreach (var i in Enumerable.Range(0, lengths.Count).OrderByDescending(i => lengths[i]))
+        {
+            var row = used.FindIndex(u => u + lengths[i] <= t);
+            if (row < 0)
+            {
+                row = used.Count;
+                used.Add(0);
+            }
+            places[i] = (row, used[row]);
+            used[row] += lengths[i];
+        }
+        var rows = used.Select((_, r) =>
+        {
+            int[] members = [.. Enumerable.Range(0, lengths.Count).Where(i => places[i].Row == r).OrderBy(i => places[i].Offset).Select(i => lengths[i])];
+            return used[r] < t ? [.. members, t - used[r]] : members;
+        }).ToList();
+        return (new PackedRows(rows, t), places);
+    }
+
     /// <summary>Rows (B).</summary>
     public int Rows => _lengths.Length;
 

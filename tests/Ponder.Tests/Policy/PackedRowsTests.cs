@@ -93,10 +93,12 @@ public sealed class PackedRowsTests
         }
     }
 
-    [Fact]
-    public void Rollouts_scored_packed_give_the_padded_log_probabilities_entropies_and_gradients()
+    [Theory]
+    [InlineData(true)]    // the C# attention node: all rows in one
+    [InlineData(false)]   // libtorch's ops: rows as wide as the longest, first fit (the short two share one)
+    public void Rollouts_scored_packed_give_the_padded_log_probabilities_entropies_and_gradients(bool kernels)
     {
-        // Given rollouts of different prompt and completion lengths (so the padded batch has padding in every row but one)
+        // Given rollouts of different prompt and completion lengths (17, 35 and 5 tokens)
         var tokenizer = new CharTokenizer();
         var config = TinyModels.Config(tokenizer.VocabSize) with { BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad };
         torch.manual_seed(4);
@@ -106,20 +108,35 @@ public sealed class PackedRowsTests
         var problems = new[] { new Problem("a", "12+5\n", "17"), new Problem("b", "3*4+100\n", "112"), new Problem("c", "7\n", "7") };
         string[] texts = ["12+5=17\n#17", "3*4=12\n12+100=112\n#112", "#7"];
         using var batch = RolloutBatch.Build(tokenizer, problems, [.. texts.Select(tokenizer.Encode)], texts, CPU);
-        (Tensor LogProbs, Tensor Entropy, Tensor Hidden, Dictionary<string, Tensor> Grads) Run(bool kernels)
+        (Tensor LogProbs, Tensor Entropy, Tensor Hidden, Dictionary<string, Tensor> Grads) Run(bool packed)
         {
             model.TrainingKernels = kernels;
-            Assert.Equal(kernels, model.PacksCheaply);
             model.zero_grad();
-            var (logProbs, entropy, hidden) = batch.Score(model, entropy: true);
-            ((logProbs * batch.Mask).sum() + (entropy! * batch.Mask).sum()).backward();
-            return (logProbs.detach() * batch.Mask, entropy!.detach() * batch.Mask, hidden.detach(),
+            Tensor logProbs, entropy, hidden;
+            if (packed)
+            {
+                var (l, e, h) = batch.Score(model, entropy: true);
+                (logProbs, entropy, hidden) = (l, e!, h);
+            }
+            else
+            {
+                // The padded reference: each row whole, libtorch's ops.
+                model.TrainingKernels = false;
+                hidden = model.Hidden(batch.Ids[.., ..^1]);
+                var logp = model.Logits(hidden).log_softmax(-1);
+                logProbs = logp.gather(-1, batch.Ids[.., 1..].unsqueeze(-1)).squeeze(-1);
+                entropy = -(logp.exp() * logp).sum(-1);
+            }
+            ((logProbs * batch.Mask).sum() + (entropy * batch.Mask).sum()).backward();
+            return (logProbs.detach() * batch.Mask, entropy.detach() * batch.Mask, hidden.detach(),
                 model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone()));
         }
 
-        // When scored with gradients on the C# node (packed into one row) and on libtorch's ops (padded rows)
-        var packed = Run(kernels: true);
-        var padded = Run(kernels: false);
+        // When scored by the batch with gradients (packed) and row by row (padded)
+        var calls = CausalAttentionFunction.Calls;
+        var packed = Run(packed: true);
+        Assert.Equal(kernels, CausalAttentionFunction.Calls > calls);
+        var padded = Run(packed: false);
 
         // Then log-probabilities, entropies, the real positions' hidden states and every gradient agree
         Assert.True(TinyModels.MaxAbsDiff(packed.LogProbs, padded.LogProbs) < 1e-4f);
@@ -131,6 +148,21 @@ public sealed class PackedRowsTests
             var diff = SmallRowLinearTests.RelativeDiff(packed.Grads[name], expected);
             Assert.True(diff < 1e-4, $"{name}: relative diff {diff}");
         }
+    }
+
+    [Fact]
+    public void First_fit_fills_rows_as_wide_as_the_longest_and_closes_each_with_its_padding()
+    {
+        // Given sequences of 9, 3, 5, 4 and 2 tokens
+        var (rows, places) = PackedRows.FirstFit([9, 3, 5, 4, 2], 1);
+
+        // Then rows of 9: [9], [5, 4], [3, 2, padding 4], each sequence where its row says
+        Assert.Equal(9, rows.Width);
+        Assert.Equal([[9], [5, 4], [3, 2, 4]], Enumerable.Range(0, rows.Rows).Select(r => rows[r].ToArray()).ToArray());
+        Assert.Equal([(0, 0), (2, 0), (1, 0), (1, 5), (2, 3)], places);
+        var (one, inOrder) = PackedRows.OneRow([9, 3, 5]);
+        Assert.Equal([(0, 0), (0, 9), (0, 12)], inOrder);
+        Assert.Equal(17, one.Width);
     }
 
     [Fact]
