@@ -9,7 +9,8 @@ namespace Ponder.Bench;
 /// <summary>
 /// Where an SFT step's time goes (batch 64 of the task's gold solutions, the default training step): the step's phases
 /// in milliseconds (batch building, forward to the final hidden states, head and loss, backward, AdamW), with Ponder's C#
-/// training kernels (<see cref="Transformer.TrainingKernels"/>) and with libtorch's ops, steps alternating after 150
+/// training kernels (<see cref="Transformer.TrainingKernels"/>) on the examples packed into one row (the default,
+/// <see cref="SftBatch.Pack"/>) and padded to rows, and with libtorch's ops on padded rows, steps taking turns after 150
 /// warm-up steps (glibc's heap grows for about a hundred steps, and each fresh page costs a fault), then the
 /// step's products alone at the same shapes (every projection of every layer, forward and backward, on random inputs
 /// with as many rows as the batch has positions) and fused attention (scaled_dot_product_attention, forward and
@@ -23,21 +24,27 @@ internal static class TrainProfile
         var c = model.Config;
         var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
         model.train();
-        // Steps alternate between Ponder's C# training kernels and libtorch's ops, so that both see the same machine.
-        var phases = new double[2, 5];
-        var steps = new List<double>[] { [], [] };
+        // Steps take turns between the three ways, so that all see the same machine.
+        string[] modes = ["C# nodes, packed (the default)", "C# nodes, padded (--no-pack)", "libtorch's ops, padded"];
+        var phases = new double[3, 5];
+        var steps = new List<double>[] { [], [], [] };
+        var tokens = new long[3];
         long step = 0, positions = 0, width = 0;
-        int measured = 0;
+        int measured = 0, padded = 0;
         var clock = BenchClock.StartNew();
         while (clock.Elapsed.TotalSeconds < seconds || measured < 10)
         {
             using var scope = NewDisposeScope();
-            var mode = (int)(step % 2);                                                              // 0: C# kernels, 1: libtorch's ops
-            model.TrainingKernels = mode == 0;
+            var mode = (int)(step % 3);
+            model.TrainingKernels = mode < 2;
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            var (inputs, targets, _) = SftBatch.Build(tokenizer, SftTrainer.BatchExamples(task, 1, ++step, 64), model.Device);
+            var examples = SftTrainer.BatchExamples(task, 1, ++step, 64);
+            Tensor inputs, targets, hidden;
+            PackedRows? packedRows = null;
+            if (mode == 0) (inputs, targets, _, packedRows) = SftBatch.Pack(tokenizer, examples, model.Device);
+            else (inputs, targets, _) = SftBatch.Build(tokenizer, examples, model.Device);
             var t0 = watch.Elapsed.TotalMilliseconds;
-            var hidden = model.Hidden(inputs);                                                      // (B, T, C)
+            hidden = packedRows is null ? model.Hidden(inputs) : model.Hidden(inputs, packedRows); // (B, T, C)
             var t1 = watch.Elapsed.TotalMilliseconds;
             var loss = F.cross_entropy(model.Logits(hidden).view(-1, c.VocabSize), targets.view(-1), ignore_index: SftBatch.Ignore);
             loss.item<float>();
@@ -51,24 +58,30 @@ internal static class TrainProfile
             double[] split = [t0, t1 - t0, t2 - t1, t3 - t2, t4 - t3];
             for (int i = 0; i < 5; i++) phases[mode, i] += split[i];
             steps[mode].Add(t4);
-            positions += inputs.numel();
-            width += inputs.shape[1];
+            tokens[mode] += inputs.ne(tokenizer.Pad).sum().item<long>();
+            if (mode > 0)
+            {
+                positions += inputs.numel();
+                width += inputs.shape[1];
+                padded++;
+            }
             measured++;
         }
         model.TrainingKernels = false;
         model.eval();
-        long rows = positions / measured, t = width / measured;
-        double stepFlops = 3 * model.FlopsPerToken((int)t) * rows;
+        long rows = positions / padded, t = width / padded;                                         // the padded batches' shapes
         double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
         Console.WriteLine();
-        Console.WriteLine($"SFT step profile ({get_num_threads()} thread(s), batch 64, {t} positions a row on average, {measured} steps alternating):");
+        Console.WriteLine($"SFT step profile ({get_num_threads()} thread(s), batch 64, padded rows of {t} positions on average, {measured} steps taking turns):");
         Console.WriteLine();
-        Console.WriteLine("| phase, ms per step (mean) | C# training kernels | libtorch's ops |");
-        Console.WriteLine("|---|---|---|");
+        Console.WriteLine($"| phase, ms per step (mean) | {string.Join(" | ", modes)} |");
+        Console.WriteLine("|---|---|---|---|");
         string[] names = ["batch", "forward to hidden", "head and loss", "backward", "AdamW"];
-        for (int i = 0; i < 5; i++) Console.WriteLine($"| {names[i]} | {phases[0, i] / steps[0].Count:F1} | {phases[1, i] / steps[1].Count:F1} |");
-        Console.WriteLine($"| step (median) | {Median(steps[0]):F1} | {Median(steps[1]):F1} |");
-        Console.WriteLine($"| GFLOP/s (median step, all positions, padding included) | {stepFlops / Median(steps[0]) / 1e6:F0} | {stepFlops / Median(steps[1]) / 1e6:F0} |");
+        for (int i = 0; i < 5; i++) Console.WriteLine($"| {names[i]} | {string.Join(" | ", Enumerable.Range(0, 3).Select(m => $"{phases[m, i] / steps[m].Count:F1}"))} |");
+        Console.WriteLine($"| step (median) | {string.Join(" | ", steps.Select(x => $"{Median(x):F1}"))} |");
+        // Training FLOPs of the real tokens (3 × a forward's at the task's context, as bench --train counts), per median step.
+        var flopsPerToken = 3 * model.FlopsPerToken(64);
+        Console.WriteLine($"| GFLOP/s of the real tokens (median step) | {string.Join(" | ", Enumerable.Range(0, 3).Select(m => $"{flopsPerToken * tokens[m] / steps[m].Count / Median(steps[m]) / 1e6:F0}"))} |");
 
         // The step's products alone: each projection weight (out × in) of every layer on (rows × in) inputs.
         var weights = model.named_parameters().Where(p => p.parameter.dim() == 2 && !p.name.Contains("embed") && !p.name.StartsWith("lm_head"))
