@@ -8,7 +8,7 @@ public static class TrainCommand
 {
     public const string Usage = """
         ponder train revise --init POLICY --out DIR [--task T] [--problems 3000] [--steps 600] [--batch 64] [--lr 0.001] [--seed S]
-            [--no-training-kernels]
+            [--no-training-kernels] [--no-pack]
           a reviser for sequential revision: SFT on (problem + the policy's wrong attempt + 'revise:' → gold solution)
         ponder train sft --task T --out DIR [options]
           --init C             fine-tune checkpoint C instead of training from scratch
@@ -65,6 +65,7 @@ public static class TrainCommand
             Lr = o.Double("lr", d.Lr, 0, 1),
             Seed = o.Int("seed", d.Seed),
             TrainingKernels = !o.Flag("no-training-kernels") && d.TrainingKernels,
+            Pack = !o.Flag("no-pack") && d.Pack,
         };
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();

@@ -33,4 +33,6 @@ public sealed record RevisionOptions
 
     /// <summary>Run the gradient passes' norms, gating and attention through Ponder's C# autograd nodes (<see cref="Policy.Transformer.TrainingKernels"/>; the default); false runs libtorch's ops.</summary>
     public bool TrainingKernels { get; init; } = true;
+    /// <summary>Each step's pairs packed (<see cref="SftBatch.Pack"/>; the default): the same loss, no padding positions; false pads them to rows.</summary>
+    public bool Pack { get; init; } = true;
 }

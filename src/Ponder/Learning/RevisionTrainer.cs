@@ -23,8 +23,11 @@ public sealed class RevisionTrainer(RevisionOptions options, Device device)
         torch.manual_seed(o.Seed);
         var policy = LoadedPolicy.Load(o.Init, device);
         var task = TaskRegistry.Create(o.Task ?? policy.State.Task);
-        var pairs = Pairs(policy, task);
-        if (pairs.Count == 0) throw new InvalidOperationException($"the policy at '{o.Init}' made no wrong attempt on {o.Problems} problems: nothing to revise");
+        var (pairs, wrong, maxNew) = Pairs(policy, task);
+        if (wrong == 0) throw new InvalidOperationException($"the policy at '{o.Init}' made no wrong attempt on {o.Problems} problems: nothing to revise");
+        if (pairs.Count == 0)
+            throw new InvalidOperationException($"the policy at '{o.Init}' made {wrong} wrong attempts on {o.Problems} problems, but no revision prompt "
+                + $"(problem + attempt + 'revise:') leaves room for {maxNew} new tokens in its {policy.Model.Config.MaxPositions} positions: train the policy with a longer --context");
         progress?.Report(new TrainProgress(0, o.Steps, double.NaN, 0, $"{pairs.Count} wrong attempts of {o.Problems} become revision pairs"));
 
         var model = policy.Model;
@@ -41,14 +44,7 @@ public sealed class RevisionTrainer(RevisionOptions options, Device device)
         {
             using var scope = NewDisposeScope();
             var batch = Enumerable.Range(0, o.BatchSize).Select(_ => pairs[random.Next(pairs.Count)]).ToList();
-            var (inputs, targets, _) = SftBatch.Build(policy.Tokenizer, batch, device);
-            var logits = model.call(inputs);                                                          // (B, T, V)
-            var lossT = nn.functional.cross_entropy(logits.view(-1, model.Config.VocabSize), targets.view(-1), ignore_index: SftBatch.Ignore);
-            lossT.backward();
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0);
-            optimizer.Update(schedule.At(step));
-            optimizer.ZeroGrad();
-            loss = lossT.item<float>();
+            loss = SupervisedStep.Run(model, optimizer, policy.Tokenizer, batch, schedule.At(step), gradClip: 1.0, o.Pack).Loss;
             metrics.Write(new JsonObject { ["step"] = step, ["loss"] = Math.Round(loss, 5), ["elapsed_s"] = Math.Round(clock.Elapsed.TotalSeconds, 2) });
             progress?.Report(new TrainProgress(step, o.Steps, loss, 0));
         }
@@ -64,14 +60,17 @@ public sealed class RevisionTrainer(RevisionOptions options, Device device)
         return pairs.Count;
     }
 
-    /// <summary>(revision prompt, gold solution) for every wrong attempt of the policy.</summary>
-    private List<(string Prompt, string Completion)> Pairs(LoadedPolicy policy, ITask task)
+    /// <summary>
+    /// (revision prompt, gold solution) for every wrong attempt of the policy whose prompt leaves room for the tokens a
+    /// revision may write; the number of wrong attempts; that room.
+    /// </summary>
+    private (List<(string Prompt, string Completion)> Pairs, int Wrong, int MaxNew) Pairs(LoadedPolicy policy, ITask task)
     {
         var problems = task.Problems(Split.Train, options.Problems, Seeds.Mix(options.Seed, 7));
         var generator = new Ponder.Policy.Generator(policy.Model, policy.Tokenizer);
         int maxNew = Scaling.Evaluator.MaxNewTokens(policy.Tokenizer, task, problems, policy.Model.Config.MaxPositions);
         var pairs = new List<(string, string)>();
-        int chunkIndex = 0;
+        int chunkIndex = 0, wrong = 0;
         foreach (var chunk in problems.Chunk(128))
         {
             var sampling = new SamplingOptions { Temperature = options.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(options.Seed, chunkIndex++) };
@@ -79,10 +78,11 @@ public sealed class RevisionTrainer(RevisionOptions options, Device device)
             for (int i = 0; i < chunk.Length; i++)
             {
                 if (task.Check(chunk[i], attempts[i].Text).Correct || task.GoldSolution(chunk[i]) is not { } gold) continue;
+                wrong++;
                 var prompt = RevisionPrompt.Build(chunk[i], attempts[i].Text).Prompt;
                 if (Prompting.Encode(policy.Tokenizer, prompt).Length + maxNew <= policy.Model.Config.MaxPositions) pairs.Add((prompt, Solution.Join(gold)));
             }
         }
-        return pairs;
+        return (pairs, wrong, maxNew);
     }
 }
