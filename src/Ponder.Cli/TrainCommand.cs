@@ -13,7 +13,7 @@ public static class TrainCommand
         ponder train sft --task T --out DIR [options]
           --init C             fine-tune checkpoint C instead of training from scratch
           defaults are the default policy's recipe (SftPresets.Default; models/arith: see models/README.md):
-          --steps N            optimizer steps (1600)          --batch N        solutions per step (64)
+          --steps N            optimizer steps (2000)          --batch N        solutions per step (64)
           --lr X               peak learning rate (0.003)      --warmup N       warmup steps (100)
           --eval-every N       held-out greedy eval period (250) --eval-count N  held-out problems (200)
           --checkpoint-every N checkpoint period (500)         --seed S         seed (1)

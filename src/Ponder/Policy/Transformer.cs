@@ -74,8 +74,8 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
     /// autograd node (<see cref="CausalAttentionFunction"/>), RMS norms (<see cref="RmsNormFunction"/>) and SwiGLU gating
     /// (<see cref="SiluGateFunction"/>) as their own, and q/k/v as one matmul. Gradients match libtorch's ops within
     /// rounding, but rounding moves a long run's learning curve: the 2000-step SFT recipe with the nodes ended at 75.5–78.0 %
-    /// held-out greedy against the shipped policy's 55.5 % (one seed each), hence the 1600-step default schedule
-    /// (<see cref="Learning.SftPresets"/>). False here; true by default in the options of every trainer (SFT, RL, DPO,
+    /// held-out greedy against the shipped policy's 55.5 % (one seed each); <see cref="Learning.SftPresets"/> says how the
+    /// default schedule's length was chosen. False here; true by default in the options of every trainer (SFT, RL, DPO,
     /// reviser; <see cref="Rewards.RewardModel.TrainingKernels"/> for reward models), which set it. Faster:
     /// 1.17–1.35× libtorch's ops in <c>bench --train</c> (BENCHMARKS.md, twentieth stop; <c>bench --train-profile</c>
     /// shows where a step goes).
