@@ -13,7 +13,7 @@ public static class ExpertIterationCommand
             [--temperature 1] [--expert sample|flip|gold [--flip-positions 6] [--flip-alternatives 2]] [--strict-steps]
             [--eval-count 200] [--seed 1] [--resume] [--no-training-kernels] [--no-pack]
           --no-training-kernels: fine-tune in libtorch's ops, not Ponder's C# autograd nodes; --no-pack: pad each step's
-            examples to rows instead of packing them into one row (the same loss; BENCHMARKS.md)
+            examples to rows instead of packing them (the same loss; BENCHMARKS.md)
           --expert: who proposes solutions: samples (--samples per problem), or the greedy answer and, where it is wrong,
             the policy's next --flip-alternatives tokens at its --flip-positions least certain tokens, each continued
             greedily; or the task's gold solutions (an oracle, the upper bound)

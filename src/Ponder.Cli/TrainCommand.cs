@@ -20,8 +20,8 @@ public static class TrainCommand
           --resume             continue the checkpoint in --out exactly where it stopped
           --max-minutes M      stop (with a checkpoint) after M minutes
           --no-training-kernels  norms, gating and attention in libtorch's ops, not Ponder's C# autograd nodes (BENCHMARKS.md)
-          --no-pack            pad each step's examples to rows instead of packing them into one row (the C# nodes pack:
-                               the same loss, no padding positions)
+          --no-pack            pad each step's examples to rows instead of packing them (one row on the C# nodes; rows
+                               as wide as the longest on libtorch's attention): the same loss in fewer positions
           --hidden N --layers N --heads N --kv-heads N --intermediate N --context N
                                model shape from scratch (128, 4, 4, 4, 352, 160)
           --device cpu|cuda

@@ -76,6 +76,6 @@ public sealed record ExpertIterationOptions
     /// (<see cref="Policy.Transformer.TrainingKernels"/>; the default); false runs libtorch's ops.
     /// </summary>
     public bool TrainingKernels { get; init; } = true;
-    /// <summary>On the C# training nodes, each step's examples packed into one row without padding (<see cref="SftBatch.Pack"/>; the default).</summary>
+    /// <summary>Each fine-tuning step's examples packed, as <see cref="SftOptions.Pack"/> (the default); false pads them to rows.</summary>
     public bool Pack { get; init; } = true;
 }

@@ -43,8 +43,9 @@ public sealed record SftOptions
     /// </summary>
     public bool TrainingKernels { get; init; } = true;
     /// <summary>
-    /// On the C# training nodes, a step's examples packed into one row without padding (<see cref="SftBatch.Pack"/>; the
-    /// default): the same loss, fewer positions; false pads them to rows.
+    /// Each step's examples packed (<see cref="SftBatch.Pack"/> through <see cref="SupervisedStep.Run"/>; the default): on
+    /// the C# training nodes into one row, on libtorch's attention into rows as wide as the longest where that saves rows;
+    /// the same loss in fewer positions. False pads them to rows.
     /// </summary>
     public bool Pack { get; init; } = true;
 }
