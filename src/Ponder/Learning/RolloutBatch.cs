@@ -70,9 +70,9 @@ public sealed class RolloutBatch : IDisposable
         var (rows, places) = oneRow ? PackedRows.OneRow(lengths) : PackedRows.FirstFit(lengths, t);
         if (!oneRow && rows.Rows >= n) return null;
         // Flat positions of the real inputs in the padded batch and in the packed one, in the same order.
-        var (from, to) = (new long[Lengths.Sum() - n], new long[Lengths.Sum() - n]);
+        var (from, to) = (new long[lengths.Sum()], new long[lengths.Sum()]);
         for (int i = 0, at = 0; i < n; i++)
-            for (int j = 0; j < Lengths[i] - 1; j++, at++)
+            for (int j = 0; j < lengths[i]; j++, at++)
                 (from[at], to[at]) = ((long)i * t + j, (long)places[i].Row * rows.Width + places[i].Offset + j);
         using var source = tensor(from, device: inputs.device);                      // (ΣT)
         using var target = tensor(to, device: inputs.device);                        // (ΣT)

@@ -14,9 +14,10 @@ public static class SftBatch
 
     /// <summary>(inputs (B, T), targets (B, T), number of loss tokens).</summary>
     public static (Tensor Inputs, Tensor Targets, int LossTokens) Build(ITokenizer tokenizer,
-        IReadOnlyList<(string Prompt, string Completion)> examples, Device device)
+        IReadOnlyList<(string Prompt, string Completion)> examples, Device device) => Padded(tokenizer, Encode(tokenizer, examples), device);
+
+    private static (Tensor Inputs, Tensor Targets, int LossTokens) Padded(ITokenizer tokenizer, List<(int[] All, int PromptLength)> sequences, Device device)
     {
-        var sequences = Encode(tokenizer, examples);
         int b = sequences.Count, t = sequences.Max(r => r.All.Length) - 1;
         var (inputs, targets) = Blank(tokenizer, b * t);
         int lossTokens = 0;
@@ -37,7 +38,27 @@ public static class SftBatch
         IReadOnlyList<(string Prompt, string Completion)> examples, Device device, int width = 0)
     {
         var sequences = Encode(tokenizer, examples);
-        var (rows, places) = PackedRows.FirstFit([.. sequences.Select(r => r.All.Length - 1)], width);
+        return Packed(tokenizer, sequences, PackedRows.FirstFit([.. sequences.Select(r => r.All.Length - 1)], width), device);
+    }
+
+    /// <summary>
+    /// <see cref="Pack"/>'s batch where its layout takes fewer rows than there are examples, else <see cref="Build"/>'s
+    /// (Rows null): examples of similar lengths, none of which fit beside another, are left padded.
+    /// </summary>
+    public static (Tensor Inputs, Tensor Targets, int LossTokens, PackedRows? Rows) PackIfFewerRows(ITokenizer tokenizer,
+        IReadOnlyList<(string Prompt, string Completion)> examples, Device device, int width)
+    {
+        var sequences = Encode(tokenizer, examples);
+        var layout = PackedRows.FirstFit([.. sequences.Select(r => r.All.Length - 1)], width);
+        if (layout.Rows.Rows < sequences.Count) return Packed(tokenizer, sequences, layout, device);
+        var (inputs, targets, lossTokens) = Padded(tokenizer, sequences, device);
+        return (inputs, targets, lossTokens, null);
+    }
+
+    private static (Tensor Inputs, Tensor Targets, int LossTokens, PackedRows Rows) Packed(ITokenizer tokenizer,
+        List<(int[] All, int PromptLength)> sequences, (PackedRows Rows, (int Row, int Offset)[] Places) layout, Device device)
+    {
+        var (rows, places) = layout;
         var (inputs, targets) = Blank(tokenizer, rows.Rows * rows.Width);
         int lossTokens = 0;
         for (int i = 0; i < sequences.Count; i++) lossTokens += Place(sequences[i], inputs, targets, places[i].Row * rows.Width + places[i].Offset);

@@ -19,11 +19,12 @@ public static class SupervisedStep
     {
         using var scope = NewDisposeScope();
         model.train();
-        if (!pack || !TryPacked(model, tokenizer, examples, out var inputs, out var targets, out var logits))
-        {
-            (inputs, targets, _) = SftBatch.Build(tokenizer, examples, model.Device);
-            logits = model.call(inputs);                                                  // (B, T, V)
-        }
+        Tensor inputs, targets;
+        PackedRows? rows = null;
+        if (!pack) (inputs, targets, _) = SftBatch.Build(tokenizer, examples, model.Device);
+        else if (model.PacksCheaply) (inputs, targets, _, rows) = SftBatch.Pack(tokenizer, examples, model.Device);
+        else (inputs, targets, _, rows) = SftBatch.PackIfFewerRows(tokenizer, examples, model.Device, width: 1);
+        var logits = rows is null ? model.call(inputs) : model.Packed(inputs, rows);     // (B or rows, T, V)
         var loss = nn.functional.cross_entropy(logits.view(-1, model.Config.VocabSize), targets.view(-1), ignore_index: SftBatch.Ignore);
         loss.backward();
         double gradNorm = nn.utils.clip_grad_norm_(model.parameters(), gradClip);
@@ -31,16 +32,6 @@ public static class SupervisedStep
         optimizer.ZeroGrad();
         using TorchSharp.Scalar pad = tokenizer.Pad;                                      // held for the call (Policy's Scalars)
         return (loss.item<float>(), gradNorm, inputs.ne(pad).sum().item<long>());
-    }
-
-    // The packed batch's inputs, targets and logits (rows, T, V); false where packing would not save rows.
-    private static bool TryPacked(Transformer model, ITokenizer tokenizer, IReadOnlyList<(string Prompt, string Completion)> examples,
-        out Tensor inputs, out Tensor targets, out Tensor logits)
-    {
-        var oneRow = model.PacksCheaply;
-        (inputs, targets, _, var rows) = SftBatch.Pack(tokenizer, examples, model.Device, width: oneRow ? 0 : 1);
-        logits = oneRow || rows.Rows < examples.Count ? model.Packed(inputs, rows) : null!;
-        return logits is not null;
     }
 
     /// <summary>A fresh AdamW over every trainable parameter of <paramref name="model"/>.</summary>
