@@ -46,6 +46,8 @@ public static class HfCheckpoint
         var config = ReadConfig(dir);
         var tokenizer = Checkpoint.ReadTokenizer(dir);
         var state = File.Exists(Path.Combine(dir, Checkpoint.StateFile)) ? Checkpoint.ReadState(dir) : new CheckpointState();
+        if (state.Kind is "orm" or "prm")
+            throw new InvalidDataException($"checkpoint '{dir}': ponder.json kind is '{state.Kind}', a reward model, not a policy");
         if (tokenizer.VocabSize > config.VocabSize)
             throw new InvalidDataException($"checkpoint '{dir}': tokenizer.json has {tokenizer.VocabSize} tokens but config.json vocab_size is {config.VocabSize}");
         var model = new Transformer(config);

@@ -83,7 +83,28 @@ public static class Checkpoint
             File.Delete(Path.Combine(dir, OptimizerFile));   // a stale one would resume with moments of other weights
     }
 
-    public static TransformerConfig ReadConfig(string dir) => ReadJson<TransformerConfig>(dir, ConfigFile);
+    /// <summary>
+    /// <c>config.json</c>, checked before a model is built from it: the sizes every Llama config states must be there
+    /// (a missing <c>num_key_value_heads</c> means one per attention head, as in HF's LlamaConfig), and every field must
+    /// be usable (<see cref="TransformerConfig.Invalid"/>). A problem is one line naming the file and the field.
+    /// </summary>
+    public static TransformerConfig ReadConfig(string dir)
+    {
+        var config = ReadJson<TransformerConfig>(dir, ConfigFile);
+        string path = Path.Combine(dir, ConfigFile);
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: expected a JSON object");
+        bool Has(string field) => root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null;
+        foreach (string field in RequiredConfigFields)
+            if (!Has(field)) throw new InvalidDataException($"{path}: missing field '{field}'");
+        if (!Has("num_key_value_heads")) config = config with { NumKvHeads = config.NumHeads };
+        return config.Invalid() is { } problem ? throw new InvalidDataException($"{path}: {problem}") : config;
+    }
+
+    /// <summary>The sizes a config must state: a model cannot be built, or its weights checked, without them.</summary>
+    private static readonly string[] RequiredConfigFields =
+        ["vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads"];
 
     public static CheckpointState ReadState(string dir) => ReadJson<CheckpointState>(dir, StateFile);
 
@@ -121,6 +142,15 @@ public static class Checkpoint
                 throw new InvalidDataException($"{Where(name)}: unexpected tensor '{name}' (the model has no such parameter)");
         }
 
+        if (tied && weights.Entries.ContainsKey(HeadName) && weights.Entries.ContainsKey(EmbeddingName))
+        {
+            using var scope = torch.NewDisposeScope();
+            using var head = weights.Read(HeadName);
+            using var embedding = weights.Read(EmbeddingName);
+            bool same = head.shape.SequenceEqual(embedding.shape) && head.eq(embedding).all().item<bool>();
+            if (!same)
+                throw new InvalidDataException($"{Where(HeadName)}: tensor '{HeadName}' differs from '{EmbeddingName}', but config.json sets tie_word_embeddings");
+        }
         using var noGrad = torch.no_grad();
         foreach (var (name, source) in sources)
         {
@@ -153,7 +183,9 @@ public static class Checkpoint
     private static string Require(string dir, string file)
     {
         string path = Path.Combine(dir, file);
-        return File.Exists(path) ? path : throw new FileNotFoundException($"checkpoint '{dir}': missing {file}", path);
+        if (File.Exists(path)) return path;
+        string problem = Directory.Exists(dir) ? $"missing {file}" : File.Exists(dir) ? "is a file, not a checkpoint folder" : "no such folder";
+        throw new FileNotFoundException($"checkpoint '{dir}': {problem}", path);
     }
 
     private static void WriteText(string path, string text)

@@ -48,4 +48,37 @@ public sealed record TransformerConfig
 
     /// <summary>Width of one attention head.</summary>
     [JsonIgnore] public int HeadDim => ExplicitHeadDim ?? HiddenSize / NumHeads;
+
+    /// <summary>Longest context Ponder sizes its rotary tables for (2²⁰, as <c>train sft --context</c>).</summary>
+    public const int MaxSupportedPositions = 1 << 20;
+
+    /// <summary>
+    /// The first field a model cannot be built from, as "field: problem" (a zero or negative size, heads that do not
+    /// divide the width, a special token outside the vocabulary, a non-positive epsilon or rotary base), or null when
+    /// every field is usable. Checked before any tensor is allocated.
+    /// </summary>
+    public string? Invalid()
+    {
+        static string? Range(string field, long value, long min, long max) =>
+            value < min || value > max ? $"{field} is {value}; it must be {min:N0} to {max:N0}" : null;
+        return Range("vocab_size", VocabSize, 1, 1 << 24)
+            ?? Range("hidden_size", HiddenSize, 1, 1 << 17)
+            ?? Range("intermediate_size", IntermediateSize, 1, 1 << 20)
+            ?? Range("num_hidden_layers", NumLayers, 1, 1024)
+            ?? Range("num_attention_heads", NumHeads, 1, HiddenSize)
+            ?? Range("num_key_value_heads", NumKvHeads, 1, NumHeads)
+            ?? (NumHeads % NumKvHeads != 0 ? $"num_key_value_heads {NumKvHeads} does not divide num_attention_heads {NumHeads}" : null)
+            ?? (ExplicitHeadDim is null && HiddenSize % NumHeads != 0 ? $"num_attention_heads {NumHeads} does not divide hidden_size {HiddenSize}" : null)
+            ?? Range("head_dim", HeadDim, 2, 1 << 12)
+            ?? (HeadDim % 2 != 0 ? $"head_dim {HeadDim} is odd; rotary embeddings rotate pairs of features" : null)
+            ?? Range("max_position_embeddings", MaxPositions, 1, MaxSupportedPositions)
+            ?? (!(RmsNormEps > 0) ? $"rms_norm_eps is {RmsNormEps}; it must be positive" : null)
+            ?? (!(RopeTheta > 0) || double.IsInfinity(RopeTheta) ? $"rope_theta is {RopeTheta}; it must be positive" : null)
+            ?? Token("bos_token_id", BosTokenId)
+            ?? Token("eos_token_id", EosTokenId)
+            ?? (PadTokenId is int pad ? Token("pad_token_id", pad) : null);
+
+        string? Token(string field, int id) => id == -1 || (id >= 0 && id < VocabSize) ? null
+            : $"{field} is {id}; it must be a token of the vocabulary (0 to {VocabSize - 1}) or null";
+    }
 }

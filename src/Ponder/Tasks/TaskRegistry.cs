@@ -18,6 +18,8 @@ public static class TaskRegistry
     public static ITask Create(string spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        if (string.IsNullOrWhiteSpace(spec))
+            throw new ArgumentException("no task: the checkpoint names none (its ponder.json has no task, or there is no ponder.json); pass --task");
         if (Thinking.ThinkingTaskSpec.Matches(spec)) return Thinking.ThinkingTaskSpec.Create(spec, Create);
         var parsed = TaskSpec.Parse(spec);
         return parsed.Name switch

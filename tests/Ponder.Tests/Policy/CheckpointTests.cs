@@ -179,6 +179,27 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal($"checkpoint '{_dir.Path}': missing config.json", error.Message);
     }
 
+    [Fact]
+    public void A_missing_folder_or_a_file_is_named_as_such()
+    {
+        string missing = Path.Combine(_dir.Path, "nowhere"), file = _dir.File("notes.txt");
+        File.WriteAllText(file, "not a checkpoint");
+
+        Assert.Equal($"checkpoint '{missing}': no such folder", Assert.Throws<FileNotFoundException>(() => Checkpoint.ReadConfig(missing)).Message);
+        Assert.Equal($"checkpoint '{file}': is a file, not a checkpoint folder", Assert.Throws<FileNotFoundException>(() => Checkpoint.ReadConfig(file)).Message);
+    }
+
+    [Fact]
+    public void A_reward_model_loaded_as_a_policy_is_named_as_one()
+    {
+        using (var model = Model(1))
+            Checkpoint.Save(_dir.Path, _config, model, new CharTokenizer(), _state with { Kind = "prm" });
+
+        var error = Assert.Throws<InvalidDataException>(() => LoadedPolicy.Load(_dir.Path, CPU));
+
+        Assert.Equal($"checkpoint '{_dir.Path}': ponder.json kind is 'prm', a reward model, not a policy", error.Message);
+    }
+
     [Theory]
     [InlineData(Checkpoint.ConfigFile, "{\"hidden_size\": \"wide\"}", "hidden_size")]
     [InlineData(Checkpoint.StateFile, "{ not json", "ponder.json")]
@@ -194,6 +215,68 @@ public sealed class CheckpointTests : IDisposable
         Assert.StartsWith(path + ": ", error.Message);
         Assert.Contains(expected, error.Message);
         Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Theory]
+    [InlineData("num_attention_heads", "0", "num_attention_heads is 0")]
+    [InlineData("num_hidden_layers", "100000000", "num_hidden_layers is 100000000")]
+    [InlineData("num_hidden_layers", "-1", "num_hidden_layers is -1")]
+    [InlineData("hidden_size", "-128", "hidden_size is -128")]
+    [InlineData("intermediate_size", "0", "intermediate_size is 0")]
+    [InlineData("max_position_embeddings", "-1", "max_position_embeddings is -1")]
+    [InlineData("max_position_embeddings", "2147483647", "max_position_embeddings is 2147483647")]
+    [InlineData("num_key_value_heads", "3", "num_key_value_heads 3 does not divide num_attention_heads 4")]
+    [InlineData("eos_token_id", "5000", "eos_token_id is 5000")]
+    [InlineData("bos_token_id", "-7", "bos_token_id is -7")]
+    [InlineData("rms_norm_eps", "-1", "rms_norm_eps is -1")]
+    [InlineData("rope_theta", "0", "rope_theta is 0")]
+    [InlineData("hidden_size", null, "missing field 'hidden_size'")]
+    public void A_config_a_model_cannot_be_built_from_is_refused_naming_the_file_and_field(string field, string? value, string expected)
+    {
+        // Given a saved checkpoint whose config.json then gets one unusable field (or loses it)
+        using (var model = Model(1))
+            Checkpoint.Save(_dir.Path, _config with { NumHeads = 4, NumKvHeads = 4 }, model, new CharTokenizer(), _state);
+        string path = _dir.File(Checkpoint.ConfigFile);
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        if (value is null) config.Remove(field);
+        else config[field] = System.Text.Json.Nodes.JsonNode.Parse(value);
+        File.WriteAllText(path, config.ToJsonString());
+
+        // When it is read, Then one line names the file and the field, before any model is built
+        var error = Assert.Throws<InvalidDataException>(() => Checkpoint.ReadConfig(_dir.Path));
+        Assert.StartsWith($"{path}: {expected}", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
+    public void A_config_without_key_value_heads_has_one_per_attention_head_as_in_hugging_face()
+    {
+        using (var model = Model(1))
+            Checkpoint.Save(_dir.Path, _config with { NumHeads = 4, NumKvHeads = 2 }, model, new CharTokenizer(), _state);
+        string path = _dir.File(Checkpoint.ConfigFile);
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        config.Remove("num_key_value_heads");
+        File.WriteAllText(path, config.ToJsonString());
+
+        Assert.Equal(4, Checkpoint.ReadConfig(_dir.Path).NumKvHeads);
+    }
+
+    [Fact]
+    public void A_tied_checkpoint_whose_head_differs_from_its_embedding_is_refused()
+    {
+        using var scope = torch.NewDisposeScope();
+        // Given a tied checkpoint that also carries a head of other values
+        using var saved = Model(1);
+        Checkpoint.Save(_dir.Path, _config with { TieWordEmbeddings = true }, saved, new CharTokenizer(), _state);
+        RewriteWeights(weights => weights[Checkpoint.HeadName] = torch.ones(Vocab, Hidden));
+
+        // When loading, Then the head is named rather than silently dropped
+        var error = Assert.Throws<InvalidDataException>(() => Checkpoint.LoadWeights(_dir.Path, Model(2)));
+        Assert.Equal($"{WeightsPath}: tensor 'lm_head.weight' differs from 'model.embed_tokens.weight', but config.json sets tie_word_embeddings", error.Message);
+
+        // And a head equal to the embedding (as some tied HF files carry) still loads
+        RewriteWeights(weights => weights[Checkpoint.HeadName] = weights[Checkpoint.EmbeddingName].clone());
+        Checkpoint.LoadWeights(_dir.Path, Model(2));
     }
 
     [Fact]

@@ -55,7 +55,7 @@ public sealed class TaskRegistryTests
     [Theory]
     [InlineData("foo", "unknown task 'foo' (known: arith, countdown, jsonl)")]
     [InlineData("foo:steps=3", "unknown task 'foo' (known: arith, countdown, jsonl)")]
-    [InlineData("", "task spec '' has no task name (expected name or name:key=value,...)")]
+    [InlineData("", "no task: the checkpoint names none (its ponder.json has no task, or there is no ponder.json); pass --task")]
     [InlineData("arith:stepz=3", "task 'arith': unknown option 'stepz' (known: steps, digits, ops)")]
     [InlineData("countdown:size=3", "task 'countdown': unknown option 'size' (known: numbers, max, target)")]
     [InlineData("jsonl:file=a.jsonl", "task 'jsonl': unknown option 'file' (known: path, train, test)")]
