@@ -54,7 +54,8 @@ public static class ExpertIterationCommand
             throw new UsageException("train expert-iteration: --min-lr-fraction needs --lr-decay linear or cosine");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
-        new ExpertIteration(options, device).Run(new ConsoleProgress("expert-iteration"));
+        OutputFolder.RequireNoCheckpoint("train expert-iteration", options.Out, options.Resume);
+        OutputFolder.Run(options.Out, () => new ExpertIteration(options, device).Run(new ConsoleProgress("expert-iteration")));
         Console.WriteLine($"checkpoint: {options.Out}");
         return 0;
     }
@@ -82,7 +83,8 @@ public static class ExpertIterationCommand
         };
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
-        new DpoTrainer(options, device).Run(new ConsoleProgress("dpo", plainEvery: 10));
+        OutputFolder.RequireNoCheckpoint("train dpo", options.Out, resume: false);
+        OutputFolder.Run(options.Out, () => new DpoTrainer(options, device).Run(new ConsoleProgress("dpo", plainEvery: 10)));
         Console.WriteLine($"checkpoint: {options.Out}");
         return 0;
     }

@@ -31,6 +31,8 @@ public static class ExportCommand
             throw new UsageException($"export: --dtype must be f32 or f16{(format == ExportFormat.Safetensors ? " or bf16" : "")} for {format.ToString().ToLowerInvariant()}, got '{dtype}'");
         if (Path.GetFullPath(output).TrimEnd('/') == Path.GetFullPath(dir).TrimEnd('/'))
             throw new UsageException("export: --out must differ from --checkpoint");
+        if (format == ExportFormat.Safetensors) OutputFolder.RequireEmpty("export", output);
+        else RequireGgufTarget(output, dir);
         TorchRuntime.Initialize("cpu");
 
         var policy = LoadedPolicy.Load(dir, CPU);
@@ -49,5 +51,22 @@ public static class ExportCommand
         }
         Console.WriteLine($"wrote {output} ({format.ToString().ToLowerInvariant()}, {dtype}, {policy.Model.ParameterCount:N0} parameters)");
         return 0;
+    }
+
+    /// <summary>
+    /// A GGUF file may replace an earlier export, but not a folder, a file inside the checkpoint being exported, or
+    /// any other file (one that does not start with GGUF's magic).
+    /// </summary>
+    static void RequireGgufTarget(string output, string checkpoint)
+    {
+        if (Directory.Exists(output)) throw new UsageException($"export: --out '{output}' is a folder; gguf writes one file");
+        string? parent = Path.GetDirectoryName(Path.GetFullPath(output));
+        if (parent is not null && parent.TrimEnd('/') == Path.GetFullPath(checkpoint).TrimEnd('/'))
+            throw new UsageException($"export: --out '{output}' is inside the checkpoint folder '{checkpoint}'; write the GGUF file elsewhere");
+        if (!File.Exists(output)) return;
+        Span<byte> magic = stackalloc byte[4];
+        using (var file = File.OpenRead(output))
+            if (file.ReadAtLeast(magic, 4, throwOnEndOfStream: false) < 4 || !magic.SequenceEqual("GGUF"u8))
+                throw new UsageException($"export: --out '{output}' exists and is not a GGUF file; remove it or choose another name");
     }
 }

@@ -55,8 +55,9 @@ public static class RewardCommands
         if (kind == RewardModelKind.Orm && options.Labels == LabelSource.Gold)
             throw new UsageException($"{verb}: --labels gold gives step labels; an ORM learns outcomes (use --labels mc, whose outcomes come from the verifier)");
         options = options with { Task = task ?? Checkpoint.ReadState(policy).Task };
+        OutputFolder.RequireNoCheckpoint(verb, options.Out, options.Resume);
 
-        var result = new RewardTrainer(options, device).Run(new ConsoleProgress(args[0]));
+        var result = OutputFolder.Run(options.Out, () => new RewardTrainer(options, device).Run(new ConsoleProgress(args[0])));
         var c = result.Labels.Cost;
         Console.WriteLine($"labels: {result.Labels.Count} solutions ({(result.LabelsReused ? "reused" : "made")}: {c.SampledTokens + c.RolloutTokens} tokens decoded, {c.Rollouts} completions, {c.Seconds:F1}s)");
         Console.WriteLine($"held-out: loss {result.ValidationLoss:F4}, AUC {result.ValidationAuc:F3} on {result.ValidationSolutions} solutions; {result.Seconds:F0}s in all");

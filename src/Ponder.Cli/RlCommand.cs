@@ -56,13 +56,14 @@ public static class RlCommand
         string? prmDir = o.String("prm");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
+        OutputFolder.RequireNoCheckpoint("train rl", options.Out, options.Resume);
         IProcessReward? prm = prmDir switch
         {
             null => null,
             "gold" => GoldProcessReward(options),
             _ => ProcessReward(prmDir, options.Policy, device).Scorer(),
         };
-        new RlTrainer(options, device, processReward: prm).Run(new ConsoleProgress(options.Algorithm.ToString().ToLowerInvariant(), plainEvery: 10));
+        OutputFolder.Run(options.Out, () => new RlTrainer(options, device, processReward: prm).Run(new ConsoleProgress(options.Algorithm.ToString().ToLowerInvariant(), plainEvery: 10)));
         Console.WriteLine($"checkpoint: {options.Out}");
         return 0;
     }
@@ -98,6 +99,7 @@ public static class RlCommand
         int rollouts = o.Int("rollouts", 8192, 128), evalCount = o.Int("eval-count", 200, 1), seed = o.Int("seed", 1);
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
+        OutputFolder.RequireEmpty("train compare", outDir);
         Directory.CreateDirectory(outDir);
         Console.WriteLine("| learner | rollouts | seconds | greedy | pass@1 | pass@16 | mean length (tokens) | KL to start (nats/seq) |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");

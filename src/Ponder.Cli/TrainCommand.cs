@@ -45,7 +45,8 @@ public static class TrainCommand
         var options = Parse(o);
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
-        new SftTrainer(options, device).Run(new ConsoleProgress("sft"));
+        OutputFolder.RequireNoCheckpoint("train sft", options.Out, options.Resume);
+        OutputFolder.Run(options.Out, () => new SftTrainer(options, device).Run(new ConsoleProgress("sft")));
         Console.WriteLine($"checkpoint: {options.Out}");
         return 0;
     }
@@ -69,7 +70,8 @@ public static class TrainCommand
         };
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
-        int pairs = new RevisionTrainer(options, device).Run(new ConsoleProgress("revise"));
+        OutputFolder.RequireNoCheckpoint("train revise", options.Out, resume: false);
+        int pairs = OutputFolder.Run(options.Out, () => new RevisionTrainer(options, device).Run(new ConsoleProgress("revise")));
         Console.WriteLine($"reviser: {options.Out} ({pairs} revision pairs)");
         return 0;
     }

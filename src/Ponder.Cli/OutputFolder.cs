@@ -1,0 +1,62 @@
+using Ponder.Policy;
+
+namespace Ponder.Cli;
+
+/// <summary>
+/// The folder a trainer or an export writes. A run never replaces work already saved there: a folder that holds a
+/// checkpoint is refused unless the run resumes it (as Hugging Face's Trainer refuses a non-empty output_dir), and a
+/// folder the run created is removed again when the run fails before writing anything into it.
+/// </summary>
+internal static class OutputFolder
+{
+    /// <summary>Files whose presence means a folder holds a checkpoint or a run's log.</summary>
+    private static readonly string[] SavedFiles = [Checkpoint.StateFile, Checkpoint.ConfigFile, Checkpoint.WeightsFile, "metrics.jsonl"];
+
+    /// <summary>
+    /// Refuses <paramref name="dir"/> when it is a file, or (unless <paramref name="resume"/>) a folder that holds a
+    /// checkpoint or a metrics log: the run would overwrite them.
+    /// </summary>
+    public static void RequireNoCheckpoint(string verb, string dir, bool resume)
+    {
+        RequireNotFile(verb, dir);
+        if (resume || !Directory.Exists(dir)) return;
+        if (SavedFiles.FirstOrDefault(f => File.Exists(Path.Combine(dir, f))) is { } found)
+            throw new UsageException($"{verb}: --out '{dir}' already holds a checkpoint ({found}); pass --resume to continue it, or remove it or choose another folder to start anew");
+    }
+
+    /// <summary>Refuses <paramref name="dir"/> when it is a file or a folder with anything in it.</summary>
+    public static void RequireEmpty(string verb, string dir)
+    {
+        RequireNotFile(verb, dir);
+        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+            throw new UsageException($"{verb}: --out '{dir}' is not empty; remove it or choose another folder");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="run"/>; when it throws and <paramref name="dir"/> did not exist before, removes the folder
+    /// again if the run wrote nothing into it (no file, or only empty ones such as a metrics log opened before the
+    /// failure); a run that saved a checkpoint before failing keeps it.
+    /// </summary>
+    public static void Run(string dir, Action run) => Run(dir, () => { run(); return 0; });
+
+    /// <inheritdoc cref="Run(string, Action)"/>
+    public static T Run<T>(string dir, Func<T> run)
+    {
+        bool existed = Directory.Exists(dir);
+        try
+        {
+            return run();
+        }
+        catch
+        {
+            if (!existed && Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).All(f => new FileInfo(f).Length == 0))
+                Directory.Delete(dir, recursive: true);
+            throw;
+        }
+    }
+
+    private static void RequireNotFile(string verb, string dir)
+    {
+        if (File.Exists(dir)) throw new UsageException($"{verb}: --out '{dir}' is a file, not a folder");
+    }
+}

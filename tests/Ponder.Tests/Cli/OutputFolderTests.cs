@@ -1,0 +1,103 @@
+using System.Security.Cryptography;
+using Ponder.Cli;
+using Ponder.Policy;
+using Ponder.Tests.Policy;
+
+namespace Ponder.Tests.Cli;
+
+public sealed class OutputFolderTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static (int Code, string Error) Run(params string[] args)
+    {
+        var error = new StringWriter();
+        int code = Entry.Run(args, error);
+        return (code, error.ToString());
+    }
+
+    private string SavedCheckpoint(string name)
+    {
+        string dir = Path.Combine(_dir.Path, name);
+        var tokenizer = new CharTokenizer();
+        using var model = TinyModels.Model(tokenizer.VocabSize, seed: 3);
+        Ponder.Policy.Checkpoint.Save(dir, model.Config, model, tokenizer, new CheckpointState { Task = "arith" });
+        File.WriteAllText(Path.Combine(dir, "metrics.jsonl"), "{\"step\":1,\"loss\":2.5}\n");
+        return dir;
+    }
+
+    private static Dictionary<string, string> Hashes(string dir) =>
+        Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => f, f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
+
+    [Theory]
+    [InlineData("train", "sft", "--task", "arith", "--steps", "1", "--eval-every", "0")]
+    [InlineData("train", "sft", "--task", "arith", "--steps", "1", "--init", "OUT")]
+    [InlineData("train", "rl", "--policy", "OUT", "--steps", "1")]
+    [InlineData("train", "expert-iteration", "--policy", "OUT", "--rounds", "1")]
+    [InlineData("train", "dpo", "--policy", "OUT", "--steps", "1")]
+    [InlineData("train", "prm", "--policy", "OUT", "--steps", "1")]
+    public void A_trainer_refuses_an_out_folder_that_holds_a_checkpoint_and_changes_nothing_in_it(params string[] args)
+    {
+        // Given a folder holding a checkpoint and its metrics log
+        string dir = SavedCheckpoint("saved");
+        var before = Hashes(dir);
+
+        // When a trainer is pointed at it without --resume (also as its own --init or --policy)
+        var (code, error) = Run([.. args.Select(a => a == "OUT" ? dir : a), "--out", dir]);
+
+        // Then it stops with one line naming the folder, and every file is as it was
+        Assert.Equal(2, code);
+        Assert.Contains($"--out '{dir}' already holds a checkpoint (ponder.json); pass --resume", error.Split('\n')[0]);
+        Assert.Equal(before, Hashes(dir));
+    }
+
+    [Fact]
+    public void A_run_that_fails_removes_the_out_folder_it_created_and_nothing_else()
+    {
+        // Given a task file with no problems and an out folder that does not exist yet
+        string empty = _dir.File("empty.jsonl");
+        File.WriteAllText(empty, "");
+        string fresh = Path.Combine(_dir.Path, "fresh");
+
+        // When training fails on the task
+        var (code, error) = Run("train", "sft", "--task", $"jsonl:path={empty}", "--out", fresh, "--steps", "1");
+
+        // Then the error is reported and no empty folder is left behind
+        Assert.NotEqual(0, code);
+        Assert.Contains(empty, error);
+        Assert.False(Directory.Exists(fresh));
+    }
+
+    [Fact]
+    public void Export_refuses_to_replace_a_folder_or_a_file_it_did_not_write()
+    {
+        string checkpoint = SavedCheckpoint("ckpt");
+        string other = SavedCheckpoint("other");
+        var before = Hashes(_dir.Path);
+
+        var intoFolder = Run("export", "--format", "safetensors", "--checkpoint", checkpoint, "--out", other);
+        var intoCheckpoint = Run("export", "--format", "gguf", "--checkpoint", checkpoint, "--out", Path.Combine(checkpoint, "model.safetensors"));
+        var overFile = Run("export", "--format", "gguf", "--checkpoint", checkpoint, "--out", Path.Combine(other, "metrics.jsonl"));
+
+        Assert.Equal((2, true), (intoFolder.Code, intoFolder.Error.Contains($"--out '{other}' is not empty")));
+        Assert.Equal((2, true), (intoCheckpoint.Code, intoCheckpoint.Error.Contains("is inside the checkpoint folder")));
+        Assert.Equal((2, true), (overFile.Code, overFile.Error.Contains("exists and is not a GGUF file")));
+        Assert.Equal(before, Hashes(_dir.Path));
+    }
+
+    [Fact]
+    public void A_gguf_export_may_replace_an_earlier_gguf_export()
+    {
+        string checkpoint = SavedCheckpoint("ckpt");
+        string output = _dir.File("model.gguf");
+
+        var first = Run("export", "--format", "gguf", "--checkpoint", checkpoint, "--out", output);
+        var second = Run("export", "--format", "gguf", "--checkpoint", checkpoint, "--out", output, "--dtype", "f16");
+
+        Assert.True(first.Code == 0, first.Error);
+        Assert.True(second.Code == 0, second.Error);
+    }
+}
