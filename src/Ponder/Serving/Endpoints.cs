@@ -38,8 +38,20 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             ? WriteJsonAsync(http, 200, ApiJson.Model(options.ModelName, _created))
             : WriteErrorAsync(http, UnknownModel(http.Request.RouteValues["id"] as string));
 
-    public Task NotFoundAsync(HttpContext http) =>
-        WriteErrorAsync(http, new ApiError(404, ApiErrorCode.NotFound, $"Unknown request: {http.Request.Method} {http.Request.Path}."));
+    /// <summary>The routes and the one method each answers (a known route asked with another method is a 405).</summary>
+    private static readonly (string Path, string Method)[] Routes =
+        [("/v1/models", "GET"), ("/v1/chat/completions", "POST"), ("/v1/completions", "POST")];
+
+    public Task NotFoundAsync(HttpContext http)
+    {
+        string path = http.Request.Path.Value?.TrimEnd('/') ?? "";
+        string? allowed = path.StartsWith("/v1/models/", StringComparison.Ordinal) ? "GET"
+            : Routes.Where(r => r.Path == path).Select(r => r.Method).FirstOrDefault();
+        if (allowed is null)
+            return WriteErrorAsync(http, new ApiError(404, ApiErrorCode.NotFound, $"Unknown request: {http.Request.Method} {http.Request.Path}."));
+        http.Response.Headers.Allow = allowed;
+        return WriteErrorAsync(http, new ApiError(405, ApiErrorCode.MethodNotAllowed, $"{http.Request.Path} takes {allowed}, not {http.Request.Method}."));
+    }
 
     public async Task CompletionsAsync(HttpContext http, bool chat)
     {
@@ -233,21 +245,49 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         }
     }
 
+    /// <summary>
+    /// The request's JSON body: a declared media type must be JSON (415 otherwise; none is taken as JSON), the bytes
+    /// must be UTF-8 (System.Text.Json leaves invalid bytes inside strings to fail later), and a body that cannot be
+    /// read (shorter than its Content-Length, arriving too slowly) is the client's error, not the server's.
+    /// </summary>
     private async Task<JsonDocument> ReadBodyAsync(HttpContext http)
     {
+        if (http.Request.ContentType is { Length: > 0 } type && !IsJson(type))
+            throw new ApiError(415, ApiErrorCode.UnsupportedMediaType, $"The request body must be JSON (Content-Type: application/json), not '{type}'.");
         if (http.Request.ContentLength > options.MaxBodyBytes) throw TooLarge();
+        byte[] bytes;
         try
         {
-            return await JsonDocument.ParseAsync(http.Request.Body, default, http.RequestAborted).ConfigureAwait(false);
-        }
-        catch (JsonException e)
-        {
-            throw new ApiError(400, ApiErrorCode.InvalidJson, $"We could not parse the JSON body of your request: {e.Message}");
+            using var buffer = new MemoryStream();
+            await http.Request.Body.CopyToAsync(buffer, http.RequestAborted).ConfigureAwait(false);
+            bytes = buffer.ToArray();
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             throw TooLarge();
         }
+        catch (BadHttpRequestException e)
+        {
+            throw new ApiError(e.StatusCode, e.StatusCode == StatusCodes.Status408RequestTimeout ? ApiErrorCode.RequestTimeout : ApiErrorCode.InvalidJson,
+                $"The request body could not be read: {e.Message}");
+        }
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            throw new ApiError(400, ApiErrorCode.InvalidJson, "The request body is not valid UTF-8.");
+        try
+        {
+            return JsonDocument.Parse(bytes);
+        }
+        catch (JsonException e)
+        {
+            throw new ApiError(400, ApiErrorCode.InvalidJson, $"We could not parse the JSON body of your request: {e.Message}");
+        }
+    }
+
+    /// <summary>application/json, or any +json type, with or without parameters such as charset.</summary>
+    private static bool IsJson(string contentType)
+    {
+        string media = contentType.Split(';')[0].Trim();
+        return media.Equals("application/json", StringComparison.OrdinalIgnoreCase) || media.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
     }
 
     private ApiError TooLarge() =>

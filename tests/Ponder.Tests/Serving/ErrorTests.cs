@@ -97,6 +97,77 @@ public sealed class ErrorTests(ServerFixture fixture) : IClassFixture<ServerFixt
     }
 
     [Fact]
+    public async Task A_body_that_is_not_utf8_is_400_invalid_json_not_a_server_error()
+    {
+        byte[] utf8 = Encoding.UTF8.GetBytes(ServerFixture.Chat());
+        int at = Array.IndexOf(utf8, (byte)'1');                 // inside the user's content
+        byte[] body = [.. utf8[..at], 0xFF, 0xFE, .. utf8[at..]];
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await fixture.Http.PostAsync(new Uri(fixture.Server.BaseAddress, "chat/completions"), content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal(("invalid_json", "The request body is not valid UTF-8."), ((string?)error["code"], (string?)error["message"]));
+    }
+
+    [Theory]
+    [InlineData("text/plain", 415)]
+    [InlineData("application/x-www-form-urlencoded", 415)]
+    [InlineData("application/json; charset=utf-8", 200)]
+    public async Task A_declared_media_type_must_be_json(string type, int status)
+    {
+        using var content = new StringContent(ServerFixture.Chat("\"max_tokens\": 4"));
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(type);
+
+        using var response = await fixture.Http.PostAsync(new Uri(fixture.Server.BaseAddress, "chat/completions"), content);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        if (status == 415)
+            Assert.Equal("unsupported_media_type", (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["code"]);
+    }
+
+    [Fact]
+    public async Task A_body_that_stops_short_of_its_content_length_times_out_as_408_not_500()
+    {
+        // Given a raw request that promises 5,000 bytes, sends a short body and then waits
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(fixture.Server.BaseAddress.Host, fixture.Server.BaseAddress.Port);
+        var stream = client.GetStream();
+        byte[] request = Encoding.ASCII.GetBytes(
+            $"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{ServerFixture.Chat()}");
+        await stream.WriteAsync(request);
+
+        // When the server gives up on the rest (Kestrel's minimum body data rate, after its 5-second grace)
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var buffer = new byte[4096];
+        string answer = "";
+        for (int read; !answer.Contains("}}") && (read = await stream.ReadAsync(buffer, timeout.Token)) > 0;)
+            answer += Encoding.ASCII.GetString(buffer, 0, read);
+
+        // Then it answers 408 with OpenAI's error body
+        Assert.StartsWith("HTTP/1.1 408 ", answer);
+        Assert.Contains("\"code\":\"request_timeout\"", answer);
+    }
+
+    [Theory]
+    [InlineData("GET", "chat/completions", "POST")]
+    [InlineData("PUT", "completions", "POST")]
+    [InlineData("POST", "models", "GET")]
+    [InlineData("DELETE", "models/tiny", "GET")]
+    public async Task A_known_path_asked_with_another_method_is_405_naming_the_allowed_one(string method, string path, string allowed)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(fixture.Server.BaseAddress, path));
+
+        using var response = await fixture.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal([allowed], response.Content.Headers.Allow);
+        Assert.Equal("method_not_allowed", (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["code"]);
+    }
+
+    [Fact]
     public async Task Unknown_path_is_404_with_error_json()
     {
         var (status, body) = await ServerFixture.SendAsync(fixture.Http, fixture.Server, HttpMethod.Get, "engines", null);
