@@ -34,7 +34,12 @@ public static class Entry
         stderr ??= Console.Error;
         if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
         {
-            Console.WriteLine(args.Length > 1 ? VerbUsage(args[1]) ?? Usage : Usage);
+            if (args.Length > 1 && VerbUsage(args[1]) is null)
+            {
+                stderr.WriteLine($"ponder help: unknown verb '{args[1]}' (known: demo, train, eval, eval-rm, solve, scale, export, serve, think)");
+                return 2;
+            }
+            Console.WriteLine(args.Length > 1 ? VerbUsage(args[1]) : Usage);
             return 0;
         }
         try
@@ -64,9 +69,17 @@ public static class Entry
         catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException
                                       or InvalidOperationException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"ponder: error: {e.Message}");
+            stderr.WriteLine($"ponder: error: {Message(e)}");
             return 1;
         }
+    }
+
+    // An exception's message as one line for a user: without .NET's " (Parameter 'x')" suffix, which names a C#
+    // parameter the user never wrote.
+    static string Message(Exception e)
+    {
+        string message = e.Message.ReplaceLineEndings(" ").Trim();
+        return e is ArgumentException { ParamName: { } name } ? message.Replace($" (Parameter '{name}')", "") : message;
     }
 
     static string? VerbUsage(string verb) => verb switch

@@ -59,7 +59,7 @@ public sealed class CharTokenizer : ITokenizer
         for (int i = 0; i < text.Length; i++)
         {
             if (!_ids.TryGetValue(text[i], out ids[i]))
-                throw new ArgumentException($"character {Describe(text[i])} at position {i} is not in the vocabulary", nameof(text));
+                throw new ArgumentException($"character {Describe(text[i])} at position {i} is not in the vocabulary (in \"{Snippet(text)}\")", nameof(text));
         }
         return ids;
     }
@@ -173,6 +173,13 @@ public sealed class CharTokenizer : ITokenizer
         if (unk is not null && unk != UnkToken)
             throw new InvalidDataException($"{source}: unk_token is '{unk}', expected '{UnkToken}'");
         return new CharTokenizer(tokens!);
+    }
+
+    // The start of a text, on one line, for an error message.
+    private static string Snippet(string text)
+    {
+        string line = text.ReplaceLineEndings(" ");
+        return line.Length <= 60 ? line : line[..57] + "...";
     }
 
     private static string Describe(char c) =>

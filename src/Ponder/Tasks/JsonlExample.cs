@@ -5,7 +5,8 @@ internal sealed record JsonlExample(string Question, string AnswerText)
 {
     /// <summary>
     /// Reads a JSON-lines file; blank lines are skipped. Any problem (missing file, a line that is not a JSON
-    /// object, a missing or non-string field) is an <see cref="InvalidDataException"/> naming file and line.
+    /// object, a missing or non-string field, an answer with no final answer: empty after <c>####</c>, or several lines
+    /// without one) is an <see cref="InvalidDataException"/> naming file and line.
     /// </summary>
     public static IReadOnlyList<JsonlExample> ReadFile(string path)
     {
@@ -44,7 +45,15 @@ internal sealed record JsonlExample(string Question, string AnswerText)
             {
                 throw new InvalidDataException($"{where}: not a JSON object");
             }
-            return new JsonlExample(Field(root, "question", where), Field(root, "answer", where));
+            var example = new JsonlExample(Field(root, "question", where), Field(root, "answer", where));
+            int hashes = example.AnswerText.LastIndexOf("####", StringComparison.Ordinal);
+            if (hashes < 0 && example.AnswerText.Trim().Contains('\n'))
+                throw new InvalidDataException($"{where}: the answer has several lines but no '#### x' final answer");
+            if (hashes >= 0 && example.AnswerText[(hashes + 4)..].Trim().Length == 0)
+                throw new InvalidDataException($"{where}: the answer has no final answer after its last '####'");
+            if (FinalAnswer.Reference(example.AnswerText).Length == 0)
+                throw new InvalidDataException($"{where}: the answer has no final answer");
+            return example;
         }
     }
 

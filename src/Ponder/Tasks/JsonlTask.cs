@@ -50,11 +50,18 @@ public sealed class JsonlTask : ITask
             $"jsonl:train={trainPath},test={testPath}", JsonlExample.ReadFile(trainPath), JsonlExample.ReadFile(testPath));
     }
 
-    /// <summary>A seeded shuffle of the split, first <paramref name="count"/> (all when the split has fewer).</summary>
+    /// <summary>
+    /// A seeded shuffle of the split, first <paramref name="count"/> (all when the split has fewer);
+    /// <see cref="InvalidOperationException"/> when problems are asked of an empty split.
+    /// </summary>
     public IReadOnlyList<Problem> Problems(Split split, int count, int seed)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        Problem[] shuffled = [.. split == Split.Test ? _test : _train];
+        var problems = split == Split.Test ? _test : _train;
+        if (count > 0 && problems.Count == 0)
+            throw new InvalidOperationException($"task '{Name}': its {split.ToString().ToLowerInvariant()} split is empty ({_train.Count} train, {_test.Count} test problems; "
+                + "jsonl:path=F holds out about 10% of the questions by a hash, jsonl:train=F,test=G names both files)");
+        Problem[] shuffled = [.. problems];
         new Random(seed).Shuffle(shuffled);
         return shuffled[..Math.Min(count, shuffled.Length)];
     }

@@ -20,6 +20,38 @@ public sealed class EntryTests
     }
 
     [Fact]
+    public void Help_for_an_unknown_verb_is_a_usage_error()
+    {
+        var (code, error) = Run("help", "frobnicate");
+        Assert.Equal(2, code);
+        Assert.StartsWith("ponder help: unknown verb 'frobnicate'", error);
+    }
+
+    [Fact]
+    public void A_prompt_outside_the_vocabulary_is_one_line_quoting_it_without_a_csharp_parameter_name()
+    {
+        // Given a JSONL task whose questions hold a character the character-level policy does not know
+        using var dir = new TempDirectory();
+        string path = dir.Write("q.jsonl", [.. Enumerable.Range(0, 40).Select(i => $$"""{"question": "日 {{i}}", "answer": "#### {{i}}"}""")]);
+
+        // When the shipped-shape policy is evaluated on it
+        var (code, error) = Run("eval", "--checkpoint", Path.Combine(RepoRoot(), "models", "arith"), "--task", $"jsonl:path={path}", "--count", "2", "--samples", "0");
+
+        // Then the message quotes the text and names no C# parameter
+        Assert.Equal(1, code);
+        Assert.Contains("character U+65E5", error);
+        Assert.Contains("(in \"日 ", error);
+        Assert.DoesNotContain("(Parameter", error);
+    }
+
+    static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "models", "arith"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new DirectoryNotFoundException("models/arith not found above the test binaries");
+    }
+
+    [Fact]
     public void Wrong_option_fails_before_any_work_with_exit_code_2()
     {
         var (code, error) = Run("eval", "--checkpoint", "x", "--samplez", "4");

@@ -136,6 +136,9 @@ public sealed class JsonlTaskTests : IDisposable
     [InlineData("""{"question": "q"}""", "missing string field 'answer'")]
     [InlineData("""{"question": 5, "answer": "5"}""", "missing string field 'question'")]
     [InlineData("""{"question": "q", "answer": 5}""", "missing string field 'answer'")]
+    [InlineData("""{"question": "q", "answer": "#### "}""", "the answer has no final answer after its last '####'")]
+    [InlineData("""{"question": "q", "answer": ""}""", "the answer has no final answer")]
+    [InlineData("""{"question": "q", "answer": "She had 3.\nThen 5 more, so 8."}""", "the answer has several lines but no '#### x' final answer")]
     public void Jsonl_malformed_line_error_names_the_file_and_line(string badLine, string problem)
     {
         // Given a file whose third line is bad
@@ -147,6 +150,22 @@ public sealed class JsonlTaskTests : IDisposable
         // Then the one-line message names file, line and problem
         Assert.StartsWith($"{path}:3: {problem}", error.Message);
         Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
+    public void Asking_problems_of_an_empty_split_names_the_task_and_the_split_sizes()
+    {
+        // Given a file too small for the hash split to hold any question out (and an empty one)
+        var task = JsonlTask.FromFile(_dir.Write("small.jsonl", Natalia));
+        var empty = JsonlTask.FromFile(_dir.Write("empty.jsonl", ""));
+
+        // When problems are asked of each split, Then the empty one says so, with both sizes
+        var errors = new[] { Split.Train, Split.Test }.Select(s => Record.Exception(() => task.Problems(s, 5, seed: 0))).ToList();
+        var error = Assert.IsType<InvalidOperationException>(Assert.Single(errors, e => e is not null));
+        string emptied = errors[0] is null ? "test" : "train";
+        Assert.StartsWith($"task '{task.Name}': its {emptied} split is empty ({(emptied == "test" ? "1 train, 0 test" : "0 train, 1 test")} problems;", error.Message);
+        Assert.Contains("train split is empty (0 train, 0 test problems", Assert.Throws<InvalidOperationException>(() => empty.Problems(Split.Train, 5, seed: 0)).Message);
+        Assert.Empty(task.Problems(Split.Test, 0, seed: 0));
     }
 
     [Fact]
