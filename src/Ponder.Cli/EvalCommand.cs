@@ -36,6 +36,8 @@ public static class EvalCommand
         string? reference = o.String("divergence-reference");
         if (reference is not null && !divergence) throw new UsageException("eval: --divergence-reference needs --divergence");
         o.Done();
+        if (json is not null) OutputFolder.RequireWritableFile("eval", json, "json");
+        if (reference is not null) Checkpoint.ReadConfig(reference);       // a missing or broken reference fails before the evaluation
 
         var policy = LoadedPolicy.Load(dir, device);
         policy.Model.KvCacheType = kvCache;

@@ -34,6 +34,7 @@ public static class EvalRmCommand
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
         if (rmDirs.Length is 0 or > 2) throw new UsageException("eval-rm: --rm takes one or two checkpoints (a PRM and/or an ORM)");
+        OutputFolder.RequireWritableFolder("eval-rm", outDir);
 
         var models = rmDirs.Select(d => LoadedRewardModel.Load(d, device)).ToList();
         if (models.GroupBy(m => m.Kind).Any(g => g.Count() > 1)) throw new UsageException("eval-rm: --rm takes at most one PRM and one ORM");

@@ -50,6 +50,8 @@ public static class ExpertIterationCommand
             throw new UsageException("train expert-iteration: --flip-positions and --flip-alternatives need --expert flip");
         if (options.MaxSamples is { } most && (options.Expert != ExpertKind.Sample || most <= options.SamplesPerProblem))
             throw new UsageException($"train expert-iteration: --max-samples {most} needs --expert sample and more than --samples ({options.SamplesPerProblem})");
+        if (options.KeepPerProblem > (options.MaxSamples ?? options.SamplesPerProblem))
+            throw new UsageException($"train expert-iteration: --keep {options.KeepPerProblem} exceeds the attempts a problem gets ({options.MaxSamples ?? options.SamplesPerProblem}: --samples, or --max-samples when given)");
         if (options.Decay == LrDecay.Constant && o.String("min-lr-fraction") is not null)
             throw new UsageException("train expert-iteration: --min-lr-fraction needs --lr-decay linear or cosine");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
@@ -81,6 +83,7 @@ public static class ExpertIterationCommand
             EvalEvery = o.Int("eval-every", d.EvalEvery, 0), EvalCount = o.Int("eval-count", d.EvalCount, 1), Seed = o.Int("seed", d.Seed),
             TrainingKernels = !o.Flag("no-training-kernels") && d.TrainingKernels,
         };
+        if (options.Beta <= 0) throw new UsageException($"train dpo: --beta must be positive (it scales the log-ratios; at 0 the loss is constant), got {options.Beta}");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
         OutputFolder.RequireNoCheckpoint("train dpo", options.Out, resume: false);

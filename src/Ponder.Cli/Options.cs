@@ -57,10 +57,10 @@ public sealed class Options
     {
         string? s = String(name);
         if (s is null) return fallback;
-        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v))
+        if (!System.Numerics.BigInteger.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
             throw new UsageException($"{command}: option '--{name}' expects an integer, got '{s}'");
         if (v < min || v > max) throw new UsageException($"{command}: option '--{name}' must be in {min}..{max}, got {v}");
-        return v;
+        return (int)v;
     }
 
     public double Double(string name, double fallback, double min = double.NegativeInfinity, double max = double.PositiveInfinity)

@@ -55,8 +55,37 @@ internal static class OutputFolder
         }
     }
 
-    private static void RequireNotFile(string verb, string dir)
+    /// <summary>
+    /// Checks before any work that a report folder can be written: not a file, and creatable (so a long run does not
+    /// fail at its end).
+    /// </summary>
+    public static void RequireWritableFolder(string verb, string dir, string option = "out")
     {
-        if (File.Exists(dir)) throw new UsageException($"{verb}: --out '{dir}' is a file, not a folder");
+        RequireNotFile(verb, dir, option);
+        Create(verb, dir, option);
+    }
+
+    /// <summary>Checks before any work that a file can be written: not a folder, and its folder creatable.</summary>
+    public static void RequireWritableFile(string verb, string path, string option)
+    {
+        if (Directory.Exists(path)) throw new UsageException($"{verb}: --{option} '{path}' is a folder, not a file");
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } parent) Create(verb, parent, option);
+    }
+
+    private static void Create(string verb, string dir, string option)
+    {
+        try
+        {
+            Directory.CreateDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"{verb}: --{option} '{dir}' cannot be created: {e.Message}");
+        }
+    }
+
+    private static void RequireNotFile(string verb, string dir, string option = "out")
+    {
+        if (File.Exists(dir)) throw new UsageException($"{verb}: --{option} '{dir}' is a file, not a folder");
     }
 }

@@ -100,6 +100,7 @@ public static class RlCommand
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
         OutputFolder.RequireEmpty("train compare", outDir);
+        Checkpoint.ReadConfig(policy);                                    // a missing or broken start fails before the header
         Directory.CreateDirectory(outDir);
         Console.WriteLine("| learner | rollouts | seconds | greedy | pass@1 | pass@16 | mean length (tokens) | KL to start (nats/seq) |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
@@ -114,7 +115,7 @@ public static class RlCommand
     {
         var algorithm = Enum<RlAlgorithm>(o, "algo", "grpo");
         var d = new RlOptions { Policy = "", Out = "" };
-        return d with
+        var options = d with
         {
             Algorithm = algorithm,
             Policy = o.Required("policy"),
@@ -163,6 +164,9 @@ public static class RlCommand
             NegativeWeight = o.Double("negative-weight", d.NegativeWeight, 0, 1),
             AdamEps = o.Double("adam-eps", d.AdamEps, 1e-12, 1),
         };
+        if (!options.DynamicSampling && o.String("max-draws") is not null)
+            throw new UsageException("train rl: --max-draws limits --dynamic-sampling's draws; give both or neither");
+        return options;
     }
 
     /// <summary>An enum option by its lower-case name; anything else is a usage error listing the names.</summary>

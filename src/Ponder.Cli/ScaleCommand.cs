@@ -36,6 +36,8 @@ public static class ScaleCommand
         int validationProblems = o.Int("validation-problems", 40, 1, 100_000);
         int validationSeeds = o.Int("validation-seeds", 2, 1, 100);
         string? armList = o.String("arms");
+        if (armList is not null && armList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Length == 0)
+            throw new UsageException("scale: option '--arms' names no arm");
         int seed = o.Int("seed", 0);
         string? stage = o.String("stage");
         double temperature = o.Double("temperature", 1.0, 0, 10);
@@ -43,6 +45,7 @@ public static class ScaleCommand
         bool prmCache = SolveCommand.PrmCache(o, "scale");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
+        OutputFolder.RequireWritableFolder("scale", outDir);
 
         var policy = LoadedPolicy.Load(dir, device);
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
@@ -51,7 +54,8 @@ public static class ScaleCommand
         if (stage is not null)
         {
             if (stage is not ("quick" or "full")) throw new UsageException($"scale: option '--stage' is quick or full, got '{stage}'");
-            if (bins > 0 || temperature != 1.0) throw new UsageException("scale: options '--compute-optimal' and '--temperature' apply to the grid options, not to '--stage'");
+            if (new[] { "compute-optimal", "temperature", "budgets", "seeds", "problems", "validation-problems", "validation-seeds", "arms" }.FirstOrDefault(n => o.String(n) is not null) is { } grid)
+                throw new UsageException($"scale: option '--{grid}' sets the grid sweep; '--stage' runs its own fixed grid");
             var result = ScalingStage.Run(policy, task, prm, null, outDir, stage == "quick", seed, new LineProgress("[scale] "), reviser: reviser);
             File.WriteAllText(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + result.Markdown);
             Console.WriteLine(result.Summary.ToJsonString(new() { WriteIndented = true }));

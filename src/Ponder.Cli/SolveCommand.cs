@@ -86,6 +86,8 @@ public static class SolveCommand
     static IProcessReward LearnedPrm(string dir, LoadedPolicy policy, bool prefixCache)
     {
         var rm = LoadedRewardModel.Load(dir, policy.Model.Device);
+        if (rm.Kind != RewardModelKind.Prm)
+            throw new UsageException($"option '--prm': '{dir}' is an ORM; step-level search needs a PRM (ponder train prm)");
         if (rm.Tokenizer.ToJson() != policy.Tokenizer.ToJson())
             throw new InvalidDataException($"reward model '{dir}': its tokenizer differs from the policy's '{policy.Dir}'");
         return prefixCache ? new KvCachedPrm(rm.Model, rm.Tokenizer) : rm.Scorer();

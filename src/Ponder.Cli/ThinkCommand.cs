@@ -51,7 +51,7 @@ public static class ThinkCommand
                 var bad => throw new UsageException($"think traces: --fallback must be drop or optimal, got '{bad}'"),
             },
             o.Int("maxlen", 0, 0), Paths(o));
-        int count = o.Int("count", 500, 1), seed = o.Int("seed", 1), show = o.Int("show", 0, 0);
+        int count = o.Int("count", 500, 1, 100_000), seed = o.Int("seed", 1), show = o.Int("show", 0, 0, 1_000);
         o.Done();
         var styles = inner is CountdownTask ? Enum.GetValues<TraceStyle>() : [TraceStyle.OptimalOnly];
         Console.WriteLine($"{inner.Name}: {count} training problems, seed {seed}, at most {options.MaxExpansions} expansions{(options.MaxLength > 0 ? $" and {options.MaxLength} characters" : "")}, fallback {options.Fallback.ToString().ToLowerInvariant()}");
@@ -94,6 +94,7 @@ public static class ThinkCommand
         string? outDir = o.String("out");
         var (policy, task) = Load(o);
         o.Done();
+        if (outDir is not null) OutputFolder.RequireWritableFolder("think scale", outDir);
         var problems = task.Problems(Split.Test, count, 0);
         var greedy = new SamplingOptions { Temperature = 0 };
         var curve = BudgetSweep.Sequential(policy.Model, policy.Tokenizer, task, problems, budgets, force, greedy);
@@ -164,6 +165,7 @@ public static class ThinkCommand
         };
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
+        OutputFolder.RequireWritableFolder("think stage", outDir);
         var result = ThinkingStage.Run(outDir, recipe, device, new LineProgress());
         File.WriteAllText(Path.Combine(outDir, "report.md"), "# Thinking stage\n\n" + result.Markdown);
         File.WriteAllText(Path.Combine(outDir, "summary.json"), result.Summary.ToJsonString(JsonText.Indented));

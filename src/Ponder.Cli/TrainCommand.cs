@@ -90,6 +90,8 @@ public static class TrainCommand
             IntermediateSize = o.Int("intermediate", m.IntermediateSize, 8, 65536),
             MaxPositions = o.Int("context", m.MaxPositions, 16, 1 << 20),
         };
+        if (o.String("init") is not null && new[] { "hidden", "layers", "heads", "kv-heads", "intermediate", "context" }.FirstOrDefault(n => o.String(n) is not null) is { } shape)
+            throw new UsageException($"train sft: --{shape} sets the shape of a model trained from scratch; with --init the checkpoint's shape is used");
         if (model.HiddenSize % model.NumHeads != 0) throw new UsageException($"train sft: --hidden {model.HiddenSize} is not divisible by --heads {model.NumHeads}");
         if (model.NumHeads % model.NumKvHeads != 0) throw new UsageException($"train sft: --heads {model.NumHeads} is not divisible by --kv-heads {model.NumKvHeads}");
         return d with

@@ -45,9 +45,16 @@ public static class TorchRuntime
         if (device == "cpu") return CPU;
         if (device == "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal))
         {
-            InitializeDeviceType(DeviceType.CUDA);
-            if (!cuda.is_available())
-                throw new InvalidOperationException($"device '{device}': CUDA is not available (set {LibTorchVariable} to a CUDA-enabled PyTorch's torch/lib folder)");
+            string unavailable = $"device '{device}': CUDA is not available (set {LibTorchVariable} to a CUDA-enabled PyTorch's torch/lib folder)";
+            try
+            {
+                InitializeDeviceType(DeviceType.CUDA);
+            }
+            catch (InvalidOperationException)
+            {
+                throw new InvalidOperationException(unavailable);          // TorchSharp's own message ends in an empty native trace
+            }
+            if (!cuda.is_available()) throw new InvalidOperationException(unavailable);
             return torch.device(device);
         }
         throw new ArgumentException($"unknown device '{device}' (known: cpu, cuda, cuda:N)");

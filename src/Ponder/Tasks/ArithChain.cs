@@ -100,5 +100,5 @@ internal sealed class ArithChain
     }
 
     private static ArgumentException NotAChain(string prompt) =>
-        new($"not an arith problem prompt: '{prompt.TrimEnd('\n')}'");
+        new($"not an arith problem prompt: '{prompt.TrimEnd('\n')}' (expected a number, then operations each written ' <op><number>', e.g. '347 +128 *3 -219')");
 }

@@ -44,6 +44,28 @@ public sealed class EntryTests
         Assert.DoesNotContain("(Parameter", error);
     }
 
+    [Theory]
+    [InlineData("--hidden sets the shape of a model trained from scratch", "train", "sft", "--task", "arith", "--out", "D/x", "--init", "P", "--hidden", "32")]
+    [InlineData("--max-draws limits --dynamic-sampling's draws", "train", "rl", "--policy", "P", "--out", "D/x", "--max-draws", "3")]
+    [InlineData("--beta must be positive", "train", "dpo", "--policy", "P", "--out", "D/x", "--beta", "0")]
+    [InlineData("--keep 5 exceeds the attempts a problem gets (2", "train", "expert-iteration", "--policy", "P", "--out", "D/x", "--samples", "2", "--keep", "5")]
+    [InlineData("option '--arms' names no arm", "scale", "--checkpoint", "P", "--arms", "")]
+    [InlineData("option '--budgets' sets the grid sweep", "scale", "--checkpoint", "P", "--stage", "quick", "--budgets", "1,2")]
+    [InlineData("option '--count' must be in 1..2147483647, got 99999999999999", "eval", "--checkpoint", "P", "--count", "99999999999999")]
+    [InlineData("option '--count' must be in 1..100000", "think", "traces", "--count", "999999999")]
+    [InlineData("--json 'D' is a folder, not a file", "eval", "--checkpoint", "P", "--json", "D")]
+    public void An_option_that_would_be_ignored_or_cannot_work_is_a_usage_error_before_any_work(string expected, params string[] args)
+    {
+        using var dir = new TempDirectory();
+        string[] line = [.. args.Select(a => a.Replace("D", dir.Path, StringComparison.Ordinal) is var d && a == "P" ? Path.Combine(RepoRoot(), "models", "arith") : d)];
+
+        var (code, error) = Run(line);
+
+        Assert.Equal(2, code);
+        Assert.Contains(expected.Replace("'D'", $"'{dir.Path}'", StringComparison.Ordinal), error);
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "x")));
+    }
+
     static string RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
@@ -172,7 +194,14 @@ public sealed class RlCommandTests
         Assert.Equal(2, code);
         Assert.Contains($"--prm '{orm}' is an ORM", error.ToString());
         Assert.False(Directory.Exists(dir.File("rl")));
+
+        // And step-level search is refused it the same way
+        var searchError = new StringWriter();
+        int searchCode = Entry.Run(["solve", "--checkpoint", checkpoint, "--strategy", "beam", "--budget", "4", "--prm", orm, "347 +128 *3 -219"], searchError);
+        Assert.Equal(2, searchCode);
+        Assert.Contains($"'{orm}' is an ORM; step-level search needs a PRM", searchError.ToString());
     }
+
     [Fact]
     public void Gold_process_rewards_need_a_task_with_a_step_checker()
     {
