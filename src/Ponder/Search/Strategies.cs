@@ -41,6 +41,10 @@ public static class Strategies
         string key = name.Trim().Replace("-", "", StringComparison.Ordinal);
         foreach (var value in Enum.GetValues<T>())
             if (string.Equals(value.ToString(), key, StringComparison.OrdinalIgnoreCase)) return value;
-        throw new ArgumentException($"unknown {what} '{name}' (known: {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))})");
+        throw new ArgumentException($"unknown {what} '{name}' (known: {string.Join(", ", Enum.GetNames<T>().Select(Kebab))})");
     }
+
+    // PrmVote → prm-vote, BestOfN → best-of-n: the spelling the usage texts give.
+    private static string Kebab(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }

@@ -66,7 +66,8 @@ public sealed class ErrorTests
     [Fact]
     public void Unknown_strategies_and_bad_settings_are_named()
     {
-        Assert.Contains("known: greedy", Assert.Throws<ArgumentException>(() => Strategies.Parse("breadth-first")).Message);
+        Assert.Contains("known: greedy, best-of-n, beam", Assert.Throws<ArgumentException>(() => Strategies.Parse("breadth-first")).Message);
+        Assert.Contains("known: majority, prm-vote, prm-max", Assert.Throws<ArgumentException>(() => Strategies.ParseEnum<Selector>("selector", "foo")).Message);
         Assert.Equal(StrategyKind.BestOfN, Strategies.Parse("best-of-n"));
         Assert.Contains("expansions", Assert.Throws<ArgumentException>(() => Strategies.Create(StrategyKind.Beam, new SearchSettings { Expansions = 0 })).Message);
         Assert.Contains("temperature", Assert.Throws<ArgumentException>(() => Strategies.Create(StrategyKind.BestOfN, new SearchSettings { Temperature = -1 })).Message);
