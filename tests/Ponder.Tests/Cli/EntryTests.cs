@@ -4,12 +4,7 @@ namespace Ponder.Tests.Cli;
 
 public sealed class EntryTests
 {
-    static (int Code, string Error) Run(params string[] args)
-    {
-        var error = new StringWriter();
-        int code = Entry.Run(args, error);
-        return (code, error.ToString());
-    }
+    static (int Code, string Error) Run(params string[] args) => CliRun.Run(args);
 
     [Fact]
     public void Unknown_verb_is_a_usage_error()

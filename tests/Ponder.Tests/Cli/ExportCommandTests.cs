@@ -14,12 +14,7 @@ public sealed class ExportCommandTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static (int Code, string Error) Run(params string[] args)
-    {
-        var error = new StringWriter();
-        int code = Entry.Run(args, error);
-        return (code, error.ToString());
-    }
+    private static (int Code, string Error) Run(params string[] args) => CliRun.Run(args);
 
     private string PonderCheckpoint()
     {

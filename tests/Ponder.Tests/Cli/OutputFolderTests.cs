@@ -11,12 +11,7 @@ public sealed class OutputFolderTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static (int Code, string Error) Run(params string[] args)
-    {
-        var error = new StringWriter();
-        int code = Entry.Run(args, error);
-        return (code, error.ToString());
-    }
+    private static (int Code, string Error) Run(params string[] args) => CliRun.Run(args);
 
     private string SavedCheckpoint(string name)
     {

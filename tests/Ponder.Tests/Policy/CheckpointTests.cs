@@ -234,13 +234,11 @@ public sealed class CheckpointTests : IDisposable
     public void A_config_a_model_cannot_be_built_from_is_refused_naming_the_file_and_field(string field, string? value, string expected)
     {
         // Given a saved checkpoint whose config.json then gets one unusable field (or loses it)
-        using (var model = Model(1))
-            Checkpoint.Save(_dir.Path, _config with { NumHeads = 4, NumKvHeads = 4 }, model, new CharTokenizer(), _state);
-        string path = _dir.File(Checkpoint.ConfigFile);
-        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        if (value is null) config.Remove(field);
-        else config[field] = System.Text.Json.Nodes.JsonNode.Parse(value);
-        File.WriteAllText(path, config.ToJsonString());
+        string path = SaveThenEditConfig(_config with { NumHeads = 4, NumKvHeads = 4 }, config =>
+        {
+            if (value is null) config.Remove(field);
+            else config[field] = System.Text.Json.Nodes.JsonNode.Parse(value);
+        });
 
         // When it is read, Then one line names the file and the field, before any model is built
         var error = Assert.Throws<InvalidDataException>(() => Checkpoint.ReadConfig(_dir.Path));
@@ -251,12 +249,7 @@ public sealed class CheckpointTests : IDisposable
     [Fact]
     public void A_config_without_key_value_heads_has_one_per_attention_head_as_in_hugging_face()
     {
-        using (var model = Model(1))
-            Checkpoint.Save(_dir.Path, _config with { NumHeads = 4, NumKvHeads = 2 }, model, new CharTokenizer(), _state);
-        string path = _dir.File(Checkpoint.ConfigFile);
-        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        config.Remove("num_key_value_heads");
-        File.WriteAllText(path, config.ToJsonString());
+        SaveThenEditConfig(_config with { NumHeads = 4, NumKvHeads = 2 }, config => config.Remove("num_key_value_heads"));
 
         Assert.Equal(4, Checkpoint.ReadConfig(_dir.Path).NumKvHeads);
     }
@@ -326,6 +319,18 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(before.Keys, after.Keys);
         Assert.All(before, pair => Assert.Equal(pair.Value, after[pair.Key]));
         Assert.Equal(1200, Checkpoint.ReadState(_dir.Path).Step);
+    }
+
+    // Saves a checkpoint with this config, then changes its config.json as JSON; returns the file's path.
+    private string SaveThenEditConfig(TransformerConfig config, Action<System.Text.Json.Nodes.JsonObject> edit)
+    {
+        using (var model = Model(1))
+            Checkpoint.Save(_dir.Path, config, model, new CharTokenizer(), _state);
+        string path = _dir.File(Checkpoint.ConfigFile);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        edit(json);
+        File.WriteAllText(path, json.ToJsonString());
+        return path;
     }
 
     private void RewriteWeights(Action<Dictionary<string, Tensor>> change)
