@@ -9,6 +9,12 @@ namespace Ponder.Search;
 /// </summary>
 public sealed record Budget(BudgetUnit Unit, double Amount)
 {
+    /// <summary>The largest tokens budget (2³⁰: a million samples of a thousand tokens).</summary>
+    public const double MaxTokens = 1 << 30;
+
+    /// <summary>The largest FLOPs budget (10²¹: 2³⁰ tokens of a 500M-parameter model).</summary>
+    public const double MaxFlops = 1e21;
+
     public static Budget Samples(int n) => new(BudgetUnit.Samples, n);
     public static Budget Tokens(long tokens) => new(BudgetUnit.Tokens, tokens);
     public static Budget Flops(double flops) => new(BudgetUnit.Flops, flops);
@@ -54,6 +60,10 @@ public sealed record Budget(BudgetUnit Unit, double Amount)
             throw new ArgumentException($"budget '{text}': a number of {(unit == BudgetUnit.Samples ? "samples" : "tokens")} must be whole");
         if (unit == BudgetUnit.Samples && amount > 1 << 20)
             throw new ArgumentException($"budget '{text}': at most {1 << 20} samples");
+        if (unit == BudgetUnit.Tokens && amount > MaxTokens)
+            throw new ArgumentException($"budget '{text}': at most {MaxTokens:G} tokens");
+        if (unit == BudgetUnit.Flops && amount > MaxFlops)
+            throw new ArgumentException($"budget '{text}': at most {MaxFlops:G} FLOPs");
         return new Budget(unit, amount);
     }
 

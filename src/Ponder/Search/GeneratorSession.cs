@@ -37,18 +37,32 @@ internal sealed class GeneratorSession : ISearchSession
         return new StepNode("", [], 0, false, new Row(state, 0, 0));
     }
 
+    /// <summary>Most solutions sampled in one batch: more are drawn in batches of this many (seeded apart), so the
+    /// KV cache of a large N stays bounded and a cancellation is seen between batches.</summary>
+    public const int MaxSampleBatch = 1024;
+
     public IReadOnlyList<StepNode> Sample(int n, double temperature, long seed)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
-        var options = new SamplingOptions { Temperature = temperature, MaxNewTokens = _limits.MaxNewTokens, Seed = seed };
-        var generations = _generator.GenerateFromPrefix(_prompt, n, options, _meter.Cancellation);
-        _meter.Prefill(0, _prompt.Length);
-        foreach (var g in generations)
+        var nodes = new List<StepNode>(n);
+        for (int batch = 0; nodes.Count < n; batch++)
         {
-            _meter.Decode(_prompt.Length, Math.Max(0, g.Tokens.Length - 1)); // the last sampled token of a finished row is never run
-            _meter.Generated(g.Tokens.Length);
+            _meter.Cancellation.ThrowIfCancellationRequested();
+            int rows = Math.Min(MaxSampleBatch, n - nodes.Count);
+            var options = new SamplingOptions
+            {
+                Temperature = temperature, MaxNewTokens = _limits.MaxNewTokens, Seed = batch == 0 ? seed : Seeds.Mix(seed, batch),
+            };
+            var generations = _generator.GenerateFromPrefix(_prompt, rows, options, _meter.Cancellation);
+            _meter.Prefill(0, _prompt.Length);
+            foreach (var g in generations)
+            {
+                _meter.Decode(_prompt.Length, Math.Max(0, g.Tokens.Length - 1)); // the last sampled token of a finished row is never run
+                _meter.Generated(g.Tokens.Length);
+            }
+            nodes.AddRange(generations.Select(g => new StepNode(g.Text, Solution.Lines(g.Text), g.LogProbs.Sum(), true, null)));
         }
-        return generations.Select(g => new StepNode(g.Text, Solution.Lines(g.Text), g.LogProbs.Sum(), true, null)).ToList();
+        return nodes;
     }
 
     public IReadOnlyList<IReadOnlyList<StepNode>> Expand(IReadOnlyList<StepNode> nodes, int perNode, double temperature, long seed)

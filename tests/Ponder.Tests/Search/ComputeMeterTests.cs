@@ -46,7 +46,9 @@ public sealed class ComputeMeterTests
         Assert.Equal(Budget.Samples(16), Budget.Parse("16"));
         Assert.Equal(Budget.Tokens(4096), Budget.Parse("4096tok"));
         Assert.Equal(Budget.Flops(2e9), Budget.Parse("2e9flops"));
-        foreach (var bad in new[] { "0", "-3", "lots", "1.5", "12kg", "" })
+        foreach (var bad in new[] { "0", "-3", "lots", "1.5", "12kg", "", "2000000", "1e99tok", "2000000000tok", "1e99flops", "1e22flops" })
             Assert.Throws<ArgumentException>(() => Budget.Parse(bad));
+        Assert.Equal(Budget.Tokens(1 << 30), Budget.Parse("1073741824tok"));
+        Assert.Equal(Budget.Flops(1e21), Budget.Parse("1e21flops"));
     }
 }

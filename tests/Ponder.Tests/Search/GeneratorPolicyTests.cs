@@ -28,6 +28,30 @@ public sealed class GeneratorPolicyTests
     }
 
     [Fact]
+    public void A_large_sample_is_drawn_in_bounded_batches_whose_first_is_the_unbatched_draw()
+    {
+        var tokenizer = new CharTokenizer();
+        using var model = TinyModels.Model(tokenizer.VocabSize, initStd: 0.1);
+        var policy = new GeneratorPolicy(new Generator(model, tokenizer), new SearchLimits { MaxStepTokens = 2, MaxNewTokens = 3 });
+        int n = GeneratorSession.MaxSampleBatch + 5;
+
+        IReadOnlyList<string> Texts(int count)
+        {
+            using var session = policy.Open(Problem, new ComputeMeter(policy.Flops));
+            return session.Sample(count, 1.0, 9).Select(s => s.Text).ToList();
+        }
+        var all = Texts(n);
+        var first = Texts(GeneratorSession.MaxSampleBatch);
+
+        Assert.Equal(n, all.Count);
+        Assert.Equal(first, all.Take(GeneratorSession.MaxSampleBatch));
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        using var stopped = policy.Open(Problem, new ComputeMeter(policy.Flops, cancelled.Token));
+        Assert.Throws<OperationCanceledException>(() => stopped.Sample(n, 1.0, 9));
+    }
+
+    [Fact]
     public void Expanded_steps_continue_their_prefix_without_recomputing_it()
     {
         var tokenizer = new CharTokenizer();
