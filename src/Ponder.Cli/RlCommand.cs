@@ -57,6 +57,7 @@ public static class RlCommand
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
         OutputFolder.RequireNoCheckpoint("train rl", options.Out, options.Resume);
+        if (options.Resume) options = AsSaved(o, options);
         IProcessReward? prm = prmDir switch
         {
             null => null,
@@ -66,6 +67,25 @@ public static class RlCommand
         OutputFolder.Run(options.Out, () => new RlTrainer(options, device, processReward: prm).Run(new ConsoleProgress(options.Algorithm.ToString().ToLowerInvariant(), plainEvery: 10)));
         Console.WriteLine($"checkpoint: {options.Out}");
         return 0;
+    }
+
+    /// <summary>
+    /// A resumed RL run continues as it started: its rate, prompts, group size and seed are the saved ones (another
+    /// value given is refused); its reference policy stays the one it started from, whatever --policy says.
+    /// </summary>
+    static RlOptions AsSaved(Options o, RlOptions options)
+    {
+        var saved = new SavedRun(o, "train rl", Resumption.Require(options.Out, "rl"));
+        if (saved.State.Extra?.GetValueOrDefault("init") is { } init && Path.GetFullPath(init) != Path.GetFullPath(options.Policy))
+            Console.WriteLine($"train rl: resuming keeps the run's start policy '{init}' as its reference; --policy '{options.Policy}' is not read");
+        return options with
+        {
+            Lr = saved.Keep("lr", options.Lr, saved.Double("lr")),
+            PromptsPerStep = saved.Keep("prompts", options.PromptsPerStep, saved.Int("prompts")),
+            GroupSize = saved.Keep("group", options.GroupSize, saved.Int("group")),
+            Seed = saved.Keep("seed", options.Seed, (int?)saved.State.Seed),
+            Steps = o.String("steps") is null ? saved.Int("total_steps") ?? options.Steps : options.Steps,
+        };
     }
 
     /// <summary><c>--prm gold</c>: the RL task's exact step checker as the process reward.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Ponder.Learning;
 using Ponder.Policy;
 
@@ -45,6 +46,7 @@ public static class TrainCommand
         var options = Parse(o);
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
+        if (options.Resume) options = AsSaved(o, options);
         OutputFolder.RequireNoCheckpoint("train sft", options.Out, options.Resume);
         OutputFolder.Run(options.Out, () => new SftTrainer(options, device).Run(new ConsoleProgress("sft")));
         Console.WriteLine($"checkpoint: {options.Out}");
@@ -74,6 +76,30 @@ public static class TrainCommand
         int pairs = OutputFolder.Run(options.Out, () => new RevisionTrainer(options, device).Run(new ConsoleProgress("revise")));
         Console.WriteLine($"reviser: {options.Out} ({pairs} revision pairs)");
         return 0;
+    }
+
+    /// <summary>
+    /// A resumed run continues as it was started: its batch, peak rate, warmup and seed are the saved ones (an option
+    /// given with another value is refused), and so is the shape (shape options and --init are refused). Only --steps
+    /// may change, to extend or shorten the schedule, and that is said.
+    /// </summary>
+    static SftOptions AsSaved(Options o, SftOptions options)
+    {
+        if (o.String("init") is not null) throw new UsageException("train sft: --resume continues the checkpoint in --out; --init does not apply");
+        if (new[] { "hidden", "layers", "heads", "kv-heads", "intermediate", "context" }.FirstOrDefault(n => o.String(n) is not null) is { } shape)
+            throw new UsageException($"train sft: --{shape} sets the shape of a model trained from scratch; a resumed run keeps its checkpoint's shape");
+        var saved = new SavedRun(o, "train sft", Resumption.Require(options.Out, "sft"));
+        var resumed = options with
+        {
+            BatchSize = saved.Keep("batch", options.BatchSize, saved.Int("batch_size")),
+            Lr = saved.Keep("lr", options.Lr, saved.Double("lr")),
+            Warmup = saved.Keep("warmup", options.Warmup, saved.Int("warmup")),
+            Seed = saved.Keep("seed", options.Seed, (int?)saved.State.Seed),
+            Steps = o.String("steps") is null ? saved.Int("total_steps") ?? options.Steps : options.Steps,
+        };
+        if (saved.Int("total_steps") is { } planned && planned != resumed.Steps)
+            Console.WriteLine($"train sft: resuming at step {saved.State.Step} with --steps {resumed.Steps} (the run was planned for {planned}): the rate schedule follows the new length");
+        return resumed;
     }
 
     /// <summary>SFT settings from options; also used by the demo with its own defaults.</summary>

@@ -24,6 +24,7 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
     public void Run(IProgress<TrainProgress>? progress = null)
     {
         var o = options;
+        if (o.Resume) Resumption.Require(o.Out, "expert-iteration", needsOptimizerState: false);
         var policy = LoadedPolicy.Load(o.Resume ? o.Out : o.Policy, device);
         var task = taskOverride ?? TaskRegistry.Create(o.Task ?? policy.State.Task);
         if (o.StrictSteps) Solution.RequireStepCheckerForStrictSteps(task);

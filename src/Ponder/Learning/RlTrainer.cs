@@ -31,6 +31,9 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
     {
         var o = options;
         Validate(o);
+        if (o.Resume && Resumption.Require(o.Out, "rl").Extra?.GetValueOrDefault("algorithm") is { } algorithm
+            && algorithm != o.Algorithm.ToString().ToLowerInvariant())
+            throw new InvalidDataException($"checkpoint '{o.Out}': it is a {algorithm} run; resume it with --algo {algorithm}");
         var start = LoadedPolicy.Load(o.Resume ? o.Out : o.Policy, device);
         var reference = LoadedPolicy.Load(o.Resume ? InitOf(start) : o.Policy, device);
         var task = taskOverride ?? TaskRegistry.Create(o.Task ?? reference.State.Task);
@@ -473,6 +476,9 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             ["algorithm"] = o.Algorithm.ToString().ToLowerInvariant(),
             ["baseline"] = baseline.ToString("R", CultureInfo.InvariantCulture),
             ["total_steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
+            ["lr"] = o.Lr.ToString("R", CultureInfo.InvariantCulture),
+            ["prompts"] = o.PromptsPerStep.ToString(CultureInfo.InvariantCulture),
+            ["group"] = o.GroupSize.ToString(CultureInfo.InvariantCulture),
         };
         Checkpoint.Save(o.Out, model.Config, model, tokenizer,
             new CheckpointState { Task = task.Name, Step = step, Seed = o.Seed, Kind = "policy", Extra = extra, HasOptimizerState = true }, state);

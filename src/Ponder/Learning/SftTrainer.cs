@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Ponder.Policy;
 using Ponder.Scaling;
@@ -83,6 +84,7 @@ public sealed class SftTrainer(SftOptions options, Device device)
         var o = options;
         if (o.Resume)
         {
+            Resumption.Require(o.Out, "sft");
             var p = LoadedPolicy.Load(o.Out, CPU);
             if (p.State.Task != task.Name)
                 throw new InvalidDataException($"checkpoint '{o.Out}': trained on task '{p.State.Task}', cannot resume it on '{task.Name}'");
@@ -123,7 +125,11 @@ public sealed class SftTrainer(SftOptions options, Device device)
         {
             Task = TaskRegistry.Create(o.Task).Name, Step = step, Seed = o.Seed, Kind = "policy", TokensSeen = tokensSeen,
             Metrics = new Dictionary<string, double> { ["loss"] = loss },
-            Extra = new Dictionary<string, string> { ["total_steps"] = o.Steps.ToString(), ["lr"] = o.Lr.ToString("R"), ["batch_size"] = o.BatchSize.ToString() },
+            Extra = new Dictionary<string, string>
+            {
+                ["trainer"] = "sft", ["total_steps"] = o.Steps.ToString(CultureInfo.InvariantCulture), ["lr"] = o.Lr.ToString("R", CultureInfo.InvariantCulture),
+                ["batch_size"] = o.BatchSize.ToString(CultureInfo.InvariantCulture), ["warmup"] = o.Warmup.ToString(CultureInfo.InvariantCulture),
+            },
             HasOptimizerState = true,
         };
         Checkpoint.Save(o.Out, model.Config, model, tokenizer, state, optimizer.State());

@@ -1,0 +1,32 @@
+using System.Globalization;
+using Ponder.Policy;
+
+namespace Ponder.Cli;
+
+/// <summary>
+/// The settings a resumed run was started with (its <c>ponder.json</c>), for a command that continues it as it
+/// started: a setting not given takes the saved value, and one given with another value is refused.
+/// </summary>
+internal sealed class SavedRun(Options options, string verb, CheckpointState state)
+{
+    public CheckpointState State => state;
+
+    /// <summary>An integer the run saved under <paramref name="key"/> in its extra entries, if any.</summary>
+    public int? Int(string key) =>
+        state.Extra?.GetValueOrDefault(key) is { } v && int.TryParse(v, CultureInfo.InvariantCulture, out int n) ? n : null;
+
+    /// <summary>A number the run saved under <paramref name="key"/> in its extra entries, if any.</summary>
+    public double? Double(string key) =>
+        state.Extra?.GetValueOrDefault(key) is { } v && double.TryParse(v, CultureInfo.InvariantCulture, out double x) ? x : null;
+
+    /// <summary>The saved value when the option was not given; the given one when it agrees or nothing was saved.</summary>
+    public T Keep<T>(string option, T given, T? saved) where T : struct, IEquatable<T>
+    {
+        if (saved is not { } value || value.Equals(given)) return given;
+        if (options.String(option) is not null)
+            throw new UsageException($"{verb}: --{option} {Text(given)} differs from the resumed run's {Text(value)}; a resumed run continues as it started");
+        return value;
+    }
+
+    private static string Text<T>(T value) => value is double d ? d.ToString("R", CultureInfo.InvariantCulture) : Convert.ToString(value, CultureInfo.InvariantCulture)!;
+}
