@@ -30,7 +30,7 @@ public static class DemoCommand
         var device = TorchRuntime.Initialize(deviceName);
         o.Done();
 
-        Directory.CreateDirectory(outDir);
+        OutputFolder.RequireWritableFolder("demo", outDir);
         var run = new DemoRun(outDir, quick, seed, device, deviceName);
         run.Summary["mode"] = quick ? "quick" : "full";
         run.Summary["seed"] = seed;

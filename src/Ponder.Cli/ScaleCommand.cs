@@ -30,7 +30,7 @@ public static class ScaleCommand
         string prmName = o.String("prm", "none")!;
         string? reviserDir = o.String("reviser");
         string outDir = o.String("out", "runs/scale")!;
-        var budgets = ParseBudgets(o.String("budgets", "1,2,4,8,16")!);
+        var budgets = ParseBudgets("scale", o.String("budgets", "1,2,4,8,16")!);
         int seeds = o.Int("seeds", 3, 1, 100);
         int problems = o.Int("problems", 40, 1, 100_000);
         int validationProblems = o.Int("validation-problems", 40, 1, 100_000);
@@ -94,11 +94,12 @@ public static class ScaleCommand
         return (bins, new DifficultyEstimator { Samples = samples, Temperature = temperature });
     }
 
-    static IReadOnlyList<int> ParseBudgets(string text)
+    /// <summary>A comma list of whole budgets in <paramref name="min"/>..<paramref name="max"/>, each once, in increasing order (an empty item is refused).</summary>
+    public static IReadOnlyList<int> ParseBudgets(string verb, string text, int min = 1, int max = 4096)
     {
-        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var budgets = parts.Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= 1 && n <= 4096 ? n
-            : throw new UsageException($"scale: option '--budgets' expects N values in 1..4096 separated by commas, got '{p}'")).Distinct().Order().ToList();
-        return budgets.Count > 0 ? budgets : throw new UsageException("scale: option '--budgets' is empty");
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var budgets = parts.Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= min && n <= max ? n
+            : throw new UsageException($"{verb}: option '--budgets' expects values in {min}..{max} separated by commas, got '{p}'")).Distinct().Order().ToList();
+        return budgets.Count > 0 ? budgets : throw new UsageException($"{verb}: option '--budgets' is empty");
     }
 }

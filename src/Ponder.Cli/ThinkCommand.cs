@@ -87,8 +87,7 @@ public static class ThinkCommand
 
     static int Scale(Options o)
     {
-        var budgets = (o.String("budgets", "16,32,64,128,256")!).Split(',').Select(b =>
-            int.TryParse(b, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 0 ? v : throw new UsageException($"think scale: bad budget '{b}'")).ToList();
+        var budgets = ScaleCommand.ParseBudgets("think scale", o.String("budgets", "16,32,64,128,256")!, min: 0, max: 1 << 16);
         bool force = o.Flag("force");
         int samples = o.Int("samples", 8, 0, 1024), count = o.Int("count", 200, 1);
         string? outDir = o.String("out");

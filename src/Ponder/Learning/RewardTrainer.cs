@@ -24,6 +24,7 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
     public RewardTrainResult Run(IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
     {
         var o = options;
+        if (o.Resume) Resumption.Require(o.Out, o.Kind == RewardModelKind.Orm ? "orm" : "prm", needsOptimizerState: false);
         var clock = Stopwatch.StartNew();
         var task = TaskRegistry.Create(o.Task);
         torch.manual_seed(o.Seed);

@@ -47,6 +47,8 @@ public static class Checkpoint
     {
         string torchDtype = TorchDtypeName(dtype);   // refuse an unusable dtype before touching the folder
         Directory.CreateDirectory(dir);
+        foreach (string file in new[] { WeightsFile, OptimizerFile, TokenizerFile, ConfigFile, StateFile })
+            File.Delete(Path.Combine(dir, file + ".tmp"));             // left by a save that was killed part-way
         var written = new List<string>();
         string Stage(string file)
         {

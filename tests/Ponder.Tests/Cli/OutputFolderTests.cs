@@ -50,6 +50,23 @@ public sealed class OutputFolderTests : IDisposable
     }
 
     [Fact]
+    public void The_demo_and_a_resumed_reward_model_check_their_folder_before_any_work()
+    {
+        string file = _dir.File("notes.txt");
+        File.WriteAllText(file, "keep me");
+        string policy = SavedCheckpoint("policy");
+        var before = Hashes(policy);
+
+        var demo = Run("demo", "--quick", "--out", file);
+        var prm = Run("train", "prm", "--policy", policy, "--out", policy, "--resume", "--steps", "1");
+
+        Assert.Equal((2, true), (demo.Code, demo.Error.Contains($"--out '{file}' is a file, not a folder")));
+        Assert.Contains($"checkpoint '{policy}': train sft wrote it, so train prm cannot resume it", prm.Error);
+        Assert.Equal(before, Hashes(policy));                    // no label file written into the policy's folder
+        Assert.Equal("keep me", File.ReadAllText(file));
+    }
+
+    [Fact]
     public void A_run_that_fails_removes_the_out_folder_it_created_and_nothing_else()
     {
         // Given a task file with no problems and an out folder that does not exist yet

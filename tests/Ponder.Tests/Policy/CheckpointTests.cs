@@ -300,6 +300,18 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void A_save_removes_staged_files_a_killed_save_left_behind()
+    {
+        foreach (string file in new[] { Checkpoint.WeightsFile, Checkpoint.OptimizerFile, Checkpoint.ConfigFile, Checkpoint.StateFile, Checkpoint.TokenizerFile })
+            File.WriteAllText(_dir.File(file + ".tmp"), "partial");
+
+        using (var model = Model(1))
+            Checkpoint.Save(_dir.Path, _config, model, new CharTokenizer(), _state);
+
+        Assert.Empty(Directory.GetFiles(_dir.Path, "*.tmp"));
+    }
+
+    [Fact]
     public void Failed_save_leaves_the_previous_checkpoint_intact()
     {
         using var scope = torch.NewDisposeScope();

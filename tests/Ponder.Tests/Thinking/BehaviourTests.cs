@@ -101,6 +101,6 @@ public sealed class BehaviourTests
         // "scale --thinking" goes to the thinking sweep, whose options it then checks
         var error = new StringWriter();
         Assert.Equal(2, Entry.Run(["scale", "--thinking", "--budgets", "x"], error));
-        Assert.Contains("think scale: bad budget 'x'", error.ToString());
+        Assert.Contains("think scale: option '--budgets' expects values in 0..65536 separated by commas, got 'x'", error.ToString());
     }
 }
