@@ -114,8 +114,9 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         int room = policy.MaxPositions - ids.Length;
         if (room < 1 || request.Sampling.MaxNewTokens > room)
             throw new ApiError(400, ApiErrorCode.ContextLengthExceeded,
-                $"This model's maximum context length is {policy.MaxPositions} tokens; the prompt has {ids.Length} and "
-                + $"{Math.Max(request.Sampling.MaxNewTokens, 1)} more were asked for.", request.Chat ? "messages" : "prompt");
+                $"This model's maximum context length is {policy.MaxPositions} tokens; the prompt has {ids.Length}"
+                + (request.Sampling.MaxNewTokens > 0 ? $" and {request.Sampling.MaxNewTokens} more were asked for." : ", which leaves no room for an answer."),
+                request.Chat ? "messages" : "prompt");
         int maxTokens = request.Sampling.MaxNewTokens > 0 ? request.Sampling.MaxNewTokens : Math.Min(options.MaxTokens, room);
         return (ids, request.Sampling with { MaxNewTokens = maxTokens });
     }

@@ -41,6 +41,7 @@ internal static class RequestParser
         long seed = Long(body, "seed") ?? Random.Shared.NextInt64(0, int.MaxValue);
         bool stream = Bool(body, "stream") ?? false;
         bool includeUsage = StreamOptions(body);
+        if (!stream && Has(body, "stream_options")) throw ApiError.Invalid("stream_options", "'stream_options' is only allowed when 'stream' is true.");
         var effort = Effort(body);
         RefuseUnsupported(body, chat);
 
@@ -150,9 +151,27 @@ internal static class RequestParser
         var other => throw ApiError.Invalid("reasoning_effort", $"Invalid value '{other}' for 'reasoning_effort' (known: low, medium, high)."),
     };
 
-    /// <summary>Fields Ponder does not implement are accepted only with their neutral values.</summary>
+    /// <summary>
+    /// Fields Ponder does not implement are accepted only with their neutral values, and fields it does not use
+    /// (<c>user</c>, <c>metadata</c>, <c>store</c>, <c>service_tier</c>) only with the types OpenAI documents.
+    /// </summary>
     private static void RefuseUnsupported(JsonElement body, bool chat)
     {
+        String(body, "user");
+        String(body, "service_tier");
+        Bool(body, "store");
+        Bool(body, "parallel_tool_calls");
+        if (Kind(body, "metadata") is { } metadata)
+        {
+            if (metadata.ValueKind != JsonValueKind.Object) throw ApiError.WrongType("metadata", "an object of strings");
+            foreach (var entry in metadata.EnumerateObject())
+                if (entry.Value.ValueKind != JsonValueKind.String) throw ApiError.WrongType("metadata." + entry.Name, "a string");
+        }
+        if (Kind(body, "logit_bias") is { ValueKind: not JsonValueKind.Object }) throw ApiError.WrongType("logit_bias", "an object");
+        if (Kind(body, "tools") is { ValueKind: not JsonValueKind.Array }) throw ApiError.WrongType("tools", "an array");
+        if (Kind(body, "response_format") is { ValueKind: not JsonValueKind.Object }) throw ApiError.WrongType("response_format", "an object");
+        if (Kind(body, "tool_choice") is { ValueKind: not (JsonValueKind.String or JsonValueKind.Object) })
+            throw ApiError.WrongType("tool_choice", "a string or an object");
         foreach (var field in new[] { "frequency_penalty", "presence_penalty" })
             if (Double(body, field, -2, 2) is { } v && v != 0) throw Unsupported(field, "must be 0");
         if (body.TryGetProperty("logprobs", out var logprobs) && logprobs.ValueKind is not (JsonValueKind.Null or JsonValueKind.False)
@@ -163,9 +182,9 @@ internal static class RequestParser
             throw Unsupported("logit_bias", "must be empty");
         if (body.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0)
             throw Unsupported("tools", "tool calls are not supported");
+        if (Kind(body, "tool_choice") is { ValueKind: JsonValueKind.Object }) throw Unsupported("tool_choice", "tool calls are not supported");
         if (String(body, "tool_choice") is { } choice && choice != "none" && choice != "auto")
             throw Unsupported("tool_choice", "tool calls are not supported");
-        if (body.TryGetProperty("tool_choice", out var tc) && tc.ValueKind == JsonValueKind.Object) throw Unsupported("tool_choice", "tool calls are not supported");
         if (body.TryGetProperty("response_format", out var format) && format.ValueKind == JsonValueKind.Object
             && String(format, "type", "response_format.type") is { } type && type != "text")
             throw Unsupported("response_format", "only 'text' is supported");
@@ -178,6 +197,9 @@ internal static class RequestParser
     }
 
     private static bool Has(JsonElement o, string name) => o.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
+
+    /// <summary>The field's value when present and not null.</summary>
+    private static JsonElement? Kind(JsonElement o, string name) => o.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 
     private static string? String(JsonElement o, string name, string? param = null)
     {
@@ -202,7 +224,10 @@ internal static class RequestParser
     private static long? Long(JsonElement o, string name)
     {
         if (!o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        return v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long l) ? l : throw ApiError.WrongType(name, "an integer");
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long l)) return l;
+        return v.ValueKind == JsonValueKind.Number && System.Numerics.BigInteger.TryParse(v.GetRawText(), out _)
+            ? throw ApiError.Invalid(name, $"'{name}' must fit in 64 bits, got {v.GetRawText()}.")
+            : throw ApiError.WrongType(name, "an integer");
     }
 
     private static int? Int(JsonElement o, string name, int min, int max)
