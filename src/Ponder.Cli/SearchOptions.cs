@@ -32,6 +32,21 @@ public static class SearchOptions
         return settings;
     }
 
+    /// <summary>The command-line options of the settings, by their effort-plan keys (<see cref="SearchSettings.Keys"/>).</summary>
+    private static readonly (string Option, string Key)[] Settings =
+    [
+        ("temperature", "temperature"), ("selector", "selector"), ("aggregation", "aggregation"), ("expansions", "expansions"),
+        ("lookahead", "lookahead"), ("puct", "puct"), ("sims-per-sample", "sims"), ("leaf", "leaf"), ("final", "final"), ("rounds", "rounds"),
+    ];
+
+    /// <summary>Refuses a setting given for a strategy that does not read it (it would be silently ignored).</summary>
+    public static void RequireUsed(Options o, StrategyKind kind, string verb)
+    {
+        var keys = SearchSettings.Keys(kind);
+        if (Settings.FirstOrDefault(s => o.String(s.Option) is not null && !keys.Contains(s.Key)) is { Option: { } unused })
+            throw new UsageException($"{verb}: --{unused} is not a setting of {Strategies.Name(kind)}");
+    }
+
     public static SearchLimits ReadLimits(Options o)
     {
         var d = new SearchLimits();

@@ -28,6 +28,7 @@ public static class SolveCommand
         bool prmCache = PrmCache(o, "solve");
         int seed = o.Int("seed", 0);
         var settings = SearchOptions.Read(o);
+        SearchOptions.RequireUsed(o, kind, "solve");
         var limits = SearchOptions.ReadLimits(o);
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done(maxPositional: 1);

@@ -38,6 +38,22 @@ public sealed record SearchSettings
 
     public Selector SelectorOr(Selector fallback) => Selector ?? fallback;
 
+    /// <summary>
+    /// The settings a strategy reads, by their effort-plan keys (<c>temperature</c> is the plan's <c>@T</c>;
+    /// <c>sims</c> is <c>--sims-per-sample</c>). A setting given for a strategy that does not read it is refused by
+    /// the command line and by effort plans, rather than silently ignored.
+    /// </summary>
+    public static IReadOnlySet<string> Keys(StrategyKind kind) => kind switch
+    {
+        StrategyKind.Greedy => new HashSet<string> { "aggregation" },
+        StrategyKind.BestOfN => new HashSet<string> { "temperature", "selector", "aggregation" },
+        StrategyKind.Beam => new HashSet<string> { "temperature", "selector", "aggregation", "expansions", "lookahead" },
+        StrategyKind.Dvts => new HashSet<string> { "temperature", "selector", "aggregation", "expansions" },
+        StrategyKind.Mcts => new HashSet<string> { "temperature", "aggregation", "expansions", "puct", "sims", "leaf", "final" },
+        StrategyKind.Revision => new HashSet<string> { "temperature", "selector", "aggregation", "rounds" },
+        _ => new HashSet<string>(),
+    };
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {

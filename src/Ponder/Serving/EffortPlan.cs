@@ -54,7 +54,8 @@ public sealed record EffortPlan(StrategyKind Strategy, Budget Budget, SearchSett
         string head = parts[0].Trim();
         var settings = defaults ?? new SearchSettings();
         int at = head.IndexOf('@');
-        if (at >= 0)
+        bool temperature = at >= 0;
+        if (temperature)
         {
             settings = settings with { Temperature = Number(text, "temperature", head[(at + 1)..]) };
             head = head[..at];
@@ -72,8 +73,16 @@ public sealed record EffortPlan(StrategyKind Strategy, Budget Budget, SearchSett
         catch (ArgumentException e) { throw new ArgumentException($"effort plan '{text}': {e.Message}", e); }
         if (strategy == StrategyKind.ComputeOptimal && budget is null)
             throw new ArgumentException($"effort plan '{text}': compute-optimal needs a budget, e.g. compute-optimal:2e9flops");
+        var keys = SearchSettings.Keys(strategy);
+        if (temperature && !keys.Contains("temperature"))
+            throw new ArgumentException($"effort plan '{text}': {Name(strategy)} takes no temperature");
         foreach (string part in parts.Skip(1))
+        {
             settings = Set(text, settings, part);
+            string key = part[..part.IndexOf('=')].Trim().ToLowerInvariant();
+            if (!keys.Contains(key))
+                throw new ArgumentException($"effort plan '{text}': {Name(strategy)} does not use {key} ({(keys.Count == 0 ? "it takes no settings" : "it reads " + string.Join(", ", keys.Where(k => k != "temperature")))})");
+        }
         var plan = new EffortPlan(strategy, budget ?? Budget.Samples(strategy == StrategyKind.Greedy ? 1 : 8), settings);
         return plan.Problem() is { } problem ? throw new ArgumentException($"effort plan '{text}': {problem}") : plan;
     }
@@ -99,7 +108,7 @@ public sealed record EffortPlan(StrategyKind Strategy, Budget Budget, SearchSett
     }
 
     /// <summary>The strategy's name as plans write it: greedy, best-of-n, beam, dvts, mcts, revision, compute-optimal.</summary>
-    public static string Name(StrategyKind kind) => Kebab(kind.ToString());
+    public static string Name(StrategyKind kind) => Strategies.Name(kind);
 
     private static SearchSettings Set(string text, SearchSettings s, string part)
     {

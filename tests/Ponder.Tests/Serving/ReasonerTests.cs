@@ -118,6 +118,11 @@ public sealed class ReasonerTests
     [InlineData("beam:16,expansions", "KEY=VALUE")]
     [InlineData("beam:16,expansions=0", "expansions must be")]
     [InlineData("beam:16,selector=best", "unknown selector")]
+    [InlineData("best-of-n:8,puct=2", "best-of-n does not use puct (it reads selector, aggregation)")]
+    [InlineData("greedy,selector=prm-vote", "greedy does not use selector")]
+    [InlineData("best-of-n:8,expansions=4", "best-of-n does not use expansions")]
+    [InlineData("greedy@0.7", "greedy takes no temperature")]
+    [InlineData("compute-optimal:1e9flops,rounds=2", "compute-optimal does not use rounds (it takes no settings)")]
     public void Bad_effort_plans_are_refused_naming_the_problem(string text, string message)
     {
         var e = Assert.Throws<ArgumentException>(() => EffortPlan.Parse(text));
