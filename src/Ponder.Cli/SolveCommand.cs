@@ -60,6 +60,8 @@ public static class SolveCommand
                 $"  score {c.Score,7:F3}  answer {c.Answer ?? "-",-8} steps [{string.Join(" ", c.StepScores.Select(s => s.ToString("F2", CultureInfo.InvariantCulture)))}]  {c.Completion.TrimEnd('\n').Replace("\n", " | ", StringComparison.Ordinal)}"));
         if (result.Candidates.Count > 32) Console.WriteLine($"  … {result.Candidates.Count - 32} more");
         Console.WriteLine($"compute: {result.Compute}; forward/sampled tokens {result.Compute.ForwardPerGenerated:F3}");
+        if (budget.Unit != BudgetUnit.Samples && budget.Measure(result.Compute) > budget.Amount)
+            Console.WriteLine($"note: the search spent {budget.Measure(result.Compute):G4} against a budget of {budget}: a strategy takes at least one sample, and one cost more than the budget");
         return 0;
     }
 
