@@ -92,6 +92,10 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         {
             // The stream broke mid-way (the client closed it); nothing more can be sent.
         }
+        catch (OperationCanceledException) when (http.Response.HasStarted)
+        {
+            // The server is stopping mid-stream; the stream ends here.
+        }
         finally
         {
             await leave.CancelAsync().ConfigureAwait(false);

@@ -87,8 +87,8 @@ public sealed class PonderServer : IAsyncDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        await Queue.DisposeAsync().ConfigureAwait(false);           // stops the running job first, so requests end at once (503)
         await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        await Queue.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -73,16 +73,17 @@ internal sealed class WorkQueue : IAsyncDisposable
             job.Done.TrySetCanceled(job.Cancellation);
             return;
         }
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation, _stopping.Token);   // a stopping server stops its running job too
         try
         {
-            await job.Work(job.Cancellation).ConfigureAwait(false);
+            await job.Work(run.Token).ConfigureAwait(false);
             Interlocked.Increment(ref _completed);
             job.Done.TrySetResult();
         }
-        catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
+        catch (OperationCanceledException) when (run.IsCancellationRequested)
         {
             Interlocked.Increment(ref _cancelled);
-            job.Done.TrySetCanceled(job.Cancellation);
+            job.Done.TrySetCanceled(run.Token);
         }
         catch (Exception e)
         {

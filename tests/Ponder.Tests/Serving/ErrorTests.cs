@@ -192,3 +192,32 @@ public sealed class ErrorTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal("model_not_found", (string?)modelBody!["error"]!["code"]);
     }
 }
+
+public sealed class ShutdownTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Stopping_the_server_stops_a_long_search_and_answers_it_503()
+    {
+        // Given a server whose high effort is a search far longer than the test, and a request running it
+        string checkpoint = TinyServedModel.Save(_dir, maxPositions: 160, endless: true);
+        var server = await TinyServedModel.Serve(TinyServedModel.Load(checkpoint),
+            new Ponder.Serving.ServerOptions { Effort = new Ponder.Serving.EffortSettings { High = Ponder.Serving.EffortPlan.Parse("best-of-n:1000000") } });
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var request = ServerFixture.PostAsync(http, server, "chat/completions", ServerFixture.Chat("\"reasoning_effort\": \"high\""));
+        await Task.Delay(500);
+
+        // When the server stops
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await server.DisposeAsync();
+        var (status, body) = await request;
+
+        // Then the search was stopped, not waited for, and its request answered as a server that is going away
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"stopping took {clock.Elapsed}");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("The server is shutting down.", (string?)body!["error"]!["message"]);
+    }
+}
