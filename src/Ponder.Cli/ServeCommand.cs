@@ -40,7 +40,14 @@ public static class ServeCommand
         void Stop(PosixSignalContext signal)
         {
             signal.Cancel = true;
-            stop.Cancel();
+            try
+            {
+                stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // A second signal that arrives while the server is already gone.
+            }
         }
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
@@ -89,7 +96,17 @@ public static class ServeCommand
         string deviceName = o.String("device", "cpu")!;
         var kvCache = o.KvCache();
         o.Done();
-        if (computePlan is not null) options = options with { ComputePlan = ComputePlanFile.Read(computePlan) };
+        if (computePlan is not null)
+        {
+            try
+            {
+                options = options with { ComputePlan = ComputePlanFile.Read(computePlan) };
+            }
+            catch (InvalidDataException e)
+            {
+                throw new UsageException($"serve: --compute-plan {e.Message}");
+            }
+        }
 
         var device = TorchRuntime.Initialize(deviceName);
         var loaded = LoadedPolicy.Load(dir, device);

@@ -36,14 +36,35 @@ internal static class BpeTokenizerJson
             throw new InvalidDataException($"{source}: model.vocab is not an object");
 
         var vocab = new Dictionary<string, int>(vocabNode.Count, StringComparer.Ordinal);
+        var byId = new Dictionary<int, string>(vocabNode.Count);
         foreach (var (token, idNode) in vocabNode)
         {
             if (idNode is not JsonValue v || !v.TryGetValue(out int id) || id < 0)
                 throw new InvalidDataException($"{source}: vocab entry '{token}' has id {idNode?.ToJsonString()}, expected a non-negative integer");
+            if (!byId.TryAdd(id, token))
+                throw new InvalidDataException($"{source}: vocab entries '{byId[id]}' and '{token}' both have id {id}");
             vocab[token] = id;
         }
+        for (int value = 0; value < 256; value++)
+            if (ByteLevelAlphabet.Encode([(byte)value]) is var single && !vocab.ContainsKey(single))
+                throw new InvalidDataException($"{source}: model.vocab lacks the byte-level token '{single}' (byte 0x{value:X2}); text with that byte could not be encoded");
         var merges = ReadMerges(model["merges"], source);
+        for (int i = 0; i < merges.Count; i++)
+        {
+            var parts = merges[i].Split(' ');
+            if (parts.FirstOrDefault(p => !vocab.ContainsKey(p)) is { } unknown)
+                throw new InvalidDataException($"{source}: merge {i} ('{merges[i]}') uses '{unknown}', which is not in model.vocab");
+        }
         var added = ReadAddedTokens(root["added_tokens"], source);
+        var addedById = new Dictionary<int, string>();
+        foreach (var token in added)
+        {
+            if (byId.TryGetValue(token.Id, out var inVocab) && inVocab != token.Content)
+                throw new InvalidDataException($"{source}: added token '{token.Content}' has id {token.Id}, which model.vocab gives to '{inVocab}'");
+            if (addedById.TryGetValue(token.Id, out var other) && other != token.Content)
+                throw new InvalidDataException($"{source}: added tokens '{other}' and '{token.Content}' both have id {token.Id}");
+            addedById[token.Id] = token.Content;
+        }
         var (splits, kind, prefixSpace) = ReadPreTokenizer(root["pre_tokenizer"], source);
         bool nfc = ReadNormalizer(root["normalizer"], source);
         bool ignoreMerges = model["ignore_merges"] is JsonValue im && im.TryGetValue(out bool b) && b;
@@ -77,6 +98,7 @@ internal static class BpeTokenizerJson
         {
             if (item is not JsonObject o || o["id"] is not JsonValue idValue || !idValue.TryGetValue(out int id) || Text(o["content"]) is not { Length: > 0 } content)
                 throw new InvalidDataException($"{source}: added token {item?.ToJsonString()} lacks an integer id or a content string");
+            if (id < 0) throw new InvalidDataException($"{source}: added token '{content}' has id {id}, expected a non-negative integer");
             bool special = o["special"] is JsonValue s && s.TryGetValue(out bool flag) && flag;
             tokens.Add(new AddedToken(id, content, special));
         }

@@ -38,7 +38,7 @@ public static class TorchRuntime
         string? threads = Environment.GetEnvironmentVariable(ThreadsVariable);
         if (!string.IsNullOrEmpty(threads))
         {
-            if (!int.TryParse(threads, out int n) || n < 1) throw new ArgumentException($"{ThreadsVariable}='{threads}': expected a positive integer");
+            if (!int.TryParse(threads, out int n) || n < 1 || n > 1024) throw new ArgumentException($"{ThreadsVariable}='{threads}': expected a whole number of threads from 1 to 1024");
             torch.set_num_threads(n);
         }
         ApplyTf32(Environment.GetEnvironmentVariable(Tf32Variable));

@@ -50,8 +50,13 @@ public static class LabelCache
         {
             if (lines[i].Length == 0) continue;
             var s = Parse<LabeledSolution>(path, lines[i], i + 1);
-            if (s?.Problem is null || s.Steps is null || s.Labels is null || s.Steps.Count != s.Labels.Count)
+            if (s?.Problem is null || s.Steps is null || s.Labels is null)
                 throw Bad(path, $"line {i + 1} is not a labelled solution (truncated?)");
+            if (s.Steps.Count != s.Labels.Count)
+                throw Bad(path, $"line {i + 1} has {s.Steps.Count} steps but {s.Labels.Count} labels");
+            foreach (double label in s.Labels)
+                if (!(label >= 0 && label <= 1))
+                    throw Bad(path, $"line {i + 1}: label {label.ToString(System.Globalization.CultureInfo.InvariantCulture)} is outside 0..1");
             solutions.Add(s);
         }
         if (solutions.Count != header.Count) throw Bad(path, $"truncated: the header promises {header.Count} solutions, the file holds {solutions.Count}");

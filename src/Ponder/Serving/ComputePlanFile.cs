@@ -17,6 +17,8 @@ public static class ComputePlanFile
     public static IReadOnlyList<PlanEntry> Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) throw new InvalidDataException($"{path}: is a folder, not a scaling.csv");
+        if (!File.Exists(path)) throw new InvalidDataException($"{path}: file not found");
         string[] lines = File.ReadAllLines(path);
         if (lines.Length == 0 || !lines[0].Split(',').Take(Columns.Length).SequenceEqual(Columns))
             throw new InvalidDataException($"{path}: not a scaling.csv (the header must start with {string.Join(",", Columns)})");
@@ -29,7 +31,15 @@ public static class ComputePlanFile
             if (f.Length < Columns.Length) throw new InvalidDataException($"{path}:{i + 1}: expected {Columns.Length} or more fields, got {f.Length}");
             if (f[0] != "validation") continue;
             if (!arms.ContainsKey(f[1])) throw new InvalidDataException($"{path}:{i + 1}: unknown arm '{f[1]}' (known: {string.Join(", ", arms.Keys)})");
-            rows.Add((f[1], (int)Number(path, i, "n", f[3]), Number(path, i, "accuracy", f[7]), Number(path, i, "flops_per_problem", f[8]), Number(path, i, "tokens_per_problem", f[9])));
+            double n = Number(path, i, "n", f[3]), accuracy = Number(path, i, "accuracy", f[7]);
+            double flops = Number(path, i, "flops_per_problem", f[8]), tokens = Number(path, i, "tokens_per_problem", f[9]);
+            string? bad = n < 1 || n != Math.Floor(n) || n > 1 << 20 ? $"n {f[3]} is not a whole number of samples from 1"
+                : accuracy is < 0 or > 1 ? $"accuracy {f[7]} is outside 0..1"
+                : flops <= 0 ? $"flops_per_problem {f[8]} is not positive"
+                : tokens <= 0 ? $"tokens_per_problem {f[9]} is not positive"
+                : null;
+            if (bad is not null) throw new InvalidDataException($"{path}:{i + 1}: {bad}");
+            rows.Add((f[1], (int)n, accuracy, flops, tokens));
         }
         if (rows.Count == 0) throw new InvalidDataException($"{path}: no validation rows; compute-optimal chooses on validation only");
         return rows.GroupBy(r => (r.Arm, r.N)).Select(g => new PlanEntry(g.Key.Arm, arms[g.Key.Arm].Kind, arms[g.Key.Arm].Settings, g.Key.N,

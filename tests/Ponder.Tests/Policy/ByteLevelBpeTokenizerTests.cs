@@ -152,3 +152,34 @@ public sealed class ByteLevelBpeTokenizerTests
         Assert.Contains("byte_fallback", error.Message);
     }
 }
+
+public sealed class BpeTokenizerJsonErrorTests
+{
+    // Edits TinyBpe's tokenizer.json as JSON, then loads it.
+    private static InvalidDataException Refused(Action<System.Text.Json.Nodes.JsonObject> edit)
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(TinyBpe.Json(null))!.AsObject();
+        edit(root);
+        return Assert.Throws<InvalidDataException>(() => ByteLevelBpeTokenizer.FromJson(root.ToJsonString()));
+    }
+
+    private static System.Text.Json.Nodes.JsonObject Model(System.Text.Json.Nodes.JsonObject root) => root["model"]!.AsObject();
+
+    [Fact]
+    public void Malformed_vocabularies_merges_and_added_tokens_are_named_in_one_line()
+    {
+        var added = Refused(r => r["added_tokens"]![0]!["id"] = -1);
+        var twoAdded = Refused(r => r["added_tokens"]![1]!["id"] = r["added_tokens"]![0]!["id"]!.GetValue<int>());
+        var addedOnVocab = Refused(r => r["added_tokens"]![0]!["id"] = 5);
+        var twoInVocab = Refused(r => Model(r)["vocab"]!["hello"] = 5);
+        var missingByte = Refused(r => Model(r)["vocab"]!.AsObject().Remove("a"));
+        var unknownMerge = Refused(r => Model(r)["merges"]!.AsArray().Add("zz qq"));
+
+        Assert.Matches(@"^tokenizer\.json: added token '.+' has id -1, expected a non-negative integer$", added.Message);
+        Assert.Matches(@"^tokenizer\.json: added tokens '.+' and '.+' both have id \d+$", twoAdded.Message);
+        Assert.Matches(@"^tokenizer\.json: added token '.+' has id 5, which model\.vocab gives to '.+'$", addedOnVocab.Message);
+        Assert.Matches(@"^tokenizer\.json: vocab entries '.+' and 'hello' both have id 5$", twoInVocab.Message);
+        Assert.Equal("tokenizer.json: model.vocab lacks the byte-level token 'a' (byte 0x61); text with that byte could not be encoded", missingByte.Message);
+        Assert.Matches(@"^tokenizer\.json: merge \d+ \('zz qq'\) uses 'zz', which is not in model\.vocab$", unknownMerge.Message);
+    }
+}

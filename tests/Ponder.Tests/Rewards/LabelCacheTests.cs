@@ -90,5 +90,10 @@ public sealed class LabelCacheTests : IDisposable
 
         string foreign = dir.Write("metrics.jsonl", "{\"step\": 1, \"loss\": 0.5}");
         AssertRefused(foreign, Request, "not a label file");
+
+        string outOfRange = dir.Write("range.jsonl", [lines[0], lines[1].Replace("[0.875,1]", "[7,1]", StringComparison.Ordinal), lines[2]]);
+        AssertRefused(outOfRange, Request, "line 2: label 7 is outside 0..1");
+        string uneven = dir.Write("uneven.jsonl", [lines[0], lines[1].Replace("[0.875,1]", "[0.875]", StringComparison.Ordinal), lines[2]]);
+        AssertRefused(uneven, Request, "line 2 has 2 steps but 1 labels");
     }
 }

@@ -35,6 +35,9 @@ public sealed class ComputePlanFileTests
     [InlineData("split,arm,strategy,n,seed,problems,correct,accuracy,flops_per_problem,tokens_per_problem\nvalidation,wide-beam,Beam,8,0,1,1,1,1,1\n", ":2: unknown arm 'wide-beam'")]
     [InlineData("split,arm,strategy,n,seed,problems,correct,accuracy,flops_per_problem,tokens_per_problem\nvalidation,beam,Beam,8,0,1,1,x,1,1\n", ":2: accuracy 'x' is not a number")]
     [InlineData("split,arm,strategy,n,seed,problems,correct,accuracy,flops_per_problem,tokens_per_problem\ntest,beam,Beam,8,0,1,1,1,1,1\n", "no validation rows")]
+    [InlineData("split,arm,strategy,n,seed,problems,correct,accuracy,flops_per_problem,tokens_per_problem\nvalidation,beam,Beam,4,0,8,9,1.5,1,1\n", ":2: accuracy 1.5 is outside 0..1")]
+    [InlineData("split,arm,strategy,n,seed,problems,correct,accuracy,flops_per_problem,tokens_per_problem\nvalidation,beam,Beam,-3,0,8,1,0.5,1,1\n", ":2: n -3 is not a whole number of samples from 1")]
+    [InlineData("split,arm,strategy,n,seed,problems,correct,accuracy,flops_per_problem,tokens_per_problem\nvalidation,beam,Beam,4,0,8,1,0.5,-1,1\n", ":2: flops_per_problem -1 is not positive")]
     public void Bad_compute_plans_are_refused_naming_file_and_line(string csv, string message)
     {
         using var dir = new TempDirectory();
