@@ -36,6 +36,13 @@ public static class HfCheckpoint
             throw new NotSupportedException($"{path}: use_sliding_window is true; sliding-window attention is not supported");
         if (Has("mlp_bias", out var mlpBias) && mlpBias.ValueKind == JsonValueKind.True)
             throw new NotSupportedException($"{path}: mlp_bias is true; Ponder's MLP has no biases");
+        if (Has("quantization_config", out _))
+            throw new NotSupportedException($"{path}: quantization_config is set; quantized checkpoints are not supported (use float32, float16 or bfloat16 weights)");
+        string causalLm = config.ModelType == "llama" ? "LlamaForCausalLM" : "Qwen2ForCausalLM";
+        if (Has("architectures", out _) && !config.Architectures.Contains(causalLm))
+            throw new InvalidDataException($"{path}: architectures [{string.Join(", ", config.Architectures)}] do not match model_type '{config.ModelType}' (expected {causalLm})");
+        if (config.TorchDtype is not ("float32" or "float16" or "bfloat16" or "auto"))
+            throw new NotSupportedException($"{path}: torch_dtype '{config.TorchDtype}' is not supported (float32, float16, bfloat16)");
         bool explicitBias = Has("attention_bias", out _);
         return config.ModelType == "qwen2" && !explicitBias ? config with { AttentionBias = true } : config;
     }
@@ -43,11 +50,11 @@ public static class HfCheckpoint
     /// <summary>Loads <paramref name="dir"/> onto <paramref name="device"/> in <paramref name="dtype"/>, in eval mode.</summary>
     public static LoadedPolicy Load(string dir, Device device, ScalarType dtype = ScalarType.Float32)
     {
-        var config = ReadConfig(dir);
-        var tokenizer = Checkpoint.ReadTokenizer(dir);
         var state = File.Exists(Path.Combine(dir, Checkpoint.StateFile)) ? Checkpoint.ReadState(dir) : new CheckpointState();
         if (state.Kind is "orm" or "prm")
             throw new InvalidDataException($"checkpoint '{dir}': ponder.json kind is '{state.Kind}', a reward model, not a policy");
+        var config = ReadConfig(dir);
+        var tokenizer = Checkpoint.ReadTokenizer(dir);
         if (tokenizer.VocabSize > config.VocabSize)
             throw new InvalidDataException($"checkpoint '{dir}': tokenizer.json has {tokenizer.VocabSize} tokens but config.json vocab_size is {config.VocabSize}");
         var model = new Transformer(config);

@@ -110,13 +110,19 @@ public sealed class HfCheckpointTests : IDisposable
     [InlineData("\"rope_scaling\": null", "\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}", "rope_scaling type 'llama3'")]
     [InlineData("\"model_type\": \"llama\"", "\"model_type\": \"mistral\"", "model_type 'mistral'")]
     [InlineData("\"mlp_bias\": false", "\"mlp_bias\": true", "mlp_bias")]
+    [InlineData("\"mlp_bias\": false", "\"mlp_bias\": false, \"quantization_config\": {\"quant_method\": \"fp8\"}", "quantization_config is set")]
+    [InlineData("\"torch_dtype\": \"float32\"", "\"torch_dtype\": \"float8_e4m3fn\"", "torch_dtype 'float8_e4m3fn'")]
+    [InlineData("\"architectures\": [\"LlamaForCausalLM\"]", "\"architectures\": [\"GPT2LMHeadModel\"]", "architectures [GPT2LMHeadModel] do not match model_type 'llama'")]
     public void Unsupported_config_features_are_refused_naming_the_file(string from, string to, string expected)
     {
         HfFolders.Llama(_dir.Path);
         string config = _dir.File("config.json");
-        File.WriteAllText(config, File.ReadAllText(config).Replace(from, to));
+        string text = File.ReadAllText(config);
+        Assert.Contains(from, text);
+        File.WriteAllText(config, text.Replace(from, to));
 
-        var error = Assert.Throws<NotSupportedException>(() => HfCheckpoint.Load(_dir.Path, CPU));
+        var error = Assert.ThrowsAny<Exception>(() => HfCheckpoint.Load(_dir.Path, CPU));
+        Assert.True(error is NotSupportedException or InvalidDataException, error.GetType().Name);
 
         Assert.StartsWith(config + ": ", error.Message);
         Assert.Contains(expected, error.Message);
