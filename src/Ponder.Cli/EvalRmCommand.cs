@@ -22,7 +22,8 @@ public static class EvalRmCommand
     public static int Run(string[] args)
     {
         var o = new Options("eval-rm", args);
-        var rmDirs = o.Required("rm").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var rmDirs = o.Required("rm").Split(',', StringSplitOptions.TrimEntries);
+        if (rmDirs.Any(d => d.Length == 0)) throw new UsageException($"eval-rm: --rm '{o.String("rm")}' has an empty entry");
         string? policyDir = o.String("policy");
         string? taskSpec = o.String("task");
         var options = new RewardEvalOptions

@@ -48,9 +48,23 @@ public static class ExportCommand
             Checkpoint.Save(output, policy.Model.Config, policy.Model, policy.Tokenizer, policy.State, dtype: weights);
             string tokenizerConfig = Path.Combine(dir, ByteLevelBpeTokenizer.ConfigFile);
             if (File.Exists(tokenizerConfig)) File.Copy(tokenizerConfig, Path.Combine(output, ByteLevelBpeTokenizer.ConfigFile), overwrite: true);
+            KeepEosList(Path.Combine(dir, Checkpoint.ConfigFile), Path.Combine(output, Checkpoint.ConfigFile));
         }
         Console.WriteLine($"wrote {output} ({format.ToString().ToLowerInvariant()}, {dtype}, {policy.Model.ParameterCount:N0} parameters)");
         return 0;
+    }
+
+    /// <summary>
+    /// Ponder's config keeps one end-of-sequence id (its tokenizer stops on the chat template's end token); a source
+    /// that lists several (Llama 3: end of text, end of turn) keeps its whole list in the exported config.json.
+    /// </summary>
+    static void KeepEosList(string source, string exported)
+    {
+        if (System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(source)) is not System.Text.Json.Nodes.JsonObject from
+            || from["eos_token_id"] is not System.Text.Json.Nodes.JsonArray list) return;
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(exported))!.AsObject();
+        config["eos_token_id"] = list.DeepClone();
+        File.WriteAllText(exported, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>

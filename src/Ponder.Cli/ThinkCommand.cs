@@ -42,7 +42,10 @@ public static class ThinkCommand
 
     static int Traces(Options o)
     {
-        var inner = TaskRegistry.Create(o.String("task", "countdown:numbers=3")!);
+        string spec = o.String("task", "countdown:numbers=3")!;
+        if (Ponder.Thinking.ThinkingTaskSpec.Matches(spec))
+            throw new UsageException($"think traces: --task takes the task traces are written for, e.g. countdown:numbers=3 (every style is measured; expansions, fallback and maxlen are options here), not '{spec}'");
+        var inner = TaskRegistry.Create(spec);
         var options = new TraceOptions(TraceStyle.Dfs, o.Int("expansions", new TraceOptions().MaxExpansions, 1),
             o.String("fallback", "drop") switch
             {

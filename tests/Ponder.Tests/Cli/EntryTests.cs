@@ -49,6 +49,8 @@ public sealed class EntryTests
     [InlineData("option '--count' must be in 1..2147483647, got 99999999999999", "eval", "--checkpoint", "P", "--count", "99999999999999")]
     [InlineData("option '--count' must be in 1..100000", "think", "traces", "--count", "999999999")]
     [InlineData("--json 'D' is a folder, not a file", "eval", "--checkpoint", "P", "--json", "D")]
+    [InlineData("think traces: --task takes the task traces are written for", "think", "traces", "--task", "think:countdown", "--count", "3")]
+    [InlineData("eval-rm: --rm 'P,' has an empty entry", "eval-rm", "--rm", "P,")]
     [InlineData("solve: --selector is not a setting of greedy", "solve", "--checkpoint", "P", "--strategy", "greedy", "--selector", "prm-vote", "347 +128 *3 -219")]
     [InlineData("solve: --puct is not a setting of best-of-n", "solve", "--checkpoint", "P", "--strategy", "best-of-n", "--puct", "2", "347 +128 *3 -219")]
     public void An_option_that_would_be_ignored_or_cannot_work_is_a_usage_error_before_any_work(string expected, params string[] args)

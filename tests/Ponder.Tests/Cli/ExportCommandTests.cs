@@ -42,6 +42,20 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Safetensors_export_keeps_every_end_of_sequence_id_the_source_lists()
+    {
+        HfFolders.Llama(_dir.Path);
+        string output = Path.Combine(_dir.Path, "exported");
+
+        var (code, error) = Run("export", "--format", "safetensors", "--checkpoint", _dir.Path, "--out", output);
+
+        Assert.True(code == 0, error);
+        var ids = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(output, "config.json")))!["eos_token_id"]!.AsArray();
+        Assert.Equal([TinyBpe.Id("<|end_of_text|>"), TinyBpe.Id("<|eot_id|>")], ids.Select(n => n!.GetValue<int>()));
+        Assert.Equal(TinyBpe.Id("<|end_of_text|>"), HfCheckpoint.Load(output, CPU).Model.Config.EosTokenId);
+    }
+
+    [Fact]
     public void Safetensors_export_of_an_imported_folder_round_trips_in_f16()
     {
         HfFolders.Qwen2(_dir.Path);
