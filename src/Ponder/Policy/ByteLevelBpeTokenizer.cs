@@ -124,9 +124,10 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         }
         int bos = Resolve("bos_token", "bos_token_id"), eos = Resolve("eos_token", "eos_token_id"), pad = Resolve("pad_token", "pad_token_id");
         var ids = new SpecialIds(bos, eos, pad >= 0 ? pad : Math.Max(eos, 0));
+        string configPath = Path.Combine(Path.GetDirectoryName(source) ?? "", ConfigFile);
         string? jinja = tokenizerConfig?["chat_template"] switch
         {
-            JsonValue v => BpeTokenizerJson.Text(v),
+            JsonValue v => BpeTokenizerJson.Text(v) ?? throw new InvalidDataException($"{configPath}: chat_template is {v.ToJsonString()}, expected a string or a list of named templates"),
             JsonArray named => named.OfType<JsonObject>().Where(o => BpeTokenizerJson.Text(o["name"]) == "default").Select(o => BpeTokenizerJson.Text(o["template"])).FirstOrDefault(),
             _ => null,
         };

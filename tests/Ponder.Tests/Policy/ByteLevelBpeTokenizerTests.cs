@@ -182,4 +182,12 @@ public sealed class BpeTokenizerJsonErrorTests
         Assert.Equal("tokenizer.json: model.vocab lacks the byte-level token 'a' (byte 0x61); text with that byte could not be encoded", missingByte.Message);
         Assert.Matches(@"^tokenizer\.json: merge \d+ \('zz qq'\) uses 'zz', which is not in model\.vocab$", unknownMerge.Message);
     }
+
+    [Fact]
+    public void A_chat_template_that_is_not_text_is_refused_naming_tokenizer_config()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(null), """{"chat_template": 42}"""));
+
+        Assert.Equal("tokenizer_config.json: chat_template is 42, expected a string or a list of named templates", error.Message);
+    }
 }
