@@ -38,6 +38,11 @@ start=$(date +%s)
 IFS=, read -ra list <<< "$seeds"
 for s in "${list[@]}"; do
   for arm in trace optimal; do
+    [ ! -e "$out/$arm$s" ] || { echo "thinking-pairs.sh: $out/$arm$s exists (trainers do not overwrite a run); choose another OUTDIR" >&2; exit 2; }
+  done
+done
+for s in "${list[@]}"; do
+  for arm in trace optimal; do
     "$app" train sft --task "$task,style=${style[$arm]}" --out "$out/$arm$s" $common --batch "${batch[$arm]}" \
       --steps "${steps[$arm]}" --seed "$s" > "$out/$arm$s.log" 2>&1 &
   done
