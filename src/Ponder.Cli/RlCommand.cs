@@ -45,6 +45,7 @@ public static class RlCommand
           --outcome-coef X (1) --process-coef X (1)                  weights of the verifier's and the PRM's advantage
           --negative-weight X  weight of negative outcome advantages, 0 to 1 (1; 0 learns from better-than-average rollouts only)
           --eval-every N (25) --eval-count N (200) --checkpoint-every N (50) --seed S (1) --resume --max-minutes M
+                               (--resume continues the RL run in --out with its rate, prompts, group, seed and start policy)
           --no-training-kernels  the policy's gradient passes in libtorch's ops, not Ponder's C# autograd nodes (BENCHMARKS.md)
           --device cpu|cuda
         """;

@@ -18,7 +18,9 @@ public static class TrainCommand
           --lr X               peak learning rate (0.003)      --warmup N       warmup steps (100)
           --eval-every N       held-out greedy eval period (250) --eval-count N  held-out problems (200)
           --checkpoint-every N checkpoint period (500)         --seed S         seed (1)
-          --resume             continue the checkpoint in --out exactly where it stopped
+          --resume             continue the run in --out exactly where it stopped, with the batch, rate, warmup and
+                               seed it started with (other values are refused; a new --steps re-plans the schedule)
+          without --resume, an --out that already holds a checkpoint is refused
           --max-minutes M      stop (with a checkpoint) after M minutes
           --no-training-kernels  norms, gating and attention in libtorch's ops, not Ponder's C# autograd nodes (BENCHMARKS.md)
           --no-pack            pad each step's examples to rows instead of packing them (one row on the C# nodes; rows
