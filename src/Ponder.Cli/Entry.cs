@@ -85,7 +85,7 @@ public static class Entry
     static string? VerbUsage(string verb) => verb switch
     {
         "demo" => DemoCommand.Usage,
-        "train" => TrainCommand.Usage + "\n" + RlCommand.Usage + "\n" + ExpertIterationCommand.Usage + "\n" + RlCommand.CompareUsage,
+        "train" => TrainCommand.Usage + "\n" + RlCommand.Usage + "\n" + ExpertIterationCommand.Usage + "\n" + RlCommand.CompareUsage + "\n" + RewardCommands.Usage,
         "eval" => EvalCommand.Usage,
         "train-rm" => RewardCommands.Usage,
         "eval-rm" => EvalRmCommand.Usage,

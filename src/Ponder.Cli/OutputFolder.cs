@@ -9,12 +9,16 @@ namespace Ponder.Cli;
 /// </summary>
 internal static class OutputFolder
 {
-    /// <summary>Files whose presence means a folder holds a checkpoint or a run's log.</summary>
-    private static readonly string[] SavedFiles = [Checkpoint.StateFile, Checkpoint.ConfigFile, Checkpoint.WeightsFile, "metrics.jsonl"];
+    /// <summary>Files whose presence means a folder holds a checkpoint (a log alone, from a run stopped before its first
+    /// checkpoint, is not one: such a folder can only be started again).</summary>
+    private static readonly string[] SavedFiles = [Checkpoint.StateFile, Checkpoint.ConfigFile, Checkpoint.WeightsFile];
+
+    /// <summary>The file a run holds locked (advisory) in its folder while it writes there.</summary>
+    public const string LockFile = ".ponder-run.lock";
 
     /// <summary>
     /// Refuses <paramref name="dir"/> when it is a file, or (unless <paramref name="resume"/>) a folder that holds a
-    /// checkpoint or a metrics log: the run would overwrite them.
+    /// checkpoint: the run would overwrite it.
     /// </summary>
     public static void RequireNoCheckpoint(string verb, string dir, bool resume)
     {
@@ -43,15 +47,38 @@ internal static class OutputFolder
     public static T Run<T>(string dir, Func<T> run)
     {
         bool existed = Directory.Exists(dir);
+        var held = Lock(dir);
         try
         {
             return run();
         }
         catch
         {
+            held.Dispose();
             if (!existed && Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).All(f => new FileInfo(f).Length == 0))
                 Directory.Delete(dir, recursive: true);
             throw;
+        }
+        finally
+        {
+            held.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Creates <paramref name="dir"/> and holds its lock file for the run, so a second run writing the same folder at
+    /// the same time is refused instead of interleaving its files with the first's.
+    /// </summary>
+    private static FileStream Lock(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        try
+        {
+            return new FileStream(Path.Combine(dir, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException)
+        {
+            throw new UsageException($"train: --out '{dir}' is being written by another ponder run; wait for it or choose another folder");
         }
     }
 

@@ -50,7 +50,7 @@ public static class ScaleCommand
         var policy = LoadedPolicy.Load(dir, device);
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
         var prm = SolveCommand.Prm(prmName, task, policy, prmCache);
-        var reviser = reviserDir is null ? null : LoadedPolicy.Load(reviserDir, device);
+        var reviser = reviserDir is null ? null : Ponder.Interop.HfCheckpoint.LoadReviser(reviserDir, device);
         if (stage is not null)
         {
             if (stage is not ("quick" or "full")) throw new UsageException($"scale: option '--stage' is quick or full, got '{stage}'");
@@ -67,7 +67,7 @@ public static class ScaleCommand
                 ?? throw new UsageException($"scale: arm '{name}' is not available (available with these rewards: {string.Join(", ", available.Select(a => a.Name))})")).ToList();
         var test = new SweepOptions { Budgets = budgets, Seeds = seeds, Problems = problems, ProblemSeed = seed };
         var validation = test with { Split = Split.Train, Seeds = validationSeeds, Problems = validationProblems };
-        string command = "./ponder scale " + string.Join(" ", args);
+        string command = "./ponder scale " + string.Join(" ", args.Select(ShellWord));
         var run = ScalingStage.Measure(policy, task, prm, prmName == "gold" ? "gold step checker (ORACLE, not a learned PRM)" : prmName, null, "none",
             arms, test, validation, null, command, new LineProgress("[scale] "), reviser, bins, estimator);
         var (markdown, _) = ScalingReport.Write(run, outDir);
@@ -93,6 +93,10 @@ public static class ScaleCommand
         if (bins == 0) throw new UsageException($"scale: option '--compute-optimal' needs bins=B (e.g. bins=4), got '{text}'");
         return (bins, new DifficultyEstimator { Samples = samples, Temperature = temperature });
     }
+
+    /// <summary>An argument as a POSIX shell reads it back: bare when it holds only safe characters, else single-quoted.</summary>
+    static string ShellWord(string arg) =>
+        arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:,=@+%".Contains(c)) ? arg : "'" + arg.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     /// <summary>A comma list of whole budgets in <paramref name="min"/>..<paramref name="max"/>, each once, in increasing order (an empty item is refused).</summary>
     public static IReadOnlyList<int> ParseBudgets(string verb, string text, int min = 1, int max = 4096)

@@ -186,8 +186,22 @@ public static class Checkpoint
     {
         string path = Path.Combine(dir, file);
         if (File.Exists(path)) return path;
-        string problem = Directory.Exists(dir) ? $"missing {file}" : File.Exists(dir) ? "is a file, not a checkpoint folder" : "no such folder";
+        string problem = Directory.Exists(dir) ? (Readable(dir) ? $"missing {file}" : "the folder cannot be read (permission denied)")
+            : File.Exists(dir) ? "is a file, not a checkpoint folder" : "no such folder";
         throw new FileNotFoundException($"checkpoint '{dir}': {problem}", path);
+    }
+
+    private static bool Readable(string dir)
+    {
+        try
+        {
+            _ = Directory.EnumerateFileSystemEntries(dir).Any();
+            return true;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static void WriteText(string path, string text)

@@ -65,6 +65,17 @@ public sealed class EntryTests
         Assert.False(Directory.Exists(Path.Combine(dir.Path, "x")));
     }
 
+    [Fact]
+    public void A_policy_is_not_taken_for_a_reviser()
+    {
+        string policy = Path.Combine(RepoRoot(), "models", "arith");
+
+        var (code, error) = Run("solve", "--checkpoint", policy, "--strategy", "revision", "--reviser", policy, "--budget", "4", "347 +128 *3 -219");
+
+        Assert.Equal(1, code);
+        Assert.Contains($"checkpoint '{policy}': ponder.json kind is 'policy', not a reviser", error);
+    }
+
     static string RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

@@ -67,6 +67,31 @@ public sealed class OutputFolderTests : IDisposable
     }
 
     [Fact]
+    public void A_second_run_into_a_folder_being_written_is_refused_and_a_log_without_a_checkpoint_is_not_one()
+    {
+        // Given a folder a run is writing (its lock held), and one a stopped run left with only its log
+        string busy = Path.Combine(_dir.Path, "busy"), stopped = Path.Combine(_dir.Path, "stopped");
+        Directory.CreateDirectory(busy);
+        Directory.CreateDirectory(stopped);
+        File.WriteAllText(Path.Combine(stopped, "metrics.jsonl"), "{\"step\":1,\"loss\":2.5}\n");
+        using (new FileStream(Path.Combine(busy, ".ponder-run.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            // When a trainer starts into each
+            var (code, error) = Run("train", "sft", "--task", "arith", "--out", busy, "--steps", "1", "--eval-every", "0", "--eval-count", "2",
+                "--hidden", "32", "--layers", "1", "--heads", "2", "--kv-heads", "2", "--intermediate", "64");
+
+            // Then the busy one is refused in one line
+            Assert.Equal(2, code);
+            Assert.Contains($"train: --out '{busy}' is being written by another ponder run", error);
+        }
+        var again = Run("train", "sft", "--task", "arith", "--out", stopped, "--steps", "1", "--eval-every", "0", "--eval-count", "2",
+            "--hidden", "32", "--layers", "1", "--heads", "2", "--kv-heads", "2", "--intermediate", "64");
+        Assert.True(again.Code == 0, again.Error);                 // and the stopped one starts again
+        Assert.True(File.Exists(Path.Combine(stopped, Ponder.Policy.Checkpoint.StateFile)));
+        Assert.False(File.Exists(Path.Combine(stopped, ".ponder-run.lock")));
+    }
+
+    [Fact]
     public void A_run_that_fails_removes_the_out_folder_it_created_and_nothing_else()
     {
         // Given a task file with no problems and an out folder that does not exist yet
