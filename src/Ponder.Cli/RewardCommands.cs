@@ -60,7 +60,9 @@ public static class RewardCommands
         var result = OutputFolder.Run(options.Out, () => new RewardTrainer(options, device).Run(new ConsoleProgress(args[0])));
         var c = result.Labels.Cost;
         Console.WriteLine($"labels: {result.Labels.Count} solutions ({(result.LabelsReused ? "reused" : "made")}: {c.SampledTokens + c.RolloutTokens} tokens decoded, {c.Rollouts} completions, {c.Seconds:F1}s)");
-        Console.WriteLine($"held-out: loss {result.ValidationLoss:F4}, AUC {result.ValidationAuc:F3} on {result.ValidationSolutions} solutions; {result.Seconds:F0}s in all");
+        Console.WriteLine(result.ValidationSolutions == 0
+            ? $"held-out: none (no labelled solution fell in the held-out split: label more --problems); {result.Seconds:F0}s in all"
+            : $"held-out: loss {result.ValidationLoss:F4}, AUC {result.ValidationAuc:F3} on {result.ValidationSolutions} solutions; {result.Seconds:F0}s in all");
         Console.WriteLine($"checkpoint: {options.Out}");
         return 0;
     }
