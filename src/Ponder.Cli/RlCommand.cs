@@ -65,8 +65,9 @@ public static class RlCommand
             "gold" => GoldProcessReward(options),
             _ => ProcessReward(prmDir, options.Policy, device).Scorer(),
         };
-        OutputFolder.Run(options.Out, () => new RlTrainer(options, device, processReward: prm).Run(new ConsoleProgress(options.Algorithm.ToString().ToLowerInvariant(), plainEvery: 10)));
-        Console.WriteLine($"checkpoint: {options.Out}");
+        using var stop = new StopSignal();
+        OutputFolder.Run(options.Out, () => new RlTrainer(options, device, processReward: prm).Run(new ConsoleProgress(options.Algorithm.ToString().ToLowerInvariant(), plainEvery: 10), stop.Token));
+        Console.WriteLine(stop.Stopped ? $"checkpoint: {options.Out} (stopped early; --resume continues it)" : $"checkpoint: {options.Out}");
         return 0;
     }
 

@@ -50,8 +50,9 @@ public static class TrainCommand
         o.Done();
         if (options.Resume) options = AsSaved(o, options);
         OutputFolder.RequireNoCheckpoint("train sft", options.Out, options.Resume);
-        OutputFolder.Run(options.Out, () => new SftTrainer(options, device).Run(new ConsoleProgress("sft")));
-        Console.WriteLine($"checkpoint: {options.Out}");
+        using var stop = new StopSignal();
+        OutputFolder.Run(options.Out, () => new SftTrainer(options, device).Run(new ConsoleProgress("sft"), stop.Token));
+        Console.WriteLine(stop.Stopped ? $"checkpoint: {options.Out} (stopped early; --resume continues it)" : $"checkpoint: {options.Out}");
         return 0;
     }
 

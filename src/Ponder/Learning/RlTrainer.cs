@@ -83,7 +83,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         var sftSchedule = o.SftLr is { } sftPeak ? new LrSchedule(sftPeak, o.Warmup, o.Steps, MinFraction: 0, o.Decay) : schedule;
         // The warmup in RL's own arithmetic, which differs from LrSchedule's in the last bit: seeded runs keep their curves.
         double RateAt(LrSchedule s, long step) => step <= o.Warmup ? s.Peak * Math.Min(1.0, step / (double)Math.Max(1, o.Warmup)) : s.At(step);
-        while (step < o.Steps && !cancel.IsCancellationRequested)
+        while (step < o.Steps)
         {
             step++;
             double lr = RateAt(schedule, step), sftLr = RateAt(sftSchedule, step);
@@ -209,9 +209,10 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 progress?.Report(new TrainProgress(step, o.Steps, last.Loss, 0,
                     $"step {step}: held-out greedy {acc:P1}; batch reward {rewards.Average():F3}, KL {last.Kl:F4}, length {batch.CompletionLengths.Average():F1}"));
             }
-            if ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || lastStep || outOfTime || cancel.IsCancellationRequested)
+            bool stop = cancel.IsCancellationRequested;                 // read once: a stop asked for is always saved
+            if ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || lastStep || outOfTime || stop)
                 Save(model, tokenizer, task, optimizer, valueHead, init, step, baseline);
-            if (outOfTime) break;
+            if (outOfTime || stop) break;
         }
     }
 

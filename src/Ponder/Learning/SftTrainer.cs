@@ -39,7 +39,7 @@ public sealed class SftTrainer(SftOptions options, Device device)
         long tokensThisRun = 0;
         double lastLoss = double.NaN;
         long step = startStep;
-        while (step < o.Steps && !cancel.IsCancellationRequested)
+        while (step < o.Steps)
         {
             step++;
             double lr = schedule.At(step);
@@ -66,11 +66,13 @@ public sealed class SftTrainer(SftOptions options, Device device)
                 progress?.Report(new TrainProgress(step, o.Steps, lastLoss, tokensThisRun / clock.Elapsed.TotalSeconds,
                     $"step {step}: held-out greedy accuracy {acc:P1} on {evalProblems.Count} problems"));
             }
-            if ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || last || outOfTime || cancel.IsCancellationRequested)
+            bool stop = cancel.IsCancellationRequested;                 // read once: a stop asked for is always saved
+            if ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || last || outOfTime || stop)
             {
                 Save(model, tokenizer, optimizer, step, tokensSeen, lastLoss);
                 progress?.Report(new TrainProgress(step, o.Steps, lastLoss, tokensThisRun / clock.Elapsed.TotalSeconds, $"step {step}: checkpoint saved to {o.Out}"));
             }
+            if (stop) break;
             if (outOfTime)
             {
                 progress?.Report(new TrainProgress(step, o.Steps, lastLoss, tokensThisRun / clock.Elapsed.TotalSeconds, $"stopped at step {step}: --max-minutes {o.MaxMinutes} reached"));

@@ -34,6 +34,24 @@ public sealed class SftTrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_stop_asked_for_ends_the_run_after_its_step_with_a_checkpoint_that_resumes()
+    {
+        // Given a long run whose stop is already asked for (Ctrl+C in the CLI)
+        var o = Tiny("stopped", 1000);
+        using var stop = new CancellationTokenSource();
+        stop.Cancel();
+
+        // When it runs, Then it takes one step and saves it
+        new SftTrainer(o, CPU).Run(cancel: stop.Token);
+        Assert.Equal(1, Checkpoint.ReadState(o.Out).Step);
+
+        // And --resume continues from there
+        new SftTrainer(o with { Steps = 3, Resume = true }, CPU).Run();
+        Assert.Equal(3, Checkpoint.ReadState(o.Out).Step);
+        Assert.Equal(3, Losses(o.Out).Count);
+    }
+
+    [Fact]
     public void Same_seed_gives_the_same_losses()
     {
         var a = Tiny("a", 15);
