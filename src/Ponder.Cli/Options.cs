@@ -81,6 +81,9 @@ public sealed class Options
     public double? OptionalDouble(string name, double min = double.NegativeInfinity, double max = double.PositiveInfinity) =>
         String(name) is null ? null : Double(name, 0, min, max);
 
+    /// <summary>The first of <paramref name="names"/> given on the command line, or null (for options that exclude others).</summary>
+    public string? FirstGiven(IEnumerable<string> names) => names.FirstOrDefault(n => String(n) is not null);
+
     public bool Flag(string name)
     {
         known.Add(name);

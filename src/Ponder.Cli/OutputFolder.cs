@@ -47,21 +47,16 @@ internal static class OutputFolder
     public static T Run<T>(string dir, Func<T> run)
     {
         bool existed = Directory.Exists(dir);
-        var held = Lock(dir);
+        var held = Lock(dir);                                       // outside the try: a folder another run holds is not ours to remove
         try
         {
-            return run();
+            using (held) return run();                              // the lock is released before the clean-up below looks
         }
         catch
         {
-            held.Dispose();
             if (!existed && Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).All(f => new FileInfo(f).Length == 0))
                 Directory.Delete(dir, recursive: true);
             throw;
-        }
-        finally
-        {
-            held.Dispose();
         }
     }
 

@@ -50,11 +50,11 @@ public static class ScaleCommand
         var policy = LoadedPolicy.Load(dir, device);
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
         var prm = SolveCommand.Prm(prmName, task, policy, prmCache);
-        var reviser = reviserDir is null ? null : Ponder.Interop.HfCheckpoint.LoadReviser(reviserDir, device);
+        var reviser = reviserDir is null ? null : LoadedPolicy.LoadReviser(reviserDir, device);
         if (stage is not null)
         {
             if (stage is not ("quick" or "full")) throw new UsageException($"scale: option '--stage' is quick or full, got '{stage}'");
-            if (new[] { "compute-optimal", "temperature", "budgets", "seeds", "problems", "validation-problems", "validation-seeds", "arms" }.FirstOrDefault(n => o.String(n) is not null) is { } grid)
+            if (o.FirstGiven(["compute-optimal", "temperature", "budgets", "seeds", "problems", "validation-problems", "validation-seeds", "arms"]) is { } grid)
                 throw new UsageException($"scale: option '--{grid}' sets the grid sweep; '--stage' runs its own fixed grid");
             var result = ScalingStage.Run(policy, task, prm, null, outDir, stage == "quick", seed, new LineProgress("[scale] "), reviser: reviser);
             File.WriteAllText(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + result.Markdown);

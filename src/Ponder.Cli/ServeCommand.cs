@@ -120,7 +120,7 @@ public static class ServeCommand
         }
         if (reviserDir is not null)
         {
-            var reviser = Ponder.Interop.HfCheckpoint.LoadReviser(reviserDir, device);
+            var reviser = LoadedPolicy.LoadReviser(reviserDir, device);
             if (reviser.Tokenizer.ToJson() != loaded.Tokenizer.ToJson())
                 throw new UsageException($"serve: --reviser '{reviserDir}' has another tokenizer than the policy '{dir}'");
             options = options with { Reviser = new Policy.Generator(reviser.Model, reviser.Tokenizer) };

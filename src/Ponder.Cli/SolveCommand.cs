@@ -41,7 +41,7 @@ public static class SolveCommand
         var strategy = Strategies.Create(kind, settings);
         var context = SearchContext.For(task, new GeneratorPolicy(policy, limits), prm, seed: seed) with
         {
-            Reviser = reviserDir is null ? null : new GeneratorPolicy(Ponder.Interop.HfCheckpoint.LoadReviser(reviserDir, device), limits),
+            Reviser = reviserDir is null ? null : new GeneratorPolicy(LoadedPolicy.LoadReviser(reviserDir, device), limits),
         };
         strategy.Check(context, budget);
 

@@ -89,7 +89,7 @@ public static class TrainCommand
     static SftOptions AsSaved(Options o, SftOptions options)
     {
         if (o.String("init") is not null) throw new UsageException("train sft: --resume continues the checkpoint in --out; --init does not apply");
-        if (new[] { "hidden", "layers", "heads", "kv-heads", "intermediate", "context" }.FirstOrDefault(n => o.String(n) is not null) is { } shape)
+        if (o.FirstGiven(ShapeOptions) is { } shape)
             throw new UsageException($"train sft: --{shape} sets the shape of a model trained from scratch; a resumed run keeps its checkpoint's shape");
         var saved = new SavedRun(o, "train sft", Resumption.Require(options.Out, "sft"));
         var resumed = options with
@@ -105,6 +105,9 @@ public static class TrainCommand
         return resumed;
     }
 
+    /// <summary>The options that shape a model trained from scratch (meaningless with --init or --resume).</summary>
+    static readonly string[] ShapeOptions = ["hidden", "layers", "heads", "kv-heads", "intermediate", "context"];
+
     /// <summary>SFT settings from options; also used by the demo with its own defaults.</summary>
     public static SftOptions Parse(Options o, SftOptions? defaults = null)
     {
@@ -119,7 +122,7 @@ public static class TrainCommand
             IntermediateSize = o.Int("intermediate", m.IntermediateSize, 8, 65536),
             MaxPositions = o.Int("context", m.MaxPositions, 16, 1 << 20),
         };
-        if (o.String("init") is not null && new[] { "hidden", "layers", "heads", "kv-heads", "intermediate", "context" }.FirstOrDefault(n => o.String(n) is not null) is { } shape)
+        if (o.String("init") is not null && o.FirstGiven(ShapeOptions) is { } shape)
             throw new UsageException($"train sft: --{shape} sets the shape of a model trained from scratch; with --init the checkpoint's shape is used");
         if (model.HiddenSize % model.NumHeads != 0) throw new UsageException($"train sft: --hidden {model.HiddenSize} is not divisible by --heads {model.NumHeads}");
         if (model.NumHeads % model.NumKvHeads != 0) throw new UsageException($"train sft: --heads {model.NumHeads} is not divisible by --kv-heads {model.NumKvHeads}");

@@ -65,14 +65,6 @@ public static class HfCheckpoint
         return new LoadedPolicy(model, tokenizer, state, dir);
     }
 
-    /// <summary>Loads a reviser (<c>ponder train revise</c>): a policy checkpoint whose ponder.json kind is "reviser".</summary>
-    public static LoadedPolicy LoadReviser(string dir, Device device)
-    {
-        var reviser = Load(dir, device);
-        return reviser.State.Kind == "reviser" ? reviser
-            : throw new InvalidDataException($"checkpoint '{dir}': ponder.json kind is '{reviser.State.Kind}', not a reviser (make one with ponder train revise)");
-    }
-
     private static string? RopeType(JsonElement scaling) =>
         scaling.ValueKind != JsonValueKind.Object ? "unknown"
         : scaling.TryGetProperty("rope_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()

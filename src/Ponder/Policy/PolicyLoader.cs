@@ -11,4 +11,12 @@ public sealed record LoadedPolicy(Transformer Model, ITokenizer Tokenizer, Check
     /// Llama/Qwen2 folder (sharded or not, any float dtype; see <see cref="Interop.HfCheckpoint"/>).
     /// </summary>
     public static LoadedPolicy Load(string dir, Device device) => Interop.HfCheckpoint.Load(dir, device);
+
+    /// <summary>Loads a reviser (<c>ponder train revise</c>): a policy checkpoint whose ponder.json kind is "reviser".</summary>
+    public static LoadedPolicy LoadReviser(string dir, Device device)
+    {
+        var reviser = Load(dir, device);
+        return reviser.State.Kind == "reviser" ? reviser
+            : throw new InvalidDataException($"checkpoint '{dir}': ponder.json kind is '{reviser.State.Kind}', not a reviser (make one with ponder train revise)");
+    }
 }
