@@ -47,7 +47,7 @@ public static class Strategies
     /// <summary>A strategy's name as the command line and effort plans write it: greedy, best-of-n, beam, dvts, mcts, revision, compute-optimal.</summary>
     public static string Name(StrategyKind kind) => Kebab(kind.ToString());
 
-    // PrmVote → prm-vote, BestOfN → best-of-n: the spelling the usage texts give.
-    private static string Kebab(string name) =>
+    /// <summary>PrmVote → prm-vote, BestOfN → best-of-n: enum names as the usage texts and effort plans spell them.</summary>
+    internal static string Kebab(string name) =>
         string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }

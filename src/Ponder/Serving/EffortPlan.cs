@@ -95,14 +95,14 @@ public sealed record EffortPlan(StrategyKind Strategy, Budget Budget, SearchSett
         var text = new System.Text.StringBuilder(Name(Strategy));
         if (Strategy != StrategyKind.Greedy) text.Append(':').Append(BudgetText(Budget));
         if (Strategy is not (StrategyKind.Greedy or StrategyKind.ComputeOptimal)) text.Append('@').Append(Inv(s.Temperature));   // compute-optimal runs its entries' settings
-        if (s.Selector is { } selector) text.Append(",selector=").Append(Kebab(selector.ToString()));
-        if (s.Aggregation != d.Aggregation) text.Append(",aggregation=").Append(Kebab(s.Aggregation.ToString()));
+        if (s.Selector is { } selector) text.Append(",selector=").Append(Strategies.Kebab(selector.ToString()));
+        if (s.Aggregation != d.Aggregation) text.Append(",aggregation=").Append(Strategies.Kebab(s.Aggregation.ToString()));
         if (s.Expansions != d.Expansions) text.Append(",expansions=").Append(Inv(s.Expansions));
         if (s.Lookahead != d.Lookahead) text.Append(",lookahead=").Append(Inv(s.Lookahead));
         if (s.Puct != d.Puct) text.Append(",puct=").Append(Inv(s.Puct));
         if (s.SimulationsPerSample != d.SimulationsPerSample) text.Append(",sims=").Append(Inv(s.SimulationsPerSample));
-        if (s.LeafValue != d.LeafValue) text.Append(",leaf=").Append(Kebab(s.LeafValue.ToString()));
-        if (s.FinalChoice != d.FinalChoice) text.Append(",final=").Append(Kebab(s.FinalChoice.ToString()));
+        if (s.LeafValue != d.LeafValue) text.Append(",leaf=").Append(Strategies.Kebab(s.LeafValue.ToString()));
+        if (s.FinalChoice != d.FinalChoice) text.Append(",final=").Append(Strategies.Kebab(s.FinalChoice.ToString()));
         if (s.Rounds != d.Rounds) text.Append(",rounds=").Append(Inv(s.Rounds));
         return text.ToString();
     }
@@ -153,8 +153,4 @@ public sealed record EffortPlan(StrategyKind Strategy, Budget Budget, SearchSett
     };
 
     private static string Inv(double v) => v.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>BestOfN → best-of-n, PrmVote → prm-vote.</summary>
-    private static string Kebab(string pascal) =>
-        string.Concat(pascal.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }
