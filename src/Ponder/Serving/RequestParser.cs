@@ -161,16 +161,16 @@ internal static class RequestParser
         String(body, "service_tier");
         Bool(body, "store");
         Bool(body, "parallel_tool_calls");
-        if (Kind(body, "metadata") is { } metadata)
+        if (Present(body, "metadata") is { } metadata)
         {
             if (metadata.ValueKind != JsonValueKind.Object) throw ApiError.WrongType("metadata", "an object of strings");
             foreach (var entry in metadata.EnumerateObject())
                 if (entry.Value.ValueKind != JsonValueKind.String) throw ApiError.WrongType("metadata." + entry.Name, "a string");
         }
-        if (Kind(body, "logit_bias") is { ValueKind: not JsonValueKind.Object }) throw ApiError.WrongType("logit_bias", "an object");
-        if (Kind(body, "tools") is { ValueKind: not JsonValueKind.Array }) throw ApiError.WrongType("tools", "an array");
-        if (Kind(body, "response_format") is { ValueKind: not JsonValueKind.Object }) throw ApiError.WrongType("response_format", "an object");
-        if (Kind(body, "tool_choice") is { ValueKind: not (JsonValueKind.String or JsonValueKind.Object) })
+        if (Present(body, "logit_bias") is { ValueKind: not JsonValueKind.Object }) throw ApiError.WrongType("logit_bias", "an object");
+        if (Present(body, "tools") is { ValueKind: not JsonValueKind.Array }) throw ApiError.WrongType("tools", "an array");
+        if (Present(body, "response_format") is { ValueKind: not JsonValueKind.Object }) throw ApiError.WrongType("response_format", "an object");
+        if (Present(body, "tool_choice") is { ValueKind: not (JsonValueKind.String or JsonValueKind.Object) })
             throw ApiError.WrongType("tool_choice", "a string or an object");
         foreach (var field in new[] { "frequency_penalty", "presence_penalty" })
             if (Double(body, field, -2, 2) is { } v && v != 0) throw Unsupported(field, "must be 0");
@@ -182,7 +182,7 @@ internal static class RequestParser
             throw Unsupported("logit_bias", "must be empty");
         if (body.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0)
             throw Unsupported("tools", "tool calls are not supported");
-        if (Kind(body, "tool_choice") is { ValueKind: JsonValueKind.Object }) throw Unsupported("tool_choice", "tool calls are not supported");
+        if (Present(body, "tool_choice") is { ValueKind: JsonValueKind.Object }) throw Unsupported("tool_choice", "tool calls are not supported");
         if (String(body, "tool_choice") is { } choice && choice != "none" && choice != "auto")
             throw Unsupported("tool_choice", "tool calls are not supported");
         if (body.TryGetProperty("response_format", out var format) && format.ValueKind == JsonValueKind.Object
@@ -196,10 +196,10 @@ internal static class RequestParser
         }
     }
 
-    private static bool Has(JsonElement o, string name) => o.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
+    private static bool Has(JsonElement o, string name) => Present(o, name) is not null;
 
     /// <summary>The field's value when present and not null.</summary>
-    private static JsonElement? Kind(JsonElement o, string name) => o.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+    private static JsonElement? Present(JsonElement o, string name) => o.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 
     private static string? String(JsonElement o, string name, string? param = null)
     {
