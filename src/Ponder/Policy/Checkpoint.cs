@@ -92,9 +92,9 @@ public static class Checkpoint
     /// </summary>
     public static TransformerConfig ReadConfig(string dir)
     {
-        var config = ReadJson<TransformerConfig>(dir, ConfigFile);
-        string path = Path.Combine(dir, ConfigFile);
-        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        string path = Require(dir, ConfigFile);
+        using var document = ParseJson(path);
+        var config = Deserialize<TransformerConfig>(path, document);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: expected a JSON object");
         bool Has(string field) => root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null;
@@ -171,10 +171,27 @@ public static class Checkpoint
     private static T ReadJson<T>(string dir, string file)
     {
         string path = Require(dir, file);
+        using var document = ParseJson(path);
+        return Deserialize<T>(path, document);
+    }
+
+    private static JsonDocument ParseJson(string path)
+    {
         try
         {
-            return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Json)
-                ?? throw new InvalidDataException($"{path}: holds null, expected an object");
+            return JsonDocument.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+    }
+
+    private static T Deserialize<T>(string path, JsonDocument document)
+    {
+        try
+        {
+            return document.Deserialize<T>(Json) ?? throw new InvalidDataException($"{path}: holds null, expected an object");
         }
         catch (JsonException e)
         {
