@@ -20,7 +20,8 @@ internal static class FinalAnswer
     }
 
     /// <summary>The reference answer in a GSM8K answer text: after the last <c>####</c>, or the whole text when there is none.</summary>
-    public static string Reference(string answerText) => Normalize(LastHashes(answerText) ?? answerText);
+    public static string Reference(string answerText) =>
+        Normalize(answerText.Contains(Hashes, StringComparison.Ordinal) ? LastHashes(answerText) ?? "" : answerText);
 
     /// <summary>Strips whitespace and commas, then a leading '$' and a trailing '.'.</summary>
     public static string Normalize(string answer)

@@ -46,13 +46,11 @@ internal sealed record JsonlExample(string Question, string AnswerText)
                 throw new InvalidDataException($"{where}: not a JSON object");
             }
             var example = new JsonlExample(Field(root, "question", where), Field(root, "answer", where));
-            int hashes = example.AnswerText.LastIndexOf("####", StringComparison.Ordinal);
-            if (hashes < 0 && example.AnswerText.Trim().Contains('\n'))
+            bool hashes = example.AnswerText.Contains("####", StringComparison.Ordinal);
+            if (!hashes && example.AnswerText.Trim().Contains('\n'))
                 throw new InvalidDataException($"{where}: the answer has several lines but no '#### x' final answer");
-            if (hashes >= 0 && example.AnswerText[(hashes + 4)..].Trim().Length == 0)
-                throw new InvalidDataException($"{where}: the answer has no final answer after its last '####'");
             if (FinalAnswer.Reference(example.AnswerText).Length == 0)
-                throw new InvalidDataException($"{where}: the answer has no final answer");
+                throw new InvalidDataException($"{where}: the answer has no final answer{(hashes ? " after its last '####'" : "")}");
             return example;
         }
     }
