@@ -9,6 +9,9 @@ namespace Ponder.Search;
 /// </summary>
 public sealed record Budget(BudgetUnit Unit, double Amount)
 {
+    /// <summary>The largest samples budget.</summary>
+    public const int MaxSamples = 1 << 20;
+
     /// <summary>The largest tokens budget (2³⁰: a million samples of a thousand tokens).</summary>
     public const double MaxTokens = 1 << 30;
 
@@ -58,8 +61,8 @@ public sealed record Budget(BudgetUnit Unit, double Amount)
             throw new ArgumentException($"budget '{text}' is not N (e.g. 16), tokens (e.g. 4096tok) or FLOPs (e.g. 2e9flops), at least 1");
         if (unit != BudgetUnit.Flops && amount != Math.Floor(amount))
             throw new ArgumentException($"budget '{text}': a number of {(unit == BudgetUnit.Samples ? "samples" : "tokens")} must be whole");
-        if (unit == BudgetUnit.Samples && amount > 1 << 20)
-            throw new ArgumentException($"budget '{text}': at most {1 << 20} samples");
+        if (unit == BudgetUnit.Samples && amount > MaxSamples)
+            throw new ArgumentException($"budget '{text}': at most {MaxSamples} samples");
         if (unit == BudgetUnit.Tokens && amount > MaxTokens)
             throw new ArgumentException($"budget '{text}': at most {MaxTokens:G} tokens");
         if (unit == BudgetUnit.Flops && amount > MaxFlops)

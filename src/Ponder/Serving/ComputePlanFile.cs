@@ -33,7 +33,7 @@ public static class ComputePlanFile
             if (!arms.ContainsKey(f[1])) throw new InvalidDataException($"{path}:{i + 1}: unknown arm '{f[1]}' (known: {string.Join(", ", arms.Keys)})");
             double n = Number(path, i, "n", f[3]), accuracy = Number(path, i, "accuracy", f[7]);
             double flops = Number(path, i, "flops_per_problem", f[8]), tokens = Number(path, i, "tokens_per_problem", f[9]);
-            string? bad = n < 1 || n != Math.Floor(n) || n > 1 << 20 ? $"n {f[3]} is not a whole number of samples from 1"
+            string? bad = n < 1 || n != Math.Floor(n) || n > Budget.MaxSamples ? $"n {f[3]} is not a whole number of samples from 1"
                 : accuracy is < 0 or > 1 ? $"accuracy {f[7]} is outside 0..1"
                 : flops <= 0 ? $"flops_per_problem {f[8]} is not positive"
                 : tokens <= 0 ? $"tokens_per_problem {f[9]} is not positive"
