@@ -291,6 +291,12 @@ internal static class SmallRowOps
                     var q = (float*)job.Qkv + ((long)row * t + step) * width;
                     var bias = (float*)job.Mask + ((long)row * job.MaskRows + step) * job.MaskColumns;
                     var y = (float*)job.Output + ((long)row * t + step) * heads * headDim;
+                    // Columns in front that the query cannot see (a left-padded prompt, or a row that joined a server's
+                    // batch late) are skipped in whole blocks of 16: every kernel below groups columns by their index
+                    // modulo 16 at most, so the sums, and the results, are the same bit for bit.
+                    var lead = LeadingMasked(bias, s) & ~15;
+                    var seen = s - lead;
+                    var visible = bias + lead;
                     for (var h = 0; h < heads; h++, q += headDim, y += headDim)
                     {
                         var kv = h / group;
@@ -298,14 +304,14 @@ internal static class SmallRowOps
                         {
                             var wide = WideKeyScores;
                             SplitPairs(q, split, headDim, wide ? 32 : 16);
-                            var keys = Column(kBase, cacheRow, kv, 0);
-                            var top = wide ? ScoresBf16Wide(split, keys, bias, scale, scores, s, headDim) : ScoresBf16(split, keys, bias, scale, scores, s, headDim);
-                            WeightedBf16(scores, s, Column(vBase, cacheRow, kv, 0), 1f / Exponentials(scores, s, top), y, headDim);
+                            var keys = Column(kBase, cacheRow, kv, lead);
+                            var top = wide ? ScoresBf16Wide(split, keys, visible, scale, scores, seen, headDim) : ScoresBf16(split, keys, visible, scale, scores, seen, headDim);
+                            WeightedBf16(scores, seen, Column(vBase, cacheRow, kv, lead), 1f / Exponentials(scores, seen, top), y, headDim);
                             continue;
                         }
-                        var max = Scores<TKv>(q, Column(kBase, cacheRow, kv, 0), bias, scale, scores, s, headDim);
-                        var sum = Exponentials(scores, s, max);
-                        Weighted<TKv>(scores, s, Column(vBase, cacheRow, kv, 0), 1f / sum, y, headDim);
+                        var max = Scores<TKv>(q, Column(kBase, cacheRow, kv, lead), visible, scale, scores, seen, headDim);
+                        var sum = Exponentials(scores, seen, max);
+                        Weighted<TKv>(scores, seen, Column(vBase, cacheRow, kv, lead), 1f / sum, y, headDim);
                     }
                 }
             }
@@ -670,6 +676,14 @@ internal static class SmallRowOps
     }
 
     // p[c] ← exp(p[c] − max) over n scores whose maximum is max (vectorized exp); returns their sum.
+    // How many of the first of n additive mask entries are −∞ (columns a query cannot see), up to the first it can.
+    private static unsafe int LeadingMasked(float* bias, int n)
+    {
+        var c = 0;
+        while (c < n && float.IsNegativeInfinity(bias[c])) c++;
+        return c;
+    }
+
     private static unsafe float Exponentials(float* p, int n, float max)
     {
         var sum = 0f;

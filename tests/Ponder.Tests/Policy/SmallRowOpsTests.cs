@@ -94,4 +94,33 @@ public sealed class SmallRowOpsTests
         Assert.False(SmallRowOps.Plain(x, 4));
         Assert.False(SmallRowOps.Plain(empty(0, 8), 8));
     }
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float32)]
+    public void Columns_in_front_that_no_query_sees_are_skipped_without_changing_a_bit(ScalarType cacheType)
+    {
+        // Given a cache whose first 21 columns a new token cannot see, 16 it can, and its own
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        const int heads = 4, kvHeads = 2, hs = 32, lead = 21, s = lead + 17;
+        torch.manual_seed(3);
+        var keys = randn(1, kvHeads, s, hs).to(cacheType);
+        var values = randn(1, kvHeads, s, hs).to(cacheType);
+        var qkv = randn(1, 1, (heads + 2 * kvHeads) * hs);
+        Tensor Attend(float hidden)
+        {
+            var mask = zeros(1, 1, 1, s);
+            mask.narrow(3, 0, lead).fill_(hidden);
+            return SmallRowOps.CachedAttention(qkv.clone(), heads, kvHeads, hs, keys.clone(), values.clone(), s - 1, mask, threads: 1);
+        }
+
+        // When the hidden columns are masked with −∞ (skipped in front, in whole blocks of 16) and with −10³⁰ (computed,
+        // their weights exactly zero)
+        var skipped = Attend(float.NegativeInfinity);
+        var computed = Attend(-1e30f);
+
+        // Then the outputs are equal bit for bit
+        Assert.Equal(computed.data<float>().ToArray(), skipped.data<float>().ToArray());
+    }
 }
