@@ -16,6 +16,8 @@ using static TorchSharp.torch;
 //   --train only the peak and training.
 // --train-profile prints the peak, then where an SFT step's time goes, with Ponder's C# training kernels and with libtorch's ops
 //   (steps alternate), and what its products and attention alone give (see TrainProfile); --train-attention only the attention rows.
+// --serve prints only the server under C concurrent clients (--clients 1,4,16,64), one row at a time against continuous
+//   batching (see ServeBench).
 // --cpu-time measures rates per CPU-second of this process instead of per wall second (for a shared machine; see BenchClock).
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
 double seconds = double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "5", System.Globalization.CultureInfo.InvariantCulture);
@@ -94,6 +96,12 @@ if (args.Contains("--train-attention"))
 if (args.Contains("--train-profile"))
 {
     TrainProfile.Run(model, tokenizer, TaskRegistry.Create(task), seconds);
+    return 0;
+}
+if (args.Contains("--serve"))
+{
+    int[] clients = (args.SkipWhile(a => a != "--clients").Skip(1).FirstOrDefault() ?? "1,4,16,64").Split(',').Select(int.Parse).ToArray();
+    ServeBench.Run(model, tokenizer, TaskRegistry.Create(task), clients, seconds);
     return 0;
 }
 if (args.Contains("--profile"))

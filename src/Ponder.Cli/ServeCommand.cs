@@ -21,7 +21,9 @@ public static class ServeCommand
           serves GET /v1/models, POST /v1/chat/completions and POST /v1/completions (stream, n, temperature, top_p,
           max_tokens, stop, seed); the model id defaults to the checkpoint folder's name. Binds loopback unless --host
           says otherwise; with --api-key (or PONDER_API_KEY) requests need 'Authorization: Bearer K'.
-          One request runs at a time; --max-queue more wait, beyond that 429. --max-batch caps rows per decode batch.
+          Requests without reasoning_effort share one decode batch (continuous batching: they join and leave it between
+          decode steps) of up to --max-batch rows; a reasoning_effort search runs alone between decode steps;
+          --max-queue more requests wait, beyond that 429.
           Chat messages are rendered with the checkpoint's chat template (tokenizer_config.json: Llama 3, ChatML, Llama 2).
           reasoning_effort low|medium|high runs the --effort-* search plan STRATEGY[:BUDGET][@TEMPERATURE][,KEY=VALUE...]:
           greedy, best-of-n, beam, dvts, mcts, revision (needs --reviser), compute-optimal (needs --compute-plan, the

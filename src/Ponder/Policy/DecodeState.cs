@@ -45,6 +45,37 @@ public sealed class DecodeState : IDisposable
         return new DecodeState(cache, logits.DetachFromDisposeScope(), rows.Select(r => LengthsMutable[r]).ToArray());
     }
 
+    /// <summary>
+    /// A new state holding, one after another, rows <c>Rows</c> of each part (<see cref="KvCache.Join"/>): rows of
+    /// different prompts and lengths joined into one batch without recomputation. The parts are unchanged.
+    /// </summary>
+    public static DecodeState Join(IReadOnlyList<(DecodeState State, int[] Rows)> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        var indices = parts.Select(p => (p.State ?? throw new ArgumentNullException(nameof(parts)), (p.Rows ?? throw new ArgumentNullException(nameof(parts))).Select(r => (long)r).ToArray())).ToArray();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var cache = KvCache.Join(indices.Select(p => (p.Item1.Cache, p.Item2)).ToArray());
+        var logits = cat(indices.Select(p => p.Item1.Logits.index_select(0, tensor(p.Item2, device: p.Item1.Logits.device))).ToArray(), 0); // (B, V)
+        var lengths = parts.SelectMany(p => p.Rows.Select(r => p.State.LengthsMutable[r])).ToArray();
+        return new DecodeState(cache, logits.DetachFromDisposeScope(), lengths);
+    }
+
+    /// <summary>
+    /// Overwrites row <paramref name="target"/>, in place, with row <paramref name="sourceRow"/> of
+    /// <paramref name="source"/> (<see cref="KvCache.Place"/>): its cache, logits and length. The source is unchanged.
+    /// </summary>
+    public void Place(int target, DecodeState source, int sourceRow)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sourceRow, source.Rows);
+        Cache.Place(target, source.Cache, sourceRow);
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();                  // the buffers may be inference tensors (made while decoding)
+        Logits[target].copy_(source.Logits[sourceRow]);
+        LengthsMutable[target] = source.LengthsMutable[sourceRow];
+    }
+
     internal void ReplaceLogits(Tensor logits)
     {
         if (ReferenceEquals(logits, Logits)) return;

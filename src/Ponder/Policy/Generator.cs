@@ -193,6 +193,47 @@ public sealed class Generator
     }
 
     /// <summary>
+    /// One decode step with tokens chosen by the caller: appends <paramref name="tokens"/>[j] to row j where
+    /// <paramref name="feed"/>[j] (the other rows get an empty slot and keep their logits) and moves the state's logits
+    /// on. For callers that sample each row their own way (<see cref="Sampler.SampleRows"/>) and track stops themselves.
+    /// </summary>
+    public void Feed(DecodeState state, IReadOnlyList<long> tokens, IReadOnlyList<bool> feed) => Timed(() => FeedUntimed(state, tokens, feed), prefill: false);
+
+    private void FeedUntimed(DecodeState state, IReadOnlyList<long> tokens, IReadOnlyList<bool> feed)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentNullException.ThrowIfNull(feed);
+        var b = state.Rows;
+        if (tokens.Count != b || feed.Count != b) throw new ArgumentException($"Got {tokens.Count} tokens and {feed.Count} feed flags for {b} rows.", nameof(tokens));
+        var lengths = state.LengthsMutable;
+        var ids = new long[b];
+        for (var j = 0; j < b; j++)
+        {
+            if (!feed[j]) { ids[j] = _tokenizer.Pad; continue; }
+            if (tokens[j] < 0 || tokens[j] >= _model.Config.VocabSize)
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"Token id {tokens[j]} of row {j} is outside the vocabulary (0..{_model.Config.VocabSize - 1}).");
+            if (lengths[j] >= _model.Config.MaxPositions)
+                throw new ArgumentException($"Row {j} already holds {lengths[j]} tokens, max_position_embeddings = {_model.Config.MaxPositions}.", nameof(tokens));
+            ids[j] = tokens[j];
+        }
+        var fed = feed.Count(f => f);
+        if (fed == 0) return;
+
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
+        var device = _model.Device;
+        var validT = fed == b ? null : tensor(feed.ToArray(), device: device).unsqueeze(1);      // (B, 1)
+        var logits = _model.StepLogits(tensor(ids, [b, 1], device: device), state.Cache, validT); // (B, V)
+        if (validT is not null) logits = where(validT, logits, state.Logits);                   // (B, V)
+        state.ReplaceLogits(logits.DetachFromDisposeScope());
+        for (var j = 0; j < b; j++)
+            if (feed[j]) lengths[j]++;
+        state.Cache.SetPositionBound(lengths.Max());
+        DecodeTokens += fed;
+    }
+
+    /// <summary>
     /// Samples from the state's last logits and appends the sampled tokens to it, row by row until each row stops.
     /// Afterwards the state holds prompt + everything generated (stop strings and EOS included) and can be forked
     /// and continued again. Reseeded from <see cref="SamplingOptions.Seed"/> on every call: vary the seed between

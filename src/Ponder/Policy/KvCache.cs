@@ -126,6 +126,150 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>
+    /// A new cache holding, one after another, rows <c>Rows</c> of each part's cache: how a server joins the rows of
+    /// newly arrived requests to a batch being decoded. Each part's columns keep their order and end at the new
+    /// cache's last column (a shorter part gets invalid columns in front, as a left-padded prompt does); columns that
+    /// none of a part's rows holds a real token in are left out at the front, so that the columns of rows gone from
+    /// the batch do not pile up. Positions and slot validity come with the rows; the parts are unchanged. All parts
+    /// must come from one model (layers, heads, element type, device).
+    /// </summary>
+    public static KvCache Join(IReadOnlyList<(KvCache Cache, long[] Rows)> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        if (parts.Count == 0 || parts.Any(p => p.Rows is null || p.Rows.Length == 0)) throw new ArgumentException("Join needs parts with at least one row each.", nameof(parts));
+        var first = parts[0].Cache;
+        foreach (var (cache, rows) in parts)
+        {
+            if (cache._keys.Length != first._keys.Length || cache.KvHeads != first.KvHeads || cache.HeadDim != first.HeadDim
+                || cache.DType != first.DType || cache.Device.type != first.Device.type || cache._maxPositions != first._maxPositions)
+                throw new ArgumentException("Join needs caches of one model (layers, heads, element type and device alike).", nameof(parts));
+            if (cache._pending != 0) throw new InvalidOperationException("Join of a cache with an append in progress.");
+            foreach (var r in rows)
+                if (r < 0 || r >= cache.Batch) throw new ArgumentOutOfRangeException(nameof(parts), $"Row {r} is outside 0..{cache.Batch - 1}.");
+        }
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var device = first.Device;
+        var spans = parts.Select(p =>
+        {
+            var start = p.Cache.FirstHeld(p.Rows);
+            return (Index: tensor(p.Rows, device: device), Start: start, Width: p.Cache.Length - start);
+        }).ToArray();
+        var length = spans.Max(s => s.Width);
+        var capacity = Math.Max(length, 1);
+        var batch = parts.Sum(p => p.Rows.Length);
+        Tensor Joined(Func<KvCache, Tensor> buffer, int dim)
+        {
+            var shape = buffer(first).shape.ToArray();
+            (shape[0], shape[dim]) = (batch, capacity);
+            var joined = zeros(shape, buffer(first).dtype, device);
+            for (int i = 0, row = 0; i < parts.Count; row += parts[i].Rows.Length, i++)
+                if (spans[i].Width > 0)
+                    joined.narrow(0, row, parts[i].Rows.Length).narrow(dim, length - spans[i].Width, spans[i].Width)
+                        .copy_(buffer(parts[i].Cache).index_select(0, spans[i].Index).narrow(dim, spans[i].Start, spans[i].Width));
+            return joined.DetachFromDisposeScope();
+        }
+        var keys = Enumerable.Range(0, first._keys.Length).Select(layer => Joined(c => c._keys[layer], 2)).ToArray();     // (B, nkv, L, hs)
+        var values = Enumerable.Range(0, first._keys.Length).Select(layer => Joined(c => c._values[layer], 2)).ToArray(); // (B, nkv, L, hs)
+        var valid = Joined(c => c._valid, 1);                                                                     // (B, L)
+        var positions = cat(parts.Select((p, i) => p.Cache._positions.index_select(0, spans[i].Index)).ToArray(), 0).DetachFromDisposeScope(); // (B)
+        return new KvCache(first, keys, values, valid, positions, batch, length, capacity) { _positionBound = parts.Max(p => p.Cache._positionBound) };
+    }
+
+    /// <summary>
+    /// Columns that row <paramref name="row"/> spans: from its first real token to the last written column (0 when it
+    /// holds none). <see cref="Place"/> needs that many columns in the cache it places the row into.
+    /// </summary>
+    public int HeldColumns(long row)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(row);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, Batch);
+        return Length - FirstHeld([row]);
+    }
+
+    /// <summary>The first column that any of <paramref name="rows"/> holds a real token in; <see cref="Length"/> when none does.</summary>
+    public int FirstHeld(long[] rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (Length == 0 || rows.Length == 0) return Length;
+        if (Device.type == DeviceType.CPU) return FirstHeldOnCpu(rows);
+        using var scope = NewDisposeScope();
+        var held = _valid.narrow(1, 0, Length).index_select(0, tensor(rows, device: Device)).any(0);       // (L)
+        return held.any().item<bool>() ? (int)held.to(ScalarType.Int64).argmax().item<long>() : Length;
+    }
+
+    /// <summary>
+    /// Overwrites row <paramref name="target"/> of this cache, in place, with row <paramref name="sourceRow"/> of
+    /// <paramref name="source"/> (a cache of the same model): its held columns are copied to end at this cache's last
+    /// written column, every other column of the row becomes invalid, and its position comes along. How a server puts
+    /// an arriving request into the row of one that ended without copying the rest of the batch. The row must fit:
+    /// <c>source.HeldColumns(sourceRow)</c> ≤ <see cref="Length"/>.
+    /// </summary>
+    public void Place(long target, KvCache source, long sourceRow)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfNegative(target);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(target, Batch);
+        if (source._keys.Length != _keys.Length || source.KvHeads != KvHeads || source.HeadDim != HeadDim || source.DType != DType || source.Device.type != Device.type)
+            throw new ArgumentException("Place needs a cache of the same model (layers, heads, element type and device alike).", nameof(source));
+        if (_pending != 0 || source._pending != 0) throw new InvalidOperationException("Place with an append in progress.");
+        var width = source.HeldColumns(sourceRow);
+        if (width > Length) throw new ArgumentException($"The row spans {width} columns, more than the {Length} this cache has written.", nameof(source));
+        var (from, to) = (source.Length - width, Length - width);
+        if (Device.type == DeviceType.CPU && source.Device.type == DeviceType.CPU) PlaceOnCpu(target, source, sourceRow, from, to, width);
+        else
+        {
+            using var scope = NewDisposeScope();
+            using var inference = inference_mode();              // the buffers may be inference tensors (made while decoding)
+            for (var i = 0; i < _keys.Length; i++)
+            {
+                _keys[i][target].narrow(1, to, width).copy_(source._keys[i][sourceRow].narrow(1, from, width));
+                _values[i][target].narrow(1, to, width).copy_(source._values[i][sourceRow].narrow(1, from, width));
+            }
+            var slots = _valid[target];
+            slots.narrow(0, 0, to).fill_(Scalars.False);
+            slots.narrow(0, to, width).copy_(source._valid[sourceRow].narrow(0, from, width));
+            _positions[target].copy_(source._positions[sourceRow]);
+        }
+        _positionBound = Math.Max(_positionBound, source._positionBound);
+    }
+
+    private unsafe int FirstHeldOnCpu(long[] rows)
+    {
+        var slots = (bool*)SmallRowOps.Address(_valid);
+        var first = Length;
+        foreach (var row in rows)
+        {
+            if (row < 0 || row >= Batch) throw new ArgumentOutOfRangeException(nameof(rows), $"Row {row} is outside 0..{Batch - 1}.");
+            var held = new Span<bool>(slots + row * Capacity, first).IndexOf(true);
+            if (held >= 0) first = held;
+        }
+        return first;
+    }
+
+    // Place's copies as memory copies on the buffers (every buffer is contiguous: made whole, never a view): a few
+    // microseconds instead of some fifty libtorch calls, for a server that places arriving rows at every few steps.
+    private unsafe void PlaceOnCpu(long target, KvCache source, long sourceRow, int from, int to, int width)
+    {
+        for (var i = 0; i < _keys.Length; i++)
+            foreach (var (mine, theirs) in new[] { (_keys[i], source._keys[i]), (_values[i], source._values[i]) })
+            {
+                var size = mine.ElementSize;
+                var dst = (byte*)SmallRowOps.Address(mine);
+                var src = (byte*)SmallRowOps.Address(theirs);
+                var bytes = (long)width * HeadDim * size;
+                for (var h = 0; h < KvHeads; h++)
+                    Buffer.MemoryCopy(src + (((sourceRow * KvHeads + h) * source.Capacity + from) * HeadDim * size),
+                        dst + (((target * KvHeads + h) * Capacity + to) * HeadDim * size), bytes, bytes);
+            }
+        var slots = (bool*)SmallRowOps.Address(_valid) + target * Capacity;
+        var given = (bool*)SmallRowOps.Address(source._valid) + sourceRow * source.Capacity;
+        new Span<bool>(slots, to).Clear();
+        new Span<bool>(given + from, width).CopyTo(new Span<bool>(slots + to, width));
+        ((long*)SmallRowOps.Address(_positions))[target] = ((long*)SmallRowOps.Address(source._positions))[sourceRow];
+    }
+
+    /// <summary>
     /// Starts an append of <paramref name="t"/> columns: records which new slots are real (<paramref name="valid"/>
     /// (B, T) bool, null = all), advances positions, and returns the positions of the new tokens (B, T).
     /// <see cref="PendingMask"/> gives its attention mask.

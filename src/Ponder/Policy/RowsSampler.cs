@@ -48,21 +48,51 @@ internal static class RowsSampler
         {
             for (var r = 0; r < b; r++)
             {
-                var row = raw + (long)r * v;
-                var lse = LogSumExp(row, v, 1f);
-                int choice;
-                if (greedy) choice = ArgMax(row, null, v, 1f);
-                else
-                {
-                    draws?.Fill(rowNoise);                                              // rows in order: the (B, V) tensor's order
-                    choice = ArgMax(row, draws is null ? u + (long)r * v : drawn, v, temperature);
-                    sp[r] = temperature == 1 ? row[choice] - lse : row[choice] / temperature - LogSumExp(row, v, temperature);
-                }
-                tp[r] = choice;
-                lp[r] = row[choice] - lse;
+                draws?.Fill(rowNoise);                                                  // rows in order: the (B, V) tensor's order
+                (tp[r], lp[r], sp[r]) = SampleRow(raw + (long)r * v, v, greedy ? 0f : temperature, draws is null && u is not null ? u + (long)r * v : drawn);
             }
         }
         return new SampledTokens(tokens, logProbs, samplingLogProbs);
+    }
+
+    /// <summary>
+    /// One row of <paramref name="v"/> logits: the token picked at <paramref name="temperature"/> (0: greedy, and
+    /// <paramref name="u"/> unread) with the noise <paramref name="u"/> (V uniform draws), its model log-probability and
+    /// its log-probability under the distribution sampled from.
+    /// </summary>
+    private static unsafe (long Token, float LogProb, float SamplingLogProb) SampleRow(float* row, int v, float temperature, float* u)
+    {
+        var lse = LogSumExp(row, v, 1f);
+        if (temperature == 0)
+        {
+            var best = ArgMax(row, null, v, 1f);
+            return (best, row[best] - lse, 0f);
+        }
+        var choice = ArgMax(row, u, v, temperature);
+        var sampling = temperature == 1 ? row[choice] - lse : row[choice] / temperature - LogSumExp(row, v, temperature);
+        return (choice, row[choice] - lse, sampling);
+    }
+
+    /// <summary>
+    /// Samples rows <paramref name="rows"/> of <paramref name="logits"/> (B, V), each at its own temperature with its
+    /// own noise stream (none for a greedy row), writing token and model log-probability at the row's index. The
+    /// logits must be float32, contiguous, on the CPU.
+    /// </summary>
+    public static unsafe void SampleRows(Tensor logits, IReadOnlyList<int> rows, IReadOnlyList<RowSampling?> sampling, long[] tokens, float[] logProbs)
+    {
+        var v = (int)logits.size(1);
+        Interlocked.Add(ref _calls, rows.Count);
+        Span<float> rowNoise = v <= 4096 ? stackalloc float[v] : new float[v];
+        var raw = (float*)SmallRowOps.Address(logits);
+        fixed (float* drawn = rowNoise)
+        {
+            foreach (var r in rows)
+            {
+                var row = sampling[r]!;
+                if (row.Temperature != 0) row.Draws!.Fill(rowNoise);
+                (tokens[r], logProbs[r], _) = SampleRow(raw + (long)r * v, v, (float)row.Temperature, drawn);
+            }
+        }
     }
 
     // log Σ exp(x[i] / t) over n elements.

@@ -22,8 +22,44 @@ public static class Sampler
         return RowsSampler.Applies(logits, options) ? RowsSampler.Sample(logits, options, draws) : WithTorch(logits, options, draws);
     }
 
-    /// <summary>The same in libtorch's ops, for every device and option (<see cref="RowsSampler"/> takes the unfiltered float32 CPU case).</summary>
-    internal static SampledTokens WithTorch(Tensor logits, SamplingOptions options, UniformDraws? draws)
+    /// <summary>
+    /// Samples a token a row of <paramref name="logits"/> (B, V), row b as <paramref name="rows"/>[b] says (its own
+    /// temperature, filters and noise stream; null: the row is not sampled, token 0): the token ids and their model
+    /// log-probabilities on the host. Rows that share settings are sampled together; each row's draws come from its own
+    /// stream only.
+    /// </summary>
+    public static (long[] Tokens, float[] LogProbs) SampleRows(Tensor logits, IReadOnlyList<RowSampling?> rows)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(rows);
+        var (b, vocab) = (logits.size(0), logits.size(1));
+        if (rows.Count != b) throw new ArgumentException($"Got sampling settings for {rows.Count} rows of {b}.", nameof(rows));
+        for (var r = 0; r < rows.Count; r++)
+            if (rows[r] is { Temperature: not 0.0, Draws: null }) throw new ArgumentException($"Row {r} samples at temperature {rows[r]!.Temperature} without a noise stream.", nameof(rows));
+        var (tokens, logProbs) = (new long[b], new float[b]);
+        using var scope = NewDisposeScope();
+        var cpu = logits.device_type == DeviceType.CPU && logits.dtype == ScalarType.Float32 && logits.is_contiguous() ? logits : null;
+        var sampled = Enumerable.Range(0, rows.Count).Where(r => rows[r] is not null).ToArray();
+        var inC = sampled.Where(r => cpu is not null && (rows[r]!.Temperature == 0 || rows[r]!.Unfiltered(vocab))).ToArray();
+        if (inC.Length > 0) RowsSampler.SampleRows(cpu!, inC, rows, tokens, logProbs);
+        foreach (var group in sampled.Except(inC).GroupBy(r => (rows[r]!.Temperature, rows[r]!.TopK, rows[r]!.TopP)))
+        {
+            var members = group.ToArray();
+            var index = tensor(members.Select(r => (long)r).ToArray(), device: logits.device);
+            var options = new SamplingOptions { Temperature = group.Key.Temperature, TopK = group.Key.TopK, TopP = group.Key.TopP };
+            var sample = WithTorch(logits.index_select(0, index), options, null, members.Select(r => rows[r]!.Draws!).ToArray());
+            var picked = sample.Tokens.cpu().data<long>().ToArray();
+            var picks = sample.LogProbs.cpu().data<float>().ToArray();
+            for (var j = 0; j < members.Length; j++) (tokens[members[j]], logProbs[members[j]]) = (picked[j], picks[j]);
+        }
+        return (tokens, logProbs);
+    }
+
+    /// <summary>
+    /// The same in libtorch's ops, for every device and option (<see cref="RowsSampler"/> takes the unfiltered float32
+    /// CPU case); with <paramref name="rowDraws"/>, row b's noise comes from its own stream rowDraws[b].
+    /// </summary>
+    internal static SampledTokens WithTorch(Tensor logits, SamplingOptions options, UniformDraws? draws, UniformDraws[]? rowDraws = null)
     {
         using var scope = NewDisposeScope();
         var raw = logits.dtype == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32); // (B, V)
@@ -42,7 +78,7 @@ public static class Sampler
             using var temperature = options.Temperature.ToScalar();                     // held for the call (Scalars)
             var scaled = options.Temperature == 1 ? raw : raw.div(temperature);         // (B, V)
             var (candidates, indices) = Candidates(scaled, options.TopK, options.TopP);  // (B, K), (B, K) or null
-            var gumbel = Uniform(candidates, draws).log_().neg_().clamp_min_(Scalars.Tiny).log_(); // (B, K) log E, E = −log U
+            var gumbel = (rowDraws is null ? Uniform(candidates, draws) : Uniform(candidates, rowDraws)).log_().neg_().clamp_min_(Scalars.Tiny).log_(); // (B, K) log E, E = −log U
             var choice = candidates.sub(gumbel).argmax(-1);                              // (B)
             tokens = indices is null ? choice : indices.gather(-1, choice.unsqueeze(-1)).squeeze(-1);
             logProbs = Pick(modelLogProbs, tokens);
@@ -82,6 +118,15 @@ public static class Sampler
         if (draws is null) return empty_like(like).uniform_(0, 1);
         var host = new float[like.numel()];
         draws.Fill(host);
+        return tensor(host, like.shape, ScalarType.Float32).to(like.device);
+    }
+
+    // Uniform draws in the shape of `like` (B, K), row b from its own stream.
+    private static Tensor Uniform(Tensor like, UniformDraws[] rowDraws)
+    {
+        var (b, k) = ((int)like.size(0), (int)like.size(1));
+        var host = new float[b * k];
+        for (var r = 0; r < b; r++) rowDraws[r].Fill(host.AsSpan(r * k, k));
         return tensor(host, like.shape, ScalarType.Float32).to(like.device);
     }
 

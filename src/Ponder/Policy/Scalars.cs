@@ -19,6 +19,7 @@ internal static class Scalars
     public static readonly Scalar Two = 2;
     public static readonly Scalar MinusOne = -1;
     public static readonly Scalar True = true;
+    public static readonly Scalar False = false;
     public static readonly Scalar NegativeInfinity = double.NegativeInfinity;
     /// <summary>The floor of the Gumbel noise's exponential draws before their log.</summary>
     public static readonly Scalar Tiny = 1e-30;

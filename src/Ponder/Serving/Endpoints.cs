@@ -125,26 +125,29 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         return (ids, request.Sampling with { MaxNewTokens = maxTokens });
     }
 
-    /// <summary>Queues the request's generation (429 when the queue is full) and waits for it.</summary>
+    /// <summary>
+    /// Queues the request's generation (429 when the queue is full) and waits for it: plain sampling joins the decode
+    /// batch; a reasoning_effort search runs alone.
+    /// </summary>
     private async Task<ServedResult> RunAsync(ServedRequest request, (int[] Ids, SamplingOptions Sampling) prompt,
         Action<int, string>? progress, CancellationToken cancellation)
     {
+        var busy = new ApiError(429, ApiErrorCode.QueueFull, $"The server is busy ({options.MaxQueue} requests already waiting); retry later.");
+        if (request.Effort is null)
+        {
+            var generations = await (queue.TryEnqueueSampling(prompt.Ids, request.N, prompt.Sampling, progress, cancellation) ?? throw busy).ConfigureAwait(false);
+            return new ServedResult(generations.Select(LocalPolicy.ToCompletion).ToArray(), prompt.Ids.Length, generations.Sum(g => g.Tokens.Length), 0);
+        }
         ServedResult? result = null;
-        var done = queue.TryEnqueue(async token => result = await GenerateAsync(request, prompt.Ids, prompt.Sampling, progress, token).ConfigureAwait(false), cancellation)
-            ?? throw new ApiError(429, ApiErrorCode.QueueFull, $"The server is busy ({options.MaxQueue} requests already waiting); retry later.");
+        var done = queue.TryEnqueue(async token => result = await SearchAsync(request, request.Effort.Value, prompt.Ids, prompt.Sampling, token).ConfigureAwait(false), cancellation)
+            ?? throw busy;
         await done.ConfigureAwait(false);
         return result!;
     }
 
-    /// <summary>Runs on the worker: plain sampling of n choices, or one search per choice for reasoning_effort.</summary>
-    private Task<ServedResult> GenerateAsync(ServedRequest request, int[] ids, SamplingOptions sampling,
-        Action<int, string>? progress, CancellationToken cancellation)
+    /// <summary>Runs on the worker, alone on the model: one search per choice for reasoning_effort.</summary>
+    private Task<ServedResult> SearchAsync(ServedRequest request, ReasoningEffort effort, int[] ids, SamplingOptions sampling, CancellationToken cancellation)
     {
-        if (request.Effort is not { } effort)
-        {
-            var generations = policy.Generate(ids, request.N, sampling, progress, cancellation);
-            return Task.FromResult(new ServedResult(generations.Select(LocalPolicy.ToCompletion).ToArray(), ids.Length, generations.Sum(g => g.Tokens.Length), 0));
-        }
         var choices = new List<Completion>();
         long completionTokens = 0, reasoningTokens = 0;
         for (int i = 0; i < request.N; i++)

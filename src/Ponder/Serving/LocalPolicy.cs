@@ -4,14 +4,15 @@ using Generator = Ponder.Policy.Generator;
 namespace Ponder.Serving;
 
 /// <summary>
-/// A Ponder model as an <see cref="ICompletionPolicy"/>: prompts are encoded as BOS + text, sampled in pieces
-/// (cancellable between pieces, with text reported after each). Not thread-safe, like the generator under it.
+/// A Ponder model as an <see cref="ICompletionPolicy"/>: prompts are encoded as BOS + text and sampled as a server
+/// samples them (<see cref="BatchDecoder"/>: each row its own noise stream, cancellable between decode steps, text
+/// reported every few tokens). Not thread-safe, like the generator under it.
 /// </summary>
 public sealed class LocalPolicy : ICompletionPolicy
 {
     /// <param name="generator">The model and tokenizer.</param>
     /// <param name="maxBatch">Most rows decoded in one batch; more completions run in successive groups.</param>
-    /// <param name="pieceTokens">Tokens per piece: how often cancellation is checked and streamed text reported.</param>
+    /// <param name="pieceTokens">How often (in tokens) a row's text is reported to a progress callback.</param>
     public LocalPolicy(Generator generator, int maxBatch = 64, int pieceTokens = 16)
     {
         ArgumentNullException.ThrowIfNull(generator);
@@ -34,15 +35,23 @@ public sealed class LocalPolicy : ICompletionPolicy
 
     /// <summary>
     /// <paramref name="n"/> continuations of <paramref name="prompt"/> ids; <paramref name="progress"/> hears every
-    /// unfinished row's text after each piece. Throws <see cref="OperationCanceledException"/> between pieces.
+    /// unfinished row's text every <see cref="PieceTokens"/> tokens. Throws <see cref="OperationCanceledException"/>
+    /// between decode steps once <paramref name="cancellation"/> fires. A server batching this request with others
+    /// returns the same, up to float rounding.
     /// </summary>
     public IReadOnlyList<Generation> Generate(int[] prompt, int n, SamplingOptions options,
         Action<int, string>? progress = null, CancellationToken cancellation = default)
     {
-        ArgumentNullException.ThrowIfNull(prompt);
-        ArgumentNullException.ThrowIfNull(options);
-        return PiecewiseDecoder.Run(Generator, prompt, n, options, PieceTokens, MaxBatch, progress, cancellation);
+        cancellation.ThrowIfCancellationRequested();
+        using var decoder = NewDecoder();
+        var request = decoder.Add(prompt, n, options, progress, cancellation);
+        while (!request.Done.IsCompleted) decoder.Step();
+        if (request.Done.IsCanceled) cancellation.ThrowIfCancellationRequested();
+        return request.Done.GetAwaiter().GetResult();
     }
+
+    /// <summary>A continuous-batching decoder over this policy's generator, with its batch limit and report interval.</summary>
+    internal BatchDecoder NewDecoder() => new(Generator, MaxBatch, PieceTokens);
 
     public Task<CompletionBatch> CompleteAsync(string prompt, int n, SamplingOptions options, CancellationToken cancellation = default)
     {

@@ -13,7 +13,9 @@ namespace Ponder.Serving;
 /// <summary>
 /// An OpenAI-compatible HTTP endpoint over a Ponder policy: <c>GET /v1/models</c>, <c>POST /v1/chat/completions</c>,
 /// <c>POST /v1/completions</c>, streaming included, with <c>reasoning_effort</c> mapped to a search strategy
-/// (<see cref="EffortSettings"/>). One request at a time runs on the model; others wait in a bounded queue.
+/// (<see cref="EffortSettings"/>). Plain sampling requests share decode batches (continuous batching, up to the
+/// policy's <see cref="LocalPolicy.MaxBatch"/> rows); a search runs alone between decode steps; others wait in a
+/// bounded queue.
 /// Dispose to stop it.
 /// </summary>
 public sealed class PonderServer : IAsyncDisposable
@@ -57,7 +59,7 @@ public sealed class PonderServer : IAsyncDisposable
         });
         var app = builder.Build();
 
-        var queue = new WorkQueue(options.MaxQueue);
+        var queue = new WorkQueue(options.MaxQueue, policy.NewDecoder());
         var endpoints = new Endpoints(policy, options, queue, reasoners);
         app.Use(endpoints.AuthenticateAsync);
         app.MapGet("/v1/models", (RequestDelegate)endpoints.ModelsAsync);

@@ -1,29 +1,37 @@
 using System.Threading.Channels;
+using Ponder.Policy;
 
 namespace Ponder.Serving;
 
 /// <summary>
-/// The model's only door: a bounded queue and one worker that runs one job at a time (a libtorch model is not
-/// thread-safe, and on CPU one job already uses every thread). A full queue refuses at once rather than waiting;
-/// a job whose client went away before its turn is skipped, and one running sees its token cancelled.
+/// The model's only door: a bounded queue and one worker thread that alone touches the model (a libtorch model is not
+/// thread-safe, and on CPU one batch already uses every thread). Plain sampling requests join one decode batch
+/// (<see cref="BatchDecoder"/>: continuous batching) and are decoded together; any other job (a search) runs alone
+/// between two decode steps. A full queue refuses at once rather than waiting; a job whose client went away before
+/// its turn is skipped, and one running sees its token cancelled (a batched request leaves the batch at the next step).
 /// </summary>
 internal sealed class WorkQueue : IAsyncDisposable
 {
-    private readonly Channel<Job> _channel;
+    private readonly Channel<Job> _channel = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly BatchDecoder _batch;
+    private readonly int _capacity;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _worker;
     private readonly object _gateLock = new();
     private TaskCompletionSource? _gate;            // set while paused (tests fill the queue deterministically)
-    private int _completed, _cancelled, _failed;
+    private int _waiting, _completed, _cancelled, _failed;
 
-    public WorkQueue(int capacity)
+    /// <param name="capacity">Requests that may wait for the model (not counting those it is working on); one more is refused.</param>
+    /// <param name="batch">The decoder that plain sampling requests join; the worker alone drives it.</param>
+    public WorkQueue(int capacity, BatchDecoder batch)
     {
-        _channel = Channel.CreateBounded<Job>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
+        (_capacity, _batch) = (capacity, batch ?? throw new ArgumentNullException(nameof(batch)));
         _worker = Task.Run(RunAsync);
     }
 
-    /// <summary>Jobs waiting for their turn.</summary>
-    public int Waiting => _channel.Reader.Count;
+    /// <summary>Requests waiting for their turn: queued jobs and sampling requests none of whose rows has joined the batch yet.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
 
     public int Completed => Volatile.Read(ref _completed);
 
@@ -32,14 +40,54 @@ internal sealed class WorkQueue : IAsyncDisposable
 
     public int Failed => Volatile.Read(ref _failed);
 
-    /// <summary>Queues <paramref name="work"/>; its task ends with the work (cancelled when the token fires). Null when the queue is full.</summary>
+    /// <summary>Largest number of rows decoded in one batch so far.</summary>
+    public int PeakBatchRows => Volatile.Read(ref _peakRows);
+
+    /// <summary>Mean rows of a decode step so far (0 before the first).</summary>
+    public double MeanBatchRows => Volatile.Read(ref _meanRows);
+
+    /// <summary>Joins of arriving rows to the decode batch so far.</summary>
+    public long BatchJoins => Volatile.Read(ref _joins);
+
+    private int _peakRows;
+    private double _meanRows;
+    private long _joins;
+
+    /// <summary>Queues <paramref name="work"/>, to run alone on the model; its task ends with the work (cancelled when the token fires). Null when the queue is full.</summary>
     public Task? TryEnqueue(Func<CancellationToken, Task> work, CancellationToken cancellation)
     {
-        var job = new Job(work, cancellation, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        return _channel.Writer.TryWrite(job) ? job.Done.Task : null;
+        ArgumentNullException.ThrowIfNull(work);
+        var job = new Job(work, null, cancellation, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        return Enter(job) ? job.Done.Task : null;
     }
 
-    /// <summary>Holds the worker before its next job until the result is disposed.</summary>
+    /// <summary>
+    /// Queues <paramref name="n"/> continuations of <paramref name="prompt"/> to join the decode batch
+    /// (<see cref="BatchDecoder.Add"/>); the task completes with them. Null when the queue is full.
+    /// </summary>
+    public Task<IReadOnlyList<Generation>>? TryEnqueueSampling(int[] prompt, int n, SamplingOptions options, Action<int, string>? progress,
+        CancellationToken cancellation)
+    {
+        var sampling = new SamplingJob(prompt, n, options, progress, new TaskCompletionSource<IReadOnlyList<Generation>>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var job = new Job(null, sampling, cancellation, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        return Enter(job) ? sampling.Result.Task : null;
+    }
+
+    private bool Enter(Job job)
+    {
+        if (Interlocked.Increment(ref _waiting) > _capacity)
+        {
+            Interlocked.Decrement(ref _waiting);
+            return false;
+        }
+        if (_channel.Writer.TryWrite(job)) return true;
+        Interlocked.Decrement(ref _waiting);                 // the queue is stopping
+        job.Done.TrySetCanceled();
+        job.Sampling?.Result.TrySetCanceled();
+        return true;
+    }
+
+    /// <summary>Holds the worker before its next job or decode step until the result is disposed.</summary>
     public IDisposable Pause()
     {
         lock (_gateLock) _gate ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -56,17 +104,76 @@ internal sealed class WorkQueue : IAsyncDisposable
                 Task? gate;
                 lock (_gateLock) gate = _gate?.Task;
                 if (gate is not null) await gate.WaitAsync(_stopping.Token).ConfigureAwait(false);
-                if (reader.TryRead(out var job)) await RunJobAsync(job).ConfigureAwait(false);
+                _stopping.Token.ThrowIfCancellationRequested();
+                if (reader.TryRead(out var job))
+                {
+                    if (job.Sampling is { } sampling) Join(job, sampling);
+                    else await RunJobAsync(job).ConfigureAwait(false);
+                }
+                else if (_batch.Busy)
+                {
+                    _batch.Step();
+                    Volatile.Write(ref _peakRows, _batch.PeakRows);
+                    Volatile.Write(ref _meanRows, _batch.Steps == 0 ? 0 : _batch.RowSteps / (double)_batch.Steps);
+                    Volatile.Write(ref _joins, _batch.Joins);
+                }
                 else if (!await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false)) return;
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
         }
+        finally
+        {
+            _batch.CancelAll(_stopping.Token);
+            _batch.Dispose();
+        }
+    }
+
+    // Hands a sampling request to the batch: it stops counting as waiting once a row of it joins (or it ends first).
+    private void Join(Job job, SamplingJob sampling)
+    {
+        var waiting = 1;
+        void Leave()
+        {
+            if (Interlocked.Exchange(ref waiting, 0) == 1) Interlocked.Decrement(ref _waiting);
+        }
+        BatchDecoder.Request request;
+        try
+        {
+            request = _batch.Add(sampling.Prompt, sampling.N, sampling.Options, sampling.Progress, job.Cancellation, Leave);
+        }
+        catch (Exception e)
+        {
+            Leave();
+            Interlocked.Increment(ref _failed);
+            sampling.Result.TrySetException(e);
+            return;
+        }
+        request.Done.ContinueWith(done =>
+        {
+            Leave();
+            if (done.IsCanceled)
+            {
+                Interlocked.Increment(ref _cancelled);
+                sampling.Result.TrySetCanceled(job.Cancellation.IsCancellationRequested ? job.Cancellation : _stopping.Token);
+            }
+            else if (done.IsFaulted)
+            {
+                Interlocked.Increment(ref _failed);
+                sampling.Result.TrySetException(done.Exception!.InnerExceptions);
+            }
+            else
+            {
+                Interlocked.Increment(ref _completed);
+                sampling.Result.TrySetResult(done.Result);
+            }
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private async Task RunJobAsync(Job job)
     {
+        Interlocked.Decrement(ref _waiting);
         if (job.Cancellation.IsCancellationRequested)
         {
             Interlocked.Increment(ref _cancelled);
@@ -76,7 +183,7 @@ internal sealed class WorkQueue : IAsyncDisposable
         using var run = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation, _stopping.Token);   // a stopping server stops its running job too
         try
         {
-            await job.Work(run.Token).ConfigureAwait(false);
+            await job.Work!(run.Token).ConfigureAwait(false);
             Interlocked.Increment(ref _completed);
             job.Done.TrySetResult();
         }
@@ -97,11 +204,18 @@ internal sealed class WorkQueue : IAsyncDisposable
         _channel.Writer.TryComplete();
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _worker.ConfigureAwait(false);
-        while (_channel.Reader.TryRead(out var job)) job.Done.TrySetCanceled();
+        while (_channel.Reader.TryRead(out var job))
+        {
+            job.Done.TrySetCanceled();
+            job.Sampling?.Result.TrySetCanceled();
+        }
         _stopping.Dispose();
     }
 
-    private sealed record Job(Func<CancellationToken, Task> Work, CancellationToken Cancellation, TaskCompletionSource Done);
+    private sealed record Job(Func<CancellationToken, Task>? Work, SamplingJob? Sampling, CancellationToken Cancellation, TaskCompletionSource Done);
+
+    private sealed record SamplingJob(int[] Prompt, int N, SamplingOptions Options, Action<int, string>? Progress,
+        TaskCompletionSource<IReadOnlyList<Generation>> Result);
 
     private sealed class Resume(WorkQueue queue) : IDisposable
     {

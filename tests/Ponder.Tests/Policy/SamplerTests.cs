@@ -191,4 +191,32 @@ public sealed class SamplerTests
         Assert.Equal(theirs, ours);
         Assert.Equal([7L, 2L, 0L, 0L, 39L, 30L], ours);
     }
+
+    [Fact]
+    public void Rows_sampled_each_their_own_way_pick_what_each_picks_alone_from_its_own_stream()
+    {
+        // Given five rows: plain sampling at two temperatures, greedy, top-k and top-p, each with its own stream
+        using var scope = NewDisposeScope();
+        var logits = RandomLogits(5, 40, 7);
+        SamplingOptions[] options = [new() { Temperature = 1 }, new() { Temperature = 0.6 }, new() { Temperature = 0 },
+            new() { Temperature = 1, TopK = 5 }, new() { Temperature = 0.8, TopP = 0.7 }];
+        var rows = options.Select((o, r) => new RowSampling(o.Temperature, o.TopK, o.TopP, o.Temperature == 0 ? null : new UniformDraws((ulong)(100 + r)))).ToArray();
+
+        // When they are sampled in one call, and then with a row left out
+        var (tokens, logProbs) = Sampler.SampleRows(logits, rows);
+        var others = options.Select((o, r) => new RowSampling(o.Temperature, o.TopK, o.TopP, o.Temperature == 0 ? null : new UniformDraws((ulong)(100 + r)))).ToArray();
+        var (without, _) = Sampler.SampleRows(logits, [others[0], null, others[2], others[3], others[4]]);
+
+        // Then each row is what the one-batch sampler picks for that row alone with the same stream, with its model log-probability
+        for (var r = 0; r < 5; r++)
+        {
+            var alone = Sampler.Sample(logits.narrow(0, r, 1).contiguous(), options[r], new UniformDraws((ulong)(100 + r)));
+            Assert.Equal(alone.Tokens.item<long>(), tokens[r]);
+            Assert.Equal(alone.LogProbs.item<float>(), logProbs[r], 5);
+            if (r != 1) Assert.Equal(tokens[r], without[r]);
+        }
+        Assert.Equal(0, without[1]);
+        // and sampling at a temperature needs a stream
+        Assert.Throws<ArgumentException>(() => Sampler.SampleRows(logits.narrow(0, 0, 1), [new RowSampling(1, 0, 1, null)]));
+    }
 }

@@ -6,7 +6,7 @@ using Ponder.Serving;
 
 namespace Ponder.Tests.Serving;
 
-/// <summary>API key, the bounded queue, one model for concurrent clients, and clients that go away.</summary>
+/// <summary>API key, the bounded queue, one decode batch for concurrent clients, and clients that go away.</summary>
 public sealed class AccessTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
@@ -63,16 +63,23 @@ public sealed class AccessTests : IDisposable
     }
 
     [Fact]
-    public async Task Concurrent_requests_run_one_at_a_time_and_each_gets_its_own_answer()
+    public async Task Concurrent_requests_share_one_decode_batch_and_each_gets_its_own_answer()
     {
+        // Given six requests of three choices each, all waiting while the worker is held
         string checkpoint = TinyServedModel.Save(_dir);
         var local = TinyServedModel.Load(checkpoint);
         await using var server = await TinyServedModel.Serve(TinyServedModel.Load(checkpoint));
-
-        var requests = Enumerable.Range(0, 6).Select(seed =>
-            ServerFixture.PostAsync(_http, server, "chat/completions", ServerFixture.Chat($"\"n\": 3, \"seed\": {seed}, \"max_tokens\": 30"))).ToArray();
+        Task<(HttpStatusCode Status, JsonNode? Body)>[] requests;
+        using (server.Queue.Pause())
+        {
+            requests = Enumerable.Range(0, 6).Select(seed =>
+                ServerFixture.PostAsync(_http, server, "chat/completions", ServerFixture.Chat($"\"n\": 3, \"seed\": {seed}, \"max_tokens\": 30"))).ToArray();
+            await Until(() => server.Queue.Waiting == 6);
+        }
         var responses = await Task.WhenAll(requests);
 
+        // Then their 18 rows were decoded in one batch, and each request got what the policy gives it alone
+        Assert.Equal(18, server.Queue.PeakBatchRows);
         for (int seed = 0; seed < 6; seed++)
         {
             var expected = local.Generate(local.Encode(ServerFixture.Prompt), 3, new SamplingOptions { Temperature = 1, MaxNewTokens = 30, Seed = seed });

@@ -1,11 +1,15 @@
 using Ponder.Policy;
 using Ponder.Serving;
+using Ponder.Tests.Policy;
 using Generator = Ponder.Policy.Generator;
 
 namespace Ponder.Tests.Serving;
 
-/// <summary>Decoding in pieces (for streaming and cancellation) gives what one generator call gives.</summary>
-public sealed class PiecewiseDecoderTests
+/// <summary>
+/// Continuous batching: requests that share a decode batch, joining it at different steps, get what each gets alone;
+/// greedy rows match one generator call; progress and cancellation work between steps.
+/// </summary>
+public sealed class BatchDecoderTests
 {
     [Theory]
     [InlineData(1)]
@@ -51,5 +55,65 @@ public sealed class PiecewiseDecoderTests
         Assert.Equal(3, seen.Count);
         Assert.Equal([4, 8, 12], seen.Select(s => s.Length));                   // one character per token, 4 per piece
         Assert.StartsWith(seen[0], seen[2]);
+    }
+
+    [Fact]
+    public async Task Requests_that_join_the_batch_at_different_steps_get_what_each_gets_alone()
+    {
+        // Given a random policy (attention matters) and three requests with different prompts and sampling settings
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize);
+        var generator = new Generator(model, tokenizer);
+        (int[] Prompt, int N, SamplingOptions Options)[] requests =
+        [
+            ([tokenizer.Bos, .. tokenizer.Encode("hello world")], 3, new SamplingOptions { Temperature = 1, MaxNewTokens = 20, Seed = 1 }),
+            ([tokenizer.Bos, .. tokenizer.Encode("ab")], 2, new SamplingOptions { Temperature = 0.7, TopK = 5, MaxNewTokens = 14, Seed = 2 }),
+            ([tokenizer.Bos, .. tokenizer.Encode("12+3=")], 1, new SamplingOptions { Temperature = 0, MaxNewTokens = 9, Stop = ["q"] }),
+        ];
+        var alone = requests.Select(r => new LocalPolicy(generator).Generate(r.Prompt, r.N, r.Options)).ToArray();
+
+        // When the first starts alone and the others arrive five steps later, into a batch of at most five rows
+        using var decoder = new BatchDecoder(generator, maxRows: 5, joinEvery: 3);
+        var first = decoder.Add(requests[0].Prompt, requests[0].N, requests[0].Options);
+        for (var step = 0; step < 5; step++) decoder.Step();
+        var later = requests.Skip(1).Select(r => decoder.Add(r.Prompt, r.N, r.Options)).ToArray();
+        while (decoder.Busy) decoder.Step();
+
+        // Then all six rows shared one batch at some step (beyond five, the last row waited for room) and each
+        // request's rows are what it gets alone
+        Assert.Equal(5, decoder.PeakRows);
+        BatchDecoder.Request[] all = [first, .. later];
+        for (var r = 0; r < requests.Length; r++)
+        {
+            var got = await all[r].Done;
+            Assert.Equal(alone[r].Select(g => g.Tokens), got.Select(g => g.Tokens));
+            Assert.Equal(alone[r].Select(g => g.FinishReason), got.Select(g => g.FinishReason));
+            for (var c = 0; c < got.Count; c++) Assert.Equal(alone[r][c].LogProbs, got[c].LogProbs, (x, y) => Math.Abs(x - y) < 1e-3f);
+        }
+        Assert.Equal(3, alone[0].Select(g => g.Text).Distinct().Count());      // each choice its own stream
+    }
+
+    [Fact]
+    public async Task A_cancelled_request_leaves_the_batch_and_the_others_finish()
+    {
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize);
+        var generator = new Generator(model, tokenizer);
+        int[] prompt = [tokenizer.Bos, .. tokenizer.Encode("abc")];
+        var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 40, Seed = 3 };
+        using var leave = new CancellationTokenSource();
+        using var decoder = new BatchDecoder(generator, maxRows: 8);
+
+        var leaving = decoder.Add(prompt, 2, options, cancellation: leave.Token);
+        var staying = decoder.Add(prompt, 2, options with { Seed = 4 });
+        for (var step = 0; step < 4; step++) decoder.Step();
+        Assert.Equal(4, decoder.LiveRows);
+        leave.Cancel();
+        decoder.Step();
+
+        Assert.True(leaving.Done.IsCanceled);
+        Assert.Equal(2, decoder.LiveRows);
+        while (decoder.Busy) decoder.Step();
+        Assert.Equal(new LocalPolicy(generator).Generate(prompt, 2, options with { Seed = 4 }).Select(g => g.Tokens), (await staying.Done).Select(g => g.Tokens));
     }
 }

@@ -1,0 +1,358 @@
+using Ponder.Policy;
+using Generator = Ponder.Policy.Generator;
+
+namespace Ponder.Serving;
+
+/// <summary>
+/// Continuous batching, as vLLM's and llama.cpp's servers do it: the rows of every request in progress share one decode
+/// batch. A request that arrives joins the batch between decode steps (its prompt prefilled, its KV cache joined to
+/// the batch's, <see cref="DecodeState.Join"/>), each row leaves it as soon as it ends, and a step samples every row
+/// with its own request's settings. Each row draws its noise from its own stream (the request's seed and the row's
+/// choice index), so what a request generates does not depend on which requests share its batch, up to float
+/// rounding. Stop strings are matched here, across the whole generated text. Not thread-safe: one thread calls
+/// <see cref="Step"/>, as one thread uses the generator under it.
+/// </summary>
+internal sealed class BatchDecoder : IDisposable
+{
+    private readonly Generator _generator;
+    private readonly Queue<Request> _pending = new();
+    private readonly List<Row> _rows = [];                    // batch index → row (finished rows stay until compaction)
+    private DecodeState? _state;
+    private int _stepsSinceRepack, _stepsSinceJoin;
+
+    /// <param name="generator">The model and tokenizer.</param>
+    /// <param name="maxRows">Most rows decoded in one batch; the rows of more requests wait for room.</param>
+    /// <param name="reportEvery">A row's text is reported to its request's progress every this many tokens.</param>
+    /// <param name="joinEvery">
+    /// While rows are being decoded, waiting rows join at most once every this many steps, so that a join's prefill
+    /// serves several of them: into the rows of ended ones, in place, or, to grow the batch, by rebuilding it (its KV
+    /// cache copied; the batch is also rebuilt to leave out columns no live row holds). Into an empty batch they join
+    /// at once.
+    /// </param>
+    public BatchDecoder(Generator generator, int maxRows, int reportEvery = 16, int joinEvery = 4)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(reportEvery);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(joinEvery);
+        (_generator, MaxRows, ReportEvery, JoinEvery) = (generator, maxRows, reportEvery, joinEvery);
+    }
+
+    public int MaxRows { get; }
+
+    public int ReportEvery { get; }
+
+    public int JoinEvery { get; }
+
+    /// <summary>Columns a rebuilt batch's cache gets room for beyond its own (so that the next steps do not reallocate it).</summary>
+    private const int ReserveColumns = 64;
+
+    /// <summary>Whether there is work: rows being decoded or waiting to join.</summary>
+    public bool Busy => _pending.Count > 0 || _rows.Any(r => r.Finish is null);
+
+    /// <summary>Rows in the batch that are still generating.</summary>
+    public int LiveRows => _rows.Count(r => r.Finish is null);
+
+    /// <summary>Largest number of rows decoded together so far (tests, benchmarks).</summary>
+    public int PeakRows { get; private set; }
+
+    /// <summary>Decode steps run so far.</summary>
+    public long Steps { get; private set; }
+
+    /// <summary>Rows sampled over all decode steps so far (÷ <see cref="Steps"/>: the mean batch).</summary>
+    public long RowSteps { get; private set; }
+
+    /// <summary>Joins of waiting rows to the batch so far.</summary>
+    public long Joins { get; private set; }
+
+    /// <summary>
+    /// <paramref name="n"/> continuations of <paramref name="prompt"/> ids, to be generated over later <see cref="Step"/>
+    /// calls: the returned request's <see cref="Request.Done"/> completes with them (or is cancelled once
+    /// <paramref name="cancellation"/> fires, checked every step). <paramref name="progress"/> hears each unfinished
+    /// row's text every <see cref="ReportEvery"/> tokens; <paramref name="joined"/> is called when its first row joins
+    /// the batch.
+    /// </summary>
+    public Request Add(int[] prompt, int n, SamplingOptions options, Action<int, string>? progress = null, CancellationToken cancellation = default,
+        Action? joined = null)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
+        options.Validate();
+        if (options.Abandon is not null) throw new ArgumentException("Batched decoding does not abandon rows; leave Abandon unset.", nameof(options));
+        if (prompt.Length == 0) throw new ArgumentException("The prompt is empty; start it with BOS.", nameof(prompt));
+        var maxPositions = _generator.Model.Config.MaxPositions;
+        if (prompt.Length > maxPositions)
+            throw new ArgumentException($"A prompt has {prompt.Length} tokens, more than max_position_embeddings = {maxPositions}.", nameof(prompt));
+        var request = new Request(prompt, n, options, progress, cancellation, joined);
+        if (options.MaxNewTokens == 0 || prompt.Length == maxPositions)
+        {
+            var empty = new Generation([], [], "", FinishReason.Length, null);
+            request.Complete(Enumerable.Repeat(empty, n).ToArray());
+        }
+        else _pending.Enqueue(request);
+        return request;
+    }
+
+    /// <summary>
+    /// One round of work: drops the rows of cancelled requests, lets waiting rows join when there is room, samples a
+    /// token for every row, ends rows (EOS, a stop string, the token limit, the context) and completes their requests,
+    /// and appends the tokens of the rows that go on. A failure fails the requests whose rows were in the batch.
+    /// </summary>
+    public void Step()
+    {
+        DropCancelled();
+        var joining = new List<Row>();
+        try
+        {
+            if (_pending.Count > 0 && LiveRows < MaxRows) Admit(joining);
+            if (_state is null) return;
+            (_stepsSinceRepack, _stepsSinceJoin) = (_stepsSinceRepack + 1, _stepsSinceJoin + 1);
+            Decode();
+            if (_state is not null && _stepsSinceRepack % JoinEvery == 0) TrimColumns();
+        }
+        catch (Exception e)
+        {
+            foreach (var request in _rows.Concat(joining).Select(r => r.Request).Distinct()) request.Fail(e);
+            Reset();
+        }
+    }
+
+    /// <summary>Cancels every request, running or waiting (a server that stops).</summary>
+    public void CancelAll(CancellationToken token)
+    {
+        foreach (var request in _rows.Select(r => r.Request).Concat(_pending).Distinct()) request.Cancel(token);
+        _pending.Clear();
+        Reset();
+    }
+
+    private void DropCancelled()
+    {
+        foreach (var row in _rows.Where(r => r.Finish is null && r.Request.Cancellation.IsCancellationRequested)) row.Finish = FinishReason.Abandoned;
+        foreach (var request in _rows.Select(r => r.Request).Concat(_pending).Distinct().Where(r => r.Cancellation.IsCancellationRequested).ToArray())
+            request.Cancel(request.Cancellation);
+        if (_pending.Any(r => r.Done.IsCompleted))
+        {
+            var waiting = _pending.Where(r => !r.Done.IsCompleted).ToArray();
+            _pending.Clear();
+            foreach (var request in waiting) _pending.Enqueue(request);
+        }
+        if (_state is not null && _rows.All(r => r.Finish is not null)) Reset();
+    }
+
+    // Waiting rows join, first come, first served (a request's rows may join over several joins), at most every
+    // JoinEvery steps while rows are being decoded: into the rows of ended ones, in place; otherwise, to grow the batch,
+    // by rebuilding it.
+    private void Admit(List<Row> joining)
+    {
+        var ended = Enumerable.Range(0, _rows.Count).Where(j => _rows[j].Finish is not null).ToList();
+        var columns = _state?.Cache.Length ?? 0;
+        if (LiveRows > 0 && _stepsSinceJoin < JoinEvery) return;
+        if (ended.Count > 0 && LiveRows > 0)
+        {
+            Take(joining, ended.Count, request => request.Prompt.Length <= columns);
+            if (joining.Count > 0)
+            {
+                var (fresh, promptOf) = Prefill(joining);
+                using (fresh)
+                    for (var k = 0; k < joining.Count; k++)
+                    {
+                        _state!.Place(ended[k], fresh, promptOf[k]);
+                        _rows[ended[k]] = joining[k];
+                    }
+                (Joins, _stepsSinceJoin) = (Joins + 1, 0);
+                return;
+            }
+        }
+        if (LiveRows == 0 || _stepsSinceRepack >= JoinEvery)
+        {
+            _stepsSinceJoin = 0;
+            Take(joining, MaxRows - LiveRows, _ => true);
+            var (fresh, promptOf) = Prefill(joining);
+            using (fresh) Repack(fresh, promptOf, joining);
+            Joins++;
+            PeakRows = Math.Max(PeakRows, _rows.Count);
+        }
+    }
+
+    // Moves up to `room` waiting rows, in order, into `joining`, stopping at a request that `fits` refuses.
+    private void Take(List<Row> joining, int room, Func<Request, bool> fits)
+    {
+        while (room > 0 && _pending.TryPeek(out var request) && fits(request))
+        {
+            var take = Math.Min(room, request.N - request.Joined);
+            for (var i = 0; i < take; i++) joining.Add(new Row(request, request.Joined + i));
+            if (request.Joined == 0) request.OnJoin?.Invoke();
+            request.Joined += take;
+            room -= take;
+            if (request.Joined == request.N) _pending.Dequeue();
+        }
+    }
+
+    // The joining rows' prompts prefilled (each request's once), and each row's index among them.
+    private (DecodeState Fresh, int[] PromptOf) Prefill(List<Row> joining)
+    {
+        var requests = joining.Select(r => r.Request).Distinct().ToList();
+        return (_generator.Prefill(requests.Select(r => r.Prompt).ToList()), joining.Select(r => requests.IndexOf(r.Request)).ToArray());
+    }
+
+    // Rebuilds the batch from its live rows and, given, the joining rows of `fresh`: ended rows and the columns only
+    // they held are left out.
+    private void Repack(DecodeState? fresh = null, int[]? promptOf = null, List<Row>? joining = null)
+    {
+        var live = Enumerable.Range(0, _rows.Count).Where(j => _rows[j].Finish is null).ToArray();
+        var parts = new List<(DecodeState, int[])>();
+        if (live.Length > 0) parts.Add((_state!, live));
+        if (fresh is not null && joining!.Count > 0) parts.Add((fresh, promptOf!));
+        if (parts.Count == 0)
+        {
+            Reset();
+            return;
+        }
+        var joined = DecodeState.Join(parts);
+        joined.Cache.Reserve(joined.Cache.Length + ReserveColumns);
+        var kept = live.Select(j => _rows[j]).ToList();
+        Reset();
+        (_state, _stepsSinceRepack) = (joined, 0);
+        _rows.AddRange(kept);
+        if (joining is not null) _rows.AddRange(joining);
+    }
+
+    // Rebuilds the batch when the columns in front that no live row holds are a quarter of them or more (a row that
+    // joined in place starts at the last column; the attention of every row reads every column).
+    private void TrimColumns()
+    {
+        var live = Enumerable.Range(0, _rows.Count).Where(j => _rows[j].Finish is null).Select(j => (long)j).ToArray();
+        var (first, length) = (_state!.Cache.FirstHeld(live), _state.Cache.Length);
+        if (first >= 16 && 4 * first >= length) Repack();
+    }
+
+    private void Decode()
+    {
+        var state = _state!;
+        var tokenizer = _generator.Tokenizer;
+        var maxPositions = _generator.Model.Config.MaxPositions;
+        Steps++;
+        RowSteps += LiveRows;
+        var (tokens, logProbs) = Sampler.SampleRows(state.Logits, _rows.Select(r => r.Finish is null ? r.Sampling : null).ToArray());
+        var feed = new bool[_rows.Count];
+        for (var j = 0; j < _rows.Count; j++)
+        {
+            var row = _rows[j];
+            if (row.Finish is not null) continue;
+            row.Take((int)tokens[j], logProbs[j], tokenizer, state.Lengths[j] + 1 >= maxPositions);
+            feed[j] = row.Finish is null;
+            if (row.Finish is null && row.Tokens.Count % ReportEvery == 0) row.Request.Progress?.Invoke(row.Choice, tokenizer.Decode(row.Tokens.ToArray()));
+        }
+        foreach (var request in _rows.Where(r => r.Finish is not null).Select(r => r.Request).Distinct()) request.TryFinish(tokenizer);
+        if (feed.Any(f => f)) _generator.Feed(state, tokens, feed);
+        var live = _rows.Count(r => r.Finish is null);
+        if (live == 0) Reset();
+        else if (2 * live <= _rows.Count && _pending.Count == 0) Repack();
+    }
+
+    private void Reset()
+    {
+        _state?.Dispose();
+        _state = null;
+        _rows.Clear();
+    }
+
+    public void Dispose() => Reset();
+
+    /// <summary>A request's rows and where they stand.</summary>
+    internal sealed class Request
+    {
+        private readonly TaskCompletionSource<IReadOnlyList<Generation>> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Row?[] _rows;
+
+        public Request(int[] prompt, int n, SamplingOptions options, Action<int, string>? progress, CancellationToken cancellation, Action? joined)
+        {
+            (Prompt, N, Options, Progress, Cancellation, OnJoin) = (prompt, n, options, progress, cancellation, joined);
+            _rows = new Row?[n];
+        }
+
+        public int[] Prompt { get; }
+
+        public int N { get; }
+
+        public SamplingOptions Options { get; }
+
+        public Action<int, string>? Progress { get; }
+
+        public CancellationToken Cancellation { get; }
+
+        /// <summary>Called when the first row joins a batch.</summary>
+        public Action? OnJoin { get; }
+
+        /// <summary>Rows that have joined a batch so far.</summary>
+        public int Joined { get; set; }
+
+        /// <summary>Completes with every row's generation, in choice order.</summary>
+        public Task<IReadOnlyList<Generation>> Done => _done.Task;
+
+        public void Register(Row row) => _rows[row.Choice] = row;
+
+        public void TryFinish(ITokenizer tokenizer)
+        {
+            if (Joined == N && _rows.All(r => r is { Finish: not null })) Complete(_rows.Select(r => r!.ToGeneration(tokenizer)).ToArray());
+        }
+
+        public void Complete(IReadOnlyList<Generation> generations) => _done.TrySetResult(generations);
+
+        public void Cancel(CancellationToken token) => _done.TrySetCanceled(token);
+
+        public void Fail(Exception error) => _done.TrySetException(error);
+    }
+
+    /// <summary>One continuation: its request and choice index, its noise stream, and what it has generated.</summary>
+    internal sealed class Row
+    {
+        private readonly int _stopWindow;
+
+        public Row(Request request, int choice)
+        {
+            (Request, Choice) = (request, choice);
+            var o = request.Options;
+            var seed = choice == 0 ? o.Seed : Seeds.Mix(o.Seed, choice);
+            Sampling = new RowSampling(o.Temperature, o.TopK, o.TopP, o.Temperature == 0 ? null : new UniformDraws((ulong)seed));
+            _stopWindow = o.Stop.Count == 0 ? 0 : 4 * o.Stop.Max(s => s.Length) + 8;
+            request.Register(this);
+        }
+
+        public Request Request { get; }
+
+        public int Choice { get; }
+
+        public RowSampling Sampling { get; }
+
+        public List<int> Tokens { get; } = [];
+
+        public List<float> LogProbs { get; } = [];
+
+        public FinishReason? Finish { get; set; }
+
+        public string? StopString { get; private set; }
+
+        /// <summary>Appends a sampled token and ends the row at EOS, a stop string, its token limit or the model's context.</summary>
+        public void Take(int token, float logProb, ITokenizer tokenizer, bool contextFull)
+        {
+            Tokens.Add(token);
+            LogProbs.Add(logProb);
+            var o = Request.Options;
+            if (token == tokenizer.Eos && !o.IgnoreEos) Finish = FinishReason.Eos;
+            else if (_stopWindow > 0 && o.Stop.FirstOrDefault(EndsWith(tokenizer)) is { } stop) (Finish, StopString) = (FinishReason.Stop, stop);
+            else if (Tokens.Count >= o.MaxNewTokens || contextFull) Finish = FinishReason.Length;
+        }
+
+        // Whether the generated text ends with a stop string, decoding only a tail wide enough for any of them.
+        private Func<string, bool> EndsWith(ITokenizer tokenizer)
+        {
+            var tail = tokenizer.Decode(Tokens.ToArray().AsSpan(Math.Max(0, Tokens.Count - _stopWindow)));
+            return stop => tail.EndsWith(stop, StringComparison.Ordinal);
+        }
+
+        public Generation ToGeneration(ITokenizer tokenizer) =>
+            new([.. Tokens], [.. LogProbs], tokenizer.Decode(Tokens.ToArray()), Finish ?? FinishReason.Length, StopString);
+    }
+}
