@@ -16,6 +16,7 @@ internal sealed class WorkQueue : IAsyncDisposable
     private readonly BatchDecoder _batch;
     private readonly int _capacity;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationToken _stoppingToken;     // _stopping's, kept: a request ends after the source is disposed
     private readonly Task _worker;
     private readonly object _gateLock = new();
     private TaskCompletionSource? _gate;            // set while paused (tests fill the queue deterministically)
@@ -26,7 +27,7 @@ internal sealed class WorkQueue : IAsyncDisposable
     public WorkQueue(int capacity, BatchDecoder batch)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
-        (_capacity, _batch) = (capacity, batch ?? throw new ArgumentNullException(nameof(batch)));
+        (_capacity, _batch, _stoppingToken) = (capacity, batch ?? throw new ArgumentNullException(nameof(batch)), _stopping.Token);
         _worker = Task.Run(RunAsync);
     }
 
@@ -156,7 +157,7 @@ internal sealed class WorkQueue : IAsyncDisposable
             if (done.IsCanceled)
             {
                 Interlocked.Increment(ref _cancelled);
-                sampling.Result.TrySetCanceled(job.Cancellation.IsCancellationRequested ? job.Cancellation : _stopping.Token);
+                sampling.Result.TrySetCanceled(job.Cancellation.IsCancellationRequested ? job.Cancellation : _stoppingToken);
             }
             else if (done.IsFaulted)
             {

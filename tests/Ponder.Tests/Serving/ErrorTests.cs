@@ -220,4 +220,26 @@ public sealed class ShutdownTests : IDisposable
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Equal("The server is shutting down.", (string?)body!["error"]!["message"]);
     }
+
+    [Fact]
+    public async Task Stopping_the_server_stops_the_decode_batch_and_answers_its_requests_503()
+    {
+        // Given an endless policy and two requests for 65,000 tokens each, decoding together
+        string checkpoint = TinyServedModel.Save(_dir, maxPositions: 65_100, endless: true);
+        var server = await TinyServedModel.Serve(TinyServedModel.Load(checkpoint), new Ponder.Serving.ServerOptions { MaxTokens = 65_000 });
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var requests = Enumerable.Range(0, 2).Select(_ => ServerFixture.PostAsync(http, server, "chat/completions", ServerFixture.Chat("\"max_tokens\": 65000"))).ToArray();
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (server.Queue.PeakBatchRows < 2 && DateTime.UtcNow < until) await Task.Delay(20);
+
+        // When the server stops
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await server.DisposeAsync();
+        var answers = await Task.WhenAll(requests);
+
+        // Then both were stopped, not waited for, and answered as requests to a server that is going away
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"stopping took {clock.Elapsed}");
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.ServiceUnavailable, a.Status));
+        Assert.All(answers, a => Assert.Equal("The server is shutting down.", (string?)a.Body!["error"]!["message"]));
+    }
 }
