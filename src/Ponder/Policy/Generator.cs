@@ -281,7 +281,7 @@ public sealed class Generator
         if (draws is null) torch.cuda.manual_seed(options.Seed);
         var steps = (int)Math.Min(options.MaxNewTokens, maxPositions - state.LengthsMutable.Min()); // most steps any row can take
         state.Cache.Reserve(state.Cache.Length + Math.Max(steps, 0));
-        var stopWindow = options.Stop.Count == 0 ? 0 : 4 * options.Stop.Max(s => s.Length) + 8;
+        var stopWindow = StopStrings.Window(options.Stop);
 
         for (var step = 0; step < options.MaxNewTokens; step++)
         {
@@ -302,7 +302,7 @@ public sealed class Generator
                 o.LogProbs.Add(hostLogProbs[j]);
                 var length = ++state.LengthsMutable[j];
                 if (token == _tokenizer.Eos && !options.IgnoreEos) o.Finish = FinishReason.Eos;
-                else if (MatchStop(o.Tokens, options.Stop, stopWindow) is { } stop) (o.Finish, o.StopString) = (FinishReason.Stop, stop);
+                else if (StopStrings.Ending(_tokenizer, o.Tokens, options.Stop, stopWindow) is { } stop) (o.Finish, o.StopString) = (FinishReason.Stop, stop);
                 else if (options.Abandon is { } abandon && EndsLine(token) && abandon(map[j], WholeLines(o.Tokens))) o.Finish = FinishReason.Abandoned;
                 else if (o.Tokens.Count >= options.MaxNewTokens || length >= maxPositions) o.Finish = FinishReason.Length;
                 feed[j] = keepState || o.Finish is null;
@@ -361,17 +361,6 @@ public sealed class Generator
     {
         var text = _tokenizer.Decode(CollectionsMarshal.AsSpan(tokens));
         return text[..(text.LastIndexOf('\n') + 1)];
-    }
-
-    /// <summary>The first stop string the generated text ends with, decoding only a tail wide enough for any of them.</summary>
-    private string? MatchStop(List<int> tokens, IReadOnlyList<string> stops, int window)
-    {
-        if (window == 0) return null;
-        var start = Math.Max(0, tokens.Count - window);
-        var tail = _tokenizer.Decode(CollectionsMarshal.AsSpan(tokens)[start..]);
-        foreach (var stop in stops)
-            if (tail.EndsWith(stop, StringComparison.Ordinal)) return stop;
-        return null;
     }
 
     private sealed class RowOutput

@@ -316,7 +316,7 @@ internal sealed class BatchDecoder : IDisposable
             var o = request.Options;
             var seed = choice == 0 ? o.Seed : Seeds.Mix(o.Seed, choice);
             Sampling = new RowSampling(o.Temperature, o.TopK, o.TopP, o.Temperature == 0 ? null : new UniformDraws((ulong)seed));
-            _stopWindow = o.Stop.Count == 0 ? 0 : 4 * o.Stop.Max(s => s.Length) + 8;
+            _stopWindow = StopStrings.Window(o.Stop);
             request.Register(this);
         }
 
@@ -341,15 +341,8 @@ internal sealed class BatchDecoder : IDisposable
             LogProbs.Add(logProb);
             var o = Request.Options;
             if (token == tokenizer.Eos && !o.IgnoreEos) Finish = FinishReason.Eos;
-            else if (_stopWindow > 0 && o.Stop.FirstOrDefault(EndsWith(tokenizer)) is { } stop) (Finish, StopString) = (FinishReason.Stop, stop);
+            else if (StopStrings.Ending(tokenizer, Tokens, o.Stop, _stopWindow) is { } stop) (Finish, StopString) = (FinishReason.Stop, stop);
             else if (Tokens.Count >= o.MaxNewTokens || contextFull) Finish = FinishReason.Length;
-        }
-
-        // Whether the generated text ends with a stop string, decoding only a tail wide enough for any of them.
-        private Func<string, bool> EndsWith(ITokenizer tokenizer)
-        {
-            var tail = tokenizer.Decode(Tokens.ToArray().AsSpan(Math.Max(0, Tokens.Count - _stopWindow)));
-            return stop => tail.EndsWith(stop, StringComparison.Ordinal);
         }
 
         public Generation ToGeneration(ITokenizer tokenizer) =>
