@@ -19,7 +19,7 @@ public static class ServeCommand
                      [--prm C] [--prm-aggregation last|min|product|mean] [--reviser C] [--compute-plan runs/scale/scaling.csv]
                      [--max-steps 32] [--max-step-tokens 128] [--keep-alive-seconds 15] [--kv-cache f32|bf16]
           serves GET /v1/models, POST /v1/chat/completions and POST /v1/completions (stream, n, temperature, top_p,
-          max_tokens, stop, seed); the model id defaults to the checkpoint folder's name. Binds loopback unless --host
+          top_k, max_tokens, stop, seed, logprobs/top_logprobs); the model id defaults to the checkpoint folder's name. Binds loopback unless --host
           says otherwise; with --api-key (or PONDER_API_KEY) requests need 'Authorization: Bearer K'.
           Requests without reasoning_effort share one decode batch (continuous batching: they join and leave it between
           decode steps) of up to --max-batch rows; a reasoning_effort search runs alone between decode steps;

@@ -56,6 +56,48 @@ public static class Sampler
     }
 
     /// <summary>
+    /// The <paramref name="k"/> most likely tokens of row <paramref name="row"/> of <paramref name="logits"/> (B, V)
+    /// under the plain model distribution (log_softmax of the raw logits), most likely first, the lower id first among
+    /// equals: what OpenAI's <c>top_logprobs</c> returns.
+    /// </summary>
+    public static unsafe TokenLogProb[] TopLogProbs(Tensor logits, int row, int k)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        var v = (int)logits.size(1);
+        k = Math.Min(k, v);
+        if (k == 0) return [];
+        if (logits.device_type == DeviceType.CPU && logits.dtype == ScalarType.Float32 && logits.is_contiguous())
+            return Top(new ReadOnlySpan<float>((float*)SmallRowOps.Address(logits) + (long)row * v, v), k);
+        using var copy = logits[row].to(ScalarType.Float32).cpu();
+        return Top(copy.data<float>().ToArray(), k);
+
+        static TokenLogProb[] Top(ReadOnlySpan<float> x, int k)
+        {
+            var max = float.NegativeInfinity;
+            foreach (var value in x) max = MathF.Max(max, value);
+            var sum = 0.0;
+            foreach (var value in x) sum += Math.Exp(value - max);
+            var lse = max + (float)Math.Log(sum);
+            var best = new TokenLogProb[k];
+            var count = 0;
+            for (var i = 0; i < x.Length; i++)
+            {
+                if (count == k && !(x[i] - lse > best[k - 1].LogProb)) continue;
+                var at = Math.Min(count, k - 1);
+                while (at > 0 && x[i] - lse > best[at - 1].LogProb)
+                {
+                    best[at] = best[at - 1];
+                    at--;
+                }
+                best[at] = new TokenLogProb(i, x[i] - lse);
+                count = Math.Min(count + 1, k);
+            }
+            return best;
+        }
+    }
+
+    /// <summary>
     /// The same in libtorch's ops, for every device and option (<see cref="RowsSampler"/> takes the unfiltered float32
     /// CPU case); with <paramref name="rowDraws"/>, row b's noise comes from its own stream rowDraws[b].
     /// </summary>

@@ -38,7 +38,7 @@ internal static class ApiJson
             var choice = new JsonObject { ["index"] = i };
             if (chat) choice["message"] = new JsonObject { ["role"] = "assistant", ["content"] = choices[i].Text, ["refusal"] = null };
             else choice["text"] = choices[i].Text;
-            choice["logprobs"] = null;
+            choice["logprobs"] = choices[i].LogProbs is { } tokens ? LogProbs(chat, tokens) : null;
             choice["finish_reason"] = Finish(choices[i].Finish);
             array.Add(choice);
         }
@@ -46,7 +46,8 @@ internal static class ApiJson
     }
 
     /// <summary>One stream chunk for one choice: text (and the role, on a chat stream's first chunk) and/or its finish reason.</summary>
-    public static JsonObject Chunk(bool chat, string id, long created, string model, int index, string? text, bool role, CompletionFinish? finish)
+    public static JsonObject Chunk(bool chat, string id, long created, string model, int index, string? text, bool role, CompletionFinish? finish,
+        IReadOnlyList<ServedToken>? logProbs = null)
     {
         var choice = new JsonObject { ["index"] = index };
         if (chat)
@@ -57,10 +58,49 @@ internal static class ApiJson
             choice["delta"] = delta;
         }
         else choice["text"] = text ?? "";
-        choice["logprobs"] = null;
+        choice["logprobs"] = logProbs is null ? null : LogProbs(chat, logProbs);
         choice["finish_reason"] = finish is { } f ? Finish(f) : null;
         return Envelope(chat ? "chat.completion.chunk" : "text_completion", id, created, model, new JsonArray(choice), null);
     }
+
+    /// <summary>
+    /// A choice's log-probabilities as OpenAI writes them: chat's <c>content</c> list (token, logprob, UTF-8 bytes,
+    /// top_logprobs), or the legacy completions lists (tokens, token_logprobs, top_logprobs as token → logprob objects,
+    /// text_offset).
+    /// </summary>
+    public static JsonObject LogProbs(bool chat, IReadOnlyList<ServedToken> tokens)
+    {
+        if (chat)
+        {
+            JsonObject Entry(string text, float logProb) => new() { ["token"] = text, ["logprob"] = logProb, ["bytes"] = Bytes(text) };
+            var content = new JsonArray();
+            foreach (var token in tokens)
+            {
+                var entry = Entry(token.Text, token.LogProb);
+                entry["top_logprobs"] = new JsonArray(token.Top.Select(t => (JsonNode)Entry(t.Text, t.LogProb)).ToArray());
+                content.Add(entry);
+            }
+            return new JsonObject { ["content"] = content, ["refusal"] = null };
+        }
+        var tops = new JsonArray();
+        foreach (var token in tokens)
+        {
+            var top = new JsonObject();
+            foreach (var (text, logProb) in token.Top) top[text] = logProb;       // tokens that decode alike keep the first
+            tops.Add(top);
+        }
+        return new JsonObject
+        {
+            ["tokens"] = new JsonArray(tokens.Select(t => (JsonNode)t.Text).ToArray()),
+            ["token_logprobs"] = new JsonArray(tokens.Select(t => (JsonNode)t.LogProb).ToArray()),
+            ["top_logprobs"] = tops,
+            ["text_offset"] = new JsonArray(tokens.Select(t => (JsonNode)t.Offset).ToArray()),
+        };
+    }
+
+    // A token's UTF-8 bytes, or null when its text is not whole characters (a byte-level token that splits one).
+    private static JsonArray? Bytes(string text) =>
+        text.Contains('\uFFFD') ? null : new JsonArray(System.Text.Encoding.UTF8.GetBytes(text).Select(b => (JsonNode)(int)b).ToArray());
 
     /// <summary>The last chunk of a stream asked to include usage: no choices, the request's usage.</summary>
     public static JsonObject UsageChunk(bool chat, string id, long created, string model, JsonObject usage) =>

@@ -70,24 +70,26 @@ internal sealed class BatchDecoder : IDisposable
     /// calls: the returned request's <see cref="Request.Done"/> completes with them (or is cancelled once
     /// <paramref name="cancellation"/> fires, checked every step). <paramref name="progress"/> hears each unfinished
     /// row's text every <see cref="ReportEvery"/> tokens; <paramref name="joined"/> is called when its first row joins
-    /// the batch.
+    /// the batch. With <paramref name="topLogProbs"/> above 0 each generation also holds that many most likely tokens at
+    /// each position (<see cref="Generation.TopLogProbs"/>).
     /// </summary>
     public Request Add(int[] prompt, int n, SamplingOptions options, Action<int, string>? progress = null, CancellationToken cancellation = default,
-        Action? joined = null)
+        Action? joined = null, int topLogProbs = 0)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(topLogProbs);
         options.Validate();
         if (options.Abandon is not null) throw new ArgumentException("Batched decoding does not abandon rows; leave Abandon unset.", nameof(options));
         if (prompt.Length == 0) throw new ArgumentException("The prompt is empty; start it with BOS.", nameof(prompt));
         var maxPositions = _generator.Model.Config.MaxPositions;
         if (prompt.Length > maxPositions)
             throw new ArgumentException($"A prompt has {prompt.Length} tokens, more than max_position_embeddings = {maxPositions}.", nameof(prompt));
-        var request = new Request(prompt, n, options, progress, cancellation, joined);
+        var request = new Request(prompt, n, options, progress, cancellation, joined) { TopLogProbs = topLogProbs };
         if (options.MaxNewTokens == 0 || prompt.Length == maxPositions)
         {
-            var empty = new Generation([], [], "", FinishReason.Length, null);
+            var empty = new Generation([], [], "", FinishReason.Length, null) { TopLogProbs = topLogProbs > 0 ? [] : null };
             request.Complete(Enumerable.Repeat(empty, n).ToArray());
         }
         else _pending.Enqueue(request);
@@ -240,6 +242,7 @@ internal sealed class BatchDecoder : IDisposable
         {
             var row = _rows[j];
             if (row.Finish is not null) continue;
+            row.Top?.Add(Sampler.TopLogProbs(state.Logits, j, row.Request.TopLogProbs));
             row.Take((int)tokens[j], logProbs[j], tokenizer, state.Lengths[j] + 1 >= maxPositions);
             feed[j] = row.Finish is null;
             if (row.Finish is null && row.Tokens.Count % ReportEvery == 0) row.Request.Progress?.Invoke(row.Choice, tokenizer.Decode(row.Tokens.ToArray()));
@@ -285,6 +288,9 @@ internal sealed class BatchDecoder : IDisposable
         /// <summary>Called when the first row joins a batch.</summary>
         public Action? OnJoin { get; }
 
+        /// <summary>Most likely tokens to keep at each position of each row (0: none).</summary>
+        public int TopLogProbs { get; init; }
+
         /// <summary>Rows that have joined a batch so far.</summary>
         public int Joined { get; set; }
 
@@ -317,6 +323,7 @@ internal sealed class BatchDecoder : IDisposable
             var seed = choice == 0 ? o.Seed : Seeds.Mix(o.Seed, choice);
             Sampling = new RowSampling(o.Temperature, o.TopK, o.TopP, o.Temperature == 0 ? null : new UniformDraws((ulong)seed));
             _stopWindow = StopStrings.Window(o.Stop);
+            Top = request.TopLogProbs > 0 ? [] : null;
             request.Register(this);
         }
 
@@ -329,6 +336,9 @@ internal sealed class BatchDecoder : IDisposable
         public List<int> Tokens { get; } = [];
 
         public List<float> LogProbs { get; } = [];
+
+        /// <summary>The most likely tokens at each position, when the request asks for them.</summary>
+        public List<TokenLogProb[]>? Top { get; }
 
         public FinishReason? Finish { get; set; }
 
@@ -346,6 +356,6 @@ internal sealed class BatchDecoder : IDisposable
         }
 
         public Generation ToGeneration(ITokenizer tokenizer) =>
-            new([.. Tokens], [.. LogProbs], tokenizer.Decode(Tokens.ToArray()), Finish ?? FinishReason.Length, StopString);
+            new([.. Tokens], [.. LogProbs], tokenizer.Decode(Tokens.ToArray()), Finish ?? FinishReason.Length, StopString) { TopLogProbs = Top?.ToArray() };
     }
 }

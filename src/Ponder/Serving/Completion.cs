@@ -5,4 +5,14 @@ namespace Ponder.Serving;
 /// <param name="Finish">Why it ended.</param>
 /// <param name="Tokens">Tokens generated for it (stop string and EOS included); null when the source only reports
 /// totals (a remote endpoint asked for several completions at once).</param>
-public sealed record Completion(string Text, CompletionFinish Finish, int? Tokens);
+public sealed record Completion(string Text, CompletionFinish Finish, int? Tokens)
+{
+    /// <summary>The tokens of <see cref="Text"/> with their log-probabilities, when the request asked for them (<c>logprobs</c>).</summary>
+    public IReadOnlyList<ServedToken>? LogProbs { get; init; }
+}
+
+/// <summary>
+/// One token of a returned text: its text, where it starts in the returned text, its log-probability under the plain
+/// model distribution, and the most likely tokens at its position (as many as the request's <c>top_logprobs</c>).
+/// </summary>
+public sealed record ServedToken(string Text, int Offset, float LogProb, IReadOnlyList<(string Text, float LogProb)> Top);

@@ -135,8 +135,10 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         var busy = new ApiError(429, ApiErrorCode.QueueFull, $"The server is busy ({options.MaxQueue} requests already waiting); retry later.");
         if (request.Effort is null)
         {
-            var generations = await (queue.TryEnqueueSampling(prompt.Ids, request.N, prompt.Sampling, progress, cancellation) ?? throw busy).ConfigureAwait(false);
-            return new ServedResult(generations.Select(LocalPolicy.ToCompletion).ToArray(), prompt.Ids.Length, generations.Sum(g => g.Tokens.Length), 0);
+            var generations = await (queue.TryEnqueueSampling(prompt.Ids, request.N, prompt.Sampling, progress, cancellation, request.LogProbs ?? 0)
+                ?? throw busy).ConfigureAwait(false);
+            var logProbsOf = request.LogProbs is null ? null : policy.Generator.Tokenizer;
+            return new ServedResult(generations.Select(g => LocalPolicy.ToCompletion(g, logProbsOf)).ToArray(), prompt.Ids.Length, generations.Sum(g => g.Tokens.Length), 0);
         }
         ServedResult? result = null;
         var done = queue.TryEnqueue(async token => result = await SearchAsync(request, request.Effort.Value, prompt.Ids, prompt.Sampling, token).ConfigureAwait(false), cancellation)
@@ -163,7 +165,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
 
     /// <summary>
     /// Server-sent events: text deltas after each decoded piece (holding back what could be the start of a stop
-    /// string), or for a search, keep-alive comments while it runs and then its answer one step (line) a delta;
+    /// string), or for a search, keep-alive comments while it runs and then its answer one step (line) a delta, or
+    /// with logprobs, keep-alive comments and then each choice's text and log-probabilities in one delta;
     /// then each choice's finish, the usage chunk when asked for, and <c>[DONE]</c>.
     /// </summary>
     private async Task StreamAsync(HttpContext http, ServedRequest request, (int[] Ids, SamplingOptions Sampling) prompt, CancellationToken leave)
@@ -183,7 +186,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             sent[row] = text[..safe];
         }
 
-        var run = RunAsync(request, prompt, request.Effort is null ? Progress : null, leave);
+        var run = RunAsync(request, prompt, request.Effort is null && request.LogProbs is null ? Progress : null, leave);
         _ = run.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
         if (run.IsFaulted && run.Exception?.InnerException is ApiError refused) throw refused;   // 429 before any byte is sent
 
@@ -212,8 +215,11 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         {
             var choice = result.Choices[i];
             string rest = choice.Text.StartsWith(sent[i], StringComparison.Ordinal) ? choice.Text[sent[i].Length..] : "";
-            foreach (string step in Lines(rest))
-                await SendAsync(response, ApiJson.Chunk(request.Chat, id, created, model, i, step, role: false, finish: null), aborted).ConfigureAwait(false);
+            if (choice.LogProbs is { } tokens)                               // the whole text at once, with its tokens' log-probabilities
+                await SendAsync(response, ApiJson.Chunk(request.Chat, id, created, model, i, rest, role: false, finish: null, tokens), aborted).ConfigureAwait(false);
+            else
+                foreach (string step in Lines(rest))
+                    await SendAsync(response, ApiJson.Chunk(request.Chat, id, created, model, i, step, role: false, finish: null), aborted).ConfigureAwait(false);
             await SendAsync(response, ApiJson.Chunk(request.Chat, id, created, model, i, null, role: false, choice.Finish), aborted).ConfigureAwait(false);
         }
         if (request.IncludeUsage)

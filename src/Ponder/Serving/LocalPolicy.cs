@@ -37,14 +37,14 @@ public sealed class LocalPolicy : ICompletionPolicy
     /// <paramref name="n"/> continuations of <paramref name="prompt"/> ids; <paramref name="progress"/> hears every
     /// unfinished row's text every <see cref="PieceTokens"/> tokens. Throws <see cref="OperationCanceledException"/>
     /// between decode steps once <paramref name="cancellation"/> fires. A server batching this request with others
-    /// returns the same, up to float rounding.
+    /// returns the same, up to float rounding. <paramref name="topLogProbs"/>: see <see cref="BatchDecoder.Add"/>.
     /// </summary>
     public IReadOnlyList<Generation> Generate(int[] prompt, int n, SamplingOptions options,
-        Action<int, string>? progress = null, CancellationToken cancellation = default)
+        Action<int, string>? progress = null, CancellationToken cancellation = default, int topLogProbs = 0)
     {
         cancellation.ThrowIfCancellationRequested();
         using var decoder = NewDecoder();
-        var request = decoder.Add(prompt, n, options, progress, cancellation);
+        var request = decoder.Add(prompt, n, options, progress, cancellation, topLogProbs: topLogProbs);
         while (!request.Done.IsCompleted) decoder.Step();
         if (request.Done.IsCanceled) cancellation.ThrowIfCancellationRequested();
         return request.Done.GetAwaiter().GetResult();
@@ -58,18 +58,36 @@ public sealed class LocalPolicy : ICompletionPolicy
         ArgumentNullException.ThrowIfNull(prompt);
         var ids = Encode(prompt);
         var generations = Generate(ids, n, options, cancellation: cancellation);
-        var choices = generations.Select(ToCompletion).ToArray();
+        var choices = generations.Select(g => ToCompletion(g)).ToArray();
         return Task.FromResult(new CompletionBatch(choices, ids.Length, generations.Sum(g => g.Tokens.Length)));
     }
 
-    /// <summary>A generation as an endpoint returns it: the stop string cut from the text, EOS reported as stop.</summary>
-    public static Completion ToCompletion(Generation generation)
+    /// <summary>
+    /// A generation as an endpoint returns it: the stop string cut from the text, EOS reported as stop; with
+    /// <paramref name="logProbsOf"/> (the tokenizer), the returned text's tokens with their log-probabilities.
+    /// </summary>
+    public static Completion ToCompletion(Generation generation, ITokenizer? logProbsOf = null)
     {
         ArgumentNullException.ThrowIfNull(generation);
         string text = generation is { FinishReason: FinishReason.Stop, StopString: { } stop } && generation.Text.EndsWith(stop, StringComparison.Ordinal)
             ? generation.Text[..^stop.Length]
             : generation.Text;
         var finish = generation.FinishReason == FinishReason.Length ? CompletionFinish.Length : CompletionFinish.Stop;
-        return new Completion(text, finish, generation.Tokens.Length);
+        return new Completion(text, finish, generation.Tokens.Length) { LogProbs = logProbsOf is null ? null : Tokens(generation, text, logProbsOf) };
+    }
+
+    // The generated tokens that start inside the returned text (not those of a cut stop string, not EOS), each with its
+    // offset in the text, log-probability and most likely alternatives.
+    private static List<ServedToken> Tokens(Generation generation, string text, ITokenizer tokenizer)
+    {
+        var tokens = new List<ServedToken>();
+        var offset = 0;
+        for (var i = 0; i < generation.Tokens.Length && offset < text.Length && generation.Tokens[i] != tokenizer.Eos; i++)
+        {
+            var top = generation.TopLogProbs?[i].Select(t => (tokenizer.Decode([t.Token]), t.LogProb)).ToArray() ?? [];
+            tokens.Add(new ServedToken(tokenizer.Decode([generation.Tokens[i]]), offset, generation.LogProbs[i], top));
+            offset = tokenizer.Decode(generation.Tokens.AsSpan(0, i + 1)).Length;
+        }
+        return tokens;
     }
 }

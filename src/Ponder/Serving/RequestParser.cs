@@ -43,7 +43,10 @@ internal static class RequestParser
         bool includeUsage = StreamOptions(body);
         if (!stream && Has(body, "stream_options")) throw ApiError.Invalid("stream_options", "'stream_options' is only allowed when 'stream' is true.");
         var effort = Effort(body);
+        var logProbs = LogProbs(body, chat);
         RefuseUnsupported(body, chat);
+        if (effort is not null && logProbs is not null)
+            throw ApiError.Invalid("logprobs", "'logprobs' cannot be combined with 'reasoning_effort': a search's answer is chosen among many samples, not sampled once.");
 
         if (effort is not null && topP != 1) throw ApiError.Invalid("top_p", "'top_p' cannot be combined with 'reasoning_effort': the search samples at a temperature only.");
         if (effort is not null && topK != 0) throw ApiError.Invalid("top_k", "'top_k' cannot be combined with 'reasoning_effort': the search samples at a temperature only.");
@@ -51,7 +54,7 @@ internal static class RequestParser
             throw ApiError.Invalid("temperature", $"'temperature' cannot be combined with reasoning_effort '{level.ToString().ToLowerInvariant()}': it runs compute-optimal search with the validated settings it picks.");
         temperature ??= effort is { } e ? options.Effort.For(e).Settings.Temperature : 1.0;
         var sampling = new SamplingOptions { Temperature = temperature.Value, TopP = topP, TopK = topK, MaxNewTokens = maxTokens, Stop = stop, Seed = seed };
-        return new ServedRequest(chat, model, prompt, n, sampling, effort, stream, includeUsage);
+        return new ServedRequest(chat, model, prompt, n, sampling, effort, stream, includeUsage, logProbs);
     }
 
     private static string ChatPrompt(JsonElement body, IChatTemplate template)
@@ -151,6 +154,27 @@ internal static class RequestParser
         var other => throw ApiError.Invalid("reasoning_effort", $"Invalid value '{other}' for 'reasoning_effort' (known: low, medium, high)."),
     };
 
+    /// <summary>Most likely tokens to return at each position, or null when the request wants no log-probabilities.</summary>
+    /// <remarks>
+    /// Chat takes <c>logprobs: true</c> and <c>top_logprobs</c> 0–20 (which needs <c>logprobs</c>); completions take
+    /// <c>logprobs</c> 0–20 (OpenAI's legacy endpoint allows 5, vLLM 20).
+    /// </remarks>
+    private static int? LogProbs(JsonElement body, bool chat)
+    {
+        if (!chat)
+        {
+            if (Has(body, "top_logprobs")) throw Unsupported("top_logprobs", "/v1/completions takes 'logprobs': the number of most likely tokens");
+            return Int(body, "logprobs", 0, MaxTopLogProbs);
+        }
+        var wanted = Bool(body, "logprobs") ?? false;
+        var top = Int(body, "top_logprobs", 0, MaxTopLogProbs);
+        if (top is not null && !wanted) throw ApiError.Invalid("top_logprobs", "'top_logprobs' needs 'logprobs' set to true.");
+        return wanted ? top ?? 0 : null;
+    }
+
+    /// <summary>Most likely tokens a request may ask for at each position.</summary>
+    public const int MaxTopLogProbs = 20;
+
     /// <summary>
     /// Fields Ponder does not implement are accepted only with their neutral values, and fields it does not use
     /// (<c>user</c>, <c>metadata</c>, <c>store</c>, <c>service_tier</c>) only with the types OpenAI documents.
@@ -174,10 +198,6 @@ internal static class RequestParser
             throw ApiError.WrongType("tool_choice", "a string or an object");
         foreach (var field in new[] { "frequency_penalty", "presence_penalty" })
             if (Double(body, field, -2, 2) is { } v && v != 0) throw Unsupported(field, "must be 0");
-        if (body.TryGetProperty("logprobs", out var logprobs) && logprobs.ValueKind is not (JsonValueKind.Null or JsonValueKind.False)
-            && !(logprobs.ValueKind == JsonValueKind.Number && logprobs.GetDouble() == 0))
-            throw Unsupported("logprobs", "log-probabilities are not returned");
-        if (Has(body, "top_logprobs")) throw Unsupported("top_logprobs", "log-probabilities are not returned");
         if (body.TryGetProperty("logit_bias", out var bias) && bias.ValueKind == JsonValueKind.Object && bias.EnumerateObject().Any())
             throw Unsupported("logit_bias", "must be empty");
         if (body.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0)

@@ -10,5 +10,6 @@ namespace Ponder.Serving;
 /// <param name="Effort">reasoning_effort, when given.</param>
 /// <param name="Stream">Answer as server-sent events.</param>
 /// <param name="IncludeUsage">Send a final usage chunk when streaming.</param>
+/// <param name="LogProbs">Return each token's log-probability and this many most likely tokens at its position; null: none.</param>
 internal sealed record ServedRequest(bool Chat, string Model, string Prompt, int N, SamplingOptions Sampling,
-    ReasoningEffort? Effort, bool Stream, bool IncludeUsage);
+    ReasoningEffort? Effort, bool Stream, bool IncludeUsage, int? LogProbs = null);

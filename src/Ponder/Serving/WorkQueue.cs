@@ -67,9 +67,9 @@ internal sealed class WorkQueue : IAsyncDisposable
     /// (<see cref="BatchDecoder.Add"/>); the task completes with them. Null when the queue is full.
     /// </summary>
     public Task<IReadOnlyList<Generation>>? TryEnqueueSampling(int[] prompt, int n, SamplingOptions options, Action<int, string>? progress,
-        CancellationToken cancellation)
+        CancellationToken cancellation, int topLogProbs = 0)
     {
-        var sampling = new SamplingJob(prompt, n, options, progress, new TaskCompletionSource<IReadOnlyList<Generation>>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var sampling = new SamplingJob(prompt, n, options, progress, topLogProbs, new TaskCompletionSource<IReadOnlyList<Generation>>(TaskCreationOptions.RunContinuationsAsynchronously));
         var job = new Job(null, sampling, cancellation, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         return Enter(job) ? sampling.Result.Task : null;
     }
@@ -142,7 +142,7 @@ internal sealed class WorkQueue : IAsyncDisposable
         BatchDecoder.Request request;
         try
         {
-            request = _batch.Add(sampling.Prompt, sampling.N, sampling.Options, sampling.Progress, job.Cancellation, Leave);
+            request = _batch.Add(sampling.Prompt, sampling.N, sampling.Options, sampling.Progress, job.Cancellation, Leave, sampling.TopLogProbs);
         }
         catch (Exception e)
         {
@@ -215,7 +215,7 @@ internal sealed class WorkQueue : IAsyncDisposable
 
     private sealed record Job(Func<CancellationToken, Task>? Work, SamplingJob? Sampling, CancellationToken Cancellation, TaskCompletionSource Done);
 
-    private sealed record SamplingJob(int[] Prompt, int N, SamplingOptions Options, Action<int, string>? Progress,
+    private sealed record SamplingJob(int[] Prompt, int N, SamplingOptions Options, Action<int, string>? Progress, int TopLogProbs,
         TaskCompletionSource<IReadOnlyList<Generation>> Result);
 
     private sealed class Resume(WorkQueue queue) : IDisposable

@@ -219,4 +219,21 @@ public sealed class SamplerTests
         // and sampling at a temperature needs a stream
         Assert.Throws<ArgumentException>(() => Sampler.SampleRows(logits.narrow(0, 0, 1), [new RowSampling(1, 0, 1, null)]));
     }
+
+    [Fact]
+    public void Top_log_probs_are_the_k_largest_of_log_softmax_most_likely_first()
+    {
+        using var scope = NewDisposeScope();
+        var logits = RandomLogits(3, 50, 9);
+        var (values, indices) = logits.log_softmax(-1).topk(5, dim: -1);
+
+        for (var row = 0; row < 3; row++)
+        {
+            var top = Sampler.TopLogProbs(logits, row, 5);
+            Assert.Equal(indices[row].data<long>().ToArray(), top.Select(t => (long)t.Token));
+            Assert.True(TinyModels.MaxAbsDiff(values[row], tensor(top.Select(t => t.LogProb).ToArray())) < 1e-5f);
+        }
+        Assert.Equal(50, Sampler.TopLogProbs(logits, 0, 80).Length);                      // at most the vocabulary
+        Assert.Empty(Sampler.TopLogProbs(logits, 0, 0));
+    }
 }

@@ -33,6 +33,20 @@ public sealed class OfficialClientTests(ServerFixture fixture) : IClassFixture<S
     }
 
     [Fact]
+    public async Task Openai_sdk_reads_token_log_probabilities_and_their_alternatives()
+    {
+        var options = new ChatCompletionOptions { Temperature = 1, MaxOutputTokenCount = 16, Seed = 4, IncludeLogProbabilities = true, TopLogProbabilityCount = 2 };
+
+        ChatCompletion completion = await Sdk(endless: true).CompleteChatAsync([new UserChatMessage(TinyServedModel.Problem)], options);
+
+        var expected = fixture.Reference(1, new SamplingOptions { Temperature = 1, MaxNewTokens = 16, Seed = 4 }, endless: true, logProbs: 2)[0];
+        Assert.Equal(16, completion.ContentTokenLogProbabilities.Count);
+        Assert.Equal(expected.LogProbs!.Select(t => t.Text), completion.ContentTokenLogProbabilities.Select(t => t.Token));
+        Assert.Equal(expected.LogProbs!.Select(t => t.LogProb), completion.ContentTokenLogProbabilities.Select(t => t.LogProbability));
+        Assert.All(completion.ContentTokenLogProbabilities, t => Assert.Equal(2, t.TopLogProbabilities.Count));
+    }
+
+    [Fact]
     public async Task Openai_sdk_streaming_concatenates_to_the_non_streamed_text_of_the_same_seed()
     {
         // Given the endless policy (no EOS), so 40 tokens arrive in several decoded pieces

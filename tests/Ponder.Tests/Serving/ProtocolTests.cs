@@ -155,4 +155,57 @@ public sealed class ProtocolTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.All(chunks, c => Assert.Null(c["usage"]));
         Assert.Equal("#4\n#4\n#4\n#", string.Concat(chunks.Select(c => (string)c["choices"]![0]!["text"]!)));
     }
+
+    [Fact]
+    public async Task Chat_logprobs_are_the_returned_tokens_model_log_probabilities_with_the_most_likely_alternatives()
+    {
+        // Given a sampled chat answer cut by a stop string, asked with its log-probabilities and three alternatives
+        var (status, body) = await Post("chat/completions", ServerFixture.Chat("\"temperature\": 1, \"seed\": 5, \"max_tokens\": 30, \"stop\": \"\\n#9\", \"logprobs\": true, \"top_logprobs\": 3"), endless: true);
+        var expected = fixture.Reference(1, new SamplingOptions { Temperature = 1, MaxNewTokens = 30, Seed = 5, Stop = ["\n#9"] }, endless: true, logProbs: 3)[0];
+
+        // Then each token of the returned text comes with the local policy's log-probability and top three, most likely first
+        Assert.Equal(HttpStatusCode.OK, status);
+        var choice = body!["choices"]![0]!;
+        var content = choice["logprobs"]!["content"]!.AsArray();
+        Assert.Equal((string)choice["message"]!["content"]!, string.Concat(content.Select(t => (string)t!["token"]!)));
+        Assert.Equal(expected.LogProbs!.Count, content.Count);
+        for (var t = 0; t < content.Count; t++)
+        {
+            Assert.Equal(expected.LogProbs[t].LogProb, (float)content[t]!["logprob"]!);
+            var top = content[t]!["top_logprobs"]!.AsArray();
+            Assert.Equal(expected.LogProbs[t].Top.Select(x => x.Text), top.Select(x => (string)x!["token"]!));
+            Assert.Equal(3, top.Count);
+            Assert.True((float)top[0]!["logprob"]! >= (float)top[1]!["logprob"]! && (float)top[1]!["logprob"]! >= (float)top[2]!["logprob"]!);
+            Assert.True((float)content[t]!["logprob"]! <= (float)top[0]!["logprob"]! && (float)top[0]!["logprob"]! <= 0);
+            Assert.Equal(Encoding.UTF8.GetBytes((string)content[t]!["token"]!), content[t]!["bytes"]!.AsArray().Select(b => (byte)(int)b!));
+        }
+        // and the model's distribution after a newline: '#' most likely (the tiny policy's bigram table)
+        var afterNewline = content.Select((t, k) => (t, k)).First(x => (string)x.t!["token"]! == "\n").k + 1;
+        Assert.Equal("#", (string)content[afterNewline]!["top_logprobs"]![0]!["token"]!);
+    }
+
+    [Fact]
+    public async Task Completions_logprobs_use_the_legacy_lists_and_a_stream_sends_the_same()
+    {
+        string Body(bool stream) => $$"""{"model": "tiny", "prompt": "{{TinyServedModel.Problem}}\n", "temperature": 1, "seed": 8, "max_tokens": 12, "logprobs": 2, "stream": {{(stream ? "true" : "false")}}}""";
+        var (_, body) = await Post("completions", Body(stream: false), endless: true);
+        var expected = fixture.Reference(1, new SamplingOptions { Temperature = 1, MaxNewTokens = 12, Seed = 8 }, endless: true, logProbs: 2)[0];
+
+        var logprobs = body!["choices"]![0]!["logprobs"]!;
+        var tokens = logprobs["tokens"]!.AsArray().Select(t => (string)t!).ToArray();
+        Assert.Equal((string)body["choices"]![0]!["text"]!, string.Concat(tokens));
+        Assert.Equal(expected.LogProbs!.Select(t => t.LogProb), logprobs["token_logprobs"]!.AsArray().Select(l => (float)l!));
+        Assert.Equal(expected.LogProbs!.Select(t => t.Offset), logprobs["text_offset"]!.AsArray().Select(o => (int)o!));
+        Assert.All(logprobs["top_logprobs"]!.AsArray(), top => Assert.InRange(top!.AsObject().Count, 1, 2));
+
+        // The same request streamed: the text and log-probabilities arrive whole, before the finish
+        using var content = new StringContent(Body(stream: true), Encoding.UTF8, "application/json");
+        using var response = await fixture.Http.PostAsync(new Uri(fixture.Endless.BaseAddress, "completions"), content);
+        var chunks = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => e[6..]).Where(e => e != "[DONE]").Select(e => JsonNode.Parse(e)!["choices"]![0]!).ToList();
+        var withLogprobs = chunks.Where(c => c["logprobs"] is not null).ToList();
+        Assert.Single(withLogprobs);
+        Assert.Equal(logprobs.ToJsonString(), withLogprobs[0]["logprobs"]!.ToJsonString());
+        Assert.Equal((string)body["choices"]![0]!["text"]!, string.Concat(chunks.Select(c => (string)c["text"]!)));
+    }
 }

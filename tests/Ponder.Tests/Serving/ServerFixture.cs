@@ -43,10 +43,11 @@ public sealed class ServerFixture : IAsyncLifetime
     }
 
     /// <summary>What the local copy generates for the problem: the server's answer must be the same.</summary>
-    internal IReadOnlyList<Completion> Reference(int n, SamplingOptions options, bool endless = false)
+    internal IReadOnlyList<Completion> Reference(int n, SamplingOptions options, bool endless = false, int? logProbs = null)
     {
         var policy = endless ? LocalEndless : Local;
-        return policy.Generate(policy.Encode(Prompt), n, options).Select(LocalPolicy.ToCompletion).ToArray();
+        return policy.Generate(policy.Encode(Prompt), n, options, topLogProbs: logProbs ?? 0)
+            .Select(g => LocalPolicy.ToCompletion(g, logProbs is null ? null : policy.Generator.Tokenizer)).ToArray();
     }
 
     /// <summary>What the server's search for an effort plan must return: the strategy run directly on the local copy.</summary>
