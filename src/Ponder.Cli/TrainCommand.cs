@@ -8,9 +8,10 @@ namespace Ponder.Cli;
 public static class TrainCommand
 {
     public const string Usage = """
-        ponder train revise --init POLICY --out DIR [--task T] [--problems 3000] [--steps 600] [--batch 64] [--lr 0.001] [--seed S]
-            [--no-training-kernels] [--no-pack]
-          a reviser for sequential revision: SFT on (problem + the policy's wrong attempt + 'revise:' → gold solution)
+        ponder train revise --init POLICY --out DIR [--context N] [--task T] [--problems 3000] [--steps 600] [--batch 64] [--lr 0.001]
+            [--seed S] [--no-training-kernels] [--no-pack]
+          a reviser for sequential revision: SFT on (problem + the policy's wrong attempt + 'revise:' → gold solution);
+          --context N gives it N positions (at least the policy's): room for the attempt (models/arith: 256)
         ponder train sft --task T --out DIR [options]
           --init C             fine-tune checkpoint C instead of training from scratch
           defaults are the default policy's recipe (SftPresets.Default; models/arith: see models/README.md):
@@ -65,6 +66,7 @@ public static class TrainCommand
             Init = o.Required("init"),
             Out = o.Required("out"),
             Task = o.String("task"),
+            Context = o.OptionalInt("context", 1, 1 << 20),
             Problems = o.Int("problems", d.Problems, 1, 1_000_000),
             Steps = o.Int("steps", d.Steps, 1),
             BatchSize = o.Int("batch", d.BatchSize, 1),

@@ -47,13 +47,25 @@ public static class HfCheckpoint
         return config.ModelType == "qwen2" && !explicitBias ? config with { AttentionBias = true } : config;
     }
 
-    /// <summary>Loads <paramref name="dir"/> onto <paramref name="device"/> in <paramref name="dtype"/>, in eval mode.</summary>
-    public static LoadedPolicy Load(string dir, Device device, ScalarType dtype = ScalarType.Float32)
+    /// <summary>
+    /// Loads <paramref name="dir"/> onto <paramref name="device"/> in <paramref name="dtype"/>, in eval mode. With
+    /// <paramref name="maxPositions"/> above the checkpoint's max_position_embeddings the model takes that many
+    /// positions (a Llama model has no learned position table: rotary angles reach further, and fine-tuning on longer
+    /// sequences adapts the weights to them); below it is refused.
+    /// </summary>
+    public static LoadedPolicy Load(string dir, Device device, ScalarType dtype = ScalarType.Float32, int? maxPositions = null)
     {
         var state = File.Exists(Path.Combine(dir, Checkpoint.StateFile)) ? Checkpoint.ReadState(dir) : new CheckpointState();
         if (state.Kind is "orm" or "prm")
             throw new InvalidDataException($"checkpoint '{dir}': ponder.json kind is '{state.Kind}', a reward model, not a policy");
         var config = ReadConfig(dir);
+        if (maxPositions is { } positions)
+        {
+            if (positions < config.MaxPositions)
+                throw new ArgumentException($"checkpoint '{dir}' takes {config.MaxPositions} positions; a longer context can be given, not a shorter one ({positions})");
+            config = config with { MaxPositions = positions };
+            if (config.Invalid() is { } why) throw new ArgumentException($"checkpoint '{dir}' with {positions} positions: {why}");
+        }
         var tokenizer = Checkpoint.ReadTokenizer(dir);
         if (tokenizer.VocabSize > config.VocabSize)
             throw new InvalidDataException($"checkpoint '{dir}': tokenizer.json has {tokenizer.VocabSize} tokens but config.json vocab_size is {config.VocabSize}");

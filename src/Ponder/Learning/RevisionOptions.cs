@@ -9,6 +9,13 @@ public sealed record RevisionOptions
     /// <summary>Checkpoint folder of the reviser.</summary>
     public required string Out { get; init; }
 
+    /// <summary>
+    /// Positions the reviser takes (its max_position_embeddings); null: the policy's own. Revision prompts hold the
+    /// problem and a whole attempt, so a policy trained for its problems alone may need more (the shipped 160-position
+    /// policy does: 256 fits).
+    /// </summary>
+    public int? Context { get; init; }
+
     /// <summary>Task spec; null: the policy's own task.</summary>
     public string? Task { get; init; }
 

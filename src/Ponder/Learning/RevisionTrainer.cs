@@ -11,8 +11,8 @@ namespace Ponder.Learning;
 /// <summary>
 /// Trains a reviser for sequential revision: the policy attempts train-split problems once each; every wrong attempt
 /// becomes a pair (problem + wrong attempt + <c>revise:</c> → the gold solution), and the reviser — initialised from
-/// the policy — learns those pairs by supervised fine-tuning (loss on the solution tokens only), AdamW with warmup and
-/// cosine decay, gradient clipping at 1. Metrics go to <c>metrics.jsonl</c>; the checkpoint's kind is "reviser".
+/// the policy, with a longer context when asked — learns those pairs by supervised fine-tuning (loss on the solution
+/// tokens only), AdamW with warmup and cosine decay, gradient clipping at 1. Metrics go to <c>metrics.jsonl</c>; the checkpoint's kind is "reviser".
 /// </summary>
 public sealed class RevisionTrainer(RevisionOptions options, Device device)
 {
@@ -21,13 +21,13 @@ public sealed class RevisionTrainer(RevisionOptions options, Device device)
     {
         var o = options;
         torch.manual_seed(o.Seed);
-        var policy = LoadedPolicy.Load(o.Init, device);
+        var policy = o.Context is { } context ? LoadedPolicy.Load(o.Init, device, context) : LoadedPolicy.Load(o.Init, device);
         var task = TaskRegistry.Create(o.Task ?? policy.State.Task);
         var (pairs, wrong, maxNew) = Pairs(policy, task);
         if (wrong == 0) throw new InvalidOperationException($"the policy at '{o.Init}' made no wrong attempt on {o.Problems} problems: nothing to revise");
         if (pairs.Count == 0)
             throw new InvalidOperationException($"the policy at '{o.Init}' made {wrong} wrong attempts on {o.Problems} problems, but no revision prompt "
-                + $"(problem + attempt + 'revise:') leaves room for {maxNew} new tokens in its {policy.Model.Config.MaxPositions} positions: train the policy with a longer --context");
+                + $"(problem + attempt + 'revise:') leaves room for {maxNew} new tokens in its {policy.Model.Config.MaxPositions} positions: give the reviser a longer --context");
         progress?.Report(new TrainProgress(0, o.Steps, double.NaN, 0, $"{pairs.Count} wrong attempts of {o.Problems} become revision pairs"));
 
         var model = policy.Model;

@@ -12,6 +12,12 @@ public sealed record LoadedPolicy(Transformer Model, ITokenizer Tokenizer, Check
     /// </summary>
     public static LoadedPolicy Load(string dir, Device device) => Interop.HfCheckpoint.Load(dir, device);
 
+    /// <summary>
+    /// <see cref="Load(string, Device)"/> with a context of <paramref name="maxPositions"/> positions, at least the
+    /// checkpoint's own (<see cref="Interop.HfCheckpoint.Load"/>): how a reviser gets room for the attempts it reads.
+    /// </summary>
+    public static LoadedPolicy Load(string dir, Device device, int maxPositions) => Interop.HfCheckpoint.Load(dir, device, maxPositions: maxPositions);
+
     /// <summary>Loads a reviser (<c>ponder train revise</c>): a policy checkpoint whose ponder.json kind is "reviser".</summary>
     public static LoadedPolicy LoadReviser(string dir, Device device)
     {

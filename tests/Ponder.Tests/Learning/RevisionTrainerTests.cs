@@ -53,5 +53,25 @@ public sealed class RevisionTrainerTests : IDisposable
         Assert.False(Directory.Exists(o.Out) && Directory.EnumerateFiles(o.Out).Any());
     }
 
+    [Fact]
+    public void A_longer_context_gives_the_reviser_room_for_the_attempts_a_short_policy_cannot_hold()
+    {
+        // Given the 32-position policy, and a reviser asked for 128 positions
+        var init = Policy("short", 32);
+        var o = new RevisionOptions { Init = init, Out = dir.File("reviser"), Problems = 32, Steps = 5, BatchSize = 8, Context = 128 };
+
+        // When it is trained
+        int pairs = new RevisionTrainer(o, CPU).Run();
+
+        // Then the prompts fit, and the reviser is the policy's weights with 128 positions
+        Assert.True(pairs > 0, $"{pairs} pairs");
+        Assert.Equal(128, Checkpoint.ReadConfig(o.Out).MaxPositions);
+        Assert.Equal(File.ReadAllText(Path.Combine(init, "config.json")).Replace("\"max_position_embeddings\": 32", "\"max_position_embeddings\": 128"),
+            File.ReadAllText(Path.Combine(o.Out, "config.json")));
+        // and a shorter context than the policy's own is refused
+        var shorter = o with { Out = dir.File("shorter"), Context = 16 };
+        Assert.Contains("not a shorter one (16)", Assert.Throws<ArgumentException>(() => new RevisionTrainer(shorter, CPU).Run()).Message);
+    }
+
     public void Dispose() => dir.Dispose();
 }
