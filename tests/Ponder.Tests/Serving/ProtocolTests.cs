@@ -208,4 +208,42 @@ public sealed class ProtocolTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.Equal(logprobs.ToJsonString(), withLogprobs[0]["logprobs"]!.ToJsonString());
         Assert.Equal((string)body["choices"]![0]!["text"]!, string.Concat(chunks.Select(c => (string)c["text"]!)));
     }
+
+    [Fact]
+    public async Task Mixed_concurrent_requests_each_get_their_own_answer_while_sharing_the_model()
+    {
+        // Given plain, streamed, log-probability and searching requests, and one whose client leaves, all at once
+        using var leave = new CancellationTokenSource();
+        var plain = Enumerable.Range(0, 8).Select(seed => Post("chat/completions", ServerFixture.Chat($"\"n\": 2, \"temperature\": 1, \"seed\": {seed}, \"max_tokens\": 40"), endless: true)).ToArray();
+        var streamed = Enumerable.Range(0, 3).Select(seed => Stream(ServerFixture.Chat($"\"stream\": true, \"temperature\": 1, \"seed\": {100 + seed}, \"max_tokens\": 33"))).ToArray();
+        var logprobs = Enumerable.Range(0, 3).Select(seed => Post("chat/completions", ServerFixture.Chat($"\"temperature\": 1, \"seed\": {200 + seed}, \"max_tokens\": 20, \"logprobs\": true, \"top_logprobs\": 2"), endless: true)).ToArray();
+        var searches = Enumerable.Range(0, 2).Select(seed => Post("chat/completions", ServerFixture.Chat($"\"reasoning_effort\": \"medium\", \"seed\": {300 + seed}, \"max_tokens\": 30"), endless: true)).ToArray();
+        using var body = new StringContent(ServerFixture.Chat("\"max_tokens\": 120, \"seed\": 9"), Encoding.UTF8, "application/json");
+        var leaving = fixture.Http.PostAsync(new Uri(fixture.Endless.BaseAddress, "chat/completions"), body, leave.Token);
+        leave.CancelAfter(20);
+
+        // Then each answer is what the local policy or search gives that request alone
+        for (var seed = 0; seed < 8; seed++)
+            Assert.Equal(fixture.Reference(2, new SamplingOptions { Temperature = 1, MaxNewTokens = 40, Seed = seed }, endless: true).Select(c => c.Text), Texts((await plain[seed]).Body!));
+        for (var seed = 0; seed < 3; seed++)
+            Assert.Equal(fixture.Reference(1, new SamplingOptions { Temperature = 1, MaxNewTokens = 33, Seed = 100 + seed }, endless: true)[0].Text, await streamed[seed]);
+        for (var seed = 0; seed < 3; seed++)
+        {
+            var expected = fixture.Reference(1, new SamplingOptions { Temperature = 1, MaxNewTokens = 20, Seed = 200 + seed }, endless: true, logProbs: 2)[0];
+            var content = (await logprobs[seed]).Body!["choices"]![0]!["logprobs"]!["content"]!.AsArray();
+            Assert.Equal(expected.LogProbs!.Select(t => t.LogProb), content.Select(t => (float)t!["logprob"]!));
+        }
+        for (var seed = 0; seed < 2; seed++)
+            Assert.Equal(fixture.Search("best-of-n:8@1", 300 + seed, 30, endless: true).Completion, Texts((await searches[seed]).Body!).Single());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leaving);
+    }
+
+    // A streamed chat request's text deltas, concatenated.
+    private async Task<string> Stream(string json)
+    {
+        using var content = new StringContent(json, Encoding.UTF8, "application/json");
+        using var response = await fixture.Http.PostAsync(new Uri(fixture.Endless.BaseAddress, "chat/completions"), content);
+        var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e[6..]).Where(e => e != "[DONE]");
+        return string.Concat(events.Select(e => (string?)JsonNode.Parse(e)!["choices"]![0]!["delta"]!["content"] ?? ""));
+    }
 }

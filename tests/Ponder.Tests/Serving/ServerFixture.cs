@@ -51,11 +51,11 @@ public sealed class ServerFixture : IAsyncLifetime
     }
 
     /// <summary>What the server's search for an effort plan must return: the strategy run directly on the local copy.</summary>
-    internal SearchResult Search(string plan, long seed, int maxTokens)
+    internal SearchResult Search(string plan, long seed, int maxTokens, bool endless = false)
     {
         var p = EffortPlan.Parse(plan);
         var limits = new ServerOptions().StepLimits with { MaxNewTokens = maxTokens, MaxStepTokens = Math.Min(128, maxTokens) };
-        var context = new SearchContext(new GeneratorPolicy(Local.Generator, limits), (_, text) => Answers.Read(text)) { Seed = seed };
+        var context = new SearchContext(new GeneratorPolicy((endless ? LocalEndless : Local).Generator, limits), (_, text) => Answers.Read(text)) { Seed = seed };
         return Strategies.Create(p.Strategy, p.Settings).Solve(new Problem("served", Prompt, ""), context, p.Budget);
     }
 
