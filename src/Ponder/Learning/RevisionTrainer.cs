@@ -21,9 +21,10 @@ public sealed class RevisionTrainer(RevisionOptions options, Device device)
     {
         var o = options;
         torch.manual_seed(o.Seed);
+        var policyPositions = Interop.HfCheckpoint.ReadConfig(o.Init).MaxPositions;
         var policy = o.Context is { } context ? LoadedPolicy.Load(o.Init, device, context) : LoadedPolicy.Load(o.Init, device);
         var task = TaskRegistry.Create(o.Task ?? policy.State.Task);
-        var (pairs, wrong, maxNew) = Pairs(policy, task);
+        var (pairs, wrong, maxNew) = Pairs(policy, task, policyPositions);
         if (wrong == 0) throw new InvalidOperationException($"the policy at '{o.Init}' made no wrong attempt on {o.Problems} problems: nothing to revise");
         if (pairs.Count == 0)
             throw new InvalidOperationException($"the policy at '{o.Init}' made {wrong} wrong attempts on {o.Problems} problems, but no revision prompt "
@@ -62,13 +63,14 @@ public sealed class RevisionTrainer(RevisionOptions options, Device device)
 
     /// <summary>
     /// (revision prompt, gold solution) for every wrong attempt of the policy whose prompt leaves room for the tokens a
-    /// revision may write; the number of wrong attempts; that room.
+    /// revision may write; the number of wrong attempts; that room. The attempts are the policy's as it runs within its
+    /// own <paramref name="policyPositions"/>, whatever context the reviser gets.
     /// </summary>
-    private (List<(string Prompt, string Completion)> Pairs, int Wrong, int MaxNew) Pairs(LoadedPolicy policy, ITask task)
+    private (List<(string Prompt, string Completion)> Pairs, int Wrong, int MaxNew) Pairs(LoadedPolicy policy, ITask task, int policyPositions)
     {
         var problems = task.Problems(Split.Train, options.Problems, Seeds.Mix(options.Seed, 7));
         var generator = new Ponder.Policy.Generator(policy.Model, policy.Tokenizer);
-        int maxNew = Scaling.Evaluator.MaxNewTokens(policy.Tokenizer, task, problems, policy.Model.Config.MaxPositions);
+        int maxNew = Scaling.Evaluator.MaxNewTokens(policy.Tokenizer, task, problems, policyPositions);
         var pairs = new List<(string, string)>();
         int chunkIndex = 0, wrong = 0;
         foreach (var chunk in problems.Chunk(128))

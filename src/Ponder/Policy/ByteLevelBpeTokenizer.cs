@@ -165,15 +165,25 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     {
         var bytes = new List<byte>(ids.Length * 4);
         for (int i = 0; i < ids.Length; i++)
-        {
-            int id = ids[i];
-            string? token = TokenText(id)
-                ?? throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} at position {i} is not in the vocabulary of {VocabSize}");
-            if (IsSpecial(id)) continue;
-            if (_added.ContainsKey(id) || !ByteLevelAlphabet.TryDecode(token, bytes))
-                bytes.AddRange(Encoding.UTF8.GetBytes(token));
-        }
+            if (!AppendBytes(ids[i], bytes))
+                throw new ArgumentOutOfRangeException(nameof(ids), $"token id {ids[i]} at position {i} is not in the vocabulary of {VocabSize}");
         return Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
+    }
+
+    public byte[]? Bytes(int id)
+    {
+        var bytes = new List<byte>();
+        return AppendBytes(id, bytes) ? [.. bytes] : null;
+    }
+
+    // Appends the bytes token `id` stands for (none for a special token); false when it is not in the vocabulary.
+    private bool AppendBytes(int id, List<byte> bytes)
+    {
+        if (TokenText(id) is not { } token) return false;
+        if (IsSpecial(id)) return true;
+        if (_added.ContainsKey(id) || !ByteLevelAlphabet.TryDecode(token, bytes))
+            bytes.AddRange(Encoding.UTF8.GetBytes(token));
+        return true;
     }
 
     /// <summary>The prompt text of a conversation in this model's chat format; see <see cref="ChatTemplate.Apply"/>.</summary>

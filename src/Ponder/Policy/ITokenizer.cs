@@ -17,6 +17,22 @@ public interface ITokenizer
     /// <summary>Text of <paramref name="ids"/>; special tokens are skipped.</summary>
     string Decode(ReadOnlySpan<int> ids);
 
+    /// <summary>
+    /// The UTF-8 bytes token <paramref name="id"/> stands for (empty for a special token), or null when it is not in the
+    /// vocabulary. A byte-level token may hold part of a character, which its text alone (U+FFFD) cannot say.
+    /// </summary>
+    byte[]? Bytes(int id)
+    {
+        try
+        {
+            return System.Text.Encoding.UTF8.GetBytes(Decode([id]));
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return null;                                                               // an id the vocabulary leaves unused
+        }
+    }
+
     /// <summary>The Hugging Face <c>tokenizer.json</c> text for this tokenizer.</summary>
     string ToJson();
 }

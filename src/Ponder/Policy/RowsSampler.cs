@@ -96,7 +96,7 @@ internal static class RowsSampler
     }
 
     // log Σ exp(x[i] / t) over n elements.
-    private static unsafe float LogSumExp(float* x, int n, float t)
+    internal static unsafe float LogSumExp(float* x, int n, float t)
     {
         var max = Largest(x, n, t);
         if (float.IsNegativeInfinity(max)) return max;

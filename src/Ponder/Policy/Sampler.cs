@@ -64,21 +64,22 @@ public static class Sampler
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfNegative(row);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, logits.size(0));
         var v = (int)logits.size(1);
         k = Math.Min(k, v);
         if (k == 0) return [];
         if (logits.device_type == DeviceType.CPU && logits.dtype == ScalarType.Float32 && logits.is_contiguous())
-            return Top(new ReadOnlySpan<float>((float*)SmallRowOps.Address(logits) + (long)row * v, v), k);
-        using var copy = logits[row].to(ScalarType.Float32).cpu();
-        return Top(copy.data<float>().ToArray(), k);
+            return Top((float*)SmallRowOps.Address(logits) + (long)row * v, v, k);
+        using var scope = NewDisposeScope();
+        fixed (float* copy = logits[row].to(ScalarType.Float32).cpu().data<float>().ToArray())
+            return Top(copy, v, k);
 
-        static TokenLogProb[] Top(ReadOnlySpan<float> x, int k)
+        // The log-sum-exp is the sampler's own (RowsSampler), so a sampled token among the top ones has the same value.
+        static TokenLogProb[] Top(float* row, int v, int k)
         {
-            var max = float.NegativeInfinity;
-            foreach (var value in x) max = MathF.Max(max, value);
-            var sum = 0.0;
-            foreach (var value in x) sum += Math.Exp(value - max);
-            var lse = max + (float)Math.Log(sum);
+            var x = new ReadOnlySpan<float>(row, v);
+            var lse = RowsSampler.LogSumExp(row, v, 1f);
             var best = new TokenLogProb[k];
             var count = 0;
             for (var i = 0; i < x.Length; i++)

@@ -72,12 +72,13 @@ internal static class ApiJson
     {
         if (chat)
         {
-            JsonObject Entry(string text, float logProb) => new() { ["token"] = text, ["logprob"] = logProb, ["bytes"] = Bytes(text) };
+            JsonObject Entry(string text, byte[] bytes, float logProb) =>
+                new() { ["token"] = text, ["logprob"] = logProb, ["bytes"] = new JsonArray(bytes.Select(b => (JsonNode)(int)b).ToArray()) };
             var content = new JsonArray();
             foreach (var token in tokens)
             {
-                var entry = Entry(token.Text, token.LogProb);
-                entry["top_logprobs"] = new JsonArray(token.Top.Select(t => (JsonNode)Entry(t.Text, t.LogProb)).ToArray());
+                var entry = Entry(token.Text, token.Bytes, token.LogProb);
+                entry["top_logprobs"] = new JsonArray(token.Top.Select(t => (JsonNode)Entry(t.Text, t.Bytes, t.LogProb)).ToArray());
                 content.Add(entry);
             }
             return new JsonObject { ["content"] = content, ["refusal"] = null };
@@ -85,8 +86,12 @@ internal static class ApiJson
         var tops = new JsonArray();
         foreach (var token in tokens)
         {
+            // The most likely tokens and the sampled one (up to logprobs + 1 entries, as OpenAI's legacy endpoint); of
+            // alternatives that decode alike, the most likely.
             var top = new JsonObject();
-            foreach (var (text, logProb) in token.Top) top[text] = logProb;       // tokens that decode alike keep the first
+            foreach (var (text, _, logProb) in token.Top)
+                top.TryAdd(text, logProb);
+            top.TryAdd(token.Text, token.LogProb);
             tops.Add(top);
         }
         return new JsonObject
@@ -97,10 +102,6 @@ internal static class ApiJson
             ["text_offset"] = new JsonArray(tokens.Select(t => (JsonNode)t.Offset).ToArray()),
         };
     }
-
-    // A token's UTF-8 bytes, or null when its text is not whole characters (a byte-level token that splits one).
-    private static JsonArray? Bytes(string text) =>
-        text.Contains('\uFFFD') ? null : new JsonArray(System.Text.Encoding.UTF8.GetBytes(text).Select(b => (JsonNode)(int)b).ToArray());
 
     /// <summary>The last chunk of a stream asked to include usage: no choices, the request's usage.</summary>
     public static JsonObject UsageChunk(bool chat, string id, long created, string model, JsonObject usage) =>

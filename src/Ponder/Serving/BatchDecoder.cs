@@ -242,12 +242,27 @@ internal sealed class BatchDecoder : IDisposable
         {
             var row = _rows[j];
             if (row.Finish is not null) continue;
-            row.Top?.Add(Sampler.TopLogProbs(state.Logits, j, row.Request.TopLogProbs));
-            row.Take((int)tokens[j], logProbs[j], tokenizer, state.Lengths[j] + 1 >= maxPositions);
+            try
+            {
+                row.Top?.Add(Sampler.TopLogProbs(state.Logits, j, row.Request.TopLogProbs));
+                row.Take((int)tokens[j], logProbs[j], tokenizer, state.Lengths[j] + 1 >= maxPositions);
+                if (row.Finish is null && row.Tokens.Count % ReportEvery == 0) row.Request.Progress?.Invoke(row.Choice, tokenizer.Decode(row.Tokens.ToArray()));
+            }
+            catch (Exception e)
+            {
+                row.Request.Abandon(e);                  // e.g. an id a padded vocabulary's tokenizer cannot decode: this request only
+            }
             feed[j] = row.Finish is null;
-            if (row.Finish is null && row.Tokens.Count % ReportEvery == 0) row.Request.Progress?.Invoke(row.Choice, tokenizer.Decode(row.Tokens.ToArray()));
         }
-        foreach (var request in _rows.Where(r => r.Finish is not null).Select(r => r.Request).Distinct()) request.TryFinish(tokenizer);
+        foreach (var request in _rows.Where(r => r.Finish is not null).Select(r => r.Request).Distinct())
+            try
+            {
+                request.TryFinish(tokenizer);
+            }
+            catch (Exception e)
+            {
+                request.Abandon(e);
+            }
         if (feed.Any(f => f)) _generator.Feed(state, tokens, feed);
         var live = _rows.Count(r => r.Finish is null);
         if (live == 0) Reset();
@@ -301,7 +316,15 @@ internal sealed class BatchDecoder : IDisposable
 
         public void TryFinish(ITokenizer tokenizer)
         {
-            if (Joined == N && _rows.All(r => r is { Finish: not null })) Complete(_rows.Select(r => r!.ToGeneration(tokenizer)).ToArray());
+            if (!Done.IsCompleted && Joined == N && _rows.All(r => r is { Finish: not null })) Complete(_rows.Select(r => r!.ToGeneration(tokenizer)).ToArray());
+        }
+
+        /// <summary>Fails the request and ends its rows (a failure of its own: the rest of the batch goes on).</summary>
+        public void Abandon(Exception error)
+        {
+            foreach (var row in _rows)
+                if (row is { Finish: null }) row.Finish = FinishReason.Abandoned;
+            Fail(error);
         }
 
         public void Complete(IReadOnlyList<Generation> generations) => _done.TrySetResult(generations);

@@ -76,17 +76,23 @@ public sealed class LocalPolicy : ICompletionPolicy
         return new Completion(text, finish, generation.Tokens.Length) { LogProbs = logProbsOf is null ? null : Tokens(generation, text, logProbsOf) };
     }
 
-    // The generated tokens that start inside the returned text (not those of a cut stop string, not EOS), each with its
-    // offset in the text, log-probability and most likely alternatives.
+    // The generated tokens that make up the returned text (not those of a cut stop string, not EOS): the fewest whose
+    // decoded text begins with it, so a character split over byte-level tokens keeps all of them. Each with its offset
+    // in the text (where the text decoded before it ends), log-probability and most likely alternatives; ids the
+    // tokenizer does not know (a vocabulary padded past it) are left out of the alternatives.
     private static List<ServedToken> Tokens(Generation generation, string text, ITokenizer tokenizer)
     {
-        var tokens = new List<ServedToken>();
-        var offset = 0;
-        for (var i = 0; i < generation.Tokens.Length && offset < text.Length && generation.Tokens[i] != tokenizer.Eos; i++)
+        var ids = generation.Tokens;
+        var count = 0;
+        while (count < ids.Length && ids[count] != tokenizer.Eos && !tokenizer.Decode(ids.AsSpan(0, count)).StartsWith(text, StringComparison.Ordinal)) count++;
+        var tokens = new List<ServedToken>(count);
+        for (var i = 0; i < count; i++)
         {
-            var top = generation.TopLogProbs?[i].Select(t => (tokenizer.Decode([t.Token]), t.LogProb)).ToArray() ?? [];
-            tokens.Add(new ServedToken(tokenizer.Decode([generation.Tokens[i]]), offset, generation.LogProbs[i], top));
-            offset = tokenizer.Decode(generation.Tokens.AsSpan(0, i + 1)).Length;
+            var top = new List<(string, byte[], float)>();
+            foreach (var alternative in generation.TopLogProbs?[i] ?? [])
+                if (tokenizer.Bytes(alternative.Token) is { } bytes) top.Add((tokenizer.Decode([alternative.Token]), bytes, alternative.LogProb));
+            var offset = Math.Min(text.Length, tokenizer.Decode(ids.AsSpan(0, i)).TrimEnd('\uFFFD').Length);
+            tokens.Add(new ServedToken(tokenizer.Decode([ids[i]]), tokenizer.Bytes(ids[i]) ?? [], offset, generation.LogProbs[i], top));
         }
         return tokens;
     }

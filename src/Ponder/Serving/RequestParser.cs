@@ -164,6 +164,7 @@ internal static class RequestParser
         if (!chat)
         {
             if (Has(body, "top_logprobs")) throw Unsupported("top_logprobs", "/v1/completions takes 'logprobs': the number of most likely tokens");
+            if (Present(body, "logprobs") is { ValueKind: JsonValueKind.False }) return null;          // as off, as before
             return Int(body, "logprobs", 0, MaxTopLogProbs);
         }
         var wanted = Bool(body, "logprobs") ?? false;

@@ -207,6 +207,8 @@ internal sealed class WorkQueue : IAsyncDisposable
         await _worker.ConfigureAwait(false);
         while (_channel.Reader.TryRead(out var job))
         {
+            Interlocked.Decrement(ref _waiting);
+            Interlocked.Increment(ref _cancelled);
             job.Done.TrySetCanceled();
             job.Sampling?.Result.TrySetCanceled();
         }

@@ -116,4 +116,24 @@ public sealed class BatchDecoderTests
         while (decoder.Busy) decoder.Step();
         Assert.Equal(new LocalPolicy(generator).Generate(prompt, 2, options with { Seed = 4 }).Select(g => g.Tokens), (await staying.Done).Select(g => g.Tokens));
     }
+
+    [Fact]
+    public async Task A_request_that_fails_on_its_own_fails_alone_and_the_batch_goes_on()
+    {
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize);
+        var generator = new Generator(model, tokenizer);
+        int[] prompt = [tokenizer.Bos, .. tokenizer.Encode("abc")];
+        var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 30, Seed = 6 };
+        using var decoder = new BatchDecoder(generator, maxRows: 8, reportEvery: 4);
+
+        // Given two requests in one batch, one of whose progress handlers throws after 8 tokens
+        var failing = decoder.Add(prompt, 2, options, progress: (_, text) => { if (text.Length >= 8) throw new InvalidOperationException("handler broke"); });
+        var going = decoder.Add(prompt, 2, options with { Seed = 7 });
+        while (decoder.Busy) decoder.Step();
+
+        // Then that request fails with its error, and the other gets what it gets alone
+        Assert.Equal("handler broke", (await Assert.ThrowsAsync<InvalidOperationException>(() => failing.Done)).Message);
+        Assert.Equal(new LocalPolicy(generator).Generate(prompt, 2, options with { Seed = 7 }).Select(g => g.Tokens), (await going.Done).Select(g => g.Tokens));
+    }
 }
