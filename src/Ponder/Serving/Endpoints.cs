@@ -63,11 +63,11 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             using (var body = await ReadBodyAsync(http).ConfigureAwait(false))
                 request = RequestParser.Parse(body.RootElement, chat, options);
             if (request.Model != options.ModelName) throw UnknownModel(request.Model);
-            var prompt = Encode(request);
-            if (request.Stream) await StreamAsync(http, request, prompt, leave.Token).ConfigureAwait(false);
+            var prompts = Encode(request);
+            if (request.Stream) await StreamAsync(http, request, prompts, leave.Token).ConfigureAwait(false);
             else
             {
-                var result = await RunAsync(request, prompt, progress: null, leave.Token).ConfigureAwait(false);
+                var result = await RunAsync(request, prompts, progress: null, leave.Token).ConfigureAwait(false);
                 var usage = ApiJson.Usage(result.PromptTokens, result.CompletionTokens, result.ReasoningTokens);
                 await WriteJsonAsync(http, 200, ApiJson.Response(chat, NewId(chat), Now(), request.Model, result.Choices, usage)).ConfigureAwait(false);
             }
@@ -102,65 +102,93 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         }
     }
 
-    /// <summary>The prompt's ids with the request's token limit settled against the model's context.</summary>
-    private (int[] Ids, SamplingOptions Sampling) Encode(ServedRequest request)
+    /// <summary>One prompt of a request, encoded: its ids, its text and its sampling options (the token limit settled).</summary>
+    private sealed record Encoded(int[] Ids, string Text, SamplingOptions Sampling);
+
+    /// <summary>Each prompt's ids with the request's token limit settled against the model's context.</summary>
+    private Encoded[] Encode(ServedRequest request)
     {
-        int[] ids;
-        try
+        string field = request.Chat ? "messages" : "prompt";
+        var encoded = new Encoded[request.Prompts.Count];
+        for (int p = 0; p < encoded.Length; p++)
         {
-            ids = policy.Encode(request.Prompt);
+            var (text, given) = (request.Prompts[p].Text, request.Prompts[p].Ids);
+            int[] ids;
+            try
+            {
+                ids = given ?? policy.Encode(text!);
+            }
+            catch (ArgumentException e)
+            {
+                throw ApiError.Invalid(field, $"The prompt cannot be encoded: {e.Message}.");
+            }
+            var vocabulary = policy.Generator.Model.Config.VocabSize;
+            if (ids.FirstOrDefault(id => id >= vocabulary, -1) is var outside and >= 0)
+                throw ApiError.Invalid(field, $"Token id {outside} is outside this model's vocabulary of {vocabulary}.");
+            if (ids.Length == 0) throw ApiError.Invalid(field, "The prompt is empty, and this model adds no BOS token to start from.");
+            int room = policy.MaxPositions - ids.Length;
+            if (room < 1 || request.Sampling.MaxNewTokens > room)
+                throw new ApiError(400, ApiErrorCode.ContextLengthExceeded,
+                    $"This model's maximum context length is {policy.MaxPositions} tokens; the prompt{(encoded.Length > 1 ? $" at index {p}" : "")} has {ids.Length}"
+                    + (request.Sampling.MaxNewTokens > 0 ? $" and {request.Sampling.MaxNewTokens} more were asked for." : ", which leaves no room for an answer."),
+                    field);
+            int maxTokens = request.Sampling.MaxNewTokens > 0 ? request.Sampling.MaxNewTokens : Math.Min(options.MaxTokens, room);
+            encoded[p] = new Encoded(ids, text ?? policy.Generator.Tokenizer.Decode(ids), request.Sampling with { MaxNewTokens = maxTokens });
         }
-        catch (ArgumentException e)
-        {
-            throw ApiError.Invalid(request.Chat ? "messages" : "prompt", $"The prompt cannot be encoded: {e.Message}.");
-        }
-        if (ids.Length == 0) throw ApiError.Invalid(request.Chat ? "messages" : "prompt", "The prompt is empty, and this model adds no BOS token to start from.");
-        int room = policy.MaxPositions - ids.Length;
-        if (room < 1 || request.Sampling.MaxNewTokens > room)
-            throw new ApiError(400, ApiErrorCode.ContextLengthExceeded,
-                $"This model's maximum context length is {policy.MaxPositions} tokens; the prompt has {ids.Length}"
-                + (request.Sampling.MaxNewTokens > 0 ? $" and {request.Sampling.MaxNewTokens} more were asked for." : ", which leaves no room for an answer."),
-                request.Chat ? "messages" : "prompt");
-        int maxTokens = request.Sampling.MaxNewTokens > 0 ? request.Sampling.MaxNewTokens : Math.Min(options.MaxTokens, room);
-        return (ids, request.Sampling with { MaxNewTokens = maxTokens });
+        return encoded;
     }
 
     /// <summary>
     /// Queues the request's generation (429 when the queue is full) and waits for it: plain sampling joins the decode
-    /// batch; a reasoning_effort search runs alone.
+    /// batch, each prompt as a request of its own; a reasoning_effort search runs alone. Choices come prompt after
+    /// prompt, <c>n</c> each; <paramref name="progress"/> hears choice p·n + j.
     /// </summary>
-    private async Task<ServedResult> RunAsync(ServedRequest request, (int[] Ids, SamplingOptions Sampling) prompt,
-        Action<int, string>? progress, CancellationToken cancellation)
+    private async Task<ServedResult> RunAsync(ServedRequest request, Encoded[] prompts, Action<int, string>? progress, CancellationToken cancellation)
     {
         var busy = new ApiError(429, ApiErrorCode.QueueFull, $"The server is busy ({options.MaxQueue} requests already waiting); retry later.");
         if (request.Effort is null)
         {
-            var generations = await (queue.TryEnqueueSampling(prompt.Ids, request.N, prompt.Sampling, progress, cancellation, request.LogProbs ?? 0)
-                ?? throw busy).ConfigureAwait(false);
+            using var all = CancellationTokenSource.CreateLinkedTokenSource(cancellation);    // a refused prompt withdraws the others
+            var runs = new List<Task<IReadOnlyList<Generation>>>();
+            for (int p = 0; p < prompts.Length; p++)
+            {
+                int first = p * request.N;
+                var run = queue.TryEnqueueSampling(prompts[p].Ids, request.N, prompts[p].Sampling,
+                    progress is null ? null : (row, text) => progress(first + row, text), all.Token, request.LogProbs ?? 0);
+                if (run is null)
+                {
+                    await all.CancelAsync().ConfigureAwait(false);
+                    throw busy;
+                }
+                runs.Add(run);
+            }
+            var generations = (await Task.WhenAll(runs).ConfigureAwait(false)).SelectMany(g => g).ToArray();
             var logProbsOf = request.LogProbs is null ? null : policy.Generator.Tokenizer;
-            return new ServedResult(generations.Select(g => LocalPolicy.ToCompletion(g, logProbsOf)).ToArray(), prompt.Ids.Length, generations.Sum(g => g.Tokens.Length), 0);
+            return new ServedResult(generations.Select(g => LocalPolicy.ToCompletion(g, logProbsOf)).ToArray(), prompts.Sum(p => p.Ids.Length),
+                generations.Sum(g => g.Tokens.Length), 0);
         }
         ServedResult? result = null;
-        var done = queue.TryEnqueue(async token => result = await SearchAsync(request, request.Effort.Value, prompt.Ids, prompt.Sampling, token).ConfigureAwait(false), cancellation)
+        var done = queue.TryEnqueue(async token => result = await SearchAsync(request, request.Effort.Value, prompts, token).ConfigureAwait(false), cancellation)
             ?? throw busy;
         await done.ConfigureAwait(false);
         return result!;
     }
 
-    /// <summary>Runs on the worker, alone on the model: one search per choice for reasoning_effort.</summary>
-    private Task<ServedResult> SearchAsync(ServedRequest request, ReasoningEffort effort, int[] ids, SamplingOptions sampling, CancellationToken cancellation)
+    /// <summary>Runs on the worker, alone on the model: one search per choice of each prompt for reasoning_effort.</summary>
+    private Task<ServedResult> SearchAsync(ServedRequest request, ReasoningEffort effort, Encoded[] prompts, CancellationToken cancellation)
     {
         var choices = new List<Completion>();
         long completionTokens = 0, reasoningTokens = 0;
-        for (int i = 0; i < request.N; i++)
-        {
-            var seed = i == 0 ? sampling.Seed : Seeds.Mix(sampling.Seed, i);
-            var answer = reasoners[effort].Reason(request.Prompt, ids, sampling with { Seed = seed }, cancellation);
-            choices.Add(answer.Chosen);
-            completionTokens += answer.Spent;
-            reasoningTokens += answer.ReasoningTokens;
-        }
-        return Task.FromResult(new ServedResult(choices, ids.Length, checked((int)completionTokens), checked((int)reasoningTokens)));
+        foreach (var prompt in prompts)
+            for (int i = 0; i < request.N; i++)
+            {
+                var seed = i == 0 ? prompt.Sampling.Seed : Seeds.Mix(prompt.Sampling.Seed, i);
+                var answer = reasoners[effort].Reason(prompt.Text, prompt.Ids, prompt.Sampling with { Seed = seed }, cancellation);
+                choices.Add(answer.Chosen);
+                completionTokens += answer.Spent;
+                reasoningTokens += answer.ReasoningTokens;
+            }
+        return Task.FromResult(new ServedResult(choices, prompts.Sum(p => p.Ids.Length), checked((int)completionTokens), checked((int)reasoningTokens)));
     }
 
     /// <summary>
@@ -169,14 +197,14 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
     /// with logprobs, keep-alive comments and then each choice's text and log-probabilities in one delta;
     /// then each choice's finish, the usage chunk when asked for, and <c>[DONE]</c>.
     /// </summary>
-    private async Task StreamAsync(HttpContext http, ServedRequest request, (int[] Ids, SamplingOptions Sampling) prompt, CancellationToken leave)
+    private async Task StreamAsync(HttpContext http, ServedRequest request, Encoded[] prompts, CancellationToken leave)
     {
         string id = NewId(request.Chat), model = request.Model;
         long created = Now();
         var events = Channel.CreateUnbounded<JsonObject>(new UnboundedChannelOptions { SingleReader = true });
-        var sent = new string[request.N];
+        var sent = new string[prompts.Length * request.N];
         Array.Fill(sent, "");
-        int holdBack = prompt.Sampling.Stop.Count == 0 ? 0 : prompt.Sampling.Stop.Max(s => s.Length) - 1;
+        int holdBack = request.Sampling.Stop.Count == 0 ? 0 : request.Sampling.Stop.Max(s => s.Length) - 1;
         void Progress(int row, string text)
         {
             int safe = text.Length - holdBack;
@@ -186,7 +214,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             sent[row] = text[..safe];
         }
 
-        var run = RunAsync(request, prompt, request.Effort is null && request.LogProbs is null ? Progress : null, leave);
+        var run = RunAsync(request, prompts, request.Effort is null && request.LogProbs is null ? Progress : null, leave);
         _ = run.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
         if (run.IsFaulted && run.Exception?.InnerException is ApiError refused) throw refused;   // 429 before any byte is sent
 

@@ -29,7 +29,7 @@ internal static class RequestParser
                 throw new ApiError(400, ApiErrorCode.UnknownParameter, $"Unrecognized request argument supplied: {property.Name}", property.Name);
 
         string model = String(body, "model") ?? throw Missing("model");
-        string prompt = chat ? ChatPrompt(body, options.ChatTemplate) : TextPrompt(body);
+        IReadOnlyList<PromptInput> prompts = chat ? [new PromptInput(ChatPrompt(body, options.ChatTemplate), null)] : TextPrompts(body, options.MaxPrompts);
         int n = Int(body, "n", 1, options.MaxN) ?? 1;
         double? temperature = Double(body, "temperature", 0, 2);
         double topP = Double(body, "top_p", 0, 1) ?? 1;
@@ -54,7 +54,7 @@ internal static class RequestParser
             throw ApiError.Invalid("temperature", $"'temperature' cannot be combined with reasoning_effort '{level.ToString().ToLowerInvariant()}': it runs compute-optimal search with the validated settings it picks.");
         temperature ??= effort is { } e ? options.Effort.For(e).Settings.Temperature : 1.0;
         var sampling = new SamplingOptions { Temperature = temperature.Value, TopP = topP, TopK = topK, MaxNewTokens = maxTokens, Stop = stop, Seed = seed };
-        return new ServedRequest(chat, model, prompt, n, sampling, effort, stream, includeUsage, logProbs);
+        return new ServedRequest(chat, model, prompts, n, sampling, effort, stream, includeUsage, logProbs);
     }
 
     private static string ChatPrompt(JsonElement body, IChatTemplate template)
@@ -107,18 +107,41 @@ internal static class RequestParser
         return string.Concat(text);
     }
 
-    private static string TextPrompt(JsonElement body)
+    /// <summary>
+    /// The prompts of a completions request, as OpenAI takes them: a string, an array of strings, an array of token ids,
+    /// or an array of arrays of token ids (at most <paramref name="maxPrompts"/>; ids are checked against the vocabulary
+    /// when encoded).
+    /// </summary>
+    private static List<PromptInput> TextPrompts(JsonElement body, int maxPrompts)
     {
         if (!body.TryGetProperty("prompt", out var prompt) || prompt.ValueKind == JsonValueKind.Null) throw Missing("prompt");
-        if (prompt.ValueKind == JsonValueKind.Array)
+        const string Shapes = "'prompt' must be a string, an array of strings, an array of token ids or an array of arrays of token ids";
+        if (prompt.ValueKind == JsonValueKind.String) return [Text(prompt)];
+        if (prompt.ValueKind != JsonValueKind.Array) throw ApiError.WrongType("prompt", "a string or an array");
+        var items = prompt.EnumerateArray().ToList();
+        if (items.Count == 0) throw ApiError.Invalid("prompt", "'prompt' must not be an empty array.");
+        if (items.All(i => i.ValueKind == JsonValueKind.Number)) return [Ids(prompt)];
+        if (items.Count > maxPrompts) throw ApiError.Invalid("prompt", $"'prompt' holds {items.Count} prompts; this server takes at most {maxPrompts} a request.");
+        if (items.All(i => i.ValueKind == JsonValueKind.String)) return items.Select(Text).ToList();
+        if (items.All(i => i.ValueKind == JsonValueKind.Array)) return items.Select(Ids).ToList();
+        throw ApiError.Invalid("prompt", Shapes + ", not a mix.");
+
+        static PromptInput Text(JsonElement e)
         {
-            if (prompt.GetArrayLength() != 1 || prompt[0].ValueKind != JsonValueKind.String)
-                throw ApiError.Invalid("prompt", "'prompt' must be a string or an array holding one string.");
-            prompt = prompt[0];
+            string text = e.GetString()!;
+            return text.Length > 0 ? new PromptInput(text, null) : throw ApiError.Invalid("prompt", "'prompt' must not be empty.");
         }
-        if (prompt.ValueKind != JsonValueKind.String) throw ApiError.WrongType("prompt", "a string");
-        string text = prompt.GetString()!;
-        return text.Length > 0 ? text : throw ApiError.Invalid("prompt", "'prompt' must not be empty.");
+
+        static PromptInput Ids(JsonElement e)
+        {
+            if (e.GetArrayLength() == 0) throw ApiError.Invalid("prompt", "'prompt' must not hold an empty array of token ids.");
+            var ids = new int[e.GetArrayLength()];
+            var k = 0;
+            foreach (var id in e.EnumerateArray())
+                ids[k++] = id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var v) && v >= 0 ? v
+                    : throw ApiError.Invalid("prompt", $"'prompt' token ids must be whole numbers from 0, got {id.GetRawText()}.");
+            return new PromptInput(null, ids);
+        }
     }
 
     private static IReadOnlyList<string> Stops(JsonElement body, int maxStops)

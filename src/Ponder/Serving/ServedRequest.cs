@@ -4,12 +4,16 @@ namespace Ponder.Serving;
 
 /// <summary>A parsed, validated request to either completions endpoint.</summary>
 /// <param name="Chat">True for <c>/v1/chat/completions</c>, false for <c>/v1/completions</c>.</param>
-/// <param name="Prompt">The text the policy continues (chat messages already rendered by the template).</param>
+/// <param name="Prompts">What the policy continues: for chat the messages rendered by the template; for completions
+/// each prompt of the request (a string, or token ids), whose choices come prompt after prompt.</param>
 /// <param name="N">Choices to return.</param>
 /// <param name="Sampling">Sampling options; MaxNewTokens is the request's limit (or 0 when it gave none) and Seed is resolved.</param>
 /// <param name="Effort">reasoning_effort, when given.</param>
 /// <param name="Stream">Answer as server-sent events.</param>
 /// <param name="IncludeUsage">Send a final usage chunk when streaming.</param>
 /// <param name="LogProbs">Return each token's log-probability and this many most likely tokens at its position; null: none.</param>
-internal sealed record ServedRequest(bool Chat, string Model, string Prompt, int N, SamplingOptions Sampling,
+internal sealed record ServedRequest(bool Chat, string Model, IReadOnlyList<PromptInput> Prompts, int N, SamplingOptions Sampling,
     ReasoningEffort? Effort, bool Stream, bool IncludeUsage, int? LogProbs = null);
+
+/// <summary>One prompt as a request gives it: text, or token ids (completions only), exactly one of them.</summary>
+internal sealed record PromptInput(string? Text, int[]? Ids);

@@ -24,6 +24,9 @@ public sealed record ServerOptions
     /// <summary>Largest <c>n</c> a request may ask for.</summary>
     public int MaxN { get; init; } = 16;
 
+    /// <summary>Most prompts one completions request may give (an array of prompts).</summary>
+    public int MaxPrompts { get; init; } = 64;
+
     /// <summary>Largest <c>max_tokens</c>, and the default when a request gives none (the model's context also bounds it).</summary>
     public int MaxTokens { get; init; } = 1024;
 
@@ -64,6 +67,7 @@ public sealed record ServerOptions
         if (string.IsNullOrWhiteSpace(ModelName)) throw new ArgumentException("model name must not be empty");
         if (MaxQueue < 1) throw new ArgumentException($"max queue must be ≥ 1, got {MaxQueue}");
         if (MaxN < 1) throw new ArgumentException($"max n must be ≥ 1, got {MaxN}");
+        if (MaxPrompts < 1) throw new ArgumentException($"max prompts must be ≥ 1, got {MaxPrompts}");
         if (MaxTokens < 1) throw new ArgumentException($"max tokens must be ≥ 1, got {MaxTokens}");
         if (MaxBodyBytes < 1024) throw new ArgumentException($"max body bytes must be ≥ 1024, got {MaxBodyBytes}");
         if (MaxStops < 0) throw new ArgumentException($"max stops must be ≥ 0, got {MaxStops}");

@@ -246,6 +246,34 @@ public sealed class ProtocolTests(ServerFixture fixture) : IClassFixture<ServerF
         }
     }
 
+    [Fact]
+    public async Task Completions_take_several_prompts_as_text_or_token_ids_and_answer_prompt_after_prompt()
+    {
+        // Given two prompts with two choices each, asked once as the token ids they encode to and once as text
+        var policy = fixture.LocalEndless;
+        string first = $"{TinyServedModel.Problem}\n", second = "12 +3\n";
+        var ids = string.Join(", ", policy.Encode(first));
+        var (status, body) = await Post("completions", $$"""{"model": "tiny", "prompt": [[{{ids}}], [{{string.Join(", ", policy.Encode(second))}}]], "n": 2, "temperature": 1, "seed": 4, "max_tokens": 12}""", endless: true);
+        var (_, texts) = await Post("completions", $$"""{"model": "tiny", "prompt": ["{{TinyServedModel.Problem}}\n", "12 +3\n"], "n": 2, "temperature": 1, "seed": 4, "max_tokens": 12}""", endless: true);
+
+        // Then the choices are each prompt's n samples in order (index p·n + j), the same from ids as from text
+        Assert.Equal(HttpStatusCode.OK, status);
+        var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 12, Seed = 4 };
+        var expected = policy.Generate(policy.Encode(first), 2, options).Concat(policy.Generate(policy.Encode(second), 2, options)).Select(g => g.Text).ToArray();
+        Assert.Equal(expected, Texts(body!, chat: false));
+        Assert.Equal(expected, Texts(texts!, chat: false));
+        Assert.Equal([0, 1, 2, 3], body!["choices"]!.AsArray().Select(c => (int)c!["index"]!));
+        Assert.Equal(policy.Encode(first).Length + policy.Encode(second).Length, (int)body["usage"]!["prompt_tokens"]!);
+
+        // and streamed, each choice's deltas carry its index
+        using var content = new StringContent($$"""{"model": "tiny", "prompt": ["{{TinyServedModel.Problem}}\n", "12 +3\n"], "n": 2, "temperature": 1, "seed": 4, "max_tokens": 12, "stream": true}""", Encoding.UTF8, "application/json");
+        using var response = await fixture.Http.PostAsync(new Uri(fixture.Endless.BaseAddress, "completions"), content);
+        var chunks = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e[6..])
+            .Where(e => e != "[DONE]").Select(e => JsonNode.Parse(e)!["choices"]![0]!).ToList();
+        for (var c = 0; c < 4; c++)
+            Assert.Equal(expected[c], string.Concat(chunks.Where(x => (int)x["index"]! == c).Select(x => (string)x["text"]!)));
+    }
+
     // A streamed chat request's text deltas, concatenated.
     private async Task<string> Stream(string json)
     {
