@@ -139,8 +139,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
     }
 
     /// <summary>
-    /// Queues the request's generation (429 when the queue is full) and waits for it: plain sampling joins the decode
-    /// batch, each prompt as a request of its own; a reasoning_effort search runs alone. Choices come prompt after
+    /// Queues the request's generation as one job (429 when the queue is full) and waits for it: plain sampling joins
+    /// the decode batch, each prompt as a request of its own; a reasoning_effort search runs alone. Choices come prompt after
     /// prompt, <c>n</c> each; <paramref name="progress"/> hears choice p·n + j.
     /// </summary>
     private async Task<ServedResult> RunAsync(ServedRequest request, Encoded[] prompts, Action<int, string>? progress, CancellationToken cancellation)
@@ -148,21 +148,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         var busy = new ApiError(429, ApiErrorCode.QueueFull, $"The server is busy ({options.MaxQueue} requests already waiting); retry later.");
         if (request.Effort is null)
         {
-            using var all = CancellationTokenSource.CreateLinkedTokenSource(cancellation);    // a refused prompt withdraws the others
-            var runs = new List<Task<IReadOnlyList<Generation>>>();
-            for (int p = 0; p < prompts.Length; p++)
-            {
-                int first = p * request.N;
-                var run = queue.TryEnqueueSampling(prompts[p].Ids, request.N, prompts[p].Sampling,
-                    progress is null ? null : (row, text) => progress(first + row, text), all.Token, request.LogProbs ?? 0);
-                if (run is null)
-                {
-                    await all.CancelAsync().ConfigureAwait(false);
-                    throw busy;
-                }
-                runs.Add(run);
-            }
-            var generations = (await Task.WhenAll(runs).ConfigureAwait(false)).SelectMany(g => g).ToArray();
+            var generations = await (queue.TryEnqueueSampling(prompts.Select(p => (p.Ids, p.Sampling)).ToArray(), request.N,
+                progress is null ? null : (p, row, text) => progress(p * request.N + row, text), cancellation, request.LogProbs ?? 0) ?? throw busy).ConfigureAwait(false);
             var logProbsOf = request.LogProbs is null ? null : policy.Generator.Tokenizer;
             return new ServedResult(generations.Select(g => LocalPolicy.ToCompletion(g, logProbsOf)).ToArray(), prompts.Sum(p => p.Ids.Length),
                 generations.Sum(g => g.Tokens.Length), 0);

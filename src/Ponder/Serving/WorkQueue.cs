@@ -63,13 +63,16 @@ internal sealed class WorkQueue : IAsyncDisposable
     }
 
     /// <summary>
-    /// Queues <paramref name="n"/> continuations of <paramref name="prompt"/> to join the decode batch
-    /// (<see cref="BatchDecoder.Add"/>); the task completes with them. Null when the queue is full.
+    /// Queues <paramref name="n"/> continuations of each of <paramref name="prompts"/> to join the decode batch
+    /// (<see cref="BatchDecoder.Add"/>, a request each), as one job: the task completes with them, prompt after prompt;
+    /// <paramref name="progress"/> hears (prompt, choice, text). Null when the queue is full.
     /// </summary>
-    public Task<IReadOnlyList<Generation>>? TryEnqueueSampling(int[] prompt, int n, SamplingOptions options, Action<int, string>? progress,
-        CancellationToken cancellation, int topLogProbs = 0)
+    public Task<IReadOnlyList<Generation>>? TryEnqueueSampling(IReadOnlyList<(int[] Ids, SamplingOptions Options)> prompts, int n,
+        Action<int, int, string>? progress, CancellationToken cancellation, int topLogProbs = 0)
     {
-        var sampling = new SamplingJob(prompt, n, options, progress, topLogProbs, new TaskCompletionSource<IReadOnlyList<Generation>>(TaskCreationOptions.RunContinuationsAsynchronously));
+        ArgumentNullException.ThrowIfNull(prompts);
+        if (prompts.Count == 0) throw new ArgumentException("Give at least one prompt.", nameof(prompts));
+        var sampling = new SamplingJob(prompts, n, progress, topLogProbs, new TaskCompletionSource<IReadOnlyList<Generation>>(TaskCreationOptions.RunContinuationsAsynchronously));
         var job = new Job(null, sampling, cancellation, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         return Enter(job) ? sampling.Result.Task : null;
     }
@@ -131,7 +134,8 @@ internal sealed class WorkQueue : IAsyncDisposable
         }
     }
 
-    // Hands a sampling request to the batch: it stops counting as waiting once a row of it joins (or it ends first).
+    // Hands a sampling job's prompts to the batch, a request each: the job stops counting as waiting once a row of it
+    // joins (or it ends first), and ends when all its requests have.
     private void Join(Job job, SamplingJob sampling)
     {
         var waiting = 1;
@@ -139,37 +143,62 @@ internal sealed class WorkQueue : IAsyncDisposable
         {
             if (Interlocked.Exchange(ref waiting, 0) == 1) Interlocked.Decrement(ref _waiting);
         }
-        BatchDecoder.Request request;
+        // The job's requests share a token: the client going away, or one of them failing, stops them all (the decoder
+        // drops cancelled requests at its next step; only the worker touches it).
+        var siblings = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation);
+        var requests = new List<Task<IReadOnlyList<Generation>>>();
         try
         {
-            request = _batch.Add(sampling.Prompt, sampling.N, sampling.Options, sampling.Progress, job.Cancellation, Leave, sampling.TopLogProbs);
+            for (var p = 0; p < sampling.Prompts.Count; p++)
+            {
+                var prompt = p;
+                Action<int, string>? progress = sampling.Progress is { } each ? (row, text) => each(prompt, row, text) : null;
+                var done = _batch.Add(sampling.Prompts[p].Ids, sampling.N, sampling.Prompts[p].Options, progress, siblings.Token, Leave, sampling.TopLogProbs).Done;
+                _ = done.ContinueWith(_ => StopAll(siblings), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                requests.Add(done);
+            }
         }
         catch (Exception e)
         {
+            siblings.Cancel();
+            siblings.Dispose();
             Leave();
             Interlocked.Increment(ref _failed);
             sampling.Result.TrySetException(e);
             return;
         }
-        request.Done.ContinueWith(done =>
+        Task.WhenAll(requests).ContinueWith(done =>
         {
+            siblings.Dispose();
             Leave();
-            if (done.IsCanceled)
-            {
-                Interlocked.Increment(ref _cancelled);
-                sampling.Result.TrySetCanceled(job.Cancellation.IsCancellationRequested ? job.Cancellation : _stoppingToken);
-            }
-            else if (done.IsFaulted)
+            if (done.IsFaulted)
             {
                 Interlocked.Increment(ref _failed);
                 sampling.Result.TrySetException(done.Exception!.InnerExceptions);
             }
+            else if (done.IsCanceled)
+            {
+                Interlocked.Increment(ref _cancelled);
+                sampling.Result.TrySetCanceled(job.Cancellation.IsCancellationRequested ? job.Cancellation : _stoppingToken);
+            }
             else
             {
                 Interlocked.Increment(ref _completed);
-                sampling.Result.TrySetResult(done.Result);
+                sampling.Result.TrySetResult(done.Result.SelectMany(g => g).ToArray());
             }
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private static void StopAll(CancellationTokenSource siblings)
+    {
+        try
+        {
+            siblings.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The job already ended.
+        }
     }
 
     private async Task RunJobAsync(Job job)
@@ -217,8 +246,8 @@ internal sealed class WorkQueue : IAsyncDisposable
 
     private sealed record Job(Func<CancellationToken, Task>? Work, SamplingJob? Sampling, CancellationToken Cancellation, TaskCompletionSource Done);
 
-    private sealed record SamplingJob(int[] Prompt, int N, SamplingOptions Options, Action<int, string>? Progress, int TopLogProbs,
-        TaskCompletionSource<IReadOnlyList<Generation>> Result);
+    private sealed record SamplingJob(IReadOnlyList<(int[] Ids, SamplingOptions Options)> Prompts, int N, Action<int, int, string>? Progress,
+        int TopLogProbs, TaskCompletionSource<IReadOnlyList<Generation>> Result);
 
     private sealed class Resume(WorkQueue queue) : IDisposable
     {

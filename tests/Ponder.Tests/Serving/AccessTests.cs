@@ -90,6 +90,21 @@ public sealed class AccessTests : IDisposable
     }
 
     [Fact]
+    public async Task A_request_of_many_prompts_takes_one_place_in_the_queue()
+    {
+        // Given a queue of two, and one completions request of twenty prompts
+        await using var server = await TinyServedModel.Serve(TinyServedModel.Load(TinyServedModel.Save(_dir)), new ServerOptions { MaxQueue = 2 });
+        var prompts = string.Join(", ", Enumerable.Range(0, 20).Select(i => $"\"{i} +{i}\\n\""));
+
+        var (status, body) = await ServerFixture.PostAsync(_http, server, "completions", $$"""{"model": "tiny", "prompt": [{{prompts}}], "temperature": 0, "max_tokens": 5}""");
+
+        // Then it is one job, answered with a choice per prompt
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(20, body!["choices"]!.AsArray().Count);
+        Assert.Equal(1, server.Queue.Completed);
+    }
+
+    [Fact]
     public async Task Client_that_leaves_while_queued_has_its_job_skipped()
     {
         await using var server = await TinyServedModel.Serve(TinyServedModel.Load(TinyServedModel.Save(_dir)));
