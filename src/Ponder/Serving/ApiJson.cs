@@ -77,7 +77,7 @@ internal static class ApiJson
             var content = new JsonArray();
             foreach (var token in tokens)
             {
-                var entry = Entry(token.Text, token.Bytes, token.LogProb);
+                var entry = Entry(token.Text, token.Bytes, token.LogProb ?? 0);          // chat never echoes: always a value
                 entry["top_logprobs"] = new JsonArray(token.Top.Select(t => (JsonNode)Entry(t.Text, t.Bytes, t.LogProb)).ToArray());
                 content.Add(entry);
             }
@@ -87,17 +87,22 @@ internal static class ApiJson
         foreach (var token in tokens)
         {
             // The most likely tokens and the sampled one (up to logprobs + 1 entries, as OpenAI's legacy endpoint); of
-            // alternatives that decode alike, the most likely.
+            // alternatives that decode alike, the most likely. Null for an echoed prompt's first token.
+            if (token.LogProb is not { } own)
+            {
+                tops.Add(null);
+                continue;
+            }
             var top = new JsonObject();
             foreach (var (text, _, logProb) in token.Top)
                 top.TryAdd(text, logProb);
-            top.TryAdd(token.Text, token.LogProb);
+            top.TryAdd(token.Text, own);
             tops.Add(top);
         }
         return new JsonObject
         {
             ["tokens"] = new JsonArray(tokens.Select(t => (JsonNode)t.Text).ToArray()),
-            ["token_logprobs"] = new JsonArray(tokens.Select(t => (JsonNode)t.LogProb).ToArray()),
+            ["token_logprobs"] = new JsonArray(tokens.Select(t => t.LogProb is { } l ? (JsonNode)l : null).ToArray()),
             ["top_logprobs"] = tops,
             ["text_offset"] = new JsonArray(tokens.Select(t => (JsonNode)t.Offset).ToArray()),
         };

@@ -13,7 +13,8 @@ public sealed record Completion(string Text, CompletionFinish Finish, int? Token
 
 /// <summary>
 /// One token of a returned text: its text, its UTF-8 bytes (part of a character for some byte-level tokens, whose text
-/// is then U+FFFD), where it starts in the returned text, its log-probability under the plain model distribution, and
-/// the most likely tokens at its position (as many as the request's <c>top_logprobs</c>), most likely first.
+/// is then U+FFFD), where it starts in the returned text, its log-probability under the plain model distribution (null
+/// for an echoed prompt's first token, which nothing precedes), and the most likely tokens at its position (as many as
+/// the request's <c>top_logprobs</c>), most likely first.
 /// </summary>
-public sealed record ServedToken(string Text, byte[] Bytes, int Offset, float LogProb, IReadOnlyList<(string Text, byte[] Bytes, float LogProb)> Top);
+public sealed record ServedToken(string Text, byte[] Bytes, int Offset, float? LogProb, IReadOnlyList<(string Text, byte[] Bytes, float LogProb)> Top);

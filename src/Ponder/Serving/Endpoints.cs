@@ -127,12 +127,12 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
                 throw ApiError.Invalid(field, $"Token id {outside} is outside this model's vocabulary of {vocabulary}.");
             if (ids.Length == 0) throw ApiError.Invalid(field, "The prompt is empty, and this model adds no BOS token to start from.");
             int room = policy.MaxPositions - ids.Length;
-            if (room < 1 || request.Sampling.MaxNewTokens > room)
+            if (request.PromptOnly ? room < 0 : room < 1 || request.Sampling.MaxNewTokens > room)
                 throw new ApiError(400, ApiErrorCode.ContextLengthExceeded,
                     $"This model's maximum context length is {policy.MaxPositions} tokens; the prompt{(encoded.Length > 1 ? $" at index {p}" : "")} has {ids.Length}"
                     + (request.Sampling.MaxNewTokens > 0 ? $" and {request.Sampling.MaxNewTokens} more were asked for." : ", which leaves no room for an answer."),
                     field);
-            int maxTokens = request.Sampling.MaxNewTokens > 0 ? request.Sampling.MaxNewTokens : Math.Min(options.MaxTokens, room);
+            int maxTokens = request.PromptOnly ? 0 : request.Sampling.MaxNewTokens > 0 ? request.Sampling.MaxNewTokens : Math.Min(options.MaxTokens, room);
             encoded[p] = new Encoded(ids, text ?? policy.Generator.Tokenizer.Decode(ids), request.Sampling with { MaxNewTokens = maxTokens });
         }
         return encoded;
@@ -151,14 +151,36 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             var generations = await (queue.TryEnqueueSampling(prompts.Select(p => (p.Ids, p.Sampling)).ToArray(), request.N,
                 progress is null ? null : (p, row, text) => progress(p * request.N + row, text), cancellation, request.LogProbs ?? 0) ?? throw busy).ConfigureAwait(false);
             var logProbsOf = request.LogProbs is null ? null : policy.Generator.Tokenizer;
-            return new ServedResult(generations.Select(g => LocalPolicy.ToCompletion(g, logProbsOf)).ToArray(), prompts.Sum(p => p.Ids.Length),
-                generations.Sum(g => g.Tokens.Length), 0);
+            var completions = generations.Select(g => LocalPolicy.ToCompletion(g, logProbsOf)).ToArray();
+            if (request.Echo) completions = await EchoAsync(request, prompts, completions, busy, cancellation).ConfigureAwait(false);
+            return new ServedResult(completions, prompts.Sum(p => p.Ids.Length), generations.Sum(g => g.Tokens.Length), 0);
         }
         ServedResult? result = null;
         var done = queue.TryEnqueue(async token => result = await SearchAsync(request, request.Effort.Value, prompts, token).ConfigureAwait(false), cancellation)
             ?? throw busy;
         await done.ConfigureAwait(false);
         return result!;
+    }
+
+    /// <summary>
+    /// The completions with their prompts in front (<c>echo</c>), and with logprobs the prompts' tokens scored first: one
+    /// forward pass per prompt, run alone on the model (429 when the queue is full).
+    /// </summary>
+    private async Task<Completion[]> EchoAsync(ServedRequest request, Encoded[] prompts, Completion[] completions, ApiError busy, CancellationToken cancellation)
+    {
+        var scored = new IReadOnlyList<ServedToken>?[prompts.Length];
+        if (request.LogProbs is { } top)
+            await (queue.TryEnqueue(_ =>
+            {
+                for (int p = 0; p < prompts.Length; p++) scored[p] = policy.ScorePrompt(prompts[p].Ids, top);
+                return Task.CompletedTask;
+            }, cancellation) ?? throw busy).ConfigureAwait(false);
+        return completions.Select((c, index) =>
+        {
+            int p = index / request.N;
+            var shifted = c.LogProbs?.Select(t => t with { Offset = t.Offset + prompts[p].Text.Length });
+            return c with { Text = prompts[p].Text + c.Text, LogProbs = shifted is null ? null : [.. scored[p]!, .. shifted] };
+        }).ToArray();
     }
 
     /// <summary>Runs on the worker, alone on the model: one search per choice of each prompt for reasoning_effort.</summary>
@@ -201,7 +223,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             sent[row] = text[..safe];
         }
 
-        var run = RunAsync(request, prompts, request.Effort is null && request.LogProbs is null ? Progress : null, leave);
+        var run = RunAsync(request, prompts, request.Effort is null && request.LogProbs is null && !request.Echo ? Progress : null, leave);
         _ = run.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
         if (run.IsFaulted && run.Exception?.InnerException is ApiError refused) throw refused;   // 429 before any byte is sent
 

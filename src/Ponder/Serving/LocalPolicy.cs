@@ -63,6 +63,51 @@ public sealed class LocalPolicy : ICompletionPolicy
     }
 
     /// <summary>
+    /// The prompt's tokens with their log-probabilities under the plain model distribution (the first, which nothing
+    /// precedes, has none) and the <paramref name="top"/> most likely tokens at each position: what a completions request
+    /// with <c>echo</c> and <c>logprobs</c> returns for its prompt. One full forward pass; run it where the model is free
+    /// (the server's worker).
+    /// </summary>
+    public IReadOnlyList<ServedToken> ScorePrompt(int[] ids, int top)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        var (model, tokenizer) = (Generator.Model, Generator.Tokenizer);
+        if (ids.Length == 0 || ids.Length > model.Config.MaxPositions)
+            throw new ArgumentException($"A prompt of {ids.Length} tokens cannot be scored (1..{model.Config.MaxPositions}).", nameof(ids));
+        float[] own = [];
+        long[] alternatives = [];
+        float[] alternativeValues = [];
+        var k = Math.Min(top, model.Config.VocabSize);
+        if (ids.Length > 1)
+        {
+            using var inference = TorchSharp.torch.inference_mode();
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            var device = model.Device;
+            var input = TorchSharp.torch.tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length], device: device);
+            var logProbs = model.call(input)[0].narrow(0, 0, ids.Length - 1).to(TorchSharp.torch.ScalarType.Float32).log_softmax(-1); // (T−1, V)
+            var next = TorchSharp.torch.tensor(ids.Skip(1).Select(i => (long)i).ToArray(), device: device).unsqueeze(1);              // (T−1, 1)
+            own = logProbs.gather(1, next).squeeze(1).cpu().data<float>().ToArray();
+            if (k > 0)
+            {
+                var (values, indices) = logProbs.topk(k, 1);                                                                          // (T−1, k)
+                (alternativeValues, alternatives) = (values.cpu().data<float>().ToArray(), indices.cpu().data<long>().ToArray());
+            }
+        }
+        var tokens = new List<ServedToken>(ids.Length);
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var alike = new List<(string, byte[], float)>();
+            for (var j = 0; i > 0 && j < k; j++)
+                if (tokenizer.Bytes((int)alternatives[(i - 1) * k + j]) is { } bytes)
+                    alike.Add((tokenizer.Decode([(int)alternatives[(i - 1) * k + j]]), bytes, alternativeValues[(i - 1) * k + j]));
+            var offset = tokenizer.Decode(ids.AsSpan(0, i)).TrimEnd('\uFFFD').Length;
+            tokens.Add(new ServedToken(tokenizer.Decode([ids[i]]), tokenizer.Bytes(ids[i]) ?? [], offset, i == 0 ? null : own[i - 1], alike));
+        }
+        return tokens;
+    }
+
+    /// <summary>
     /// A generation as an endpoint returns it: the stop string cut from the text, EOS reported as stop; with
     /// <paramref name="logProbsOf"/> (the tokenizer), the returned text's tokens with their log-probabilities.
     /// </summary>

@@ -36,7 +36,9 @@ internal static class RequestParser
         if (topP == 0) throw ApiError.Invalid("top_p", "'top_p' must be greater than 0.");
         int topK = Int(body, "top_k", 0, int.MaxValue) ?? 0;
         string tokensField = chat && Has(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        int maxTokens = Int(body, tokensField, 1, options.MaxTokens) ?? 0;
+        bool echo = !chat && (Bool(body, "echo") ?? false);
+        int? givenTokens = Int(body, tokensField, echo ? 0 : 1, options.MaxTokens);
+        int maxTokens = givenTokens ?? 0;                                   // 0: not given (the context's room decides)
         var stop = Stops(body, options.MaxStops);
         long seed = Long(body, "seed") ?? Random.Shared.NextInt64(0, int.MaxValue);
         bool stream = Bool(body, "stream") ?? false;
@@ -45,6 +47,8 @@ internal static class RequestParser
         var effort = Effort(body);
         var logProbs = LogProbs(body, chat);
         RefuseUnsupported(body, chat);
+        if (effort is not null && echo)
+            throw ApiError.Invalid("echo", "'echo' cannot be combined with 'reasoning_effort'.");
         if (effort is not null && logProbs is not null)
             throw ApiError.Invalid("logprobs", "'logprobs' cannot be combined with 'reasoning_effort': a search's answer is chosen among many samples, not sampled once.");
 
@@ -54,7 +58,7 @@ internal static class RequestParser
             throw ApiError.Invalid("temperature", $"'temperature' cannot be combined with reasoning_effort '{level.ToString().ToLowerInvariant()}': it runs compute-optimal search with the validated settings it picks.");
         temperature ??= effort is { } e ? options.Effort.For(e).Settings.Temperature : 1.0;
         var sampling = new SamplingOptions { Temperature = temperature.Value, TopP = topP, TopK = topK, MaxNewTokens = maxTokens, Stop = stop, Seed = seed };
-        return new ServedRequest(chat, model, prompts, n, sampling, effort, stream, includeUsage, logProbs);
+        return new ServedRequest(chat, model, prompts, n, sampling, effort, stream, includeUsage, logProbs, echo, PromptOnly: givenTokens == 0);
     }
 
     private static string ChatPrompt(JsonElement body, IChatTemplate template)
@@ -234,7 +238,6 @@ internal static class RequestParser
             throw Unsupported("response_format", "only 'text' is supported");
         if (!chat)
         {
-            if (Bool(body, "echo") == true) throw Unsupported("echo", "must be false");
             if (Has(body, "suffix")) throw Unsupported("suffix", "is not supported");
             if (Int(body, "best_of", 1, int.MaxValue) is { } bestOf && bestOf != 1) throw Unsupported("best_of", "use n, or reasoning_effort for a vote");
         }

@@ -12,8 +12,10 @@ namespace Ponder.Serving;
 /// <param name="Stream">Answer as server-sent events.</param>
 /// <param name="IncludeUsage">Send a final usage chunk when streaming.</param>
 /// <param name="LogProbs">Return each token's log-probability and this many most likely tokens at its position; null: none.</param>
+/// <param name="Echo">Return the prompt before each completion (completions only), with its tokens' log-probabilities when asked.</param>
+/// <param name="PromptOnly">max_tokens 0 with echo: nothing is generated, the prompt alone is returned (and scored).</param>
 internal sealed record ServedRequest(bool Chat, string Model, IReadOnlyList<PromptInput> Prompts, int N, SamplingOptions Sampling,
-    ReasoningEffort? Effort, bool Stream, bool IncludeUsage, int? LogProbs = null);
+    ReasoningEffort? Effort, bool Stream, bool IncludeUsage, int? LogProbs = null, bool Echo = false, bool PromptOnly = false);
 
 /// <summary>One prompt as a request gives it: text, or token ids (completions only), exactly one of them.</summary>
 internal sealed record PromptInput(string? Text, int[]? Ids);

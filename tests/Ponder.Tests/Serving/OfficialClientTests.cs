@@ -42,7 +42,7 @@ public sealed class OfficialClientTests(ServerFixture fixture) : IClassFixture<S
         var expected = fixture.Reference(1, new SamplingOptions { Temperature = 1, MaxNewTokens = 16, Seed = 4 }, endless: true, logProbs: 2)[0];
         Assert.Equal(16, completion.ContentTokenLogProbabilities.Count);
         Assert.Equal(expected.LogProbs!.Select(t => t.Text), completion.ContentTokenLogProbabilities.Select(t => t.Token));
-        Assert.Equal(expected.LogProbs!.Select(t => t.LogProb), completion.ContentTokenLogProbabilities.Select(t => t.LogProbability));
+        Assert.Equal(expected.LogProbs!.Select(t => t.LogProb!.Value), completion.ContentTokenLogProbabilities.Select(t => t.LogProbability));
         Assert.All(completion.ContentTokenLogProbabilities, t => Assert.Equal(2, t.TopLogProbabilities.Count));
     }
 

@@ -194,7 +194,7 @@ public sealed class ProtocolTests(ServerFixture fixture) : IClassFixture<ServerF
         var logprobs = body!["choices"]![0]!["logprobs"]!;
         var tokens = logprobs["tokens"]!.AsArray().Select(t => (string)t!).ToArray();
         Assert.Equal((string)body["choices"]![0]!["text"]!, string.Concat(tokens));
-        Assert.Equal(expected.LogProbs!.Select(t => t.LogProb), logprobs["token_logprobs"]!.AsArray().Select(l => (float)l!));
+        Assert.Equal(expected.LogProbs!.Select(t => t.LogProb!.Value), logprobs["token_logprobs"]!.AsArray().Select(l => (float)l!));
         Assert.Equal(expected.LogProbs!.Select(t => t.Offset), logprobs["text_offset"]!.AsArray().Select(o => (int)o!));
         var tops = logprobs["top_logprobs"]!.AsArray();
         Assert.All(tops, top => Assert.InRange(top!.AsObject().Count, 1, 3));                     // the two most likely and the sampled one
@@ -233,7 +233,7 @@ public sealed class ProtocolTests(ServerFixture fixture) : IClassFixture<ServerF
         {
             var expected = fixture.Reference(1, new SamplingOptions { Temperature = 1, MaxNewTokens = 20, Seed = 200 + seed }, endless: true, logProbs: 2)[0];
             var content = (await logprobs[seed]).Body!["choices"]![0]!["logprobs"]!["content"]!.AsArray();
-            Assert.Equal(expected.LogProbs!.Select(t => t.LogProb), content.Select(t => (float)t!["logprob"]!));
+            Assert.Equal(expected.LogProbs!.Select(t => t.LogProb!.Value), content.Select(t => (float)t!["logprob"]!));
         }
         for (var seed = 0; seed < 2; seed++)
             Assert.Equal(fixture.Search("best-of-n:8@1", 300 + seed, 30, endless: true).Completion, Texts((await searches[seed]).Body!).Single());
@@ -272,6 +272,39 @@ public sealed class ProtocolTests(ServerFixture fixture) : IClassFixture<ServerF
             .Where(e => e != "[DONE]").Select(e => JsonNode.Parse(e)!["choices"]![0]!).ToList();
         for (var c = 0; c < 4; c++)
             Assert.Equal(expected[c], string.Concat(chunks.Where(x => (int)x["index"]! == c).Select(x => (string)x["text"]!)));
+    }
+
+    [Fact]
+    public async Task Echo_returns_the_prompt_scored_token_by_token_before_the_completion()
+    {
+        // Given a prompt scored alone (max_tokens 0), and the same prompt echoed before a completion
+        var policy = fixture.LocalEndless;
+        string prompt = $"{TinyServedModel.Problem}\n";
+        var (status, scored) = await Post("completions", $$"""{"model": "tiny", "prompt": "{{TinyServedModel.Problem}}\n", "echo": true, "logprobs": 1, "max_tokens": 0}""", endless: true);
+        var (_, echoed) = await Post("completions", $$"""{"model": "tiny", "prompt": "{{TinyServedModel.Problem}}\n", "echo": true, "logprobs": 1, "max_tokens": 6, "temperature": 1, "seed": 3}""", endless: true);
+
+        // Then the scored text is the prompt; its first token has no log-probability and every other one is the model's
+        // log-probability of that token after the ones before it (a full forward pass)
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(prompt, Texts(scored!, chat: false).Single());
+        var logprobs = scored!["choices"]![0]!["logprobs"]!;
+        var ids = policy.Encode(prompt);
+        Assert.Equal(ids.Length, logprobs["tokens"]!.AsArray().Count);
+        Assert.Null(logprobs["token_logprobs"]![0]);
+        Assert.Null(logprobs["top_logprobs"]![0]);
+        using (var noGrad = TorchSharp.torch.no_grad())
+        {
+            using var full = policy.Generator.Model.call(TorchSharp.torch.tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]))[0].log_softmax(-1);
+            for (var t = 1; t < ids.Length; t++)
+                Assert.Equal(full[t - 1, ids[t]].item<float>(), (float)logprobs["token_logprobs"]![t]!, 4);
+        }
+        Assert.Equal(Enumerable.Range(0, ids.Length).Select(t => Math.Max(0, t - 1)), logprobs["text_offset"]!.AsArray().Select(o => (int)o!));  // BOS is empty
+        // and echoed before a completion, the text is prompt + the completion the same seed gives, the lists run on
+        var expected = fixture.Reference(1, new SamplingOptions { Temperature = 1, MaxNewTokens = 6, Seed = 3 }, endless: true, logProbs: 1)[0];
+        Assert.Equal(prompt + expected.Text, Texts(echoed!, chat: false).Single());
+        var both = echoed!["choices"]![0]!["logprobs"]!;
+        Assert.Equal(ids.Length + expected.LogProbs!.Count, both["tokens"]!.AsArray().Count);
+        Assert.Equal(prompt.Length + expected.LogProbs[0].Offset, (int)both["text_offset"]![ids.Length]!);
     }
 
     // A streamed chat request's text deltas, concatenated.
