@@ -102,8 +102,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         }
     }
 
-    /// <summary>One prompt of a request, encoded: its ids, its text and its sampling options (the token limit settled).</summary>
-    private sealed record Encoded(int[] Ids, string Text, SamplingOptions Sampling);
+    /// <summary>One prompt of a request, encoded; <c>Echoed</c> is the text its ids decode to (what <c>echo</c> returns, so that its tokens' offsets agree).</summary>
+    private sealed record Encoded(int[] Ids, string Text, SamplingOptions Sampling, string Echoed);
 
     /// <summary>Each prompt's ids with the request's token limit settled against the model's context.</summary>
     private Encoded[] Encode(ServedRequest request)
@@ -122,9 +122,11 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             {
                 throw ApiError.Invalid(field, $"The prompt cannot be encoded: {e.Message}.");
             }
-            var vocabulary = policy.Generator.Model.Config.VocabSize;
-            if (ids.FirstOrDefault(id => id >= vocabulary, -1) is var outside and >= 0)
-                throw ApiError.Invalid(field, $"Token id {outside} is outside this model's vocabulary of {vocabulary}.");
+            var (vocabulary, tokenizer) = (policy.Generator.Model.Config.VocabSize, policy.Generator.Tokenizer);
+            if (given is not null && given.FirstOrDefault(id => id >= vocabulary || tokenizer.Bytes(id) is null, -1) is var outside and >= 0)
+                throw ApiError.Invalid(field, $"Token id {outside} is not in this model's vocabulary ({vocabulary} ids, {tokenizer.VocabSize} in its tokenizer).");
+            if (given is not null && request.Effort is not null)
+                throw ApiError.Invalid(field, "'reasoning_effort' takes prompts as text: a search encodes the prompt itself.");
             if (ids.Length == 0) throw ApiError.Invalid(field, "The prompt is empty, and this model adds no BOS token to start from.");
             int room = policy.MaxPositions - ids.Length;
             if (request.PromptOnly ? room < 0 : room < 1 || request.Sampling.MaxNewTokens > room)
@@ -133,7 +135,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
                     + (request.Sampling.MaxNewTokens > 0 ? $" and {request.Sampling.MaxNewTokens} more were asked for." : ", which leaves no room for an answer."),
                     field);
             int maxTokens = request.PromptOnly ? 0 : request.Sampling.MaxNewTokens > 0 ? request.Sampling.MaxNewTokens : Math.Min(options.MaxTokens, room);
-            encoded[p] = new Encoded(ids, text ?? policy.Generator.Tokenizer.Decode(ids), request.Sampling with { MaxNewTokens = maxTokens });
+            var decoded = tokenizer.Decode(ids);
+            encoded[p] = new Encoded(ids, text ?? decoded, request.Sampling with { MaxNewTokens = maxTokens }, decoded);
         }
         return encoded;
     }
@@ -148,11 +151,17 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         var busy = new ApiError(429, ApiErrorCode.QueueFull, $"The server is busy ({options.MaxQueue} requests already waiting); retry later.");
         if (request.Effort is null)
         {
+            // With echo and logprobs the prompts are scored first, on the worker, as part of the same job.
+            var scored = new IReadOnlyList<ServedToken>?[prompts.Length];
+            Action<CancellationToken>? first = request.Echo && request.LogProbs is { } top
+                ? token => { for (int p = 0; p < prompts.Length; p++) scored[p] = policy.ScorePrompt(prompts[p].Ids, top, token); }
+                : null;
             var generations = await (queue.TryEnqueueSampling(prompts.Select(p => (p.Ids, p.Sampling)).ToArray(), request.N,
-                progress is null ? null : (p, row, text) => progress(p * request.N + row, text), cancellation, request.LogProbs ?? 0) ?? throw busy).ConfigureAwait(false);
+                progress is null ? null : (p, row, text) => progress(p * request.N + row, text), cancellation, request.LogProbs ?? 0, first)
+                ?? throw busy).ConfigureAwait(false);
             var logProbsOf = request.LogProbs is null ? null : policy.Generator.Tokenizer;
             var completions = generations.Select(g => LocalPolicy.ToCompletion(g, logProbsOf)).ToArray();
-            if (request.Echo) completions = await EchoAsync(request, prompts, completions, busy, cancellation).ConfigureAwait(false);
+            if (request.Echo) completions = Echo(request, prompts, completions, scored);
             return new ServedResult(completions, prompts.Sum(p => p.Ids.Length), generations.Sum(g => g.Tokens.Length), 0);
         }
         ServedResult? result = null;
@@ -162,26 +171,14 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         return result!;
     }
 
-    /// <summary>
-    /// The completions with their prompts in front (<c>echo</c>), and with logprobs the prompts' tokens scored first: one
-    /// forward pass per prompt, run alone on the model (429 when the queue is full).
-    /// </summary>
-    private async Task<Completion[]> EchoAsync(ServedRequest request, Encoded[] prompts, Completion[] completions, ApiError busy, CancellationToken cancellation)
-    {
-        var scored = new IReadOnlyList<ServedToken>?[prompts.Length];
-        if (request.LogProbs is { } top)
-            await (queue.TryEnqueue(_ =>
-            {
-                for (int p = 0; p < prompts.Length; p++) scored[p] = policy.ScorePrompt(prompts[p].Ids, top);
-                return Task.CompletedTask;
-            }, cancellation) ?? throw busy).ConfigureAwait(false);
-        return completions.Select((c, index) =>
+    /// <summary>The completions with their prompts in front (<c>echo</c>), and the prompts' scored tokens before theirs.</summary>
+    private static Completion[] Echo(ServedRequest request, Encoded[] prompts, Completion[] completions, IReadOnlyList<ServedToken>?[] scored) =>
+        completions.Select((c, index) =>
         {
             int p = index / request.N;
-            var shifted = c.LogProbs?.Select(t => t with { Offset = t.Offset + prompts[p].Text.Length });
-            return c with { Text = prompts[p].Text + c.Text, LogProbs = shifted is null ? null : [.. scored[p]!, .. shifted] };
+            var shifted = c.LogProbs?.Select(t => t with { Offset = t.Offset + prompts[p].Echoed.Length });
+            return c with { Text = prompts[p].Echoed + c.Text, LogProbs = shifted is null ? null : [.. scored[p]!, .. shifted] };
         }).ToArray();
-    }
 
     /// <summary>Runs on the worker, alone on the model: one search per choice of each prompt for reasoning_effort.</summary>
     private Task<ServedResult> SearchAsync(ServedRequest request, ReasoningEffort effort, Encoded[] prompts, CancellationToken cancellation)

@@ -65,35 +65,42 @@ public sealed class LocalPolicy : ICompletionPolicy
     /// <summary>
     /// The prompt's tokens with their log-probabilities under the plain model distribution (the first, which nothing
     /// precedes, has none) and the <paramref name="top"/> most likely tokens at each position: what a completions request
-    /// with <c>echo</c> and <c>logprobs</c> returns for its prompt. One full forward pass; run it where the model is free
-    /// (the server's worker).
+    /// with <c>echo</c> and <c>logprobs</c> returns for its prompt. One forward pass of the trunk, the head in chunks of
+    /// positions (a large vocabulary's logits are not all held at once), cancellable between chunks; run it where the
+    /// model is free (the server's worker).
     /// </summary>
-    public IReadOnlyList<ServedToken> ScorePrompt(int[] ids, int top)
+    public IReadOnlyList<ServedToken> ScorePrompt(int[] ids, int top, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(ids);
         ArgumentOutOfRangeException.ThrowIfNegative(top);
         var (model, tokenizer) = (Generator.Model, Generator.Tokenizer);
         if (ids.Length == 0 || ids.Length > model.Config.MaxPositions)
             throw new ArgumentException($"A prompt of {ids.Length} tokens cannot be scored (1..{model.Config.MaxPositions}).", nameof(ids));
-        float[] own = [];
-        long[] alternatives = [];
-        float[] alternativeValues = [];
         var k = Math.Min(top, model.Config.VocabSize);
+        var own = new float[Math.Max(ids.Length - 1, 0)];
+        var (alternatives, alternativeValues) = (new long[own.Length * k], new float[own.Length * k]);
         if (ids.Length > 1)
         {
             using var inference = TorchSharp.torch.inference_mode();
             using var scope = TorchSharp.torch.NewDisposeScope();
             var device = model.Device;
-            var input = TorchSharp.torch.tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length], device: device);
-            var logProbs = model.call(input)[0].narrow(0, 0, ids.Length - 1).to(TorchSharp.torch.ScalarType.Float32).log_softmax(-1); // (T−1, V)
-            var next = TorchSharp.torch.tensor(ids.Skip(1).Select(i => (long)i).ToArray(), device: device).unsqueeze(1);              // (T−1, 1)
-            own = logProbs.gather(1, next).squeeze(1).cpu().data<float>().ToArray();
-            if (k > 0)
+            var hidden = model.Hidden(TorchSharp.torch.tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length], device: device))[0]; // (T, C)
+            const int Chunk = 256;
+            for (var start = 0; start < own.Length; start += Chunk)
             {
-                var (values, indices) = logProbs.topk(k, 1);                                                                          // (T−1, k)
-                (alternativeValues, alternatives) = (values.cpu().data<float>().ToArray(), indices.cpu().data<long>().ToArray());
+                cancellation.ThrowIfCancellationRequested();
+                using var chunk = TorchSharp.torch.NewDisposeScope();
+                var length = Math.Min(Chunk, own.Length - start);
+                var logProbs = model.Logits(hidden.narrow(0, start, length)).to(TorchSharp.torch.ScalarType.Float32).log_softmax(-1); // (L, V)
+                var next = TorchSharp.torch.tensor(ids.Skip(start + 1).Take(length).Select(i => (long)i).ToArray(), device: device).unsqueeze(1);
+                logProbs.gather(1, next).squeeze(1).cpu().data<float>().CopyTo(own, start);
+                if (k == 0) continue;
+                var (values, indices) = logProbs.topk(k, 1);                                                                          // (L, k)
+                values.cpu().data<float>().CopyTo(alternativeValues, start * k);
+                indices.cpu().data<long>().CopyTo(alternatives, start * k);
             }
         }
+        var starts = Starts(tokenizer, ids);
         var tokens = new List<ServedToken>(ids.Length);
         for (var i = 0; i < ids.Length; i++)
         {
@@ -101,10 +108,29 @@ public sealed class LocalPolicy : ICompletionPolicy
             for (var j = 0; i > 0 && j < k; j++)
                 if (tokenizer.Bytes((int)alternatives[(i - 1) * k + j]) is { } bytes)
                     alike.Add((tokenizer.Decode([(int)alternatives[(i - 1) * k + j]]), bytes, alternativeValues[(i - 1) * k + j]));
-            var offset = tokenizer.Decode(ids.AsSpan(0, i)).TrimEnd('\uFFFD').Length;
-            tokens.Add(new ServedToken(tokenizer.Decode([ids[i]]), tokenizer.Bytes(ids[i]) ?? [], offset, i == 0 ? null : own[i - 1], alike));
+            tokens.Add(new ServedToken(tokenizer.Decode([ids[i]]), tokenizer.Bytes(ids[i]) ?? [], starts[i], i == 0 ? null : own[i - 1], alike));
         }
         return tokens;
+    }
+
+    /// <summary>
+    /// For each id, the length (UTF-16) of the whole characters the ids before it decode to — a character split over
+    /// byte-level tokens counts once it is complete — and after the last one the whole length: the ids' offsets in their
+    /// text, in one pass.
+    /// </summary>
+    private static int[] Starts(ITokenizer tokenizer, ReadOnlySpan<int> ids)
+    {
+        var decoder = System.Text.Encoding.UTF8.GetDecoder();
+        var starts = new int[ids.Length + 1];
+        var chars = 0;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            starts[i] = chars;
+            var bytes = tokenizer.Bytes(ids[i]) ?? [];
+            chars += decoder.GetChars(bytes, 0, bytes.Length, new char[bytes.Length + 2], 0, flush: false);
+        }
+        starts[ids.Length] = chars;
+        return starts;
     }
 
     /// <summary>
@@ -121,23 +147,21 @@ public sealed class LocalPolicy : ICompletionPolicy
         return new Completion(text, finish, generation.Tokens.Length) { LogProbs = logProbsOf is null ? null : Tokens(generation, text, logProbsOf) };
     }
 
-    // The generated tokens that make up the returned text (not those of a cut stop string, not EOS): the fewest whose
-    // decoded text begins with it, so a character split over byte-level tokens keeps all of them. Each with its offset
-    // in the text (where the text decoded before it ends), log-probability and most likely alternatives; ids the
-    // tokenizer does not know (a vocabulary padded past it) are left out of the alternatives.
+    // The generated tokens that make up the returned text (not those of a cut stop string, not EOS): those that start
+    // inside it, so a character split over byte-level tokens keeps all of them. Each with its offset in the text,
+    // log-probability and most likely alternatives; ids the tokenizer does not know (a vocabulary padded past it) are
+    // left out of the alternatives.
     private static List<ServedToken> Tokens(Generation generation, string text, ITokenizer tokenizer)
     {
         var ids = generation.Tokens;
-        var count = 0;
-        while (count < ids.Length && ids[count] != tokenizer.Eos && !tokenizer.Decode(ids.AsSpan(0, count)).StartsWith(text, StringComparison.Ordinal)) count++;
-        var tokens = new List<ServedToken>(count);
-        for (var i = 0; i < count; i++)
+        var starts = Starts(tokenizer, ids);
+        var tokens = new List<ServedToken>();
+        for (var i = 0; i < ids.Length && ids[i] != tokenizer.Eos && starts[i] < text.Length; i++)
         {
             var top = new List<(string, byte[], float)>();
             foreach (var alternative in generation.TopLogProbs?[i] ?? [])
                 if (tokenizer.Bytes(alternative.Token) is { } bytes) top.Add((tokenizer.Decode([alternative.Token]), bytes, alternative.LogProb));
-            var offset = Math.Min(text.Length, tokenizer.Decode(ids.AsSpan(0, i)).TrimEnd('\uFFFD').Length);
-            tokens.Add(new ServedToken(tokenizer.Decode([ids[i]]), tokenizer.Bytes(ids[i]) ?? [], offset, generation.LogProbs[i], top));
+            tokens.Add(new ServedToken(tokenizer.Decode([ids[i]]), tokenizer.Bytes(ids[i]) ?? [], starts[i], generation.LogProbs[i], top));
         }
         return tokens;
     }

@@ -65,14 +65,15 @@ internal sealed class WorkQueue : IAsyncDisposable
     /// <summary>
     /// Queues <paramref name="n"/> continuations of each of <paramref name="prompts"/> to join the decode batch
     /// (<see cref="BatchDecoder.Add"/>, a request each), as one job: the task completes with them, prompt after prompt;
-    /// <paramref name="progress"/> hears (prompt, choice, text). Null when the queue is full.
+    /// <paramref name="progress"/> hears (prompt, choice, text); <paramref name="first"/>, when given, runs on the worker,
+    /// alone on the model, before the prompts join (scoring an echoed prompt). Null when the queue is full.
     /// </summary>
     public Task<IReadOnlyList<Generation>>? TryEnqueueSampling(IReadOnlyList<(int[] Ids, SamplingOptions Options)> prompts, int n,
-        Action<int, int, string>? progress, CancellationToken cancellation, int topLogProbs = 0)
+        Action<int, int, string>? progress, CancellationToken cancellation, int topLogProbs = 0, Action<CancellationToken>? first = null)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         if (prompts.Count == 0) throw new ArgumentException("Give at least one prompt.", nameof(prompts));
-        var sampling = new SamplingJob(prompts, n, progress, topLogProbs, new TaskCompletionSource<IReadOnlyList<Generation>>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var sampling = new SamplingJob(prompts, n, progress, topLogProbs, first, new TaskCompletionSource<IReadOnlyList<Generation>>(TaskCreationOptions.RunContinuationsAsynchronously));
         var job = new Job(null, sampling, cancellation, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         return Enter(job) ? sampling.Result.Task : null;
     }
@@ -149,6 +150,11 @@ internal sealed class WorkQueue : IAsyncDisposable
         var requests = new List<Task<IReadOnlyList<Generation>>>();
         try
         {
+            if (sampling.First is { } first)
+            {
+                using var run = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation, _stopping.Token);
+                first(run.Token);
+            }
             for (var p = 0; p < sampling.Prompts.Count; p++)
             {
                 var prompt = p;
@@ -163,8 +169,16 @@ internal sealed class WorkQueue : IAsyncDisposable
             siblings.Cancel();
             siblings.Dispose();
             Leave();
-            Interlocked.Increment(ref _failed);
-            sampling.Result.TrySetException(e);
+            if (e is OperationCanceledException)
+            {
+                Interlocked.Increment(ref _cancelled);
+                sampling.Result.TrySetCanceled(job.Cancellation.IsCancellationRequested ? job.Cancellation : _stoppingToken);
+            }
+            else
+            {
+                Interlocked.Increment(ref _failed);
+                sampling.Result.TrySetException(e);
+            }
             return;
         }
         Task.WhenAll(requests).ContinueWith(done =>
@@ -247,7 +261,7 @@ internal sealed class WorkQueue : IAsyncDisposable
     private sealed record Job(Func<CancellationToken, Task>? Work, SamplingJob? Sampling, CancellationToken Cancellation, TaskCompletionSource Done);
 
     private sealed record SamplingJob(IReadOnlyList<(int[] Ids, SamplingOptions Options)> Prompts, int N, Action<int, int, string>? Progress,
-        int TopLogProbs, TaskCompletionSource<IReadOnlyList<Generation>> Result);
+        int TopLogProbs, Action<CancellationToken>? First, TaskCompletionSource<IReadOnlyList<Generation>> Result);
 
     private sealed class Resume(WorkQueue queue) : IDisposable
     {

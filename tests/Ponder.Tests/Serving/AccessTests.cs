@@ -102,6 +102,11 @@ public sealed class AccessTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(20, body!["choices"]!.AsArray().Count);
         Assert.Equal(1, server.Queue.Completed);
+
+        // and scoring echoed prompts is part of their job, not a second one
+        var (echoed, _) = await ServerFixture.PostAsync(_http, server, "completions", $$"""{"model": "tiny", "prompt": [{{prompts}}], "echo": true, "logprobs": 2, "max_tokens": 3}""");
+        Assert.Equal(HttpStatusCode.OK, echoed);
+        Assert.Equal(2, server.Queue.Completed);
     }
 
     [Fact]

@@ -83,6 +83,7 @@ public sealed class ErrorTests(ServerFixture fixture) : IClassFixture<ServerFixt
         { "completions", """{"model": "tiny", "prompt": [1, 2.5]}""", 400, "prompt", "invalid_value" },
         { "completions", """{"model": "tiny", "prompt": [1, 99999]}""", 400, "prompt", "invalid_value" },
         { "completions", """{"model": "tiny", "prompt": {"text": "1"}}""", 400, "prompt", "invalid_type" },
+        { "completions", """{"model": "tiny", "prompt": [1, 5, 6], "reasoning_effort": "low"}""", 400, "prompt", "invalid_value" },
         { "completions", """{"model": "tiny", "prompt": ""}""", 400, "prompt", "invalid_value" },
         { "completions", """{"model": "tiny", "prompt": "1", "echo": true, "reasoning_effort": "low"}""", 400, "echo", "invalid_value" },
         { "completions", """{"model": "tiny", "prompt": "1", "echo": "yes"}""", 400, "echo", "invalid_type" },
