@@ -222,14 +222,20 @@ public sealed class Generator
 
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
-        var device = _model.Device;
-        var validT = fed == b ? null : tensor(feed.ToArray(), device: device).unsqueeze(1);      // (B, 1)
-        var logits = _model.StepLogits(tensor(ids, [b, 1], device: device), state.Cache, validT); // (B, V)
-        if (validT is not null) logits = where(validT, logits, state.Logits);                   // (B, V)
-        state.ReplaceLogits(logits.DetachFromDisposeScope());
+        Step(state, tensor(ids, [b, 1], device: _model.Device), [.. feed], fed);
         for (var j = 0; j < b; j++)
             if (feed[j]) lengths[j]++;
         state.Cache.SetPositionBound(lengths.Max());
+    }
+
+    // One decode step of `ids` (B, 1): rows whose `feed` is false (`fed` rows are true) get an empty slot and keep their
+    // logits. Inside a dispose scope, under inference mode.
+    private void Step(DecodeState state, Tensor ids, bool[] feed, int fed)
+    {
+        var validT = fed == feed.Length ? null : tensor(feed, device: _model.Device).unsqueeze(1); // (B, 1)
+        var logits = _model.StepLogits(ids, state.Cache, validT);                               // (B, V)
+        if (validT is not null) logits = where(validT, logits, state.Logits);                   // (B, V)
+        state.ReplaceLogits(logits.DetachFromDisposeScope());
         DecodeTokens += fed;
     }
 
@@ -310,12 +316,7 @@ public sealed class Generator
             var fed = feed.Count(f => f);
             if (fed == 0) break;
 
-            var ids = sample.Tokens.view(b, 1);                                                      // (B, 1)
-            var validT = fed == b ? null : tensor(feed, device: _model.Device).unsqueeze(1);         // (B, 1)
-            var logits = _model.StepLogits(ids, state.Cache, validT);                               // (B, V)
-            if (validT is not null) logits = where(validT, logits, state.Logits);                   // (B, V)
-            state.ReplaceLogits(logits.DetachFromDisposeScope());
-            DecodeTokens += fed;
+            Step(state, sample.Tokens.view(b, 1), feed, fed);
 
             var live = Enumerable.Range(0, b).Where(j => outputs[map[j]].Finish is null).ToArray();
             if (!keepState && live.Length > 0 && 2 * live.Length <= b)
