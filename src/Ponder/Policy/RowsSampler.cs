@@ -24,8 +24,11 @@ internal static class RowsSampler
 
     /// <summary>Whether <paramref name="logits"/> (B, V) and <paramref name="options"/> take this path.</summary>
     public static bool Applies(Tensor logits, SamplingOptions options) =>
-        logits.device_type == DeviceType.CPU && logits.dtype == ScalarType.Float32 && logits.dim() == 2 && logits.is_contiguous()
-        && logits.numel() > 0 && (options.TopK <= 0 || options.TopK >= logits.size(1)) && options.TopP >= 1;
+        Readable(logits) && logits.numel() > 0 && (options.TopK <= 0 || options.TopK >= logits.size(1)) && options.TopP >= 1;
+
+    /// <summary>Whether logits (B, V) can be read in place here: float32, contiguous, on the CPU.</summary>
+    public static bool Readable(Tensor logits) =>
+        logits.device_type == DeviceType.CPU && logits.dtype == ScalarType.Float32 && logits.dim() == 2 && logits.is_contiguous();
 
     /// <summary>Samples every row; with <paramref name="draws"/> null, the noise comes from libtorch's default generator.</summary>
     public static unsafe SampledTokens Sample(Tensor logits, SamplingOptions options, UniformDraws? draws)

@@ -38,7 +38,7 @@ public static class Sampler
             if (rows[r] is { Temperature: not 0.0, Draws: null }) throw new ArgumentException($"Row {r} samples at temperature {rows[r]!.Temperature} without a noise stream.", nameof(rows));
         var (tokens, logProbs) = (new long[b], new float[b]);
         using var scope = NewDisposeScope();
-        var cpu = logits.device_type == DeviceType.CPU && logits.dtype == ScalarType.Float32 && logits.is_contiguous() ? logits : null;
+        var cpu = RowsSampler.Readable(logits) ? logits : null;
         var sampled = Enumerable.Range(0, rows.Count).Where(r => rows[r] is not null).ToArray();
         var inC = sampled.Where(r => cpu is not null && (rows[r]!.Temperature == 0 || rows[r]!.Unfiltered(vocab))).ToArray();
         if (inC.Length > 0) RowsSampler.SampleRows(cpu!, inC, rows, tokens, logProbs);
@@ -69,7 +69,7 @@ public static class Sampler
         var v = (int)logits.size(1);
         k = Math.Min(k, v);
         if (k == 0) return [];
-        if (logits.device_type == DeviceType.CPU && logits.dtype == ScalarType.Float32 && logits.is_contiguous())
+        if (RowsSampler.Readable(logits))
             return Top((float*)SmallRowOps.Address(logits) + (long)row * v, v, k);
         using var scope = NewDisposeScope();
         fixed (float* copy = logits[row].to(ScalarType.Float32).cpu().data<float>().ToArray())
@@ -121,7 +121,7 @@ public static class Sampler
             using var temperature = options.Temperature.ToScalar();                     // held for the call (Scalars)
             var scaled = options.Temperature == 1 ? raw : raw.div(temperature);         // (B, V)
             var (candidates, indices) = Candidates(scaled, options.TopK, options.TopP);  // (B, K), (B, K) or null
-            var gumbel = (rowDraws is null ? Uniform(candidates, draws) : Uniform(candidates, rowDraws)).log_().neg_().clamp_min_(Scalars.Tiny).log_(); // (B, K) log E, E = −log U
+            var gumbel = Uniform(candidates, draws, rowDraws).log_().neg_().clamp_min_(Scalars.Tiny).log_(); // (B, K) log E, E = −log U
             var choice = candidates.sub(gumbel).argmax(-1);                              // (B)
             tokens = indices is null ? choice : indices.gather(-1, choice.unsqueeze(-1)).squeeze(-1);
             logProbs = Pick(modelLogProbs, tokens);
@@ -155,21 +155,18 @@ public static class Sampler
         return (values.MoveToOuterDisposeScope(), indices.MoveToOuterDisposeScope());
     }
 
-    // Uniform draws in the shape of `like`, in its element order, on its device.
-    private static Tensor Uniform(Tensor like, UniformDraws? draws)
+    // Uniform draws in the shape of `like` (B, K), on its device: from `draws` in element order, or row b from its own
+    // stream rowDraws[b], or with neither from libtorch's default generator.
+    private static Tensor Uniform(Tensor like, UniformDraws? draws, UniformDraws[]? rowDraws)
     {
-        if (draws is null) return empty_like(like).uniform_(0, 1);
+        if (draws is null && rowDraws is null) return empty_like(like).uniform_(0, 1);
         var host = new float[like.numel()];
-        draws.Fill(host);
-        return tensor(host, like.shape, ScalarType.Float32).to(like.device);
-    }
-
-    // Uniform draws in the shape of `like` (B, K), row b from its own stream.
-    private static Tensor Uniform(Tensor like, UniformDraws[] rowDraws)
-    {
-        var (b, k) = ((int)like.size(0), (int)like.size(1));
-        var host = new float[b * k];
-        for (var r = 0; r < b; r++) rowDraws[r].Fill(host.AsSpan(r * k, k));
+        if (rowDraws is null) draws!.Fill(host);
+        else
+        {
+            var k = (int)like.size(1);
+            for (var r = 0; r < rowDraws.Length; r++) rowDraws[r].Fill(host.AsSpan(r * k, k));
+        }
         return tensor(host, like.shape, ScalarType.Float32).to(like.device);
     }
 
