@@ -111,8 +111,7 @@ public sealed class KvCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(rows);
         if (rows.Length == 0) throw new ArgumentException("Select needs at least one row.", nameof(rows));
-        foreach (var r in rows)
-            if (r < 0 || r >= Batch) throw new ArgumentOutOfRangeException(nameof(rows), $"Row {r} is outside 0..{Batch - 1}.");
+        RequireRows(rows, nameof(rows));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var index = tensor(rows, device: Device);                                                  // (B')
@@ -140,12 +139,10 @@ public sealed class KvCache : IDisposable
         var first = parts[0].Cache;
         foreach (var (cache, rows) in parts)
         {
-            if (cache._keys.Length != first._keys.Length || cache.KvHeads != first.KvHeads || cache.HeadDim != first.HeadDim
-                || cache.DType != first.DType || cache.Device.type != first.Device.type || cache._maxPositions != first._maxPositions)
+            if (!cache.SameModel(first) || cache._maxPositions != first._maxPositions)
                 throw new ArgumentException("Join needs caches of one model (layers, heads, element type and device alike).", nameof(parts));
             if (cache._pending != 0) throw new InvalidOperationException("Join of a cache with an append in progress.");
-            foreach (var r in rows)
-                if (r < 0 || r >= cache.Batch) throw new ArgumentOutOfRangeException(nameof(parts), $"Row {r} is outside 0..{cache.Batch - 1}.");
+            cache.RequireRows(rows, nameof(parts));
         }
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -210,7 +207,7 @@ public sealed class KvCache : IDisposable
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegative(target);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(target, Batch);
-        if (source._keys.Length != _keys.Length || source.KvHeads != KvHeads || source.HeadDim != HeadDim || source.DType != DType || source.Device.type != Device.type)
+        if (!source.SameModel(this))
             throw new ArgumentException("Place needs a cache of the same model (layers, heads, element type and device alike).", nameof(source));
         if (_pending != 0 || source._pending != 0) throw new InvalidOperationException("Place with an append in progress.");
         var width = source.HeldColumns(sourceRow);
@@ -234,13 +231,23 @@ public sealed class KvCache : IDisposable
         _positionBound = Math.Max(_positionBound, source._positionBound);
     }
 
+    // Whether `other` holds keys and values of the same shape and kind (layers, heads, head size, element type, device).
+    private bool SameModel(KvCache other) =>
+        other._keys.Length == _keys.Length && other.KvHeads == KvHeads && other.HeadDim == HeadDim && other.DType == DType && other.Device.type == Device.type;
+
+    private void RequireRows(long[] rows, string parameter)
+    {
+        foreach (var r in rows)
+            if (r < 0 || r >= Batch) throw new ArgumentOutOfRangeException(parameter, $"Row {r} is outside 0..{Batch - 1}.");
+    }
+
     private unsafe int FirstHeldOnCpu(long[] rows)
     {
         var slots = (bool*)SmallRowOps.Address(_valid);
         var first = Length;
+        RequireRows(rows, nameof(rows));
         foreach (var row in rows)
         {
-            if (row < 0 || row >= Batch) throw new ArgumentOutOfRangeException(nameof(rows), $"Row {row} is outside 0..{Batch - 1}.");
             var held = new Span<bool>(slots + row * Capacity, first).IndexOf(true);
             if (held >= 0) first = held;
         }
