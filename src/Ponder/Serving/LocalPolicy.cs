@@ -101,17 +101,16 @@ public sealed class LocalPolicy : ICompletionPolicy
             }
         }
         var starts = Starts(tokenizer, ids);
-        var tokens = new List<ServedToken>(ids.Length);
-        for (var i = 0; i < ids.Length; i++)
-        {
-            var alike = new List<(string, byte[], float)>();
-            for (var j = 0; i > 0 && j < k; j++)
-                if (tokenizer.Bytes((int)alternatives[(i - 1) * k + j]) is { } bytes)
-                    alike.Add((tokenizer.Decode([(int)alternatives[(i - 1) * k + j]]), bytes, alternativeValues[(i - 1) * k + j]));
-            tokens.Add(new ServedToken(tokenizer.Decode([ids[i]]), tokenizer.Bytes(ids[i]) ?? [], starts[i], i == 0 ? null : own[i - 1], alike));
-        }
-        return tokens;
+        return ids.Select((id, i) => Served(tokenizer, id, starts[i], i == 0 ? null : own[i - 1],
+            Enumerable.Range((i - 1) * k, i == 0 ? 0 : k).Select(a => new TokenLogProb((int)alternatives[a], alternativeValues[a])))).ToList();
     }
+
+    // A token as a response lists it: its text, bytes, offset, log-probability and alternatives (ids the tokenizer does
+    // not know, in a vocabulary padded past it, left out of these).
+    private static ServedToken Served(ITokenizer tokenizer, int id, int offset, float? logProb, IEnumerable<TokenLogProb> alternatives) =>
+        new(tokenizer.Decode([id]), tokenizer.Bytes(id) ?? [], offset, logProb,
+            alternatives.Select(a => (Id: a.Token, Bytes: tokenizer.Bytes(a.Token), a.LogProb)).Where(a => a.Bytes is not null)
+                .Select(a => (tokenizer.Decode([a.Id]), a.Bytes!, a.LogProb)).ToList());
 
     /// <summary>
     /// For each id, the length (UTF-16) of the whole characters the ids before it decode to — a character split over
@@ -148,21 +147,14 @@ public sealed class LocalPolicy : ICompletionPolicy
     }
 
     // The generated tokens that make up the returned text (not those of a cut stop string, not EOS): those that start
-    // inside it, so a character split over byte-level tokens keeps all of them. Each with its offset in the text,
-    // log-probability and most likely alternatives; ids the tokenizer does not know (a vocabulary padded past it) are
-    // left out of the alternatives.
+    // inside it, so a character split over byte-level tokens keeps all of them.
     private static List<ServedToken> Tokens(Generation generation, string text, ITokenizer tokenizer)
     {
         var ids = generation.Tokens;
         var starts = Starts(tokenizer, ids);
         var tokens = new List<ServedToken>();
         for (var i = 0; i < ids.Length && ids[i] != tokenizer.Eos && starts[i] < text.Length; i++)
-        {
-            var top = new List<(string, byte[], float)>();
-            foreach (var alternative in generation.TopLogProbs?[i] ?? [])
-                if (tokenizer.Bytes(alternative.Token) is { } bytes) top.Add((tokenizer.Decode([alternative.Token]), bytes, alternative.LogProb));
-            tokens.Add(new ServedToken(tokenizer.Decode([ids[i]]), tokenizer.Bytes(ids[i]) ?? [], starts[i], generation.LogProbs[i], top));
-        }
+            tokens.Add(Served(tokenizer, ids[i], starts[i], generation.LogProbs[i], generation.TopLogProbs?[i] ?? []));
         return tokens;
     }
 }
