@@ -102,8 +102,11 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         }
     }
 
-    /// <summary>One prompt of a request, encoded; <c>Echoed</c> is the text its ids decode to (what <c>echo</c> returns, so that its tokens' offsets agree).</summary>
-    private sealed record Encoded(int[] Ids, string Text, SamplingOptions Sampling, string Echoed);
+    /// <summary>
+    /// One prompt of a request, encoded: its ids, its text when given as text (a search takes it), its sampling options,
+    /// and with <c>echo</c> the text its ids decode to (what echo returns, so that its tokens' offsets agree).
+    /// </summary>
+    private sealed record Encoded(int[] Ids, string? Text, SamplingOptions Sampling, string? Echoed);
 
     /// <summary>Each prompt's ids with the request's token limit settled against the model's context.</summary>
     private Encoded[] Encode(ServedRequest request)
@@ -135,8 +138,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
                     + (request.Sampling.MaxNewTokens > 0 ? $" and {request.Sampling.MaxNewTokens} more were asked for." : ", which leaves no room for an answer."),
                     field);
             int maxTokens = request.PromptOnly ? 0 : request.Sampling.MaxNewTokens > 0 ? request.Sampling.MaxNewTokens : Math.Min(options.MaxTokens, room);
-            var decoded = tokenizer.Decode(ids);
-            encoded[p] = new Encoded(ids, text ?? decoded, request.Sampling with { MaxNewTokens = maxTokens }, decoded);
+            encoded[p] = new Encoded(ids, text, request.Sampling with { MaxNewTokens = maxTokens }, request.Echo ? tokenizer.Decode(ids) : null);
         }
         return encoded;
     }
@@ -176,8 +178,9 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         completions.Select((c, index) =>
         {
             int p = index / request.N;
-            var shifted = c.LogProbs?.Select(t => t with { Offset = t.Offset + prompts[p].Echoed.Length });
-            return c with { Text = prompts[p].Echoed + c.Text, LogProbs = shifted is null ? null : [.. scored[p]!, .. shifted] };
+            var echoed = prompts[p].Echoed!;
+            var shifted = c.LogProbs?.Select(t => t with { Offset = t.Offset + echoed.Length });
+            return c with { Text = echoed + c.Text, LogProbs = shifted is null ? null : [.. scored[p]!, .. shifted] };
         }).ToArray();
 
     /// <summary>Runs on the worker, alone on the model: one search per choice of each prompt for reasoning_effort.</summary>
@@ -189,7 +192,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             for (int i = 0; i < request.N; i++)
             {
                 var seed = i == 0 ? prompt.Sampling.Seed : Seeds.Mix(prompt.Sampling.Seed, i);
-                var answer = reasoners[effort].Reason(prompt.Text, prompt.Ids, prompt.Sampling with { Seed = seed }, cancellation);
+                var answer = reasoners[effort].Reason(prompt.Text!, prompt.Ids, prompt.Sampling with { Seed = seed }, cancellation);
                 choices.Add(answer.Chosen);
                 completionTokens += answer.Spent;
                 reasoningTokens += answer.ReasoningTokens;
