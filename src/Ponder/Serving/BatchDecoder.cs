@@ -147,12 +147,12 @@ internal sealed class BatchDecoder : IDisposable
     // by rebuilding it.
     private void Admit(List<Row> joining)
     {
-        var ended = Enumerable.Range(0, _rows.Count).Where(j => _rows[j].Finish is not null).ToList();
-        var columns = _state?.Cache.Length ?? 0;
         if (LiveRows > 0 && _stepsSinceJoin < JoinEvery) return;
-        if (ended.Count > 0 && LiveRows > 0)
+        var ended = Indices(live: false);
+        if (ended.Length > 0 && LiveRows > 0)
         {
-            Take(joining, ended.Count, request => request.Prompt.Length <= columns);
+            var columns = _state!.Cache.Length;
+            Take(joining, ended.Length, request => request.Prompt.Length <= columns);
             if (joining.Count > 0)
             {
                 var (fresh, promptOf) = Prefill(joining);
@@ -202,7 +202,7 @@ internal sealed class BatchDecoder : IDisposable
     // they held are left out.
     private void Repack(DecodeState? fresh = null, int[]? promptOf = null, List<Row>? joining = null)
     {
-        var live = Enumerable.Range(0, _rows.Count).Where(j => _rows[j].Finish is null).ToArray();
+        var live = Indices(live: true);
         var parts = new List<(DecodeState, int[])>();
         if (live.Length > 0) parts.Add((_state!, live));
         if (fresh is not null && joining!.Count > 0) parts.Add((fresh, promptOf!));
@@ -224,7 +224,7 @@ internal sealed class BatchDecoder : IDisposable
     // joined in place starts at the last column; the attention of every row reads every column).
     private void TrimColumns()
     {
-        var live = Enumerable.Range(0, _rows.Count).Where(j => _rows[j].Finish is null).Select(j => (long)j).ToArray();
+        var live = Indices(live: true).Select(j => (long)j).ToArray();
         var (first, length) = (_state!.Cache.FirstHeld(live), _state.Cache.Length);
         if (first >= 16 && 4 * first >= length) Repack();
     }
@@ -268,6 +268,9 @@ internal sealed class BatchDecoder : IDisposable
         if (live == 0) Reset();
         else if (2 * live <= _rows.Count && _pending.Count == 0) Repack();
     }
+
+    // The batch indices of the rows still generating, or of those that ended.
+    private int[] Indices(bool live) => Enumerable.Range(0, _rows.Count).Where(j => _rows[j].Finish is null == live).ToArray();
 
     private void Reset()
     {

@@ -167,30 +167,23 @@ internal sealed class WorkQueue : IAsyncDisposable
         catch (Exception e)
         {
             siblings.Cancel();
-            siblings.Dispose();
-            Leave();
-            if (e is OperationCanceledException)
-            {
-                Interlocked.Increment(ref _cancelled);
-                sampling.Result.TrySetCanceled(job.Cancellation.IsCancellationRequested ? job.Cancellation : _stoppingToken);
-            }
-            else
-            {
-                Interlocked.Increment(ref _failed);
-                sampling.Result.TrySetException(e);
-            }
+            End(e is OperationCanceledException ? null : [e], null);
             return;
         }
-        Task.WhenAll(requests).ContinueWith(done =>
+        Task.WhenAll(requests).ContinueWith(done => End(done.IsFaulted ? done.Exception!.InnerExceptions : null, done.IsCompletedSuccessfully ? done.Result : null),
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        // Settles the job once: failed with `errors`, done with `results`, else cancelled.
+        void End(IEnumerable<Exception>? errors, IReadOnlyList<Generation>[]? results)
         {
             siblings.Dispose();
             Leave();
-            if (done.IsFaulted)
+            if (errors is not null)
             {
                 Interlocked.Increment(ref _failed);
-                sampling.Result.TrySetException(done.Exception!.InnerExceptions);
+                sampling.Result.TrySetException(errors);
             }
-            else if (done.IsCanceled)
+            else if (results is null)
             {
                 Interlocked.Increment(ref _cancelled);
                 sampling.Result.TrySetCanceled(job.Cancellation.IsCancellationRequested ? job.Cancellation : _stoppingToken);
@@ -198,9 +191,9 @@ internal sealed class WorkQueue : IAsyncDisposable
             else
             {
                 Interlocked.Increment(ref _completed);
-                sampling.Result.TrySetResult(done.Result.SelectMany(g => g).ToArray());
+                sampling.Result.TrySetResult(results.SelectMany(g => g).ToArray());
             }
-        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
     private static void StopAll(CancellationTokenSource siblings)
