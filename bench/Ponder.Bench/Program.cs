@@ -18,6 +18,8 @@ using static TorchSharp.torch;
 //   (steps alternate), and what its products and attention alone give (see TrainProfile); --train-attention only the attention rows.
 // --serve prints only the server under C concurrent clients (--clients 1,4,16,64), one row at a time against continuous
 //   batching (see ServeBench).
+// --row-claims prints batch-64 decode with a fused step's rows in chunks the threads claim (the default) against one
+//   fixed share a thread, alternated many times (see RowClaims).
 // --cpu-time measures rates per CPU-second of this process instead of per wall second (for a shared machine; see BenchClock).
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
 double seconds = double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "5", System.Globalization.CultureInfo.InvariantCulture);
@@ -87,6 +89,11 @@ else
     model = new Transformer(sft.Model with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad });
     model.to(device);
     Console.WriteLine($"model: default shape, random weights ({model.ParameterCount:N0} parameters; no checkpoint at {checkpoint})");
+}
+if (args.Contains("--row-claims"))
+{
+    RowClaims.Run(model, tokenizer, task, seconds, peak, MatmulPeak);
+    return 0;
 }
 if (args.Contains("--train-attention"))
 {

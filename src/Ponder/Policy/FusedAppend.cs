@@ -6,7 +6,7 @@ namespace Ponder.Policy;
 
 /// <summary>
 /// A whole cached append of a float32 model on the CPU in C# (a decode step of one token a row, or a prompt's
-/// prefill), with no libtorch op between the embedding and the final norm: each thread takes a share of the batch's rows
+/// prefill), with no libtorch op between the embedding and the final norm: each thread takes chunks of the batch's rows
 /// and runs every layer on them (rows are independent: a row attends only to its own cache), so an append costs one
 /// fork and join instead of some sixty libtorch calls, each of which parks or wakes libtorch's worker threads.
 /// </summary>
@@ -28,6 +28,12 @@ internal static class FusedAppend
     public const long MaxScratchFloats = 1L << 24;
 
     private static long _calls;
+
+    /// <summary>
+    /// Whether threads claim chunks of rows as they come free (the default) rather than each taking one fixed share:
+    /// the same results either way; the benchmark's <c>--row-claims</c> compares the two.
+    /// </summary>
+    internal static bool ClaimedChunks = true;
 
     /// <summary>Appends computed here so far in this process (tests check which path an append took).</summary>
     public static long Calls => Interlocked.Read(ref _calls);
@@ -109,10 +115,27 @@ internal static class FusedAppend
                 withHead ? Address(head) : 0, withHead ? (int)head!.size(0) : 0, Address(logits));
             var available = Math.Max(1, get_num_threads());
             var threads = Math.Min(Math.Min(available, rows), Math.Max(1, rows * t / MinRowsPerThread));
-            // A part's first row; with the head, a multiple of four (the head's four-row tiles are the whole batch's).
-            int First(int part) => part == threads ? rows : withHead ? (int)((long)rows * part / threads) / 4 * 4 : (int)((long)rows * part / threads);
             if (threads <= 1) Rows(step with { OutputThreads = available }, 0, rows);
-            else RowWorkers.For(threads, part => Rows(step, First(part), First(part + 1)));
+            else if (!ClaimedChunks)
+            {
+                int First(int part) => part == threads ? rows : withHead ? (int)((long)rows * part / threads) / 4 * 4 : (int)((long)rows * part / threads);
+                RowWorkers.For(threads, part => Rows(step, First(part), First(part + 1)));
+            }
+            else
+            {
+                // The rows go in chunks that the threads claim as they come free, so a thread that starts late or is
+                // descheduled (another process on its core) leaves its share to the others instead of stalling the
+                // append: about two chunks a thread, of at least MinRowsPerThread tokens, and with the head whole
+                // four-row tiles (the head's tiles are the whole batch's).
+                var chunk = Math.Max((rows + 2 * threads - 1) / (2 * threads), (MinRowsPerThread + t - 1) / t);
+                if (withHead) chunk = (chunk + 3) / 4 * 4;
+                var chunks = (rows + chunk - 1) / chunk;
+                var claimed = new StrongBox<int>(0);
+                RowWorkers.For(threads, _ =>
+                {
+                    for (int k; (k = Interlocked.Increment(ref claimed.Value) - 1) < chunks;) Rows(step, k * chunk, Math.Min(rows, (k + 1) * chunk));
+                });
+            }
         }
         GC.KeepAlive(scratch);
         GC.KeepAlive(positionsC);

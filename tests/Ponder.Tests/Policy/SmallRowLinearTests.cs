@@ -164,7 +164,7 @@ public sealed class SmallRowLinearTests
     [Theory]
     [InlineData(3, false)]    // four rows or fewer: the head on the small-row kernel, after the pass
     [InlineData(5, false)]    // one tile and a tail row
-    [InlineData(20, false)]   // two threads' halves of ten rows: the split moves to eight, a multiple of four
+    [InlineData(20, false)]   // two threads' chunks of eight, eight and four rows: whole four-row tiles
     [InlineData(64, false)]
     [InlineData(64, true)]    // a padding row: the head after the pass
     public void A_decode_steps_logits_with_the_head_in_the_pass_are_the_heads_on_its_hidden_states_bit_for_bit(int batch, bool padding)
@@ -300,9 +300,9 @@ public sealed class SmallRowLinearTests
         var prompt = tensor(TinyModels.RandomTokens(24 * 6, 50, seed: 16).Select(t => (long)t).ToArray()).view(24, 6);
         var valid = arange(6).unsqueeze(0).ge(arange(24).remainder(4).unsqueeze(1));           // (24, 6): row r pads r mod 4 slots
         long fused = 0;
-        Tensor Decode(bool kernels, int threads = 0)
+        Tensor Decode(bool kernels, int threads = 0, bool claimed = true)
         {
-            model.SmallRowKernels = kernels;
+            (model.SmallRowKernels, FusedAppend.ClaimedChunks) = (kernels, claimed);
             var saved = get_num_threads();
             if (threads > 0) set_num_threads(threads);
             try
@@ -317,18 +317,22 @@ public sealed class SmallRowLinearTests
             }
             finally
             {
+                FusedAppend.ClaimedChunks = true;
                 set_num_threads(saved);
             }
         }
 
-        // When decoding with the kernels on (24 rows: the fused C# step) on one thread and on three, and off
+        // When decoding with the kernels on (24 rows: the fused C# step) on one thread, on three claiming chunks of
+        // rows, on three with one fixed share each, and off
         var withKernel = Decode(kernels: true, threads: 1);
         var split = Decode(kernels: true, threads: 3);
+        var shares = Decode(kernels: true, threads: 3, claimed: false);
         var withTorch = Decode(kernels: false);
 
-        // Then every decode step ran fused, the rows' split over threads changed no bit, and the logits agree with libtorch's
+        // Then every decode step ran fused, neither split of the rows over threads changed a bit, and the logits agree with libtorch's
         Assert.Equal(6, fused);
         Assert.True(withKernel.eq(split).all().item<bool>());
+        Assert.True(withKernel.eq(shares).all().item<bool>());
         Assert.True(RelativeDiff(withKernel, withTorch) < Relative, $"relative diff {RelativeDiff(withKernel, withTorch)}");
     }
 

@@ -1,0 +1,50 @@
+using Ponder.Policy;
+using Ponder.Tasks;
+
+namespace Ponder.Bench;
+
+/// <summary>
+/// A fused decode step's two schedules (<see cref="FusedAppend.ClaimedChunks"/>): the threads claim chunks of the
+/// batch's rows as they come free, or each takes one fixed share. The results are the same bits; on a shared machine a
+/// thread that starts late or is descheduled stalls a fixed share's step, not a claimed one's. Fixed-length decode of 64
+/// held-out prompts, the two alternated in many short rounds so that both see the same load; rows: the best and mean
+/// rates (and their fractions of the higher of two matmul peak readings, before and after), and the median over rounds of each round's ratio to
+/// the fixed shares.
+/// </summary>
+internal static class RowClaims
+{
+    public static void Run(Transformer model, ITokenizer tokenizer, string task, double seconds, double peak, Func<string, double> peakAgain, int rounds = 30)
+    {
+        var prompts = TaskRegistry.Create(task).Problems(Split.Test, 64, 0).Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();
+        var generator = new Generator(model, tokenizer);
+        var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 64, Seed = 1, IgnoreEos = true };
+        bool[] schedules = [false, true];
+        var rates = schedules.Select(_ => new List<double>()).ToArray();
+        var roundSeconds = Math.Max(0.5, seconds / 5);
+        for (var round = 0; round < rounds; round++)
+            for (var i = 0; i < schedules.Length; i++)
+            {
+                FusedAppend.ClaimedChunks = schedules[i];
+                var (tokens, decodeSeconds) = (0L, 0.0);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (clock.Elapsed.TotalSeconds < roundSeconds)
+                {
+                    generator.ResetCounters();
+                    generator.Generate(prompts, options);
+                    (tokens, decodeSeconds) = (tokens + generator.DecodeTokens, decodeSeconds + generator.DecodeTime.TotalSeconds);
+                }
+                rates[i].Add(tokens / decodeSeconds);
+            }
+        FusedAppend.ClaimedChunks = true;
+        peak = Math.Max(peak, peakAgain(" again, after the rounds"));              // other jobs only ever slow a reading down
+        double Fraction(double tokensPerSecond) => tokensPerSecond * model.FlopsPerToken(64) / peak;
+        Console.WriteLine($"| batch 64 decode alone, fixed length ({rounds} rounds of {roundSeconds:F1} s each, alternated) | best tokens/s | fraction of matmul peak | mean tokens/s | fraction of peak | median of the round's ratio to fixed shares |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        string[] names = ["one fixed share a thread", "chunks claimed as threads come free (default)"];
+        for (var i = 0; i < schedules.Length; i++)
+        {
+            var ratios = rates[i].Zip(rates[0], (r, f) => r / f).Order().ToList();
+            Console.WriteLine($"| {names[i]} | {rates[i].Max():N0} | {Fraction(rates[i].Max()):P1} | {rates[i].Average():N0} | {Fraction(rates[i].Average()):P1} | {ratios[ratios.Count / 2]:F3} |");
+        }
+    }
+}
