@@ -69,11 +69,11 @@ internal sealed class BatchDecoder : IDisposable
     /// <paramref name="n"/> continuations of <paramref name="prompt"/> ids, to be generated over later <see cref="Step"/>
     /// calls: the returned request's <see cref="Request.Done"/> completes with them (or is cancelled once
     /// <paramref name="cancellation"/> fires, checked every step). <paramref name="progress"/> hears each unfinished
-    /// row's text every <see cref="ReportEvery"/> tokens; <paramref name="joined"/> is called when its first row joins
+    /// row's generation so far every <see cref="ReportEvery"/> tokens; <paramref name="joined"/> is called when its first row joins
     /// the batch. With <paramref name="topLogProbs"/> above 0 each generation also holds that many most likely tokens at
     /// each position (<see cref="Generation.TopLogProbs"/>).
     /// </summary>
-    public Request Add(int[] prompt, int n, SamplingOptions options, Action<int, string>? progress = null, CancellationToken cancellation = default,
+    public Request Add(int[] prompt, int n, SamplingOptions options, Action<int, RowProgress>? progress = null, CancellationToken cancellation = default,
         Action? joined = null, int topLogProbs = 0)
     {
         ArgumentNullException.ThrowIfNull(prompt);
@@ -246,7 +246,7 @@ internal sealed class BatchDecoder : IDisposable
             {
                 row.Top?.Add(Sampler.TopLogProbs(state.Logits, j, row.Request.TopLogProbs));
                 row.Take((int)tokens[j], logProbs[j], tokenizer, state.Lengths[j] + 1 >= maxPositions);
-                if (row.Finish is null && row.Tokens.Count % ReportEvery == 0) row.Request.Progress?.Invoke(row.Choice, tokenizer.Decode(row.Tokens.ToArray()));
+                if (row.Finish is null && row.Tokens.Count % ReportEvery == 0) row.Request.Progress?.Invoke(row.Choice, row.Snapshot(tokenizer));
             }
             catch (Exception e)
             {
@@ -287,7 +287,7 @@ internal sealed class BatchDecoder : IDisposable
         private readonly TaskCompletionSource<IReadOnlyList<Generation>> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Row?[] _rows;
 
-        public Request(int[] prompt, int n, SamplingOptions options, Action<int, string>? progress, CancellationToken cancellation, Action? joined)
+        public Request(int[] prompt, int n, SamplingOptions options, Action<int, RowProgress>? progress, CancellationToken cancellation, Action? joined)
         {
             (Prompt, N, Options, Progress, Cancellation, OnJoin) = (prompt, n, options, progress, cancellation, joined);
             _rows = new Row?[n];
@@ -299,7 +299,7 @@ internal sealed class BatchDecoder : IDisposable
 
         public SamplingOptions Options { get; }
 
-        public Action<int, string>? Progress { get; }
+        public Action<int, RowProgress>? Progress { get; }
 
         public CancellationToken Cancellation { get; }
 
@@ -381,7 +381,23 @@ internal sealed class BatchDecoder : IDisposable
             else if (Tokens.Count >= o.MaxNewTokens || contextFull) Finish = FinishReason.Length;
         }
 
-        public Generation ToGeneration(ITokenizer tokenizer) =>
-            new([.. Tokens], [.. LogProbs], tokenizer.Decode(Tokens.ToArray()), Finish ?? FinishReason.Length, StopString) { TopLogProbs = Top?.ToArray() };
+        /// <summary>What the row has generated so far, in arrays of its own.</summary>
+        public RowProgress Snapshot(ITokenizer tokenizer)
+        {
+            int[] tokens = [.. Tokens];
+            return new RowProgress(tokenizer.Decode(tokens), tokens, [.. LogProbs], Top?.ToArray());
+        }
+
+        public Generation ToGeneration(ITokenizer tokenizer)
+        {
+            var (text, tokens, logProbs, top) = Snapshot(tokenizer);
+            return new Generation(tokens, logProbs, text, Finish ?? FinishReason.Length, StopString) { TopLogProbs = top };
+        }
     }
 }
+
+/// <summary>
+/// A row's generation so far, as a progress callback hears it: its text, tokens, their log-probabilities and, when its
+/// request asks for them, the most likely tokens at each position.
+/// </summary>
+internal sealed record RowProgress(string Text, int[] Tokens, float[] LogProbs, TokenLogProb[][]? Top);

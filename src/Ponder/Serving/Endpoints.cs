@@ -148,7 +148,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
     /// the decode batch, each prompt as a request of its own; a reasoning_effort search runs alone. Choices come prompt after
     /// prompt, <c>n</c> each; <paramref name="progress"/> hears choice p·n + j.
     /// </summary>
-    private async Task<ServedResult> RunAsync(ServedRequest request, Encoded[] prompts, Action<int, string>? progress, CancellationToken cancellation)
+    private async Task<ServedResult> RunAsync(ServedRequest request, Encoded[] prompts, Action<int, RowProgress>? progress, CancellationToken cancellation)
     {
         var busy = new ApiError(429, ApiErrorCode.QueueFull, $"The server is busy ({options.MaxQueue} requests already waiting); retry later.");
         if (request.Effort is null)
@@ -159,7 +159,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
                 ? token => { for (int p = 0; p < prompts.Length; p++) scored[p] = policy.ScorePrompt(prompts[p].Ids, top, token); }
                 : null;
             var generations = await (queue.TryEnqueueSampling(prompts.Select(p => (p.Ids, p.Sampling)).ToArray(), request.N,
-                progress is null ? null : (p, row, text) => progress(p * request.N + row, text), cancellation, request.LogProbs ?? 0, first)
+                progress is null ? null : (p, row, sofar) => progress(p * request.N + row, sofar), cancellation, request.LogProbs ?? 0, first)
                 ?? throw busy).ConfigureAwait(false);
             var logProbsOf = request.LogProbs is null ? null : policy.Generator.Tokenizer;
             var completions = generations.Select(g => LocalPolicy.ToCompletion(g, logProbsOf)).ToArray();
@@ -202,8 +202,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
 
     /// <summary>
     /// Server-sent events: text deltas after each decoded piece (holding back what could be the start of a stop
-    /// string), or for a search, keep-alive comments while it runs and then its answer one step (line) a delta, or
-    /// with logprobs, keep-alive comments and then each choice's text and log-probabilities in one delta;
+    /// string; with logprobs, whole tokens and their log-probabilities a delta), or for a search or an echo, keep-alive
+    /// comments while it runs and then its answer one step (line) a delta (an echo with logprobs: in one delta);
     /// then each choice's finish, the usage chunk when asked for, and <c>[DONE]</c>.
     /// </summary>
     private async Task StreamAsync(HttpContext http, ServedRequest request, Encoded[] prompts, CancellationToken leave)
@@ -213,17 +213,27 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         var events = Channel.CreateUnbounded<JsonObject>(new UnboundedChannelOptions { SingleReader = true });
         var sent = new string[prompts.Length * request.N];
         Array.Fill(sent, "");
+        var sentTokens = new int[sent.Length];
         int holdBack = request.Sampling.Stop.Count == 0 ? 0 : request.Sampling.Stop.Max(s => s.Length) - 1;
-        void Progress(int row, string text)
+        var tokenizer = policy.Generator.Tokenizer;
+        void Progress(int row, RowProgress sofar)
         {
+            var text = sofar.Text;
             int safe = text.Length - holdBack;
             while (safe > 0 && text[safe - 1] == '\uFFFD') safe--;       // an incomplete multi-byte character
             if (safe <= sent[row].Length) return;
-            events.Writer.TryWrite(ApiJson.Chunk(request.Chat, id, created, model, row, text[sent[row].Length..safe], role: false, finish: null));
+            List<ServedToken>? tokens = null;
+            if (request.LogProbs is not null)                              // whole tokens only, each with the text it makes
+            {
+                (tokens, safe) = LocalPolicy.WholeTokens(tokenizer, sofar, sentTokens[row], safe);
+                if (tokens.Count == 0) return;
+                sentTokens[row] += tokens.Count;
+            }
+            events.Writer.TryWrite(ApiJson.Chunk(request.Chat, id, created, model, row, text[sent[row].Length..safe], role: false, finish: null, tokens));
             sent[row] = text[..safe];
         }
 
-        var run = RunAsync(request, prompts, request.Effort is null && request.LogProbs is null && !request.Echo ? Progress : null, leave);
+        var run = RunAsync(request, prompts, request.Effort is null && !request.Echo ? Progress : null, leave);
         _ = run.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
         if (run.IsFaulted && run.Exception?.InnerException is ApiError refused) throw refused;   // 429 before any byte is sent
 
@@ -252,8 +262,12 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         {
             var choice = result.Choices[i];
             string rest = choice.Text.StartsWith(sent[i], StringComparison.Ordinal) ? choice.Text[sent[i].Length..] : "";
-            if (choice.LogProbs is { } tokens)                               // the whole text at once, with its tokens' log-probabilities
-                await SendAsync(response, ApiJson.Chunk(request.Chat, id, created, model, i, rest, role: false, finish: null, tokens), aborted).ConfigureAwait(false);
+            if (choice.LogProbs is { } tokens)                               // the rest at once, with its tokens' log-probabilities
+            {
+                if (rest.Length > 0 || tokens.Count > sentTokens[i])
+                    await SendAsync(response, ApiJson.Chunk(request.Chat, id, created, model, i, rest, role: false, finish: null, tokens.Skip(sentTokens[i]).ToList()),
+                        aborted).ConfigureAwait(false);
+            }
             else
                 foreach (string step in Lines(rest))
                     await SendAsync(response, ApiJson.Chunk(request.Chat, id, created, model, i, step, role: false, finish: null), aborted).ConfigureAwait(false);

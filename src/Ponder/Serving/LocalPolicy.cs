@@ -44,7 +44,7 @@ public sealed class LocalPolicy : ICompletionPolicy
     {
         cancellation.ThrowIfCancellationRequested();
         using var decoder = NewDecoder();
-        var request = decoder.Add(prompt, n, options, progress, cancellation, topLogProbs: topLogProbs);
+        var request = decoder.Add(prompt, n, options, progress is null ? null : (row, sofar) => progress(row, sofar.Text), cancellation, topLogProbs: topLogProbs);
         while (!request.Done.IsCompleted) decoder.Step();
         if (request.Done.IsCanceled) cancellation.ThrowIfCancellationRequested();
         return request.Done.GetAwaiter().GetResult();
@@ -143,18 +143,37 @@ public sealed class LocalPolicy : ICompletionPolicy
             ? generation.Text[..^stop.Length]
             : generation.Text;
         var finish = generation.FinishReason == FinishReason.Length ? CompletionFinish.Length : CompletionFinish.Stop;
-        return new Completion(text, finish, generation.Tokens.Length) { LogProbs = logProbsOf is null ? null : Tokens(generation, text, logProbsOf) };
+        if (logProbsOf is null) return new Completion(text, finish, generation.Tokens.Length);
+        // The generated tokens that make up the returned text (not those of a cut stop string, not EOS): those that
+        // start inside it, so a character split over byte-level tokens keeps all of them.
+        var ids = generation.Tokens;
+        var starts = Starts(logProbsOf, ids);
+        var count = 0;
+        while (count < ids.Length && ids[count] != logProbsOf.Eos && starts[count] < text.Length) count++;
+        return new Completion(text, finish, ids.Length) { LogProbs = Served(logProbsOf, ids, generation.LogProbs, generation.TopLogProbs, starts, 0, count) };
     }
 
-    // The generated tokens that make up the returned text (not those of a cut stop string, not EOS): those that start
-    // inside it, so a character split over byte-level tokens keeps all of them.
-    private static List<ServedToken> Tokens(Generation generation, string text, ITokenizer tokenizer)
+    /// <summary>
+    /// For streaming: the tokens of a row's generation so far from <paramref name="from"/> on whose text lies wholly
+    /// within its first <paramref name="limit"/> characters, with their log-probabilities, and where their text ends
+    /// (the offset of the first token left out, or the whole text's length). The bytes of a character split over
+    /// tokens go together, in the delta where the character is whole.
+    /// </summary>
+    internal static (List<ServedToken> Tokens, int End) WholeTokens(ITokenizer tokenizer, RowProgress sofar, int from, int limit)
     {
-        var ids = generation.Tokens;
-        var starts = Starts(tokenizer, ids);
-        var tokens = new List<ServedToken>();
-        for (var i = 0; i < ids.Length && ids[i] != tokenizer.Eos && starts[i] < text.Length; i++)
-            tokens.Add(Served(tokenizer, ids[i], starts[i], generation.LogProbs[i], generation.TopLogProbs?[i] ?? []));
+        ArgumentNullException.ThrowIfNull(sofar);
+        var starts = Starts(tokenizer, sofar.Tokens);
+        var end = from;
+        while (end < sofar.Tokens.Length && sofar.Tokens[end] != tokenizer.Eos && starts[end + 1] <= limit) end++;
+        while (end > from && starts[end] == starts[end - 1]) end--;     // the start of a split character waits for its end
+        return (Served(tokenizer, sofar.Tokens, sofar.LogProbs, sofar.Top, starts, from, end), starts[end]);
+    }
+
+    // Tokens [from, end) of a generation as a response lists them.
+    private static List<ServedToken> Served(ITokenizer tokenizer, int[] ids, float[] logProbs, IReadOnlyList<TokenLogProb[]>? top, int[] starts, int from, int end)
+    {
+        var tokens = new List<ServedToken>(end - from);
+        for (var i = from; i < end; i++) tokens.Add(Served(tokenizer, ids[i], starts[i], logProbs[i], top?[i] ?? []));
         return tokens;
     }
 }

@@ -65,11 +65,11 @@ internal sealed class WorkQueue : IAsyncDisposable
     /// <summary>
     /// Queues <paramref name="n"/> continuations of each of <paramref name="prompts"/> to join the decode batch
     /// (<see cref="BatchDecoder.Add"/>, a request each), as one job: the task completes with them, prompt after prompt;
-    /// <paramref name="progress"/> hears (prompt, choice, text); <paramref name="first"/>, when given, runs on the worker,
+    /// <paramref name="progress"/> hears (prompt, choice, the choice's generation so far); <paramref name="first"/>, when given, runs on the worker,
     /// alone on the model, before the prompts join (scoring an echoed prompt). Null when the queue is full.
     /// </summary>
     public Task<IReadOnlyList<Generation>>? TryEnqueueSampling(IReadOnlyList<(int[] Ids, SamplingOptions Options)> prompts, int n,
-        Action<int, int, string>? progress, CancellationToken cancellation, int topLogProbs = 0, Action<CancellationToken>? first = null)
+        Action<int, int, RowProgress>? progress, CancellationToken cancellation, int topLogProbs = 0, Action<CancellationToken>? first = null)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         if (prompts.Count == 0) throw new ArgumentException("Give at least one prompt.", nameof(prompts));
@@ -158,7 +158,7 @@ internal sealed class WorkQueue : IAsyncDisposable
             for (var p = 0; p < sampling.Prompts.Count; p++)
             {
                 var prompt = p;
-                Action<int, string>? progress = sampling.Progress is { } each ? (row, text) => each(prompt, row, text) : null;
+                Action<int, RowProgress>? progress = sampling.Progress is { } each ? (row, sofar) => each(prompt, row, sofar) : null;
                 var done = _batch.Add(sampling.Prompts[p].Ids, sampling.N, sampling.Prompts[p].Options, progress, siblings.Token, Leave, sampling.TopLogProbs).Done;
                 _ = done.ContinueWith(_ => StopAll(siblings), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 requests.Add(done);
@@ -253,7 +253,7 @@ internal sealed class WorkQueue : IAsyncDisposable
 
     private sealed record Job(Func<CancellationToken, Task>? Work, SamplingJob? Sampling, CancellationToken Cancellation, TaskCompletionSource Done);
 
-    private sealed record SamplingJob(IReadOnlyList<(int[] Ids, SamplingOptions Options)> Prompts, int N, Action<int, int, string>? Progress,
+    private sealed record SamplingJob(IReadOnlyList<(int[] Ids, SamplingOptions Options)> Prompts, int N, Action<int, int, RowProgress>? Progress,
         int TopLogProbs, Action<CancellationToken>? First, TaskCompletionSource<IReadOnlyList<Generation>> Result);
 
     private sealed class Resume(WorkQueue queue) : IDisposable

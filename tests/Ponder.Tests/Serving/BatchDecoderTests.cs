@@ -128,7 +128,7 @@ public sealed class BatchDecoderTests
         using var decoder = new BatchDecoder(generator, maxRows: 8, reportEvery: 4);
 
         // Given two requests in one batch, one of whose progress handlers throws after 8 tokens
-        var failing = decoder.Add(prompt, 2, options, progress: (_, text) => { if (text.Length >= 8) throw new InvalidOperationException("handler broke"); });
+        var failing = decoder.Add(prompt, 2, options, progress: (_, sofar) => { if (sofar.Text.Length >= 8) throw new InvalidOperationException("handler broke"); });
         var going = decoder.Add(prompt, 2, options with { Seed = 7 });
         while (decoder.Busy) decoder.Step();
 

@@ -32,4 +32,24 @@ public sealed class CompletionLogProbsTests
         // and an alternative the tokenizer cannot decode (a padded vocabulary) is left out
         Assert.Single(tokens[0].Top);
     }
+
+    [Fact]
+    public void A_stream_sends_whole_tokens_and_the_bytes_of_a_split_character_together()
+    {
+        // Given a byte-level tokenizer and a generation so far "h" + C3, the first byte of 'é', and then its A9
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(null));
+        int h = TinyBpe.Id("h"), c3 = TinyBpe.Id(ByteLevelAlphabet.Encode([0xC3])), a9 = TinyBpe.Id(ByteLevelAlphabet.Encode([0xA9]));
+        var early = new RowProgress(tokenizer.Decode([h, c3]), [h, c3], [-0.1f, -0.2f], null);
+        var later = new RowProgress("hé", [h, c3, a9], [-0.1f, -0.2f, -0.3f], null);
+
+        // When a stream takes the whole tokens of the first within its one safe character, then the rest of the second
+        var (first, firstEnd) = LocalPolicy.WholeTokens(tokenizer, early, 0, 1);
+        var (second, secondEnd) = LocalPolicy.WholeTokens(tokenizer, later, first.Count, 2);
+
+        // Then the first delta is "h" alone, and C3 waits to go with A9 in the delta that makes 'é'
+        Assert.Equal((1, 1), (first.Count, firstEnd));
+        Assert.Equal([-0.2f, -0.3f], second.Select(t => t.LogProb));
+        Assert.Equal([1, 1], second.Select(t => t.Offset));
+        Assert.Equal(2, secondEnd);
+    }
 }

@@ -44,6 +44,19 @@ public sealed class OfficialClientTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(expected.LogProbs!.Select(t => t.Text), completion.ContentTokenLogProbabilities.Select(t => t.Token));
         Assert.Equal(expected.LogProbs!.Select(t => t.LogProb!.Value), completion.ContentTokenLogProbabilities.Select(t => t.LogProbability));
         Assert.All(completion.ContentTokenLogProbabilities, t => Assert.Equal(2, t.TopLogProbabilities.Count));
+
+        // and streamed, the same tokens arrive with the text deltas they make up, several deltas each with its own
+        var streamed = new List<ChatTokenLogProbabilityDetails>();
+        var deltas = 0;
+        await foreach (var update in Sdk(endless: true).CompleteChatStreamingAsync([new UserChatMessage(TinyServedModel.Problem)], options))
+        {
+            if (update.ContentTokenLogProbabilities.Count == 0) continue;
+            deltas++;
+            Assert.Equal(string.Concat(update.ContentUpdate.Select(p => p.Text)), string.Concat(update.ContentTokenLogProbabilities.Select(t => t.Token)));
+            streamed.AddRange(update.ContentTokenLogProbabilities);
+        }
+        Assert.True(deltas >= 2, $"{deltas} deltas with log-probabilities");
+        Assert.Equal(completion.ContentTokenLogProbabilities.Select(t => (t.Token, t.LogProbability)), streamed.Select(t => (t.Token, t.LogProbability)));
     }
 
     [Fact]

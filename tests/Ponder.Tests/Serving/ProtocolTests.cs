@@ -187,9 +187,9 @@ public sealed class ProtocolTests(ServerFixture fixture) : IClassFixture<ServerF
     [Fact]
     public async Task Completions_logprobs_use_the_legacy_lists_and_a_stream_sends_the_same()
     {
-        string Body(bool stream) => $$"""{"model": "tiny", "prompt": "{{TinyServedModel.Problem}}\n", "temperature": 1, "seed": 8, "max_tokens": 12, "logprobs": 2, "stream": {{(stream ? "true" : "false")}}}""";
+        string Body(bool stream) => $$"""{"model": "tiny", "prompt": "{{TinyServedModel.Problem}}\n", "temperature": 1, "seed": 8, "max_tokens": 30, "logprobs": 2, "stream": {{(stream ? "true" : "false")}}}""";
         var (_, body) = await Post("completions", Body(stream: false), endless: true);
-        var expected = fixture.Reference(1, new SamplingOptions { Temperature = 1, MaxNewTokens = 12, Seed = 8 }, endless: true, logProbs: 2)[0];
+        var expected = fixture.Reference(1, new SamplingOptions { Temperature = 1, MaxNewTokens = 30, Seed = 8 }, endless: true, logProbs: 2)[0];
 
         var logprobs = body!["choices"]![0]!["logprobs"]!;
         var tokens = logprobs["tokens"]!.AsArray().Select(t => (string)t!).ToArray();
@@ -200,14 +200,17 @@ public sealed class ProtocolTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.All(tops, top => Assert.InRange(top!.AsObject().Count, 1, 3));                     // the two most likely and the sampled one
         for (var t = 0; t < tokens.Length; t++) Assert.Equal(expected.LogProbs![t].LogProb, (float)tops[t]![tokens[t]]!);
 
-        // The same request streamed: the text and log-probabilities arrive whole, before the finish
+        // The same request streamed: each delta's text is whole tokens, with their log-probabilities, and the deltas'
+        // lists put together are the whole response's
         using var content = new StringContent(Body(stream: true), Encoding.UTF8, "application/json");
         using var response = await fixture.Http.PostAsync(new Uri(fixture.Endless.BaseAddress, "completions"), content);
         var chunks = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
             .Select(e => e[6..]).Where(e => e != "[DONE]").Select(e => JsonNode.Parse(e)!["choices"]![0]!).ToList();
         var withLogprobs = chunks.Where(c => c["logprobs"] is not null).ToList();
-        Assert.Single(withLogprobs);
-        Assert.Equal(logprobs.ToJsonString(), withLogprobs[0]["logprobs"]!.ToJsonString());
+        Assert.True(withLogprobs.Count >= 3, $"{withLogprobs.Count} deltas with log-probabilities");
+        Assert.All(withLogprobs, c => Assert.Equal((string)c["text"]!, string.Concat(c["logprobs"]!["tokens"]!.AsArray().Select(t => (string)t!))));
+        foreach (var list in new[] { "tokens", "token_logprobs", "top_logprobs", "text_offset" })
+            Assert.Equal(logprobs[list]!.AsArray().Select(x => x!.ToJsonString()), withLogprobs.SelectMany(c => c["logprobs"]![list]!.AsArray()).Select(x => x!.ToJsonString()));
         Assert.Equal((string)body["choices"]![0]!["text"]!, string.Concat(chunks.Select(c => (string)c["text"]!)));
     }
 
