@@ -21,7 +21,13 @@ public static class ExpertIterationCommand
             until they have them or N attempts (hard problems get the samples easy ones do not need)
           --strict-steps: keep a solution only if every step is right too (tasks with a step checker)
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
-            [--lr 3e-5] [--temperature 1] [--eval-every 25] [--eval-count 200] [--seed 1] [--no-training-kernels]
+            [--lr 3e-5] [--temperature 1] [--pairs outcome|step] [--simulations 16] [--expansions 4] [--min-gap 0.5]
+            [--eval-every 25] [--eval-count 200] [--checkpoint-every 25] [--seed 1] [--resume] [--no-training-kernels]
+          --pairs: outcome pairs a correct and an incorrect sample of a problem (--samples each); step pairs two
+            next steps of one partial solution in an MCTS tree the policy grows per problem (--simulations rollouts
+            the verifier scores, --expansions steps where a node expands), the step whose rollouts ended correct more
+            often against the one that did less, when their rates differ by --min-gap or more
+          --resume continues the run in --out from its last checkpoint (Ctrl+C saves one), with its settings
         """;
 
     public static int RunExpertIteration(string[] args)
@@ -82,13 +88,42 @@ public static class ExpertIterationCommand
             Lr = o.Double("lr", d.Lr, 0, 1), Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
             EvalEvery = o.Int("eval-every", d.EvalEvery, 0), EvalCount = o.Int("eval-count", d.EvalCount, 1), Seed = o.Int("seed", d.Seed),
             TrainingKernels = !o.Flag("no-training-kernels") && d.TrainingKernels,
+            Pairs = RlCommand.Enum<DpoPairs>(o, "pairs", "outcome"), Simulations = o.Int("simulations", d.Simulations, 2),
+            Expansions = o.Int("expansions", d.Expansions, 2), MinGap = o.Double("min-gap", d.MinGap, 0.01, 1),
+            CheckpointEvery = o.Int("checkpoint-every", d.CheckpointEvery, 0), Resume = o.Flag("resume"),
         };
         if (options.Beta <= 0) throw new UsageException($"train dpo: --beta must be positive (it scales the log-ratios; at 0 the loss is constant), got {options.Beta}");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
-        OutputFolder.RequireNoCheckpoint("train dpo", options.Out, resume: false);
-        OutputFolder.Run(options.Out, () => new DpoTrainer(options, device).Run(new ConsoleProgress("dpo", plainEvery: 10)));
-        Console.WriteLine($"checkpoint: {options.Out}");
+        OutputFolder.RequireNoCheckpoint("train dpo", options.Out, options.Resume);
+        if (options.Resume) options = AsSaved(o, options);
+        using var stop = new StopSignal();
+        OutputFolder.Run(options.Out, () => new DpoTrainer(options, device).Run(new ConsoleProgress("dpo", plainEvery: 10), stop.Token));
+        Console.WriteLine(stop.Stopped ? $"checkpoint: {options.Out} (stopped early; --resume continues it)" : $"checkpoint: {options.Out}");
         return 0;
+    }
+
+    /// <summary>
+    /// A resumed DPO run continues as it started: its pairs, rate, β, problems and seed are the saved ones (another value
+    /// given is refused); its reference policy stays the one it started from, whatever --policy says.
+    /// </summary>
+    static DpoOptions AsSaved(Options o, DpoOptions options)
+    {
+        var saved = new SavedRun(o, "train dpo", Resumption.Require(options.Out, "dpo"));
+        if (saved.State.Extra?.GetValueOrDefault("init") is { } init && Path.GetFullPath(init) != Path.GetFullPath(options.Policy))
+            Console.WriteLine($"train dpo: resuming keeps the run's start policy '{init}' as its reference; --policy '{options.Policy}' is not read");
+        var pairs = options.Pairs;
+        if (saved.State.Extra?.GetValueOrDefault("pairs") is { } name && System.Enum.TryParse<DpoPairs>(name, ignoreCase: true, out var savedPairs) && savedPairs != pairs)
+            pairs = o.String("pairs") is null ? savedPairs
+                : throw new UsageException($"train dpo: --pairs {o.String("pairs")} differs from the resumed run's {name}; a resumed run continues as it started");
+        return options with
+        {
+            Pairs = pairs,
+            Lr = saved.Keep("lr", options.Lr, saved.Double("lr")),
+            Beta = saved.Keep("beta", options.Beta, saved.Double("beta")),
+            ProblemsPerStep = saved.Keep("problems", options.ProblemsPerStep, saved.Int("problems")),
+            Seed = saved.Keep("seed", options.Seed, (int?)saved.State.Seed),
+            Steps = o.String("steps") is null ? saved.Int("total_steps") ?? options.Steps : options.Steps,
+        };
     }
 }

@@ -1,6 +1,9 @@
 namespace Ponder.Learning;
 
-/// <summary>Settings of DPO on (correct, incorrect) solution pairs of the same problem, sampled from the start policy.</summary>
+/// <summary>
+/// Settings of DPO on preference pairs drawn from the current policy each step: (correct, incorrect) solutions of the
+/// same problem, or step-level pairs from search trees (<see cref="Pairs"/>).
+/// </summary>
 public sealed record DpoOptions
 {
     public required string Policy { get; init; }
@@ -11,6 +14,14 @@ public sealed record DpoOptions
     /// <summary>Problems sampled per step; each with at least one right and one wrong sample gives a pair.</summary>
     public int ProblemsPerStep { get; init; } = 32;
     public int SamplesPerProblem { get; init; } = 8;
+    /// <summary>Whole-solution pairs, or step-level pairs from MCTS trees.</summary>
+    public DpoPairs Pairs { get; init; } = DpoPairs.Outcome;
+    /// <summary>Step pairs: MCTS simulations per problem (each a verifier-valued rollout).</summary>
+    public int Simulations { get; init; } = 16;
+    /// <summary>Step pairs: next steps sampled where the tree expands a node.</summary>
+    public int Expansions { get; init; } = 4;
+    /// <summary>Step pairs: the least difference of mean value between the preferred and the rejected step.</summary>
+    public double MinGap { get; init; } = 0.5;
     public double Temperature { get; init; } = 1.0;
     /// <summary>β: strength of the implicit KL constraint to the reference (higher stays closer).</summary>
     public double Beta { get; init; } = 0.1;
@@ -23,6 +34,10 @@ public sealed record DpoOptions
     public int EvalEvery { get; init; } = 25;
     public int EvalCount { get; init; } = 200;
     public int Seed { get; init; } = 1;
+    /// <summary>Save a checkpoint (weights and optimizer state) every this many steps (0: at the end only).</summary>
+    public int CheckpointEvery { get; init; } = 25;
+    /// <summary>Continue the run saved in <see cref="Out"/> from its last checkpoint, exactly.</summary>
+    public bool Resume { get; init; }
     /// <summary>Run the gradient passes' norms, gating and attention through Ponder's C# autograd nodes (<see cref="Policy.Transformer.TrainingKernels"/>; the default); false runs libtorch's ops.</summary>
     public bool TrainingKernels { get; init; } = true;
 }

@@ -1,12 +1,19 @@
 // Direct preference optimization (Rafailov et al. 2023) on verifier-labelled pairs:
 //   L = −log σ(β · [(log π(y_w|x) − log π_ref(y_w|x)) − (log π(y_l|x) − log π_ref(y_l|x))])
-// where y_w is a correct and y_l an incorrect solution of the same problem, log π sums the
-// completion tokens' log-probabilities, and π_ref is the frozen start policy.
-// Simplification: pairs are drawn online from the current policy each step (on-policy DPO), one
-// pair per problem that has both a right and a wrong sample.
+// where π_ref is the frozen start policy and log π sums the scored tokens' log-probabilities. Pairs are drawn online
+// from the current policy each step (on-policy DPO), either
+//   - outcome pairs: x the problem, y_w a correct and y_l an incorrect sampled solution (one pair per problem that has
+//     both), or
+//   - step pairs (Step-DPO, Lai et al. 2024; step-level pairs from MCTS trees as in Xie et al. 2024): x the problem and a
+//     partial solution, y_w and y_l two next steps the policy proposed there, valued by the tree's verifier-scored
+//     rollouts (the fraction of simulations through each that ended correct), one pair per expanded node whose best
+//     and worst steps differ by at least the minimum gap.
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Ponder.Policy;
+using Ponder.Rewards;
 using Ponder.Scaling;
+using Ponder.Search;
 using Ponder.Tasks;
 using static TorchSharp.torch;
 
@@ -15,73 +22,176 @@ namespace Ponder.Learning;
 /// <param name="taskOverride">A task object to use instead of the registry's (tests use toy tasks).</param>
 public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOverride = null)
 {
-    public void Run(IProgress<TrainProgress>? progress = null)
+    /// <summary>A preference pair: <see cref="Context"/> (tokens of a partial solution after the prompt; empty for whole solutions) continued by the preferred and the rejected tokens.</summary>
+    private sealed record Pair(Problem Problem, int[] Context, int[] Chosen, int[] Rejected, string ContextText, string ChosenText, string RejectedText);
+
+    /// <summary>Refuses settings that cannot train, before anything is loaded.</summary>
+    public static void Validate(DpoOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        if (o.Beta <= 0) throw new ArgumentException($"DPO needs a positive beta (it scales the log-ratios; at 0 the loss is constant), got {o.Beta}");
+        if (o.Steps < 1 || o.ProblemsPerStep < 1) throw new ArgumentException($"DPO needs at least one step and one problem a step, got {o.Steps} and {o.ProblemsPerStep}");
+        if (o.Pairs == DpoPairs.Outcome && o.SamplesPerProblem < 2)
+            throw new ArgumentException($"outcome pairs need at least 2 samples a problem (a right and a wrong one), got {o.SamplesPerProblem}");
+        if (o.Pairs == DpoPairs.Step && (o.Simulations < 2 || o.Expansions < 2))
+            throw new ArgumentException($"step pairs need at least 2 simulations and 2 expansions a node (siblings to compare), got {o.Simulations} and {o.Expansions}");
+        if (o.Pairs == DpoPairs.Step && o.MinGap is <= 0 or > 1)
+            throw new ArgumentException($"step pairs need a minimum value gap in (0, 1], got {o.MinGap}");
+        if (o.CheckpointEvery < 0) throw new ArgumentException($"checkpoint interval must be 0 or more, got {o.CheckpointEvery}");
+    }
+
+    public void Run(IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
     {
         var o = options;
-        var policy = LoadedPolicy.Load(o.Policy, device);
-        var reference = LoadedPolicy.Load(o.Policy, device);
-        var task = taskOverride ?? TaskRegistry.Create(o.Task ?? policy.State.Task);
+        Validate(o);
+        var saved = o.Resume ? Resumption.Require(o.Out, "dpo") : null;
+        if (saved?.Extra?.GetValueOrDefault("pairs") is { } pairsOfRun && pairsOfRun != Name(o.Pairs))
+            throw new InvalidDataException($"checkpoint '{o.Out}': it is a DPO run on {pairsOfRun} pairs; resume it with --pairs {pairsOfRun}");
+        string init = saved is null ? o.Policy
+            : saved.Extra?.GetValueOrDefault("init") ?? throw new InvalidDataException($"checkpoint '{o.Out}': ponder.json does not name the start policy ('init')");
+        var policy = LoadedPolicy.Load(o.Resume ? o.Out : o.Policy, device);
+        var reference = LoadedPolicy.Load(init, device);
+        if (policy.Tokenizer.ToJson() != reference.Tokenizer.ToJson())
+            throw new InvalidDataException($"checkpoint '{o.Out}': its tokenizer differs from the start policy '{init}'");
+        var task = taskOverride ?? TaskRegistry.Create(o.Task ?? reference.State.Task);
         var (model, tokenizer) = (policy.Model, policy.Tokenizer);
         model.TrainingKernels = o.TrainingKernels;
         var optimizer = SupervisedStep.Optimizer(model, weightDecay: 0);
+        long startStep = 0;
+        if (saved is not null)
+        {
+            startStep = saved.Step;
+            var state = Checkpoint.ReadOptimizerState(o.Out) ?? throw new InvalidDataException($"checkpoint '{o.Out}': no {Checkpoint.OptimizerFile} to resume from");
+            optimizer.Load(state, Path.Combine(o.Out, Checkpoint.OptimizerFile));
+        }
         var generator = new Policy.Generator(model, tokenizer);
         var evalProblems = task.Problems(Split.Test, o.EvalCount, SftTrainer.EvalSeed);
         int maxNew = Evaluator.MaxNewTokens(tokenizer, task, task.Problems(Split.Train, 64, o.Seed), model.Config.MaxPositions);
-        using var metrics = new MetricsLog(Path.Combine(o.Out, "metrics.jsonl"));
-        metrics.Write(new JsonObject { ["step"] = 0, ["eval_greedy"] = Evaluator.GreedyAccuracy(model, tokenizer, task, evalProblems) });
+        using var metrics = new MetricsLog(Path.Combine(o.Out, "metrics.jsonl"), o.Resume ? startStep : null);
+        if (!o.Resume) metrics.Write(new JsonObject { ["step"] = 0, ["eval_greedy"] = Evaluator.GreedyAccuracy(model, tokenizer, task, evalProblems) });
 
-        for (int step = 1; step <= o.Steps; step++)
+        for (var step = (int)startStep + 1; step <= o.Steps; step++)
         {
-            // 1. Pairs: sample, let the verifier split right from wrong.
+            // 1. Pairs from the current policy, labelled by the verifier.
             var problems = task.Problems(Split.Train, o.ProblemsPerStep, Seeds.Mix(o.Seed, step));
-            var rows = problems.SelectMany(p => Enumerable.Repeat(p, o.SamplesPerProblem)).ToList();
             model.eval();
-            var gens = generator.Generate(rows.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(),
-                new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(o.Seed + 7919, step) });
-            var chosen = new List<(Problem, Generation)>();
-            var rejected = new List<(Problem, Generation)>();
-            for (int i = 0; i < problems.Count; i++)
+            var row = new JsonObject { ["step"] = step };
+            var pairs = o.Pairs == DpoPairs.Outcome
+                ? OutcomePairs(problems, task, tokenizer, generator, maxNew, step, row)
+                : StepPairs(problems, task, tokenizer, generator, maxNew, step, row);
+            row["pairs"] = pairs.Count;
+
+            // 2. The DPO loss on them.
+            float? loss = null;
+            if (pairs.Count > 0)
             {
-                var group = Enumerable.Range(i * o.SamplesPerProblem, o.SamplesPerProblem).Select(j => gens[j]).ToList();
-                var right = group.FirstOrDefault(g => task.Check(problems[i], g.Text).Correct);
-                var wrong = group.FirstOrDefault(g => !task.Check(problems[i], g.Text).Correct);
-                if (right is null || wrong is null) continue;
-                chosen.Add((problems[i], right));
-                rejected.Add((problems[i], wrong));
+                model.train();
+                using var scope = NewDisposeScope();
+                int n = pairs.Count;
+                var rows = pairs.Select(p => (p.Problem, p.Context, Tokens: p.Chosen, Text: p.ContextText + p.ChosenText))
+                    .Concat(pairs.Select(p => (p.Problem, p.Context, Tokens: p.Rejected, Text: p.ContextText + p.RejectedText))).ToList();
+                using var batch = RolloutBatch.Build(tokenizer, rows.Select(r => r.Problem).ToList(), rows.Select(r => (int[])[.. r.Context, .. r.Tokens]).ToList(),
+                    rows.Select(r => r.Text).ToList(), device, rows.Select(r => r.Context.Length).ToList());
+                Tensor refSums;
+                using (no_grad()) refSums = (batch.Score(reference.Model, entropy: false).LogProbs * batch.Mask).sum(1);   // (2n)
+                var sums = (batch.Score(model, entropy: false).LogProbs * batch.Mask).sum(1);                               // (2n)
+                var margin = (sums[..n] - refSums[..n]) - (sums[n..] - refSums[n..]);                                     // (n)
+                var lossTensor = -nn.functional.logsigmoid(o.Beta * margin).mean();
+                lossTensor.backward();
+                nn.utils.clip_grad_norm_(model.parameters(), o.GradClip);
+                optimizer.Update(o.Lr);
+                optimizer.ZeroGrad();
+                loss = lossTensor.item<float>();
+                row["loss"] = Math.Round(loss.Value, 5);
+                row["margin"] = Math.Round(margin.mean().item<float>(), 4);
+                row["pair_accuracy"] = Math.Round(margin.gt(0).to(ScalarType.Float32).mean().item<float>(), 4);
             }
-            if (chosen.Count == 0) { metrics.Write(new JsonObject { ["step"] = step, ["pairs"] = 0 }); continue; }
-
-            // 2. DPO loss on the pairs.
-            model.train();
-            using var scope = NewDisposeScope();
-            int n = chosen.Count;
-            var all = chosen.Concat(rejected).ToList();
-            using var batch = RolloutBatch.Build(tokenizer, all.Select(a => a.Item1).ToList(), all.Select(a => a.Item2.Tokens).ToArray(), all.Select(a => a.Item2.Text).ToList(), device);
-            Tensor refSums;
-            using (no_grad()) refSums = (batch.Score(reference.Model, entropy: false).LogProbs * batch.Mask).sum(1);   // (2n)
-            var sums = (batch.Score(model, entropy: false).LogProbs * batch.Mask).sum(1);                               // (2n)
-            var margin = (sums[..n] - refSums[..n]) - (sums[n..] - refSums[n..]);                                     // (n)
-            var loss = -nn.functional.logsigmoid(o.Beta * margin).mean();
-            loss.backward();
-            nn.utils.clip_grad_norm_(model.parameters(), o.GradClip);
-            optimizer.Update(o.Lr);
-            optimizer.ZeroGrad();
-
-            var row = new JsonObject
-            {
-                ["step"] = step, ["pairs"] = n, ["loss"] = Math.Round(loss.item<float>(), 5),
-                ["margin"] = Math.Round(margin.mean().item<float>(), 4), ["pair_accuracy"] = Math.Round(margin.gt(0).to(ScalarType.Float32).mean().item<float>(), 4),
-                ["sample_accuracy"] = Math.Round(rows.Select((p, i) => task.Check(p, gens[i].Text).Correct).Count(c => c) / (double)rows.Count, 4),
-            };
             metrics.Write(row);
+            progress?.Report(new TrainProgress(step, o.Steps, loss ?? 0, 0));
             if ((o.EvalEvery > 0 && step % o.EvalEvery == 0) || step == o.Steps)
             {
                 double acc = Evaluator.GreedyAccuracy(model, tokenizer, task, evalProblems);
                 metrics.Write(new JsonObject { ["step"] = step, ["eval_greedy"] = acc });
-                progress?.Report(new TrainProgress(step, o.Steps, loss.item<float>(), 0, $"step {step}: held-out greedy {acc:P1}, {n} pairs"));
+                progress?.Report(new TrainProgress(step, o.Steps, loss ?? 0, 0, $"step {step}: held-out greedy {acc:P1}, {pairs.Count} pairs"));
+            }
+            bool stop = cancel.IsCancellationRequested;                 // read once: a stop asked for is always saved
+            if ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || step == o.Steps || stop)
+                Save(model, tokenizer, task, optimizer, init, step);
+            if (stop) break;
+        }
+    }
+
+    // One pair per problem with both a verified-correct and an incorrect sample among its samples.
+    private List<Pair> OutcomePairs(IReadOnlyList<Problem> problems, ITask task, ITokenizer tokenizer, Policy.Generator generator, int maxNew, int step, JsonObject row)
+    {
+        var o = options;
+        var rows = problems.SelectMany(p => Enumerable.Repeat(p, o.SamplesPerProblem)).ToList();
+        var gens = generator.Generate(rows.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(),
+            new SamplingOptions { Temperature = o.Temperature, MaxNewTokens = maxNew, Seed = Seeds.Mix(o.Seed + 7919, step) });
+        var correct = gens.Select((g, i) => task.Check(rows[i], g.Text).Correct).ToArray();
+        var pairs = new List<Pair>();
+        for (int i = 0; i < problems.Count; i++)
+        {
+            var group = Enumerable.Range(i * o.SamplesPerProblem, o.SamplesPerProblem).ToList();
+            int right = group.FirstOrDefault(j => correct[j], -1), wrong = group.FirstOrDefault(j => !correct[j], -1);
+            if (right < 0 || wrong < 0) continue;
+            pairs.Add(new Pair(problems[i], [], gens[right].Tokens, gens[wrong].Tokens, "", gens[right].Text, gens[wrong].Text));
+        }
+        row["sample_accuracy"] = Math.Round(correct.Count(c => c) / (double)rows.Count, 4);
+        row["policy_tokens"] = gens.Sum(g => (long)g.Tokens.Length);
+        return pairs;
+    }
+
+    // For each problem an MCTS tree grown by the current policy, its leaves valued by rollouts the verifier scores; a
+    // pair from each expanded node whose best and worst next steps (by mean value) differ by at least MinGap.
+    private List<Pair> StepPairs(IReadOnlyList<Problem> problems, ITask task, ITokenizer tokenizer, Policy.Generator generator, int maxNew, int step, JsonObject row)
+    {
+        var o = options;
+        var searchPolicy = new GeneratorPolicy(generator, new SearchLimits { MaxNewTokens = maxNew, MaxStepTokens = Math.Min(new SearchLimits().MaxStepTokens, maxNew) });
+        var mcts = new Mcts(new SearchSettings { Temperature = o.Temperature, Expansions = o.Expansions, LeafValue = LeafValue.Rollout });
+        var verifier = new VerifierReward(task);
+        var pairs = new List<Pair>();
+        var (solved, branches, tokens) = (0, 0, 0L);
+        for (int i = 0; i < problems.Count; i++)
+        {
+            var context = SearchContext.For(task, searchPolicy, orm: verifier, seed: Seeds.Mix(o.Seed + 7919, (long)step * o.ProblemsPerStep + i));
+            var explored = mcts.Explore(problems[i], context, Budget.Samples(o.Simulations));
+            if (explored.Result.Candidates.Any(c => task.Check(problems[i], c.Completion).Correct)) solved++;
+            branches += explored.Branches.Count;
+            tokens += explored.Result.Compute.GeneratedTokens;
+            foreach (var branch in explored.Branches)
+            {
+                var visited = branch.Children.Where(c => c.Visits > 0).ToList();     // an unvisited step has no value yet
+                if (visited.Count < 2) continue;
+                var best = visited.MaxBy(c => (c.Mean, c.Visits));
+                var worst = visited.MinBy(c => (c.Mean, -c.Visits));
+                if (best.Mean - worst.Mean < o.MinGap) continue;
+                pairs.Add(new Pair(problems[i], tokenizer.Encode(branch.Prefix), tokenizer.Encode(best.Step), tokenizer.Encode(worst.Step),
+                    branch.Prefix, best.Step, worst.Step));
             }
         }
-        Checkpoint.Save(o.Out, model.Config, model, tokenizer,
-            new CheckpointState { Task = task.Name, Step = o.Steps, Seed = o.Seed, Kind = "policy", Extra = new() { ["init"] = o.Policy, ["trainer"] = "dpo" } });
+        row["tree_solved"] = Math.Round(solved / (double)problems.Count, 4);
+        row["branches"] = branches;
+        row["policy_tokens"] = tokens;
+        return pairs;
     }
+
+    private void Save(Transformer model, ITokenizer tokenizer, ITask task, AdamW optimizer, string init, long step)
+    {
+        var o = options;
+        var extra = new Dictionary<string, string>
+        {
+            ["init"] = init,
+            ["trainer"] = "dpo",
+            ["pairs"] = Name(o.Pairs),
+            ["beta"] = o.Beta.ToString("R", CultureInfo.InvariantCulture),
+            ["lr"] = o.Lr.ToString("R", CultureInfo.InvariantCulture),
+            ["problems"] = o.ProblemsPerStep.ToString(CultureInfo.InvariantCulture),
+            ["total_steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
+        };
+        Checkpoint.Save(o.Out, model.Config, model, tokenizer,
+            new CheckpointState { Task = task.Name, Step = step, Seed = o.Seed, Kind = "policy", Extra = extra, HasOptimizerState = true }, optimizer.State());
+    }
+
+    private static string Name(DpoPairs pairs) => pairs.ToString().ToLowerInvariant();
 }

@@ -19,8 +19,12 @@ public sealed class RolloutBatch : IDisposable
     /// <summary>Each row's tokens (BOS + prompt + completion) before the padding.</summary>
     public required int[] Lengths { get; init; }
 
+    /// <param name="context">
+    /// For each row, how many of its completion's first tokens are context rather than actions (a partial solution a
+    /// step-level pair continues): the mask leaves them out as it leaves out the prompt. Null: none.
+    /// </param>
     public static RolloutBatch Build(ITokenizer tokenizer, IReadOnlyList<Problem> problems, IReadOnlyList<int[]> completions,
-        IReadOnlyList<string> texts, Device device)
+        IReadOnlyList<string> texts, Device device, IReadOnlyList<int>? context = null)
     {
         int n = problems.Count;
         var prompts = problems.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToArray();
@@ -32,7 +36,7 @@ public sealed class RolloutBatch : IDisposable
         {
             int[] row = [.. prompts[i], .. completions[i]];
             for (int j = 0; j < row.Length; j++) ids[i * l + j] = row[j];
-            for (int j = prompts[i].Length - 1; j < row.Length - 1; j++) mask[i * (l - 1) + j] = 1;
+            for (int j = prompts[i].Length - 1 + (context?[i] ?? 0); j < row.Length - 1; j++) mask[i * (l - 1) + j] = 1;
         }
         return new RolloutBatch
         {

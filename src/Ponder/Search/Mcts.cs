@@ -30,7 +30,13 @@ public sealed class Mcts(SearchSettings settings) : ISearchStrategy
             throw new ArgumentException($"MCTS needs at least 2 simulations (one expands the root); N = {budget.N} × {Settings.SimulationsPerSample} simulations per sample is fewer");
     }
 
-    public SearchResult Solve(Problem problem, SearchContext context, Budget budget)
+    public SearchResult Solve(Problem problem, SearchContext context, Budget budget) => Explore(problem, context, budget).Result;
+
+    /// <summary>
+    /// <see cref="Solve"/>, and the tree it grew: every expanded node with two or more distinct next steps, its children
+    /// with their visits and mean values (root first, breadth first) — what step-level preference pairs are read from.
+    /// </summary>
+    public Exploration Explore(Problem problem, SearchContext context, Budget budget)
     {
         Check(context, budget);
         var meter = context.NewMeter();
@@ -47,6 +53,25 @@ public sealed class Mcts(SearchSettings settings) : ISearchStrategy
         var candidates = tree.Finished.Select(f => new Candidate(f.Node.Text, context.AnswerOf(problem, f.Node.Text), f.Value, f.Steps))
             .DistinctBy(c => c.Completion).ToList();
         var chosen = candidates.First(c => c.Completion == answer.Text);
-        return new SearchResult(Kind, chosen.Completion, chosen.Answer, candidates, meter.Snapshot(), Settings.Describe(Kind));
+        return new Exploration(new SearchResult(Kind, chosen.Completion, chosen.Answer, candidates, meter.Snapshot(), Settings.Describe(Kind)), Branches(tree.Root));
+    }
+
+    // The tree's nodes with at least two children, breadth first; each child's step is its text after the parent's.
+    private static List<TreeBranch> Branches(MctsNode root)
+    {
+        var branches = new List<TreeBranch>();
+        var queue = new Queue<MctsNode>([root]);
+        while (queue.TryDequeue(out var node))
+        {
+            if (node.Children.Count >= 2)
+            {
+                var prefix = node.Step.Text;
+                if (node.Children.FirstOrDefault(c => !c.Step.Text.StartsWith(prefix, StringComparison.Ordinal)) is { } stray)
+                    throw new InvalidOperationException($"MCTS: a child's text does not continue its parent's ('{stray.Step.Text}' after '{prefix}')");
+                branches.Add(new TreeBranch(prefix, node.Children.Select(c => new TreeChild(c.Step.Text[prefix.Length..], c.Terminal, c.Visits, c.Mean)).ToList()));
+            }
+            foreach (var child in node.Children) queue.Enqueue(child);
+        }
+        return branches;
     }
 }

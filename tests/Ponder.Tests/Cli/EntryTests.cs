@@ -43,6 +43,8 @@ public sealed class EntryTests
     [InlineData("--hidden sets the shape of a model trained from scratch", "train", "sft", "--task", "arith", "--out", "D/x", "--init", "P", "--hidden", "32")]
     [InlineData("--max-draws limits --dynamic-sampling's draws", "train", "rl", "--policy", "P", "--out", "D/x", "--max-draws", "3")]
     [InlineData("--beta must be positive", "train", "dpo", "--policy", "P", "--out", "D/x", "--beta", "0")]
+    [InlineData("option '--pairs': unknown value 'tree' (known: outcome, step)", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "tree")]
+    [InlineData("option '--min-gap' must be in", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "step", "--min-gap", "2")]
     [InlineData("--keep 5 exceeds the attempts a problem gets (2", "train", "expert-iteration", "--policy", "P", "--out", "D/x", "--samples", "2", "--keep", "5")]
     [InlineData("option '--arms' names no arm", "scale", "--checkpoint", "P", "--arms", "")]
     [InlineData("option '--budgets' sets the grid sweep", "scale", "--checkpoint", "P", "--stage", "quick", "--budgets", "1,2")]

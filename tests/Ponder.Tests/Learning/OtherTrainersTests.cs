@@ -26,6 +26,92 @@ public sealed class OtherTrainersTests : IDisposable
     }
 
     [Fact]
+    public void Dpo_on_step_pairs_from_mcts_trees_raises_the_rewarded_behaviour()
+    {
+        // Given the random tiny policy, whose completions (one step each in its short context) start with a digit ~10 % of the time
+        string start = ToyBandit.TinyPolicy(dir);
+        double before = ToyBandit.DigitFirstProbability(start);
+        var o = new DpoOptions
+        {
+            Policy = start, Out = dir.File("dpo-step"), Steps = 16, ProblemsPerStep = 16, Pairs = DpoPairs.Step, Simulations = 16, Expansions = 4,
+            Beta = 0.5, Lr = 1e-2, EvalEvery = 0, EvalCount = 4, Seed = 2,
+        };
+
+        // When DPO trains on the sibling steps its MCTS trees value apart (verifier-scored rollouts)
+        new DpoTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then the trees gave pairs, and the policy puts a digit first far more often
+        var rows = MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Where(r => r.ContainsKey("pairs")).ToList();
+        Assert.Equal(16, rows.Count);
+        Assert.True(rows.Sum(r => r["pairs"]!.GetValue<int>()) >= 16, $"{rows.Sum(r => r["pairs"]!.GetValue<int>())} pairs");
+        Assert.All(rows, r => Assert.True(r["policy_tokens"]!.GetValue<long>() > 0));
+        double after = ToyBandit.DigitFirstProbability(o.Out);
+        Assert.True(after > 2 * before, $"P(digit first) {before:F3} → {after:F3}");
+    }
+
+    [Fact]
+    public void Dpo_stopped_and_resumed_continues_the_same_curve()
+    {
+        // Given a DPO run of four steps, and the same run stopped after its second step (a checkpoint saved) and resumed
+        string start = ToyBandit.TinyPolicy(dir);
+        DpoOptions Run(string name) => new()
+        {
+            Policy = start, Out = dir.File(name), Steps = 4, ProblemsPerStep = 8, SamplesPerProblem = 8, Beta = 0.5, Lr = 1e-2,
+            EvalEvery = 0, EvalCount = 4, Seed = 2, CheckpointEvery = 0,
+        };
+        var straight = Run("straight");
+        new DpoTrainer(straight, CPU, new ToyBandit.StartsWithDigit()).Run();
+        var split = Run("split");
+        using (var cancel = new CancellationTokenSource())
+            new DpoTrainer(split, CPU, new ToyBandit.StartsWithDigit()).Run(new CancelAt(2, cancel), cancel.Token);
+        Assert.Equal(2, Checkpoint.ReadState(split.Out).Step);
+        new DpoTrainer(split with { Resume = true }, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then the resumed run's steps are the straight run's to the digit, and so are its weights at the end
+        static List<string> Curve(string run) => MetricsLog.Read(Path.Combine(run, "metrics.jsonl")).Select(r => r.ToJsonString()).ToList();
+        Assert.Equal(Curve(straight.Out), Curve(split.Out));
+        Assert.Equal(6, Curve(split.Out).Count);                               // step 0's evaluation, four steps, the last one's
+        Assert.Equal(ToyBandit.DigitFirstProbability(straight.Out), ToyBandit.DigitFirstProbability(split.Out));
+    }
+
+    [Fact]
+    public void Dpo_refuses_to_resume_another_trainers_run_or_its_own_on_other_pairs()
+    {
+        string start = ToyBandit.TinyPolicy(dir);
+        var o = new DpoOptions { Policy = start, Out = dir.File("resumed"), Steps = 1, ProblemsPerStep = 2, EvalEvery = 0, EvalCount = 2 };
+        new DpoTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        var other = Assert.Throws<InvalidDataException>(() => new DpoTrainer(o with { Resume = true, Pairs = DpoPairs.Step }, CPU, new ToyBandit.StartsWithDigit()).Run());
+        Assert.Contains("outcome pairs", other.Message);
+        var sft = Assert.Throws<InvalidDataException>(() => new DpoTrainer(o with { Out = start, Resume = true }, CPU, new ToyBandit.StartsWithDigit()).Run());
+        Assert.Contains("cannot resume", sft.Message);
+    }
+
+    [Fact]
+    public void A_rollout_batch_leaves_a_rows_context_tokens_out_of_the_mask_as_its_prompt()
+    {
+        var tokenizer = new CharTokenizer();
+        var problem = new Ponder.Tasks.Problem("p", "1+2\n", "3");
+        int prompt = Prompting.Encode(tokenizer, problem.Prompt).Length;
+        using var batch = RolloutBatch.Build(tokenizer, [problem, problem], [tokenizer.Encode("#3\n#4"), tokenizer.Encode("#3\n#4")], ["#3\n#4", "#3\n#4"], CPU, [3, 0]);
+        var mask = batch.Mask.data<float>().ToArray();
+        int width = (int)batch.Mask.size(1);
+        // position j predicts token j + 1: the first row's actions are its last two tokens, the second row's all five
+        Assert.Equal(2f, mask[..width].Sum());
+        Assert.Equal(1f, mask[prompt - 1 + 3]);
+        Assert.Equal(0f, mask[prompt - 1 + 2]);
+        Assert.Equal(5f, mask[width..].Sum());
+    }
+
+    sealed class CancelAt(int step, CancellationTokenSource cancel) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress p)
+        {
+            if (p.Step >= step && p.Message is null) cancel.Cancel();
+        }
+    }
+
+    [Fact]
     public void Expert_iteration_learns_from_verified_samples_each_round()
     {
         string start = ToyBandit.TinyPolicy(dir);

@@ -5,7 +5,7 @@ namespace Ponder.Tests.Search;
 public sealed class MctsTreeTests
 {
     // root → A (P 0.75, PRM 0.2) → #1 (PRM 0.1); root → B (P 0.25, PRM 0.9) → #2. c = 1, M = 2, enumerated expansions.
-    private static (MctsTree Tree, ComputeMeter Meter) Build(FinalChoice choice = FinalChoice.Visits)
+    private static (ToyPolicy Policy, SearchContext Context) Toy()
     {
         var policy = new ToyPolicy(new()
         {
@@ -14,7 +14,12 @@ public sealed class MctsTreeTests
             ["B\n"] = [("#2", 1.0)],
         }, enumerate: true);
         var prm = new ToyReward(new() { ["A"] = 0.2, ["#1"] = 0.1, ["B"] = 0.9, ["#2"] = 1.0 });
-        var context = ToyPolicy.Context(policy, prm);
+        return (policy, ToyPolicy.Context(policy, prm));
+    }
+
+    private static (MctsTree Tree, ComputeMeter Meter) Build(FinalChoice choice = FinalChoice.Visits)
+    {
+        var (policy, context) = Toy();
         var meter = new ComputeMeter(policy.Flops);
         var session = policy.Open(ToyPolicy.Problem, meter);
         var settings = new SearchSettings { Puct = 1, Expansions = 2, FinalChoice = choice };
@@ -72,5 +77,22 @@ public sealed class MctsTreeTests
         tree.Simulate();
         var path = tree.Select();
         Assert.Equal(["A"], path.Skip(1).Select(n => n.Step.Steps[^1]));
+    }
+
+    [Fact]
+    public void Explore_gives_the_search_and_each_node_with_siblings_with_their_visits_and_mean_values()
+    {
+        // Given the hand-computed tree's six simulations, run as a search
+        var (_, context) = Toy();
+        var mcts = new Mcts(new SearchSettings { Puct = 1, Expansions = 2 });
+
+        var explored = mcts.Explore(ToyPolicy.Problem, context, Budget.Samples(6));
+
+        // Then its result is Solve's, and the only node with two children is the root: A 4 visits (0.5 / 4), B 1 (0.9)
+        Assert.Equal(mcts.Solve(ToyPolicy.Problem, context, Budget.Samples(6)).Completion, explored.Result.Completion);
+        var root = Assert.Single(explored.Branches);
+        Assert.Equal("", root.Prefix);
+        Assert.Equal([("A", false, 4, 0.125), ("B", false, 1, 0.9)],
+            root.Children.Select(c => (c.Step.TrimEnd('\n'), c.Finished, c.Visits, Math.Round(c.Mean, 9))));
     }
 }
