@@ -10,13 +10,16 @@ public static class ExpertIterationCommand
         ponder train expert-iteration --policy C --out DIR [--task T] [--rounds 3] [--problems 2048] [--samples 4]
             [--max-samples N] [--keep 1] [--epochs 6.2 | --steps-per-round N [--steps-growth 1]] [--restart base|continue] [--no-accumulate]
             [--batch 64] [--lr 5e-5] [--warmup 20] [--lr-decay constant|linear|cosine] [--min-lr-fraction 0.1]
-            [--temperature 1] [--expert sample|flip|gold [--flip-positions 6] [--flip-alternatives 2]] [--strict-steps]
+            [--temperature 1] [--expert sample|flip|mcts|gold [--flip-positions 6] [--flip-alternatives 2] [--expansions 4]]
+            [--strict-steps]
             [--eval-count 200] [--seed 1] [--resume] [--no-training-kernels] [--no-pack]
           --no-training-kernels: fine-tune in libtorch's ops, not Ponder's C# autograd nodes; --no-pack: pad each step's
             examples to rows instead of packing them (the same loss; BENCHMARKS.md)
           --expert: who proposes solutions: samples (--samples per problem), or the greedy answer and, where it is wrong,
             the policy's next --flip-alternatives tokens at its --flip-positions least certain tokens, each continued
-            greedily; or the task's gold solutions (an oracle, the upper bound)
+            greedily; or MCTS per problem (--samples simulations, --expansions next steps where a node expands, each leaf
+            valued by a rollout the verifier scores), every finished solution in its tree an attempt (search, then
+            distill); or the task's gold solutions (an oracle, the upper bound)
           --max-samples: draw again for the problems with fewer than --keep correct attempts, doubling the draws,
             until they have them or N attempts (hard problems get the samples easy ones do not need)
           --strict-steps: keep a solution only if every step is right too (tasks with a step checker)
@@ -48,12 +51,17 @@ public static class ExpertIterationCommand
             Decay = RlCommand.Enum<LrDecay>(o, "lr-decay", "constant"), MinLrFraction = o.Double("min-lr-fraction", d.MinLrFraction, 0, 1),
             Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
             Expert = RlCommand.Enum<ExpertKind>(o, "expert", "sample"), FlipPositions = o.Int("flip-positions", d.FlipPositions, 1),
-            FlipAlternatives = o.Int("flip-alternatives", d.FlipAlternatives, 1), StrictSteps = o.Flag("strict-steps"),
+            FlipAlternatives = o.Int("flip-alternatives", d.FlipAlternatives, 1), Expansions = o.Int("expansions", d.Expansions, 2),
+            StrictSteps = o.Flag("strict-steps"),
             EvalCount = o.Int("eval-count", d.EvalCount, 1), Seed = o.Int("seed", d.Seed), Resume = o.Flag("resume"),
             TrainingKernels = !o.Flag("no-training-kernels") && d.TrainingKernels, Pack = !o.Flag("no-pack") && d.Pack,
         };
         if (options.Expert != ExpertKind.Flip && (o.String("flip-positions") ?? o.String("flip-alternatives")) is not null)
             throw new UsageException("train expert-iteration: --flip-positions and --flip-alternatives need --expert flip");
+        if (options.Expert != ExpertKind.Mcts && o.String("expansions") is not null)
+            throw new UsageException("train expert-iteration: --expansions needs --expert mcts");
+        if (options.Expert == ExpertKind.Mcts && options.SamplesPerProblem < 2)
+            throw new UsageException($"train expert-iteration: --expert mcts needs at least 2 simulations a problem (--samples; the first expands the root), got {options.SamplesPerProblem}");
         if (options.MaxSamples is { } most && (options.Expert != ExpertKind.Sample || most <= options.SamplesPerProblem))
             throw new UsageException($"train expert-iteration: --max-samples {most} needs --expert sample and more than --samples ({options.SamplesPerProblem})");
         if (options.KeepPerProblem > (options.MaxSamples ?? options.SamplesPerProblem))

@@ -11,7 +11,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Ponder.Policy;
-using Ponder.Rewards;
 using Ponder.Scaling;
 using Ponder.Search;
 using Ponder.Tasks;
@@ -147,15 +146,12 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
     private List<Pair> StepPairs(IReadOnlyList<Problem> problems, ITask task, ITokenizer tokenizer, Policy.Generator generator, int maxNew, int step, JsonObject row)
     {
         var o = options;
-        var searchPolicy = new GeneratorPolicy(generator, new SearchLimits { MaxNewTokens = maxNew, MaxStepTokens = Math.Min(new SearchLimits().MaxStepTokens, maxNew) });
-        var mcts = new Mcts(new SearchSettings { Temperature = o.Temperature, Expansions = o.Expansions, LeafValue = LeafValue.Rollout });
-        var verifier = new VerifierReward(task);
+        var search = new VerifiedTreeSearch(generator, task, maxNew, o.Expansions, o.Temperature);
         var pairs = new List<Pair>();
         var (solved, branches, tokens) = (0, 0, 0L);
         for (int i = 0; i < problems.Count; i++)
         {
-            var context = SearchContext.For(task, searchPolicy, orm: verifier, seed: Seeds.Mix(o.Seed + 7919, (long)step * o.ProblemsPerStep + i));
-            var explored = mcts.Explore(problems[i], context, Budget.Samples(o.Simulations));
+            var explored = search.Explore(problems[i], o.Simulations, Seeds.Mix(o.Seed + 7919, (long)step * o.ProblemsPerStep + i));
             if (explored.Result.Candidates.Any(c => task.Check(problems[i], c.Completion).Correct)) solved++;
             branches += explored.Branches.Count;
             tokens += explored.Result.Compute.GeneratedTokens;

@@ -143,10 +143,16 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
         {
             ExpertKind.Gold => problems.Select(IReadOnlyList<string> (p) => task.GoldSolution(p) is { } gold ? [Solution.Join(gold)]
                 : throw new InvalidOperationException($"expert 'gold': task '{task.Name}' has no gold solution for problem {p.Id}")).ToList(),
+            ExpertKind.Mcts => Search(new VerifiedTreeSearch(new Policy.Generator(policy.Model, policy.Tokenizer), task, maxNew, o.Expansions, o.Temperature),
+                problems, o.SamplesPerProblem, seed),
             ExpertKind.Flip => UncertainFlips.Propose(policy.Model, policy.Tokenizer, problems, (p, c) => task.Check(p, c).Correct,
                 o.FlipPositions, o.FlipAlternatives, maxNew),
             _ => RejectionSampling.Attempts(new Policy.Generator(policy.Model, policy.Tokenizer), policy.Tokenizer, task, problems,
                 o.SamplesPerProblem, o.MaxSamples, o.KeepPerProblem, o.StrictSteps, o.Temperature, seed, maxNew),
         };
     }
+
+    // Each problem's tree of `simulations` simulations: every distinct finished solution it holds.
+    static IReadOnlyList<IReadOnlyList<string>> Search(VerifiedTreeSearch search, IReadOnlyList<Problem> problems, int simulations, int seed) =>
+        problems.Select(IReadOnlyList<string> (p, i) => search.Explore(p, simulations, Seeds.Mix(seed, i)).Result.Candidates.Select(c => c.Completion).ToList()).ToList();
 }

@@ -14,7 +14,7 @@ public sealed record ExpertIterationOptions
     public int Rounds { get; init; } = 3;
     /// <summary>Train problems the expert attempts each round.</summary>
     public int ProblemsPerRound { get; init; } = 2048;
-    /// <summary>Expert attempts per problem (best-of-N sampling as the expert).</summary>
+    /// <summary>Expert attempts per problem (best-of-N sampling as the expert); with the MCTS expert, its simulations per problem.</summary>
     public int SamplesPerProblem { get; init; } = 4;
     /// <summary>
     /// When set (above <see cref="SamplesPerProblem"/>), the sampling expert draws again for the problems that have fewer than
@@ -24,12 +24,14 @@ public sealed record ExpertIterationOptions
     /// </summary>
     public int? MaxSamples { get; init; }
     public double Temperature { get; init; } = 1.0;
-    /// <summary>Who proposes solutions: samples of the policy (the default), flips of its least certain tokens, or gold.</summary>
+    /// <summary>Who proposes solutions: samples of the policy (the default), flips of its least certain tokens, MCTS, or gold.</summary>
     public ExpertKind Expert { get; init; } = ExpertKind.Sample;
     /// <summary>With <see cref="ExpertKind.Flip"/>: least certain tokens of a wrong greedy completion that are flipped.</summary>
     public int FlipPositions { get; init; } = 6;
     /// <summary>With <see cref="ExpertKind.Flip"/>: the policy's next-best tokens tried at each flipped position.</summary>
     public int FlipAlternatives { get; init; } = 2;
+    /// <summary>With the MCTS expert: next steps sampled where a tree expands a node (its simulations are <see cref="SamplesPerProblem"/>).</summary>
+    public int Expansions { get; init; } = 4;
     /// <summary>
     /// Keep a solution only if every step is right as well as the final answer (tasks with a step checker). Off: the
     /// verifier's final-answer check alone, which also keeps the few solutions whose steps err and cancel out.

@@ -12,4 +12,9 @@ public enum ExpertKind
     Flip,
     /// <summary>The task's gold solutions: an oracle expert, the upper bound for any other (tasks with gold solutions only).</summary>
     Gold,
+    /// <summary>
+    /// MCTS per problem (<see cref="VerifiedTreeSearch"/>: the policy's steps, leaves valued by verified rollouts), every
+    /// finished solution its tree holds an attempt: search, then distill (the AlphaZero-like loop).
+    /// </summary>
+    Mcts,
 }

@@ -46,6 +46,8 @@ public sealed class EntryTests
     [InlineData("option '--pairs': unknown value 'tree' (known: outcome, step)", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "tree")]
     [InlineData("option '--min-gap' must be in", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "step", "--min-gap", "2")]
     [InlineData("--keep 5 exceeds the attempts a problem gets (2", "train", "expert-iteration", "--policy", "P", "--out", "D/x", "--samples", "2", "--keep", "5")]
+    [InlineData("--expansions needs --expert mcts", "train", "expert-iteration", "--policy", "P", "--out", "D/x", "--expansions", "3")]
+    [InlineData("--expert mcts needs at least 2 simulations a problem", "train", "expert-iteration", "--policy", "P", "--out", "D/x", "--expert", "mcts", "--samples", "1")]
     [InlineData("option '--arms' names no arm", "scale", "--checkpoint", "P", "--arms", "")]
     [InlineData("option '--budgets' sets the grid sweep", "scale", "--checkpoint", "P", "--stage", "quick", "--budgets", "1,2")]
     [InlineData("option '--count' must be in 1..2147483647, got 99999999999999", "eval", "--checkpoint", "P", "--count", "99999999999999")]

@@ -94,6 +94,23 @@ public sealed class ExpertKindTests : IDisposable
     }
 
     [Fact]
+    public void The_mcts_expert_keeps_the_verified_solutions_its_trees_find()
+    {
+        // Given the random tiny policy (a digit first ~10 % of the time) and trees of 16 simulations, 4 steps an expansion
+        var o = Options("mcts", ExpertKind.Mcts) with { SamplesPerProblem = 16, Expansions = 4 };
+
+        // When a round of expert iteration distills what the trees found
+        new ExpertIteration(o, CPU, taskOverride: new ToyBandit.StartsWithDigit()).Run();
+
+        // Then it kept a right solution for more of the twelve problems than one sample each would solve, and only right ones
+        var saved = VerifiedSolutions.Load(Path.Combine(o.Out, VerifiedSolutions.FileName), beforeRound: 2).Pairs;
+        Assert.InRange(saved.Count, 4, 12);
+        Assert.All(saved, p => Assert.True(char.IsAsciiDigit(p.Completion[0]), p.Completion));
+        var round = MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Single(r => r.ContainsKey("kept"));
+        Assert.Equal(saved.Count / 12.0, round["solved_fraction"]!.GetValue<double>(), 9);
+    }
+
+    [Fact]
     public void The_gold_expert_trains_on_the_tasks_gold_solutions()
     {
         var o = Options("gold", ExpertKind.Gold);
