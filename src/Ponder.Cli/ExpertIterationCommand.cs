@@ -24,12 +24,13 @@ public static class ExpertIterationCommand
             until they have them or N attempts (hard problems get the samples easy ones do not need)
           --strict-steps: keep a solution only if every step is right too (tasks with a step checker)
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
-            [--lr 3e-5] [--temperature 1] [--pairs outcome|step] [--simulations 16] [--expansions 4] [--min-gap 0.5]
+            [--lr 3e-5] [--temperature 1] [--pairs outcome|step|file] [--simulations 16] [--expansions 4] [--min-gap 0.5] [--pairs-file F]
             [--eval-every 25] [--eval-count 200] [--checkpoint-every 25] [--seed 1] [--resume] [--no-training-kernels]
           --pairs: outcome pairs a correct and an incorrect sample of a problem (--samples each); step pairs two
             next steps of one partial solution in an MCTS tree the policy grows per problem (--simulations rollouts
             the verifier scores, --expansions steps where a node expands), the step whose rollouts ended correct more
-            often against the one that did less, when their rates differ by --min-gap or more
+            often against the one that did less, when their rates differ by --min-gap or more; file pairs (offline, as TRL
+            trains): --pairs-file F, one JSON object a line with prompt, chosen and rejected, --problems of them a step
           --resume continues the run in --out from its last checkpoint (Ctrl+C saves one), with its settings
         """;
 
@@ -96,10 +97,13 @@ public static class ExpertIterationCommand
             Lr = o.Double("lr", d.Lr, 0, 1), Temperature = o.Double("temperature", d.Temperature, 0.01, 10),
             EvalEvery = o.Int("eval-every", d.EvalEvery, 0), EvalCount = o.Int("eval-count", d.EvalCount, 1), Seed = o.Int("seed", d.Seed),
             TrainingKernels = !o.Flag("no-training-kernels") && d.TrainingKernels,
-            Pairs = RlCommand.Enum<DpoPairs>(o, "pairs", "outcome"), Simulations = o.Int("simulations", d.Simulations, 2),
+            PairsFile = o.String("pairs-file"),
+            Pairs = RlCommand.Enum<DpoPairs>(o, "pairs", o.String("pairs-file") is null ? "outcome" : "file"), Simulations = o.Int("simulations", d.Simulations, 2),
             Expansions = o.Int("expansions", d.Expansions, 2), MinGap = o.Double("min-gap", d.MinGap, 0.01, 1),
             CheckpointEvery = o.Int("checkpoint-every", d.CheckpointEvery, 0), Resume = o.Flag("resume"),
         };
+        if ((options.Pairs == DpoPairs.File) != (options.PairsFile is not null))
+            throw new UsageException(options.PairsFile is null ? "train dpo: --pairs file needs --pairs-file F" : $"train dpo: --pairs-file is read only with --pairs file, not {o.String("pairs")}");
         if (options.Beta <= 0) throw new UsageException($"train dpo: --beta must be positive (it scales the log-ratios; at 0 the loss is constant), got {options.Beta}");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();

@@ -14,8 +14,10 @@ public sealed record DpoOptions
     /// <summary>Problems sampled per step; each with at least one right and one wrong sample gives a pair.</summary>
     public int ProblemsPerStep { get; init; } = 32;
     public int SamplesPerProblem { get; init; } = 8;
-    /// <summary>Whole-solution pairs, or step-level pairs from MCTS trees.</summary>
+    /// <summary>Whole-solution pairs, step-level pairs from MCTS trees, or a file's pairs.</summary>
     public DpoPairs Pairs { get; init; } = DpoPairs.Outcome;
+    /// <summary>With <see cref="DpoPairs.File"/>: the JSON-lines preference file; <see cref="ProblemsPerStep"/> of its pairs make a step.</summary>
+    public string? PairsFile { get; init; }
     /// <summary>Step pairs: MCTS simulations per problem (each a verifier-valued rollout).</summary>
     public int Simulations { get; init; } = 16;
     /// <summary>Step pairs: next steps sampled where the tree expands a node.</summary>

@@ -11,4 +11,7 @@ public enum DpoPairs
     /// simulations ended correct more often against the one that did less, with the partial solution as shared context.
     /// </summary>
     Step,
+
+    /// <summary>A preference file's pairs (<see cref="PreferencePair"/>: prompt, chosen, rejected), offline as TRL's DPO trains, in seeded shuffled passes.</summary>
+    File,
 }

@@ -4,6 +4,7 @@
 // from the current policy each step (on-policy DPO), either
 //   - outcome pairs: x the problem, y_w a correct and y_l an incorrect sampled solution (one pair per problem that has
 //     both), or
+//   - file pairs: a preference file's (prompt, chosen, rejected) lines, offline as TRL's DPO trains on a dataset, or
 //   - step pairs (Step-DPO, Lai et al. 2024; step-level pairs from MCTS trees as in Xie et al. 2024): x the problem and a
 //     partial solution, y_w and y_l two next steps the policy proposed there, valued by the tree's verifier-scored
 //     rollouts (the fraction of simulations through each that ended correct), one pair per expanded node whose best
@@ -37,12 +38,15 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
         if (o.Pairs == DpoPairs.Step && o.MinGap is <= 0 or > 1)
             throw new ArgumentException($"step pairs need a minimum value gap in (0, 1], got {o.MinGap}");
         if (o.CheckpointEvery < 0) throw new ArgumentException($"checkpoint interval must be 0 or more, got {o.CheckpointEvery}");
+        if ((o.Pairs == DpoPairs.File) != (o.PairsFile is not null))
+            throw new ArgumentException(o.PairsFile is null ? "file pairs need a preference file" : $"a preference file ('{o.PairsFile}') is read only with file pairs, not {Name(o.Pairs)} pairs");
     }
 
     public void Run(IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
     {
         var o = options;
         Validate(o);
+        var file = o.PairsFile is null ? null : PreferencePair.ReadFile(o.PairsFile);
         var saved = o.Resume ? Resumption.Require(o.Out, "dpo") : null;
         if (saved?.Extra?.GetValueOrDefault("pairs") is { } pairsOfRun && pairsOfRun != Name(o.Pairs))
             throw new InvalidDataException($"checkpoint '{o.Out}': it is a DPO run on {pairsOfRun} pairs; resume it with --pairs {pairsOfRun}");
@@ -63,6 +67,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             var state = Checkpoint.ReadOptimizerState(o.Out) ?? throw new InvalidDataException($"checkpoint '{o.Out}': no {Checkpoint.OptimizerFile} to resume from");
             optimizer.Load(state, Path.Combine(o.Out, Checkpoint.OptimizerFile));
         }
+        var filePairs = file is null ? null : Encode(file, tokenizer, model.Config.MaxPositions);
         var generator = new Policy.Generator(model, tokenizer);
         var evalProblems = task.Problems(Split.Test, o.EvalCount, SftTrainer.EvalSeed);
         int maxNew = Evaluator.MaxNewTokens(tokenizer, task, task.Problems(Split.Train, 64, o.Seed), model.Config.MaxPositions);
@@ -75,9 +80,12 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             var problems = task.Problems(Split.Train, o.ProblemsPerStep, Seeds.Mix(o.Seed, step));
             model.eval();
             var row = new JsonObject { ["step"] = step };
-            var pairs = o.Pairs == DpoPairs.Outcome
-                ? OutcomePairs(problems, task, tokenizer, generator, maxNew, step, row)
-                : StepPairs(problems, task, tokenizer, generator, maxNew, step, row);
+            var pairs = o.Pairs switch
+            {
+                DpoPairs.Outcome => OutcomePairs(problems, task, tokenizer, generator, maxNew, step, row),
+                DpoPairs.Step => StepPairs(problems, task, tokenizer, generator, maxNew, step, row),
+                _ => FilePairs(filePairs!, step),
+            };
             row["pairs"] = pairs.Count;
 
             // 2. The DPO loss on them.
@@ -171,6 +179,46 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
         row["policy_tokens"] = tokens;
         return pairs;
     }
+
+    // A preference file's pairs as token ids (each completion ended by EOS, as a policy that stopped ends it); a pair
+    // longer than the model's context is refused before training, naming its line.
+    private static List<Pair> Encode(IReadOnlyList<PreferencePair> file, ITokenizer tokenizer, int maxPositions)
+    {
+        var pairs = new List<Pair>(file.Count);
+        foreach (var (p, i) in file.Select((p, i) => (p, i)))
+        {
+            var problem = new Problem($"pair-{i}", p.Prompt, "");
+            int prompt = Prompting.Encode(tokenizer, p.Prompt).Length;
+            int[] chosen = [.. tokenizer.Encode(p.Chosen), tokenizer.Eos], rejected = [.. tokenizer.Encode(p.Rejected), tokenizer.Eos];
+            var longest = prompt + Math.Max(chosen.Length, rejected.Length);
+            if (longest > maxPositions)
+                throw new InvalidDataException($"{p.Where}: the prompt and its longer completion are {longest} tokens, more than the model's {maxPositions} positions");
+            pairs.Add(new Pair(problem, [], chosen, rejected, "", p.Chosen, p.Rejected));
+        }
+        return pairs;
+    }
+
+    // Step `step`'s ProblemsPerStep pairs of the file: passes over it one after another, each in its own seeded order.
+    private List<Pair> FilePairs(List<Pair> all, int step)
+    {
+        var o = options;
+        var drawn = new List<Pair>(o.ProblemsPerStep);
+        for (long k = (long)(step - 1) * o.ProblemsPerStep; drawn.Count < o.ProblemsPerStep; k++)
+        {
+            var pass = (int)(k / all.Count);
+            if (_order is null || _orderPass != pass)
+            {
+                _order = Enumerable.Range(0, all.Count).ToArray();
+                new Random(Seeds.Mix(o.Seed, 1_000_003 + pass)).Shuffle(_order);
+                _orderPass = pass;
+            }
+            drawn.Add(all[_order[(int)(k % all.Count)]]);
+        }
+        return drawn;
+    }
+
+    private int[]? _order;
+    private int _orderPass = -1;
 
     private void Save(Transformer model, ITokenizer tokenizer, ITask task, AdamW optimizer, string init, long step)
     {

@@ -49,15 +49,60 @@ public sealed class OtherTrainersTests : IDisposable
         Assert.True(after > 2 * before, $"P(digit first) {before:F3} → {after:F3}");
     }
 
+    /// <summary>A preference file for the digit toy: each prompt's chosen completion starts with a digit, its rejected one with a letter.</summary>
+    string DigitPreferences(int count) => dir.Write("prefs.jsonl",
+        [.. Enumerable.Range(0, count).Select(i => $$"""{"prompt": "{{(char)('a' + i % 26)}}?\n", "chosen": "{{i % 10}}", "rejected": "{{(char)('k' + i % 10)}}"}""")]);
+
     [Fact]
-    public void Dpo_stopped_and_resumed_continues_the_same_curve()
+    public void Dpo_on_a_preference_file_raises_the_preferred_behaviour()
+    {
+        // Given the random tiny policy and a file of 10 pairs preferring a digit first
+        string start = ToyBandit.TinyPolicy(dir);
+        double before = ToyBandit.DigitFirstProbability(start);
+        var o = new DpoOptions
+        {
+            Policy = start, Out = dir.File("dpo-file"), Steps = 12, ProblemsPerStep = 8, Pairs = DpoPairs.File, PairsFile = DigitPreferences(10),
+            Beta = 0.5, Lr = 1e-2, EvalEvery = 0, EvalCount = 4, Seed = 2,
+        };
+
+        // When DPO trains on them offline
+        new DpoTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then every step had its 8 pairs (passes over the file one after another), and a digit first is far more likely
+        var rows = MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Where(r => r.ContainsKey("pairs")).ToList();
+        Assert.Equal(12, rows.Count);
+        Assert.All(rows, r => Assert.Equal(8, r["pairs"]!.GetValue<int>()));
+        double after = ToyBandit.DigitFirstProbability(o.Out);
+        Assert.True(after > 2 * before, $"P(digit first) {before:F3} → {after:F3}");
+    }
+
+    [Fact]
+    public void A_bad_preference_file_is_refused_before_training_naming_its_line()
+    {
+        string start = ToyBandit.TinyPolicy(dir);
+        DpoOptions With(string file) => new() { Policy = start, Out = dir.File("bad"), Steps = 1, Pairs = DpoPairs.File, PairsFile = file, EvalCount = 2 };
+        string missing = dir.Write("missing.jsonl", """{"prompt": "a?\n", "chosen": "1", "rejected": "x"}""", "", """{"prompt": "b?\n", "chosen": "2"}""");
+        string longer = dir.Write("long.jsonl", """{"prompt": "a?\n", "chosen": "1", "rejected": "x"}""", """{"prompt": "b?\n", "chosen": "123456789", "rejected": "x"}""");
+
+        var e = Assert.Throws<InvalidDataException>(() => new DpoTrainer(With(missing), CPU, new ToyBandit.StartsWithDigit()).Run());
+        Assert.Equal($"{missing}:3: missing string field 'rejected'", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => new DpoTrainer(With(longer), CPU, new ToyBandit.StartsWithDigit()).Run());
+        Assert.Equal($"{longer}:2: the prompt and its longer completion are 14 tokens, more than the model's 10 positions", e.Message);
+        Assert.False(File.Exists(Path.Combine(dir.File("bad"), "model.safetensors")));
+    }
+
+    [Theory]
+    [InlineData(DpoPairs.Outcome)]
+    [InlineData(DpoPairs.File)]
+    public void Dpo_stopped_and_resumed_continues_the_same_curve(DpoPairs pairs)
     {
         // Given a DPO run of four steps, and the same run stopped after its second step (a checkpoint saved) and resumed
         string start = ToyBandit.TinyPolicy(dir);
+        string? file = pairs == DpoPairs.File ? DigitPreferences(12) : null;
         DpoOptions Run(string name) => new()
         {
             Policy = start, Out = dir.File(name), Steps = 4, ProblemsPerStep = 8, SamplesPerProblem = 8, Beta = 0.5, Lr = 1e-2,
-            EvalEvery = 0, EvalCount = 4, Seed = 2, CheckpointEvery = 0,
+            EvalEvery = 0, EvalCount = 4, Seed = 2, CheckpointEvery = 0, Pairs = pairs, PairsFile = file,
         };
         var straight = Run("straight");
         new DpoTrainer(straight, CPU, new ToyBandit.StartsWithDigit()).Run();
