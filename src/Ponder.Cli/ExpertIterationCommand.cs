@@ -102,35 +102,53 @@ public static class ExpertIterationCommand
             Expansions = o.Int("expansions", d.Expansions, 2), MinGap = o.Double("min-gap", d.MinGap, 0.01, 1),
             CheckpointEvery = o.Int("checkpoint-every", d.CheckpointEvery, 0), Resume = o.Flag("resume"),
         };
-        if ((options.Pairs == DpoPairs.File) != (options.PairsFile is not null))
-            throw new UsageException(options.PairsFile is null ? "train dpo: --pairs file needs --pairs-file F" : $"train dpo: --pairs-file is read only with --pairs file, not {o.String("pairs")}");
         if (options.Beta <= 0) throw new UsageException($"train dpo: --beta must be positive (it scales the log-ratios; at 0 the loss is constant), got {options.Beta}");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
         OutputFolder.RequireNoCheckpoint("train dpo", options.Out, options.Resume);
         if (options.Resume) options = AsSaved(o, options);
+        // Options that the pairs asked for would not read (after a resumed run's own pairs are known).
+        string[] treeOptions = ["simulations", "expansions", "min-gap"];
+        if (options.Pairs != DpoPairs.Step && treeOptions.FirstOrDefault(n => o.String(n) is not null) is { } tree)
+            throw new UsageException($"train dpo: --{tree} sets step pairs' trees; it needs --pairs step");
+        if (options.Pairs != DpoPairs.Outcome && o.String("samples") is not null)
+            throw new UsageException($"train dpo: --samples sets outcome pairs' samples a problem; {Name(options.Pairs)} pairs take none");
+        if ((options.Pairs == DpoPairs.File) != (options.PairsFile is not null))
+            throw new UsageException(options.PairsFile is null ? "train dpo: --pairs file needs --pairs-file F" : $"train dpo: --pairs-file is read only with --pairs file, not {Name(options.Pairs)}");
         using var stop = new StopSignal();
-        OutputFolder.Run(options.Out, () => new DpoTrainer(options, device).Run(new ConsoleProgress("dpo", plainEvery: 10), stop.Token));
-        Console.WriteLine(stop.Stopped ? $"checkpoint: {options.Out} (stopped early; --resume continues it)" : $"checkpoint: {options.Out}");
+        bool early = OutputFolder.Run(options.Out, () => new DpoTrainer(options, device).Run(new ConsoleProgress("dpo", plainEvery: 10), stop.Token));
+        Console.WriteLine(early ? $"checkpoint: {options.Out} (stopped early; --resume continues it)" : $"checkpoint: {options.Out}");
         return 0;
     }
 
     /// <summary>
-    /// A resumed DPO run continues as it started: its pairs, rate, β, problems and seed are the saved ones (another value
-    /// given is refused); its reference policy stays the one it started from, whatever --policy says.
+    /// A resumed DPO run continues as it started: its task, pairs (and their file, samples, tree settings and
+    /// temperature), rate, β, problems and seed are the saved ones (another value given is refused); its reference policy
+    /// stays the one it started from, whatever --policy says.
     /// </summary>
     static DpoOptions AsSaved(Options o, DpoOptions options)
     {
         var saved = new SavedRun(o, "train dpo", Resumption.Require(options.Out, "dpo"));
         if (saved.State.Extra?.GetValueOrDefault("init") is { } init && Path.GetFullPath(init) != Path.GetFullPath(options.Policy))
             Console.WriteLine($"train dpo: resuming keeps the run's start policy '{init}' as its reference; --policy '{options.Policy}' is not read");
+        var task = options.Task;
+        if (saved.State.Task is { Length: > 0 } savedTask && (task is null || Ponder.Tasks.TaskRegistry.Create(task).Name != savedTask))
+            task = task is null ? savedTask : throw new UsageException($"train dpo: --task {task} differs from the resumed run's {savedTask}; a resumed run continues as it started");
+        var file = options.PairsFile;
+        if (saved.State.Extra?.GetValueOrDefault("pairs_file") is { } savedFile && savedFile != file)
+            file = file is null ? savedFile : throw new UsageException($"train dpo: --pairs-file {file} differs from the resumed run's {savedFile}; a resumed run continues as it started");
         var pairs = options.Pairs;
         if (saved.State.Extra?.GetValueOrDefault("pairs") is { } name && System.Enum.TryParse<DpoPairs>(name, ignoreCase: true, out var savedPairs) && savedPairs != pairs)
             pairs = o.String("pairs") is null ? savedPairs
                 : throw new UsageException($"train dpo: --pairs {o.String("pairs")} differs from the resumed run's {name}; a resumed run continues as it started");
         return options with
         {
-            Pairs = pairs,
+            Pairs = pairs, Task = task, PairsFile = file,
+            SamplesPerProblem = saved.Keep("samples", options.SamplesPerProblem, saved.Int("samples")),
+            Simulations = saved.Keep("simulations", options.Simulations, saved.Int("simulations")),
+            Expansions = saved.Keep("expansions", options.Expansions, saved.Int("expansions")),
+            MinGap = saved.Keep("min-gap", options.MinGap, saved.Double("min_gap")),
+            Temperature = saved.Keep("temperature", options.Temperature, saved.Double("temperature")),
             Lr = saved.Keep("lr", options.Lr, saved.Double("lr")),
             Beta = saved.Keep("beta", options.Beta, saved.Double("beta")),
             ProblemsPerStep = saved.Keep("problems", options.ProblemsPerStep, saved.Int("problems")),
@@ -138,4 +156,6 @@ public static class ExpertIterationCommand
             Steps = o.String("steps") is null ? saved.Int("total_steps") ?? options.Steps : options.Steps,
         };
     }
+
+    private static string Name(DpoPairs pairs) => pairs.ToString().ToLowerInvariant();
 }

@@ -23,7 +23,7 @@ namespace Ponder.Learning;
 public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOverride = null)
 {
     /// <summary>A preference pair: <see cref="Context"/> (tokens of a partial solution after the prompt; empty for whole solutions) continued by the preferred and the rejected tokens.</summary>
-    private sealed record Pair(Problem Problem, int[] Context, int[] Chosen, int[] Rejected, string ContextText, string ChosenText, string RejectedText);
+    internal sealed record Pair(Problem Problem, int[] Context, int[] Chosen, int[] Rejected, string ContextText, string ChosenText, string RejectedText);
 
     /// <summary>Refuses settings that cannot train, before anything is loaded.</summary>
     public static void Validate(DpoOptions o)
@@ -42,7 +42,8 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             throw new ArgumentException(o.PairsFile is null ? "file pairs need a preference file" : $"a preference file ('{o.PairsFile}') is read only with file pairs, not {Name(o.Pairs)} pairs");
     }
 
-    public void Run(IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
+    /// <summary>Trains; returns whether a stop asked for through <paramref name="cancel"/> ended the run before its last step (a checkpoint saved).</summary>
+    public bool Run(IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
     {
         var o = options;
         Validate(o);
@@ -56,7 +57,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
         var reference = LoadedPolicy.Load(init, device);
         if (policy.Tokenizer.ToJson() != reference.Tokenizer.ToJson())
             throw new InvalidDataException($"checkpoint '{o.Out}': its tokenizer differs from the start policy '{init}'");
-        var task = taskOverride ?? TaskRegistry.Create(o.Task ?? reference.State.Task);
+        var task = taskOverride ?? TaskRegistry.Create(o.Task ?? saved?.Task ?? reference.State.Task);
         var (model, tokenizer) = (policy.Model, policy.Tokenizer);
         model.TrainingKernels = o.TrainingKernels;
         var optimizer = SupervisedStep.Optimizer(model, weightDecay: 0);
@@ -124,8 +125,9 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             bool stop = cancel.IsCancellationRequested;                 // read once: a stop asked for is always saved
             if ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || step == o.Steps || stop)
                 Save(model, tokenizer, task, optimizer, init, step);
-            if (stop) break;
+            if (stop) return step < o.Steps;
         }
+        return false;
     }
 
     // One pair per problem with both a verified-correct and an incorrect sample among its samples.
@@ -163,21 +165,31 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             if (explored.Result.Candidates.Any(c => task.Check(problems[i], c.Completion).Correct)) solved++;
             branches += explored.Branches.Count;
             tokens += explored.Result.Compute.GeneratedTokens;
-            foreach (var branch in explored.Branches)
-            {
-                var visited = branch.Children.Where(c => c.Visits > 0).ToList();     // an unvisited step has no value yet
-                if (visited.Count < 2) continue;
-                var best = visited.MaxBy(c => (c.Mean, c.Visits));
-                var worst = visited.MinBy(c => (c.Mean, -c.Visits));
-                if (best.Mean - worst.Mean < o.MinGap) continue;
-                pairs.Add(new Pair(problems[i], tokenizer.Encode(branch.Prefix), tokenizer.Encode(best.Step), tokenizer.Encode(worst.Step),
-                    branch.Prefix, best.Step, worst.Step));
-            }
+            pairs.AddRange(BranchPairs(problems[i], explored.Branches, tokenizer, o.MinGap));
         }
         row["tree_solved"] = Math.Round(solved / (double)problems.Count, 4);
         row["branches"] = branches;
         row["policy_tokens"] = tokens;
         return pairs;
+    }
+
+    /// <summary>
+    /// The step pairs of a tree's branches: at each, of the steps the search visited, the one of highest mean value
+    /// against the one of lowest, when they differ by at least <paramref name="minGap"/>; context and steps as the
+    /// policy sampled them (EOS included where a step ended there), or encoded from their text where the search kept no ids.
+    /// </summary>
+    internal static IEnumerable<Pair> BranchPairs(Problem problem, IReadOnlyList<TreeBranch> branches, ITokenizer tokenizer, double minGap)
+    {
+        foreach (var branch in branches)
+        {
+            var visited = branch.Children.Where(c => c.Visits > 0).ToList();     // an unvisited step has no value yet
+            if (visited.Count < 2) continue;
+            var best = visited.MaxBy(c => (c.Mean, c.Visits));
+            var worst = visited.MinBy(c => (c.Mean, -c.Visits));
+            if (best.Mean - worst.Mean < minGap) continue;
+            yield return new Pair(problem, [.. branch.PrefixTokens ?? tokenizer.Encode(branch.Prefix)], [.. best.Tokens ?? tokenizer.Encode(best.Step)],
+                [.. worst.Tokens ?? tokenizer.Encode(worst.Step)], branch.Prefix, best.Step, worst.Step);
+        }
     }
 
     // A preference file's pairs as token ids (each completion ended by EOS, as a policy that stopped ends it); a pair
@@ -231,8 +243,14 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             ["beta"] = o.Beta.ToString("R", CultureInfo.InvariantCulture),
             ["lr"] = o.Lr.ToString("R", CultureInfo.InvariantCulture),
             ["problems"] = o.ProblemsPerStep.ToString(CultureInfo.InvariantCulture),
+            ["samples"] = o.SamplesPerProblem.ToString(CultureInfo.InvariantCulture),
+            ["simulations"] = o.Simulations.ToString(CultureInfo.InvariantCulture),
+            ["expansions"] = o.Expansions.ToString(CultureInfo.InvariantCulture),
+            ["min_gap"] = o.MinGap.ToString("R", CultureInfo.InvariantCulture),
+            ["temperature"] = o.Temperature.ToString("R", CultureInfo.InvariantCulture),
             ["total_steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
         };
+        if (o.PairsFile is not null) extra["pairs_file"] = o.PairsFile;
         Checkpoint.Save(o.Out, model.Config, model, tokenizer,
             new CheckpointState { Task = task.Name, Step = step, Seed = o.Seed, Kind = "policy", Extra = extra, HasOptimizerState = true }, optimizer.State());
     }

@@ -125,13 +125,14 @@ internal static class FusedAppend
             {
                 // The rows go in chunks that the threads claim as they come free, so a thread that starts late or is
                 // descheduled (another process on its core) leaves its share to the others instead of stalling the
-                // append: about two chunks a thread, of at least MinRowsPerThread tokens, and with the head whole
-                // four-row tiles (the head's tiles are the whole batch's).
-                var chunk = Math.Max((rows + 2 * threads - 1) / (2 * threads), (MinRowsPerThread + t - 1) / t);
+                // append: two chunks a thread where each still has MinRowsPerThread tokens, else one; with the head,
+                // whole four-row tiles (the head's tiles are the whole batch's).
+                var chunk = (rows + 2 * threads - 1) / (2 * threads);
+                if (chunk * t < MinRowsPerThread) chunk = (rows + threads - 1) / threads;
                 if (withHead) chunk = (chunk + 3) / 4 * 4;
                 var chunks = (rows + chunk - 1) / chunk;
                 var claimed = new StrongBox<int>(0);
-                RowWorkers.For(threads, _ =>
+                RowWorkers.For(Math.Min(threads, chunks), _ =>
                 {
                     for (int k; (k = Interlocked.Increment(ref claimed.Value) - 1) < chunks;) Rows(step, k * chunk, Math.Min(rows, (k + 1) * chunk));
                 });

@@ -124,7 +124,7 @@ internal sealed class GeneratorSession : ISearchSession
         bool lastIsAnswer = steps.Count > 0 && steps[^1].StartsWith('#');
         bool finished = g.FinishReason != FinishReason.Stop || lastIsAnswer || steps.Count >= _limits.MaxSteps
             || row.Generated >= _limits.MaxNewTokens || row.State.Lengths[row.Index] >= _generator.Model.Config.MaxPositions;
-        return new StepNode(text, steps, step ? g.LogProbs.Sum() : parent.StepLogProb, finished, finished ? null : row);
+        return new StepNode(text, steps, step ? g.LogProbs.Sum() : parent.StepLogProb, finished, finished ? null : row) { StepTokens = g.Tokens };
     }
 
     private static Row RowOf(StepNode node) =>

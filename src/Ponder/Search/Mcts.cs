@@ -56,21 +56,25 @@ public sealed class Mcts(SearchSettings settings) : ISearchStrategy
         return new Exploration(new SearchResult(Kind, chosen.Completion, chosen.Answer, candidates, meter.Snapshot(), Settings.Describe(Kind)), Branches(tree.Root));
     }
 
-    // The tree's nodes with at least two children, breadth first; each child's step is its text after the parent's.
+    // The tree's nodes with at least two children, breadth first; each child's step is its text after the parent's, and
+    // a node's prefix tokens its ancestors' step tokens in order (null once one is unknown).
     private static List<TreeBranch> Branches(MctsNode root)
     {
         var branches = new List<TreeBranch>();
-        var queue = new Queue<MctsNode>([root]);
-        while (queue.TryDequeue(out var node))
+        var queue = new Queue<(MctsNode Node, IReadOnlyList<int>? Tokens)>([(root, [])]);
+        while (queue.TryDequeue(out var item))
         {
+            var (node, tokens) = item;
             if (node.Children.Count >= 2)
             {
                 var prefix = node.Step.Text;
                 if (node.Children.FirstOrDefault(c => !c.Step.Text.StartsWith(prefix, StringComparison.Ordinal)) is { } stray)
                     throw new InvalidOperationException($"MCTS: a child's text does not continue its parent's ('{stray.Step.Text}' after '{prefix}')");
-                branches.Add(new TreeBranch(prefix, node.Children.Select(c => new TreeChild(c.Step.Text[prefix.Length..], c.Terminal, c.Visits, c.Mean)).ToList()));
+                branches.Add(new TreeBranch(prefix, tokens,
+                    node.Children.Select(c => new TreeChild(c.Step.Text[prefix.Length..], c.Terminal, c.Visits, c.Mean, c.Step.StepTokens)).ToList()));
             }
-            foreach (var child in node.Children) queue.Enqueue(child);
+            foreach (var child in node.Children)
+                queue.Enqueue((child, tokens is null || child.Step.StepTokens is null ? null : [.. tokens, .. child.Step.StepTokens]));
         }
         return branches;
     }

@@ -13,4 +13,10 @@ namespace Ponder.Search;
 public sealed record StepNode(string Text, IReadOnlyList<string> Steps, double StepLogProb, bool Finished, object? Handle)
 {
     public int Depth => Steps.Count;
+
+    /// <summary>
+    /// The token ids the policy sampled for this node after its parent (its last step; a rollout's whole continuation),
+    /// EOS included when it ended there; null where a session does not keep them (or at the root).
+    /// </summary>
+    public IReadOnlyList<int>? StepTokens { get; init; }
 }

@@ -46,6 +46,8 @@ public sealed class EntryTests
     [InlineData("option '--pairs': unknown value 'tree' (known: outcome, step, file)", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "tree")]
     [InlineData("option '--min-gap' must be in", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "step", "--min-gap", "2")]
     [InlineData("train dpo: --pairs file needs --pairs-file F", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "file")]
+    [InlineData("train dpo: --simulations sets step pairs' trees; it needs --pairs step", "train", "dpo", "--policy", "P", "--out", "D/x", "--simulations", "8")]
+    [InlineData("train dpo: --samples sets outcome pairs' samples a problem; step pairs take none", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "step", "--samples", "4")]
     [InlineData("train dpo: --pairs-file is read only with --pairs file, not step", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "step", "--pairs-file", "D/p.jsonl")]
     [InlineData("--keep 5 exceeds the attempts a problem gets (2", "train", "expert-iteration", "--policy", "P", "--out", "D/x", "--samples", "2", "--keep", "5")]
     [InlineData("--expansions needs --expert mcts", "train", "expert-iteration", "--policy", "P", "--out", "D/x", "--expansions", "3")]
@@ -69,6 +71,29 @@ public sealed class EntryTests
         Assert.Equal(2, code);
         Assert.Contains(expected.Replace("'D'", $"'{dir.Path}'", StringComparison.Ordinal), error);
         Assert.False(Directory.Exists(Path.Combine(dir.Path, "x")));
+    }
+
+    [Fact]
+    public void A_resumed_dpo_run_keeps_its_tree_settings_and_refuses_others()
+    {
+        // Given a DPO run of step pairs with its own tree settings, one step of two
+        using var dir = new TempDirectory();
+        string policy = Path.Combine(RepoRoot(), "models", "arith"), run = dir.File("dpo");
+        string[] common = ["train", "dpo", "--policy", policy, "--out", run, "--eval-count", "2", "--eval-every", "0", "--problems", "2"];
+        Assert.Equal(0, Run([.. common, "--pairs", "step", "--simulations", "4", "--expansions", "3", "--min-gap", "0.25", "--steps", "1"]).Code);
+        Assert.Equal(1, Ponder.Policy.Checkpoint.ReadState(run).Step);
+
+        // When it is resumed without them, and with another number of simulations
+        var (code, error) = Run([.. common, "--resume", "--steps", "2"]);
+        var (refused, why) = Run([.. common, "--resume", "--steps", "3", "--simulations", "8"]);
+
+        // Then the resumed run took the saved ones, and the other setting is refused before any work
+        Assert.Equal(0, code);
+        var state = Ponder.Policy.Checkpoint.ReadState(run);
+        Assert.Equal(2, state.Step);
+        Assert.Equal(("step", "4", "3", "0.25"), (state.Extra!["pairs"], state.Extra["simulations"], state.Extra["expansions"], state.Extra["min_gap"]));
+        Assert.Equal(2, refused);
+        Assert.Contains("train dpo: --simulations 8 differs from the resumed run's 4", why);
     }
 
     [Fact]

@@ -133,6 +133,33 @@ public sealed class OtherTrainersTests : IDisposable
     }
 
     [Fact]
+    public void Step_pairs_take_the_sampled_tokens_of_the_best_and_worst_visited_steps_past_the_minimum_gap()
+    {
+        // Given three branches: a deep one with sampled ids (a finished step ending in EOS), one whose best and worst differ
+        // by less than the gap, and one without ids whose best sibling was never visited
+        var tokenizer = new CharTokenizer();
+        int[] Ids(string text, bool eos = false) => [.. tokenizer.Encode(text), .. eos ? new[] { tokenizer.Eos } : []];
+        var problem = new Ponder.Tasks.Problem("p", "1+2*3\n", "9");
+        Ponder.Search.TreeBranch[] branches =
+        [
+            new("1+2=3\n", Ids("1+2=3\n"), [new("3*3=9\n", false, 3, 1.0, Ids("3*3=9\n")), new("#9", true, 2, 0.5, Ids("#9", eos: true)), new("#8", true, 1, 0.0, Ids("#8", eos: true))]),
+            new("", Ids(""), [new("1+2=3\n", false, 4, 0.75, null), new("1+2=4\n", false, 2, 0.5, null)]),
+            new("1+2=4\n", null, [new("4*3=12\n", false, 0, 0.0, null), new("4*3=11\n", false, 1, 0.0, null), new("#12", true, 1, 1.0, null)]),
+        ];
+
+        // When the pairs of a minimum gap of 0.5 are read from them
+        var pairs = DpoTrainer.BranchPairs(problem, branches, tokenizer, minGap: 0.5).ToList();
+
+        // Then the first branch pairs its best step against its worst (EOS kept, the prefix as context), the second gives
+        // none (0.25 apart), and the third pairs its visited steps, encoded from their text
+        Assert.Equal(2, pairs.Count);
+        static string Of(DpoTrainer.Pair p) => $"{string.Join(",", p.Context)} | {string.Join(",", p.Chosen)} | {string.Join(",", p.Rejected)}";
+        string Expected(string context, int[] chosen, int[] rejected) => $"{string.Join(",", Ids(context))} | {string.Join(",", chosen)} | {string.Join(",", rejected)}";
+        Assert.Equal(Expected("1+2=3\n", Ids("3*3=9\n"), Ids("#8", eos: true)), Of(pairs[0]));
+        Assert.Equal(Expected("1+2=4\n", Ids("#12"), Ids("4*3=11\n")), Of(pairs[1]));
+    }
+
+    [Fact]
     public void A_rollout_batch_leaves_a_rows_context_tokens_out_of_the_mask_as_its_prompt()
     {
         var tokenizer = new CharTokenizer();

@@ -164,7 +164,7 @@ public sealed class SmallRowLinearTests
     [Theory]
     [InlineData(3, false)]    // four rows or fewer: the head on the small-row kernel, after the pass
     [InlineData(5, false)]    // one tile and a tail row
-    [InlineData(20, false)]   // two threads' chunks of eight, eight and four rows: whole four-row tiles
+    [InlineData(20, false)]   // two threads' chunks of twelve and eight rows (ten each, moved to whole four-row tiles)
     [InlineData(64, false)]
     [InlineData(64, true)]    // a padding row: the head after the pass
     public void A_decode_steps_logits_with_the_head_in_the_pass_are_the_heads_on_its_hidden_states_bit_for_bit(int batch, bool padding)
@@ -196,6 +196,19 @@ public sealed class SmallRowLinearTests
             // Then they are identical, and the head ran in the pass (not as a call of its own) from five rows on, with no padding
             Assert.Equal(0f, (inPass - expected).abs().max().item<float>());
             Assert.Equal(batch > SmallRowLinear.MaxRows && padding ? 1L : 0L, headAfter);
+
+            // and the same step with each thread taking one fixed share (64 rows: 32 each, against four claimed chunks of 16) is the same too
+            using var third = model.NewCache(batch, capacity: 6);
+            model.Hidden(prompt, third);
+            FusedAppend.ClaimedChunks = false;
+            try
+            {
+                Assert.Equal(0f, (model.StepLogits(step, third, valid) - expected).abs().max().item<float>());
+            }
+            finally
+            {
+                FusedAppend.ClaimedChunks = true;
+            }
         }
         finally
         {
