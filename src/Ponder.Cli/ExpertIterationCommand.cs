@@ -30,7 +30,8 @@ public static class ExpertIterationCommand
             next steps of one partial solution in an MCTS tree the policy grows per problem (--simulations rollouts
             the verifier scores, --expansions steps where a node expands), the step whose rollouts ended correct more
             often against the one that did less, when their rates differ by --min-gap or more; file pairs (offline, as TRL
-            trains): --pairs-file F, one JSON object a line with prompt, chosen and rejected, --problems of them a step
+            trains): --pairs-file F, one JSON object a line with prompt, chosen and rejected, --problems of them a step;
+            outcome and step runs write the pairs they drew to DIR/pairs.jsonl in that shape
           --resume continues the run in --out from its last checkpoint (Ctrl+C saves one), with its settings
         """;
 

@@ -25,6 +25,12 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
     /// <summary>A preference pair: <see cref="Context"/> (tokens of a partial solution after the prompt; empty for whole solutions) continued by the preferred and the rejected tokens.</summary>
     internal sealed record Pair(Problem Problem, int[] Context, int[] Chosen, int[] Rejected, string ContextText, string ChosenText, string RejectedText);
 
+    /// <summary>
+    /// The file in the output folder where a run with outcome or step pairs writes each step's pairs, one JSON object a
+    /// line (step, prompt, chosen, rejected): a preference file that <see cref="DpoPairs.File"/> reads.
+    /// </summary>
+    public const string PairsFileName = "pairs.jsonl";
+
     /// <summary>Refuses settings that cannot train, before anything is loaded.</summary>
     public static void Validate(DpoOptions o)
     {
@@ -73,6 +79,8 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
         var evalProblems = task.Problems(Split.Test, o.EvalCount, SftTrainer.EvalSeed);
         int maxNew = Evaluator.MaxNewTokens(tokenizer, task, task.Problems(Split.Train, 64, o.Seed), model.Config.MaxPositions);
         using var metrics = new MetricsLog(Path.Combine(o.Out, "metrics.jsonl"), o.Resume ? startStep : null);
+        // The pairs drawn online, as a preference file (--pairs-file reads it back): shared, inspected, trained on again.
+        using var pairLog = o.Pairs == DpoPairs.File ? null : new MetricsLog(Path.Combine(o.Out, PairsFileName), o.Resume ? startStep : null);
         if (!o.Resume) metrics.Write(new JsonObject { ["step"] = 0, ["eval_greedy"] = Evaluator.GreedyAccuracy(model, tokenizer, task, evalProblems) });
 
         for (var step = (int)startStep + 1; step <= o.Steps; step++)
@@ -88,6 +96,13 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
                 _ => FilePairs(filePairs!, step),
             };
             row["pairs"] = pairs.Count;
+            foreach (var pair in pairs)
+            {
+                var line = new JsonObject { ["step"] = step, ["prompt"] = pair.Problem.Prompt + pair.ContextText, ["chosen"] = pair.ChosenText, ["rejected"] = pair.RejectedText };
+                if (pair.Chosen is [.., var c] && c != tokenizer.Eos) line["chosen_complete"] = false;
+                if (pair.Rejected is [.., var r] && r != tokenizer.Eos) line["rejected_complete"] = false;
+                pairLog?.Write(line);
+            }
 
             // 2. The DPO loss on them.
             float? loss = null;
@@ -192,16 +207,17 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
         }
     }
 
-    // A preference file's pairs as token ids (each completion ended by EOS, as a policy that stopped ends it); a pair
+    // A preference file's pairs as token ids (a whole completion ended by EOS, as a policy that stopped ends it); a pair
     // longer than the model's context is refused before training, naming its line.
-    private static List<Pair> Encode(IReadOnlyList<PreferencePair> file, ITokenizer tokenizer, int maxPositions)
+    internal static List<Pair> Encode(IReadOnlyList<PreferencePair> file, ITokenizer tokenizer, int maxPositions)
     {
         var pairs = new List<Pair>(file.Count);
         foreach (var (p, i) in file.Select((p, i) => (p, i)))
         {
             var problem = new Problem($"pair-{i}", p.Prompt, "");
             int prompt = Prompting.Encode(tokenizer, p.Prompt).Length;
-            int[] chosen = [.. tokenizer.Encode(p.Chosen), tokenizer.Eos], rejected = [.. tokenizer.Encode(p.Rejected), tokenizer.Eos];
+            int[] chosen = [.. tokenizer.Encode(p.Chosen), .. p.ChosenComplete ? [tokenizer.Eos] : Array.Empty<int>()];
+            int[] rejected = [.. tokenizer.Encode(p.Rejected), .. p.RejectedComplete ? [tokenizer.Eos] : Array.Empty<int>()];
             var longest = prompt + Math.Max(chosen.Length, rejected.Length);
             if (longest > maxPositions)
                 throw new InvalidDataException($"{p.Where}: the prompt and its longer completion are {longest} tokens, more than the model's {maxPositions} positions");

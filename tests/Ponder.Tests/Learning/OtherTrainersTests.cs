@@ -23,6 +23,11 @@ public sealed class OtherTrainersTests : IDisposable
         double after = ToyBandit.DigitFirstProbability(o.Out);
         Assert.True(after > 2 * before, $"P(digit first) {before:F3} → {after:F3}");
         Assert.True(CausalAttentionFunction.Calls > nodes.Item1 && RmsNormFunction.Calls > nodes.Item2, "DPO's gradient passes ran on the C# training nodes");
+
+        // and its pairs were written as a preference file: as many as it trained on, each a right and a wrong answer
+        var written = PreferencePair.ReadFile(Path.Combine(o.Out, DpoTrainer.PairsFileName));
+        Assert.Equal(MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Sum(r => r["pairs"]?.GetValue<int>() ?? 0), written.Count);
+        Assert.All(written, p => Assert.True(char.IsAsciiDigit(p.Chosen[0]) && !(p.Rejected.Length > 0 && char.IsAsciiDigit(p.Rejected[0])), $"{p.Chosen} / {p.Rejected}"));
     }
 
     [Fact]
@@ -45,6 +50,7 @@ public sealed class OtherTrainersTests : IDisposable
         Assert.Equal(16, rows.Count);
         Assert.True(rows.Sum(r => r["pairs"]!.GetValue<int>()) >= 16, $"{rows.Sum(r => r["pairs"]!.GetValue<int>())} pairs");
         Assert.All(rows, r => Assert.True(r["policy_tokens"]!.GetValue<long>() > 0));
+        Assert.Equal(rows.Sum(r => r["pairs"]!.GetValue<int>()), PreferencePair.ReadFile(Path.Combine(o.Out, DpoTrainer.PairsFileName)).Count);
         double after = ToyBandit.DigitFirstProbability(o.Out);
         Assert.True(after > 2 * before, $"P(digit first) {before:F3} → {after:F3}");
     }
@@ -84,11 +90,27 @@ public sealed class OtherTrainersTests : IDisposable
         string missing = dir.Write("missing.jsonl", """{"prompt": "a?\n", "chosen": "1", "rejected": "x"}""", "", """{"prompt": "b?\n", "chosen": "2"}""");
         string longer = dir.Write("long.jsonl", """{"prompt": "a?\n", "chosen": "1", "rejected": "x"}""", """{"prompt": "b?\n", "chosen": "123456789", "rejected": "x"}""");
 
-        var e = Assert.Throws<InvalidDataException>(() => new DpoTrainer(With(missing), CPU, new ToyBandit.StartsWithDigit()).Run());
+        string flag = dir.Write("flag.jsonl", """{"prompt": "a?\n", "chosen": "1", "rejected": "x", "rejected_complete": "no"}""");
+        var e = Assert.Throws<InvalidDataException>(() => new DpoTrainer(With(flag), CPU, new ToyBandit.StartsWithDigit()).Run());
+        Assert.Equal($"{flag}:1: 'rejected_complete' must be true or false", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => new DpoTrainer(With(missing), CPU, new ToyBandit.StartsWithDigit()).Run());
         Assert.Equal($"{missing}:3: missing string field 'rejected'", e.Message);
         e = Assert.Throws<InvalidDataException>(() => new DpoTrainer(With(longer), CPU, new ToyBandit.StartsWithDigit()).Run());
         Assert.Equal($"{longer}:2: the prompt and its longer completion are 14 tokens, more than the model's 10 positions", e.Message);
         Assert.False(File.Exists(Path.Combine(dir.File("bad"), "model.safetensors")));
+    }
+
+    [Fact]
+    public void A_file_pairs_completions_end_in_eos_unless_the_line_marks_them_partial()
+    {
+        var tokenizer = new CharTokenizer();
+        PreferencePair[] file = [new("1+2*3\n", "#9", "1+2=4\n") { RejectedComplete = false }];
+
+        var pair = DpoTrainer.Encode(file, tokenizer, maxPositions: 64).Single();
+
+        Assert.Equal([.. tokenizer.Encode("#9"), tokenizer.Eos], pair.Chosen);
+        Assert.Equal(tokenizer.Encode("1+2=4\n"), pair.Rejected);
+        Assert.Empty(pair.Context);
     }
 
     [Theory]
