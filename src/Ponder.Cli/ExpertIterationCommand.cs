@@ -24,7 +24,7 @@ public static class ExpertIterationCommand
             until they have them or N attempts (hard problems get the samples easy ones do not need)
           --strict-steps: keep a solution only if every step is right too (tasks with a step checker)
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
-            [--lr 3e-5] [--temperature 1] [--pairs outcome|step|file] [--simulations 16] [--expansions 4] [--min-gap 0.5] [--pairs-file F]
+            [--lr 3e-5] [--rpo-alpha 0] [--temperature 1] [--pairs outcome|step|file] [--simulations 16] [--expansions 4] [--min-gap 0.5] [--pairs-file F]
             [--eval-every 25] [--eval-count 200] [--checkpoint-every 25] [--seed 1] [--resume] [--no-training-kernels]
           --pairs: outcome pairs a correct and an incorrect sample of a problem (--samples each); step pairs two
             next steps of one partial solution in an MCTS tree the policy grows per problem (--simulations rollouts
@@ -32,6 +32,7 @@ public static class ExpertIterationCommand
             often against the one that did less, when their rates differ by --min-gap or more; file pairs (offline, as TRL
             trains): --pairs-file F, one JSON object a line with prompt, chosen and rejected, --problems of them a step;
             outcome and step runs write the pairs they drew to DIR/pairs.jsonl in that shape
+          --rpo-alpha: adds that times the chosen completions' mean token NLL to the loss (RPO, TRL's rpo_alpha)
           --resume continues the run in --out from its last checkpoint (Ctrl+C saves one), with its settings
         """;
 
@@ -102,6 +103,7 @@ public static class ExpertIterationCommand
             Pairs = RlCommand.Enum<DpoPairs>(o, "pairs", o.String("pairs-file") is null ? "outcome" : "file"), Simulations = o.Int("simulations", d.Simulations, 2),
             Expansions = o.Int("expansions", d.Expansions, 2), MinGap = o.Double("min-gap", d.MinGap, 0.01, 1),
             CheckpointEvery = o.Int("checkpoint-every", d.CheckpointEvery, 0), Resume = o.Flag("resume"),
+            RpoAlpha = o.Double("rpo-alpha", d.RpoAlpha, 0, 100),
         };
         if (options.Beta <= 0) throw new UsageException($"train dpo: --beta must be positive (it scales the log-ratios; at 0 the loss is constant), got {options.Beta}");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
@@ -152,6 +154,7 @@ public static class ExpertIterationCommand
             Temperature = saved.Keep("temperature", options.Temperature, saved.Double("temperature")),
             Lr = saved.Keep("lr", options.Lr, saved.Double("lr")),
             Beta = saved.Keep("beta", options.Beta, saved.Double("beta")),
+            RpoAlpha = saved.Keep("rpo-alpha", options.RpoAlpha, saved.Double("rpo_alpha")),
             ProblemsPerStep = saved.Keep("problems", options.ProblemsPerStep, saved.Int("problems")),
             Seed = saved.Keep("seed", options.Seed, (int?)saved.State.Seed),
             Steps = o.String("steps") is null ? saved.Int("total_steps") ?? options.Steps : options.Steps,

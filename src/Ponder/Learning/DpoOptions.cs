@@ -28,6 +28,12 @@ public sealed record DpoOptions
     /// <summary>β: strength of the implicit KL constraint to the reference (higher stays closer).</summary>
     public double Beta { get; init; } = 0.1;
     /// <summary>
+    /// α of RPO (Pang et al. 2024; TRL's <c>rpo_alpha</c>): adds α times the chosen completions' mean token negative
+    /// log-likelihood to the loss, so that pushing the rejected ones down does not pull the chosen ones down with them
+    /// (offline pairs otherwise can). 0: plain DPO.
+    /// </summary>
+    public double RpoAlpha { get; init; }
+    /// <summary>
     /// Learning rate. Measured on the shipped arith policy, 48 steps of 16 problems × 8 samples (100 held-out
     /// problems, greedy 56.0% at the start): 3e-5 → 58.0%; 3e-4 → 11.0%.
     /// </summary>

@@ -1,5 +1,5 @@
 // Direct preference optimization (Rafailov et al. 2023) on verifier-labelled pairs:
-//   L = −log σ(β · [(log π(y_w|x) − log π_ref(y_w|x)) − (log π(y_l|x) − log π_ref(y_l|x))])
+//   L = −log σ(β · [(log π(y_w|x) − log π_ref(y_w|x)) − (log π(y_l|x) − log π_ref(y_l|x))])  (+ α · NLL(y_w), RPO)
 // where π_ref is the frozen start policy and log π sums the scored tokens' log-probabilities. Pairs are drawn online
 // from the current policy each step (on-policy DPO), either
 //   - outcome pairs: x the problem, y_w a correct and y_l an incorrect sampled solution (one pair per problem that has
@@ -43,6 +43,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             throw new ArgumentException($"step pairs need at least 2 simulations and 2 expansions a node (siblings to compare), got {o.Simulations} and {o.Expansions}");
         if (o.Pairs == DpoPairs.Step && o.MinGap is <= 0 or > 1)
             throw new ArgumentException($"step pairs need a minimum value gap in (0, 1], got {o.MinGap}");
+        if (o.RpoAlpha < 0) throw new ArgumentException($"the RPO weight must be 0 or more, got {o.RpoAlpha}");
         if (o.CheckpointEvery < 0) throw new ArgumentException($"checkpoint interval must be 0 or more, got {o.CheckpointEvery}");
         if ((o.Pairs == DpoPairs.File) != (o.PairsFile is not null))
             throw new ArgumentException(o.PairsFile is null ? "file pairs need a preference file" : $"a preference file ('{o.PairsFile}') is read only with file pairs, not {Name(o.Pairs)} pairs");
@@ -117,15 +118,23 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
                     rows.Select(r => r.Text).ToList(), device, rows.Select(r => r.Context.Length).ToList());
                 Tensor refSums;
                 using (no_grad()) refSums = (batch.Score(reference.Model, entropy: false).LogProbs * batch.Mask).sum(1);   // (2n)
-                var sums = (batch.Score(model, entropy: false).LogProbs * batch.Mask).sum(1);                               // (2n)
+                var tokenLogProbs = batch.Score(model, entropy: false).LogProbs * batch.Mask;                               // (2n, T)
+                var sums = tokenLogProbs.sum(1);                                                                            // (2n)
                 var margin = (sums[..n] - refSums[..n]) - (sums[n..] - refSums[n..]);                                     // (n)
                 var lossTensor = -nn.functional.logsigmoid(o.Beta * margin).mean();
+                Tensor? nll = null;
+                if (o.RpoAlpha > 0)                       // RPO: the chosen completions' mean token NLL, so their likelihood is kept up
+                {
+                    nll = -tokenLogProbs[..n].sum() / batch.Mask[..n].sum().clamp_min(1);
+                    lossTensor = lossTensor + o.RpoAlpha * nll;
+                }
                 lossTensor.backward();
                 nn.utils.clip_grad_norm_(model.parameters(), o.GradClip);
                 optimizer.Update(o.Lr);
                 optimizer.ZeroGrad();
                 loss = lossTensor.item<float>();
                 row["loss"] = Math.Round(loss.Value, 5);
+                if (nll is not null) row["chosen_nll"] = Math.Round(nll.item<float>(), 5);
                 row["margin"] = Math.Round(margin.mean().item<float>(), 4);
                 row["pair_accuracy"] = Math.Round(margin.gt(0).to(ScalarType.Float32).mean().item<float>(), 4);
             }
@@ -264,6 +273,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             ["expansions"] = o.Expansions.ToString(CultureInfo.InvariantCulture),
             ["min_gap"] = o.MinGap.ToString("R", CultureInfo.InvariantCulture),
             ["temperature"] = o.Temperature.ToString("R", CultureInfo.InvariantCulture),
+            ["rpo_alpha"] = o.RpoAlpha.ToString("R", CultureInfo.InvariantCulture),
             ["total_steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
         };
         if (o.PairsFile is not null) extra["pairs_file"] = o.PairsFile;

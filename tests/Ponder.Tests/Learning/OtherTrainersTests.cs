@@ -83,6 +83,27 @@ public sealed class OtherTrainersTests : IDisposable
     }
 
     [Fact]
+    public void Rpo_adds_alpha_times_the_chosen_completions_token_nll_to_the_loss()
+    {
+        // Given a preference file, trained on with RPO's α = 2
+        string start = ToyBandit.TinyPolicy(dir);
+        var o = new DpoOptions
+        {
+            Policy = start, Out = dir.File("rpo"), Steps = 3, ProblemsPerStep = 4, Pairs = DpoPairs.File, PairsFile = DigitPreferences(8),
+            RpoAlpha = 2, Beta = 0.5, Lr = 1e-2, EvalEvery = 0, EvalCount = 2, Seed = 2,
+        };
+        new DpoTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then at the first step (the policy is the reference: DPO's part is ln 2) the loss is ln 2 + 2 · the logged NLL,
+        // an NLL about a random policy's ln V a token, and every step logs it
+        var rows = MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Where(r => r.ContainsKey("loss")).ToList();
+        double nll = rows[0]["chosen_nll"]!.GetValue<double>();
+        Assert.Equal(Math.Log(2) + 2 * nll, rows[0]["loss"]!.GetValue<double>(), 3);
+        Assert.InRange(nll, 0.5 * Math.Log(new CharTokenizer().VocabSize), 2 * Math.Log(new CharTokenizer().VocabSize));
+        Assert.All(rows, r => Assert.NotNull(r["chosen_nll"]));
+    }
+
+    [Fact]
     public void A_bad_preference_file_is_refused_before_training_naming_its_line()
     {
         string start = ToyBandit.TinyPolicy(dir);
