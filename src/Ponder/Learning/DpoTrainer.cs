@@ -137,6 +137,13 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
                 if (nll is not null) row["chosen_nll"] = Math.Round(nll.item<float>(), 5);
                 row["margin"] = Math.Round(margin.mean().item<float>(), 4);
                 row["pair_accuracy"] = Math.Round(margin.gt(0).to(ScalarType.Float32).mean().item<float>(), 4);
+                // TRL's rewards/chosen and rewards/rejected: β times the mean log-ratio to the reference of each side.
+                using (no_grad())
+                {
+                    var ratio = sums - refSums;                                                                             // (2n)
+                    row["chosen_reward"] = Math.Round(o.Beta * ratio[..n].mean().item<float>(), 5);
+                    row["rejected_reward"] = Math.Round(o.Beta * ratio[n..].mean().item<float>(), 5);
+                }
             }
             metrics.Write(row);
             progress?.Report(new TrainProgress(step, o.Steps, loss ?? 0, 0));
