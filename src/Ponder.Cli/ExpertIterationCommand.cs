@@ -114,6 +114,8 @@ public static class ExpertIterationCommand
         string[] treeOptions = ["simulations", "expansions", "min-gap"];
         if (options.Pairs != DpoPairs.Step && treeOptions.FirstOrDefault(n => o.String(n) is not null) is { } tree)
             throw new UsageException($"train dpo: --{tree} sets step pairs' trees; it needs --pairs step");
+        if (options.Pairs == DpoPairs.File && o.String("temperature") is not null)
+            throw new UsageException("train dpo: --temperature sets how pairs are sampled; file pairs are not sampled");
         if (options.Pairs != DpoPairs.Outcome && o.String("samples") is not null)
             throw new UsageException($"train dpo: --samples sets outcome pairs' samples a problem; {Name(options.Pairs)} pairs take none");
         if ((options.Pairs == DpoPairs.File) != (options.PairsFile is not null))
@@ -138,7 +140,7 @@ public static class ExpertIterationCommand
         if (saved.State.Task is { Length: > 0 } savedTask && (task is null || Ponder.Tasks.TaskRegistry.Create(task).Name != savedTask))
             task = task is null ? savedTask : throw new UsageException($"train dpo: --task {task} differs from the resumed run's {savedTask}; a resumed run continues as it started");
         var file = options.PairsFile;
-        if (saved.State.Extra?.GetValueOrDefault("pairs_file") is { } savedFile && savedFile != file)
+        if (saved.State.Extra?.GetValueOrDefault("pairs_file") is { } savedFile && (file is null || Path.GetFullPath(file) != savedFile))
             file = file is null ? savedFile : throw new UsageException($"train dpo: --pairs-file {file} differs from the resumed run's {savedFile}; a resumed run continues as it started");
         var pairs = options.Pairs;
         if (saved.State.Extra?.GetValueOrDefault("pairs") is { } name && System.Enum.TryParse<DpoPairs>(name, ignoreCase: true, out var savedPairs) && savedPairs != pairs)

@@ -56,6 +56,8 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
         Validate(o);
         var file = o.PairsFile is null ? null : PreferencePair.ReadFile(o.PairsFile);
         var saved = o.Resume ? Resumption.Require(o.Out, "dpo") : null;
+        if (saved?.Extra?.GetValueOrDefault("pairs_file_sha256") is { } hash && o.PairsFile is not null && Sha256(o.PairsFile) != hash)
+            throw new InvalidDataException($"{o.PairsFile}: the preference file has changed since the run in '{o.Out}' started; a resumed run draws the pairs it started with");
         if (saved?.Extra?.GetValueOrDefault("pairs") is { } pairsOfRun && pairsOfRun != Name(o.Pairs))
             throw new InvalidDataException($"checkpoint '{o.Out}': it is a DPO run on {pairsOfRun} pairs; resume it with --pairs {pairsOfRun}");
         string init = saved is null ? o.Policy
@@ -97,13 +99,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
                 _ => FilePairs(filePairs!, step),
             };
             row["pairs"] = pairs.Count;
-            foreach (var pair in pairs)
-            {
-                var line = new JsonObject { ["step"] = step, ["prompt"] = pair.Problem.Prompt + pair.ContextText, ["chosen"] = pair.ChosenText, ["rejected"] = pair.RejectedText };
-                if (pair.Chosen is [.., var c] && c != tokenizer.Eos) line["chosen_complete"] = false;
-                if (pair.Rejected is [.., var r] && r != tokenizer.Eos) line["rejected_complete"] = false;
-                pairLog?.Write(line);
-            }
+            if (pairLog is not null) Log(pairLog, pairs, tokenizer, step, row);
 
             // 2. The DPO loss on them.
             float? loss = null;
@@ -122,19 +118,15 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
                 var sums = tokenLogProbs.sum(1);                                                                            // (2n)
                 var margin = (sums[..n] - refSums[..n]) - (sums[n..] - refSums[n..]);                                     // (n)
                 var lossTensor = -nn.functional.logsigmoid(o.Beta * margin).mean();
-                Tensor? nll = null;
-                if (o.RpoAlpha > 0)                       // RPO: the chosen completions' mean token NLL, so their likelihood is kept up
-                {
-                    nll = -tokenLogProbs[..n].sum() / batch.Mask[..n].sum().clamp_min(1);
-                    lossTensor = lossTensor + o.RpoAlpha * nll;
-                }
+                var nll = -tokenLogProbs[..n].sum() / batch.Mask[..n].sum().clamp_min(1);   // the chosen completions' mean token NLL
+                if (o.RpoAlpha > 0) lossTensor = lossTensor + o.RpoAlpha * nll;                // RPO: it keeps their likelihood up
                 lossTensor.backward();
                 nn.utils.clip_grad_norm_(model.parameters(), o.GradClip);
                 optimizer.Update(o.Lr);
                 optimizer.ZeroGrad();
                 loss = lossTensor.item<float>();
                 row["loss"] = Math.Round(loss.Value, 5);
-                if (nll is not null) row["chosen_nll"] = Math.Round(nll.item<float>(), 5);
+                row["chosen_nll"] = Math.Round(nll.item<float>(), 5);
                 row["margin"] = Math.Round(margin.mean().item<float>(), 4);
                 row["pair_accuracy"] = Math.Round(margin.gt(0).to(ScalarType.Float32).mean().item<float>(), 4);
                 // TRL's rewards/chosen and rewards/rejected: β times the mean log-ratio to the reference of each side.
@@ -231,9 +223,20 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
         foreach (var (p, i) in file.Select((p, i) => (p, i)))
         {
             var problem = new Problem($"pair-{i}", p.Prompt, "");
-            int prompt = Prompting.Encode(tokenizer, p.Prompt).Length;
-            int[] chosen = [.. tokenizer.Encode(p.Chosen), .. p.ChosenComplete ? [tokenizer.Eos] : Array.Empty<int>()];
-            int[] rejected = [.. tokenizer.Encode(p.Rejected), .. p.RejectedComplete ? [tokenizer.Eos] : Array.Empty<int>()];
+            int[] Tokens(string field, Func<int[]> encode)
+            {
+                try
+                {
+                    return encode();
+                }
+                catch (ArgumentException e)
+                {
+                    throw new InvalidDataException($"{p.Where}: its {field} cannot be encoded by this model's tokenizer ({e.Message})", e);
+                }
+            }
+            int prompt = Tokens("prompt", () => Prompting.Encode(tokenizer, p.Prompt)).Length;
+            int[] chosen = [.. Tokens("chosen", () => tokenizer.Encode(p.Chosen)), .. p.ChosenComplete ? [tokenizer.Eos] : Array.Empty<int>()];
+            int[] rejected = [.. Tokens("rejected", () => tokenizer.Encode(p.Rejected)), .. p.RejectedComplete ? [tokenizer.Eos] : Array.Empty<int>()];
             var longest = prompt + Math.Max(chosen.Length, rejected.Length);
             if (longest > maxPositions)
                 throw new InvalidDataException($"{p.Where}: the prompt and its longer completion are {longest} tokens, more than the model's {maxPositions} positions");
@@ -283,10 +286,39 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             ["rpo_alpha"] = o.RpoAlpha.ToString("R", CultureInfo.InvariantCulture),
             ["total_steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
         };
-        if (o.PairsFile is not null) extra["pairs_file"] = o.PairsFile;
+        if (o.PairsFile is not null) (extra["pairs_file"], extra["pairs_file_sha256"]) = (Path.GetFullPath(o.PairsFile), Sha256(o.PairsFile));
         Checkpoint.Save(o.Out, model.Config, model, tokenizer,
             new CheckpointState { Task = task.Name, Step = step, Seed = o.Seed, Kind = "policy", Extra = extra, HasOptimizerState = true }, optimizer.State());
     }
 
     private static string Name(DpoPairs pairs) => pairs.ToString().ToLowerInvariant();
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+
+    // A step's pairs to the run's preference file, each side marked incomplete unless its tokens end in EOS; a pair
+    // whose text would not encode back to the ids it was trained on (a sampled special token the text cannot show) is
+    // left out, and counted.
+    private static void Log(MetricsLog log, IReadOnlyList<Pair> pairs, ITokenizer tokenizer, int step, JsonObject row)
+    {
+        var left = 0;
+        foreach (var pair in pairs)
+        {
+            bool chosenEnds = pair.Chosen is [.., var c] && c == tokenizer.Eos, rejectedEnds = pair.Rejected is [.., var r] && r == tokenizer.Eos;
+            if (!tokenizer.Encode(pair.ChosenText).AsSpan().SequenceEqual(pair.Chosen.AsSpan(0, pair.Chosen.Length - (chosenEnds ? 1 : 0)))
+                || !tokenizer.Encode(pair.RejectedText).AsSpan().SequenceEqual(pair.Rejected.AsSpan(0, pair.Rejected.Length - (rejectedEnds ? 1 : 0))))
+            {
+                left++;
+                continue;
+            }
+            var line = new JsonObject { ["step"] = step, ["prompt"] = pair.Problem.Prompt + pair.ContextText, ["chosen"] = pair.ChosenText, ["rejected"] = pair.RejectedText };
+            if (!chosenEnds) line["chosen_complete"] = false;
+            if (!rejectedEnds) line["rejected_complete"] = false;
+            log.Write(line);
+        }
+        if (left > 0) row["pairs_not_written"] = left;
+    }
 }

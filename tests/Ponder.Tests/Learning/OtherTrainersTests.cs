@@ -24,9 +24,12 @@ public sealed class OtherTrainersTests : IDisposable
         Assert.True(after > 2 * before, $"P(digit first) {before:F3} → {after:F3}");
         Assert.True(CausalAttentionFunction.Calls > nodes.Item1 && RmsNormFunction.Calls > nodes.Item2, "DPO's gradient passes ran on the C# training nodes");
 
-        // and its pairs were written as a preference file: as many as it trained on, each a right and a wrong answer
+        // and its pairs were written as a preference file, each a right and a wrong answer: all it trained on but those
+        // whose text cannot show what was sampled (the random policy's special tokens), which are counted
         var written = PreferencePair.ReadFile(Path.Combine(o.Out, DpoTrainer.PairsFileName));
-        Assert.Equal(MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Sum(r => r["pairs"]?.GetValue<int>() ?? 0), written.Count);
+        var (trained, left) = Counts(o.Out);
+        Assert.Equal(trained - left, written.Count);
+        Assert.InRange(left, 0, trained / 2);
         Assert.All(written, p => Assert.True(char.IsAsciiDigit(p.Chosen[0]) && !(p.Rejected.Length > 0 && char.IsAsciiDigit(p.Rejected[0])), $"{p.Chosen} / {p.Rejected}"));
     }
 
@@ -50,7 +53,9 @@ public sealed class OtherTrainersTests : IDisposable
         Assert.Equal(16, rows.Count);
         Assert.True(rows.Sum(r => r["pairs"]!.GetValue<int>()) >= 16, $"{rows.Sum(r => r["pairs"]!.GetValue<int>())} pairs");
         Assert.All(rows, r => Assert.True(r["policy_tokens"]!.GetValue<long>() > 0));
-        Assert.Equal(rows.Sum(r => r["pairs"]!.GetValue<int>()), PreferencePair.ReadFile(Path.Combine(o.Out, DpoTrainer.PairsFileName)).Count);
+        var (trained, left) = Counts(o.Out);
+        Assert.Equal(trained - left, PreferencePair.ReadFile(Path.Combine(o.Out, DpoTrainer.PairsFileName)).Count);
+        Assert.InRange(left, 0, trained / 2);
         double after = ToyBandit.DigitFirstProbability(o.Out);
         Assert.True(after > 2 * before, $"P(digit first) {before:F3} → {after:F3}");
     }
@@ -118,6 +123,9 @@ public sealed class OtherTrainersTests : IDisposable
         Assert.Equal($"{missing}:3: missing string field 'rejected'", e.Message);
         e = Assert.Throws<InvalidDataException>(() => new DpoTrainer(With(longer), CPU, new ToyBandit.StartsWithDigit()).Run());
         Assert.Equal($"{longer}:2: the prompt and its longer completion are 14 tokens, more than the model's 10 positions", e.Message);
+        string foreign = dir.Write("foreign.jsonl", """{"prompt": "a?\n", "chosen": "1", "rejected": "x"}""", """{"prompt": "b?\n", "chosen": "日", "rejected": "x"}""");
+        e = Assert.Throws<InvalidDataException>(() => new DpoTrainer(With(foreign), CPU, new ToyBandit.StartsWithDigit()).Run());
+        Assert.StartsWith($"{foreign}:2: its chosen cannot be encoded by this model's tokenizer (", e.Message);
         Assert.False(File.Exists(Path.Combine(dir.File("bad"), "model.safetensors")));
     }
 
@@ -153,6 +161,15 @@ public sealed class OtherTrainersTests : IDisposable
         using (var cancel = new CancellationTokenSource())
             new DpoTrainer(split, CPU, new ToyBandit.StartsWithDigit()).Run(new CancelAt(2, cancel), cancel.Token);
         Assert.Equal(2, Checkpoint.ReadState(split.Out).Step);
+
+        if (file is not null)                                       // a file changed since the run started is refused, its bytes kept as they were
+        {
+            var bytes = File.ReadAllBytes(file);
+            File.AppendAllText(file, """{"prompt": "z?\n", "chosen": "9", "rejected": "q"}""" + "\n");
+            var changed = Assert.Throws<InvalidDataException>(() => new DpoTrainer(split with { Resume = true }, CPU, new ToyBandit.StartsWithDigit()).Run());
+            Assert.Contains("the preference file has changed since the run", changed.Message);
+            File.WriteAllBytes(file, bytes);
+        }
         new DpoTrainer(split with { Resume = true }, CPU, new ToyBandit.StartsWithDigit()).Run();
 
         // Then the resumed run's steps are the straight run's to the digit, and so are its weights at the end
@@ -216,6 +233,13 @@ public sealed class OtherTrainersTests : IDisposable
         Assert.Equal(1f, mask[prompt - 1 + 3]);
         Assert.Equal(0f, mask[prompt - 1 + 2]);
         Assert.Equal(5f, mask[width..].Sum());
+    }
+
+    /// <summary>A DPO run's pairs trained on, and those of them left out of its pairs.jsonl.</summary>
+    static (int Trained, int Left) Counts(string run)
+    {
+        var rows = MetricsLog.Read(Path.Combine(run, "metrics.jsonl"));
+        return (rows.Sum(r => r["pairs"]?.GetValue<int>() ?? 0), rows.Sum(r => r["pairs_not_written"]?.GetValue<int>() ?? 0));
     }
 
     sealed class CancelAt(int step, CancellationTokenSource cancel) : IProgress<TrainProgress>
