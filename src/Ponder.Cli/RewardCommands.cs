@@ -57,7 +57,8 @@ public static class RewardCommands
         options = options with { Task = task ?? Checkpoint.ReadState(policy).Task };
         OutputFolder.RequireNoCheckpoint(verb, options.Out, options.Resume);
 
-        var result = OutputFolder.Run(options.Out, () => new RewardTrainer(options, device).Run(new ConsoleProgress(args[0])));
+        using var stop = new StopSignal();
+        var result = OutputFolder.Run(options.Out, () => new RewardTrainer(options, device).Run(new ConsoleProgress(args[0]), stop.Token));
         var c = result.Labels.Cost;
         Console.WriteLine($"labels: {result.Labels.Count} solutions ({(result.LabelsReused ? "reused" : "made")}: {c.SampledTokens + c.RolloutTokens} tokens decoded, {c.Rollouts} completions, {c.Seconds:F1}s)");
         Console.WriteLine(result.ValidationSolutions == 0

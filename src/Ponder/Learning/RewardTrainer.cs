@@ -56,7 +56,7 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
         long tokensThisRun = 0;
         var trainClock = Stopwatch.StartNew();
         long step = startStep;
-        while (step < o.Steps && !cancel.IsCancellationRequested)
+        while (step < o.Steps)
         {
             step++;
             double lr = schedule.At(step);
@@ -91,9 +91,11 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
                 metrics.Write(new JsonObject { ["step"] = step, ["val_loss"] = Math.Round(validLoss, 5), ["val_auc"] = double.IsFinite(validAuc) ? Math.Round(validAuc, 4) : null, ["val_solutions"] = validExamples.Count });
                 Report(progress, step, $"step {step}: held-out loss {validLoss:F4}, AUC {validAuc:F3} against {(o.Kind == RewardModelKind.Orm ? "outcomes" : $"hard {o.Labels} labels")} ({validExamples.Count} solutions)");
             }
-            if ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || last || outOfTime || cancel.IsCancellationRequested)
+            bool stop = cancel.IsCancellationRequested;                 // read once: a stop asked for is always saved
+            if ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || last || outOfTime || stop)
                 Save(model, tokenizer, optimizer, task, policyId, step, lastLoss, validAuc);
             if (outOfTime) { Report(progress, step, $"stopped at step {step}: --max-minutes {o.MaxMinutes} reached"); break; }
+            if (stop) { Report(progress, step, $"stopped at step {step}: a checkpoint saved (--resume continues it)"); break; }
         }
         model.Dispose();
         return new RewardTrainResult(labels.Header, reused, trainExamples.Count, validExamples.Count, validLoss, validAuc, clock.Elapsed.TotalSeconds);
