@@ -74,8 +74,9 @@ public static class ExpertIterationCommand
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
         OutputFolder.RequireNoCheckpoint("train expert-iteration", options.Out, options.Resume);
-        OutputFolder.Run(options.Out, () => new ExpertIteration(options, device).Run(new ConsoleProgress("expert-iteration")));
-        Console.WriteLine($"checkpoint: {options.Out}");
+        using var stop = new StopSignal("round");
+        bool early = OutputFolder.Run(options.Out, () => new ExpertIteration(options, device).Run(new ConsoleProgress("expert-iteration"), stop.Token));
+        Console.WriteLine(early ? $"checkpoint: {options.Out} (stopped after round {Checkpoint.ReadState(options.Out).Step}; --resume continues it)" : $"checkpoint: {options.Out}");
         return 0;
     }
 

@@ -12,8 +12,12 @@ internal sealed class StopSignal : IDisposable
     private readonly PosixSignalRegistration _interrupt, _terminate;
     private int _signals;
 
-    public StopSignal()
+    private readonly string _unit;
+
+    /// <param name="unit">What the trainer finishes before it stops: a step, or expert iteration's round.</param>
+    public StopSignal(string unit = "step")
     {
+        _unit = unit;
         _interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
         _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
     }
@@ -27,7 +31,7 @@ internal sealed class StopSignal : IDisposable
     {
         if (Interlocked.Increment(ref _signals) > 1) return;          // the default action: the process ends
         signal.Cancel = true;
-        Console.Error.WriteLine("ponder: stopping after this step and saving a checkpoint (again to stop at once)");
+        Console.Error.WriteLine($"ponder: stopping after this {_unit} and saving a checkpoint (again to stop at once)");
         try
         {
             _stop.Cancel();

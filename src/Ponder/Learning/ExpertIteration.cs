@@ -21,7 +21,11 @@ namespace Ponder.Learning;
 public sealed class ExpertIteration(ExpertIterationOptions options, Device device,
     Func<LoadedPolicy, IReadOnlyList<Problem>, int, IReadOnlyList<IReadOnlyList<string>>>? expert = null, ITask? taskOverride = null)
 {
-    public void Run(IProgress<TrainProgress>? progress = null)
+    /// <summary>
+    /// Runs the rounds, a checkpoint after each; once <paramref name="cancel"/> fires, stops after the round in progress
+    /// (its checkpoint saved, so <c>--resume</c> continues with the next). Returns whether it stopped before the last round.
+    /// </summary>
+    public bool Run(IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
     {
         var o = options;
         if (o.Resume) Resumption.Require(o.Out, "expert-iteration", needsOptimizerState: false);
@@ -86,7 +90,9 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             progress?.Report(new TrainProgress(round, o.Rounds, loss, 0,
                 $"round {round}: expert solved {solved}/{problems.Count}, kept {kept.Count} ({added} new), " +
                 $"{steps} steps on {train.Count}, held-out greedy {acc:P1}"));
+            if (cancel.IsCancellationRequested) return round < o.Rounds;
         }
+        return false;
     }
 
     /// <summary>The train problems round <paramref name="round"/> attempts under <paramref name="seed"/>.</summary>

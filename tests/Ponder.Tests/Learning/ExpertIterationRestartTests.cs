@@ -57,6 +57,32 @@ public sealed class ExpertIterationRestartTests : IDisposable
     }
 
     [Fact]
+    public void A_stop_asked_for_mid_round_ends_the_run_after_that_round_and_resume_continues_as_if_straight()
+    {
+        // Given two runs of two rounds: one straight, one whose stop is asked for while its first round's expert works
+        var straight = Options("straight", ExpertRestart.Continue, accumulate: true);
+        new ExpertIteration(straight, CPU, new FixedExpert().Propose, new ToyBandit.StartsWithDigit()).Run();
+        var split = Options("split", ExpertRestart.Continue, accumulate: true) with { Policy = straight.Policy };
+        using var cancel = new CancellationTokenSource();
+        var expert = new FixedExpert();
+        IReadOnlyList<IReadOnlyList<string>> Stopping(LoadedPolicy p, IReadOnlyList<Ponder.Tasks.Problem> problems, int seed)
+        {
+            cancel.Cancel();
+            return expert.Propose(p, problems, seed);
+        }
+
+        // When it runs, and is resumed
+        bool early = new ExpertIteration(split, CPU, Stopping, new ToyBandit.StartsWithDigit()).Run(cancel: cancel.Token);
+        var afterStop = (Checkpoint.ReadState(split.Out).Step, Rounds(split.Out).Count);
+        new ExpertIteration(split with { Resume = true }, CPU, expert.Propose, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then it stopped early with round 1 saved, and the resumed run ends where the straight one does
+        Assert.True(early);
+        Assert.Equal((1L, 1), afterStop);
+        Assert.Equal(Rounds(straight.Out).Select(r => r.ToJsonString()), Rounds(split.Out).Select(r => r.ToJsonString()));
+    }
+
+    [Fact]
     public void Without_accumulation_each_round_trains_on_its_own_solutions()
     {
         var o = Options("round", ExpertRestart.Base, accumulate: false);
