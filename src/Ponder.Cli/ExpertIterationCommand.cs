@@ -24,7 +24,7 @@ public static class ExpertIterationCommand
             until they have them or N attempts (hard problems get the samples easy ones do not need)
           --strict-steps: keep a solution only if every step is right too (tasks with a step checker)
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
-            [--lr 3e-5] [--rpo-alpha 0] [--temperature 1] [--pairs outcome|step|file] [--simulations 16] [--expansions 4] [--min-gap 0.5] [--pairs-file F]
+            [--lr 3e-5] [--loss sigmoid|ipo|hinge] [--rpo-alpha 0] [--temperature 1] [--pairs outcome|step|file] [--simulations 16] [--expansions 4] [--min-gap 0.5] [--pairs-file F]
             [--eval-every 25] [--eval-count 200] [--checkpoint-every 25] [--seed 1] [--resume] [--no-training-kernels]
           --pairs: outcome pairs a correct and an incorrect sample of a problem (--samples each); step pairs two
             next steps of one partial solution in an MCTS tree the policy grows per problem (--simulations rollouts
@@ -32,6 +32,8 @@ public static class ExpertIterationCommand
             often against the one that did less, when their rates differ by --min-gap or more; file pairs (offline, as TRL
             trains): --pairs-file F, one JSON object a line with prompt, chosen and rejected, --problems of them a step;
             outcome and step runs write the pairs they drew to DIR/pairs.jsonl in that shape
+          --loss: DPO's −log σ(β·m) on each pair's margin m, IPO's (m − 1/2β)² on mean token log-probabilities, or the
+            hinge max(0, 1 − β·m) (TRL's loss_type sigmoid, ipo, hinge)
           --rpo-alpha: adds that times the chosen completions' mean token NLL to the loss (RPO, TRL's rpo_alpha)
           --resume continues the run in --out from its last checkpoint (Ctrl+C saves one), with its settings
         """;
@@ -104,7 +106,7 @@ public static class ExpertIterationCommand
             Pairs = RlCommand.Enum<DpoPairs>(o, "pairs", o.String("pairs-file") is null ? "outcome" : "file"), Simulations = o.Int("simulations", d.Simulations, 2),
             Expansions = o.Int("expansions", d.Expansions, 2), MinGap = o.Double("min-gap", d.MinGap, 0.01, 1),
             CheckpointEvery = o.Int("checkpoint-every", d.CheckpointEvery, 0), Resume = o.Flag("resume"),
-            RpoAlpha = o.Double("rpo-alpha", d.RpoAlpha, 0, 100),
+            RpoAlpha = o.Double("rpo-alpha", d.RpoAlpha, 0, 100), Loss = RlCommand.Enum<DpoLoss>(o, "loss", "sigmoid"),
         };
         if (options.Beta <= 0) throw new UsageException($"train dpo: --beta must be positive (it scales the log-ratios; at 0 the loss is constant), got {options.Beta}");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
@@ -129,7 +131,7 @@ public static class ExpertIterationCommand
 
     /// <summary>
     /// A resumed DPO run continues as it started: its task, pairs (and their file, samples, tree settings and
-    /// temperature), rate, β, problems and seed are the saved ones (another value given is refused); its reference policy
+    /// temperature), loss, rate, β, RPO weight, problems and seed are the saved ones (another value given is refused); its reference policy
     /// stays the one it started from, whatever --policy says.
     /// </summary>
     static DpoOptions AsSaved(Options o, DpoOptions options)
@@ -143,13 +145,17 @@ public static class ExpertIterationCommand
         var file = options.PairsFile;
         if (saved.State.Extra?.GetValueOrDefault("pairs_file") is { } savedFile && (file is null || Path.GetFullPath(file) != savedFile))
             file = file is null ? savedFile : throw new UsageException($"train dpo: --pairs-file {file} differs from the resumed run's {savedFile}; a resumed run continues as it started");
+        var loss = options.Loss;
+        if (saved.State.Extra?.GetValueOrDefault("loss") is { } lossName && System.Enum.TryParse<DpoLoss>(lossName, ignoreCase: true, out var savedLoss) && savedLoss != loss)
+            loss = o.String("loss") is null ? savedLoss
+                : throw new UsageException($"train dpo: --loss {o.String("loss")} differs from the resumed run's {lossName}; a resumed run continues as it started");
         var pairs = options.Pairs;
         if (saved.State.Extra?.GetValueOrDefault("pairs") is { } name && System.Enum.TryParse<DpoPairs>(name, ignoreCase: true, out var savedPairs) && savedPairs != pairs)
             pairs = o.String("pairs") is null ? savedPairs
                 : throw new UsageException($"train dpo: --pairs {o.String("pairs")} differs from the resumed run's {name}; a resumed run continues as it started");
         return options with
         {
-            Pairs = pairs, Task = task, PairsFile = file,
+            Pairs = pairs, Task = task, PairsFile = file, Loss = loss,
             SamplesPerProblem = saved.Keep("samples", options.SamplesPerProblem, saved.Int("samples")),
             Simulations = saved.Keep("simulations", options.Simulations, saved.Int("simulations")),
             Expansions = saved.Keep("expansions", options.Expansions, saved.Int("expansions")),

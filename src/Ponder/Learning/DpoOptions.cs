@@ -33,6 +33,8 @@ public sealed record DpoOptions
     /// (offline pairs otherwise can). 0: plain DPO.
     /// </summary>
     public double RpoAlpha { get; init; }
+    /// <summary>The loss on each pair's margin: DPO's sigmoid (the default), IPO or hinge.</summary>
+    public DpoLoss Loss { get; init; } = DpoLoss.Sigmoid;
     /// <summary>
     /// Learning rate. Measured on the shipped arith policy, 48 steps of 16 problems × 8 samples (100 held-out
     /// problems, greedy 56.0% at the start): 3e-5 → 58.0%; 3e-4 → 11.0%.

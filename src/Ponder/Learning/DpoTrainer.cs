@@ -1,5 +1,6 @@
 // Direct preference optimization (Rafailov et al. 2023) on verifier-labelled pairs:
 //   L = −log σ(β · [(log π(y_w|x) − log π_ref(y_w|x)) − (log π(y_l|x) − log π_ref(y_l|x))])  (+ α · NLL(y_w), RPO)
+// (or IPO's squared loss, or SLiC's hinge, on the same margin: DpoLoss)
 // where π_ref is the frozen start policy and log π sums the scored tokens' log-probabilities. Pairs are drawn online
 // from the current policy each step (on-policy DPO), either
 //   - outcome pairs: x the problem, y_w a correct and y_l an incorrect sampled solution (one pair per problem that has
@@ -117,7 +118,12 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
                 var tokenLogProbs = batch.Score(model, entropy: false).LogProbs * batch.Mask;                               // (2n, T)
                 var sums = tokenLogProbs.sum(1);                                                                            // (2n)
                 var margin = (sums[..n] - refSums[..n]) - (sums[n..] - refSums[n..]);                                     // (n)
-                var lossTensor = -nn.functional.logsigmoid(o.Beta * margin).mean();
+                var lossTensor = o.Loss switch
+                {
+                    DpoLoss.Sigmoid => -nn.functional.logsigmoid(o.Beta * margin).mean(),
+                    DpoLoss.Hinge => nn.functional.relu(1 - o.Beta * margin).mean(),
+                    _ => IpoLoss(sums, refSums, batch.Mask.sum(1).clamp_min(1), n, o.Beta),
+                };
                 var nll = -tokenLogProbs[..n].sum() / batch.Mask[..n].sum().clamp_min(1);   // the chosen completions' mean token NLL
                 if (o.RpoAlpha > 0) lossTensor = lossTensor + o.RpoAlpha * nll;                // RPO: it keeps their likelihood up
                 lossTensor.backward();
@@ -284,6 +290,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             ["min_gap"] = o.MinGap.ToString("R", CultureInfo.InvariantCulture),
             ["temperature"] = o.Temperature.ToString("R", CultureInfo.InvariantCulture),
             ["rpo_alpha"] = o.RpoAlpha.ToString("R", CultureInfo.InvariantCulture),
+            ["loss"] = o.Loss.ToString().ToLowerInvariant(),
             ["total_steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
         };
         if (o.PairsFile is not null) (extra["pairs_file"], extra["pairs_file_sha256"]) = (Path.GetFullPath(o.PairsFile), Sha256(o.PairsFile));
@@ -292,6 +299,13 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
     }
 
     private static string Name(DpoPairs pairs) => pairs.ToString().ToLowerInvariant();
+
+    // IPO: (m − 1/(2β))² on the margin of mean token log-probabilities (the rows' sums over their token counts).
+    private static Tensor IpoLoss(Tensor sums, Tensor refSums, Tensor tokens, int n, double beta)
+    {
+        var ratio = (sums - refSums) / tokens;                                                                         // (2n)
+        return (ratio[..n] - ratio[n..] - 1 / (2 * beta)).square().mean();
+    }
 
     private static string Sha256(string path)
     {

@@ -108,6 +108,25 @@ public sealed class OtherTrainersTests : IDisposable
         Assert.All(rows, r => Assert.NotNull(r["chosen_nll"]));
     }
 
+    [Theory]
+    [InlineData(DpoLoss.Sigmoid, 0.6931472)]   // −log σ(0)
+    [InlineData(DpoLoss.Ipo, 4.0)]             // (0 − 1/(2 · 0.25))²
+    [InlineData(DpoLoss.Hinge, 1.0)]           // max(0, 1 − 0)
+    public void Each_loss_at_the_first_step_where_the_policy_is_the_reference_is_its_value_at_a_zero_margin(DpoLoss kind, double expected)
+    {
+        string start = ToyBandit.TinyPolicy(dir);
+        var o = new DpoOptions
+        {
+            Policy = start, Out = dir.File("loss-" + kind), Steps = 2, ProblemsPerStep = 4, Pairs = DpoPairs.File, PairsFile = DigitPreferences(8),
+            Loss = kind, Beta = 0.25, Lr = 1e-2, EvalEvery = 0, EvalCount = 2, Seed = 2,
+        };
+        new DpoTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        var rows = MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Where(r => r.ContainsKey("loss")).ToList();
+        Assert.InRange(rows[0]["loss"]!.GetValue<double>(), expected - 1e-4, expected + 1e-4);
+        Assert.True(rows[1]["margin"]!.GetValue<double>() > 0, "one step on the pairs raised their margin");
+    }
+
     [Fact]
     public void A_bad_preference_file_is_refused_before_training_naming_its_line()
     {
