@@ -24,7 +24,7 @@ public static class ExpertIterationCommand
             until they have them or N attempts (hard problems get the samples easy ones do not need)
           --strict-steps: keep a solution only if every step is right too (tasks with a step checker)
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
-            [--lr 3e-5] [--loss sigmoid|ipo|hinge] [--rpo-alpha 0] [--temperature 1] [--pairs outcome|step|file] [--simulations 16] [--expansions 4] [--min-gap 0.5] [--pairs-file F]
+            [--lr 3e-5] [--loss sigmoid|ipo|hinge] [--dpop-lambda 0] [--rpo-alpha 0] [--temperature 1] [--pairs outcome|step|file] [--simulations 16] [--expansions 4] [--min-gap 0.5] [--pairs-file F]
             [--eval-every 25] [--eval-count 200] [--checkpoint-every 25] [--seed 1] [--resume] [--no-training-kernels]
           --pairs: outcome pairs a correct and an incorrect sample of a problem (--samples each); step pairs two
             next steps of one partial solution in an MCTS tree the policy grows per problem (--simulations rollouts
@@ -34,6 +34,8 @@ public static class ExpertIterationCommand
             outcome and step runs write the pairs they drew to DIR/pairs.jsonl in that shape
           --loss: DPO's −log σ(β·m) on each pair's margin m, IPO's (m − 1/2β)² on mean token log-probabilities, or the
             hinge max(0, 1 − β·m) (TRL's loss_type sigmoid, ipo, hinge)
+          --dpop-lambda: lowers each margin by that times how far the chosen log-likelihood fell below the reference's
+            (DPO-Positive), so pairs a few tokens apart cannot lower the loss by pushing both sides down
           --rpo-alpha: adds that times the chosen completions' mean token NLL to the loss (RPO, TRL's rpo_alpha)
           --resume continues the run in --out from its last checkpoint (Ctrl+C saves one), with its settings
         """;
@@ -107,6 +109,7 @@ public static class ExpertIterationCommand
             Expansions = o.Int("expansions", d.Expansions, 2), MinGap = o.Double("min-gap", d.MinGap, 0.01, 1),
             CheckpointEvery = o.Int("checkpoint-every", d.CheckpointEvery, 0), Resume = o.Flag("resume"),
             RpoAlpha = o.Double("rpo-alpha", d.RpoAlpha, 0, 100), Loss = RlCommand.Enum<DpoLoss>(o, "loss", "sigmoid"),
+            DpopLambda = o.Double("dpop-lambda", d.DpopLambda, 0, 1000),
         };
         if (options.Beta <= 0) throw new UsageException($"train dpo: --beta must be positive (it scales the log-ratios; at 0 the loss is constant), got {options.Beta}");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
@@ -164,6 +167,7 @@ public static class ExpertIterationCommand
             Lr = saved.Keep("lr", options.Lr, saved.Double("lr")),
             Beta = saved.Keep("beta", options.Beta, saved.Double("beta")),
             RpoAlpha = saved.Keep("rpo-alpha", options.RpoAlpha, saved.Double("rpo_alpha")),
+            DpopLambda = saved.Keep("dpop-lambda", options.DpopLambda, saved.Double("dpop_lambda")),
             ProblemsPerStep = saved.Keep("problems", options.ProblemsPerStep, saved.Int("problems")),
             Seed = saved.Keep("seed", options.Seed, (int?)saved.State.Seed),
             Steps = o.String("steps") is null ? saved.Int("total_steps") ?? options.Steps : options.Steps,

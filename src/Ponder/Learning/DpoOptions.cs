@@ -33,6 +33,12 @@ public sealed record DpoOptions
     /// (offline pairs otherwise can). 0: plain DPO.
     /// </summary>
     public double RpoAlpha { get; init; }
+    /// <summary>
+    /// λ of DPO-Positive (DPOP, Pal et al. 2024): each pair's margin is lowered by λ · max(0, log π_ref(y_w) − log π(y_w)),
+    /// so the loss cannot fall by pushing the chosen completion below the reference, which pairs a few tokens apart
+    /// otherwise do. 0: off.
+    /// </summary>
+    public double DpopLambda { get; init; }
     /// <summary>The loss on each pair's margin: DPO's sigmoid (the default), IPO or hinge.</summary>
     public DpoLoss Loss { get; init; } = DpoLoss.Sigmoid;
     /// <summary>

@@ -1,6 +1,7 @@
 // Direct preference optimization (Rafailov et al. 2023) on verifier-labelled pairs:
 //   L = −log σ(β · [(log π(y_w|x) − log π_ref(y_w|x)) − (log π(y_l|x) − log π_ref(y_l|x))])  (+ α · NLL(y_w), RPO)
-// (or IPO's squared loss, or SLiC's hinge, on the same margin: DpoLoss)
+// (or IPO's squared loss, or SLiC's hinge, on the same margin: DpoLoss); DPOP lowers the margin by λ times how far the
+// chosen side's log-likelihood fell below the reference's.
 // where π_ref is the frozen start policy and log π sums the scored tokens' log-probabilities. Pairs are drawn online
 // from the current policy each step (on-policy DPO), either
 //   - outcome pairs: x the problem, y_w a correct and y_l an incorrect sampled solution (one pair per problem that has
@@ -44,6 +45,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             throw new ArgumentException($"step pairs need at least 2 simulations and 2 expansions a node (siblings to compare), got {o.Simulations} and {o.Expansions}");
         if (o.Pairs == DpoPairs.Step && o.MinGap is <= 0 or > 1)
             throw new ArgumentException($"step pairs need a minimum value gap in (0, 1], got {o.MinGap}");
+        if (o.DpopLambda < 0) throw new ArgumentException($"the DPOP weight must be 0 or more, got {o.DpopLambda}");
         if (o.RpoAlpha < 0) throw new ArgumentException($"the RPO weight must be 0 or more, got {o.RpoAlpha}");
         if (o.CheckpointEvery < 0) throw new ArgumentException($"checkpoint interval must be 0 or more, got {o.CheckpointEvery}");
         if ((o.Pairs == DpoPairs.File) != (o.PairsFile is not null))
@@ -117,7 +119,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
                 using (no_grad()) refSums = (batch.Score(reference.Model, entropy: false).LogProbs * batch.Mask).sum(1);   // (2n)
                 var tokenLogProbs = batch.Score(model, entropy: false).LogProbs * batch.Mask;                               // (2n, T)
                 var sums = tokenLogProbs.sum(1);                                                                            // (2n)
-                var margin = (sums[..n] - refSums[..n]) - (sums[n..] - refSums[n..]);                                     // (n)
+                var margin = Margins(sums, refSums, n, o.DpopLambda);                                                      // (n)
                 var lossTensor = o.Loss switch
                 {
                     DpoLoss.Sigmoid => -nn.functional.logsigmoid(o.Beta * margin).mean(),
@@ -291,6 +293,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             ["temperature"] = o.Temperature.ToString("R", CultureInfo.InvariantCulture),
             ["rpo_alpha"] = o.RpoAlpha.ToString("R", CultureInfo.InvariantCulture),
             ["loss"] = o.Loss.ToString().ToLowerInvariant(),
+            ["dpop_lambda"] = o.DpopLambda.ToString("R", CultureInfo.InvariantCulture),
             ["total_steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
         };
         if (o.PairsFile is not null) (extra["pairs_file"], extra["pairs_file_sha256"]) = (Path.GetFullPath(o.PairsFile), Sha256(o.PairsFile));
@@ -299,6 +302,17 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
     }
 
     private static string Name(DpoPairs pairs) => pairs.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// Each pair's margin from the rows' summed log-probabilities under the policy and the reference (the n chosen rows,
+    /// then the n rejected): (log π(y_w) − log π_ref(y_w)) − (log π(y_l) − log π_ref(y_l)), less DPOP's
+    /// λ · max(0, log π_ref(y_w) − log π(y_w)) when λ > 0.
+    /// </summary>
+    internal static Tensor Margins(Tensor sums, Tensor refSums, int n, double dpopLambda)
+    {
+        var margin = (sums[..n] - refSums[..n]) - (sums[n..] - refSums[n..]);                                         // (n)
+        return dpopLambda > 0 ? margin - dpopLambda * nn.functional.relu(refSums[..n] - sums[..n]) : margin;
+    }
 
     // IPO: (m − 1/(2β))² on the margin of mean token log-probabilities (the rows' sums over their token counts).
     private static Tensor IpoLoss(Tensor sums, Tensor refSums, Tensor tokens, int n, double beta)

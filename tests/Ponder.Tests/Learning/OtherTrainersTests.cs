@@ -108,6 +108,17 @@ public sealed class OtherTrainersTests : IDisposable
         Assert.All(rows, r => Assert.NotNull(r["chosen_nll"]));
     }
 
+    [Fact]
+    public void Dpop_lowers_a_margin_by_lambda_times_how_far_the_chosen_side_fell_below_the_reference()
+    {
+        // Two pairs: chosen log π −1 and −3 against the reference's −2 (one rose, one fell by 1); rejected −2 and −2 as the reference
+        var sums = tensor(new[] { -1f, -3f, -2f, -2f });
+        var refSums = tensor(new[] { -2f, -2f, -2f, -2f });
+
+        Assert.Equal([1f, -1f], DpoTrainer.Margins(sums, refSums, 2, dpopLambda: 0).data<float>().ToArray());
+        Assert.Equal([1f, -11f], DpoTrainer.Margins(sums, refSums, 2, dpopLambda: 10).data<float>().ToArray());
+    }
+
     [Theory]
     [InlineData(DpoLoss.Sigmoid, 0.6931472)]   // −log σ(0)
     [InlineData(DpoLoss.Ipo, 4.0)]             // (0 − 1/(2 · 0.25))²
