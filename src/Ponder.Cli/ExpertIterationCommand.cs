@@ -111,6 +111,8 @@ public static class ExpertIterationCommand
             RpoAlpha = o.Double("rpo-alpha", d.RpoAlpha, 0, 100), Loss = RlCommand.Enum<DpoLoss>(o, "loss", "sigmoid"),
             DpopLambda = o.Double("dpop-lambda", d.DpopLambda, 0, 1000),
         };
+        if (options.DpopLambda > 0 && options.Loss == DpoLoss.Ipo)
+            throw new UsageException("train dpo: --dpop-lambda lowers the margin of --loss sigmoid or hinge, not ipo");
         if (options.Beta <= 0) throw new UsageException($"train dpo: --beta must be positive (it scales the log-ratios; at 0 the loss is constant), got {options.Beta}");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();

@@ -46,6 +46,8 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
         if (o.Pairs == DpoPairs.Step && o.MinGap is <= 0 or > 1)
             throw new ArgumentException($"step pairs need a minimum value gap in (0, 1], got {o.MinGap}");
         if (o.DpopLambda < 0) throw new ArgumentException($"the DPOP weight must be 0 or more, got {o.DpopLambda}");
+        if (o.DpopLambda > 0 && o.Loss == DpoLoss.Ipo)
+            throw new ArgumentException("DPOP lowers the margin of the sigmoid and hinge losses; IPO's margin is of mean token log-probabilities");
         if (o.RpoAlpha < 0) throw new ArgumentException($"the RPO weight must be 0 or more, got {o.RpoAlpha}");
         if (o.CheckpointEvery < 0) throw new ArgumentException($"checkpoint interval must be 0 or more, got {o.CheckpointEvery}");
         if ((o.Pairs == DpoPairs.File) != (o.PairsFile is not null))

@@ -46,6 +46,7 @@ public sealed class EntryTests
     [InlineData("option '--pairs': unknown value 'tree' (known: outcome, step, file)", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "tree")]
     [InlineData("option '--min-gap' must be in", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "step", "--min-gap", "2")]
     [InlineData("train dpo: --pairs file needs --pairs-file F", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "file")]
+    [InlineData("train dpo: --dpop-lambda lowers the margin of --loss sigmoid or hinge, not ipo", "train", "dpo", "--policy", "P", "--out", "D/x", "--loss", "ipo", "--dpop-lambda", "5")]
     [InlineData("train dpo: --simulations sets step pairs' trees; it needs --pairs step", "train", "dpo", "--policy", "P", "--out", "D/x", "--simulations", "8")]
     [InlineData("train dpo: --samples sets outcome pairs' samples a problem; step pairs take none", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "step", "--samples", "4")]
     [InlineData("train dpo: --pairs-file is read only with --pairs file, not step", "train", "dpo", "--policy", "P", "--out", "D/x", "--pairs", "step", "--pairs-file", "D/p.jsonl")]
