@@ -144,23 +144,11 @@ public static class ExpertIterationCommand
         var saved = new SavedRun(o, "train dpo", Resumption.Require(options.Out, "dpo"));
         if (saved.State.Extra?.GetValueOrDefault("init") is { } init && Path.GetFullPath(init) != Path.GetFullPath(options.Policy))
             Console.WriteLine($"train dpo: resuming keeps the run's start policy '{init}' as its reference; --policy '{options.Policy}' is not read");
-        var task = options.Task;
-        if (saved.State.Task is { Length: > 0 } savedTask && (task is null || Ponder.Tasks.TaskRegistry.Create(task).Name != savedTask))
-            task = task is null ? savedTask : throw new UsageException($"train dpo: --task {task} differs from the resumed run's {savedTask}; a resumed run continues as it started");
-        var file = options.PairsFile;
-        if (saved.State.Extra?.GetValueOrDefault("pairs_file") is { } savedFile && (file is null || Path.GetFullPath(file) != savedFile))
-            file = file is null ? savedFile : throw new UsageException($"train dpo: --pairs-file {file} differs from the resumed run's {savedFile}; a resumed run continues as it started");
-        var loss = options.Loss;
-        if (saved.State.Extra?.GetValueOrDefault("loss") is { } lossName && System.Enum.TryParse<DpoLoss>(lossName, ignoreCase: true, out var savedLoss) && savedLoss != loss)
-            loss = o.String("loss") is null ? savedLoss
-                : throw new UsageException($"train dpo: --loss {o.String("loss")} differs from the resumed run's {lossName}; a resumed run continues as it started");
-        var pairs = options.Pairs;
-        if (saved.State.Extra?.GetValueOrDefault("pairs") is { } name && System.Enum.TryParse<DpoPairs>(name, ignoreCase: true, out var savedPairs) && savedPairs != pairs)
-            pairs = o.String("pairs") is null ? savedPairs
-                : throw new UsageException($"train dpo: --pairs {o.String("pairs")} differs from the resumed run's {name}; a resumed run continues as it started");
         return options with
         {
-            Pairs = pairs, Task = task, PairsFile = file, Loss = loss,
+            Task = saved.KeepText("task", options.Task, saved.State.Task, task => Ponder.Tasks.TaskRegistry.Create(task).Name),
+            PairsFile = saved.KeepText("pairs-file", options.PairsFile, saved.State.Extra?.GetValueOrDefault("pairs_file"), Path.GetFullPath),
+            Pairs = saved.KeepEnum("pairs", options.Pairs, "pairs"), Loss = saved.KeepEnum("loss", options.Loss, "loss"),
             SamplesPerProblem = saved.Keep("samples", options.SamplesPerProblem, saved.Int("samples")),
             Simulations = saved.Keep("simulations", options.Simulations, saved.Int("simulations")),
             Expansions = saved.Keep("expansions", options.Expansions, saved.Int("expansions")),
