@@ -93,14 +93,14 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
 
         for (var step = (int)startStep + 1; step <= o.Steps; step++)
         {
-            // 1. Pairs from the current policy, labelled by the verifier.
-            var problems = task.Problems(Split.Train, o.ProblemsPerStep, Seeds.Mix(o.Seed, step));
+            // 1. Pairs: from the current policy, labelled by the verifier, or the file's next ones.
+            IReadOnlyList<Problem> Problems() => task.Problems(Split.Train, o.ProblemsPerStep, Seeds.Mix(o.Seed, step));
             model.eval();
             var row = new JsonObject { ["step"] = step };
             var pairs = o.Pairs switch
             {
-                DpoPairs.Outcome => OutcomePairs(problems, task, tokenizer, generator, maxNew, step, row),
-                DpoPairs.Step => StepPairs(problems, task, tokenizer, generator, maxNew, step, row),
+                DpoPairs.Outcome => OutcomePairs(Problems(), task, tokenizer, generator, maxNew, step, row),
+                DpoPairs.Step => StepPairs(Problems(), task, tokenizer, generator, maxNew, step, row),
                 _ => FilePairs(filePairs!, step),
             };
             row["pairs"] = pairs.Count;
