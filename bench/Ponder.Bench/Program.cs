@@ -16,6 +16,8 @@ using static TorchSharp.torch;
 //   --train only the peak and training.
 // --train-profile prints the peak, then where an SFT step's time goes, with Ponder's C# training kernels and with libtorch's ops
 //   (steps alternate), and what its products and attention alone give (see TrainProfile); --train-attention only the attention rows.
+// --serve-search prints only plain requests from C clients (--clients, 16) beside back-to-back reasoning_effort=high
+//   searches, the searches alone between the batch's steps against beside it taking turns (--rounds, 3; see ServeSearchBench).
 // --serve prints only the server under C concurrent clients (--clients 1,4,16,64), one row at a time against continuous
 //   batching (see ServeBench).
 // --row-claims prints batch-64 decode with a fused step's rows in chunks the threads claim (the default) against one
@@ -103,6 +105,13 @@ if (args.Contains("--train-attention"))
 if (args.Contains("--train-profile"))
 {
     TrainProfile.Run(model, tokenizer, TaskRegistry.Create(task), seconds);
+    return 0;
+}
+if (args.Contains("--serve-search"))
+{
+    var searchClients = int.Parse(args.SkipWhile(a => a != "--clients").Skip(1).FirstOrDefault() ?? "16");
+    var searchRounds = int.Parse(args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() ?? "3");
+    ServeSearchBench.Run(model, tokenizer, TaskRegistry.Create(task), searchClients, seconds, searchRounds);
     return 0;
 }
 if (args.Contains("--serve"))

@@ -22,7 +22,8 @@ public static class ServeCommand
           top_k, max_tokens, stop, seed, logprobs/top_logprobs); the model id defaults to the checkpoint folder's name. Binds loopback unless --host
           says otherwise; with --api-key (or PONDER_API_KEY) requests need 'Authorization: Bearer K'.
           Requests without reasoning_effort share one decode batch (continuous batching: they join and leave it between
-          decode steps) of up to --max-batch rows; a reasoning_effort search runs alone between decode steps;
+          decode steps) of up to --max-batch rows; reasoning_effort searches run one at a time beside it, taking turns
+          at the model a step at a time;
           --max-queue more requests wait, beyond that 429.
           Chat messages are rendered with the checkpoint's chat template (tokenizer_config.json: Llama 3, ChatML, Llama 2).
           reasoning_effort low|medium|high runs the --effort-* search plan STRATEGY[:BUDGET][@TEMPERATURE][,KEY=VALUE...]:

@@ -36,6 +36,18 @@ public sealed class Generator
 
     public ITokenizer Tokenizer => _tokenizer;
 
+    /// <summary>
+    /// Turns at the model shared with other generators on other threads (null: none): each model call here (a
+    /// prefill, an append, one decode step) waits for its turn, so generators over one model may run on several threads.
+    /// </summary>
+    public ModelTurns? Turns { get; init; }
+
+    /// <summary>A generator of its own over the same model and tokenizer, taking <paramref name="turns"/> at the model.</summary>
+    public Generator Taking(ModelTurns turns) => new(_model, _tokenizer) { Turns = turns ?? throw new ArgumentNullException(nameof(turns)) };
+
+    // This thread's turn at the model until disposed (none without Turns).
+    private ModelTurns.Turn Turn() => Turns?.Take() ?? default;
+
     /// <summary>Real tokens run through the model in parallel (prompts in <see cref="Prefill"/>, <see cref="Append"/>), summed over rows.</summary>
     public long PrefillTokens { get; private set; }
 
@@ -137,6 +149,7 @@ public sealed class Generator
             for (var i = 0; i < prompts[row].Length; i++) (ids[offset + i], valid[offset + i]) = (prompts[row][i], true);
         }
 
+        using var turn = Turn();
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
         var cache = _model.NewCache(b, t);
@@ -172,6 +185,7 @@ public sealed class Generator
         for (var row = 0; row < b; row++)
             for (var i = 0; i < counts[row]; i++) (ids[row * t + i], valid[row * t + i]) = (tokens[row][i], true);
 
+        using var turn = Turn();
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
         var device = _model.Device;
@@ -220,6 +234,7 @@ public sealed class Generator
         var fed = feed.Count(f => f);
         if (fed == 0) return;
 
+        using var turn = Turn();
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
         Step(state, tensor(ids, [b, 1], device: _model.Device), [.. feed], fed);
@@ -293,6 +308,7 @@ public sealed class Generator
         {
             if (outputs.All(o => o.Finish is not null)) break;
             cancellation.ThrowIfCancellationRequested();
+            using var turn = Turn();
             using var scope = NewDisposeScope();
             var b = map.Length;
             var sample = Sampler.Sample(state.Logits, options, draws);

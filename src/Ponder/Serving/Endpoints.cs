@@ -16,9 +16,12 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
 {
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
-    /// <summary>One search per effort level; <see cref="ArgumentException"/> when a plan cannot run on this server.</summary>
-    public static IReadOnlyDictionary<ReasoningEffort, SearchReasoner> Reasoners(LocalPolicy policy, ServerOptions options) =>
-        options.Effort.All.ToDictionary(e => e.Effort, e => new SearchReasoner(e.Plan, policy.Generator, options.Prm, options.Reviser, options.ComputePlan, options.StepLimits));
+    /// <summary>
+    /// One search per effort level, on <paramref name="policy"/> and <paramref name="reviser"/> (the searches' own
+    /// generators); <see cref="ArgumentException"/> when a plan cannot run on this server.
+    /// </summary>
+    public static IReadOnlyDictionary<ReasoningEffort, SearchReasoner> Reasoners(Generator policy, Generator? reviser, ServerOptions options) =>
+        options.Effort.All.ToDictionary(e => e.Effort, e => new SearchReasoner(e.Plan, policy, options.Prm, reviser, options.ComputePlan, options.StepLimits));
 
     public async Task AuthenticateAsync(HttpContext http, RequestDelegate next)
     {
@@ -145,7 +148,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
 
     /// <summary>
     /// Queues the request's generation as one job (429 when the queue is full) and waits for it: plain sampling joins
-    /// the decode batch, each prompt as a request of its own; a reasoning_effort search runs alone. Choices come prompt after
+    /// the decode batch, each prompt as a request of its own; a reasoning_effort search runs beside it. Choices come prompt after
     /// prompt, <c>n</c> each; <paramref name="progress"/> hears choice p·n + j.
     /// </summary>
     private async Task<ServedResult> RunAsync(ServedRequest request, Encoded[] prompts, Action<int, RowProgress>? progress, CancellationToken cancellation)
@@ -183,7 +186,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             return c with { Text = echoed + c.Text, LogProbs = shifted is null ? null : [.. scored[p]!, .. shifted] };
         }).ToArray();
 
-    /// <summary>Runs on the worker, alone on the model: one search per choice of each prompt for reasoning_effort.</summary>
+    /// <summary>Runs on the search worker, beside the decode batch: one search per choice of each prompt for reasoning_effort.</summary>
     private Task<ServedResult> SearchAsync(ServedRequest request, ReasoningEffort effort, Encoded[] prompts, CancellationToken cancellation)
     {
         var choices = new List<Completion>();

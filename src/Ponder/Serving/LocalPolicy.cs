@@ -53,6 +53,9 @@ public sealed class LocalPolicy : ICompletionPolicy
     /// <summary>A continuous-batching decoder over this policy's generator, with its batch limit and report interval.</summary>
     internal BatchDecoder NewDecoder() => new(Generator, MaxBatch, PieceTokens);
 
+    /// <summary>This policy on a generator of its own over the same model, taking <paramref name="turns"/> at it.</summary>
+    internal LocalPolicy Taking(ModelTurns turns) => new(Generator.Taking(turns), MaxBatch, PieceTokens);
+
     public Task<CompletionBatch> CompleteAsync(string prompt, int n, SamplingOptions options, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
@@ -81,6 +84,7 @@ public sealed class LocalPolicy : ICompletionPolicy
         var (alternatives, alternativeValues) = (new long[own.Length * k], new float[own.Length * k]);
         if (ids.Length > 1)
         {
+            using var turn = Generator.Turns?.Take() ?? default;
             using var inference = TorchSharp.torch.inference_mode();
             using var scope = TorchSharp.torch.NewDisposeScope();
             var device = model.Device;

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Ponder.Policy;
 
 namespace Ponder.Serving;
 
@@ -14,8 +15,8 @@ namespace Ponder.Serving;
 /// An OpenAI-compatible HTTP endpoint over a Ponder policy: <c>GET /v1/models</c>, <c>POST /v1/chat/completions</c>,
 /// <c>POST /v1/completions</c>, streaming included, with <c>reasoning_effort</c> mapped to a search strategy
 /// (<see cref="EffortSettings"/>). Plain sampling requests share decode batches (continuous batching, up to the
-/// policy's <see cref="LocalPolicy.MaxBatch"/> rows); a search runs alone between decode steps; others wait in a
-/// bounded queue.
+/// policy's <see cref="LocalPolicy.MaxBatch"/> rows); searches run one at a time beside the batch, the two taking turns
+/// at the model a step at a time (<see cref="ModelTurns"/>); others wait in a bounded queue.
 /// Dispose to stop it.
 /// </summary>
 public sealed class PonderServer : IAsyncDisposable
@@ -44,7 +45,11 @@ public sealed class PonderServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var reasoners = Endpoints.Reasoners(policy, options);
+        // The decode batch and the searches beside it each get a generator of their own, taking turns at the model
+        // (the reviser's steps take the same turns, so a revision shares the cores as fairly).
+        var turns = new ModelTurns();
+        var served = policy.Taking(turns);
+        var reasoners = Endpoints.Reasoners(policy.Generator.Taking(turns), options.Reviser?.Taking(turns), options);
         var address = options.Host == "localhost" ? IPAddress.Loopback
             : IPAddress.TryParse(options.Host, out var ip) ? ip
             : throw new ArgumentException($"host '{options.Host}' must be an IP address or 'localhost'");
@@ -59,8 +64,8 @@ public sealed class PonderServer : IAsyncDisposable
         });
         var app = builder.Build();
 
-        var queue = new WorkQueue(options.MaxQueue, policy.NewDecoder());
-        var endpoints = new Endpoints(policy, options, queue, reasoners);
+        var queue = new WorkQueue(options.MaxQueue, served.NewDecoder());
+        var endpoints = new Endpoints(served, options, queue, reasoners);
         app.Use(endpoints.AuthenticateAsync);
         app.MapGet("/v1/models", (RequestDelegate)endpoints.ModelsAsync);
         app.MapGet("/v1/models/{id}", (RequestDelegate)endpoints.ModelAsync);

@@ -4,23 +4,26 @@ using Ponder.Policy;
 namespace Ponder.Serving;
 
 /// <summary>
-/// The model's only door: a bounded queue and one worker thread that alone touches the model (a libtorch model is not
-/// thread-safe, and on CPU one batch already uses every thread). Plain sampling requests join one decode batch
-/// (<see cref="BatchDecoder"/>: continuous batching) and are decoded together; any other job (a search) runs alone
-/// between two decode steps. A full queue refuses at once rather than waiting; a job whose client went away before
-/// its turn is skipped, and one running sees its token cancelled (a batched request leaves the batch at the next step).
+/// The model's only door: a bounded queue, one worker that drives the decode batch and one that runs searches. Plain
+/// sampling requests join the decode batch (<see cref="BatchDecoder"/>: continuous batching) and are decoded together;
+/// any other job (a search) runs on the second worker, one at a time, beside the batch: the two take turns at the model
+/// a step at a time (their generators share <see cref="ModelTurns"/>; on CPU one step already uses every core), so
+/// streams in the batch go on while a search runs, and a search is not held until the batch empties. A full queue
+/// refuses at once rather than waiting; a job whose client went away before its turn is skipped, and one running sees
+/// its token cancelled (a batched request leaves the batch at the next step).
 /// </summary>
 internal sealed class WorkQueue : IAsyncDisposable
 {
     private readonly Channel<Job> _channel = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Job> _searches = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly BatchDecoder _batch;
     private readonly int _capacity;
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationToken _stoppingToken;     // _stopping's, kept: a request ends after the source is disposed
-    private readonly Task _worker;
+    private readonly Task _worker, _searcher;
     private readonly object _gateLock = new();
     private TaskCompletionSource? _gate;            // set while paused (tests fill the queue deterministically)
-    private int _waiting, _completed, _cancelled, _failed;
+    private int _waiting, _completed, _cancelled, _failed, _searching;
 
     /// <param name="capacity">Requests that may wait for the model (not counting those it is working on); one more is refused.</param>
     /// <param name="batch">The decoder that plain sampling requests join; the worker alone drives it.</param>
@@ -29,7 +32,14 @@ internal sealed class WorkQueue : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
         (_capacity, _batch, _stoppingToken) = (capacity, batch ?? throw new ArgumentNullException(nameof(batch)), _stopping.Token);
         _worker = Task.Run(RunAsync);
+        _searcher = Task.Run(RunSearchesAsync);
     }
+
+    /// <summary>
+    /// Whether searches run beside the decode batch (the default) rather than on the batch's worker between two of its
+    /// steps, the batch waiting for each whole search: the benchmark's <c>--serve</c> compares the two.
+    /// </summary>
+    internal static bool SearchesBeside = true;
 
     /// <summary>Requests waiting for their turn: queued jobs and sampling requests none of whose rows has joined the batch yet.</summary>
     public int Waiting => Volatile.Read(ref _waiting);
@@ -40,6 +50,9 @@ internal sealed class WorkQueue : IAsyncDisposable
     public int Cancelled => Volatile.Read(ref _cancelled);
 
     public int Failed => Volatile.Read(ref _failed);
+
+    /// <summary>Searches (jobs other than sampling) running now.</summary>
+    public int Searching => Volatile.Read(ref _searching);
 
     /// <summary>Largest number of rows decoded in one batch so far.</summary>
     public int PeakBatchRows => Volatile.Read(ref _peakRows);
@@ -54,7 +67,10 @@ internal sealed class WorkQueue : IAsyncDisposable
     private double _meanRows;
     private long _joins;
 
-    /// <summary>Queues <paramref name="work"/>, to run alone on the model; its task ends with the work (cancelled when the token fires). Null when the queue is full.</summary>
+    /// <summary>
+    /// Queues <paramref name="work"/> (a search), to run after the searches queued before it, beside the decode batch; its
+    /// task ends with the work (cancelled when the token fires). Null when the queue is full.
+    /// </summary>
     public Task? TryEnqueue(Func<CancellationToken, Task> work, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(work);
@@ -92,7 +108,7 @@ internal sealed class WorkQueue : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Holds the worker before its next job or decode step until the result is disposed.</summary>
+    /// <summary>Holds the workers before their next job or decode step until the result is disposed.</summary>
     public IDisposable Pause()
     {
         lock (_gateLock) _gate ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -106,13 +122,11 @@ internal sealed class WorkQueue : IAsyncDisposable
         {
             while (true)
             {
-                Task? gate;
-                lock (_gateLock) gate = _gate?.Task;
-                if (gate is not null) await gate.WaitAsync(_stopping.Token).ConfigureAwait(false);
-                _stopping.Token.ThrowIfCancellationRequested();
+                await UnpausedAsync().ConfigureAwait(false);
                 if (reader.TryRead(out var job))
                 {
                     if (job.Sampling is { } sampling) Join(job, sampling);
+                    else if (SearchesBeside) _searches.Writer.TryWrite(job);
                     else await RunJobAsync(job).ConfigureAwait(false);
                 }
                 else if (_batch.Busy)
@@ -130,9 +144,38 @@ internal sealed class WorkQueue : IAsyncDisposable
         }
         finally
         {
+            _searches.Writer.TryComplete();
             _batch.CancelAll(_stopping.Token);
             _batch.Dispose();
         }
+    }
+
+    // The search worker: the jobs the batch's worker hands over, one at a time.
+    private async Task RunSearchesAsync()
+    {
+        var reader = _searches.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+                while (true)
+                {
+                    await UnpausedAsync().ConfigureAwait(false);
+                    if (!reader.TryRead(out var job)) break;
+                    await RunJobAsync(job).ConfigureAwait(false);
+                }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    // Waits while the queue is paused; throws once it is stopping.
+    private async Task UnpausedAsync()
+    {
+        Task? gate;
+        lock (_gateLock) gate = _gate?.Task;
+        if (gate is not null) await gate.WaitAsync(_stopping.Token).ConfigureAwait(false);
+        _stopping.Token.ThrowIfCancellationRequested();
     }
 
     // Hands a sampling job's prompts to the batch, a request each: the job stops counting as waiting once a row of it
@@ -218,6 +261,7 @@ internal sealed class WorkQueue : IAsyncDisposable
             return;
         }
         using var run = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation, _stopping.Token);   // a stopping server stops its running job too
+        Interlocked.Increment(ref _searching);
         try
         {
             await job.Work!(run.Token).ConfigureAwait(false);
@@ -234,6 +278,10 @@ internal sealed class WorkQueue : IAsyncDisposable
             Interlocked.Increment(ref _failed);
             job.Done.TrySetException(e);
         }
+        finally
+        {
+            Interlocked.Decrement(ref _searching);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -241,7 +289,8 @@ internal sealed class WorkQueue : IAsyncDisposable
         _channel.Writer.TryComplete();
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _worker.ConfigureAwait(false);
-        while (_channel.Reader.TryRead(out var job))
+        await _searcher.ConfigureAwait(false);
+        while (_channel.Reader.TryRead(out var job) || _searches.Reader.TryRead(out job))
         {
             Interlocked.Decrement(ref _waiting);
             Interlocked.Increment(ref _cancelled);

@@ -1,0 +1,64 @@
+namespace Ponder.Policy;
+
+/// <summary>
+/// Turns at a model for the threads that share it: generators given the same turns (<see cref="Generator.Turns"/>) run
+/// their model calls (a prefill, one decode step) one at a time, first come, first served, so two decode loops on
+/// different threads alternate step by step instead of one waiting for the other's whole generation (a server's
+/// decode batch and a search beside it). A thread that holds the turn may take it again (nested calls); each
+/// <see cref="Take"/> is ended by disposing what it returns, on the same thread.
+/// </summary>
+public sealed class ModelTurns
+{
+    private readonly object _lock = new();
+    private long _next, _serving;             // tickets handed out so far; the ticket whose turn it is
+    private int _owner, _depth;               // the managed thread holding the turn (0: none), and its nested takes
+
+    /// <summary>Waits for this thread's turn (at once if it holds it already) and holds it until the result is disposed.</summary>
+    public Turn Take()
+    {
+        var me = Environment.CurrentManagedThreadId;
+        lock (_lock)
+        {
+            if (_owner == me)
+            {
+                _depth++;
+                return new Turn(this);
+            }
+            var ticket = _next++;
+            while (ticket != _serving) Monitor.Wait(_lock);
+            (_owner, _depth) = (me, 1);
+        }
+        return new Turn(this);
+    }
+
+    /// <summary>Threads waiting for a turn now (tests).</summary>
+    internal int Waiting
+    {
+        get
+        {
+            lock (_lock) return (int)(_next - _serving - (_owner == 0 ? 0 : 1));
+        }
+    }
+
+    private void Leave()
+    {
+        lock (_lock)
+        {
+            if (_owner != Environment.CurrentManagedThreadId) throw new InvalidOperationException("A model turn was ended by a thread that does not hold it.");
+            if (--_depth > 0) return;
+            _owner = 0;
+            _serving++;
+            Monitor.PulseAll(_lock);
+        }
+    }
+
+    /// <summary>A turn held; disposing it ends it (the default value holds none).</summary>
+    public readonly struct Turn : IDisposable
+    {
+        private readonly ModelTurns? _turns;
+
+        internal Turn(ModelTurns turns) => _turns = turns;
+
+        public void Dispose() => _turns?.Leave();
+    }
+}
