@@ -20,6 +20,8 @@ using static TorchSharp.torch;
 //   searches, the searches alone between the batch's steps against beside it taking turns (--rounds, 3; see ServeSearchBench).
 // --serve prints only the server under C concurrent clients (--clients 1,4,16,64), one row at a time against continuous
 //   batching (see ServeBench).
+// --decode-paired prints batch-64 decode's fraction of the matmul peak read just before it, round by round (--rounds,
+//   15; --seconds of decode a round; see PairedDecode).
 // --row-claims prints batch-64 decode with a fused step's rows in chunks the threads claim (the default) against one
 //   fixed share a thread, alternated many times (see RowClaims).
 // --cpu-time measures rates per CPU-second of this process instead of per wall second (for a shared machine; see BenchClock).
@@ -51,7 +53,7 @@ if (args.Contains("--attention"))
 //    machine does would overstate how much of it a measurement uses.
 bool gpu = device.type == DeviceType.CUDA;
 long side = gpu ? 4096 : 1024;
-double TorchMatmul() => Measure(seconds, () =>
+double TorchMatmul(double? over = null) => Measure(over ?? seconds, () =>
 {
     using var scope = NewDisposeScope();
     var a = randn(side, side, device: device);
@@ -60,12 +62,12 @@ double TorchMatmul() => Measure(seconds, () =>
     if (gpu) torch.cuda.synchronize();
     return 8 * 2.0 * side * side * side;
 });
-double TiledMatmul()
+double TiledMatmul(double? over = null)
 {
     if (gpu) return 0;
     using var scope = NewDisposeScope();
     var (a, b, y) = (randn(side, side), randn(side, side), empty(side, side));
-    return Measure(seconds, () => TiledProduct(a, b, y));
+    return Measure(over ?? seconds, () => TiledProduct(a, b, y));
 }
 double MatmulPeak(string when)
 {
@@ -91,6 +93,12 @@ else
     model = new Transformer(sft.Model with { VocabSize = tokenizer.VocabSize, BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad });
     model.to(device);
     Console.WriteLine($"model: default shape, random weights ({model.ParameterCount:N0} parameters; no checkpoint at {checkpoint})");
+}
+if (args.Contains("--decode-paired"))
+{
+    var pairedRounds = int.Parse(args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() ?? "15");
+    PairedDecode.Run(model, tokenizer, task, seconds, pairedRounds, s => Math.Max(TorchMatmul(s / 2), TiledMatmul(s / 2)));
+    return 0;
 }
 if (args.Contains("--row-claims"))
 {
