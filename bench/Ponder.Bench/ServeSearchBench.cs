@@ -26,11 +26,7 @@ internal static class ServeSearchBench
         var results = new Dictionary<bool, List<Round>> { [false] = [], [true] = [] };
         for (var round = 0; round < rounds; round++)
             foreach (var beside in round % 2 == 0 ? new[] { false, true } : [true, false])
-            {
-                WorkQueue.SearchesBeside = beside;
-                results[beside].Add(Measure(model, tokenizer, prompts, clients, seconds).GetAwaiter().GetResult());
-            }
-        WorkQueue.SearchesBeside = true;
+                results[beside].Add(Measure(model, tokenizer, prompts, clients, seconds, beside).GetAwaiter().GetResult());
 
         Console.WriteLine();
         Console.WriteLine($"Searches beside plain requests: {clients} clients send plain /v1/completions requests back to back (temperature 1, max_tokens 128),");
@@ -47,10 +43,10 @@ internal static class ServeSearchBench
         Console.WriteLine($"| beside / alone | {Ratio(x => x.PlainTokensPerSecond):F2}× | {Ratio(x => x.PlainMeanMs):F2}× | {Ratio(x => x.PlainP95Ms):F2}× | {Ratio(x => x.SearchesPerSecond):F2}× | {Ratio(x => x.SearchMeanMs):F2}× |");
     }
 
-    private static async Task<Round> Measure(Transformer model, ITokenizer tokenizer, string[] prompts, int clients, double seconds)
+    private static async Task<Round> Measure(Transformer model, ITokenizer tokenizer, string[] prompts, int clients, double seconds, bool beside)
     {
         var policy = new LocalPolicy(new Generator(model, tokenizer), 64);
-        await using var server = await PonderServer.StartAsync(policy, new ServerOptions { Port = 0, ModelName = "bench", MaxQueue = 4096 });
+        await using var server = await PonderServer.StartAsync(policy, new ServerOptions { Port = 0, ModelName = "bench", MaxQueue = 4096, SearchesBeside = beside });
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
         var endpoint = new Uri(server.BaseAddress, "completions");
         async Task<int> Complete(int k, bool search)
@@ -91,6 +87,7 @@ internal static class ServeSearchBench
         await Task.WhenAll([.. plain, searching]);
         var elapsed = clock.Elapsed.TotalSeconds;
         latencies.Sort();
+        if (latencies.Count == 0) latencies.Add(double.NaN);                               // no plain request ended in time
         return new Round(tokens / elapsed, latencies.Average(), latencies[(int)(0.95 * (latencies.Count - 1))], searches / elapsed,
             searches == 0 ? double.NaN : searchTicks * 1000.0 / Stopwatch.Frequency / searches);
     }

@@ -39,6 +39,9 @@ public sealed class Generator
     /// <summary>
     /// Turns at the model shared with other generators on other threads (null: none): each model call here (a
     /// prefill, an append, one decode step) waits for its turn, so generators over one model may run on several threads.
+    /// The wall times (<see cref="PrefillTime"/>, <see cref="DecodeTime"/>) include those waits. On the CPU each call
+    /// draws its noise from its own seeded stream; on CUDA the device's one seeded generator serves every thread, so
+    /// sampled text on two threads at once depends on how their steps interleave.
     /// </summary>
     public ModelTurns? Turns { get; init; }
 
@@ -46,7 +49,7 @@ public sealed class Generator
     public Generator Taking(ModelTurns turns) => new(_model, _tokenizer) { Turns = turns ?? throw new ArgumentNullException(nameof(turns)) };
 
     // This thread's turn at the model until disposed (none without Turns).
-    private ModelTurns.Turn Turn() => Turns?.Take() ?? default;
+    private ModelTurns.Turn Turn() => Turns is null ? default : Turns.Take();
 
     /// <summary>Real tokens run through the model in parallel (prompts in <see cref="Prefill"/>, <see cref="Append"/>), summed over rows.</summary>
     public long PrefillTokens { get; private set; }

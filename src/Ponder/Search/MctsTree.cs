@@ -78,7 +78,7 @@ internal sealed class MctsTree(ISearchSession session, SearchContext context, Co
     {
         IReadOnlyList<double> steps = context.Prm is null ? [] : Rewarding.Steps(context, meter, problem, [node])[0];
         double value = context.Prm is not null ? StepScores.Aggregate(steps, settings.Aggregation)
-            : context.Orm is not null ? Rewarding.Outcomes(context.Orm, meter, problem, [node])[0] : 0;
+            : context.Orm is not null ? Rewarding.Outcomes(context, context.Orm, meter, problem, [node])[0] : 0;
         Finished.Add((node, value, steps));
         return value;
     }

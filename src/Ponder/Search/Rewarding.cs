@@ -13,7 +13,11 @@ internal static class Rewarding
         if (nodes.Count == 0) return [];
         var problems = Enumerable.Repeat(problem, nodes.Count).ToList();
         var steps = nodes.Select(n => n.Steps).ToList();
-        var scores = meter.Charge(prm, () => prm is IPrefixCachedReward cached ? cached.ScoreSteps(meter, problems, steps) : prm.ScoreSteps(problems, steps));
+        var scores = meter.Charge(prm, () =>
+        {
+            using var turn = Turn(context);
+            return prm is IPrefixCachedReward cached ? cached.ScoreSteps(meter, problems, steps) : prm.ScoreSteps(problems, steps);
+        });
         if (scores.Count != nodes.Count || Enumerable.Range(0, nodes.Count).Any(i => scores[i].Count != nodes[i].Steps.Count))
             throw new InvalidOperationException("the process reward model returned scores of the wrong shape (one list per solution, one score per step)");
         return scores;
@@ -24,11 +28,18 @@ internal static class Rewarding
         Steps(context, meter, problem, nodes).Select(s => StepScores.Aggregate(s, how)).ToList();
 
     /// <summary>Outcome scores of each node's text by <paramref name="reward"/>.</summary>
-    public static IReadOnlyList<double> Outcomes(IOutcomeReward reward, ComputeMeter meter, Problem problem, IReadOnlyList<StepNode> nodes)
+    public static IReadOnlyList<double> Outcomes(SearchContext context, IOutcomeReward reward, ComputeMeter meter, Problem problem, IReadOnlyList<StepNode> nodes)
     {
         if (nodes.Count == 0) return [];
-        var scores = meter.Charge(reward, () => reward.Score(Enumerable.Repeat(problem, nodes.Count).ToList(), nodes.Select(n => n.Text).ToList()));
+        var scores = meter.Charge(reward, () =>
+        {
+            using var turn = Turn(context);
+            return reward.Score(Enumerable.Repeat(problem, nodes.Count).ToList(), nodes.Select(n => n.Text).ToList());
+        });
         if (scores.Count != nodes.Count) throw new InvalidOperationException("the outcome reward did not return one score per completion");
         return scores;
     }
+
+    // The context's turn at the cores for one reward call (none without RewardTurns).
+    private static Policy.ModelTurns.Turn Turn(SearchContext context) => context.RewardTurns is null ? default : context.RewardTurns.Take();
 }

@@ -26,6 +26,12 @@ public sealed record SearchContext(ISearchPolicy Policy, Func<Problem, string, s
     /// <summary>Seeds every sample of the search: same seed, same result.</summary>
     public long Seed { get; init; }
 
+    /// <summary>
+    /// Turns shared with other users of the machine's cores (a server's decode batch, <see cref="Policy.ModelTurns"/>):
+    /// each reward call takes one, as each policy step of a generator with those turns does; null: none.
+    /// </summary>
+    public Policy.ModelTurns? RewardTurns { get; init; }
+
     /// <summary>Stops the search part-way (<see cref="OperationCanceledException"/> at its next policy step or reward call), e.g. when a client leaves.</summary>
     public CancellationToken Cancellation { get; init; }
 

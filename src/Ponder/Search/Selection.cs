@@ -28,7 +28,7 @@ internal static class Selection
         }
         var outcome = s switch { Selector.OrmVote or Selector.OrmMax => context.Orm, Selector.Verifier => context.Verifier, _ => null };
         if (outcome is null) return nodes.Select(n => new Scored(n, [])).ToList();
-        var scores = Rewarding.Outcomes(outcome, meter, problem, nodes);
+        var scores = Rewarding.Outcomes(context, outcome, meter, problem, nodes);
         return nodes.Select((n, i) => new Scored(n, [], scores[i])).ToList();
     }
 

@@ -84,7 +84,7 @@ public sealed class LocalPolicy : ICompletionPolicy
         var (alternatives, alternativeValues) = (new long[own.Length * k], new float[own.Length * k]);
         if (ids.Length > 1)
         {
-            using var turn = Generator.Turns?.Take() ?? default;
+            using var turn = Generator.Turns is null ? default : Generator.Turns.Take();
             using var inference = TorchSharp.torch.inference_mode();
             using var scope = TorchSharp.torch.NewDisposeScope();
             var device = model.Device;

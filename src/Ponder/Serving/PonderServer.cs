@@ -64,7 +64,7 @@ public sealed class PonderServer : IAsyncDisposable
         });
         var app = builder.Build();
 
-        var queue = new WorkQueue(options.MaxQueue, served.NewDecoder());
+        var queue = new WorkQueue(options.MaxQueue, served.NewDecoder(), options.SearchesBeside);
         var endpoints = new Endpoints(served, options, queue, reasoners);
         app.Use(endpoints.AuthenticateAsync);
         app.MapGet("/v1/models", (RequestDelegate)endpoints.ModelsAsync);

@@ -89,6 +89,7 @@ public sealed class SearchReasoner
             Reviser = _reviser is null ? null : new GeneratorPolicy(_reviser, limits),
             Seed = seed,
             Cancellation = cancellation,
+            RewardTurns = _policy.Turns,
         };
 
     /// <summary>The text up to the earliest stop string, and whether one was found.</summary>

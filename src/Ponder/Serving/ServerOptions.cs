@@ -18,8 +18,17 @@ public sealed record ServerOptions
     /// <summary>The model id clients name in requests and see in <c>GET /v1/models</c>.</summary>
     public string ModelName { get; init; } = "ponder";
 
-    /// <summary>Requests waiting for the model (not counting the one running); one more gets 429.</summary>
+    /// <summary>
+    /// Requests waiting for the model, sampling requests and searches each counted on their own (not counting those
+    /// running); one more gets 429.
+    /// </summary>
     public int MaxQueue { get; init; } = 16;
+
+    /// <summary>
+    /// Whether searches run beside the decode batch, taking turns at the model a step at a time (the default), rather than
+    /// alone between two of its steps (the benchmark's <c>--serve-search</c> compares the two).
+    /// </summary>
+    internal bool SearchesBeside { get; init; } = true;
 
     /// <summary>Largest <c>n</c> a request may ask for.</summary>
     public int MaxN { get; init; } = 16;

@@ -10,7 +10,8 @@ namespace Ponder.Serving;
 /// a step at a time (their generators share <see cref="ModelTurns"/>; on CPU one step already uses every core), so
 /// streams in the batch go on while a search runs, and a search is not held until the batch empties. A full queue
 /// refuses at once rather than waiting; a job whose client went away before its turn is skipped, and one running sees
-/// its token cancelled (a batched request leaves the batch at the next step).
+/// its token cancelled (a batched request leaves the batch at the next step). Searches and sampling requests wait in
+/// limits of their own, so that searches queued behind a long one do not turn away requests the batch would take.
 /// </summary>
 internal sealed class WorkQueue : IAsyncDisposable
 {
@@ -23,26 +24,28 @@ internal sealed class WorkQueue : IAsyncDisposable
     private readonly Task _worker, _searcher;
     private readonly object _gateLock = new();
     private TaskCompletionSource? _gate;            // set while paused (tests fill the queue deterministically)
-    private int _waiting, _completed, _cancelled, _failed, _searching;
+    private readonly bool _searchesBeside;
+    private int _waiting, _waitingSearches, _completed, _cancelled, _failed, _searching;
 
-    /// <param name="capacity">Requests that may wait for the model (not counting those it is working on); one more is refused.</param>
+    /// <param name="capacity">
+    /// Sampling requests that may wait for the batch, and searches that may wait for their turn (each count on its own;
+    /// not counting those being worked on); one more is refused.
+    /// </param>
     /// <param name="batch">The decoder that plain sampling requests join; the worker alone drives it.</param>
-    public WorkQueue(int capacity, BatchDecoder batch)
+    /// <param name="searchesBeside">
+    /// Whether searches run beside the batch (the default) rather than on the batch's worker between two of its steps,
+    /// the batch waiting for each whole search (the benchmark's <c>--serve-search</c> compares the two).
+    /// </param>
+    public WorkQueue(int capacity, BatchDecoder batch, bool searchesBeside = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
-        (_capacity, _batch, _stoppingToken) = (capacity, batch ?? throw new ArgumentNullException(nameof(batch)), _stopping.Token);
+        (_capacity, _batch, _stoppingToken, _searchesBeside) = (capacity, batch ?? throw new ArgumentNullException(nameof(batch)), _stopping.Token, searchesBeside);
         _worker = Task.Run(RunAsync);
         _searcher = Task.Run(RunSearchesAsync);
     }
 
-    /// <summary>
-    /// Whether searches run beside the decode batch (the default) rather than on the batch's worker between two of its
-    /// steps, the batch waiting for each whole search: the benchmark's <c>--serve</c> compares the two.
-    /// </summary>
-    internal static bool SearchesBeside = true;
-
-    /// <summary>Requests waiting for their turn: queued jobs and sampling requests none of whose rows has joined the batch yet.</summary>
-    public int Waiting => Volatile.Read(ref _waiting);
+    /// <summary>Requests waiting for their turn: queued searches, and sampling requests none of whose rows has joined the batch yet.</summary>
+    public int Waiting => Volatile.Read(ref _waiting) + Volatile.Read(ref _waitingSearches);
 
     public int Completed => Volatile.Read(ref _completed);
 
@@ -75,7 +78,16 @@ internal sealed class WorkQueue : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(work);
         var job = new Job(work, null, cancellation, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        return Enter(job) ? job.Done.Task : null;
+        if (!Enter(job)) return null;
+        // A search whose client goes away while it waits frees its place at once (it may wait behind long searches).
+        job.Registration = cancellation.Register(() =>
+        {
+            if (!job.Claim()) return;
+            Interlocked.Decrement(ref _waitingSearches);
+            Interlocked.Increment(ref _cancelled);
+            job.Done.TrySetCanceled(cancellation);
+        });
+        return job.Done.Task;
     }
 
     /// <summary>
@@ -96,19 +108,24 @@ internal sealed class WorkQueue : IAsyncDisposable
 
     private bool Enter(Job job)
     {
-        if (Interlocked.Increment(ref _waiting) > _capacity)
+        ref var waiting = ref job.Sampling is null ? ref _waitingSearches : ref _waiting;
+        if (Interlocked.Increment(ref waiting) > _capacity)
         {
-            Interlocked.Decrement(ref _waiting);
+            Interlocked.Decrement(ref waiting);
             return false;
         }
         if (_channel.Writer.TryWrite(job)) return true;
-        Interlocked.Decrement(ref _waiting);                 // the queue is stopping
+        job.Claim();
+        Interlocked.Decrement(ref waiting);                 // the queue is stopping
         job.Done.TrySetCanceled();
         job.Sampling?.Result.TrySetCanceled();
         return true;
     }
 
-    /// <summary>Holds the workers before their next job or decode step until the result is disposed.</summary>
+    /// <summary>
+    /// Holds the workers before their next job or decode step until the result is disposed (a search already running
+    /// goes on).
+    /// </summary>
     public IDisposable Pause()
     {
         lock (_gateLock) _gate ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -126,7 +143,7 @@ internal sealed class WorkQueue : IAsyncDisposable
                 if (reader.TryRead(out var job))
                 {
                     if (job.Sampling is { } sampling) Join(job, sampling);
-                    else if (SearchesBeside) _searches.Writer.TryWrite(job);
+                    else if (_searchesBeside) _searches.Writer.TryWrite(job);
                     else await RunJobAsync(job).ConfigureAwait(false);
                 }
                 else if (_batch.Busy)
@@ -253,7 +270,9 @@ internal sealed class WorkQueue : IAsyncDisposable
 
     private async Task RunJobAsync(Job job)
     {
-        Interlocked.Decrement(ref _waiting);
+        if (!job.Claim()) return;                            // its client went away while it waited (already settled)
+        job.Registration.Dispose();
+        Interlocked.Decrement(ref _waitingSearches);
         if (job.Cancellation.IsCancellationRequested)
         {
             Interlocked.Increment(ref _cancelled);
@@ -288,19 +307,43 @@ internal sealed class WorkQueue : IAsyncDisposable
     {
         _channel.Writer.TryComplete();
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _worker.ConfigureAwait(false);
-        await _searcher.ConfigureAwait(false);
-        while (_channel.Reader.TryRead(out var job) || _searches.Reader.TryRead(out job))
+        try
         {
-            Interlocked.Decrement(ref _waiting);
-            Interlocked.Increment(ref _cancelled);
-            job.Done.TrySetCanceled();
-            job.Sampling?.Result.TrySetCanceled();
+            await _worker.ConfigureAwait(false);
         }
-        _stopping.Dispose();
+        finally
+        {
+            _searches.Writer.TryComplete();
+            try
+            {
+                await _searcher.ConfigureAwait(false);
+            }
+            finally
+            {
+                while (_channel.Reader.TryRead(out var job) || _searches.Reader.TryRead(out job))
+                {
+                    if (!job.Claim()) continue;
+                    job.Registration.Dispose();
+                    Interlocked.Decrement(ref job.Sampling is null ? ref _waitingSearches : ref _waiting);
+                    Interlocked.Increment(ref _cancelled);
+                    job.Done.TrySetCanceled();
+                    job.Sampling?.Result.TrySetCanceled();
+                }
+                _stopping.Dispose();
+            }
+        }
     }
 
-    private sealed record Job(Func<CancellationToken, Task>? Work, SamplingJob? Sampling, CancellationToken Cancellation, TaskCompletionSource Done);
+    private sealed record Job(Func<CancellationToken, Task>? Work, SamplingJob? Sampling, CancellationToken Cancellation, TaskCompletionSource Done)
+    {
+        private int _claimed;
+
+        /// <summary>A search's hook on its client's token, freeing its place while it waits.</summary>
+        public CancellationTokenRegistration Registration { get; set; }
+
+        /// <summary>Whether this call is the first to take the job out of the waiting ones (to run it, drop it or cancel it).</summary>
+        public bool Claim() => Interlocked.Exchange(ref _claimed, 1) == 0;
+    }
 
     private sealed record SamplingJob(IReadOnlyList<(int[] Ids, SamplingOptions Options)> Prompts, int N, Action<int, int, RowProgress>? Progress,
         int TopLogProbs, Action<CancellationToken>? First, TaskCompletionSource<IReadOnlyList<Generation>> Result);

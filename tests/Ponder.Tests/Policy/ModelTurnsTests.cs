@@ -32,14 +32,14 @@ public sealed class ModelTurnsTests
         var held = turns.Take();
         var other = Start(() =>
         {
-            using (turns.Take())
-                lock (order) order.Add("other");
+            using var turn = turns.Take();
+            lock (order) order.Add("other");
         });
         WaitFor(() => turns.Waiting == 1);
 
         // When the holder ends its turn and at once asks for the next
         held.Dispose();
-        using (turns.Take())
+        using (var again = turns.Take())
             lock (order) order.Add("holder");
         other.Join();
 
@@ -58,7 +58,8 @@ public sealed class ModelTurnsTests
         var got = false;
         var other = Start(() =>
         {
-            using (turns.Take()) Volatile.Write(ref got, true);
+            using var turn = turns.Take();
+            Volatile.Write(ref got, true);
         });
         WaitFor(() => turns.Waiting == 1);
 
@@ -72,14 +73,34 @@ public sealed class ModelTurnsTests
     }
 
     [Fact]
-    public void A_turn_ended_on_a_thread_that_does_not_hold_it_is_refused()
+    public void A_thread_whose_wait_is_interrupted_gives_up_its_place_and_holds_no_one_back()
     {
+        // Given a turn held here, a thread waiting for one, and a third thread waiting behind it
         var turns = new ModelTurns();
         var held = turns.Take();
         Exception? error = null;
-        Start(() => error = Record.Exception(() => held.Dispose())).Join();
-        Assert.IsType<InvalidOperationException>(error);
+        var interrupted = Start(() => error = Record.Exception(() =>
+        {
+            using var turn = turns.Take();
+        }));
+        WaitFor(() => turns.Waiting == 1);
+        var got = false;
+        var behind = Start(() =>
+        {
+            using var turn = turns.Take();
+            Volatile.Write(ref got, true);
+        });
+        WaitFor(() => turns.Waiting == 2);
+
+        // When the first waiter's wait is interrupted, and then the holder ends its turn
+        interrupted.Interrupt();
+        interrupted.Join();
         held.Dispose();
+        behind.Join(TimeSpan.FromSeconds(20));
+
+        // Then the interrupted thread got no turn, and the one behind it got its turn all the same
+        Assert.IsType<ThreadInterruptedException>(error);
+        Assert.True(Volatile.Read(ref got));
         Assert.Equal(0, turns.Waiting);
     }
 

@@ -31,7 +31,7 @@ public sealed class CancellationTests : IDisposable
         }
     }
 
-    private SearchResult Solve(string planText, IProcessReward prm, CancellationToken cancellation)
+    private SearchResult Solve(string planText, IProcessReward prm, CancellationToken cancellation, Ponder.Policy.ModelTurns? rewardTurns = null)
     {
         var plan = EffortPlan.Parse(planText);
         var limits = new SearchLimits { MaxNewTokens = 60, MaxStepTokens = 20, MaxSteps = 32 };
@@ -39,7 +39,7 @@ public sealed class CancellationTests : IDisposable
         {
             // A seed at which every plan run to its end makes more than one PRM call: at some seeds all of MCTS's
             // expansions of the root sample the same finished step, and it has nothing more to score
-            Prm = prm, Seed = 9, Cancellation = cancellation,
+            Prm = prm, Seed = 9, Cancellation = cancellation, RewardTurns = rewardTurns,
         };
         return Strategies.Create(plan.Strategy, plan.Settings).Solve(new Problem("p", TinyServedModel.Problem + "\n", ""), context, plan.Budget);
     }
@@ -74,5 +74,28 @@ public sealed class CancellationTests : IDisposable
 
         Assert.ThrowsAny<OperationCanceledException>(() => Solve("best-of-n:8", new CountingPrm(), cancel.Token));
         Assert.Equal(before, _policy.Generator.DecodeTokens);
+    }
+
+    [Fact]
+    public void Reward_calls_wait_for_their_turn_at_the_cores()
+    {
+        // Given a search whose reward calls take turns that another thread holds
+        var turns = new Ponder.Policy.ModelTurns();
+        var prm = new CountingPrm();
+        var held = turns.Take();
+        var search = new Thread(() => Solve("beam:8,expansions=4", prm, CancellationToken.None, turns)) { IsBackground = true };
+        search.Start();
+
+        // When the search reaches its first reward call
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (turns.Waiting == 0 && DateTime.UtcNow < until) Thread.Sleep(5);
+
+        // Then it waits there until the turn is given back, and then runs to its end
+        Assert.Equal(1, turns.Waiting);
+        Thread.Sleep(50);
+        Assert.Equal(0, prm.Calls);
+        held.Dispose();
+        Assert.True(search.Join(TimeSpan.FromSeconds(60)));
+        Assert.True(prm.Calls > 1);
     }
 }

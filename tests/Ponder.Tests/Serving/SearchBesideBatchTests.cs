@@ -15,13 +15,11 @@ public sealed class SearchBesideBatchTests : IDisposable
     {
         // Given a server whose high effort is a search far longer than the test, running one
         string checkpoint = TinyServedModel.Save(_dir, maxPositions: 160, endless: true);
-        var server = await TinyServedModel.Serve(TinyServedModel.Load(checkpoint),
+        await using var server = await TinyServedModel.Serve(TinyServedModel.Load(checkpoint),
             new ServerOptions { Effort = new EffortSettings { High = EffortPlan.Parse("best-of-n:1000000") } });
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-        var search = ServerFixture.PostAsync(http, server, "chat/completions", ServerFixture.Chat("\"reasoning_effort\": \"high\""));
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (server.Queue.Searching == 0 && DateTime.UtcNow < until) await Task.Delay(10);
-        Assert.Equal(1, server.Queue.Searching);
+        var search = ServerFixture.PostAsync(http, server, "chat/completions", Search);
+        await Until(() => server.Queue.Searching == 1);
 
         // When plain requests come meanwhile, one of them streamed
         var plain = Enumerable.Range(0, 2).Select(seed => ServerFixture.PostAsync(http, server, "chat/completions",
@@ -39,5 +37,52 @@ public sealed class SearchBesideBatchTests : IDisposable
         Assert.Equal(1, server.Queue.Searching);
         await server.DisposeAsync();
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await search).Status);
+    }
+
+    private static readonly string Search = ServerFixture.Chat("\"reasoning_effort\": \"high\"");
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < until, "timed out");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
+    public async Task Searches_wait_in_a_limit_of_their_own_and_one_whose_client_leaves_frees_its_place()
+    {
+        // Given a server that lets one request wait, running an endless search with another one waiting behind it
+        string checkpoint = TinyServedModel.Save(_dir, maxPositions: 160, endless: true);
+        await using var server = await TinyServedModel.Serve(TinyServedModel.Load(checkpoint),
+            new ServerOptions { MaxQueue = 1, Effort = new EffortSettings { High = EffortPlan.Parse("best-of-n:1000000") } });
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var running = ServerFixture.PostAsync(http, server, "chat/completions", Search);
+        await Until(() => server.Queue.Searching == 1);
+        using var leave = new CancellationTokenSource();
+        using var body = new StringContent(Search, System.Text.Encoding.UTF8, "application/json");
+        var waiting = http.PostAsync(new Uri(server.BaseAddress, "chat/completions"), body, leave.Token);
+        await Until(() => server.Queue.Waiting == 1);
+
+        // When a third search comes, and a plain request
+        var (refused, _) = await ServerFixture.PostAsync(http, server, "chat/completions", Search);
+        var (plain, answer) = await ServerFixture.PostAsync(http, server, "chat/completions", ServerFixture.Chat("\"max_tokens\": 10"));
+
+        // Then the search is refused (429) and the plain request is answered: the waiting search holds no place of the batch's
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused);
+        Assert.Equal(HttpStatusCode.OK, plain);
+        Assert.Equal(10, (int)answer!["usage"]!["completion_tokens"]!);
+
+        // And when the waiting search's client leaves, its place is free at once, while the first search still runs
+        leave.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        await Until(() => server.Queue.Waiting == 0);
+        var next = ServerFixture.PostAsync(http, server, "chat/completions", Search);
+        await Until(() => server.Queue.Waiting == 1);
+        Assert.False(next.IsCompleted);
+        Assert.Equal(1, server.Queue.Searching);
+        Assert.False(running.IsCompleted);
     }
 }
