@@ -13,7 +13,21 @@ namespace Ponder.Bench;
 /// </summary>
 internal static class RowClaims
 {
-    public static void Run(Transformer model, ITokenizer tokenizer, string task, double seconds, double peak, Func<string, double> peakAgain, int rounds = 30)
+    public static void Run(Transformer model, ITokenizer tokenizer, string task, double seconds, double peak, Func<string, double> peakAgain, int rounds = 30) =>
+        Alternate(model, tokenizer, task, seconds, peak, peakAgain, rounds, ["one fixed share a thread", "chunks claimed as threads come free (default)"],
+            on => FusedAppend.ClaimedChunks = on);
+
+    /// <summary>
+    /// Cached attention with and without asking the next head's keys and values into L2 while a head attends
+    /// (<see cref="SmallRowOps.PrefetchKv"/>; the same results), alternated in the same way.
+    /// </summary>
+    public static void RunPrefetch(Transformer model, ITokenizer tokenizer, string task, double seconds, double peak, Func<string, double> peakAgain, int rounds = 30) =>
+        Alternate(model, tokenizer, task, seconds, peak, peakAgain, rounds, ["no prefetch", "the next head's keys and values prefetched (default)"],
+            on => SmallRowOps.PrefetchKv = on);
+
+    // Fixed-length decode with `set(false)` and `set(true)` alternated over `rounds`; `set(true)` is the default after.
+    private static void Alternate(Transformer model, ITokenizer tokenizer, string task, double seconds, double peak, Func<string, double> peakAgain, int rounds,
+        string[] names, Action<bool> set)
     {
         var prompts = TaskRegistry.Create(task).Problems(Split.Test, 64, 0).Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();
         var generator = new Generator(model, tokenizer);
@@ -24,7 +38,7 @@ internal static class RowClaims
         for (var round = 0; round < rounds; round++)
             for (var i = 0; i < schedules.Length; i++)
             {
-                FusedAppend.ClaimedChunks = schedules[i];
+                set(schedules[i]);
                 var (tokens, decodeSeconds) = (0L, 0.0);
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 while (clock.Elapsed.TotalSeconds < roundSeconds)
@@ -35,12 +49,11 @@ internal static class RowClaims
                 }
                 rates[i].Add(tokens / decodeSeconds);
             }
-        FusedAppend.ClaimedChunks = true;
+        set(true);
         peak = Math.Max(peak, peakAgain(" again, after the rounds"));              // other jobs only ever slow a reading down
         double Fraction(double tokensPerSecond) => tokensPerSecond * model.FlopsPerToken(64) / peak;
-        Console.WriteLine($"| batch 64 decode alone, fixed length ({rounds} rounds of {roundSeconds:F1} s each, alternated) | best tokens/s | fraction of matmul peak | mean tokens/s | fraction of peak | median of the round's ratio to fixed shares |");
+        Console.WriteLine($"| batch 64 decode alone, fixed length ({rounds} rounds of {roundSeconds:F1} s each, alternated) | best tokens/s | fraction of matmul peak | mean tokens/s | fraction of peak | median of the round's ratio to the first row |");
         Console.WriteLine("|---|---|---|---|---|---|");
-        string[] names = ["one fixed share a thread", "chunks claimed as threads come free (default)"];
         for (var i = 0; i < schedules.Length; i++)
         {
             var ratios = rates[i].Zip(rates[0], (r, f) => r / f).Order().ToList();

@@ -269,6 +269,7 @@ internal static class SmallRowOps
         // A bfloat16 cache and heads of whole 32-element blocks: keys and values are read sixteen at a time as pairs.
         var pairs = TKv.Bytes == 2 && Avx2.IsSupported && headDim % 32 == 0 && headDim <= 1024;
         var split = stackalloc float[pairs ? headDim : 0];
+        var prefetch = PrefetchKv && t == 1;
         byte* kBase = (byte*)job.Keys, vBase = (byte*)job.Values;
         byte* Column(byte* buffer, int row, int head, int column) =>
             buffer + (((long)row * kvHeads + head) * capacity + column) * headDim * TKv.Bytes;
@@ -300,6 +301,18 @@ internal static class SmallRowOps
                     for (var h = 0; h < heads; h++, q += headDim, y += headDim)
                     {
                         var kv = h / group;
+                        // Decoding, the next head's keys and values (of this row, or of the next row's first head) are
+                        // asked into L2 while this head reads its own: a head's block of columns is a fresh stream that
+                        // the hardware prefetchers would only pick up after its first misses. (A prefill's queries read
+                        // the same blocks again, which stay in the caches.)
+                        var nextRow = h + 1 < heads ? cacheRow : row + 1 < end ? (job.CacheRows == 0 ? row + 1 : ((int*)job.CacheRows)[row + 1]) : -1;
+                        var nextKv = h + 1 < heads ? (h + 1) / group : 0;
+                        if (prefetch && nextRow >= 0 && (nextKv != kv || nextRow != cacheRow))
+                        {
+                            var bytes = (long)seen * headDim * TKv.Bytes;
+                            Prefetch(Column(kBase, nextRow, nextKv, lead), bytes);
+                            Prefetch(Column(vBase, nextRow, nextKv, lead), bytes);
+                        }
                         if (pairs)
                         {
                             var wide = WideKeyScores;
@@ -467,6 +480,18 @@ internal static class SmallRowOps
     /// end instead of in one chain (the same to a few units of the last place; tests compare the two).
     /// </summary>
     internal static bool WideKeyScores { get; set; } = Vector512.IsHardwareAccelerated;
+
+    /// <summary>
+    /// Whether cached attention asks the next head's keys and values into L2 while a head attends (the default): the
+    /// same results either way; the benchmark's <c>--kv-prefetch</c> compares the two.
+    /// </summary>
+    internal static bool PrefetchKv { get; set; } = Sse.IsSupported;
+
+    // Asks `bytes` from `p` on into L2, a cache line (64 bytes) at a time.
+    private static unsafe void Prefetch(byte* p, long bytes)
+    {
+        for (long offset = 0; offset < bytes; offset += 64) Sse.Prefetch1(p + offset);
+    }
 
     // Pairs on 32 bfloat16 elements: the 16 even ones and the 16 odd ones as float vectors.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
