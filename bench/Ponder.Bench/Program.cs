@@ -25,6 +25,8 @@ using static TorchSharp.torch;
 // --row-claims prints batch-64 decode with a fused step's rows in chunks the threads claim (the default) against one
 //   fixed share a thread, alternated many times (see RowClaims).
 // --kv-prefetch prints batch-64 decode with and without the next head's keys and values prefetched, alternated the same way.
+// --room-at-prefill prints batch-64 decode with the KV cache made with room for the decode steps at the prefill against
+//   grown when decoding starts, alternated the same way.
 // --cpu-time measures rates per CPU-second of this process instead of per wall second (for a shared machine; see BenchClock).
 string checkpoint = args.SkipWhile(a => a != "--checkpoint").Skip(1).FirstOrDefault() ?? "models/arith";
 double seconds = double.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "5", System.Globalization.CultureInfo.InvariantCulture);
@@ -104,6 +106,11 @@ if (args.Contains("--decode-paired"))
 if (args.Contains("--row-claims"))
 {
     RowClaims.Run(model, tokenizer, task, seconds, peak, MatmulPeak);
+    return 0;
+}
+if (args.Contains("--room-at-prefill"))
+{
+    RowClaims.RunRoom(model, tokenizer, task, seconds, peak, MatmulPeak);
     return 0;
 }
 if (args.Contains("--kv-prefetch"))

@@ -34,13 +34,16 @@ public sealed class DecodeState : IDisposable
     /// A new state whose row j continues row <paramref name="rows"/>[j] of this one (duplicates allowed), built by
     /// <see cref="KvCache.Select"/> without recomputation; it shares nothing mutable with this state.
     /// </summary>
-    public DecodeState Fork(int[] rows)
+    public DecodeState Fork(int[] rows) => Fork(rows, 0);
+
+    /// <summary>As <see cref="Fork(int[])"/>, the new cache with room for <paramref name="room"/> more columns.</summary>
+    internal DecodeState Fork(int[] rows, int room)
     {
         ArgumentNullException.ThrowIfNull(rows);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var index = rows.Select(r => (long)r).ToArray();
-        var cache = Cache.Select(index);
+        var cache = Cache.Select(index, room);
         var logits = Logits.index_select(0, tensor(index, device: Logits.device));     // (B', V)
         return new DecodeState(cache, logits.DetachFromDisposeScope(), rows.Select(r => LengthsMutable[r]).ToArray());
     }

@@ -78,15 +78,29 @@ public sealed class Generator
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var (distinct, rowOf) = Distinct(prompts);
+        // The cache gets room for the decode steps where it is made, as llama.cpp allocates its KV cache before the
+        // tokens it generates: no reallocation and copy of the prompts' columns when decoding starts.
+        var room = Room(prompts.Select(p => p?.Length ?? 0).DefaultIfEmpty(0).Min(), options);
         if (distinct.Count == prompts.Count)
         {
-            using var state = Prefill(prompts);
+            using var state = Timed(() => PrefillUntimed(prompts, room), prefill: true);
             return Decode(state, options, keepState: false);
         }
         using var shared = Prefill(distinct);
-        using var forked = Timed(() => shared.Fork(rowOf), prefill: true);
+        using var forked = Timed(() => shared.Fork(rowOf, room), prefill: true);
         return Decode(forked, options, keepState: false);
     }
+
+    /// <summary>
+    /// Whether <see cref="Generate"/> and <see cref="GenerateFromPrefix"/> make the KV cache with room for the decode
+    /// steps at the prefill (the default) rather than growing it when decoding starts; the benchmark's
+    /// <c>--room-at-prefill</c> compares the two.
+    /// </summary>
+    internal static bool RoomAtPrefill = true;
+
+    /// <summary>Columns a decode of <paramref name="options"/> may append to rows whose shortest holds <paramref name="shortest"/> tokens.</summary>
+    private int Room(int shortest, SamplingOptions options) =>
+        RoomAtPrefill ? (int)Math.Max(0, Math.Min(options.MaxNewTokens, _model.Config.MaxPositions - shortest)) : 0;
 
     /// <summary>The prompts without repeats (in first-seen order), and each prompt's index among them.</summary>
     private static (List<int[]> Distinct, int[] RowOf) Distinct(IReadOnlyList<int[]> prompts)
@@ -126,14 +140,15 @@ public sealed class Generator
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
         options.Validate();
         using var state = Prefill([prefix]);
-        using var forked = Timed(() => state.Fork(new int[n]), prefill: true);
+        using var forked = Timed(() => state.Fork(new int[n], Room(prefix?.Length ?? 0, options)), prefill: true);
         return Decode(forked, options, keepState: false, cancellation);
     }
 
     /// <summary>Runs the prompts (each non-empty) through the model, left-padded into one batch.</summary>
-    public DecodeState Prefill(IReadOnlyList<int[]> prompts) => Timed(() => PrefillUntimed(prompts), prefill: true);
+    public DecodeState Prefill(IReadOnlyList<int[]> prompts) => Timed(() => PrefillUntimed(prompts, 0), prefill: true);
 
-    private DecodeState PrefillUntimed(IReadOnlyList<int[]> prompts)
+    // The prefill, its cache with room for `room` more columns.
+    private DecodeState PrefillUntimed(IReadOnlyList<int[]> prompts, int room)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         if (prompts.Count == 0) throw new ArgumentException("Give at least one prompt.", nameof(prompts));
@@ -155,7 +170,7 @@ public sealed class Generator
         using var turn = Turn();
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
-        var cache = _model.NewCache(b, t);
+        var cache = _model.NewCache(b, t + room);
         var idsT = tensor(ids, [b, t], device: _model.Device);                                   // (B, T)
         var validT = lengths.All(l => l == t) ? null : tensor(valid, [b, t], device: _model.Device); // (B, T)
         var hidden = _model.Hidden(idsT, cache, validT, checkPositions: false);                 // (B, T, C)

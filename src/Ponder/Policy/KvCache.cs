@@ -107,21 +107,35 @@ public sealed class KvCache : IDisposable
     /// of one prefix share its computed keys, and beam search reorders beams, without recomputing anything.
     /// The new cache owns copies (capacity = Length); this one is unchanged.
     /// </summary>
-    public KvCache Select(long[] rows)
+    public KvCache Select(long[] rows) => Select(rows, 0);
+
+    /// <summary>As <see cref="Select(long[])"/>, with room for <paramref name="room"/> more columns (capacity = Length + room).</summary>
+    internal KvCache Select(long[] rows, int room)
     {
         ArgumentNullException.ThrowIfNull(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(room);
         if (rows.Length == 0) throw new ArgumentException("Select needs at least one row.", nameof(rows));
         RequireRows(rows, nameof(rows));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var index = tensor(rows, device: Device);                                                  // (B')
         var length = Math.Max(Length, 1);
-        Tensor Take(Tensor t, int dim) => t.narrow(dim, 0, length).index_select(0, index).contiguous().DetachFromDisposeScope();
-        var keys = _keys.Select(k => Take(k, 2)).ToArray();                                        // (B', nkv, L, hs)
-        var values = _values.Select(v => Take(v, 2)).ToArray();                                    // (B', nkv, L, hs)
-        var valid = Take(_valid, 1);                                                               // (B', L)
+        var capacity = room == 0 ? length : Length + room;
+        Tensor Take(Tensor t, int dim)
+        {
+            var picked = t.narrow(dim, 0, length).index_select(0, index);
+            if (capacity == length) return picked.contiguous().DetachFromDisposeScope();
+            var shape = picked.shape.ToArray();
+            shape[dim] = capacity;
+            var whole = zeros(shape, t.dtype, t.device);
+            whole.narrow(dim, 0, length).copy_(picked);
+            return whole.DetachFromDisposeScope();
+        }
+        var keys = _keys.Select(k => Take(k, 2)).ToArray();                                        // (B', nkv, C, hs)
+        var values = _values.Select(v => Take(v, 2)).ToArray();                                    // (B', nkv, C, hs)
+        var valid = Take(_valid, 1);                                                               // (B', C)
         var positions = _positions.index_select(0, index).DetachFromDisposeScope();                // (B')
-        return new KvCache(this, keys, values, valid, positions, rows.Length, Length, length);
+        return new KvCache(this, keys, values, valid, positions, rows.Length, Length, capacity);
     }
 
     /// <summary>
