@@ -1,6 +1,7 @@
 using Ponder.Bench;
 using Ponder.Learning;
 using Ponder.Policy;
+using Ponder.Serving;
 using Ponder.Tasks;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -16,6 +17,8 @@ using static TorchSharp.torch;
 //   --train only the peak and training.
 // --train-profile prints the peak, then where an SFT step's time goes, with Ponder's C# training kernels and with libtorch's ops
 //   (steps alternate), and what its products and attention alone give (see TrainProfile); --train-attention only the attention rows.
+// --serve-prefill prints only short requests from C clients (--clients, 8) beside back-to-back prompts of --long-tokens
+//   (3000) tokens, every prompt prefilled in one go against long ones a chunk a step (--chunk, 512; --rounds, 3; see ServePrefillBench).
 // --serve-search prints only plain requests from C clients (--clients, 16) beside back-to-back reasoning_effort=high
 //   searches, the searches alone between the batch's steps against beside it taking turns (--rounds, 3; see ServeSearchBench).
 // --serve prints only the server under C concurrent clients (--clients 1,4,16,64), one row at a time against continuous
@@ -126,6 +129,20 @@ if (args.Contains("--train-attention"))
 if (args.Contains("--train-profile"))
 {
     TrainProfile.Run(model, tokenizer, TaskRegistry.Create(task), seconds);
+    return 0;
+}
+if (args.Contains("--serve-prefill"))
+{
+    // A model of the default shape with random weights and a context long enough for the long prompts.
+    var longTokens = int.Parse(args.SkipWhile(a => a != "--long-tokens").Skip(1).FirstOrDefault() ?? "3000");
+    var chunkTokens = int.Parse(args.SkipWhile(a => a != "--chunk").Skip(1).FirstOrDefault() ?? LocalPolicy.DefaultPrefillChunk.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    var chars = new CharTokenizer();
+    var shape = SftPresets.Default("", 1).Model;
+    using var longContext = new Transformer(shape with { VocabSize = chars.VocabSize, BosTokenId = chars.Bos, EosTokenId = chars.Eos, PadTokenId = chars.Pad, MaxPositions = longTokens + 256 });
+    longContext.eval();
+    ServePrefillBench.Run(chars, longContext, TaskRegistry.Create(task),
+        int.Parse(args.SkipWhile(a => a != "--clients").Skip(1).FirstOrDefault() ?? "8"), seconds,
+        int.Parse(args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() ?? "3"), longTokens, chunkTokens);
     return 0;
 }
 if (args.Contains("--serve-search"))

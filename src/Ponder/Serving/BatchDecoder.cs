@@ -9,8 +9,10 @@ namespace Ponder.Serving;
 /// the batch's, <see cref="DecodeState.Join"/>), each row leaves it as soon as it ends, and a step samples every row
 /// with its own request's settings. Each row draws its noise from its own stream (the request's seed and the row's
 /// choice index), so what a request generates does not depend on which requests share its batch, up to float
-/// rounding. Stop strings are matched here, across the whole generated text. Not thread-safe: one thread calls
-/// <see cref="Step"/>, as one thread uses the generator under it.
+/// rounding. Stop strings are matched here, across the whole generated text. A prompt longer than
+/// <see cref="PrefillChunk"/> is prefilled a chunk a step (chunked prefill, as vLLM's): the batch goes on decoding
+/// between its chunks instead of waiting for the whole prompt. Not thread-safe: one thread calls <see cref="Step"/>,
+/// as one thread uses the generator under it.
 /// </summary>
 internal sealed class BatchDecoder : IDisposable
 {
@@ -19,6 +21,9 @@ internal sealed class BatchDecoder : IDisposable
     private readonly List<Row> _rows = [];                    // batch index → row (finished rows stay until compaction)
     private DecodeState? _state;
     private int _stepsSinceRepack, _stepsSinceJoin;
+    private Request? _chunked;                                 // the waiting request whose long prompt is being prefilled
+    private DecodeState? _chunkedState;                        // its prompt so far
+    private int _chunkedDone;                                  // its tokens prefilled so far
 
     /// <param name="generator">The model and tokenizer.</param>
     /// <param name="maxRows">Most rows decoded in one batch; the rows of more requests wait for room.</param>
@@ -29,14 +34,25 @@ internal sealed class BatchDecoder : IDisposable
     /// cache copied; the batch is also rebuilt to leave out columns no live row holds). Into an empty batch they join
     /// at once.
     /// </param>
-    public BatchDecoder(Generator generator, int maxRows, int reportEvery = 16, int joinEvery = 4)
+    /// <param name="prefillChunk">
+    /// Longest prompt prefilled in one go; a longer one is prefilled this many tokens a step while the batch decodes,
+    /// and joins when it is whole (0: every prompt in one go).
+    /// </param>
+    public BatchDecoder(Generator generator, int maxRows, int reportEvery = 16, int joinEvery = 4, int prefillChunk = LocalPolicy.DefaultPrefillChunk)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRows);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(reportEvery);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(joinEvery);
-        (_generator, MaxRows, ReportEvery, JoinEvery) = (generator, maxRows, reportEvery, joinEvery);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefillChunk);
+        (_generator, MaxRows, ReportEvery, JoinEvery, PrefillChunk) = (generator, maxRows, reportEvery, joinEvery, prefillChunk);
     }
+
+    /// <summary>Longest prompt prefilled in one go (0: no limit); see the constructor.</summary>
+    public int PrefillChunk { get; }
+
+    /// <summary>Chunks of long prompts prefilled so far (tests, benchmarks).</summary>
+    public long PrefillChunks { get; private set; }
 
     public int MaxRows { get; }
 
@@ -46,6 +62,9 @@ internal sealed class BatchDecoder : IDisposable
 
     /// <summary>Columns a rebuilt batch's cache gets room for beyond its own (so that the next steps do not reallocate it).</summary>
     private const int ReserveColumns = 64;
+
+    // Whether a request's prompt is prefilled in chunks.
+    private bool Chunked(Request request) => PrefillChunk > 0 && request.Prompt.Length > PrefillChunk;
 
     /// <summary>Whether there is work: rows being decoded or waiting to join.</summary>
     public bool Busy => _pending.Count > 0 || _rows.Any(r => r.Finish is null);
@@ -107,6 +126,7 @@ internal sealed class BatchDecoder : IDisposable
         var joining = new List<Row>();
         try
         {
+            PrefillChunkOfHead();
             if (_pending.Count > 0 && LiveRows < MaxRows) Admit(joining);
             if (_state is null) return;
             (_stepsSinceRepack, _stepsSinceJoin) = (_stepsSinceRepack + 1, _stepsSinceJoin + 1);
@@ -125,7 +145,44 @@ internal sealed class BatchDecoder : IDisposable
     {
         foreach (var request in _rows.Select(r => r.Request).Concat(_pending).Distinct()) request.Cancel(token);
         _pending.Clear();
+        DropChunked();
         Reset();
+    }
+
+    // The next chunk of the first waiting long prompt not yet whole: one model call of at most PrefillChunk tokens,
+    // before the step's decode. A failure fails that request alone.
+    private void PrefillChunkOfHead()
+    {
+        var head = _pending.FirstOrDefault(r => Chunked(r) && r.Joined == 0);
+        if (head is null) return;
+        if (!ReferenceEquals(head, _chunked))
+        {
+            DropChunked();
+            _chunked = head;
+        }
+        if (_chunkedDone == head.Prompt.Length) return;
+        try
+        {
+            var piece = head.Prompt.AsSpan(_chunkedDone, Math.Min(PrefillChunk, head.Prompt.Length - _chunkedDone)).ToArray();
+            if (_chunkedState is null) _chunkedState = _generator.Prefill([piece]);
+            else _generator.Append(_chunkedState, [piece]);
+            _chunkedDone += piece.Length;
+            PrefillChunks++;
+        }
+        catch (Exception e)
+        {
+            head.Fail(e);
+            var waiting = _pending.Where(r => !ReferenceEquals(r, head)).ToArray();
+            _pending.Clear();
+            foreach (var request in waiting) _pending.Enqueue(request);
+            DropChunked();
+        }
+    }
+
+    private void DropChunked()
+    {
+        _chunkedState?.Dispose();
+        (_chunked, _chunkedState, _chunkedDone) = (null, null, 0);
     }
 
     private void DropCancelled()
@@ -133,6 +190,7 @@ internal sealed class BatchDecoder : IDisposable
         foreach (var row in _rows.Where(r => r.Finish is null && r.Request.Cancellation.IsCancellationRequested)) row.Finish = FinishReason.Abandoned;
         foreach (var request in _rows.Select(r => r.Request).Concat(_pending).Distinct().Where(r => r.Cancellation.IsCancellationRequested).ToArray())
             request.Cancel(request.Cancellation);
+        if (_chunked is { Done.IsCompleted: true }) DropChunked();
         if (_pending.Any(r => r.Done.IsCompleted))
         {
             var waiting = _pending.Where(r => !r.Done.IsCompleted).ToArray();
@@ -168,8 +226,9 @@ internal sealed class BatchDecoder : IDisposable
         }
         if (LiveRows == 0 || _stepsSinceRepack >= JoinEvery)
         {
-            _stepsSinceJoin = 0;
             Take(joining, MaxRows - LiveRows, _ => true);
+            if (joining.Count == 0) return;                          // a long prompt still being prefilled
+            _stepsSinceJoin = 0;
             var (fresh, promptOf) = Prefill(joining);
             using (fresh) Repack(fresh, promptOf, joining);
             Joins++;
@@ -177,24 +236,41 @@ internal sealed class BatchDecoder : IDisposable
         }
     }
 
-    // Moves up to `room` waiting rows, in order, into `joining`, stopping at a request that `fits` refuses.
+    // Moves up to `room` waiting rows, in order, into `joining`, stopping at a request that `fits` refuses. A long
+    // prompt not yet whole is passed over (the requests behind it do not wait for its chunks); one that is whole joins
+    // alone, first.
     private void Take(List<Row> joining, int room, Func<Request, bool> fits)
     {
-        while (room > 0 && _pending.TryPeek(out var request) && fits(request))
+        foreach (var request in _pending)
         {
+            if (room == 0) break;
+            var chunked = Chunked(request) && request.Joined == 0;
+            if (chunked && (!ReferenceEquals(request, _chunked) || _chunkedDone < request.Prompt.Length)) continue;
+            if (!fits(request) || joining.Count > 0 && (chunked || ReferenceEquals(joining[0].Request, _chunked))) break;
             var take = Math.Min(room, request.N - request.Joined);
             for (var i = 0; i < take; i++) joining.Add(new Row(request, request.Joined + i));
             if (request.Joined == 0) request.OnJoin?.Invoke();
             request.Joined += take;
             room -= take;
-            if (request.Joined == request.N) _pending.Dequeue();
         }
+        if (joining.Count == 0) return;
+        var waiting = _pending.Where(r => r.Joined < r.N).ToArray();
+        _pending.Clear();
+        foreach (var request in waiting) _pending.Enqueue(request);
     }
 
-    // The joining rows' prompts prefilled (each request's once), and each row's index among them.
+    // The joining rows' prompts prefilled (each request's once), and each row's index among them; a request whose prompt
+    // was prefilled in chunks brings that state (which then belongs to the caller; its later rows, if it had more than
+    // the room, are prefilled again in one go).
     private (DecodeState Fresh, int[] PromptOf) Prefill(List<Row> joining)
     {
         var requests = joining.Select(r => r.Request).Distinct().ToList();
+        if (requests.Count == 1 && ReferenceEquals(requests[0], _chunked) && _chunkedState is not null && _chunkedDone == requests[0].Prompt.Length)
+        {
+            var state = _chunkedState;
+            (_chunked, _chunkedState, _chunkedDone) = (null, null, 0);
+            return (state, new int[joining.Count]);
+        }
         return (_generator.Prefill(requests.Select(r => r.Prompt).ToList()), joining.Select(r => requests.IndexOf(r.Request)).ToArray());
     }
 
@@ -279,7 +355,11 @@ internal sealed class BatchDecoder : IDisposable
         _rows.Clear();
     }
 
-    public void Dispose() => Reset();
+    public void Dispose()
+    {
+        DropChunked();
+        Reset();
+    }
 
     /// <summary>A request's rows and where they stand.</summary>
     internal sealed class Request

@@ -13,12 +13,14 @@ public sealed class LocalPolicy : ICompletionPolicy
     /// <param name="generator">The model and tokenizer.</param>
     /// <param name="maxBatch">Most rows decoded in one batch; more completions run in successive groups.</param>
     /// <param name="pieceTokens">How often (in tokens) a row's text is reported to a progress callback.</param>
-    public LocalPolicy(Generator generator, int maxBatch = 64, int pieceTokens = 16)
+    /// <param name="prefillChunk">Longest prompt prefilled in one go; longer ones a chunk a decode step (0: no limit; <see cref="BatchDecoder"/>).</param>
+    public LocalPolicy(Generator generator, int maxBatch = 64, int pieceTokens = 16, int prefillChunk = DefaultPrefillChunk)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatch);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pieceTokens);
-        (Generator, MaxBatch, PieceTokens) = (generator, maxBatch, pieceTokens);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefillChunk);
+        (Generator, MaxBatch, PieceTokens, PrefillChunk) = (generator, maxBatch, pieceTokens, prefillChunk);
     }
 
     public Generator Generator { get; }
@@ -26,6 +28,12 @@ public sealed class LocalPolicy : ICompletionPolicy
     public int MaxBatch { get; }
 
     public int PieceTokens { get; }
+
+    /// <summary>Tokens of a long prompt prefilled a decode step by default (vLLM's chunked prefill takes 512 to 8,192 a step).</summary>
+    public const int DefaultPrefillChunk = 512;
+
+    /// <summary>Longest prompt prefilled in one go (0: no limit).</summary>
+    public int PrefillChunk { get; }
 
     /// <summary>Longest context the model takes (prompt and completion together).</summary>
     public int MaxPositions => Generator.Model.Config.MaxPositions;
@@ -51,10 +59,10 @@ public sealed class LocalPolicy : ICompletionPolicy
     }
 
     /// <summary>A continuous-batching decoder over this policy's generator, with its batch limit and report interval.</summary>
-    internal BatchDecoder NewDecoder() => new(Generator, MaxBatch, PieceTokens);
+    internal BatchDecoder NewDecoder() => new(Generator, MaxBatch, PieceTokens, prefillChunk: PrefillChunk);
 
     /// <summary>This policy on a generator of its own over the same model, taking <paramref name="turns"/> at it.</summary>
-    internal LocalPolicy Taking(ModelTurns turns) => new(Generator.Taking(turns), MaxBatch, PieceTokens);
+    internal LocalPolicy Taking(ModelTurns turns) => new(Generator.Taking(turns), MaxBatch, PieceTokens, PrefillChunk);
 
     public Task<CompletionBatch> CompleteAsync(string prompt, int n, SamplingOptions options, CancellationToken cancellation = default)
     {

@@ -136,4 +136,68 @@ public sealed class BatchDecoderTests
         Assert.Equal("handler broke", (await Assert.ThrowsAsync<InvalidOperationException>(() => failing.Done)).Message);
         Assert.Equal(new LocalPolicy(generator).Generate(prompt, 2, options with { Seed = 7 }).Select(g => g.Tokens), (await going.Done).Select(g => g.Tokens));
     }
+
+    [Fact]
+    public async Task A_long_prompt_is_prefilled_a_chunk_a_step_while_the_batch_decodes_and_gets_what_it_gets_whole()
+    {
+        // Given a random policy, a request decoding, and what a long-prompt request gets with its prompt prefilled whole
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize);
+        var generator = new Generator(model, tokenizer);
+        int[] shortPrompt = [tokenizer.Bos, .. tokenizer.Encode("ab")];
+        int[] longPrompt = [tokenizer.Bos, .. tokenizer.Encode(string.Concat(Enumerable.Repeat("12+34=46 ", 6)))];    // 55 tokens
+        var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 30, Seed = 5 };
+        var whole = new LocalPolicy(generator, prefillChunk: 0).Generate(longPrompt, 2, options with { Seed = 6 });
+        var running = new LocalPolicy(generator, prefillChunk: 0).Generate(shortPrompt, 1, options);
+        int[] behind = [tokenizer.Bos, .. tokenizer.Encode("7*8")];
+        var behindAlone = new LocalPolicy(generator, prefillChunk: 0).Generate(behind, 1, options with { Seed = 7 });
+
+        // When the long request arrives after two steps, with chunks of 16 tokens, and a short one right behind it
+        using var decoder = new BatchDecoder(generator, maxRows: 8, joinEvery: 1, prefillChunk: 16);
+        var first = decoder.Add(shortPrompt, 1, options);
+        decoder.Step();
+        decoder.Step();
+        var joinsBefore = decoder.Joins;
+        var arriving = decoder.Add(longPrompt, 2, options with { Seed = 6 });
+        var overtaking = decoder.Add(behind, 1, options with { Seed = 7 });
+
+        // Then each of the next three steps prefills one chunk and decodes the batch, the long request still waiting
+        // while the short one behind it joins at once
+        for (var chunk = 1; chunk <= 3; chunk++)
+        {
+            var steps = decoder.Steps;
+            decoder.Step();
+            Assert.Equal(chunk, decoder.PrefillChunks);
+            Assert.Equal(steps + 1, decoder.Steps);
+            Assert.Equal(2, decoder.LiveRows);
+        }
+
+        // And the fourth chunk completes the prompt, whose rows then join; every request gets what it gets alone
+        decoder.Step();
+        Assert.Equal(4, decoder.PrefillChunks);
+        Assert.Equal(4, decoder.LiveRows);
+        Assert.Equal(joinsBefore + 2, decoder.Joins);
+        while (decoder.Busy) decoder.Step();
+        var got = await arriving.Done;
+        Assert.Equal(whole.Select(g => g.Tokens), got.Select(g => g.Tokens));
+        for (var c = 0; c < 2; c++) Assert.Equal(whole[c].LogProbs, got[c].LogProbs, (x, y) => Math.Abs(x - y) < 1e-4f);
+        Assert.Equal(running[0].Tokens, (await first.Done)[0].Tokens);
+        Assert.Equal(behindAlone[0].Tokens, (await overtaking.Done)[0].Tokens);
+        Assert.Equal(4, decoder.PrefillChunks);
+    }
+
+    [Fact]
+    public void A_long_prompt_into_an_empty_batch_is_prefilled_in_chunks_too()
+    {
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize);
+        var generator = new Generator(model, tokenizer);
+        int[] prompt = [tokenizer.Bos, .. tokenizer.Encode(string.Concat(Enumerable.Repeat("7*8=56 ", 5)))];        // 36 tokens
+        var options = new SamplingOptions { Temperature = 0, MaxNewTokens = 12 };
+
+        var chunked = new LocalPolicy(generator, prefillChunk: 10).Generate(prompt, 1, options);
+
+        Assert.Equal(new LocalPolicy(generator, prefillChunk: 0).Generate(prompt, 1, options)[0].Tokens, chunked[0].Tokens);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LocalPolicy(generator, prefillChunk: -1));
+    }
 }
