@@ -136,6 +136,7 @@ if (args.Contains("--serve-prefill"))
     // A model of the default shape with random weights and a context long enough for the long prompts.
     var longTokens = int.Parse(args.SkipWhile(a => a != "--long-tokens").Skip(1).FirstOrDefault() ?? "3000");
     var chunkTokens = int.Parse(args.SkipWhile(a => a != "--chunk").Skip(1).FirstOrDefault() ?? LocalPolicy.DefaultPrefillChunk.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    if (chunkTokens <= 0) throw new ArgumentException("--chunk must be at least 1 (the other setting is 0)");
     var chars = new CharTokenizer();
     var shape = SftPresets.Default("", 1).Model;
     using var longContext = new Transformer(shape with { VocabSize = chars.VocabSize, BosTokenId = chars.Bos, EosTokenId = chars.Eos, PadTokenId = chars.Pad, MaxPositions = longTokens + 256 });

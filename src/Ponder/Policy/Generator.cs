@@ -100,7 +100,10 @@ public sealed class Generator
 
     /// <summary>Columns a decode of <paramref name="options"/> may append to rows whose shortest holds <paramref name="shortest"/> tokens.</summary>
     private int Room(int shortest, SamplingOptions options) =>
-        RoomAtPrefill ? (int)Math.Max(0, Math.Min(options.MaxNewTokens, _model.Config.MaxPositions - shortest)) : 0;
+        RoomAtPrefill ? (int)Math.Clamp(Math.Min(options.MaxNewTokens, _model.Config.MaxPositions - shortest), 0, MaxRoomAtPrefill) : 0;
+
+    /// <summary>Most columns of room made at the prefill (a longer generation grows the cache as it goes).</summary>
+    private const int MaxRoomAtPrefill = 1024;
 
     /// <summary>The prompts without repeats (in first-seen order), and each prompt's index among them.</summary>
     private static (List<int[]> Distinct, int[] RowOf) Distinct(IReadOnlyList<int[]> prompts)
@@ -145,7 +148,10 @@ public sealed class Generator
     }
 
     /// <summary>Runs the prompts (each non-empty) through the model, left-padded into one batch.</summary>
-    public DecodeState Prefill(IReadOnlyList<int[]> prompts) => Timed(() => PrefillUntimed(prompts, 0), prefill: true);
+    public DecodeState Prefill(IReadOnlyList<int[]> prompts) => Prefill(prompts, 0);
+
+    /// <summary>As <see cref="Prefill(IReadOnlyList{int[]})"/>, the cache with room for <paramref name="room"/> more columns.</summary>
+    internal DecodeState Prefill(IReadOnlyList<int[]> prompts, int room) => Timed(() => PrefillUntimed(prompts, room), prefill: true);
 
     // The prefill, its cache with room for `room` more columns.
     private DecodeState PrefillUntimed(IReadOnlyList<int[]> prompts, int room)

@@ -301,10 +301,10 @@ internal static class SmallRowOps
                     for (var h = 0; h < heads; h++, q += headDim, y += headDim)
                     {
                         var kv = h / group;
-                        // Decoding, the next head's keys and values (of this row, or of the next row's first head) are
-                        // asked into L2 while this head reads its own: a head's block of columns is a fresh stream that
-                        // the hardware prefetchers would only pick up after its first misses. (A prefill's queries read
-                        // the same blocks again, which stay in the caches.)
+                        // Decoding, the next head's keys and values (of this row, or of the next row's first head, from
+                        // this row's first visible column) are asked into L2 while this head reads its own: a head's
+                        // block of columns is a fresh stream that the hardware prefetchers would only pick up after its
+                        // first misses. (A prefill's queries read the same blocks again, which stay in the caches.)
                         var nextRow = h + 1 < heads ? cacheRow : row + 1 < end ? (job.CacheRows == 0 ? row + 1 : ((int*)job.CacheRows)[row + 1]) : -1;
                         var nextKv = h + 1 < heads ? (h + 1) / group : 0;
                         if (prefetch && nextRow >= 0 && (nextKv != kv || nextRow != cacheRow))
@@ -487,11 +487,15 @@ internal static class SmallRowOps
     /// </summary>
     internal static bool PrefetchKv { get; set; } = Sse.IsSupported;
 
-    // Asks `bytes` from `p` on into L2, a cache line (64 bytes) at a time.
+    // Asks the first `bytes` from `p` on into L2, a cache line (64 bytes) at a time, at most PrefetchBytes: past the start
+    // of a long block the hardware prefetchers have the stream, and more requests would only crowd out the lines in use.
     private static unsafe void Prefetch(byte* p, long bytes)
     {
-        for (long offset = 0; offset < bytes; offset += 64) Sse.Prefetch1(p + offset);
+        if (!Sse.IsSupported) return;
+        for (long offset = 0, end = Math.Min(bytes, PrefetchBytes); offset < end; offset += 64) Sse.Prefetch1(p + offset);
     }
+
+    private const long PrefetchBytes = 16 << 10;
 
     // Pairs on 32 bfloat16 elements: the 16 even ones and the 16 odd ones as float vectors.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

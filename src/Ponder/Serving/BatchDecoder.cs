@@ -66,6 +66,11 @@ internal sealed class BatchDecoder : IDisposable
     // Whether a request's prompt is prefilled in chunks.
     private bool Chunked(Request request) => PrefillChunk > 0 && request.Prompt.Length > PrefillChunk;
 
+    // Whether a waiting request's long prompt is not yet whole (it cannot join yet). A request whose whole prompt was
+    // prefilled in chunks keeps that state until its last row has joined.
+    private bool NotYetWhole(Request request) =>
+        ReferenceEquals(request, _chunked) ? _chunkedDone < request.Prompt.Length : Chunked(request) && request.Joined == 0;
+
     /// <summary>Whether there is work: rows being decoded or waiting to join.</summary>
     public bool Busy => _pending.Count > 0 || _rows.Any(r => r.Finish is null);
 
@@ -153,18 +158,19 @@ internal sealed class BatchDecoder : IDisposable
     // before the step's decode. A failure fails that request alone.
     private void PrefillChunkOfHead()
     {
-        var head = _pending.FirstOrDefault(r => Chunked(r) && r.Joined == 0);
+        if (_chunked is not null && _chunkedDone == _chunked.Prompt.Length) return;       // whole, waiting for its rows to join
+        var head = _pending.FirstOrDefault(NotYetWhole);
         if (head is null) return;
         if (!ReferenceEquals(head, _chunked))
         {
             DropChunked();
             _chunked = head;
         }
-        if (_chunkedDone == head.Prompt.Length) return;
         try
         {
             var piece = head.Prompt.AsSpan(_chunkedDone, Math.Min(PrefillChunk, head.Prompt.Length - _chunkedDone)).ToArray();
-            if (_chunkedState is null) _chunkedState = _generator.Prefill([piece]);
+            // The first chunk's cache has room for the whole prompt and the batch's reserve: no reallocation per chunk.
+            if (_chunkedState is null) _chunkedState = _generator.Prefill([piece], head.Prompt.Length - piece.Length + ReserveColumns);
             else _generator.Append(_chunkedState, [piece]);
             _chunkedDone += piece.Length;
             PrefillChunks++;
@@ -213,13 +219,19 @@ internal sealed class BatchDecoder : IDisposable
             Take(joining, ended.Length, request => request.Prompt.Length <= columns);
             if (joining.Count > 0)
             {
-                var (fresh, promptOf) = Prefill(joining);
-                using (fresh)
+                var (fresh, promptOf, owned) = Prefill(joining);
+                try
+                {
                     for (var k = 0; k < joining.Count; k++)
                     {
                         _state!.Place(ended[k], fresh, promptOf[k]);
                         _rows[ended[k]] = joining[k];
                     }
+                }
+                finally
+                {
+                    if (owned) fresh.Dispose();
+                }
                 (Joins, _stepsSinceJoin) = (Joins + 1, 0);
                 return;
             }
@@ -229,8 +241,15 @@ internal sealed class BatchDecoder : IDisposable
             Take(joining, MaxRows - LiveRows, _ => true);
             if (joining.Count == 0) return;                          // a long prompt still being prefilled
             _stepsSinceJoin = 0;
-            var (fresh, promptOf) = Prefill(joining);
-            using (fresh) Repack(fresh, promptOf, joining);
+            var (fresh, promptOf, owned) = Prefill(joining);
+            try
+            {
+                Repack(fresh, promptOf, joining);
+            }
+            finally
+            {
+                if (owned) fresh.Dispose();
+            }
             Joins++;
             PeakRows = Math.Max(PeakRows, _rows.Count);
         }
@@ -244,8 +263,8 @@ internal sealed class BatchDecoder : IDisposable
         foreach (var request in _pending)
         {
             if (room == 0) break;
-            var chunked = Chunked(request) && request.Joined == 0;
-            if (chunked && (!ReferenceEquals(request, _chunked) || _chunkedDone < request.Prompt.Length)) continue;
+            if (NotYetWhole(request)) continue;
+            var chunked = ReferenceEquals(request, _chunked);
             if (!fits(request) || joining.Count > 0 && (chunked || ReferenceEquals(joining[0].Request, _chunked))) break;
             var take = Math.Min(room, request.N - request.Joined);
             for (var i = 0; i < take; i++) joining.Add(new Row(request, request.Joined + i));
@@ -259,19 +278,20 @@ internal sealed class BatchDecoder : IDisposable
         foreach (var request in waiting) _pending.Enqueue(request);
     }
 
-    // The joining rows' prompts prefilled (each request's once), and each row's index among them; a request whose prompt
-    // was prefilled in chunks brings that state (which then belongs to the caller; its later rows, if it had more than
-    // the room, are prefilled again in one go).
-    private (DecodeState Fresh, int[] PromptOf) Prefill(List<Row> joining)
+    // The joining rows' prompts prefilled (each request's once), each row's index among them, and whether the state is
+    // the caller's to dispose. A request whose prompt was prefilled in chunks brings that state, kept here until its last
+    // row has joined (Place and Join leave their source unchanged).
+    private (DecodeState Fresh, int[] PromptOf, bool Owned) Prefill(List<Row> joining)
     {
         var requests = joining.Select(r => r.Request).Distinct().ToList();
         if (requests.Count == 1 && ReferenceEquals(requests[0], _chunked) && _chunkedState is not null && _chunkedDone == requests[0].Prompt.Length)
         {
             var state = _chunkedState;
+            if (requests[0].Joined < requests[0].N) return (state, new int[joining.Count], false);
             (_chunked, _chunkedState, _chunkedDone) = (null, null, 0);
-            return (state, new int[joining.Count]);
+            return (state, new int[joining.Count], true);
         }
-        return (_generator.Prefill(requests.Select(r => r.Prompt).ToList()), joining.Select(r => requests.IndexOf(r.Request)).ToArray());
+        return (_generator.Prefill(requests.Select(r => r.Prompt).ToList()), joining.Select(r => requests.IndexOf(r.Request)).ToArray(), true);
     }
 
     // Rebuilds the batch from its live rows and, given, the joining rows of `fresh`: ended rows and the columns only
@@ -342,7 +362,7 @@ internal sealed class BatchDecoder : IDisposable
         if (feed.Any(f => f)) _generator.Feed(state, tokens, feed);
         var live = _rows.Count(r => r.Finish is null);
         if (live == 0) Reset();
-        else if (2 * live <= _rows.Count && _pending.Count == 0) Repack();
+        else if (2 * live <= _rows.Count && _pending.All(NotYetWhole)) Repack();
     }
 
     // The batch indices of the rows still generating, or of those that ended.

@@ -200,4 +200,33 @@ public sealed class BatchDecoderTests
         Assert.Equal(new LocalPolicy(generator, prefillChunk: 0).Generate(prompt, 1, options)[0].Tokens, chunked[0].Tokens);
         Assert.Throws<ArgumentOutOfRangeException>(() => new LocalPolicy(generator, prefillChunk: -1));
     }
+
+    [Fact]
+    public async Task A_long_prompt_whose_rows_join_over_several_steps_is_prefilled_once()
+    {
+        // Given a batch of two rows, one decoding a short request, and a long request for two continuations
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize);
+        var generator = new Generator(model, tokenizer);
+        int[] shortPrompt = [tokenizer.Bos, .. tokenizer.Encode("ab")];
+        int[] longPrompt = [tokenizer.Bos, .. tokenizer.Encode(string.Concat(Enumerable.Repeat("12+34=46 ", 6)))];    // 55 tokens
+        var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 12, Seed = 8 };
+        var alone = new LocalPolicy(generator, prefillChunk: 0).Generate(longPrompt, 2, options);
+        using var decoder = new BatchDecoder(generator, maxRows: 2, joinEvery: 1, prefillChunk: 16);
+        var first = decoder.Add(shortPrompt, 1, options with { Seed = 9 });
+        decoder.Step();
+        generator.ResetCounters();
+
+        // When the long request's prompt is whole while only one row is free, and the other row frees later
+        var arriving = decoder.Add(longPrompt, 2, options);
+        while (decoder.Busy) decoder.Step();
+
+        // Then its prompt was prefilled once, in four chunks, and both continuations are what they are alone
+        Assert.Equal(4, decoder.PrefillChunks);
+        Assert.Equal(longPrompt.Length, generator.PrefillTokens);
+        Assert.Equal(2, decoder.PeakRows);
+        var got = await arriving.Done;
+        Assert.Equal(alone.Select(g => g.Tokens), got.Select(g => g.Tokens));
+        Assert.Equal(12, (await first.Done)[0].Tokens.Length);
+    }
 }
