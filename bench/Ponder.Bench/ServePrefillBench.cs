@@ -14,7 +14,9 @@ namespace Ponder.Bench;
 /// <c>longTokens</c> tokens (max_tokens 8) every second, to a model of the default shape with random weights and a
 /// context long enough for them. Two settings, alternated over rounds in one run: every prompt prefilled in one go
 /// (<c>--prefill-chunk 0</c>: a long prefill holds every row of the batch until it ends), and long prompts prefilled a
-/// chunk a decode step (the default, 512 tokens; here <c>chunk</c>). Short requests' gaps between streamed tokens (the
+/// chunk a decode step (the default, 512 tokens; here <c>chunk</c>); or, comparing groups (with long prompts below the
+/// chunk), prompts joining together all left-padded to the longest against prefilled in groups of similar length (the
+/// default, <see cref="BatchDecoder.GroupsByLength"/>). Short requests' gaps between streamed tokens (the
 /// 99th percentile over all gaps, and the longest), their time to first token and tokens/s;
 /// long requests' latency.
 /// </summary>
@@ -22,30 +24,39 @@ internal static class ServePrefillBench
 {
     private sealed record Round(double ShortTokensPerSecond, double GapP99Ms, double LongestGapMs, double FirstTokenMs, double LongMeanMs);
 
-    public static void Run(ITokenizer tokenizer, Transformer model, ITask task, int clients, double seconds, int rounds, int longTokens, int chunk)
+    public static void Run(ITokenizer tokenizer, Transformer model, ITask task, int clients, double seconds, int rounds, int longTokens, int chunk, bool groups)
     {
+        // The two settings: as before (every prompt in one go, all left-padded to the longest) against the default; or,
+        // comparing groups, prompts prefilled whole in both, all padded to the longest against grouped by length.
+        (string Name, int Chunk, bool Groups)[] settings = groups
+            ? [("every prompt padded to the longest joining with it", chunk, false), ("grouped by length (default)", chunk, true)]
+            : [("every prompt in one go (--prefill-chunk 0), padded to the longest", 0, false), ($"long prompts {chunk} tokens a step (--prefill-chunk {chunk}, default)", chunk, true)];
         var prompts = task.Problems(Split.Test, 512, 0).Select(p => p.Prompt).ToArray();
         var digits = new System.Text.StringBuilder();
         for (var i = 0; digits.Length < longTokens - 2; i++) digits.Append($"{i * 7919 % 1000} + ");
         var longPrompt = digits.ToString()[..(longTokens - 2)];
-        var results = new Dictionary<int, List<Round>> { [0] = [], [chunk] = [] };
+        var results = settings.Select(_ => new List<Round>()).ToArray();
         for (var round = 0; round < rounds; round++)
-            foreach (var setting in round % 2 == 0 ? new[] { 0, chunk } : [chunk, 0])
-                results[setting].Add(Measure(model, tokenizer, prompts, longPrompt, clients, seconds, setting).GetAwaiter().GetResult());
+            foreach (var i in round % 2 == 0 ? new[] { 0, 1 } : [1, 0])
+            {
+                BatchDecoder.GroupsByLength = settings[i].Groups;
+                results[i].Add(Measure(model, tokenizer, prompts, longPrompt, clients, seconds, settings[i].Chunk).GetAwaiter().GetResult());
+            }
+        BatchDecoder.GroupsByLength = true;
 
         Console.WriteLine();
         Console.WriteLine($"Long prompts beside streamed short requests: {clients} clients stream short /v1/completions requests back to back (temperature 1, max_tokens 64, a token an event),");
         Console.WriteLine($"one more sends a prompt of {longTokens} tokens (max_tokens 8) every second; {model.ParameterCount:N0} parameters, random weights; {rounds} rounds of {seconds:F0} s a setting, alternated; means over rounds.");
         Console.WriteLine("| prefill | short tokens/s | gap between streamed tokens, 99th percentile | longest gap | time to first token, mean | long prompt's latency, mean |");
         Console.WriteLine("|---|---|---|---|---|---|");
-        foreach (var setting in new[] { 0, chunk })
+        for (var i = 0; i < settings.Length; i++)
         {
-            var r = results[setting];
-            Console.WriteLine($"| {(setting == 0 ? "every prompt in one go (--prefill-chunk 0)" : $"long prompts {setting} tokens a step (--prefill-chunk {setting})")} | {r.Average(x => x.ShortTokensPerSecond):N0} | "
+            var r = results[i];
+            Console.WriteLine($"| {settings[i].Name} | {r.Average(x => x.ShortTokensPerSecond):N0} | "
                 + $"{r.Average(x => x.GapP99Ms):N0} ms | {r.Average(x => x.LongestGapMs):N0} ms | {r.Average(x => x.FirstTokenMs):N0} ms | {r.Average(x => x.LongMeanMs):N0} ms |");
         }
-        double Ratio(Func<Round, double> f) => results[chunk].Average(f) / results[0].Average(f);
-        Console.WriteLine($"| chunked / in one go | {Ratio(x => x.ShortTokensPerSecond):F2}× | {Ratio(x => x.GapP99Ms):F2}× | {Ratio(x => x.LongestGapMs):F2}× | {Ratio(x => x.FirstTokenMs):F2}× | {Ratio(x => x.LongMeanMs):F2}× |");
+        double Ratio(Func<Round, double> f) => results[1].Average(f) / results[0].Average(f);
+        Console.WriteLine($"| second / first | {Ratio(x => x.ShortTokensPerSecond):F2}× | {Ratio(x => x.GapP99Ms):F2}× | {Ratio(x => x.LongestGapMs):F2}× | {Ratio(x => x.FirstTokenMs):F2}× | {Ratio(x => x.LongMeanMs):F2}× |");
     }
 
     private static async Task<Round> Measure(Transformer model, ITokenizer tokenizer, string[] prompts, string longPrompt, int clients, double seconds, int chunk)

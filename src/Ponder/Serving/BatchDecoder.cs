@@ -51,6 +51,13 @@ internal sealed class BatchDecoder : IDisposable
     /// <summary>Longest prompt prefilled in one go (0: no limit); see the constructor.</summary>
     public int PrefillChunk { get; }
 
+    /// <summary>
+    /// Whether prompts of very different lengths joining together are prefilled in groups of similar length (the
+    /// default) rather than all left-padded to the longest; the benchmark's <c>--serve-prefill --compare groups</c>
+    /// compares the two.
+    /// </summary>
+    internal static bool GroupsByLength = true;
+
     /// <summary>Chunks of long prompts prefilled so far (tests, benchmarks).</summary>
     public long PrefillChunks { get; private set; }
 
@@ -291,7 +298,36 @@ internal sealed class BatchDecoder : IDisposable
             (_chunked, _chunkedState, _chunkedDone) = (null, null, 0);
             return (state, new int[joining.Count], true);
         }
-        return (_generator.Prefill(requests.Select(r => r.Prompt).ToList()), joining.Select(r => requests.IndexOf(r.Request)).ToArray(), true);
+        var (fresh, order) = PrefillByLength(requests.Select(r => r.Prompt).ToList());
+        return (fresh, joining.Select(r => order[requests.IndexOf(r.Request)]).ToArray(), true);
+    }
+
+    // The prompts prefilled in groups of similar length, each group left-padded only to its own longest (a long prompt
+    // padded together with short ones would cost the short ones its length each), and joined into one state; and each
+    // prompt's row in it. One group, one call, where the padding would be at most the tokens themselves.
+    private (DecodeState Fresh, int[] RowOf) PrefillByLength(List<int[]> prompts)
+    {
+        if (!GroupsByLength || prompts.Count * prompts.Max(p => p.Length) <= 2 * prompts.Sum(p => p.Length))
+            return (_generator.Prefill(prompts), [.. Enumerable.Range(0, prompts.Count)]);
+        var groups = new List<List<int>>();
+        foreach (var i in Enumerable.Range(0, prompts.Count).OrderBy(i => prompts[i].Length))
+        {
+            if (groups.Count == 0 || prompts[i].Length > 2 * prompts[groups[^1][0]].Length) groups.Add([]);
+            groups[^1].Add(i);
+        }
+        var states = new List<DecodeState>();
+        try
+        {
+            foreach (var group in groups) states.Add(_generator.Prefill(group.Select(i => prompts[i]).ToList()));
+            var rowOf = new int[prompts.Count];
+            var row = 0;
+            foreach (var i in groups.SelectMany(g => g)) rowOf[i] = row++;
+            return (DecodeState.Join(states.Select((state, k) => (state, Enumerable.Range(0, groups[k].Count).ToArray())).ToList()), rowOf);
+        }
+        finally
+        {
+            foreach (var state in states) state.Dispose();
+        }
     }
 
     // Rebuilds the batch from its live rows and, given, the joining rows of `fresh`: ended rows and the columns only

@@ -229,4 +229,31 @@ public sealed class BatchDecoderTests
         Assert.Equal(alone.Select(g => g.Tokens), got.Select(g => g.Tokens));
         Assert.Equal(12, (await first.Done)[0].Tokens.Length);
     }
+
+    [Fact]
+    public async Task Prompts_of_very_different_lengths_joining_together_each_get_what_they_get_alone()
+    {
+        // Given four requests whose prompts run from 3 to 61 tokens, joining an empty batch at once (prefilled in groups
+        // of similar length and joined)
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize);
+        var generator = new Generator(model, tokenizer);
+        string[] texts = ["ab", string.Concat(Enumerable.Repeat("12+34=46 ", 6)) + "7*8=56", "abc", "hello wor"];
+        var prompts = texts.Select(t => (int[])[tokenizer.Bos, .. tokenizer.Encode(t)]).ToArray();
+        var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 15, Seed = 11 };
+        var alone = prompts.Select((p, i) => new LocalPolicy(generator).Generate(p, 2, options with { Seed = 11 + i })).ToArray();
+
+        using var decoder = new BatchDecoder(generator, maxRows: 8);
+        var requests = prompts.Select((p, i) => decoder.Add(p, 2, options with { Seed = 11 + i })).ToArray();
+        while (decoder.Busy) decoder.Step();
+
+        Assert.Equal(8, decoder.PeakRows);
+        Assert.Equal(1, decoder.Joins);
+        for (var i = 0; i < prompts.Length; i++)
+        {
+            var got = await requests[i].Done;
+            Assert.Equal(alone[i].Select(g => g.Tokens), got.Select(g => g.Tokens));
+            for (var c = 0; c < 2; c++) Assert.Equal(alone[i][c].LogProbs, got[c].LogProbs, (x, y) => Math.Abs(x - y) < 1e-4f);
+        }
+    }
 }
