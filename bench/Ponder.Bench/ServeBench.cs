@@ -86,14 +86,7 @@ internal static class ServeBench
         await using var server = await PonderServer.StartAsync(policy, new ServerOptions { Port = 0, ModelName = "bench", MaxQueue = 4096 });
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
         var endpoint = new Uri(server.BaseAddress, "completions");
-        async Task<int> Complete(int k)
-        {
-            var body = new JsonObject { ["model"] = "bench", ["prompt"] = prompts[k % prompts.Length], ["max_tokens"] = 128, ["temperature"] = 1, ["seed"] = k };
-            using var response = await http.PostAsJsonAsync(endpoint, body);
-            response.EnsureSuccessStatusCode();
-            var answer = await response.Content.ReadFromJsonAsync<JsonObject>();
-            return (int)answer!["usage"]!["completion_tokens"]!;
-        }
+        Task<int> Complete(int k) => BenchRequest.CompleteAsync(http, endpoint, prompts[k % prompts.Length], 128, k);
         await Complete(0);                                                                  // warm-up
         long tokens = 0, requests = 0, latencyTicks = 0;
         var clock = Stopwatch.StartNew();
@@ -111,5 +104,20 @@ internal static class ServeBench
         }));
         var elapsed = clock.Elapsed.TotalSeconds;
         return (tokens / elapsed, requests / elapsed, latencyTicks * 1000.0 / Stopwatch.Frequency / requests, server.Queue.MeanBatchRows);
+    }
+}
+
+/// <summary>One non-streamed /v1/completions request of the serving benchmarks.</summary>
+internal static class BenchRequest
+{
+    /// <summary>Completion tokens of <paramref name="prompt"/> sampled at temperature 1 (a search with <paramref name="effort"/>).</summary>
+    public static async Task<int> CompleteAsync(HttpClient http, Uri endpoint, string prompt, int maxTokens, int seed, string? effort = null)
+    {
+        var body = new JsonObject { ["model"] = "bench", ["prompt"] = prompt, ["max_tokens"] = maxTokens, ["temperature"] = 1, ["seed"] = seed };
+        if (effort is not null) body["reasoning_effort"] = effort;
+        using var response = await http.PostAsJsonAsync(endpoint, body);
+        response.EnsureSuccessStatusCode();
+        var answer = await response.Content.ReadFromJsonAsync<JsonObject>();
+        return (int)answer!["usage"]!["completion_tokens"]!;
     }
 }

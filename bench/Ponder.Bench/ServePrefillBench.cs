@@ -65,14 +65,7 @@ internal static class ServePrefillBench
         await using var server = await PonderServer.StartAsync(policy, new ServerOptions { Port = 0, ModelName = "bench", MaxQueue = 4096 });
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
         var endpoint = new Uri(server.BaseAddress, "completions");
-        async Task<int> Complete(string prompt, int maxTokens, int seed)
-        {
-            var body = new JsonObject { ["model"] = "bench", ["prompt"] = prompt, ["max_tokens"] = maxTokens, ["temperature"] = 1, ["seed"] = seed };
-            using var response = await http.PostAsJsonAsync(endpoint, body);
-            response.EnsureSuccessStatusCode();
-            var answer = await response.Content.ReadFromJsonAsync<JsonObject>();
-            return (int)answer!["usage"]!["completion_tokens"]!;
-        }
+        Task<int> Complete(string prompt, int maxTokens, int seed) => BenchRequest.CompleteAsync(http, endpoint, prompt, maxTokens, seed);
         // A streamed request: its tokens (events with text), the gaps between them and its time to first token, in ms.
         async Task<(int Tokens, List<double> Gaps, double First)> Stream(string prompt, int seed)
         {

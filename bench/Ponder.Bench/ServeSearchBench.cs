@@ -49,15 +49,7 @@ internal static class ServeSearchBench
         await using var server = await PonderServer.StartAsync(policy, new ServerOptions { Port = 0, ModelName = "bench", MaxQueue = 4096, SearchesBeside = beside });
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
         var endpoint = new Uri(server.BaseAddress, "completions");
-        async Task<int> Complete(int k, bool search)
-        {
-            var body = new JsonObject { ["model"] = "bench", ["prompt"] = prompts[k % prompts.Length], ["max_tokens"] = 128, ["temperature"] = 1, ["seed"] = k };
-            if (search) body["reasoning_effort"] = "high";
-            using var response = await http.PostAsJsonAsync(endpoint, body);
-            response.EnsureSuccessStatusCode();
-            var answer = await response.Content.ReadFromJsonAsync<JsonObject>();
-            return (int)answer!["usage"]!["completion_tokens"]!;
-        }
+        Task<int> Complete(int k, bool search) => BenchRequest.CompleteAsync(http, endpoint, prompts[k % prompts.Length], 128, k, search ? "high" : null);
         await Complete(0, search: false);                                                     // warm-up
         await Complete(0, search: true);
         long tokens = 0, searches = 0, searchTicks = 0;
