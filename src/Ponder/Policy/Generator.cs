@@ -99,11 +99,9 @@ public sealed class Generator
     internal static bool RoomAtPrefill = true;
 
     /// <summary>Columns a decode of <paramref name="options"/> may append to rows whose shortest holds <paramref name="shortest"/> tokens.</summary>
+    /// <remarks>The decode loop reserves as many itself (<see cref="KvCache.Reserve"/>), so the room costs no more memory than before.</remarks>
     private int Room(int shortest, SamplingOptions options) =>
-        RoomAtPrefill ? (int)Math.Clamp(Math.Min(options.MaxNewTokens, _model.Config.MaxPositions - shortest), 0, MaxRoomAtPrefill) : 0;
-
-    /// <summary>Most columns of room made at the prefill (a longer generation grows the cache as it goes).</summary>
-    private const int MaxRoomAtPrefill = 1024;
+        RoomAtPrefill ? (int)Math.Max(0, Math.Min(options.MaxNewTokens, _model.Config.MaxPositions - shortest)) : 0;
 
     /// <summary>The prompts without repeats (in first-seen order), and each prompt's index among them.</summary>
     private static (List<int[]> Distinct, int[] RowOf) Distinct(IReadOnlyList<int[]> prompts)

@@ -58,6 +58,9 @@ internal sealed class BatchDecoder : IDisposable
     /// </summary>
     internal static bool GroupsByLength = true;
 
+    /// <summary>Groups of similar length that prompts joining together were prefilled in, when they were split (tests).</summary>
+    public long PrefillGroups { get; private set; }
+
     /// <summary>Chunks of long prompts prefilled so far (tests, benchmarks).</summary>
     public long PrefillChunks { get; private set; }
 
@@ -226,7 +229,7 @@ internal sealed class BatchDecoder : IDisposable
             Take(joining, ended.Length, request => request.Prompt.Length <= columns);
             if (joining.Count > 0)
             {
-                var (fresh, promptOf, owned) = Prefill(joining);
+                if (PrefillOrFail(joining) is not var (fresh, promptOf, owned)) return;
                 try
                 {
                     for (var k = 0; k < joining.Count; k++)
@@ -248,7 +251,7 @@ internal sealed class BatchDecoder : IDisposable
             Take(joining, MaxRows - LiveRows, _ => true);
             if (joining.Count == 0) return;                          // a long prompt still being prefilled
             _stepsSinceJoin = 0;
-            var (fresh, promptOf, owned) = Prefill(joining);
+            if (PrefillOrFail(joining) is not var (fresh, promptOf, owned)) return;
             try
             {
                 Repack(fresh, promptOf, joining);
@@ -283,6 +286,21 @@ internal sealed class BatchDecoder : IDisposable
         var waiting = _pending.Where(r => r.Joined < r.N).ToArray();
         _pending.Clear();
         foreach (var request in waiting) _pending.Enqueue(request);
+    }
+
+    // Prefill(joining), or null when it fails: the joining requests fail with its error, the batch goes on.
+    private (DecodeState Fresh, int[] PromptOf, bool Owned)? PrefillOrFail(List<Row> joining)
+    {
+        try
+        {
+            return Prefill(joining);
+        }
+        catch (Exception e)
+        {
+            foreach (var request in joining.Select(r => r.Request).Distinct()) request.Fail(e);
+            joining.Clear();
+            return null;
+        }
     }
 
     // The joining rows' prompts prefilled (each request's once), each row's index among them, and whether the state is
@@ -327,6 +345,7 @@ internal sealed class BatchDecoder : IDisposable
         finally
         {
             foreach (var state in states) state.Dispose();
+            PrefillGroups += states.Count;
         }
     }
 

@@ -5,10 +5,23 @@ namespace Ponder.Tests.Policy;
 
 public sealed class ModelTurnsTests
 {
-    // Runs `body` on a thread of its own (not a pool thread that might be this one).
-    private static Thread Start(Action body)
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Exception> _errors = new();
+
+    // Runs `body` on a thread of its own (not a pool thread that might be this one); what it throws is kept for Errors.
+    private Thread Start(Action body)
     {
-        var thread = new Thread(() => body()) { IsBackground = true };
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                body();
+            }
+            catch (Exception e)
+            {
+                _errors.Enqueue(e);
+            }
+        })
+        { IsBackground = true };
         thread.Start();
         return thread;
     }
@@ -44,6 +57,7 @@ public sealed class ModelTurnsTests
         other.Join();
 
         // Then the waiting thread went first: turns alternate, first come, first served
+        Assert.Empty(_errors);
         Assert.Equal(["other", "holder"], order);
         Assert.Equal(0, turns.Waiting);
     }
@@ -70,6 +84,7 @@ public sealed class ModelTurnsTests
         outer.Dispose();
         other.Join();
         Assert.True(got);
+        Assert.Empty(_errors);
     }
 
     [Fact]
@@ -100,6 +115,7 @@ public sealed class ModelTurnsTests
 
         // Then the interrupted thread got no turn, and the one behind it got its turn all the same
         Assert.IsType<ThreadInterruptedException>(error);
+        Assert.Empty(_errors);
         Assert.True(Volatile.Read(ref got));
         Assert.Equal(0, turns.Waiting);
     }
@@ -122,6 +138,7 @@ public sealed class ModelTurnsTests
         foreach (var thread in threads) thread.Join();
 
         // Then each gets the same tokens and log-probabilities as alone
+        Assert.Empty(_errors);
         for (var i = 0; i < 2; i++)
         {
             Assert.Equal(alone[i].Select(g => g.Tokens), together[i].Select(g => g.Tokens));

@@ -83,7 +83,8 @@ public sealed class CancellationTests : IDisposable
         var turns = new Ponder.Policy.ModelTurns();
         var prm = new CountingPrm();
         var held = turns.Take();
-        var search = new Thread(() => Solve("beam:8,expansions=4", prm, CancellationToken.None, turns)) { IsBackground = true };
+        Exception? error = null;
+        var search = new Thread(() => error = Record.Exception(() => Solve("beam:8,expansions=4", prm, CancellationToken.None, turns))) { IsBackground = true };
         search.Start();
 
         // When the search reaches its first reward call
@@ -96,6 +97,7 @@ public sealed class CancellationTests : IDisposable
         Assert.Equal(0, prm.Calls);
         held.Dispose();
         Assert.True(search.Join(TimeSpan.FromSeconds(60)));
+        Assert.Null(error);
         Assert.True(prm.Calls > 1);
     }
 }

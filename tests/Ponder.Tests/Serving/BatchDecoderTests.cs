@@ -249,6 +249,7 @@ public sealed class BatchDecoderTests
 
         Assert.Equal(8, decoder.PeakRows);
         Assert.Equal(1, decoder.Joins);
+        Assert.Equal(3, decoder.PrefillGroups);                                // 3 and 4 tokens, 10, 61
         for (var i = 0; i < prompts.Length; i++)
         {
             var got = await requests[i].Done;
