@@ -177,7 +177,7 @@ public sealed class KvCache : IDisposable
             for (int i = 0, row = 0; i < parts.Count; row += parts[i].Rows.Length, i++)
                 if (spans[i].Width > 0)
                     joined.narrow(0, row, parts[i].Rows.Length).narrow(dim, length - spans[i].Width, spans[i].Width)
-                        .copy_(buffer(parts[i].Cache).index_select(0, spans[i].Index).narrow(dim, spans[i].Start, spans[i].Width));
+                        .copy_(buffer(parts[i].Cache).narrow(dim, spans[i].Start, spans[i].Width).index_select(0, spans[i].Index));
             return joined.DetachFromDisposeScope();
         }
         var keys = Enumerable.Range(0, first._keys.Length).Select(layer => Joined(c => c._keys[layer], 2)).ToArray();     // (B, nkv, L, hs)
