@@ -19,7 +19,8 @@ using static TorchSharp.torch;
 //   (steps alternate), and what its products and attention alone give (see TrainProfile); --train-attention only the attention rows.
 // --serve-prefill prints only short requests from C clients (--clients, 8) beside back-to-back prompts of --long-tokens
 //   (3000) tokens, every prompt prefilled in one go against long ones a chunk a step (--chunk, 512; --rounds, 3; see ServePrefillBench);
-//   with --compare groups, prompts of different lengths joining together padded to the longest against grouped by length.
+//   with --compare groups, prompts of different lengths joining together padded to the longest against grouped by length;
+//   with --compare prefix, short prompts sharing their first --long-tokens tokens with the prefix cache off against on.
 // --serve-search prints only plain requests from C clients (--clients, 16) beside back-to-back reasoning_effort=high
 //   searches, the searches alone between the batch's steps against beside it taking turns (--rounds, 3; see ServeSearchBench).
 // --serve prints only the server under C concurrent clients (--clients 1,4,16,64), one row at a time against continuous
@@ -145,7 +146,7 @@ if (args.Contains("--serve-prefill"))
     ServePrefillBench.Run(chars, longContext, TaskRegistry.Create(task),
         int.Parse(args.SkipWhile(a => a != "--clients").Skip(1).FirstOrDefault() ?? "8"), seconds,
         int.Parse(args.SkipWhile(a => a != "--rounds").Skip(1).FirstOrDefault() ?? "3"), longTokens, chunkTokens,
-        args.SkipWhile(a => a != "--compare").Skip(1).FirstOrDefault() == "groups");
+        args.SkipWhile(a => a != "--compare").Skip(1).FirstOrDefault() ?? "chunks");
     return 0;
 }
 if (args.Contains("--serve-search"))

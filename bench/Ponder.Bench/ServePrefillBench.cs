@@ -16,7 +16,9 @@ namespace Ponder.Bench;
 /// (<c>--prefill-chunk 0</c>: a long prefill holds every row of the batch until it ends), and long prompts prefilled a
 /// chunk a decode step (the default, 512 tokens; here <c>chunk</c>); or, comparing groups (with long prompts below the
 /// chunk), prompts joining together all left-padded to the longest against prefilled in groups of similar length (the
-/// default, <see cref="BatchDecoder.GroupsByLength"/>). Short requests' gaps between streamed tokens (the
+/// default, <see cref="BatchDecoder.GroupsByLength"/>); or, comparing prefixes, no long client and every short prompt
+/// starting with the same <c>longTokens</c> tokens (few-shot examples), the server keeping no prompt's keys against
+/// keeping the last 8 (the default prefix cache). Short requests' gaps between streamed tokens (the
 /// 99th percentile over all gaps, and the longest), their time to first token and tokens/s;
 /// long requests' latency.
 /// </summary>
@@ -24,29 +26,34 @@ internal static class ServePrefillBench
 {
     private sealed record Round(double ShortTokensPerSecond, double GapP99Ms, double LongestGapMs, double FirstTokenMs, double LongMeanMs);
 
-    public static void Run(ITokenizer tokenizer, Transformer model, ITask task, int clients, double seconds, int rounds, int longTokens, int chunk, bool groups)
+    public static void Run(ITokenizer tokenizer, Transformer model, ITask task, int clients, double seconds, int rounds, int longTokens, int chunk, string compare)
     {
+        var groups = compare == "groups";
+        var prefix = compare == "prefix";
         // The two settings: as before (every prompt in one go, all left-padded to the longest) against the default; or,
         // comparing groups, prompts prefilled whole in both, all padded to the longest against grouped by length.
-        (string Name, int Chunk, bool Groups)[] settings = groups
-            ? [("every prompt padded to the longest joining with it", chunk, false), ("grouped by length (default)", chunk, true)]
-            : [("every prompt in one go (--prefill-chunk 0), padded to the longest", 0, false), ($"long prompts {chunk} tokens a step (--prefill-chunk {chunk}, default)", chunk, true)];
-        var prompts = task.Problems(Split.Test, 512, 0).Select(p => p.Prompt).ToArray();
+        (string Name, int Chunk, bool Groups, int Prefixes)[] settings = groups
+            ? [("every prompt padded to the longest joining with it", chunk, false, 8), ("grouped by length (default)", chunk, true, 8)]
+            : prefix
+            ? [("no prompt's keys kept (--prefix-cache 0)", chunk, true, 0), ("the last 8 prompts' keys kept (default)", chunk, true, 8)]
+            : [("every prompt in one go (--prefill-chunk 0), padded to the longest", 0, false, 8), ($"long prompts {chunk} tokens a step (--prefill-chunk {chunk}, default)", chunk, true, 8)];
         var digits = new System.Text.StringBuilder();
         for (var i = 0; digits.Length < longTokens - 2; i++) digits.Append($"{i * 7919 % 1000} + ");
         var longPrompt = digits.ToString()[..(longTokens - 2)];
+        var prompts = task.Problems(Split.Test, 512, 0).Select(p => prefix ? longPrompt + "\n" + p.Prompt : p.Prompt).ToArray();
         var results = settings.Select(_ => new List<Round>()).ToArray();
         for (var round = 0; round < rounds; round++)
             foreach (var i in round % 2 == 0 ? new[] { 0, 1 } : [1, 0])
             {
                 BatchDecoder.GroupsByLength = settings[i].Groups;
-                results[i].Add(Measure(model, tokenizer, prompts, longPrompt, clients, seconds, settings[i].Chunk).GetAwaiter().GetResult());
+                results[i].Add(Measure(model, tokenizer, prompts, prefix ? null : longPrompt, clients, seconds, settings[i].Chunk, settings[i].Prefixes).GetAwaiter().GetResult());
             }
         BatchDecoder.GroupsByLength = true;
 
         Console.WriteLine();
         Console.WriteLine($"Long prompts beside streamed short requests: {clients} clients stream short /v1/completions requests back to back (temperature 1, max_tokens 64, a token an event),");
-        Console.WriteLine($"one more sends a prompt of {longTokens} tokens (max_tokens 8) every second; {model.ParameterCount:N0} parameters, random weights; {rounds} rounds of {seconds:F0} s a setting, alternated; means over rounds.");
+        Console.WriteLine(prefix ? $"every prompt starting with the same {longTokens} tokens, no other client; {model.ParameterCount:N0} parameters, random weights; {rounds} rounds of {seconds:F0} s a setting, alternated; means over rounds."
+            : $"one more sends a prompt of {longTokens} tokens (max_tokens 8) every second; {model.ParameterCount:N0} parameters, random weights; {rounds} rounds of {seconds:F0} s a setting, alternated; means over rounds.");
         Console.WriteLine("| prefill | short tokens/s | gap between streamed tokens, 99th percentile | longest gap | time to first token, mean | long prompt's latency, mean |");
         Console.WriteLine("|---|---|---|---|---|---|");
         for (var i = 0; i < settings.Length; i++)
@@ -59,9 +66,9 @@ internal static class ServePrefillBench
         Console.WriteLine($"| second / first | {Ratio(x => x.ShortTokensPerSecond):F2}× | {Ratio(x => x.GapP99Ms):F2}× | {Ratio(x => x.LongestGapMs):F2}× | {Ratio(x => x.FirstTokenMs):F2}× | {Ratio(x => x.LongMeanMs):F2}× |");
     }
 
-    private static async Task<Round> Measure(Transformer model, ITokenizer tokenizer, string[] prompts, string longPrompt, int clients, double seconds, int chunk)
+    private static async Task<Round> Measure(Transformer model, ITokenizer tokenizer, string[] prompts, string? longPrompt, int clients, double seconds, int chunk, int prefixes)
     {
-        var policy = new LocalPolicy(new Generator(model, tokenizer), 64, pieceTokens: 1, prefillChunk: chunk);
+        var policy = new LocalPolicy(new Generator(model, tokenizer), 64, pieceTokens: 1, prefillChunk: chunk, prefixCache: prefixes);
         await using var server = await PonderServer.StartAsync(policy, new ServerOptions { Port = 0, ModelName = "bench", MaxQueue = 4096 });
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
         var endpoint = new Uri(server.BaseAddress, "completions");
@@ -87,7 +94,7 @@ internal static class ServePrefillBench
             return (count, gaps, first);
         }
         await Stream(prompts[0], 0);                                                         // warm-up
-        await Complete(longPrompt, 8, 0);
+        if (longPrompt is not null) await Complete(longPrompt, 8, 0);
         long tokens = 0, longs = 0, longTicks = 0;
         var (allGaps, longest, firsts) = (new List<double>(), new List<double>(), new List<double>());
         var clock = Stopwatch.StartNew();
@@ -108,7 +115,7 @@ internal static class ServePrefillBench
         });
         var longClient = Task.Run(async () =>
         {
-            for (var k = 1; clock.Elapsed < until; k++)
+            for (var k = 1; longPrompt is not null && clock.Elapsed < until; k++)
             {
                 var start = clock.ElapsedTicks;
                 await Complete(longPrompt, 8, k);

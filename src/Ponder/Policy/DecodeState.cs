@@ -49,6 +49,18 @@ public sealed class DecodeState : IDisposable
     }
 
     /// <summary>
+    /// A new one-row state holding the first <paramref name="tokens"/> tokens of this one-row state of an unpadded prompt
+    /// (<see cref="KvCache.Head"/>), with room for <paramref name="room"/> more; its logits are not those of its last
+    /// token (zeros): append at least one token before sampling from it.
+    /// </summary>
+    internal DecodeState Head(int tokens, int room)
+    {
+        using var scope = NewDisposeScope();
+        var cache = Cache.Head(tokens, room);
+        return new DecodeState(cache, zeros_like(Logits).DetachFromDisposeScope(), [tokens]);
+    }
+
+    /// <summary>
     /// A new state holding, one after another, rows <c>Rows</c> of each part (<see cref="KvCache.Join"/>): rows of
     /// different prompts and lengths joined into one batch without recomputation. The parts are unchanged.
     /// </summary>

@@ -139,6 +139,37 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>
+    /// A new one-row cache holding the first <paramref name="columns"/> columns of this one-row cache, whose columns
+    /// must all hold real tokens (a prompt prefilled without padding): the keys of a prompt's first tokens, to continue
+    /// another prompt that starts with them. With room for <paramref name="room"/> more columns.
+    /// </summary>
+    internal KvCache Head(int columns, int room)
+    {
+        if (Batch != 1) throw new InvalidOperationException("Head needs a cache of one row.");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columns);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(columns, Length);
+        ArgumentOutOfRangeException.ThrowIfNegative(room);
+        if (_pending != 0) throw new InvalidOperationException("Head of a cache with an append in progress.");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        if (!_valid.narrow(1, 0, columns).all().item<bool>()) throw new InvalidOperationException("Head needs columns that all hold real tokens.");
+        var capacity = columns + room;
+        Tensor Take(Tensor t, int dim)
+        {
+            var shape = t.shape.ToArray();
+            shape[dim] = capacity;
+            var whole = zeros(shape, t.dtype, t.device);
+            whole.narrow(dim, 0, columns).copy_(t.narrow(dim, 0, columns));
+            return whole.DetachFromDisposeScope();
+        }
+        var keys = _keys.Select(k => Take(k, 2)).ToArray();                                        // (1, nkv, C, hs)
+        var values = _values.Select(v => Take(v, 2)).ToArray();                                    // (1, nkv, C, hs)
+        var valid = Take(_valid, 1);                                                               // (1, C)
+        var positions = full([1], (long)columns, ScalarType.Int64, Device).DetachFromDisposeScope(); // (1)
+        return new KvCache(this, keys, values, valid, positions, 1, columns, capacity) { _positionBound = columns };
+    }
+
+    /// <summary>
     /// A new cache holding, one after another, rows <c>Rows</c> of each part's cache: how a server joins the rows of
     /// newly arrived requests to a batch being decoded. Each part's columns keep their order and end at the new
     /// cache's last column (a shorter part gets invalid columns in front, as a left-padded prompt does); columns that

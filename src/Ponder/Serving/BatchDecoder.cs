@@ -11,8 +11,10 @@ namespace Ponder.Serving;
 /// choice index), so what a request generates does not depend on which requests share its batch, up to float
 /// rounding. Stop strings are matched here, across the whole generated text. A prompt longer than
 /// <see cref="PrefillChunk"/> is prefilled a chunk a step (chunked prefill, as vLLM's): the batch goes on decoding
-/// between its chunks instead of waiting for the whole prompt. Not thread-safe: one thread calls <see cref="Step"/>,
-/// as one thread uses the generator under it.
+/// between its chunks instead of waiting for the whole prompt. The keys of the last few prompts are kept (prefix
+/// caching, as vLLM's): a prompt that starts with one of them (a shared system prompt, earlier turns of a chat, few-shot
+/// examples) prefills only the rest. Not thread-safe: one thread calls <see cref="Step"/>, as one thread uses the
+/// generator under it.
 /// </summary>
 internal sealed class BatchDecoder : IDisposable
 {
@@ -24,6 +26,7 @@ internal sealed class BatchDecoder : IDisposable
     private Request? _chunked;                                 // the waiting request whose long prompt is being prefilled
     private DecodeState? _chunkedState;                        // its prompt so far
     private int _chunkedDone;                                  // its tokens prefilled so far
+    private readonly List<(int[] Prompt, DecodeState State)> _prefixes = [];  // recent prompts' keys, one unpadded row each, most recent last
 
     /// <param name="generator">The model and tokenizer.</param>
     /// <param name="maxRows">Most rows decoded in one batch; the rows of more requests wait for room.</param>
@@ -38,15 +41,27 @@ internal sealed class BatchDecoder : IDisposable
     /// Longest prompt prefilled in one go; a longer one is prefilled this many tokens a step while the batch decodes,
     /// and joins when it is whole (0: every prompt in one go).
     /// </param>
-    public BatchDecoder(Generator generator, int maxRows, int reportEvery = 16, int joinEvery = 4, int prefillChunk = LocalPolicy.DefaultPrefillChunk)
+    /// <param name="prefixCache">Prompts whose keys are kept for later prompts that start with them (0: none).</param>
+    public BatchDecoder(Generator generator, int maxRows, int reportEvery = 16, int joinEvery = 4, int prefillChunk = LocalPolicy.DefaultPrefillChunk,
+        int prefixCache = LocalPolicy.DefaultPrefixCache)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRows);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(reportEvery);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(joinEvery);
         ArgumentOutOfRangeException.ThrowIfNegative(prefillChunk);
-        (_generator, MaxRows, ReportEvery, JoinEvery, PrefillChunk) = (generator, maxRows, reportEvery, joinEvery, prefillChunk);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefixCache);
+        (_generator, MaxRows, ReportEvery, JoinEvery, PrefillChunk, PrefixCache) = (generator, maxRows, reportEvery, joinEvery, prefillChunk, prefixCache);
     }
+
+    /// <summary>Prompts whose keys are kept for later prompts that start with them (0: none).</summary>
+    public int PrefixCache { get; }
+
+    /// <summary>Shortest prefix worth reusing, in tokens.</summary>
+    public const int MinPrefix = 16;
+
+    /// <summary>Prompt tokens whose keys came from the prefix cache instead of a prefill, so far (tests, benchmarks).</summary>
+    public long PrefixTokensReused { get; private set; }
 
     /// <summary>Longest prompt prefilled in one go (0: no limit); see the constructor.</summary>
     public int PrefillChunk { get; }
@@ -316,8 +331,93 @@ internal sealed class BatchDecoder : IDisposable
             (_chunked, _chunkedState, _chunkedDone) = (null, null, 0);
             return (state, new int[joining.Count], true);
         }
-        var (fresh, order) = PrefillByLength(requests.Select(r => r.Prompt).ToList());
+        var (fresh, order) = PrefillCached(requests.Select(r => r.Prompt).ToList());
         return (fresh, joining.Select(r => order[requests.IndexOf(r.Request)]).ToArray(), true);
+    }
+
+    // The prompts' states, each prompt's row: a prompt that starts with a kept one (at least MinPrefix tokens) continues
+    // a copy of its keys, the others are prefilled (PrefillByLength); then every prompt's keys are kept, the least
+    // recently used dropped beyond PrefixCache.
+    private (DecodeState Fresh, int[] RowOf) PrefillCached(List<int[]> prompts)
+    {
+        var reuse = prompts.Select(Reusable).ToArray();
+        var missing = Enumerable.Range(0, prompts.Count).Where(i => reuse[i] is null).ToArray();
+        var parts = new List<(DecodeState State, int[] Rows)>();
+        var rowOf = new int[prompts.Count];
+        var next = 0;
+        try
+        {
+            if (missing.Length > 0)
+            {
+                var (state, rows) = PrefillByLength(missing.Select(i => prompts[i]).ToList());
+                parts.Add((state, Enumerable.Range(0, missing.Length).ToArray()));
+                for (var k = 0; k < missing.Length; k++) rowOf[missing[k]] = rows[k];
+                next = missing.Length;
+            }
+            for (var i = 0; i < prompts.Count; i++)
+            {
+                if (reuse[i] is not var (kept, tokens)) continue;
+                DecodeState state;
+                if (tokens == prompts[i].Length) state = kept.Fork(new int[1]);
+                else
+                {
+                    state = kept.Head(tokens, prompts[i].Length - tokens);
+                    _generator.Append(state, [prompts[i][tokens..]]);
+                }
+                PrefixTokensReused += tokens;
+                parts.Add((state, [0]));
+                rowOf[i] = next++;
+            }
+            var fresh = parts.Count == 1 ? parts[0].State : DecodeState.Join(parts);
+            if (parts.Count == 1) parts.Clear();
+            for (var i = 0; i < prompts.Count; i++) Keep(prompts[i], fresh, rowOf[i]);
+            return (fresh, rowOf);
+        }
+        finally
+        {
+            foreach (var (state, _) in parts) state.Dispose();
+        }
+    }
+
+    // The kept prompt sharing the longest start with `prompt` and how many of its tokens to reuse (at most all but the
+    // prompt's last, whose logits a continuation needs, unless the whole prompt is kept), or null when none shares
+    // MinPrefix tokens. The entry found becomes the most recently used.
+    private (DecodeState Kept, int Tokens)? Reusable(int[] prompt)
+    {
+        if (PrefixCache == 0 || prompt.Length < MinPrefix) return null;
+        var (best, tokens) = (-1, 0);
+        for (var e = 0; e < _prefixes.Count; e++)
+        {
+            var kept = _prefixes[e].Prompt;
+            var common = prompt.AsSpan().CommonPrefixLength(kept);
+            var usable = common == kept.Length && common == prompt.Length ? common : Math.Min(common, prompt.Length - 1);
+            if (usable > tokens) (best, tokens) = (e, usable);
+        }
+        if (best < 0 || tokens < MinPrefix) return null;
+        var entry = _prefixes[best];
+        _prefixes.RemoveAt(best);
+        _prefixes.Add(entry);
+        return (entry.State, tokens);
+    }
+
+    // Keeps `prompt`'s keys (row `row` of `state`, copied without the padding in front) as the most recently used.
+    private void Keep(int[] prompt, DecodeState state, int row)
+    {
+        if (PrefixCache == 0 || prompt.Length < MinPrefix) return;
+        var same = _prefixes.FindIndex(p => p.Prompt.AsSpan().SequenceEqual(prompt));
+        if (same >= 0)
+        {
+            var entry = _prefixes[same];
+            _prefixes.RemoveAt(same);
+            _prefixes.Add(entry);
+            return;
+        }
+        _prefixes.Add(([.. prompt], DecodeState.Join([(state, [row])])));
+        while (_prefixes.Count > PrefixCache)
+        {
+            _prefixes[0].State.Dispose();
+            _prefixes.RemoveAt(0);
+        }
     }
 
     // The prompts prefilled in groups of similar length, each group left-padded only to its own longest (a long prompt
@@ -434,6 +534,8 @@ internal sealed class BatchDecoder : IDisposable
     {
         DropChunked();
         Reset();
+        foreach (var (_, state) in _prefixes) state.Dispose();
+        _prefixes.Clear();
     }
 
     /// <summary>A request's rows and where they stand.</summary>

@@ -14,13 +14,15 @@ public sealed class LocalPolicy : ICompletionPolicy
     /// <param name="maxBatch">Most rows decoded in one batch; more completions run in successive groups.</param>
     /// <param name="pieceTokens">How often (in tokens) a row's text is reported to a progress callback.</param>
     /// <param name="prefillChunk">Longest prompt prefilled in one go; longer ones a chunk a decode step (0: no limit; <see cref="BatchDecoder"/>).</param>
-    public LocalPolicy(Generator generator, int maxBatch = 64, int pieceTokens = 16, int prefillChunk = DefaultPrefillChunk)
+    /// <param name="prefixCache">Recent prompts whose keys a server keeps for later prompts that start with them (0: none).</param>
+    public LocalPolicy(Generator generator, int maxBatch = 64, int pieceTokens = 16, int prefillChunk = DefaultPrefillChunk, int prefixCache = DefaultPrefixCache)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatch);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pieceTokens);
         ArgumentOutOfRangeException.ThrowIfNegative(prefillChunk);
-        (Generator, MaxBatch, PieceTokens, PrefillChunk) = (generator, maxBatch, pieceTokens, prefillChunk);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefixCache);
+        (Generator, MaxBatch, PieceTokens, PrefillChunk, PrefixCache) = (generator, maxBatch, pieceTokens, prefillChunk, prefixCache);
     }
 
     public Generator Generator { get; }
@@ -34,6 +36,12 @@ public sealed class LocalPolicy : ICompletionPolicy
 
     /// <summary>Longest prompt prefilled in one go (0: no limit).</summary>
     public int PrefillChunk { get; }
+
+    /// <summary>Prompts a server's decode batch keeps the keys of by default, for later prompts that start with them.</summary>
+    public const int DefaultPrefixCache = 8;
+
+    /// <summary>Recent prompts whose keys a server keeps for later prompts that start with them (0: none).</summary>
+    public int PrefixCache { get; }
 
     /// <summary>Longest context the model takes (prompt and completion together).</summary>
     public int MaxPositions => Generator.Model.Config.MaxPositions;
@@ -59,10 +67,10 @@ public sealed class LocalPolicy : ICompletionPolicy
     }
 
     /// <summary>A continuous-batching decoder over this policy's generator, with its batch limit and report interval.</summary>
-    internal BatchDecoder NewDecoder() => new(Generator, MaxBatch, PieceTokens, prefillChunk: PrefillChunk);
+    internal BatchDecoder NewDecoder() => new(Generator, MaxBatch, PieceTokens, prefillChunk: PrefillChunk, prefixCache: PrefixCache);
 
     /// <summary>This policy on a generator of its own over the same model, taking <paramref name="turns"/> at it.</summary>
-    internal LocalPolicy Taking(ModelTurns turns) => new(Generator.Taking(turns), MaxBatch, PieceTokens, PrefillChunk);
+    internal LocalPolicy Taking(ModelTurns turns) => new(Generator.Taking(turns), MaxBatch, PieceTokens, PrefillChunk, PrefixCache);
 
     public Task<CompletionBatch> CompleteAsync(string prompt, int n, SamplingOptions options, CancellationToken cancellation = default)
     {

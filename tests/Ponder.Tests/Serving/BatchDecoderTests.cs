@@ -257,4 +257,38 @@ public sealed class BatchDecoderTests
             for (var c = 0; c < 2; c++) Assert.Equal(alone[i][c].LogProbs, got[c].LogProbs, (x, y) => Math.Abs(x - y) < 1e-4f);
         }
     }
+
+    [Fact]
+    public async Task A_prompt_that_starts_with_a_recent_one_reuses_its_keys_and_gets_what_it_gets_alone()
+    {
+        // Given a random policy and three prompts: two that share their first 31 tokens, and the first again
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize);
+        var generator = new Generator(model, tokenizer);
+        var shared = string.Concat(Enumerable.Repeat("12+34=46 ", 3)) + "7*8";                                   // 30 characters
+        int[][] prompts = [[tokenizer.Bos, .. tokenizer.Encode(shared + "=56")], [tokenizer.Bos, .. tokenizer.Encode(shared + "+1=57")], [tokenizer.Bos, .. tokenizer.Encode(shared + "=56")]];
+        var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 20, Seed = 12 };
+        var alone = prompts.Select(p => new LocalPolicy(generator, prefixCache: 0).Generate(p, 2, options)).ToArray();
+
+        // When they come one after another to one decoder
+        using var decoder = new BatchDecoder(generator, maxRows: 8);
+        var got = new List<IReadOnlyList<Generation>>();
+        var reused = new List<long>();
+        foreach (var prompt in prompts)
+        {
+            var request = decoder.Add(prompt, 2, options);
+            while (decoder.Busy) decoder.Step();
+            got.Add(await request.Done);
+            reused.Add(decoder.PrefixTokensReused);
+        }
+
+        // Then the second reuses the 31 tokens it shares with the first, the third all of the first's 34, and each gets
+        // what it gets alone
+        Assert.Equal([0L, 31L, 65L], reused);
+        for (var i = 0; i < prompts.Length; i++)
+        {
+            Assert.Equal(alone[i].Select(g => g.Tokens), got[i].Select(g => g.Tokens));
+            for (var c = 0; c < 2; c++) Assert.Equal(alone[i][c].LogProbs, got[i][c].LogProbs, (x, y) => Math.Abs(x - y) < 1e-4f);
+        }
+    }
 }
