@@ -99,7 +99,7 @@ public static class ServeCommand
         };
         int maxBatch = o.Int("max-batch", 64, 1, 4096);
         int prefillChunk = o.Int("prefill-chunk", LocalPolicy.DefaultPrefillChunk, 0, 1 << 20);
-        int prefixCache = o.Int("prefix-cache", LocalPolicy.DefaultPrefixCache, 0, 4096);
+        int prefixCache = o.Int("prefix-cache", LocalPolicy.DefaultPrefixCache, 0, 64);
         string deviceName = o.String("device", "cpu")!;
         var kvCache = o.KvCache();
         o.Done();

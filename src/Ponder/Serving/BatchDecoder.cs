@@ -176,6 +176,7 @@ internal sealed class BatchDecoder : IDisposable
         foreach (var request in _rows.Select(r => r.Request).Concat(_pending).Distinct()) request.Cancel(token);
         _pending.Clear();
         DropChunked();
+        DropPrefixes();
         Reset();
     }
 
@@ -357,20 +358,16 @@ internal sealed class BatchDecoder : IDisposable
             for (var i = 0; i < prompts.Count; i++)
             {
                 if (reuse[i] is not var (kept, tokens)) continue;
-                DecodeState state;
-                if (tokens == prompts[i].Length) state = kept.Fork(new int[1]);
-                else
-                {
-                    state = kept.Head(tokens, prompts[i].Length - tokens);
-                    _generator.Append(state, [prompts[i][tokens..]]);
-                }
-                PrefixTokensReused += tokens;
+                var exact = tokens == prompts[i].Length;
+                var state = exact ? kept.Fork(new int[1]) : kept.Head(tokens, prompts[i].Length - tokens);
                 parts.Add((state, [0]));
+                if (!exact) _generator.Append(state, [prompts[i][tokens..]]);
+                PrefixTokensReused += tokens;
                 rowOf[i] = next++;
             }
             var fresh = parts.Count == 1 ? parts[0].State : DecodeState.Join(parts);
             if (parts.Count == 1) parts.Clear();
-            for (var i = 0; i < prompts.Count; i++) Keep(prompts[i], fresh, rowOf[i]);
+            KeepAll(prompts, fresh, rowOf);
             return (fresh, rowOf);
         }
         finally
@@ -398,6 +395,26 @@ internal sealed class BatchDecoder : IDisposable
         _prefixes.RemoveAt(best);
         _prefixes.Add(entry);
         return (entry.State, tokens);
+    }
+
+    // Keeps the last PrefixCache prompts' keys (rows of `state`); best effort: a failure (out of memory) empties the cache
+    // and leaves the prefill as it is.
+    private void KeepAll(List<int[]> prompts, DecodeState state, int[] rowOf)
+    {
+        try
+        {
+            for (var i = Math.Max(0, prompts.Count - PrefixCache); i < prompts.Count; i++) Keep(prompts[i], state, rowOf[i]);
+        }
+        catch (Exception)
+        {
+            DropPrefixes();
+        }
+    }
+
+    private void DropPrefixes()
+    {
+        foreach (var (_, kept) in _prefixes) kept.Dispose();
+        _prefixes.Clear();
     }
 
     // Keeps `prompt`'s keys (row `row` of `state`, copied without the padding in front) as the most recently used.
@@ -534,8 +551,7 @@ internal sealed class BatchDecoder : IDisposable
     {
         DropChunked();
         Reset();
-        foreach (var (_, state) in _prefixes) state.Dispose();
-        _prefixes.Clear();
+        DropPrefixes();
     }
 
     /// <summary>A request's rows and where they stand.</summary>

@@ -59,7 +59,7 @@ public sealed class LocalPolicy : ICompletionPolicy
         Action<int, string>? progress = null, CancellationToken cancellation = default, int topLogProbs = 0)
     {
         cancellation.ThrowIfCancellationRequested();
-        using var decoder = NewDecoder();
+        using var decoder = new BatchDecoder(Generator, MaxBatch, PieceTokens, prefillChunk: PrefillChunk, prefixCache: 0);   // one request: nothing to reuse
         var request = decoder.Add(prompt, n, options, progress is null ? null : (row, sofar) => progress(row, sofar.Text), cancellation, topLogProbs: topLogProbs);
         while (!request.Done.IsCompleted) decoder.Step();
         if (request.Done.IsCanceled) cancellation.ThrowIfCancellationRequested();

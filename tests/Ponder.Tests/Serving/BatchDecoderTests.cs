@@ -290,5 +290,14 @@ public sealed class BatchDecoderTests
             Assert.Equal(alone[i].Select(g => g.Tokens), got[i].Select(g => g.Tokens));
             for (var c = 0; c < 2; c++) Assert.Equal(alone[i][c].LogProbs, got[i][c].LogProbs, (x, y) => Math.Abs(x - y) < 1e-4f);
         }
+
+        // And in one join, a new prompt, one that reuses a kept start, and one that is a strict start of a kept prompt
+        // (it reuses all but its last token) each get what they get alone
+        int[][] together = [[tokenizer.Bos, .. tokenizer.Encode("hello world hello")], [tokenizer.Bos, .. tokenizer.Encode(shared + "*2=112")], prompts[1][..33]];
+        var aloneTogether = together.Select(p => new LocalPolicy(generator, prefixCache: 0).Generate(p, 1, options)).ToArray();
+        var requests = together.Select(p => decoder.Add(p, 1, options)).ToArray();
+        while (decoder.Busy) decoder.Step();
+        Assert.Equal(65L + 31 + 32, decoder.PrefixTokensReused);
+        for (var i = 0; i < together.Length; i++) Assert.Equal(aloneTogether[i][0].Tokens, (await requests[i].Done)[0].Tokens);
     }
 }
