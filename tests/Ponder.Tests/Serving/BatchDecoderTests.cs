@@ -11,6 +11,24 @@ namespace Ponder.Tests.Serving;
 /// </summary>
 public sealed class BatchDecoderTests
 {
+    /// <summary>A random policy (attention matters) over the test characters, without EOS.</summary>
+    private sealed class RandomPolicy : IDisposable
+    {
+        private readonly Transformer _model;
+
+        public RandomPolicy()
+        {
+            _model = TinyModels.Model(Tokenizer.VocabSize);
+            Generator = new Generator(_model, Tokenizer);
+        }
+
+        public TestCharTokenizer Tokenizer { get; } = TestCharTokenizer.WithoutEos();
+
+        public Generator Generator { get; }
+
+        public void Dispose() => _model.Dispose();
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
@@ -61,9 +79,8 @@ public sealed class BatchDecoderTests
     public async Task Requests_that_join_the_batch_at_different_steps_get_what_each_gets_alone()
     {
         // Given a random policy (attention matters) and three requests with different prompts and sampling settings
-        var tokenizer = TestCharTokenizer.WithoutEos();
-        using var model = TinyModels.Model(tokenizer.VocabSize);
-        var generator = new Generator(model, tokenizer);
+        using var policy = new RandomPolicy();
+        var (tokenizer, generator) = (policy.Tokenizer, policy.Generator);
         (int[] Prompt, int N, SamplingOptions Options)[] requests =
         [
             ([tokenizer.Bos, .. tokenizer.Encode("hello world")], 3, new SamplingOptions { Temperature = 1, MaxNewTokens = 20, Seed = 1 }),
@@ -96,9 +113,8 @@ public sealed class BatchDecoderTests
     [Fact]
     public async Task A_cancelled_request_leaves_the_batch_and_the_others_finish()
     {
-        var tokenizer = TestCharTokenizer.WithoutEos();
-        using var model = TinyModels.Model(tokenizer.VocabSize);
-        var generator = new Generator(model, tokenizer);
+        using var policy = new RandomPolicy();
+        var (tokenizer, generator) = (policy.Tokenizer, policy.Generator);
         int[] prompt = [tokenizer.Bos, .. tokenizer.Encode("abc")];
         var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 40, Seed = 3 };
         using var leave = new CancellationTokenSource();
@@ -120,9 +136,8 @@ public sealed class BatchDecoderTests
     [Fact]
     public async Task A_request_that_fails_on_its_own_fails_alone_and_the_batch_goes_on()
     {
-        var tokenizer = TestCharTokenizer.WithoutEos();
-        using var model = TinyModels.Model(tokenizer.VocabSize);
-        var generator = new Generator(model, tokenizer);
+        using var policy = new RandomPolicy();
+        var (tokenizer, generator) = (policy.Tokenizer, policy.Generator);
         int[] prompt = [tokenizer.Bos, .. tokenizer.Encode("abc")];
         var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 30, Seed = 6 };
         using var decoder = new BatchDecoder(generator, maxRows: 8, reportEvery: 4);
@@ -141,9 +156,8 @@ public sealed class BatchDecoderTests
     public async Task A_long_prompt_is_prefilled_a_chunk_a_step_while_the_batch_decodes_and_gets_what_it_gets_whole()
     {
         // Given a random policy, a request decoding, and what a long-prompt request gets with its prompt prefilled whole
-        var tokenizer = TestCharTokenizer.WithoutEos();
-        using var model = TinyModels.Model(tokenizer.VocabSize);
-        var generator = new Generator(model, tokenizer);
+        using var policy = new RandomPolicy();
+        var (tokenizer, generator) = (policy.Tokenizer, policy.Generator);
         int[] shortPrompt = [tokenizer.Bos, .. tokenizer.Encode("ab")];
         int[] longPrompt = [tokenizer.Bos, .. tokenizer.Encode(string.Concat(Enumerable.Repeat("12+34=46 ", 6)))];    // 55 tokens
         var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 30, Seed = 5 };
@@ -189,9 +203,8 @@ public sealed class BatchDecoderTests
     [Fact]
     public void A_long_prompt_into_an_empty_batch_is_prefilled_in_chunks_too()
     {
-        var tokenizer = TestCharTokenizer.WithoutEos();
-        using var model = TinyModels.Model(tokenizer.VocabSize);
-        var generator = new Generator(model, tokenizer);
+        using var policy = new RandomPolicy();
+        var (tokenizer, generator) = (policy.Tokenizer, policy.Generator);
         int[] prompt = [tokenizer.Bos, .. tokenizer.Encode(string.Concat(Enumerable.Repeat("7*8=56 ", 5)))];        // 36 tokens
         var options = new SamplingOptions { Temperature = 0, MaxNewTokens = 12 };
 
@@ -205,9 +218,8 @@ public sealed class BatchDecoderTests
     public async Task A_long_prompt_whose_rows_join_over_several_steps_is_prefilled_once()
     {
         // Given a batch of two rows, one decoding a short request, and a long request for two continuations
-        var tokenizer = TestCharTokenizer.WithoutEos();
-        using var model = TinyModels.Model(tokenizer.VocabSize);
-        var generator = new Generator(model, tokenizer);
+        using var policy = new RandomPolicy();
+        var (tokenizer, generator) = (policy.Tokenizer, policy.Generator);
         int[] shortPrompt = [tokenizer.Bos, .. tokenizer.Encode("ab")];
         int[] longPrompt = [tokenizer.Bos, .. tokenizer.Encode(string.Concat(Enumerable.Repeat("12+34=46 ", 6)))];    // 55 tokens
         var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 12, Seed = 8 };
@@ -235,9 +247,8 @@ public sealed class BatchDecoderTests
     {
         // Given four requests whose prompts run from 3 to 61 tokens, joining an empty batch at once (prefilled in groups
         // of similar length and joined)
-        var tokenizer = TestCharTokenizer.WithoutEos();
-        using var model = TinyModels.Model(tokenizer.VocabSize);
-        var generator = new Generator(model, tokenizer);
+        using var policy = new RandomPolicy();
+        var (tokenizer, generator) = (policy.Tokenizer, policy.Generator);
         string[] texts = ["ab", string.Concat(Enumerable.Repeat("12+34=46 ", 6)) + "7*8=56", "abc", "hello wor"];
         var prompts = texts.Select(t => (int[])[tokenizer.Bos, .. tokenizer.Encode(t)]).ToArray();
         var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 15, Seed = 11 };
@@ -262,9 +273,8 @@ public sealed class BatchDecoderTests
     public async Task A_prompt_that_starts_with_a_recent_one_reuses_its_keys_and_gets_what_it_gets_alone()
     {
         // Given a random policy and three prompts: two that share their first 31 tokens, and the first again
-        var tokenizer = TestCharTokenizer.WithoutEos();
-        using var model = TinyModels.Model(tokenizer.VocabSize);
-        var generator = new Generator(model, tokenizer);
+        using var policy = new RandomPolicy();
+        var (tokenizer, generator) = (policy.Tokenizer, policy.Generator);
         var shared = string.Concat(Enumerable.Repeat("12+34=46 ", 3)) + "7*8";                                   // 30 characters
         int[][] prompts = [[tokenizer.Bos, .. tokenizer.Encode(shared + "=56")], [tokenizer.Bos, .. tokenizer.Encode(shared + "+1=57")], [tokenizer.Bos, .. tokenizer.Encode(shared + "=56")]];
         var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 20, Seed = 12 };
