@@ -194,12 +194,21 @@ internal sealed class BatchDecoder : IDisposable
         }
         try
         {
+            // A start kept from an earlier prompt is taken first (the whole prompt, if it was kept whole).
+            if (_chunkedState is null && Reusable(head.Prompt) is var (kept, tokens))
+            {
+                _chunkedState = tokens == head.Prompt.Length ? kept.Fork(new int[1]) : kept.Head(tokens, head.Prompt.Length - tokens + ReserveColumns);
+                _chunkedDone = tokens;
+                PrefixTokensReused += tokens;
+                if (_chunkedDone == head.Prompt.Length) return;
+            }
             var piece = head.Prompt.AsSpan(_chunkedDone, Math.Min(PrefillChunk, head.Prompt.Length - _chunkedDone)).ToArray();
             // The first chunk's cache has room for the whole prompt and the batch's reserve: no reallocation per chunk.
             if (_chunkedState is null) _chunkedState = _generator.Prefill([piece], head.Prompt.Length - piece.Length + ReserveColumns);
             else _generator.Append(_chunkedState, [piece]);
             _chunkedDone += piece.Length;
             PrefillChunks++;
+            if (_chunkedDone == head.Prompt.Length) KeepAll([head.Prompt], _chunkedState, [0]);
         }
         catch (Exception e)
         {

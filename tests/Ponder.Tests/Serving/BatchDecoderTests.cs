@@ -310,4 +310,33 @@ public sealed class BatchDecoderTests
         Assert.Equal(65L + 31 + 32, decoder.PrefixTokensReused);
         for (var i = 0; i < together.Length; i++) Assert.Equal(aloneTogether[i][0].Tokens, (await requests[i].Done)[0].Tokens);
     }
+
+    [Fact]
+    public async Task Long_prompts_prefilled_in_chunks_are_kept_and_reused_too()
+    {
+        // Given a decoder with chunks of 16 tokens, a 55-token prompt, one that extends it, and the first again
+        using var policy = new RandomPolicy();
+        var (tokenizer, generator) = (policy.Tokenizer, policy.Generator);
+        int[] first = [tokenizer.Bos, .. tokenizer.Encode(string.Concat(Enumerable.Repeat("12+34=46 ", 6)))];          // 55 tokens
+        int[][] prompts = [first, [.. first, .. tokenizer.Encode("7*8")], first];
+        var options = new SamplingOptions { Temperature = 1, MaxNewTokens = 10, Seed = 13 };
+        var alone = prompts.Select(p => new LocalPolicy(generator, prefillChunk: 0, prefixCache: 0).Generate(p, 1, options)).ToArray();
+        using var decoder = new BatchDecoder(generator, maxRows: 4, prefillChunk: 16);
+
+        // When they come one after another
+        var seen = new List<(long Chunks, long Reused)>();
+        var got = new List<int[]>();
+        foreach (var prompt in prompts)
+        {
+            var request = decoder.Add(prompt, 1, options);
+            while (decoder.Busy) decoder.Step();
+            got.Add((await request.Done)[0].Tokens);
+            seen.Add((decoder.PrefillChunks, decoder.PrefixTokensReused));
+        }
+
+        // Then the first takes four chunks, the second reuses its 55 tokens and prefills the other 3 in one chunk, the
+        // third reuses it whole; each gets what it gets prefilled whole
+        Assert.Equal([(4L, 0L), (5L, 55L), (5L, 110L)], seen);
+        for (var i = 0; i < prompts.Length; i++) Assert.Equal(alone[i][0].Tokens, got[i]);
+    }
 }
