@@ -124,12 +124,7 @@ public sealed class KvCache : IDisposable
         Tensor Take(Tensor t, int dim)
         {
             var picked = t.narrow(dim, 0, length).index_select(0, index);
-            if (capacity == length) return picked.contiguous().DetachFromDisposeScope();
-            var shape = picked.shape.ToArray();
-            shape[dim] = capacity;
-            var whole = zeros(shape, t.dtype, t.device);
-            whole.narrow(dim, 0, length).copy_(picked);
-            return whole.DetachFromDisposeScope();
+            return capacity == length ? picked.contiguous().DetachFromDisposeScope() : Widened(picked, dim, capacity);
         }
         var keys = _keys.Select(k => Take(k, 2)).ToArray();                                        // (B', nkv, C, hs)
         var values = _values.Select(v => Take(v, 2)).ToArray();                                    // (B', nkv, C, hs)
@@ -154,14 +149,7 @@ public sealed class KvCache : IDisposable
         using var noGrad = no_grad();
         if (!_valid.narrow(1, 0, columns).all().item<bool>()) throw new InvalidOperationException("Head needs columns that all hold real tokens.");
         var capacity = columns + room;
-        Tensor Take(Tensor t, int dim)
-        {
-            var shape = t.shape.ToArray();
-            shape[dim] = capacity;
-            var whole = zeros(shape, t.dtype, t.device);
-            whole.narrow(dim, 0, columns).copy_(t.narrow(dim, 0, columns));
-            return whole.DetachFromDisposeScope();
-        }
+        Tensor Take(Tensor t, int dim) => Widened(t.narrow(dim, 0, columns), dim, capacity);
         var keys = _keys.Select(k => Take(k, 2)).ToArray();                                        // (1, nkv, C, hs)
         var values = _values.Select(v => Take(v, 2)).ToArray();                                    // (1, nkv, C, hs)
         var valid = Take(_valid, 1);                                                               // (1, C)
@@ -447,12 +435,19 @@ public sealed class KvCache : IDisposable
 
     private static Tensor Grow(Tensor t, int dim, int columns)
     {
-        var shape = t.shape.ToArray();
-        shape[dim] = columns;
-        var grown = zeros(shape, t.dtype, t.device);
-        grown.narrow(dim, 0, t.shape[dim]).copy_(t);
+        var grown = Widened(t, dim, columns);
         t.Dispose();
-        return grown.DetachFromDisposeScope();
+        return grown;
+    }
+
+    // A zeroed buffer shaped like `t` but `capacity` long along `dim`, with `t` copied at its front (detached from the scope).
+    private static Tensor Widened(Tensor t, int dim, int capacity)
+    {
+        var shape = t.shape.ToArray();
+        shape[dim] = capacity;
+        var whole = zeros(shape, t.dtype, t.device);
+        whole.narrow(dim, 0, t.shape[dim]).copy_(t);
+        return whole.DetachFromDisposeScope();
     }
 
     public void Dispose()
