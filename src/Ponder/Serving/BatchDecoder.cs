@@ -197,9 +197,7 @@ internal sealed class BatchDecoder : IDisposable
             // A start kept from an earlier prompt is taken first (the whole prompt, if it was kept whole).
             if (_chunkedState is null && Reusable(head.Prompt) is var (kept, tokens))
             {
-                _chunkedState = tokens == head.Prompt.Length ? kept.Fork(new int[1]) : kept.Head(tokens, head.Prompt.Length - tokens + ReserveColumns);
-                _chunkedDone = tokens;
-                PrefixTokensReused += tokens;
+                (_chunkedState, _chunkedDone) = (FromKept(kept, tokens, head.Prompt.Length, ReserveColumns), tokens);
                 if (_chunkedDone == head.Prompt.Length) return;
             }
             var piece = head.Prompt.AsSpan(_chunkedDone, Math.Min(PrefillChunk, head.Prompt.Length - _chunkedDone)).ToArray();
@@ -213,9 +211,7 @@ internal sealed class BatchDecoder : IDisposable
         catch (Exception e)
         {
             head.Fail(e);
-            var waiting = _pending.Where(r => !ReferenceEquals(r, head)).ToArray();
-            _pending.Clear();
-            foreach (var request in waiting) _pending.Enqueue(request);
+            KeepWaiting(r => !ReferenceEquals(r, head));
             DropChunked();
         }
     }
@@ -232,12 +228,7 @@ internal sealed class BatchDecoder : IDisposable
         foreach (var request in _rows.Select(r => r.Request).Concat(_pending).Distinct().Where(r => r.Cancellation.IsCancellationRequested).ToArray())
             request.Cancel(request.Cancellation);
         if (_chunked is { Done.IsCompleted: true }) DropChunked();
-        if (_pending.Any(r => r.Done.IsCompleted))
-        {
-            var waiting = _pending.Where(r => !r.Done.IsCompleted).ToArray();
-            _pending.Clear();
-            foreach (var request in waiting) _pending.Enqueue(request);
-        }
+        if (_pending.Any(r => r.Done.IsCompleted)) KeepWaiting(r => !r.Done.IsCompleted);
         if (_state is not null && _rows.All(r => r.Finish is not null)) Reset();
     }
 
@@ -307,8 +298,13 @@ internal sealed class BatchDecoder : IDisposable
             request.Joined += take;
             room -= take;
         }
-        if (joining.Count == 0) return;
-        var waiting = _pending.Where(r => r.Joined < r.N).ToArray();
+        if (joining.Count > 0) KeepWaiting(r => r.Joined < r.N);
+    }
+
+    // Keeps in the queue, in order, only the waiting requests that `keep` accepts.
+    private void KeepWaiting(Func<Request, bool> keep)
+    {
+        var waiting = _pending.Where(keep).ToArray();
         _pending.Clear();
         foreach (var request in waiting) _pending.Enqueue(request);
     }
@@ -367,11 +363,9 @@ internal sealed class BatchDecoder : IDisposable
             for (var i = 0; i < prompts.Count; i++)
             {
                 if (reuse[i] is not var (kept, tokens)) continue;
-                var exact = tokens == prompts[i].Length;
-                var state = exact ? kept.Fork(new int[1]) : kept.Head(tokens, prompts[i].Length - tokens);
+                var state = FromKept(kept, tokens, prompts[i].Length, 0);
                 parts.Add((state, [0]));
-                if (!exact) _generator.Append(state, [prompts[i][tokens..]]);
-                PrefixTokensReused += tokens;
+                if (tokens < prompts[i].Length) _generator.Append(state, [prompts[i][tokens..]]);
                 rowOf[i] = next++;
             }
             var fresh = parts.Count == 1 ? parts[0].State : DecodeState.Join(parts);
@@ -399,11 +393,17 @@ internal sealed class BatchDecoder : IDisposable
             var usable = common == kept.Length && common == prompt.Length ? common : Math.Min(common, prompt.Length - 1);
             if (usable > tokens) (best, tokens) = (e, usable);
         }
-        if (best < 0 || tokens < MinPrefix) return null;
-        var entry = _prefixes[best];
-        _prefixes.RemoveAt(best);
-        _prefixes.Add(entry);
-        return (entry.State, tokens);
+        return best < 0 || tokens < MinPrefix ? null : (Touch(best), tokens);
+    }
+
+    // A state holding the first `tokens` of a kept prompt, to continue a prompt of `length` tokens that starts with them:
+    // the kept state itself copied when it is that whole prompt (its logits come along), else its start with room for the
+    // rest and `room` more (append the rest before sampling).
+    private DecodeState FromKept(DecodeState kept, int tokens, int length, int room)
+    {
+        var state = tokens == length ? kept.Fork(new int[1]) : kept.Head(tokens, length - tokens + room);
+        PrefixTokensReused += tokens;
+        return state;
     }
 
     // Keeps the last PrefixCache prompts' keys (rows of `state`); best effort: a failure (out of memory) empties the cache
@@ -420,6 +420,15 @@ internal sealed class BatchDecoder : IDisposable
         }
     }
 
+    // Makes kept entry `index` the most recently used; its state.
+    private DecodeState Touch(int index)
+    {
+        var entry = _prefixes[index];
+        _prefixes.RemoveAt(index);
+        _prefixes.Add(entry);
+        return entry.State;
+    }
+
     private void DropPrefixes()
     {
         foreach (var (_, kept) in _prefixes) kept.Dispose();
@@ -433,9 +442,7 @@ internal sealed class BatchDecoder : IDisposable
         var same = _prefixes.FindIndex(p => p.Prompt.AsSpan().SequenceEqual(prompt));
         if (same >= 0)
         {
-            var entry = _prefixes[same];
-            _prefixes.RemoveAt(same);
-            _prefixes.Add(entry);
+            Touch(same);
             return;
         }
         _prefixes.Add(([.. prompt], DecodeState.Join([(state, [row])])));
