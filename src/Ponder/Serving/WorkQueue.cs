@@ -80,13 +80,7 @@ internal sealed class WorkQueue : IAsyncDisposable
         var job = new Job(work, null, cancellation, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!Enter(job)) return null;
         // A search whose client goes away while it waits frees its place at once (it may wait behind long searches).
-        job.Registration = cancellation.Register(() =>
-        {
-            if (!job.Claim()) return;
-            Interlocked.Decrement(ref _waitingSearches);
-            Interlocked.Increment(ref _cancelled);
-            job.Done.TrySetCanceled(cancellation);
-        });
+        job.Registration = cancellation.Register(() => CancelWaiting(job, cancellation));
         return job.Done.Task;
     }
 
@@ -108,7 +102,7 @@ internal sealed class WorkQueue : IAsyncDisposable
 
     private bool Enter(Job job)
     {
-        ref var waiting = ref job.Sampling is null ? ref _waitingSearches : ref _waiting;
+        ref var waiting = ref WaitingOf(job);
         if (Interlocked.Increment(ref waiting) > _capacity)
         {
             Interlocked.Decrement(ref waiting);
@@ -268,6 +262,19 @@ internal sealed class WorkQueue : IAsyncDisposable
         }
     }
 
+    // The count a job waits in: sampling requests and searches each have their own.
+    private ref int WaitingOf(Job job) => ref job.Sampling is null ? ref _waitingSearches : ref _waiting;
+
+    // Takes a job that has not started out of the waiting ones as cancelled (once: a job already claimed is left alone).
+    private void CancelWaiting(Job job, CancellationToken token)
+    {
+        if (!job.Claim()) return;
+        Interlocked.Decrement(ref WaitingOf(job));
+        Interlocked.Increment(ref _cancelled);
+        job.Done.TrySetCanceled(token);
+        job.Sampling?.Result.TrySetCanceled(token);
+    }
+
     private async Task RunJobAsync(Job job)
     {
         if (!job.Claim()) return;                            // its client went away while it waited (already settled)
@@ -322,12 +329,8 @@ internal sealed class WorkQueue : IAsyncDisposable
             {
                 while (_channel.Reader.TryRead(out var job) || _searches.Reader.TryRead(out job))
                 {
-                    if (!job.Claim()) continue;
                     job.Registration.Dispose();
-                    Interlocked.Decrement(ref job.Sampling is null ? ref _waitingSearches : ref _waiting);
-                    Interlocked.Increment(ref _cancelled);
-                    job.Done.TrySetCanceled();
-                    job.Sampling?.Result.TrySetCanceled();
+                    CancelWaiting(job, CancellationToken.None);
                 }
                 _stopping.Dispose();
             }
