@@ -60,8 +60,9 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
         var o = options;
         Validate(o);
         var file = o.PairsFile is null ? null : PreferencePair.ReadFile(o.PairsFile);
+        var fileHash = o.PairsFile is null ? null : Sha256(o.PairsFile);          // of the file as read, once: every checkpoint records it
         var saved = o.Resume ? Resumption.Require(o.Out, "dpo") : null;
-        if (saved?.Extra?.GetValueOrDefault("pairs_file_sha256") is { } hash && o.PairsFile is not null && Sha256(o.PairsFile) != hash)
+        if (saved?.Extra?.GetValueOrDefault("pairs_file_sha256") is { } hash && fileHash is not null && fileHash != hash)
             throw new InvalidDataException($"{o.PairsFile}: the preference file has changed since the run in '{o.Out}' started; a resumed run draws the pairs it started with");
         if (saved?.Extra?.GetValueOrDefault("pairs") is { } pairsOfRun && pairsOfRun != Name(o.Pairs))
             throw new InvalidDataException($"checkpoint '{o.Out}': it is a DPO run on {pairsOfRun} pairs; resume it with --pairs {pairsOfRun}");
@@ -157,7 +158,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             }
             bool stop = cancel.IsCancellationRequested;                 // read once: a stop asked for is always saved
             if ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || step == o.Steps || stop)
-                Save(model, tokenizer, task, optimizer, init, step);
+                Save(model, tokenizer, task, optimizer, init, step, fileHash);
             if (stop) return step < o.Steps;
         }
         return false;
@@ -277,7 +278,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
     private int[]? _order;
     private int _orderPass = -1;
 
-    private void Save(Transformer model, ITokenizer tokenizer, ITask task, AdamW optimizer, string init, long step)
+    private void Save(Transformer model, ITokenizer tokenizer, ITask task, AdamW optimizer, string init, long step, string? pairsFileHash)
     {
         var o = options;
         var extra = new Dictionary<string, string>
@@ -298,7 +299,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
             ["dpop_lambda"] = o.DpopLambda.ToString("R", CultureInfo.InvariantCulture),
             ["total_steps"] = o.Steps.ToString(CultureInfo.InvariantCulture),
         };
-        if (o.PairsFile is not null) (extra["pairs_file"], extra["pairs_file_sha256"]) = (Path.GetFullPath(o.PairsFile), Sha256(o.PairsFile));
+        if (o.PairsFile is not null) (extra["pairs_file"], extra["pairs_file_sha256"]) = (Path.GetFullPath(o.PairsFile), pairsFileHash!);
         Checkpoint.Save(o.Out, model.Config, model, tokenizer,
             new CheckpointState { Task = task.Name, Step = step, Seed = o.Seed, Kind = "policy", Extra = extra, HasOptimizerState = true }, optimizer.State());
     }
