@@ -49,7 +49,7 @@ public sealed class Generator
     public Generator Taking(ModelTurns turns) => new(_model, _tokenizer) { Turns = turns ?? throw new ArgumentNullException(nameof(turns)) };
 
     // This thread's turn at the model until disposed (none without Turns).
-    private ModelTurns.Turn Turn() => Turns is null ? default : Turns.Take();
+    private ModelTurns.Turn Turn() => ModelTurns.TakeOrNone(Turns);
 
     /// <summary>Real tokens run through the model in parallel (prompts in <see cref="Prefill"/>, <see cref="Append"/>), summed over rows.</summary>
     public long PrefillTokens { get; private set; }

@@ -43,6 +43,9 @@ public sealed class ModelTurns
         return new Turn(this);
     }
 
+    /// <summary>This thread's turn at <paramref name="turns"/> until disposed, or none (the default value) without turns.</summary>
+    public static Turn TakeOrNone(ModelTurns? turns) => turns is null ? default : turns.Take();
+
     /// <summary>Threads waiting for a turn now (tests).</summary>
     internal int Waiting
     {

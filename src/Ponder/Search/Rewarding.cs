@@ -41,5 +41,5 @@ internal static class Rewarding
     }
 
     // The context's turn at the cores for one reward call (none without RewardTurns).
-    private static Policy.ModelTurns.Turn Turn(SearchContext context) => context.RewardTurns is null ? default : context.RewardTurns.Take();
+    private static Policy.ModelTurns.Turn Turn(SearchContext context) => Policy.ModelTurns.TakeOrNone(context.RewardTurns);
 }

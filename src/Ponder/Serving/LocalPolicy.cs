@@ -59,15 +59,18 @@ public sealed class LocalPolicy : ICompletionPolicy
         Action<int, string>? progress = null, CancellationToken cancellation = default, int topLogProbs = 0)
     {
         cancellation.ThrowIfCancellationRequested();
-        using var decoder = new BatchDecoder(Generator, MaxBatch, PieceTokens, prefillChunk: PrefillChunk, prefixCache: 0);   // one request: nothing to reuse
+        using var decoder = NewDecoder(keepPrefixes: false);                        // one request: nothing to reuse
         var request = decoder.Add(prompt, n, options, progress is null ? null : (row, sofar) => progress(row, sofar.Text), cancellation, topLogProbs: topLogProbs);
         while (!request.Done.IsCompleted) decoder.Step();
         if (request.Done.IsCanceled) cancellation.ThrowIfCancellationRequested();
         return request.Done.GetAwaiter().GetResult();
     }
 
-    /// <summary>A continuous-batching decoder over this policy's generator, with its batch limit and report interval.</summary>
-    internal BatchDecoder NewDecoder() => new(Generator, MaxBatch, PieceTokens, prefillChunk: PrefillChunk, prefixCache: PrefixCache);
+    /// <summary>
+    /// A continuous-batching decoder over this policy's generator, with its batch limit, report interval, prefill chunk
+    /// and (unless told to keep none) prefix cache.
+    /// </summary>
+    internal BatchDecoder NewDecoder(bool keepPrefixes = true) => new(Generator, MaxBatch, PieceTokens, prefillChunk: PrefillChunk, prefixCache: keepPrefixes ? PrefixCache : 0);
 
     /// <summary>This policy on a generator of its own over the same model, taking <paramref name="turns"/> at it.</summary>
     internal LocalPolicy Taking(ModelTurns turns) => new(Generator.Taking(turns), MaxBatch, PieceTokens, PrefillChunk, PrefixCache);
@@ -100,7 +103,7 @@ public sealed class LocalPolicy : ICompletionPolicy
         var (alternatives, alternativeValues) = (new long[own.Length * k], new float[own.Length * k]);
         if (ids.Length > 1)
         {
-            using var turn = Generator.Turns is null ? default : Generator.Turns.Take();
+            using var turn = ModelTurns.TakeOrNone(Generator.Turns);
             using var inference = TorchSharp.torch.inference_mode();
             using var scope = TorchSharp.torch.NewDisposeScope();
             var device = model.Device;
