@@ -1,5 +1,4 @@
 using Ponder.Policy;
-using Ponder.Tasks;
 
 namespace Ponder.Bench;
 
@@ -15,24 +14,14 @@ internal static class PairedDecode
 {
     public static void Run(Transformer model, ITokenizer tokenizer, string task, double roundSeconds, int rounds, Func<double, double> peakOver)
     {
-        var prompts = TaskRegistry.Create(task).Problems(Split.Test, 64, 0).Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();
-        var generator = new Generator(model, tokenizer);
-        var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 64, Seed = 1, IgnoreEos = true };
-        generator.Generate(prompts, options);                                                   // warm-up
+        var decode = new FixedLengthDecode(model, tokenizer, task);
+        decode.WarmUp();
         var flops = model.FlopsPerToken(64);
         var readings = new List<(double Peak, double Rate)>();
         for (var round = 0; round < rounds; round++)
         {
             var peak = peakOver(roundSeconds / 2);
-            var (tokens, seconds) = (0L, 0.0);
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (clock.Elapsed.TotalSeconds < roundSeconds)
-            {
-                generator.ResetCounters();
-                generator.Generate(prompts, options);
-                (tokens, seconds) = (tokens + generator.DecodeTokens, seconds + generator.DecodeTime.TotalSeconds);
-            }
-            readings.Add((peak, tokens / seconds));
+            readings.Add((peak, decode.Round(roundSeconds).Decode));
         }
         var fractions = readings.Select(r => r.Rate * flops / r.Peak).Order().ToList();
         double Quantile(IReadOnlyList<double> sorted, double q) => sorted[(int)Math.Round(q * (sorted.Count - 1))];

@@ -1,5 +1,4 @@
 using Ponder.Policy;
-using Ponder.Tasks;
 
 namespace Ponder.Bench;
 
@@ -37,9 +36,7 @@ internal static class RowClaims
     private static void Alternate(Transformer model, ITokenizer tokenizer, string task, double seconds, double peak, Func<string, double> peakAgain, int rounds,
         string[] names, Action<bool> set)
     {
-        var prompts = TaskRegistry.Create(task).Problems(Split.Test, 64, 0).Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList();
-        var generator = new Generator(model, tokenizer);
-        var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 64, Seed = 1, IgnoreEos = true };
+        var decode = new FixedLengthDecode(model, tokenizer, task);
         bool[] schedules = [false, true];
         var rates = schedules.Select(_ => new List<double>()).ToArray();
         var whole = schedules.Select(_ => new List<double>()).ToArray();           // end to end: prefill included
@@ -48,16 +45,9 @@ internal static class RowClaims
             for (var i = 0; i < schedules.Length; i++)
             {
                 set(schedules[i]);
-                var (tokens, decodeSeconds) = (0L, 0.0);
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                while (clock.Elapsed.TotalSeconds < roundSeconds)
-                {
-                    generator.ResetCounters();
-                    generator.Generate(prompts, options);
-                    (tokens, decodeSeconds) = (tokens + generator.DecodeTokens, decodeSeconds + generator.DecodeTime.TotalSeconds);
-                }
-                rates[i].Add(tokens / decodeSeconds);
-                whole[i].Add(tokens / clock.Elapsed.TotalSeconds);
+                var (alone, endToEnd) = decode.Round(roundSeconds);
+                rates[i].Add(alone);
+                whole[i].Add(endToEnd);
             }
         set(true);
         peak = Math.Max(peak, peakAgain(" again, after the rounds"));              // other jobs only ever slow a reading down
