@@ -217,9 +217,7 @@ public sealed class ShutdownTests : IDisposable
     public async Task Stopping_the_server_stops_a_long_search_and_answers_it_503()
     {
         // Given a server whose high effort is a search far longer than the test, and a request running it
-        string checkpoint = TinyServedModel.Save(_dir, maxPositions: 160, endless: true);
-        var server = await TinyServedModel.Serve(TinyServedModel.Load(checkpoint),
-            new Ponder.Serving.ServerOptions { Effort = new Ponder.Serving.EffortSettings { High = Ponder.Serving.EffortPlan.Parse("best-of-n:1000000") } });
+        var server = await TinyServedModel.ServeEndlessSearch(_dir);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
         var request = ServerFixture.PostAsync(http, server, "chat/completions", ServerFixture.Chat("\"reasoning_effort\": \"high\""));
         await Task.Delay(500);

@@ -14,9 +14,7 @@ public sealed class SearchBesideBatchTests : IDisposable
     public async Task Plain_requests_are_answered_while_a_long_search_runs()
     {
         // Given a server whose high effort is a search far longer than the test, running one
-        string checkpoint = TinyServedModel.Save(_dir, maxPositions: 160, endless: true);
-        await using var server = await TinyServedModel.Serve(TinyServedModel.Load(checkpoint),
-            new ServerOptions { Effort = new EffortSettings { High = EffortPlan.Parse("best-of-n:1000000") } });
+        await using var server = await TinyServedModel.ServeEndlessSearch(_dir);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
         var search = ServerFixture.PostAsync(http, server, "chat/completions", Search);
         await Until(() => server.Queue.Searching == 1);
@@ -55,9 +53,7 @@ public sealed class SearchBesideBatchTests : IDisposable
     public async Task Searches_wait_in_a_limit_of_their_own_and_one_whose_client_leaves_frees_its_place()
     {
         // Given a server that lets one request wait, running an endless search with another one waiting behind it
-        string checkpoint = TinyServedModel.Save(_dir, maxPositions: 160, endless: true);
-        await using var server = await TinyServedModel.Serve(TinyServedModel.Load(checkpoint),
-            new ServerOptions { MaxQueue = 1, Effort = new EffortSettings { High = EffortPlan.Parse("best-of-n:1000000") } });
+        await using var server = await TinyServedModel.ServeEndlessSearch(_dir, maxQueue: 1);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
         var running = ServerFixture.PostAsync(http, server, "chat/completions", Search);
         await Until(() => server.Queue.Searching == 1);

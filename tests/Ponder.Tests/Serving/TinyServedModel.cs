@@ -48,6 +48,16 @@ internal static class TinyServedModel
     public static Task<PonderServer> Serve(LocalPolicy policy, ServerOptions? options = null) =>
         PonderServer.StartAsync(policy, (options ?? new ServerOptions()) with { Host = "127.0.0.1", Port = 0, ModelName = "tiny" });
 
+    /// <summary>
+    /// A server of the endless policy whose high effort is a search far longer than any test (a million samples), with
+    /// at most <paramref name="maxQueue"/> requests waiting (default: the server's); dispose it to stop.
+    /// </summary>
+    public static Task<PonderServer> ServeEndlessSearch(TempDirectory dir, int? maxQueue = null)
+    {
+        var options = new ServerOptions { Effort = new EffortSettings { High = EffortPlan.Parse("best-of-n:1000000") } };
+        return Serve(Load(Save(dir, maxPositions: 160, endless: true)), maxQueue is { } limit ? options with { MaxQueue = limit } : options);
+    }
+
     /// <summary>Head weights (V, C): column <c>i</c> holds the next-token logits after token <c>i</c> (one-hot hidden state).</summary>
     private static float[] Head(CharTokenizer tokenizer, bool endless)
     {
