@@ -31,7 +31,9 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
         string policyId = PolicyIdentity.Of(o.Policy);
         var policy = LoadedPolicy.Load(o.Policy, device);
         var (labels, reused) = LabelCache.LoadOrCreate(o.LabelPath,
-            new LabelRequest(task.Name, policyId, o.Labels, o.Kind == RewardModelKind.Orm ? null : o.Labelling.K, o.Labelling.Seed, o.Labelling.Problems, o.Labelling.Samples),
+            // Gold labels have no k (their header says 0), and an ORM needs only outcomes: either takes a file of any k.
+            new LabelRequest(task.Name, policyId, o.Labels, o.Kind == RewardModelKind.Orm || o.Labels == LabelSource.Gold ? null : o.Labelling.K,
+                o.Labelling.Seed, o.Labelling.Problems, o.Labelling.Samples, o.Labelling.Temperature, o.Labelling.MaxSteps),
             () => MakeLabels(policy, task, policyId, progress));
         Report(progress, 0, $"labels: {labels.Solutions.Count} solutions {(reused ? "reused from" : "written to")} {o.LabelPath} " +
             $"(cost when made: {labels.Header.Cost.SampledTokens + labels.Header.Cost.RolloutTokens} tokens decoded, {labels.Header.Cost.Seconds:F1}s)");

@@ -44,13 +44,14 @@ public static class LabelCache
         if (lines.Length == 0 || lines.All(string.IsNullOrWhiteSpace)) throw Bad(path, "empty label file");
         var header = Parse<LabelHeader>(path, lines[0], 1);
         if (header?.Format != LabelHeader.CurrentFormat) throw Bad(path, $"not a label file (first line has no \"format\": \"{LabelHeader.CurrentFormat}\")");
+        if (header.Count < 0) throw Bad(path, $"the header's count {header.Count} is negative");
         if (request is not null) Check(path, header, request);
         var solutions = new List<LabeledSolution>(header.Count);
         for (int i = 1; i < lines.Length; i++)
         {
             if (lines[i].Length == 0) continue;
             var s = Parse<LabeledSolution>(path, lines[i], i + 1);
-            if (s?.Problem is null || s.Steps is null || s.Labels is null)
+            if (s?.Problem?.Prompt is null || s.Problem.Answer is null || s.Steps is null || s.Labels is null)
                 throw Bad(path, $"line {i + 1} is not a labelled solution (truncated?)");
             if (s.Steps.Count != s.Labels.Count)
                 throw Bad(path, $"line {i + 1} has {s.Steps.Count} steps but {s.Labels.Count} labels");
@@ -72,7 +73,13 @@ public static class LabelCache
         if ((r.K is { } k && h.K != k) || h.Seed != r.Seed || h.Problems != r.Problems || h.Samples != r.Samples)
             throw Bad(path, $"labels were made with k={h.K}, seed {h.Seed}, {h.Problems} problems × {h.Samples} samples; " +
                 $"this run asks for k={r.K?.ToString() ?? "any"}, seed {r.Seed}, {r.Problems} problems × {r.Samples} samples{hint}");
+        var (temperature, maxSteps) = (h.Temperature ?? 1.0, h.MaxSteps ?? 16);
+        if (temperature != r.Temperature || maxSteps != r.MaxSteps)
+            throw Bad(path, $"labels were sampled at temperature {Number(temperature)} with at most {maxSteps} steps; " +
+                $"this run asks for temperature {Number(r.Temperature)} with at most {r.MaxSteps}{hint}");
     }
+
+    static string Number(double x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     static T? Parse<T>(string path, string line, int number)
     {

@@ -17,4 +17,10 @@ public sealed record LabelHeader(string Format, string Task, string Policy, Labe
     int Problems, int Samples, int Count, LabelCost Cost)
 {
     public const string CurrentFormat = "ponder-step-labels/1";
+
+    /// <summary>Temperature the solutions (and completions) were sampled at; absent in files written before it was recorded, which were made at 1.</summary>
+    public double? Temperature { get; init; }
+
+    /// <summary>Steps kept per solution; absent in files written before it was recorded, which were made at 16.</summary>
+    public int? MaxSteps { get; init; }
 }

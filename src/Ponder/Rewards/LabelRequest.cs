@@ -8,4 +8,7 @@ namespace Ponder.Rewards;
 /// <param name="Seed">Seed of problems and sampling.</param>
 /// <param name="Problems">Train problems.</param>
 /// <param name="Samples">Solutions per problem.</param>
-public sealed record LabelRequest(string Task, string Policy, LabelSource Source, int? K, int Seed, int Problems, int Samples);
+/// <param name="Temperature">Temperature of the samples and completions.</param>
+/// <param name="MaxSteps">Steps kept per solution.</param>
+public sealed record LabelRequest(string Task, string Policy, LabelSource Source, int? K, int Seed, int Problems, int Samples,
+    double Temperature = 1.0, int MaxSteps = 16);

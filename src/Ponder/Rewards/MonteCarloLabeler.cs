@@ -46,7 +46,10 @@ public sealed class MonteCarloLabeler(Generator generator, ITask task, LabelOpti
             StepText.IsFinal(step) || o.K == 0 ? (s.Outcome.Correct ? 1.0 : 0.0)
             : correct[index[(s.Problem.Id, StepText.Prefix(s.Steps, j + 1))]] / (double)o.K).ToList(), s.Outcome.Correct)).ToList();
         var cost = new LabelCost(sampled, generator.DecodeTokens - sampled, generator.PrefillTokens, (long)prefixes.Count * o.K, clock.Elapsed.TotalSeconds);
-        var header = new LabelHeader(LabelHeader.CurrentFormat, task.Name, policyId, LabelSource.Mc, o.K, o.Seed, o.Problems, o.Samples, solutions.Count, cost);
+        var header = new LabelHeader(LabelHeader.CurrentFormat, task.Name, policyId, LabelSource.Mc, o.K, o.Seed, o.Problems, o.Samples, solutions.Count, cost)
+        {
+            Temperature = o.Temperature, MaxSteps = o.MaxSteps,
+        };
         return new LabelSet(header, solutions);
     }
 

@@ -68,8 +68,33 @@ public sealed class LabelCacheTests : IDisposable
         AssertRefused(path, Request with { Task = "countdown" }, "labels are for task 'arith:steps=3,digits=3,ops=+-*', not 'countdown'");
         AssertRefused(path, Request with { K = 4 }, "k=8");
         AssertRefused(path, Request with { Source = LabelSource.Gold }, "Mc labels, not Gold");
+        AssertRefused(path, Request with { Temperature = 0.5 }, "labels were sampled at temperature 1 with at most 16 steps; this run asks for temperature 0.5 with at most 16");
+        AssertRefused(path, Request with { MaxSteps = 8 }, "this run asks for temperature 1 with at most 8");
         // An ORM asks for no particular k: the PRM's file serves it
         Assert.True(LabelCache.LoadOrCreate(path, Request with { K = null }, () => throw new InvalidOperationException()).Reused);
+    }
+
+    [Fact]
+    public void The_sampling_temperature_and_step_cap_are_recorded_and_a_file_without_them_reads_as_made_at_the_defaults()
+    {
+        string path = dir.File("hot.jsonl");
+        var labels = Labels();
+        LabelCache.Write(path, labels with { Header = labels.Header with { Temperature = 0.7, MaxSteps = 12 } });
+        Assert.True(LabelCache.LoadOrCreate(path, Request with { Temperature = 0.7, MaxSteps = 12 }, () => throw new InvalidOperationException()).Reused);
+        AssertRefused(path, Request, "labels were sampled at temperature 0.7 with at most 12 steps; this run asks for temperature 1 with at most 16");
+
+        string old = dir.Write("old.jsonl", File.ReadAllLines(Written()).Select((line, i) => i == 0 ? line.Replace(",\"temperature\":null,\"max_steps\":null", "", StringComparison.Ordinal) : line).ToArray());
+        Assert.DoesNotContain("temperature", File.ReadAllLines(old)[0], StringComparison.Ordinal);
+        Assert.True(LabelCache.LoadOrCreate(old, Request, () => throw new InvalidOperationException()).Reused);
+    }
+
+    [Fact]
+    public void A_gold_label_file_has_no_k_and_serves_a_request_for_any()
+    {
+        string path = dir.File("gold.jsonl");
+        var labels = Labels();
+        LabelCache.Write(path, labels with { Header = labels.Header with { Source = LabelSource.Gold, K = 0 } });
+        Assert.True(LabelCache.LoadOrCreate(path, Request with { Source = LabelSource.Gold, K = null }, () => throw new InvalidOperationException()).Reused);
     }
 
     [Fact]
@@ -95,5 +120,9 @@ public sealed class LabelCacheTests : IDisposable
         AssertRefused(outOfRange, Request, "line 2: label 7 is outside 0..1");
         string uneven = dir.Write("uneven.jsonl", [lines[0], lines[1].Replace("[0.875,1]", "[0.875]", StringComparison.Ordinal), lines[2]]);
         AssertRefused(uneven, Request, "line 2 has 2 steps but 1 labels");
+        string negative = dir.Write("negative.jsonl", [lines[0].Replace("\"count\":2", "\"count\":-1", StringComparison.Ordinal), lines[1], lines[2]]);
+        AssertRefused(negative, Request, "the header's count -1 is negative");
+        string noPrompt = dir.Write("prompt.jsonl", [lines[0], lines[1].Replace("\"prompt\":", "\"question\":", StringComparison.Ordinal), lines[2]]);
+        AssertRefused(noPrompt, Request, "line 2 is not a labelled solution");
     }
 }

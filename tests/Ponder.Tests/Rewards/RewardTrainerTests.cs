@@ -29,7 +29,7 @@ public sealed class RewardTrainerTests : IDisposable
         }).ToList();
     }
 
-    RewardTrainerOptions Setup(int trainSolutions, int steps)
+    RewardTrainerOptions Setup(int trainSolutions, int steps, LabelSource source = LabelSource.Mc)
     {
         string policyDir = dir.File("policy");
         using var policy = TinyModels.Model(new CharTokenizer().VocabSize, seed: 1, initStd: 0.05);
@@ -37,12 +37,12 @@ public sealed class RewardTrainerTests : IDisposable
         var labelling = new LabelOptions { Problems = trainSolutions, Samples = 1, K = 4, Seed = 1 };
         var options = new RewardTrainerOptions
         {
-            Kind = RewardModelKind.Prm, Task = TaskSpec, Policy = policyDir, Out = dir.File("prm"), Labelling = labelling,
+            Kind = RewardModelKind.Prm, Task = TaskSpec, Policy = policyDir, Out = dir.File("prm"), Labelling = labelling, Labels = source,
             Steps = steps, BatchSize = 16, Lr = 3e-3, Warmup = 10, EvalEvery = 0, Seed = 2,
         };
         var solutions = Toy(trainSolutions, seed: 1);
-        var header = new LabelHeader(LabelHeader.CurrentFormat, TaskRegistry.Create(TaskSpec).Name, PolicyIdentity.Of(policyDir), LabelSource.Mc,
-            4, 1, trainSolutions, 1, solutions.Count, new LabelCost(0, 0, 0, 0, 0));
+        var header = new LabelHeader(LabelHeader.CurrentFormat, TaskRegistry.Create(TaskSpec).Name, PolicyIdentity.Of(policyDir), source,
+            source == LabelSource.Gold ? 0 : 4, 1, trainSolutions, 1, solutions.Count, new LabelCost(0, 0, 0, 0, 0));
         LabelCache.Write(options.LabelPath, new LabelSet(header, solutions));
         return options;
     }
@@ -69,6 +69,19 @@ public sealed class RewardTrainerTests : IDisposable
         Assert.True(CausalAttentionFunction.Calls > nodes.Item1 && RmsNormFunction.Calls > nodes.Item2, "the trunk's gradient passes ran on the C# training nodes");
         Assert.Equal("prm", rm.State.Kind);
         Assert.Equal(PolicyIdentity.Of(options.Policy), rm.State.Extra![LoadedRewardModel.PolicyIdKey]);
+    }
+
+    [Fact]
+    public void A_prm_on_gold_labels_reuses_their_file_whatever_k_the_run_names()
+    {
+        // Given a gold label file (k 0 in its header) and a PRM run whose labelling options keep the default k of 4
+        var options = Setup(40, 2, LabelSource.Gold);
+
+        // When the PRM trains (as a second run or a resume does, the file being there)
+        var result = new RewardTrainer(options, CPU).Run();
+
+        // Then the gold labels were reused, not refused for their k
+        Assert.True(result.LabelsReused);
     }
 
     [Fact]
