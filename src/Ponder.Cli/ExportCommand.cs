@@ -45,9 +45,7 @@ public static class ExportCommand
         else
         {
             var weights = dtype switch { "f16" => SafetensorsDType.F16, "bf16" => SafetensorsDType.BF16, _ => SafetensorsDType.F32 };
-            Checkpoint.Save(output, policy.Model.Config, policy.Model, policy.Tokenizer, policy.State, dtype: weights);
-            string tokenizerConfig = Path.Combine(dir, ByteLevelBpeTokenizer.ConfigFile);
-            if (File.Exists(tokenizerConfig)) File.Copy(tokenizerConfig, Path.Combine(output, ByteLevelBpeTokenizer.ConfigFile), overwrite: true);
+            Checkpoint.Save(output, policy.Model.Config, policy.Model, policy.Tokenizer, policy.State, dtype: weights);   // tokenizer_config.json included
             KeepEosList(Path.Combine(dir, Checkpoint.ConfigFile), Path.Combine(output, Checkpoint.ConfigFile));
         }
         Console.WriteLine($"wrote {output} ({format.ToString().ToLowerInvariant()}, {dtype}, {policy.Model.ParameterCount:N0} parameters)");

@@ -26,9 +26,11 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     private readonly Regex? _addedPattern;                    // alternation of added tokens, longest first
     private readonly HashSet<int> _special;
 
-    private ByteLevelBpeTokenizer(string json, BpeTokenizerSpec spec, SpecialIds ids, bool addBos, ChatTemplate template, string? templateSource)
+    private ByteLevelBpeTokenizer(string json, BpeTokenizerSpec spec, SpecialIds ids, bool addBos, ChatTemplate template, string? templateSource,
+        string? configJson)
     {
         AddBos = addBos;
+        ConfigJson = configJson;
         ChatTemplateSource = templateSource;
         _json = json;
         _spec = spec;
@@ -43,7 +45,8 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             string.Join("|", spec.AddedTokens.Select(t => t.Content).Distinct().OrderByDescending(c => c.Length).Select(Regex.Escape)),
             RegexOptions.CultureInvariant);
         (Bos, Eos, Pad) = (ids.Bos, ids.Eos, ids.Pad);
-        _special = [.. spec.AddedTokens.Where(t => t.Special).Select(t => t.Id), .. new[] { Bos, Eos, Pad }.Where(id => id >= 0)];
+        // A PAD that is only the fallback for a tokenizer with neither PAD nor EOS (id 0) is an ordinary token, not a special one.
+        _special = [.. spec.AddedTokens.Where(t => t.Special).Select(t => t.Id), .. new[] { Bos, Eos, ids.PadIsToken ? Pad : -1 }.Where(id => id >= 0)];
         ChatTemplate = template;
     }
 
@@ -69,6 +72,9 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
 
     /// <summary>The Jinja <c>chat_template</c> of <c>tokenizer_config.json</c>, verbatim; null when there is none.</summary>
     public string? ChatTemplateSource { get; }
+
+    /// <summary>The <c>tokenizer_config.json</c> text read with the tokenizer, verbatim; null when there was none.</summary>
+    public string? ConfigJson { get; }
 
     /// <summary>Merges in rank order, each "a b" in byte-level spelling.</summary>
     public IReadOnlyList<string> Merges => _spec.Merges;
@@ -123,7 +129,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             };
         }
         int bos = Resolve("bos_token", "bos_token_id"), eos = Resolve("eos_token", "eos_token_id"), pad = Resolve("pad_token", "pad_token_id");
-        var ids = new SpecialIds(bos, eos, pad >= 0 ? pad : Math.Max(eos, 0));
+        var ids = new SpecialIds(bos, eos, pad >= 0 ? pad : Math.Max(eos, 0), PadIsToken: pad >= 0 || eos >= 0);
         string configPath = Path.Combine(Path.GetDirectoryName(source) ?? "", ConfigFile);
         string? jinja = tokenizerConfig?["chat_template"] switch
         {
@@ -140,7 +146,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             _ => PostProcessorAddsBos(json, bosText) ?? bos >= 0,
         };
         if (addBos && bos < 0) throw new InvalidDataException($"{source}: {ConfigFile} asks for add_bos_token, and there is no BOS token");
-        return new ByteLevelBpeTokenizer(json, spec, ids, addBos, ChatTemplate.Recognize(jinja, bosText, Spelling(eos)), jinja);
+        return new ByteLevelBpeTokenizer(json, spec, ids, addBos, ChatTemplate.Recognize(jinja, bosText, Spelling(eos)), jinja, tokenizerConfigJson);
     }
 
     public int[] Encode(string text)
@@ -252,5 +258,6 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         }
     }
 
-    private readonly record struct SpecialIds(int Bos, int Eos, int Pad);
+    // PadIsToken: false when PAD is only the fallback id 0 of a tokenizer with neither a PAD nor an EOS token.
+    private readonly record struct SpecialIds(int Bos, int Eos, int Pad, bool PadIsToken);
 }

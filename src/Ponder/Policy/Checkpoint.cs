@@ -8,7 +8,8 @@ namespace Ponder.Policy;
 
 /// <summary>
 /// A checkpoint folder in the Hugging Face layout: <c>config.json</c> (LlamaConfig fields),
-/// <c>model.safetensors</c> (HF parameter names), <c>tokenizer.json</c>, plus Ponder's own
+/// <c>model.safetensors</c> (HF parameter names), <c>tokenizer.json</c> (and <c>tokenizer_config.json</c> when the
+/// tokenizer was read with one: its special tokens and chat template), plus Ponder's own
 /// <c>ponder.json</c> and, for trainers, <c>optimizer.safetensors</c>. The folder works with any
 /// <see cref="torch.nn.Module"/> whose parameter names follow HF.
 /// </summary>
@@ -17,6 +18,7 @@ public static class Checkpoint
     public const string ConfigFile = "config.json";
     public const string WeightsFile = "model.safetensors";
     public const string TokenizerFile = "tokenizer.json";
+    public const string TokenizerConfigFile = ByteLevelBpeTokenizer.ConfigFile;
     public const string StateFile = "ponder.json";
     public const string OptimizerFile = "optimizer.safetensors";
 
@@ -47,7 +49,7 @@ public static class Checkpoint
     {
         string torchDtype = TorchDtypeName(dtype);   // refuse an unusable dtype before touching the folder
         Directory.CreateDirectory(dir);
-        foreach (string file in new[] { WeightsFile, OptimizerFile, TokenizerFile, ConfigFile, StateFile })
+        foreach (string file in new[] { WeightsFile, OptimizerFile, TokenizerFile, TokenizerConfigFile, ConfigFile, StateFile })
             File.Delete(Path.Combine(dir, file + ".tmp"));             // left by a save that was killed part-way
         var written = new List<string>();
         string Stage(string file)
@@ -70,6 +72,7 @@ public static class Checkpoint
                 Safetensors.Write(optimizerPath, optimizerState, dtype: null, format, displayPath: Path.Combine(dir, OptimizerFile));
             }
             WriteText(Stage(TokenizerFile), tokenizer.ToJson());
+            if (tokenizer.ConfigJson is { } tokenizerConfig) WriteText(Stage(TokenizerConfigFile), tokenizerConfig);
             WriteText(Stage(ConfigFile), JsonSerializer.Serialize(config with { TorchDtype = torchDtype }, Json));
             WriteText(Stage(StateFile), JsonSerializer.Serialize(state with { HasOptimizerState = optimizerState is not null }, Json));
         }
@@ -83,6 +86,8 @@ public static class Checkpoint
             File.Move(path + ".tmp", path, overwrite: true);
         if (optimizerState is null)
             File.Delete(Path.Combine(dir, OptimizerFile));   // a stale one would resume with moments of other weights
+        if (tokenizer.ConfigJson is null)
+            File.Delete(Path.Combine(dir, TokenizerConfigFile));   // a stale one would give this tokenizer another's special tokens
     }
 
     /// <summary>

@@ -35,4 +35,10 @@ public interface ITokenizer
 
     /// <summary>The Hugging Face <c>tokenizer.json</c> text for this tokenizer.</summary>
     string ToJson();
+
+    /// <summary>
+    /// The <c>tokenizer_config.json</c> text this tokenizer was read with (special-token strings, <c>add_bos_token</c>,
+    /// the chat template), saved beside <c>tokenizer.json</c> in every checkpoint; null when it has none.
+    /// </summary>
+    string? ConfigJson => null;
 }

@@ -142,6 +142,46 @@ public sealed class ByteLevelBpeTokenizerTests
     }
 
     [Fact]
+    public void A_checkpoint_saved_from_an_imported_tokenizer_keeps_its_tokenizer_config_and_a_later_save_without_one_removes_it()
+    {
+        // Given a tokenizer read with a tokenizer_config.json (EOS <|eot_id|>, a Llama 3 chat template), as a fine-tune starts from one
+        using var dir = new TempDirectory();
+        string configText = TinyBpe.TokenizerConfig("<|begin_of_text|>", "<|eot_id|>", TinyBpe.Llama3Template);
+        Directory.CreateDirectory(dir.File("hf"));
+        dir.Write("hf/tokenizer.json", TinyBpe.Json(Llama3));
+        string configPath = dir.Write("hf/" + ByteLevelBpeTokenizer.ConfigFile, configText);
+        var imported = Tokenizers.Load(dir.File("hf/tokenizer.json"));
+        using var model = TinyModels.Model(TinyBpe.VocabSize);
+
+        // When a trainer saves a checkpoint with it
+        Checkpoint.Save(dir.File("out"), model.Config, model, imported, new CheckpointState());
+
+        // Then the folder holds the same tokenizer_config.json, and the tokenizer read back has its EOS, BOS and template
+        Assert.Equal(File.ReadAllText(configPath), File.ReadAllText(dir.File("out/" + Checkpoint.TokenizerConfigFile)));
+        var reread = Assert.IsType<ByteLevelBpeTokenizer>(Checkpoint.ReadTokenizer(dir.File("out")));
+        Assert.Equal(TinyBpe.Id("<|eot_id|>"), reread.Eos);
+        Assert.Equal(ChatTemplateKind.Llama3, reread.ChatTemplate.Kind);
+        Assert.Equal(imported.AddBos, reread.AddBos);
+
+        // And a save of a tokenizer without one into the same folder removes the stale file
+        using var charModel = TinyModels.Model(new CharTokenizer().VocabSize);
+        Checkpoint.Save(dir.File("out"), charModel.Config, charModel, new CharTokenizer(), new CheckpointState());
+        Assert.False(File.Exists(dir.File("out/" + Checkpoint.TokenizerConfigFile)));
+    }
+
+    [Fact]
+    public void Without_pad_or_eos_the_padding_fallback_id_0_stays_an_ordinary_token()
+    {
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(null));   // no tokenizer_config.json, no config.json
+
+        Assert.Equal(-1, tokenizer.Eos);
+        Assert.Equal(0, tokenizer.Pad);
+        Assert.False(tokenizer.IsSpecial(0));
+        Assert.Equal(new byte[] { 0 }, tokenizer.Bytes(0));
+        Assert.Equal("\0!", tokenizer.Decode(tokenizer.Encode("\0!")));
+    }
+
+    [Fact]
     public void Sentencepiece_style_bpe_is_refused_in_one_line()
     {
         string json = TinyBpe.Json(null).Replace("\"byte_fallback\":false", "\"byte_fallback\":true");
