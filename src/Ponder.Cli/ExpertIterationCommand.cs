@@ -23,6 +23,8 @@ public static class ExpertIterationCommand
           --max-samples: draw again for the problems with fewer than --keep correct attempts, doubling the draws,
             until they have them or N attempts (hard problems get the samples easy ones do not need)
           --strict-steps: keep a solution only if every step is right too (tasks with a step checker)
+          --resume continues the run in --out after its last round, with every setting it started with (only --rounds
+            and --device may be given anew)
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
             [--lr 3e-5] [--loss sigmoid|ipo|hinge] [--dpop-lambda 0] [--rpo-alpha 0] [--temperature 1] [--pairs outcome|step|file] [--simulations 16] [--expansions 4] [--min-gap 0.5] [--pairs-file F]
             [--eval-every 25] [--eval-count 200] [--checkpoint-every 25] [--seed 1] [--resume] [--no-training-kernels]
@@ -40,9 +42,26 @@ public static class ExpertIterationCommand
           --resume continues the run in --out from its last checkpoint (Ctrl+C saves one), with its settings
         """;
 
+    /// <summary>What a resumed expert-iteration run may be given anew: where it is, how many rounds it runs, the device.</summary>
+    static readonly HashSet<string> MayChangeOnResume = ["out", "rounds", "device"];
+
     public static int RunExpertIteration(string[] args)
     {
+        args = SavedRun.ResumedArgs("train expert-iteration", args, "expert-iteration", MayChangeOnResume, o => ParseExpertIteration(o) with { Command = null });
         var o = new Options("train expert-iteration", args);
+        var options = ParseExpertIteration(o) with { Command = SavedRun.Command(o) };
+        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        o.Done();
+        OutputFolder.RequireNoCheckpoint("train expert-iteration", options.Out, options.Resume);
+        using var stop = new StopSignal("round");
+        bool early = OutputFolder.Run(options.Out, () => new ExpertIteration(options, device).Run(new ConsoleProgress("expert-iteration"), stop.Token));
+        Console.WriteLine(early ? $"checkpoint: {options.Out} (stopped after round {Checkpoint.ReadState(options.Out).Step}; --resume continues it)" : $"checkpoint: {options.Out}");
+        return 0;
+    }
+
+    /// <summary>Expert-iteration settings from options, with their usage errors (options that need others).</summary>
+    static ExpertIterationOptions ParseExpertIteration(Options o)
+    {
         var d = new ExpertIterationOptions { Policy = "", Out = "" };
         var options = d with
         {
@@ -75,13 +94,9 @@ public static class ExpertIterationCommand
             throw new UsageException($"train expert-iteration: --keep {options.KeepPerProblem} exceeds the attempts a problem gets ({options.MaxSamples ?? options.SamplesPerProblem}: --samples, or --max-samples when given)");
         if (options.Decay == LrDecay.Constant && o.String("min-lr-fraction") is not null)
             throw new UsageException("train expert-iteration: --min-lr-fraction needs --lr-decay linear or cosine");
-        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
-        o.Done();
-        OutputFolder.RequireNoCheckpoint("train expert-iteration", options.Out, options.Resume);
-        using var stop = new StopSignal("round");
-        bool early = OutputFolder.Run(options.Out, () => new ExpertIteration(options, device).Run(new ConsoleProgress("expert-iteration"), stop.Token));
-        Console.WriteLine(early ? $"checkpoint: {options.Out} (stopped after round {Checkpoint.ReadState(options.Out).Step}; --resume continues it)" : $"checkpoint: {options.Out}");
-        return 0;
+        if (options.Epochs is not null && o.String("steps-growth") is not null)
+            throw new UsageException("train expert-iteration: --steps-growth grows --steps-per-round from round to round; it needs --steps-per-round");
+        return options;
     }
 
     /// <summary>Epochs per round (the default), or null when a fixed <c>--steps-per-round</c> is asked for instead.</summary>

@@ -34,6 +34,13 @@ public sealed class Options
 
     public IReadOnlyList<string> Positional => positional;
 
+    /// <summary>The options as given, by name (null for a flag), whether read or not.</summary>
+    public IReadOnlyDictionary<string, string?> Given => values;
+
+    /// <summary>A command line that gives <paramref name="options"/> (<c>--name=value</c>, or <c>--name</c> for a flag).</summary>
+    public static string[] Args(IEnumerable<KeyValuePair<string, string?>> options) =>
+        [.. options.Select(p => p.Value is null ? "--" + p.Key : $"--{p.Key}={p.Value}")];
+
     public string? String(string name, string? fallback = null)
     {
         known.Add(name);

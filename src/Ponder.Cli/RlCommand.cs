@@ -45,15 +45,22 @@ public static class RlCommand
           --outcome-coef X (1) --process-coef X (1)                  weights of the verifier's and the PRM's advantage
           --negative-weight X  weight of negative outcome advantages, 0 to 1 (1; 0 learns from better-than-average rollouts only)
           --eval-every N (25) --eval-count N (200) --checkpoint-every N (50) --seed S (1) --resume --max-minutes M
-                               (--resume continues the RL run in --out with its rate, prompts, group, seed and start policy)
+                               (--resume continues the RL run in --out with every setting it started with, its task and
+                               start policy included; only --steps, --max-minutes, --eval-every, --checkpoint-every and
+                               --device may be given anew)
           --no-training-kernels  the policy's gradient passes in libtorch's ops, not Ponder's C# autograd nodes (BENCHMARKS.md)
           --device cpu|cuda
         """;
 
+    /// <summary>What a resumed RL run may be given anew: where it is, its start policy (not read: the saved one stays the
+    /// reference), how long it runs, when it evaluates and saves, the device.</summary>
+    static readonly HashSet<string> MayChangeOnResume = ["out", "policy", "steps", "max-minutes", "eval-every", "checkpoint-every", "device"];
+
     public static int Run(string[] args)
     {
+        args = SavedRun.ResumedArgs("train rl", args, "rl", MayChangeOnResume, o => (Parse(o) with { Command = null }, o.String("prm")));
         var o = new Options("train rl", args);
-        var options = Parse(o);
+        var options = Parse(o) with { Command = SavedRun.Command(o) };
         string? prmDir = o.String("prm");
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();

@@ -46,6 +46,42 @@ internal sealed class SavedRun(Options options, string verb, CheckpointState sta
         return options.String(option) is { } typed ? throw Differs(option, typed, name) : saved;
     }
 
+    /// <summary>The extra entry of <c>ponder.json</c> that holds the options a run was started with (a JSON array of arguments).</summary>
+    public const string CommandKey = "command";
+
+    /// <summary>
+    /// The command line a resumed run continues with, when its checkpoint holds the one it was started with
+    /// (<see cref="CommandKey"/>): those options, with the ones given now on top. An option given now that changes what
+    /// <paramref name="parse"/> reads from the saved ones is refused unless it is one of <paramref name="mayChange"/>
+    /// (where the run is, how long it runs, when it saves); so every setting, the task included, is the one the run
+    /// started with. <paramref name="args"/> as they are when the checkpoint holds no command (or none is resumed).
+    /// </summary>
+    public static string[] ResumedArgs<T>(string verb, string[] args, string kind, IReadOnlySet<string> mayChange, Func<Options, T> parse)
+    {
+        var given = new Options(verb, args);
+        if (!given.Given.ContainsKey("resume") || given.Given.GetValueOrDefault("out") is not { } dir) return args;
+        if (Ponder.Learning.Resumption.Require(dir, kind, needsOptimizerState: false).Extra?.GetValueOrDefault(CommandKey) is not { } json) return args;
+        var saved = new Options(verb, System.Text.Json.JsonSerializer.Deserialize<string[]>(json) ?? []).Given;
+        var baseline = parse(new Options(verb, Options.Args(saved)));
+        var merged = new Dictionary<string, string?>(saved);
+        foreach (var (name, value) in given.Given)
+        {
+            if (name != "resume" && !mayChange.Contains(name))
+            {
+                var trial = new Dictionary<string, string?>(saved) { [name] = value };
+                if (!EqualityComparer<T>.Default.Equals(parse(new Options(verb, Options.Args(trial))), baseline))
+                    throw new UsageException(saved.TryGetValue(name, out var before)
+                        ? $"{verb}: --{name}{(value is null ? "" : " " + value)} differs from the resumed run's {before ?? "flag"}; a resumed run continues as it started"
+                        : $"{verb}: --{name}{(value is null ? "" : " " + value)} was not given when the resumed run started; a resumed run continues as it started");
+            }
+            merged[name] = value;
+        }
+        return Options.Args(merged);
+    }
+
+    /// <summary>The options of <paramref name="o"/> to save as a run's <see cref="CommandKey"/> (all but <c>--resume</c>).</summary>
+    public static IReadOnlyList<string> Command(Options o) => Options.Args(o.Given.Where(p => p.Key != "resume"));
+
     private UsageException Differs(string option, string given, string saved) =>
         new($"{verb}: --{option} {given} differs from the resumed run's {saved}; a resumed run continues as it started");
 

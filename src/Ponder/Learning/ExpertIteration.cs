@@ -82,10 +82,14 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
                 ["kept"] = kept.Count, ["new"] = added, ["train_set"] = train.Count, ["steps"] = steps,
                 ["loss"] = Math.Round(loss, 5), ["eval_greedy"] = acc,
             });
+            var extra = new Dictionary<string, string>
+            {
+                ["init"] = o.Resume ? policy.State.Extra?.GetValueOrDefault("init") ?? o.Policy : o.Policy,
+                ["trainer"] = "expert-iteration", ["restart"] = o.Restart.ToString().ToLowerInvariant(),
+            };
+            if (o.Command is { } command) extra["command"] = System.Text.Json.JsonSerializer.Serialize(command);
             Checkpoint.Save(o.Out, policy.Model.Config, policy.Model, policy.Tokenizer,
-                new CheckpointState { Task = task.Name, Step = round, Seed = o.Seed, Kind = "policy", HasOptimizerState = true,
-                    Extra = new() { ["init"] = o.Resume ? policy.State.Extra?.GetValueOrDefault("init") ?? o.Policy : o.Policy,
-                        ["trainer"] = "expert-iteration", ["restart"] = o.Restart.ToString().ToLowerInvariant() } },
+                new CheckpointState { Task = task.Name, Step = round, Seed = o.Seed, Kind = "policy", HasOptimizerState = true, Extra = extra },
                 optimizer.State());
             progress?.Report(new TrainProgress(round, o.Rounds, loss, 0,
                 $"round {round}: expert solved {solved}/{problems.Count}, kept {kept.Count} ({added} new), " +

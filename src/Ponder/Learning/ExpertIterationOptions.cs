@@ -80,4 +80,9 @@ public sealed record ExpertIterationOptions
     public bool TrainingKernels { get; init; } = true;
     /// <summary>Each fine-tuning step's examples packed, as <see cref="SftOptions.Pack"/> (the default); false pads them to rows.</summary>
     public bool Pack { get; init; } = true;
+    /// <summary>
+    /// The command-line arguments that started the run (saved in its checkpoints, <c>extra.command</c>, so that a
+    /// <c>--resume</c> continues with every setting it started with); null when it was not started from a command line.
+    /// </summary>
+    public IReadOnlyList<string>? Command { get; init; }
 }

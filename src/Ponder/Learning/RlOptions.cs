@@ -157,6 +157,11 @@ public sealed record RlOptions
     public double MaxMinutes { get; init; }
     /// <summary>Run the policy's gradient passes through Ponder's C# autograd nodes (<see cref="Policy.Transformer.TrainingKernels"/>; the default); false runs libtorch's ops.</summary>
     public bool TrainingKernels { get; init; } = true;
+    /// <summary>
+    /// The command-line arguments that started the run (saved in its checkpoints, <c>extra.command</c>, so that a
+    /// <c>--resume</c> continues with every setting it started with); null when it was not started from a command line.
+    /// </summary>
+    public IReadOnlyList<string>? Command { get; init; }
 }
 
 /// <summary>The solutions <see cref="RlOptions.SftSteps"/> replay.</summary>

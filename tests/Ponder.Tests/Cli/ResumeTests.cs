@@ -60,4 +60,70 @@ public sealed class ResumeTests : IDisposable
         Assert.Contains($"checkpoint '{noState}': no ponder.json, so there is no run to resume", stateless.Error);
         Assert.All(new[] { rl, ei, bare, stateless }, r => Assert.NotEqual(0, r.Code));
     }
+    [Fact]
+    public void A_resumed_rl_run_keeps_every_setting_it_started_with_its_task_included()
+    {
+        // Given an RL run started on another task than its policy's, at temperature 0.7 and KL weight 0.05
+        string policy = Trained("policy");
+        string dir = Path.Combine(_dir.Path, "rl");
+        string[] small = ["--prompts", "2", "--group", "2", "--eval-every", "0", "--eval-count", "2", "--checkpoint-every", "1"];
+        var (code, error) = CliRun.Run(["train", "rl", "--algo", "grpo", "--policy", policy, "--out", dir, "--task", "arith:steps=2",
+            "--temperature", "0.7", "--kl", "0.05", "--steps", "1", .. small]);
+        Assert.True(code == 0, error);
+
+        // When it is resumed with only --steps (and the default rate written out: the same setting)
+        (code, error) = CliRun.Run("train", "rl", "--algo", "grpo", "--policy", policy, "--out", dir, "--steps", "2", "--lr", "0.00003", "--resume");
+
+        // Then it continued on its own task with its own settings
+        Assert.True(code == 0, error);
+        var state = Checkpoint.ReadState(dir);
+        Assert.Equal(2L, state.Step);
+        Assert.Equal(Ponder.Tasks.TaskRegistry.Create("arith:steps=2").Name, state.Task);
+        Assert.Contains("--temperature=0.7", state.Extra!["command"]);
+        Assert.Contains("--steps=2", state.Extra["command"]);
+
+        // And another value of a saved setting, or one it started without, is refused before anything changes
+        var before = File.ReadAllBytes(Path.Combine(dir, Checkpoint.WeightsFile));
+        var kl = CliRun.Run("train", "rl", "--algo", "grpo", "--policy", policy, "--out", dir, "--steps", "3", "--kl", "0.1", "--resume");
+        var entropy = CliRun.Run("train", "rl", "--algo", "grpo", "--policy", policy, "--out", dir, "--steps", "3", "--entropy", "0.01", "--resume");
+        Assert.Equal((2, true), (kl.Code, kl.Error.Contains("train rl: --kl 0.1 differs from the resumed run's 0.05; a resumed run continues as it started")));
+        Assert.Equal((2, true), (entropy.Code, entropy.Error.Contains("train rl: --entropy 0.01 was not given when the resumed run started")));
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(dir, Checkpoint.WeightsFile)));
+    }
+
+    [Fact]
+    public void A_resumed_expert_iteration_run_keeps_its_seed_problems_and_base()
+    {
+        // Given one round of expert iteration (gold solutions as the expert) with seed 3 and 8 problems a round
+        string policy = Trained("policy");
+        string dir = Path.Combine(_dir.Path, "ei");
+        var (code, error) = CliRun.Run("train", "expert-iteration", "--policy", policy, "--out", dir, "--task", "arith", "--expert", "gold",
+            "--rounds", "1", "--problems", "8", "--steps-per-round", "1", "--batch", "4", "--eval-count", "2", "--seed", "3");
+        Assert.True(code == 0, error);
+
+        // When it is resumed for a second round naming only --rounds
+        (code, error) = CliRun.Run("train", "expert-iteration", "--policy", policy, "--out", dir, "--rounds", "2", "--resume");
+
+        // Then the second round ran with the saved seed and problems
+        Assert.True(code == 0, error);
+        var state = Checkpoint.ReadState(dir);
+        Assert.Equal((2L, 3), (state.Step, state.Seed));
+        var rounds = Ponder.Learning.MetricsLog.Read(Path.Combine(dir, "metrics.jsonl")).Where(r => r.ContainsKey("kept")).ToList();
+        Assert.Equal(2, rounds.Count);
+        Assert.Equal(1, rounds[1]["steps"]!.GetValue<int>());
+
+        // And another seed, or another base policy, is refused
+        var seed = CliRun.Run("train", "expert-iteration", "--policy", policy, "--out", dir, "--rounds", "3", "--seed", "4", "--resume");
+        var other = CliRun.Run("train", "expert-iteration", "--policy", dir, "--out", dir, "--rounds", "3", "--resume");
+        Assert.Equal((2, true), (seed.Code, seed.Error.Contains("--seed 4 differs from the resumed run's 3")));
+        Assert.Equal((2, true), (other.Code, other.Error.Contains($"--policy {dir} differs from the resumed run's {policy}")));
+    }
+
+    [Fact]
+    public void Steps_growth_without_steps_per_round_is_refused()
+    {
+        var (code, error) = CliRun.Run("train", "expert-iteration", "--policy", "p", "--out", Path.Combine(_dir.Path, "x"), "--steps-growth", "1.2");
+        Assert.Equal(2, code);
+        Assert.Contains("--steps-growth grows --steps-per-round from round to round; it needs --steps-per-round", error);
+    }
 }
