@@ -5,32 +5,57 @@ namespace Ponder.Tasks;
 /// <summary>
 /// Final answers in the formats chat models write: <c>#### 42</c> (GSM8K), <c>\boxed{42}</c>, or a last
 /// line starting with <c>#</c>. Answers are compared after normalization: as decimals when both parse
-/// (<c>42.0</c> = <c>42</c>, <c>1,000</c> = <c>1000</c>, <c>$5</c> = <c>5</c>), else as exact strings.
+/// (<c>42.0</c> = <c>42</c>, <c>1,000</c> = <c>1000</c>, <c>$5</c> = <c>5</c>, <c>72 clips</c> = <c>72</c>), else as exact strings.
 /// </summary>
 internal static class FinalAnswer
 {
+    private const NumberStyles Decimal = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint;
+
+    // A number followed by words ("72 clips", "$18 per hour"): the answer is the number, as lm-eval's GSM8K regex reads it.
+    private static readonly System.Text.RegularExpressions.Regex NumberThenWords =
+        new(@"^(\\?\$?[-+]?\d[\d,]*(?:\.\d+)?)\s+\p{L}", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
     private const string Hashes = "####";
     private const string Boxed = "\\boxed{";
 
-    /// <summary>The normalized final answer of a completion: the last <c>#### x</c>, else the last <c>\boxed{x}</c>, else the last line starting with '#'; null when none is found.</summary>
+    /// <summary>
+    /// The normalized final answer of a completion: of the last <c>#### x</c> and the last <c>\boxed{x}</c>, the one
+    /// written later (a Markdown heading <c>#### Step 3</c> before a boxed answer is not the answer), else the last line
+    /// starting with '#'; null when none is found.
+    /// </summary>
     public static string? Extract(string text)
     {
-        string? found = LastHashes(text) ?? LastBoxed(text) ?? LastHashLine(text);
+        var (hashes, boxed) = (LastHashes(text), LastBoxed(text));
+        string? found = hashes is { } h && (boxed is not { } b || h.At > b.At) ? h.Answer : boxed?.Answer ?? LastHashLine(text);
         return found is null ? null : Normalize(found) is { Length: > 0 } answer ? answer : null;
     }
 
+    /// <summary>
+    /// The form under which equal answers vote together: a number written without trailing zeros (<c>18.00</c> →
+    /// <c>18</c>), other text as it is. <paramref name="normalized"/> as <see cref="Normalize"/> returns it.
+    /// </summary>
+    public static string Canonical(string normalized) =>
+        decimal.TryParse(normalized, Decimal, CultureInfo.InvariantCulture, out decimal x)
+            ? x.ToString("0.############################", CultureInfo.InvariantCulture)
+            : normalized;
+
     /// <summary>The reference answer in a GSM8K answer text: after the last <c>####</c>, or the whole text when there is none.</summary>
     public static string Reference(string answerText) =>
-        Normalize(answerText.Contains(Hashes, StringComparison.Ordinal) ? LastHashes(answerText) ?? "" : answerText);
+        Normalize(answerText.Contains(Hashes, StringComparison.Ordinal) ? LastHashes(answerText)?.Answer ?? "" : answerText);
 
-    /// <summary>Strips whitespace and commas, then a leading '$' and a trailing '.'.</summary>
+    /// <summary>
+    /// A number followed by words (a space, then a letter) is the number; then whitespace and commas are stripped, a leading '$' (or LaTeX's
+    /// <c>\$</c>), a trailing '%' (or <c>\%</c>) and a trailing '.'.
+    /// </summary>
     public static string Normalize(string answer)
     {
-        string text = new([.. answer.Where(ch => !char.IsWhiteSpace(ch) && ch != ',')]);
-        if (text.StartsWith('$'))
-        {
-            text = text[1..];
-        }
+        string trimmed = answer.Trim();
+        if (NumberThenWords.Match(trimmed) is { Success: true } number) trimmed = number.Groups[1].Value;
+        string text = new([.. trimmed.Where(ch => !char.IsWhiteSpace(ch) && ch != ',')]);
+        if (text.StartsWith("\\$", StringComparison.Ordinal)) text = text[2..];
+        else if (text.StartsWith('$')) text = text[1..];
+        if (text.EndsWith("\\%", StringComparison.Ordinal)) text = text[..^2];
+        else if (text.EndsWith('%')) text = text[..^1];
         return text.EndsWith('.') ? text[..^1] : text;
     }
 
@@ -38,14 +63,14 @@ internal static class FinalAnswer
     public static bool Matches(string answer, string reference)
     {
         string a = Normalize(answer), b = Normalize(reference);
-        const NumberStyles Style = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint;
-        return decimal.TryParse(a, Style, CultureInfo.InvariantCulture, out decimal x)
-            && decimal.TryParse(b, Style, CultureInfo.InvariantCulture, out decimal y)
+        return decimal.TryParse(a, Decimal, CultureInfo.InvariantCulture, out decimal x)
+            && decimal.TryParse(b, Decimal, CultureInfo.InvariantCulture, out decimal y)
             ? x == y
             : string.Equals(a, b, StringComparison.Ordinal);
     }
 
-    private static string? LastHashes(string text)
+    // The text after the last "####" (to the end of its line) and where that "####" is; null when there is none or it is empty.
+    private static (string Answer, int At)? LastHashes(string text)
     {
         int at = text.LastIndexOf(Hashes, StringComparison.Ordinal);
         if (at < 0)
@@ -55,10 +80,11 @@ internal static class FinalAnswer
         int start = at + Hashes.Length;
         int end = text.IndexOf('\n', start);
         string answer = (end < 0 ? text[start..] : text[start..end]).Trim();
-        return answer.Length > 0 ? answer : null;
+        return answer.Length > 0 ? (answer, at) : null;
     }
 
-    private static string? LastBoxed(string text)
+    // The content of the last closed \boxed{…} and where it starts; null when there is none.
+    private static (string Answer, int At)? LastBoxed(string text)
     {
         int at = text.LastIndexOf(Boxed, StringComparison.Ordinal);
         if (at < 0)
@@ -71,7 +97,7 @@ internal static class FinalAnswer
             depth += text[i] switch { '{' => 1, '}' => -1, _ => 0 };
             if (depth == 0)
             {
-                return text[start..i].Trim();
+                return (text[start..i].Trim(), at);
             }
         }
         return null; // unclosed

@@ -76,7 +76,7 @@ public sealed class JsonlTask : ITask
             answer is null ? "no final answer found (#### x, \\boxed{x} or a #x line)"
             : !FinalAnswer.Matches(answer, problem.Answer) ? $"final answer '{answer}' is not '{problem.Answer}'"
             : null;
-        return new Outcome(reason is null, answer, answer is not null, reason);
+        return new Outcome(reason is null, answer is null ? null : FinalAnswer.Canonical(answer), answer is not null, reason);
     }
 
     /// <summary>

@@ -49,9 +49,14 @@ public sealed class JsonlTaskTests : IDisposable
 
     [Theory]
     [InlineData("She sold 72 clips.\n#### 72", true, "72")]
-    [InlineData("#### 72.0", true, "72.0")]
+    [InlineData("#### 72.0", true, "72")]
     [InlineData("#### $72.", true, "72")]
-    [InlineData("#### 72 clips", false, "72clips")]
+    [InlineData("#### 72 clips", true, "72")]
+    [InlineData("#### $72 in all", true, "72")]
+    [InlineData("#### 72/1", false, "72/1")]
+    [InlineData("#### Step 3: the total\nso the answer is \\boxed{72}", true, "72")]
+    [InlineData("\\boxed{72\\%}", true, "72")]
+    [InlineData("\\boxed{\\$72.00}", true, "72")]
     [InlineData("#### 71\nwait, no\n#### 72", true, "72")]
     [InlineData("#### 73", false, "73")]
     [InlineData("The answer is \\boxed{72}.", true, "72")]
@@ -67,7 +72,8 @@ public sealed class JsonlTaskTests : IDisposable
         // When a completion is checked
         var outcome = task.Check(problem, completion);
 
-        // Then the answer is read as ####, else \boxed{}, else a # line, and compared as a number
+        // Then the answer is read as the later of #### and \boxed{}, else a # line, and compared as a number; a number
+        // answer is written without trailing zeros, so that equal answers vote together
         Assert.Equal(correct, outcome.Correct);
         Assert.Equal(answer, outcome.Answer);
         Assert.True(outcome.WellFormed);
