@@ -21,7 +21,7 @@ public static class ProcessAdvantages
     public static IReadOnlyList<IReadOnlyList<(int Position, double Score)>> StepScores(IProcessReward prm, ITokenizer tokenizer,
         IReadOnlyList<Problem> problems, IReadOnlyList<Generation> generations)
     {
-        var steps = generations.Select(g => Solution.Lines(g.Text)).ToList();
+        var steps = generations.Select(g => StepText.Steps(g.Text, int.MaxValue)).ToList();   // lines past the answer earn no step score
         var scores = prm.ScoreSteps(problems, steps);
         var result = new List<IReadOnlyList<(int, double)>>(problems.Count);
         for (int i = 0; i < problems.Count; i++)

@@ -18,8 +18,8 @@ namespace Ponder.Rewards;
 public static class StepText
 {
     /// <summary>
-    /// Steps of a completion in the built-in format: its non-empty lines up to and including the first
-    /// final-answer line (<c>#…</c>); later lines are ignored, as the verifier ignores them. At most
+    /// Steps of a completion: its non-empty lines up to and including the first final-answer line
+    /// (<see cref="IsFinal"/>); later lines are ignored, as the verifier ignores them. At most
     /// <paramref name="maxSteps"/> lines are kept.
     /// </summary>
     public static IReadOnlyList<string> Steps(string completion, int maxSteps = 16)
@@ -34,8 +34,18 @@ public static class StepText
         return steps;
     }
 
-    /// <summary>True for a final-answer line.</summary>
-    public static bool IsFinal(string step) => step.StartsWith('#');
+    /// <summary>
+    /// True for a final-answer line: one starting with '#' (<c>#42</c>, GSM8K's <c>#### 42</c>) that is not a Markdown
+    /// heading (hashes, a space, then a letter: <c>## Step 1</c>), which chat models write between their steps. (The
+    /// built-in tasks' verifiers read their own strict format, where every '#' line is the answer; their policies write
+    /// no headings.)
+    /// </summary>
+    public static bool IsFinal(string step)
+    {
+        if (!step.StartsWith('#')) return false;
+        string rest = step.TrimStart('#');
+        return !(rest.StartsWith(' ') && rest.TrimStart(' ') is { Length: > 0 } text && char.IsLetter(text[0]));
+    }
 
     /// <summary>The completion text of a step prefix as the policy would have written it: steps joined, ending in a newline.</summary>
     public static string Prefix(IReadOnlyList<string> steps, int count) =>

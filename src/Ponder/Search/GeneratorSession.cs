@@ -1,4 +1,5 @@
 using Ponder.Policy;
+using Ponder.Rewards;
 using Ponder.Tasks;
 
 namespace Ponder.Search;
@@ -60,7 +61,7 @@ internal sealed class GeneratorSession : ISearchSession
                 _meter.Decode(_prompt.Length, Math.Max(0, g.Tokens.Length - 1)); // the last sampled token of a finished row is never run
                 _meter.Generated(g.Tokens.Length);
             }
-            nodes.AddRange(generations.Select(g => new StepNode(g.Text, Solution.Lines(g.Text), g.LogProbs.Sum(), true, null)));
+            nodes.AddRange(generations.Select(g => new StepNode(g.Text, Steps(g.Text), g.LogProbs.Sum(), true, null)));
         }
         return nodes;
     }
@@ -120,12 +121,16 @@ internal sealed class GeneratorSession : ISearchSession
     private StepNode Child(StepNode parent, Row row, Generation g, bool step)
     {
         string text = parent.Text + g.Text;
-        var steps = Solution.Lines(text);
-        bool lastIsAnswer = steps.Count > 0 && steps[^1].StartsWith('#');
+        var steps = Steps(text);
+        bool lastIsAnswer = steps.Count > 0 && StepText.IsFinal(steps[^1]);
         bool finished = g.FinishReason != FinishReason.Stop || lastIsAnswer || steps.Count >= _limits.MaxSteps
             || row.Generated >= _limits.MaxNewTokens || row.State.Lengths[row.Index] >= _generator.Model.Config.MaxPositions;
         return new StepNode(text, steps, step ? g.LogProbs.Sum() : parent.StepLogProb, finished, finished ? null : row) { StepTokens = g.Tokens };
     }
+
+    // A node's steps as reward models read them: lines up to the final-answer line (a policy may write on past its
+    // answer; the verifier ignores those lines), at most MaxSteps.
+    private IReadOnlyList<string> Steps(string text) => StepText.Steps(text, _limits.MaxSteps);
 
     private static Row RowOf(StepNode node) =>
         node.Handle as Row ?? throw new ArgumentException("this node cannot be continued (finished, or made by another session)");

@@ -28,6 +28,24 @@ public sealed class GeneratorPolicyTests
     }
 
     [Fact]
+    public void Sampled_solutions_have_the_steps_a_reward_model_reads_up_to_the_answer_and_at_most_max_steps()
+    {
+        // Given a near-uniform tiny policy (its samples are random characters, newlines and '#' among them) and one step a solution
+        var tokenizer = new CharTokenizer();
+        using var model = TinyModels.Model(tokenizer.VocabSize, initStd: 0.01);
+        var limits = new SearchLimits { MaxStepTokens = 8, MaxNewTokens = 40, MaxSteps = 1 };
+        var policy = new GeneratorPolicy(new Generator(model, tokenizer), limits);
+
+        // When 64 whole solutions are sampled
+        using var session = policy.Open(Problem, new ComputeMeter(policy.Flops));
+        var nodes = session.Sample(64, 1.0, 3);
+
+        // Then each one's steps are its lines up to its final-answer line, one at most, though many texts have more lines
+        Assert.Contains(nodes, n => Ponder.Tasks.Solution.Lines(n.Text).Count > 1);
+        Assert.All(nodes, n => Assert.Equal(Ponder.Rewards.StepText.Steps(n.Text, 1), n.Steps));
+    }
+
+    [Fact]
     public void A_large_sample_is_drawn_in_bounded_batches_whose_first_is_the_unbatched_draw()
     {
         var tokenizer = new CharTokenizer();
