@@ -16,6 +16,24 @@ public static class SolveCommand
           --prm-cache on|off (on): the PRM keeps its KV cache of scored prefixes, so each reward-model token runs once per problem
         """ + "\n" + SearchOptions.Usage;
 
+    /// <summary>
+    /// The reference answer of a question: the built-in tasks solve their own prompts (one that is not theirs is an
+    /// error); a JSON-lines task knows the answers of its file's questions, and another question has none ("").
+    /// </summary>
+    static string Reference(ITask task, string question)
+    {
+        IReadOnlyList<string>? gold;
+        try
+        {
+            gold = task.GoldSolution(new Problem("cli", question, "0"));
+        }
+        catch (ArgumentException) when (task is JsonlTask)
+        {
+            return "";
+        }
+        return gold is { Count: > 0 } g && g[^1].StartsWith('#') ? g[^1].TrimStart('#').Trim() : "";
+    }
+
     public static int Run(string[] args)
     {
         var o = new Options("solve", args);
@@ -46,8 +64,7 @@ public static class SolveCommand
         strategy.Check(context, budget);
 
         string text = o.Positional[0].Replace("\\n", "\n", StringComparison.Ordinal).TrimEnd('\n') + "\n";
-        var gold = task.GoldSolution(new Problem("cli", text, "0"));
-        var problem = new Problem("cli", text, gold is { Count: > 0 } g && g[^1].StartsWith('#') ? g[^1][1..] : "");
+        var problem = new Problem("cli", text, Reference(task, text));
         var result = strategy.Solve(problem, context, budget);
 
         Console.WriteLine($"{result.Description}, budget {budget}, seed {seed}");

@@ -108,6 +108,19 @@ public sealed class EntryTests
         Assert.Contains($"checkpoint '{policy}': ponder.json kind is 'policy', not a reviser", error);
     }
 
+    [Fact]
+    public void Solve_answers_a_question_a_jsonl_file_does_not_hold_without_a_reference()
+    {
+        // Given a JSON-lines task whose file does not hold the question asked
+        using var dir = new TempDirectory();
+        string file = dir.Write("q.jsonl", """{"question": "12 +3", "answer": "#### 15"}""", """{"question": "20 +5", "answer": "#### 25"}""");
+        string policy = Path.Combine(RepoRoot(), "models", "arith");
+
+        // When it is solved, Then it is answered (no reference to compare with), not refused
+        var (code, error) = Run("solve", "--checkpoint", policy, "--task", $"jsonl:path={file}", "--strategy", "greedy", "7 +8");
+        Assert.True(code == 0, error);
+    }
+
     static string RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
