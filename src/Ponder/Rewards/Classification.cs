@@ -58,7 +58,7 @@ public static class Classification
     /// ProcessBench-style first-error identification. Each solution has a true first wrong step
     /// (or -1 when every step is right) and a predicted one (the first step scored below the
     /// threshold, or -1). Accuracy is measured separately on erroneous and on correct solutions;
-    /// the F1 is their harmonic mean.
+    /// the F1 is their harmonic mean (NaN when either kind of solution is missing).
     /// </summary>
     public static (double ErrorAccuracy, double CorrectAccuracy, double F1) FirstError(IReadOnlyList<int> truth, IReadOnlyList<int> predicted)
     {
@@ -67,7 +67,8 @@ public static class Classification
         var correct = Enumerable.Range(0, truth.Count).Where(i => truth[i] < 0).ToList();
         double errAcc = erroneous.Count == 0 ? double.NaN : erroneous.Count(i => predicted[i] == truth[i]) / (double)erroneous.Count;
         double corAcc = correct.Count == 0 ? double.NaN : correct.Count(i => predicted[i] < 0) / (double)correct.Count;
-        double f1 = errAcc + corAcc > 0 ? 2 * errAcc * corAcc / (errAcc + corAcc) : 0;
+        // NaN when either class is empty (as AUC): a policy whose every solution is right gives no first error to find.
+        double f1 = double.IsNaN(errAcc) || double.IsNaN(corAcc) ? double.NaN : errAcc + corAcc > 0 ? 2 * errAcc * corAcc / (errAcc + corAcc) : 0;
         return (errAcc, corAcc, f1);
     }
 

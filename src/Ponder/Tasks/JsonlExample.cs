@@ -5,7 +5,8 @@ internal sealed record JsonlExample(string Question, string AnswerText)
 {
     /// <summary>
     /// Reads a JSON-lines file; blank lines are skipped. Any problem (missing file, a line that is not a JSON
-    /// object, a missing or non-string field, an answer with no final answer: empty after <c>####</c>, or several lines
+    /// object, a missing field, a question that is not a string or an answer that is neither a string nor a number, an
+    /// empty file, an answer with no final answer: empty after <c>####</c>, or several lines
     /// without one) is an <see cref="InvalidDataException"/> naming file and line.
     /// </summary>
     public static IReadOnlyList<JsonlExample> ReadFile(string path)
@@ -24,7 +25,7 @@ internal sealed record JsonlExample(string Question, string AnswerText)
                 examples.Add(Parse(line, $"{path}:{number}"));
             }
         }
-        return examples;
+        return examples.Count > 0 ? examples : throw new InvalidDataException($"{path}: no questions (the file has no non-blank line)");
     }
 
     private static JsonlExample Parse(string line, string where)
@@ -45,7 +46,7 @@ internal sealed record JsonlExample(string Question, string AnswerText)
             {
                 throw new InvalidDataException($"{where}: not a JSON object");
             }
-            var example = new JsonlExample(Field(root, "question", where), Field(root, "answer", where));
+            var example = new JsonlExample(Field(root, "question", where, numberAllowed: false), Field(root, "answer", where, numberAllowed: true));
             bool hashes = example.AnswerText.Contains("####", StringComparison.Ordinal);
             if (!hashes && example.AnswerText.Trim().Contains('\n'))
                 throw new InvalidDataException($"{where}: the answer has several lines but no '#### x' final answer");
@@ -55,8 +56,16 @@ internal sealed record JsonlExample(string Question, string AnswerText)
         }
     }
 
-    private static string Field(System.Text.Json.JsonElement root, string name, string where) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String
-            ? value.GetString()!
-            : throw new InvalidDataException($"{where}: missing string field '{name}'");
+    // A string field; an answer may also be a bare number ({"answer": 72}), as many datasets write it.
+    private static string Field(System.Text.Json.JsonElement root, string name, string where, bool numberAllowed)
+    {
+        if (!root.TryGetProperty(name, out var value)) throw new InvalidDataException($"{where}: missing field '{name}'");
+        return value.ValueKind switch
+        {
+            System.Text.Json.JsonValueKind.String => value.GetString()!,
+            System.Text.Json.JsonValueKind.Number when numberAllowed => value.GetRawText(),
+            var kind => throw new InvalidDataException(
+                $"{where}: field '{name}' must be a string{(numberAllowed ? " or a number" : "")}, not {kind.ToString().ToLowerInvariant()}"),
+        };
+    }
 }

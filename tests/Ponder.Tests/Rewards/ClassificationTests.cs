@@ -48,6 +48,16 @@ public sealed class ClassificationTests
         Assert.Equal(-1, Classification.FirstBelow([0.9, 0.8], 0.5));
     }
 
+    [Fact]
+    public void First_error_f1_is_undefined_when_no_solution_has_an_error()
+    {
+        // every solution right, every prediction right: nothing to tell about finding errors (not an F1 of 0)
+        var (err, cor, f1) = Classification.FirstError([-1, -1], [-1, -1]);
+        Assert.True(double.IsNaN(err));
+        Assert.Equal(1.0, cor);
+        Assert.True(double.IsNaN(f1));
+    }
+
     [Theory]
     [InlineData(Aggregation.Min, 0.5)]
     [InlineData(Aggregation.Last, 0.8)]

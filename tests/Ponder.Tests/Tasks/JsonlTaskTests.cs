@@ -139,9 +139,9 @@ public sealed class JsonlTaskTests : IDisposable
     [Theory]
     [InlineData("not json", "not valid JSON")]
     [InlineData("[1, 2]", "not a JSON object")]
-    [InlineData("""{"question": "q"}""", "missing string field 'answer'")]
-    [InlineData("""{"question": 5, "answer": "5"}""", "missing string field 'question'")]
-    [InlineData("""{"question": "q", "answer": 5}""", "missing string field 'answer'")]
+    [InlineData("""{"question": "q"}""", "missing field 'answer'")]
+    [InlineData("""{"question": 5, "answer": "5"}""", "field 'question' must be a string, not number")]
+    [InlineData("""{"question": "q", "answer": [5]}""", "field 'answer' must be a string or a number, not array")]
     [InlineData("""{"question": "q", "answer": "#### "}""", "the answer has no final answer after its last '####'")]
     [InlineData("""{"question": "q", "answer": ""}""", "the answer has no final answer")]
     [InlineData("""{"question": "q", "answer": "She had 3.\nThen 5 more, so 8."}""", "the answer has several lines but no '#### x' final answer")]
@@ -161,17 +161,27 @@ public sealed class JsonlTaskTests : IDisposable
     [Fact]
     public void Asking_problems_of_an_empty_split_names_the_task_and_the_split_sizes()
     {
-        // Given a file too small for the hash split to hold any question out (and an empty one)
+        // Given a file too small for the hash split to hold any question out
         var task = JsonlTask.FromFile(_dir.Write("small.jsonl", Natalia));
-        var empty = JsonlTask.FromFile(_dir.Write("empty.jsonl", ""));
 
         // When problems are asked of each split, Then the empty one says so, with both sizes
         var errors = new[] { Split.Train, Split.Test }.Select(s => Record.Exception(() => task.Problems(s, 5, seed: 0))).ToList();
         var error = Assert.IsType<InvalidOperationException>(Assert.Single(errors, e => e is not null));
         string emptied = errors[0] is null ? "test" : "train";
         Assert.StartsWith($"task '{task.Name}': its {emptied} split is empty ({(emptied == "test" ? "1 train, 0 test" : "0 train, 1 test")} problems;", error.Message);
-        Assert.Contains("train split is empty (0 train, 0 test problems", Assert.Throws<InvalidOperationException>(() => empty.Problems(Split.Train, 5, seed: 0)).Message);
         Assert.Empty(task.Problems(Split.Test, 0, seed: 0));
+    }
+
+    [Fact]
+    public void An_empty_file_is_refused_when_read_and_a_bare_number_answer_is_read()
+    {
+        string empty = _dir.Write("empty.jsonl", "");
+        Assert.Equal($"{empty}: no questions (the file has no non-blank line)", Assert.Throws<InvalidDataException>(() => JsonlTask.FromFile(empty)).Message);
+
+        var task = JsonlTask.FromFiles(_dir.Write("tr.jsonl", Natalia), _dir.Write("te.jsonl", """{"question": "How many?", "answer": 72}"""));
+        var problem = task.Problems(Split.Test, 1, seed: 0)[0];
+        Assert.Equal("72", problem.Answer);
+        Assert.True(task.Check(problem, "#### 72").Correct);
     }
 
     [Fact]
