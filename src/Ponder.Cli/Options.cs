@@ -45,7 +45,7 @@ public sealed class Options
     {
         known.Add(name);
         if (!values.TryGetValue(name, out var v)) return fallback;
-        return v ?? throw new UsageException($"{command}: option '--{name}' needs a value");
+        return v is { Length: > 0 } ? v : throw new UsageException($"{command}: option '--{name}' needs a value");
     }
 
     /// <summary><c>--kv-cache f32|bf16</c>: the element type the KV cache stores (null when not given: <see cref="Ponder.Policy.Transformer.DefaultKvCacheType"/>).</summary>

@@ -36,8 +36,10 @@ public static class ScaleCommand
         int validationProblems = o.Int("validation-problems", 40, 1, 100_000);
         int validationSeeds = o.Int("validation-seeds", 2, 1, 100);
         string? armList = o.String("arms");
-        if (armList is not null && armList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Length == 0)
-            throw new UsageException("scale: option '--arms' names no arm");
+        var armNames = armList?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (armNames is { Length: 0 }) throw new UsageException("scale: option '--arms' names no arm");
+        if (armNames?.GroupBy(a => a).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new UsageException($"scale: option '--arms' names '{twice.Key}' twice");
         int seed = o.Int("seed", 0);
         string? stage = o.String("stage");
         double temperature = o.Double("temperature", 1.0, 0, 10);
@@ -62,7 +64,7 @@ public static class ScaleCommand
             return 0;
         }
         var available = SweepArm.Defaults(prm is not null, orm: false, verifier: task is CountdownTask, reviser: reviser is not null, temperature);
-        var arms = armList is null ? available : armList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+        var arms = armNames is null ? available : armNames
             .Select(name => available.FirstOrDefault(a => a.Name == name)
                 ?? throw new UsageException($"scale: arm '{name}' is not available (available with these rewards: {string.Join(", ", available.Select(a => a.Name))})")).ToList();
         var test = new SweepOptions { Budgets = budgets, Seeds = seeds, Problems = problems, ProblemSeed = seed };

@@ -17,6 +17,8 @@ public static class ScalingSweep
         ArgumentNullException.ThrowIfNull(arms);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (arms.GroupBy(a => a.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new ArgumentException($"arm '{twice.Key}' is named twice; each arm's curve is one name");
         var cells = new List<(SweepArm Arm, ISearchStrategy Strategy, int N)>();
         foreach (var arm in arms)
         {
