@@ -14,7 +14,7 @@ public sealed class BeamSearch(SearchSettings settings) : ISearchStrategy
 {
     public StrategyKind Kind => StrategyKind.Beam;
 
-    public SearchSettings Settings { get; } = settings ?? throw new ArgumentNullException(nameof(settings));
+    public SearchSettings Settings { get; } = SearchSettings.Checked(settings);
 
     private Selector Selector => Settings.SelectorOr(Selector.PrmMax);
 

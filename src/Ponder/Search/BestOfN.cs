@@ -11,7 +11,7 @@ public sealed class BestOfN(SearchSettings settings) : ISearchStrategy
 {
     public StrategyKind Kind => StrategyKind.BestOfN;
 
-    public SearchSettings Settings { get; } = settings ?? throw new ArgumentNullException(nameof(settings));
+    public SearchSettings Settings { get; } = SearchSettings.Checked(settings);
 
     private Selector Selector => Settings.SelectorOr(Selector.Majority);
 
@@ -19,6 +19,7 @@ public sealed class BestOfN(SearchSettings settings) : ISearchStrategy
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(budget);
+        if (budget.Unit == BudgetUnit.Samples && budget.N < 1) throw new ArgumentException($"best-of-N needs N ≥ 1, got {budget.N}");
         Selection.Require(Selector, context);
     }
 

@@ -13,7 +13,7 @@ public sealed class Dvts(SearchSettings settings) : ISearchStrategy
 {
     public StrategyKind Kind => StrategyKind.Dvts;
 
-    public SearchSettings Settings { get; } = settings ?? throw new ArgumentNullException(nameof(settings));
+    public SearchSettings Settings { get; } = SearchSettings.Checked(settings);
 
     private Selector Selector => Settings.SelectorOr(Selector.PrmMax);
 

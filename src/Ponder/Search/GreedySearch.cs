@@ -7,12 +7,13 @@ public sealed class GreedySearch(SearchSettings settings) : ISearchStrategy
 {
     public StrategyKind Kind => StrategyKind.Greedy;
 
-    public SearchSettings Settings { get; } = settings ?? throw new ArgumentNullException(nameof(settings));
+    public SearchSettings Settings { get; } = SearchSettings.Checked(settings);
 
     public void Check(SearchContext context, Budget budget)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(budget);
+        if (budget.Unit == BudgetUnit.Samples && budget.N < 1) throw new ArgumentException($"greedy search needs a budget of at least 1, got {budget.N}");
     }
 
     public SearchResult Solve(Problem problem, SearchContext context, Budget budget)

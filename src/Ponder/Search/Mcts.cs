@@ -11,12 +11,15 @@ namespace Ponder.Search;
 /// </summary>
 public sealed class Mcts(SearchSettings settings) : ISearchStrategy
 {
-    /// <summary>A tokens/FLOPs budget stops after this many simulations in a row that spent nothing (the tree is exhausted).</summary>
+    /// <summary>
+    /// Any budget stops after this many simulations in a row that spent nothing: the tree is exhausted (every path in it
+    /// finished), and more simulations would only revisit its finished solutions.
+    /// </summary>
     public const int ExhaustedAfter = 64;
 
     public StrategyKind Kind => StrategyKind.Mcts;
 
-    public SearchSettings Settings { get; } = settings ?? throw new ArgumentNullException(nameof(settings));
+    public SearchSettings Settings { get; } = SearchSettings.Checked(settings);
 
     public void Check(SearchContext context, Budget budget)
     {

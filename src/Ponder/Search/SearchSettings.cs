@@ -55,6 +55,14 @@ public sealed record SearchSettings
     };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    /// <summary><paramref name="settings"/> once <see cref="Validate"/> passes (a strategy built directly is checked as one made by <see cref="Strategies.Create"/>).</summary>
+    public static SearchSettings Checked(SearchSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        return settings;
+    }
+
     public void Validate()
     {
         if (!(Temperature >= 0) || double.IsInfinity(Temperature)) throw new ArgumentException($"temperature must be finite and ≥ 0, got {Temperature}");

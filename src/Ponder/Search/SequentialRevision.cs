@@ -12,7 +12,7 @@ public sealed class SequentialRevision(SearchSettings settings) : ISearchStrateg
 {
     public StrategyKind Kind => StrategyKind.Revision;
 
-    public SearchSettings Settings { get; } = settings ?? throw new ArgumentNullException(nameof(settings));
+    public SearchSettings Settings { get; } = SearchSettings.Checked(settings);
 
     private Selector Selector => Settings.SelectorOr(Selector.Majority);
 

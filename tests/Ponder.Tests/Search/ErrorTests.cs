@@ -35,6 +35,17 @@ public sealed class ErrorTests
         Assert.Equal(0, policy.Opened);
     }
 
+    [Fact]
+    public void A_strategy_built_directly_checks_its_settings_and_a_zero_budget_is_refused_before_any_work()
+    {
+        Assert.Contains("expansions must be ≥ 1", Assert.Throws<ArgumentException>(() => new BeamSearch(new SearchSettings { Expansions = 0 })).Message);
+        Assert.Contains("rounds must be ≥ 1", Assert.Throws<ArgumentException>(() => new SequentialRevision(new SearchSettings { Rounds = 0 })).Message);
+        var (policy, context) = Toy(prm: false);
+        var e = Assert.Throws<ArgumentException>(() => new BestOfN(new SearchSettings()).Solve(ToyPolicy.Problem, context, Budget.Samples(0)));
+        Assert.Equal("best-of-N needs N ≥ 1, got 0", e.Message);
+        Assert.Equal(0, policy.Opened);
+    }
+
     [Theory]
     [InlineData(StrategyKind.Beam, 2)]
     [InlineData(StrategyKind.Beam, 6)]
