@@ -40,13 +40,18 @@ public sealed class BinnedComputeOptimal : ISearchStrategy
         return _bins[bin].Pick(left);
     }
 
+    /// <summary>
+    /// Checks every entry of every bin's plan: which one runs depends on the budget left once the problem's difficulty
+    /// is estimated, which is known only then (a cheaper entry than the whole budget would pick).
+    /// </summary>
     public void Check(SearchContext context, Budget budget)
     {
         ArgumentNullException.ThrowIfNull(context);
         for (int b = 0; b < _bins.Length; b++)
         {
-            var entry = Pick(b, budget);
-            Strategies.Create(entry.Kind, entry.Settings).Check(context, Budget.Samples(entry.N));
+            Pick(b, budget);                                                    // the budget's unit is one a plan can pick by
+            foreach (var entry in _bins[b].Plan)
+                Strategies.Create(entry.Kind, entry.Settings).Check(context, Budget.Samples(entry.N));
         }
     }
 

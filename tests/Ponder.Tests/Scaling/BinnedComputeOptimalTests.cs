@@ -100,6 +100,24 @@ public sealed class BinnedComputeOptimalTests
     }
 
     [Fact]
+    public void Every_entry_a_bin_could_pick_once_the_estimate_is_paid_is_checked_before_any_work()
+    {
+        // Given a bin whose plan picks majority at the whole budget, and a PRM-max entry the budget left after the
+        // estimate could pick; and a context without a PRM
+        var task = new TwoLevelTask();
+        var policy = new ToyPolicy(new() { [""] = [("a", 1.0)], ["a\n"] = [("#2", 1)] });
+        var context = new SearchContext(policy, (p, text) => task.Check(p, text).Answer);
+        var majority = new PlanEntry("bon-majority", StrategyKind.BestOfN, Arms[0].Settings, 8, 1000, 100, 0.9);
+        var prmMax = new PlanEntry("bon-prm-max", StrategyKind.BestOfN, Arms[1].Settings, 2, 10, 1, 0.5);
+        var strategy = new BinnedComputeOptimal(Estimator with { Aggregation = Aggregation.Min }, new DifficultyBins([]), [[majority, prmMax]]);
+
+        // When it is checked, Then the PRM-max entry is refused for the missing PRM
+        Assert.Equal("bon-majority", strategy.Pick(0, Budget.Flops(2000)).Name);
+        Assert.Contains("process reward", Assert.Throws<ArgumentException>(() => strategy.Check(context, Budget.Flops(2000))).Message);
+        Assert.Equal(0, policy.Opened);
+    }
+
+    [Fact]
     public void Bins_are_validation_quantiles_with_the_hardest_first_and_ties_kept_together()
     {
         var bins = DifficultyBins.From([0.8, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], 4);
