@@ -85,6 +85,8 @@ public sealed class SafetensorsShards : IDisposable
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllText(index));
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"{index}: expected a JSON object, found {document.RootElement.ValueKind.ToString().ToLowerInvariant()}");
             if (!document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
                 throw new InvalidDataException($"{index}: no 'weight_map' object");
             var result = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -54,7 +54,13 @@ internal static class BpeTokenizerJson
             var parts = merges[i].Split(' ');
             if (parts.FirstOrDefault(p => !vocab.ContainsKey(p)) is { } unknown)
                 throw new InvalidDataException($"{source}: merge {i} ('{merges[i]}') uses '{unknown}', which is not in model.vocab");
+            if (!vocab.ContainsKey(parts[0] + parts[1]))
+                throw new InvalidDataException($"{source}: merge {i} ('{merges[i]}') makes '{parts[0] + parts[1]}', which is not in model.vocab");
         }
+        // A merge listed twice keeps its last rank, as Hugging Face's BPE builder does (its map keeps the last entry).
+        var lastRank = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < merges.Count; i++) lastRank[merges[i]] = i;
+        if (lastRank.Count < merges.Count) merges = [.. merges.Where((m, i) => lastRank[m] == i)];
         var added = ReadAddedTokens(root["added_tokens"], source);
         var addedById = new Dictionary<int, string>();
         foreach (var token in added)

@@ -94,6 +94,18 @@ public sealed class HfCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void An_index_that_is_not_a_json_object_is_named_in_the_error()
+    {
+        HfFolders.Llama(_dir.Path);
+        string index = _dir.File(SafetensorsShards.IndexFile);
+        File.WriteAllText(index, "[]");
+
+        var error = Assert.Throws<InvalidDataException>(() => HfCheckpoint.Load(_dir.Path, CPU));
+
+        Assert.Equal($"{index}: expected a JSON object, found array", error.Message);
+    }
+
+    [Fact]
     public void A_tensor_missing_from_its_shard_is_named_with_the_shard()
     {
         HfFolders.Llama(_dir.Path);

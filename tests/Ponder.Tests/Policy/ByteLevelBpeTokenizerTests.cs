@@ -214,6 +214,7 @@ public sealed class BpeTokenizerJsonErrorTests
         var twoInVocab = Refused(r => Model(r)["vocab"]!["hello"] = 5);
         var missingByte = Refused(r => Model(r)["vocab"]!.AsObject().Remove("a"));
         var unknownMerge = Refused(r => Model(r)["merges"]!.AsArray().Add("zz qq"));
+        var unmade = Refused(r => Model(r)["merges"]!.AsArray().Add("a b"));
 
         Assert.Matches(@"^tokenizer\.json: added token '.+' has id -1, expected a non-negative integer$", added.Message);
         Assert.Matches(@"^tokenizer\.json: added tokens '.+' and '.+' both have id \d+$", twoAdded.Message);
@@ -221,6 +222,20 @@ public sealed class BpeTokenizerJsonErrorTests
         Assert.Matches(@"^tokenizer\.json: vocab entries '.+' and 'hello' both have id 5$", twoInVocab.Message);
         Assert.Equal("tokenizer.json: model.vocab lacks the byte-level token 'a' (byte 0x61); text with that byte could not be encoded", missingByte.Message);
         Assert.Matches(@"^tokenizer\.json: merge \d+ \('zz qq'\) uses 'zz', which is not in model\.vocab$", unknownMerge.Message);
+        Assert.Matches(@"^tokenizer\.json: merge \d+ \('a b'\) makes 'ab', which is not in model\.vocab$", unmade.Message);
+    }
+
+    [Fact]
+    public void A_merge_listed_twice_keeps_its_last_rank_as_hugging_face_does()
+    {
+        // Given "l l" listed again at the end: at its last rank it comes after "l d", which then wins in "lld"
+        var root = System.Text.Json.Nodes.JsonNode.Parse(TinyBpe.Json(null))!.AsObject();
+        Model(root)["merges"]!.AsArray().Add("l l");
+
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(root.ToJsonString());
+
+        Assert.Equal(new[] { "l", "ld" }.Select(TinyBpe.Id).ToArray(), tokenizer.Encode("lld"));
+        Assert.Equal(new[] { "ll", "d" }.Select(TinyBpe.Id).ToArray(), ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(null)).Encode("lld"));
     }
 
     [Fact]
