@@ -92,7 +92,8 @@ public static class Checkpoint
 
     /// <summary>
     /// <c>config.json</c>, checked before a model is built from it: the sizes every Llama config states must be there
-    /// (a missing <c>num_key_value_heads</c> means one per attention head, as in HF's LlamaConfig), and every field must
+    /// (a missing <c>num_key_value_heads</c> means one per attention head, a missing <c>rms_norm_eps</c> 1e-6 and a missing
+    /// <c>max_position_embeddings</c> 2048, or 32768 for Qwen2, as in transformers' configs), and every field must
     /// be usable (<see cref="TransformerConfig.Invalid"/>). A problem is one line naming the file and the field.
     /// </summary>
     public static TransformerConfig ReadConfig(string dir)
@@ -106,6 +107,9 @@ public static class Checkpoint
         foreach (string field in RequiredConfigFields)
             if (!Has(field)) throw new InvalidDataException($"{path}: missing field '{field}'");
         if (!Has("num_key_value_heads")) config = config with { NumKvHeads = config.NumHeads };
+        // Fields a Hugging Face config may leave out take transformers' defaults (LlamaConfig, Qwen2Config), not Ponder's.
+        if (!Has("rms_norm_eps")) config = config with { RmsNormEps = 1e-6 };
+        if (!Has("max_position_embeddings")) config = config with { MaxPositions = config.ModelType == "qwen2" ? 32768 : 2048 };
         return config.Invalid() is { } problem ? throw new InvalidDataException($"{path}: {problem}") : config;
     }
 

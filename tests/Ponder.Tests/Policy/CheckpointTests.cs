@@ -254,6 +254,21 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(4, Checkpoint.ReadConfig(_dir.Path).NumKvHeads);
     }
 
+    [Theory]
+    [InlineData("llama", 2048)]
+    [InlineData("qwen2", 32768)]
+    public void A_config_without_norm_epsilon_or_context_takes_the_transformers_defaults(string modelType, int positions)
+    {
+        SaveThenEditConfig(_config with { ModelType = modelType, RmsNormEps = 1e-5 }, config =>
+        {
+            config.Remove("rms_norm_eps");
+            config.Remove("max_position_embeddings");
+        });
+
+        var read = Checkpoint.ReadConfig(_dir.Path);
+        Assert.Equal((1e-6, positions), (read.RmsNormEps, read.MaxPositions));
+    }
+
     [Fact]
     public void A_tied_checkpoint_whose_head_differs_from_its_embedding_is_refused()
     {
