@@ -201,11 +201,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     private void EncodeOrdinary(string text, List<int> ids)
     {
         if (text.Length == 0) return;
-        if (_spec.NormalizeNfc) text = text.Normalize(NormalizationForm.FormC);
-        if (_spec.AddPrefixSpace && text[0] != ' ') text = " " + text;
-        IEnumerable<string> pieces = [text];
-        foreach (var split in _spec.Splits) pieces = pieces.SelectMany(p => Isolate(split, p));
-        foreach (string piece in pieces)
+        foreach (string piece in Pieces(text))
         {
             if (_spec.IgnoreMerges && _spec.Vocab.TryGetValue(ByteLevelAlphabet.Encode(piece), out int whole))
                 ids.Add(whole);
@@ -214,19 +210,69 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         }
     }
 
-    /// <summary>HF's "Isolated" split: every match is a piece, and so is the text between matches.</summary>
+    /// <summary>The pre-tokenized pieces of ordinary text (no added tokens): normalized, prefixed and split as the file says.</summary>
+    internal IReadOnlyList<string> Pieces(string text)
+    {
+        if (text.Length == 0) return [];
+        if (_spec.NormalizeNfc) text = text.Normalize(NormalizationForm.FormC);
+        if (_spec.AddPrefixSpace && text[0] != ' ') text = " " + text;
+        IEnumerable<string> pieces = [text];
+        foreach (var split in _spec.Splits) pieces = pieces.SelectMany(p => Isolate(split, p));
+        return [.. pieces];
+    }
+
+    /// <summary>
+    /// HF's "Isolated" split: every match is a piece, and so is the text between matches. The regex runs on the text with
+    /// each character beyond U+FFFF (a surrogate pair, which .NET's <c>\p{L}</c> and <c>\p{N}</c> never match) stood in
+    /// for by one character of the same Unicode category, so that 𝑥 splits as a letter and 𝟏 as a digit, as in the
+    /// Rust regex Hugging Face runs on code points; the pieces are cut from the text itself.
+    /// </summary>
     private static IEnumerable<string> Isolate(Regex regex, string text)
     {
+        var (subject, offsets) = StandIns(text);
         int start = 0;
-        foreach (Match m in regex.Matches(text))
+        foreach (Match m in regex.Matches(subject))
         {
             if (m.Length == 0) continue;
-            if (m.Index > start) yield return text[start..m.Index];
-            yield return m.Value;
-            start = m.Index + m.Length;
+            int from = offsets?[m.Index] ?? m.Index, to = offsets?[m.Index + m.Length] ?? m.Index + m.Length;
+            if (from > start) yield return text[start..from];
+            yield return text[from..to];
+            start = to;
         }
         if (start < text.Length) yield return text[start..];
     }
+
+    // The text with each surrogate pair replaced by its category's stand-in, and the index in the text of each character
+    // of the result (one more entry: the text's length); no offsets when the text has no surrogate pair.
+    private static (string Subject, int[]? Offsets) StandIns(string text)
+    {
+        int first = 0;
+        while (first < text.Length - 1 && !char.IsSurrogatePair(text[first], text[first + 1])) first++;
+        if (first >= text.Length - 1) return (text, null);
+        var subject = new StringBuilder(text.Length);
+        var offsets = new List<int>(text.Length + 1);
+        for (int i = 0; i < text.Length; i++)
+        {
+            offsets.Add(i);
+            if (i + 1 < text.Length && char.IsSurrogatePair(text[i], text[i + 1]))
+            {
+                subject.Append(StandIn[(int)System.Globalization.CharUnicodeInfo.GetUnicodeCategory(text, i)]);
+                i++;
+            }
+            else subject.Append(text[i]);
+        }
+        offsets.Add(text.Length);
+        return (subject.ToString(), [.. offsets]);
+    }
+
+    // For each Unicode category, the first character above U+00A0 in the Basic Multilingual Plane that has it (outside
+    // ASCII, so no pattern's literal letters, such as the contractions' 's', match a stand-in).
+    private static readonly char[] StandIn = [.. Enum.GetValues<System.Globalization.UnicodeCategory>().Order().Select(category =>
+    {
+        for (int c = 0xA1; c <= 0xFFFF; c++)
+            if (!char.IsSurrogate((char)c) && char.GetUnicodeCategory((char)c) == category) return (char)c;
+        return '\uFFFD';
+    })];
 
     /// <summary>Whether <c>post_processor</c> puts <paramref name="bosText"/> before a single sequence; null when there is no post-processor.</summary>
     private static bool? PostProcessorAddsBos(string json, string? bosText)

@@ -141,6 +141,21 @@ public sealed class ByteLevelBpeTokenizerTests
         Assert.Equal(File.ReadAllText(path).TrimEnd('\n'), tokenizer.ToJson().TrimEnd('\n'));
     }
 
+    [Theory]
+    [InlineData(Llama3, "𝑥\n", new[] { "𝑥", "\n" })]
+    [InlineData(Llama3, "𝟏𝟐𝟑𝟒", new[] { "𝟏𝟐𝟑", "𝟒" })]
+    [InlineData(Qwen2, "𝟏𝟐", new[] { "𝟏", "𝟐" })]
+    [InlineData(Llama3, "𠮷野家", new[] { "𠮷野家" })]
+    [InlineData(Llama3, "!!𝑥 hi😀😀", new[] { "!!", "𝑥", " hi", "😀😀" })]
+    [InlineData(Qwen2, "a𝑥b", new[] { "a𝑥b" })]
+    public void Characters_beyond_the_basic_plane_split_by_their_unicode_category_as_hugging_face_splits_them(string pattern, string text, string[] pieces)
+    {
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(pattern));
+
+        Assert.Equal(pieces, tokenizer.Pieces(text));
+        Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
+    }
+
     [Fact]
     public void A_checkpoint_saved_from_an_imported_tokenizer_keeps_its_tokenizer_config_and_a_later_save_without_one_removes_it()
     {
