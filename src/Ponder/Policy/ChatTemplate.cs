@@ -5,16 +5,22 @@ namespace Ponder.Policy;
 
 /// <summary>
 /// A chat format recognized from a <c>tokenizer_config.json</c> <c>chat_template</c> by its marker tokens (no Jinja
-/// engine): Llama 3 headers, ChatML (Qwen2) or Llama 2's <c>[INST]</c>. A ChatML template that writes a default system
-/// message when the conversation has none (Qwen2: "You are a helpful assistant.") keeps that behaviour.
+/// engine): Llama 3 headers, ChatML (Qwen2) or Llama 2's <c>[INST]</c>. A ChatML template keeps what its own text
+/// says beyond the markers: a default system message when the conversation has none (Qwen2: "You are a helpful
+/// assistant."; Qwen2.5-Math's, which asks for <c>\boxed{}</c>), a thinking section the generation prompt opens
+/// (QwQ: <c>&lt;think&gt;\n</c>), earlier assistant turns written without their thinking (up to <c>&lt;/think&gt;</c>), and
+/// tool results as a user turn of <c>&lt;tool_response&gt;</c> blocks (Qwen2.5).
 /// </summary>
 /// <param name="Kind">The format.</param>
 /// <param name="DefaultSystemPrompt">System message inserted when the first message is not a system one; null for none.</param>
 /// <param name="BosText">Text the template writes as its BOS token (Llama 3 once, Llama 2 before each user turn); null for none.</param>
 /// <param name="EosText">Text Llama 2's template writes after each assistant turn; null for none.</param>
 /// <param name="SystemBlock">Llama 2: the template folds a system message into the first user turn as <c>&lt;&lt;SYS&gt;&gt;</c>.</param>
+/// <param name="GenerationOpening">ChatML: text the generation prompt writes after the assistant header (QwQ: <c>&lt;think&gt;\n</c>).</param>
+/// <param name="DropsThinking">ChatML: an assistant turn is written from after its last <c>&lt;/think&gt;</c> (newlines there dropped).</param>
+/// <param name="ToolResponses">ChatML: consecutive tool messages are one user turn of <c>&lt;tool_response&gt;</c> blocks.</param>
 public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? DefaultSystemPrompt = null, string? BosText = null,
-    string? EosText = null, bool SystemBlock = false)
+    string? EosText = null, bool SystemBlock = false, string? GenerationOpening = null, bool DropsThinking = false, bool ToolResponses = false)
 {
     public static readonly ChatTemplate None = new(ChatTemplateKind.None);
 
@@ -33,8 +39,11 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
             return new ChatTemplate(ChatTemplateKind.Llama3, BosText: Has("bos_token") ? bosText : null);
         if (Has("<|im_start|>") && Has("<|im_end|>"))
         {
-            var match = DefaultSystem().Match(jinja);
-            return new ChatTemplate(ChatTemplateKind.ChatMl, match.Success ? match.Groups["prompt"].Value : null);
+            var system = DefaultSystem().Match(jinja);
+            var opening = GenerationPromptOpening().Match(jinja);
+            return new ChatTemplate(ChatTemplateKind.ChatMl, system.Success ? Unescape(system.Groups["prompt"].Value) : null,
+                GenerationOpening: opening.Success ? Unescape(opening.Groups["opening"].Value) : null,
+                DropsThinking: Has("split('</think>')") || Has("split(\"</think>\")"), ToolResponses: Has("<tool_response>"));
         }
         if (Has("[INST]") && Has("[/INST]"))
             return new ChatTemplate(ChatTemplateKind.Llama2, BosText: Has("bos_token") ? bosText : null,
@@ -60,11 +69,7 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
                 if (addGenerationPrompt) text.Append("<|start_header_id|>assistant<|end_header_id|>\n\n");
                 break;
             case ChatTemplateKind.ChatMl:
-                if (DefaultSystemPrompt is not null && (messages.Count == 0 || messages[0].Role != "system"))
-                    text.Append("<|im_start|>system\n").Append(DefaultSystemPrompt).Append("<|im_end|>\n");
-                foreach (var (role, content) in messages)
-                    text.Append("<|im_start|>").Append(role).Append('\n').Append(content).Append("<|im_end|>\n");
-                if (addGenerationPrompt) text.Append("<|im_start|>assistant\n");
+                ApplyChatMl(messages, addGenerationPrompt, text);
                 break;
             case ChatTemplateKind.Llama2:
                 ApplyLlama2(messages, text);
@@ -74,6 +79,35 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
         }
         return text.ToString();
     }
+
+    private void ApplyChatMl(IReadOnlyList<(string Role, string Content)> messages, bool addGenerationPrompt, StringBuilder text)
+    {
+        if (DefaultSystemPrompt is not null && (messages.Count == 0 || messages[0].Role != "system"))
+            text.Append("<|im_start|>system\n").Append(DefaultSystemPrompt).Append("<|im_end|>\n");
+        for (int i = 0; i < messages.Count; i++)
+        {
+            var (role, content) = messages[i];
+            if (ToolResponses && role == "tool")
+            {
+                if (i == 0 || messages[i - 1].Role != "tool") text.Append("<|im_start|>user");
+                text.Append("\n<tool_response>\n").Append(content).Append("\n</tool_response>");
+                if (i == messages.Count - 1 || messages[i + 1].Role != "tool") text.Append("<|im_end|>\n");
+                continue;
+            }
+            if (DropsThinking && role == "assistant" && content.LastIndexOf("</think>", StringComparison.Ordinal) is var end and >= 0)
+                content = content[(end + "</think>".Length)..].TrimStart('\n');
+            text.Append("<|im_start|>").Append(role).Append('\n').Append(content).Append("<|im_end|>\n");
+        }
+        if (addGenerationPrompt) text.Append("<|im_start|>assistant\n").Append(GenerationOpening);
+    }
+
+    // A Jinja string literal's escapes as the template renders them: \n, \t, \\, \' and \".
+    private static string Unescape(string literal) => JinjaEscape().Replace(literal, m => m.Value[1] switch
+    {
+        'n' => "\n",
+        't' => "\t",
+        var c => c.ToString(),
+    });
 
     /// <summary>
     /// Llama 2 (Meta's template): an optional system message folded into the first user turn; then user and
@@ -95,7 +129,15 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
         }
     }
 
-    // The literal default system turn of a ChatML template; "\n" appears either escaped (inside a Jinja string) or raw.
-    [GeneratedRegex(@"<\|im_start\|>system(?:\\n|\n)(?<prompt>[^<'""{}\\]+)<\|im_end\|>")]
+    // The literal default system turn of a ChatML template: inside one Jinja string (no quote, '<' or Jinja tag before
+    // its end), escapes and braces allowed ("\\boxed{}"); "\n" appears either escaped or raw.
+    [GeneratedRegex(@"<\|im_start\|>system(?:\\n|\n)(?<prompt>(?:[^<'""\\{]|\{(?![{%#])|\\.)+)<\|im_end\|>")]
     private static partial Regex DefaultSystem();
+
+    // What a generation prompt writes after the assistant header, when it opens a thinking section (QwQ's "<think>\n").
+    [GeneratedRegex(@"<\|im_start\|>assistant(?:\\n|\n)(?<opening><think>(?:\\n|\n))")]
+    private static partial Regex GenerationPromptOpening();
+
+    [GeneratedRegex(@"\\.")]
+    private static partial Regex JinjaEscape();
 }

@@ -64,6 +64,40 @@ public sealed class ChatTemplateServingTests : IDisposable
         Assert.Throws<ArgumentException>(() => chatml.Render(Turns((TurnRole.System, "only a system message"))));
     }
 
+    // Parts of Qwen2.5-Math-Instruct's, QwQ-32B's and Qwen2.5-Instruct's templates, as they read after JSON decoding.
+    private const string QwenMathTemplate =
+        "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}"
+        + "{%- else %}{{- '<|im_start|>system\\nPlease reason step by step, and put your final answer within \\\\boxed{}.<|im_end|>\\n' }}{%- endif %}"
+        + "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}{%- endfor %}"
+        + "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+
+    private const string QwqTemplate =
+        "{%- for message in messages %}{%- if message.role == 'assistant' %}{%- set content = message.content.split('</think>')[-1].lstrip('\\n') %}"
+        + "{{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>\\n' }}{%- else %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}{%- endif %}{%- endfor %}"
+        + "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n<think>\\n' }}{%- endif %}";
+
+    private const string QwenToolTemplate =
+        "{%- for message in messages %}{%- if message.role == 'tool' %}{%- if (loop.index0 == 0) or (messages[loop.index0 - 1].role != 'tool') %}{{- '<|im_start|>user' }}{%- endif %}"
+        + "{{- '\\n<tool_response>\\n' }}{{- message.content }}{{- '\\n</tool_response>' }}{%- if loop.last or (messages[loop.index0 + 1].role != 'tool') %}{{- '<|im_end|>\\n' }}{%- endif %}"
+        + "{%- else %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}{%- endif %}{%- endfor %}"
+        + "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+
+    [Fact]
+    public void Chatml_templates_keep_their_default_system_thinking_opening_and_tool_turns()
+    {
+        var math = ChatTemplate.Recognize(QwenMathTemplate, null);
+        var qwq = ChatTemplate.Recognize(QwqTemplate, null);
+        var tools = ChatTemplate.Recognize(QwenToolTemplate, null);
+
+        Assert.Equal("<|im_start|>system\nPlease reason step by step, and put your final answer within \\boxed{}.<|im_end|>\n<|im_start|>user\n1+1?<|im_end|>\n<|im_start|>assistant\n",
+            math.Apply([("user", "1+1?")], addGenerationPrompt: true));
+        Assert.Equal("<|im_start|>user\n1+1?<|im_end|>\n<|im_start|>assistant\n2<|im_end|>\n<|im_start|>user\nand 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n",
+            qwq.Apply([("user", "1+1?"), ("assistant", "<think>\nadd them\n</think>\n\n2"), ("user", "and 2+2?")], addGenerationPrompt: true));
+        Assert.Equal("<|im_start|>user\nweather?<|im_end|>\n<|im_start|>assistant\ncalling<|im_end|>\n<|im_start|>user\n<tool_response>\nsun\n</tool_response>\n<tool_response>\n20C\n</tool_response><|im_end|>\n<|im_start|>assistant\n",
+            tools.Apply([("user", "weather?"), ("assistant", "calling"), ("tool", "sun"), ("tool", "20C")], addGenerationPrompt: true));
+        Assert.Null(tools.DefaultSystemPrompt);
+    }
+
     [Fact]
     public void An_unknown_template_falls_back_to_the_last_user_message_with_a_one_line_warning()
     {
