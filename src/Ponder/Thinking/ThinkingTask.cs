@@ -23,6 +23,10 @@ public sealed class ThinkingTask : ITask
             throw new ArgumentException("task 'think': the inner task already thinks");
         if (inner is not CountdownTask && options.Style != TraceStyle.OptimalOnly)
             throw new ArgumentException($"task 'think': style '{ThinkingTaskSpec.StyleName(options.Style)}' needs a task with a search space (countdown); '{inner.Name}' supports style=optimal");
+        if (inner is not CountdownTask && options.Path != TracePath.None)
+            throw new ArgumentException($"task 'think': option 'path' marks the moves in countdown's search traces; '{inner.Name}' traces are its gold steps");
+        if (inner is not CountdownTask && options.Fallback == TraceFallback.Optimal)
+            throw new ArgumentException($"task 'think': option 'fallback' says what replaces a search that fails; '{inner.Name}' traces are its gold steps, with nothing to fall back to");
     }
 
     public ITask Inner { get; }
@@ -59,7 +63,10 @@ public sealed class ThinkingTask : ITask
             return CountdownTracer.Trace(puzzle.Numbers, puzzle.Target, Options);
         }
         var gold = Inner.GoldSolution(problem);
-        return gold is null ? null : new SearchTrace(gold.Take(gold.Count - 1).ToList(), gold, gold.Count - 1, 0, 0);
+        if (gold is null) return null;
+        var thinking = gold.Take(gold.Count - 1).ToList();
+        bool tooLong = Options.MaxLength > 0 && Solution.Join(ThinkingFormat.Wrap(thinking, gold)).Length > Options.MaxLength;   // as countdown's are measured
+        return tooLong ? null : new SearchTrace(thinking, gold, gold.Count - 1, 0, 0);
     }
 
     /// <summary>Behaviour in a completion's thinking section (countdown only; null for other inner tasks or no thinking).</summary>

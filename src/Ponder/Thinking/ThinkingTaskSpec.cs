@@ -54,7 +54,8 @@ public static class ThinkingTaskSpec
             int eq = entry.IndexOf('=');
             string key = (eq < 0 ? entry : entry[..eq]).Trim();
             string value = eq < 0 ? "" : entry[(eq + 1)..].Trim();
-            if (!Keys.Contains(key)) { innerOptions.Add(entry); continue; }
+            // jsonl's own 'path' (its file) is the inner task's: the traces' 'path' marks countdown's moves only.
+            if (!Keys.Contains(key) || (key == "path" && innerName == "jsonl")) { innerOptions.Add(entry); continue; }
             if (!seen.Add(key)) throw new ArgumentException($"task 'think': option '{key}' is given twice");
             options = key switch
             {

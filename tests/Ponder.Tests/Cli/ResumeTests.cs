@@ -60,6 +60,7 @@ public sealed class ResumeTests : IDisposable
         Assert.Contains($"checkpoint '{noState}': no ponder.json, so there is no run to resume", stateless.Error);
         Assert.All(new[] { rl, ei, bare, stateless }, r => Assert.NotEqual(0, r.Code));
     }
+
     [Fact]
     public void A_resumed_rl_run_keeps_every_setting_it_started_with_its_task_included()
     {

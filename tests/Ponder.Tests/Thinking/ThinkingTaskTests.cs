@@ -70,4 +70,31 @@ public sealed class ThinkingTaskTests
             Assert.Equal("#" + p.Answer, gold[^1]);
         }
     }
+
+    [Fact]
+    public void A_jsonl_task_keeps_its_path_and_countdown_only_options_are_refused_for_other_tasks()
+    {
+        using var dir = new TempDirectory();
+        string file = dir.Write("q.jsonl", """{"question": "1 +2", "answer": "add\n#### 3"}""", """{"question": "2 +2", "answer": "add\n#### 4"}""");
+
+        var task = (ThinkingTask)TaskRegistry.Create($"think:jsonl:path={file},style=optimal");
+
+        Assert.IsType<JsonlTask>(task.Inner);
+        Assert.Contains("option 'path' marks the moves", Assert.Throws<ArgumentException>(() => TaskRegistry.Create("think:arith,style=optimal,path=1")).Message);
+        Assert.Contains("option 'fallback'", Assert.Throws<ArgumentException>(() => TaskRegistry.Create("think:arith,style=optimal,fallback=optimal")).Message);
+    }
+
+    [Fact]
+    public void Maxlen_drops_the_gold_traces_of_other_tasks_that_are_longer()
+    {
+        var loose = (ThinkingTask)TaskRegistry.Create("think:arith,style=optimal");
+        var problem = loose.Problems(Split.Train, 1, 0)[0];
+        int length = Solution.Join(loose.GoldSolution(problem)!).Length;
+
+        var tight = (ThinkingTask)TaskRegistry.Create($"think:arith,style=optimal,maxlen={length - 1}");
+        var exact = (ThinkingTask)TaskRegistry.Create($"think:arith,style=optimal,maxlen={length}");
+
+        Assert.Null(tight.GoldSolution(problem));
+        Assert.Equal(loose.GoldSolution(problem), exact.GoldSolution(problem));
+    }
 }
