@@ -18,8 +18,10 @@ public static class TraceLengths
         {
             var task = new ThinkingTask(inner, options with { Style = style });
             var strict = new ThinkingTask(inner, options with { Style = style, Fallback = TraceFallback.Drop });
-            var traces = problems.Select(task.Trace).OfType<SearchTrace>().ToList();
-            int fellBack = options.Fallback == TraceFallback.Optimal ? problems.Count(p => strict.Trace(p) is null) : 0;
+            var kept = problems.Select(task.Trace).ToList();
+            var traces = kept.OfType<SearchTrace>().ToList();
+            // fell back: the strict search dropped it and the fallback kept it (a problem dropped both ways is only dropped)
+            int fellBack = options.Fallback == TraceFallback.Optimal ? problems.Where((p, i) => kept[i] is not null && strict.Trace(p) is null).Count() : 0;
             var tokens = traces.Select(t => tokenizer.Encode(Solution.Join(ThinkingFormat.Wrap(t.Thinking, t.Answer))).Length + 1).ToList();
             rows.Add(new TraceLengthRow(style, problems.Count, problems.Count - traces.Count, fellBack,
                 tokens.DefaultIfEmpty().Average(), tokens.DefaultIfEmpty().Max(),

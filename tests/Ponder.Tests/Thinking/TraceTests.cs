@@ -274,4 +274,22 @@ public sealed class TraceTests
         Assert.Contains("| dfs |", markdown);
         Console.WriteLine(markdown);
     }
+
+    [Fact]
+    public void A_problem_dropped_even_after_the_fallback_is_counted_dropped_not_fallen_back()
+    {
+        // Given DFS traces falling back to the optimal trace, under a length cap that some optimal traces exceed too
+        var inner = new CountdownTask(new CountdownOptions(Numbers: 3));
+        var options = new TraceOptions(TraceStyle.Dfs, 6, TraceFallback.Optimal, MaxLength: 75);
+        var problems = inner.Problems(Split.Train, 60, 4);
+        var strict = new ThinkingTask(inner, options with { Fallback = TraceFallback.Drop });
+
+        // When their lengths are measured
+        var row = TraceLengths.Measure(inner, options, [TraceStyle.Dfs], new Ponder.Policy.CharTokenizer(), 60, 4)[0];
+
+        // Then each problem is kept by the search, fell back, or dropped: exactly one of the three
+        int searched = problems.Count(p => strict.Trace(p) is not null);
+        Assert.True(row.Dropped > 0 && row.FellBack > 0, $"dropped {row.Dropped}, fell back {row.FellBack}");
+        Assert.Equal(row.Problems, searched + row.FellBack + row.Dropped);
+    }
 }
