@@ -108,8 +108,8 @@ public static class ThinkCommand
             new ThinkingBudget { MaxThinkingTokens = policy.Model.Config.MaxPositions }, 1.0, 0);
         if (parallel.Count > 0)
         {
-            Console.WriteLine("\n| k | pass@k | maj@k | tokens written |\n|---|---|---|---|");
-            foreach (var p in parallel) Console.WriteLine($"| {p.K} | {p.PassAtK:P1} | {p.MajorityAtK:P1} | {p.MeanGeneratedTokens:F0} |");
+            Console.WriteLine("\n| k | pass@k | maj@k | tokens written | compute tokens |\n|---|---|---|---|---|");
+            foreach (var p in parallel) Console.WriteLine($"| {p.K} | {p.PassAtK:P1} | {p.MajorityAtK:P1} | {p.MeanGeneratedTokens:F0} | {p.MeanComputeTokens:F0} |");
         }
         if (outDir is not null)
         {

@@ -6,7 +6,9 @@ namespace Ponder.Thinking;
 
 /// <summary>
 /// Sequential scaling (the same policy thinking longer, under a cap, with or without forcing) and parallel scaling (more
-/// samples), measured on the same problems in the same unit: tokens written per problem.
+/// samples), measured on the same problems in the same units: tokens written per problem (the x axis, as s1 plots
+/// thinking), and the prefill + decode tokens the generator ran per problem (each point's compute tokens: prompts'
+/// prefills, and the prefill again of a forced row's context, included).
 /// </summary>
 public static class BudgetSweep
 {
@@ -34,13 +36,13 @@ public static class BudgetSweep
     {
         ArgumentNullException.ThrowIfNull(problems);
         var rows = problems.SelectMany(p => Enumerable.Repeat(p, samples)).ToList();
-        var (results, _) = Run(model, tokenizer, rows, budget, new SamplingOptions { Temperature = temperature, Seed = seed }, batchSize);
-        double meanTokens = results.Average(r => Generated(tokenizer, r));
+        var (results, compute) = Run(model, tokenizer, rows, budget, new SamplingOptions { Temperature = temperature, Seed = seed }, batchSize);
+        double meanTokens = results.Average(r => Generated(tokenizer, r)), meanCompute = compute / (double)rows.Count;
         var perProblem = problems.Select((p, i) => Enumerable.Range(i * samples, samples)
             .Select(j => task.Check(p, results[j].Completion)).Select(o => (o.Answer, o.Correct)).ToList()).ToList();
         return EvalResult.Ks(samples).Select(k => new ParallelPoint(k,
             perProblem.Average(s => PassAtK.Estimate(samples, s.Count(x => x.Correct), k)),
-            perProblem.Average(s => PassAtK.MajorityAtK(s, k)), k * meanTokens)).ToList();
+            perProblem.Average(s => PassAtK.MajorityAtK(s, k)), k * meanTokens, k * meanCompute)).ToList();
     }
 
     /// <summary>Completions of the problems in batches, and the prefill + decode tokens they cost.</summary>

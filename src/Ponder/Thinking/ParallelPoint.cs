@@ -5,4 +5,6 @@ namespace Ponder.Thinking;
 /// <param name="PassAtK">Unbiased pass@k: accuracy when an exact verifier picks among the k samples.</param>
 /// <param name="MajorityAtK">Majority vote over the k answers, no verifier (for countdown every answer names the target, so this stays near pass@1).</param>
 /// <param name="MeanGeneratedTokens">k × the mean tokens of one sample: the same x axis as <see cref="BudgetPoint.MeanGeneratedTokens"/>.</param>
-public sealed record ParallelPoint(int K, double PassAtK, double MajorityAtK, double MeanGeneratedTokens);
+/// <param name="MeanComputeTokens">k × the mean prefill + decode tokens one sample cost (its prompt's prefill included), as
+/// <see cref="BudgetPoint.MeanComputeTokens"/> counts them.</param>
+public sealed record ParallelPoint(int K, double PassAtK, double MajorityAtK, double MeanGeneratedTokens, double MeanComputeTokens);

@@ -142,6 +142,6 @@ public static class ThinkingStage
     static JsonArray Curve(IEnumerable<ParallelPoint> points) => [.. points.Select(p => (JsonNode)new JsonObject
     {
         ["k"] = p.K, ["pass_at_k"] = Math.Round(p.PassAtK, 4), ["maj_at_k"] = Math.Round(p.MajorityAtK, 4),
-        ["generated_tokens"] = Math.Round(p.MeanGeneratedTokens, 1),
+        ["generated_tokens"] = Math.Round(p.MeanGeneratedTokens, 1), ["compute_tokens"] = Math.Round(p.MeanComputeTokens, 1),
     })];
 }

@@ -85,4 +85,24 @@ public sealed class BudgetedThinkerTests
         }
         Assert.True(generator.DecodeTokens > 0);
     }
+
+    [Fact]
+    public void Parallel_points_count_the_compute_of_k_samples_prompts_included()
+    {
+        // Given a random policy, two problems and four samples of each
+        var tokenizer = new MarkerTokenizer();
+        using var model = TinyModels.Model(tokenizer.VocabSize, 2, initStd: 0.02, maxPositions: 256);
+        var problems = new[] { new Ponder.Tasks.Problem("a", "ab\n", "1"), new Ponder.Tasks.Problem("b", "ba\n", "2") };
+        var task = new Ponder.Tasks.ArithTask(new Ponder.Tasks.ArithOptions());
+        var budget = new ThinkingBudget { MaxThinkingTokens = 20, MaxAnswerTokens = 4 };
+
+        // When pass@k points are measured, and the same samples are generated directly
+        var points = BudgetSweep.Parallel(model, tokenizer, task, problems, 4, budget, 1.0, 3);
+        var (_, compute) = BudgetSweep.Run(model, tokenizer, [.. problems.SelectMany(p => Enumerable.Repeat(p, 4))], budget, new SamplingOptions { Temperature = 1.0, Seed = 3 });
+
+        // Then k samples cost k times one sample's prefill and decode tokens, more than the tokens they wrote
+        Assert.Equal([1, 2, 4], points.Select(p => p.K));
+        Assert.All(points, p => Assert.Equal(p.K * compute / 8.0, p.MeanComputeTokens, 6));
+        Assert.All(points, p => Assert.True(p.MeanComputeTokens > p.MeanGeneratedTokens));
+    }
 }
