@@ -36,12 +36,16 @@ public sealed class CountdownTask : ITask
 
     public bool HasStepChecker => true;
 
+    /// <summary>
+    /// Problems of a split, its numbers in the order drawn; the split and distinctness go by the numbers in any order and the
+    /// target (<c>7 3 -> 21</c> and <c>3 7 -> 21</c> are one puzzle, on one side).
+    /// </summary>
     public IReadOnlyList<Problem> Problems(Split split, int count, int seed) =>
         GeneratedProblems.Draw(Name, split, count, seed, rng =>
         {
             var puzzle = CountdownPuzzle.Draw(rng, Options);
             return (puzzle.Prompt, puzzle.Target.ToString(CultureInfo.InvariantCulture));
-        });
+        }, prompt => CountdownPuzzle.Parse(prompt) is var p ? new CountdownPuzzle([.. p.Numbers.Order()], p.Target).Prompt : prompt);
 
     /// <summary>
     /// Correct iff there is at least one step, every step is valid, the last step makes the target and the

@@ -1,13 +1,15 @@
 namespace Ponder.Tasks;
 
 /// <summary>
-/// Draws distinct problems of one split from a task's seeded generator: draw, hash the prompt, keep it if
-/// it falls on the requested side and was not seen before, until enough are found.
+/// Draws distinct problems of one split from a task's seeded generator: draw, hash the problem's key (its prompt, or
+/// what makes two prompts the same problem, such as countdown's numbers in any order), keep it if it falls on the
+/// requested side and its key was not seen before, until enough are found. So no problem is on both sides in another
+/// spelling, and none is drawn twice.
 /// </summary>
 internal static class GeneratedProblems
 {
     public static IReadOnlyList<Problem> Draw(
-        string task, Split split, int count, int seed, Func<Random, (string Prompt, string Answer)> draw)
+        string task, Split split, int count, int seed, Func<Random, (string Prompt, string Answer)> draw, Func<string, string>? key = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         var rng = new Random(seed);
@@ -18,10 +20,11 @@ internal static class GeneratedProblems
         for (long i = 0; i < attempts && problems.Count < count; i++)
         {
             var (prompt, answer) = draw(rng);
-            ulong hash = StableSplit.Hash(prompt);
-            if (StableSplit.Of(hash) == split && seen.Add(prompt))
+            string problemKey = key?.Invoke(prompt) ?? prompt;
+            ulong hash = StableSplit.Hash(problemKey);
+            if (StableSplit.Of(hash) == split && seen.Add(problemKey))
             {
-                problems.Add(new Problem(StableSplit.Id(hash), prompt, answer));
+                problems.Add(new Problem(StableSplit.Id(hash), prompt, answer));   // one id for the problem however it is spelled
             }
         }
         if (problems.Count < count)

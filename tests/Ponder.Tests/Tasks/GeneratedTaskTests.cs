@@ -56,6 +56,24 @@ public sealed class GeneratedTaskTests
     }
 
     [Fact]
+    public void A_countdown_puzzle_is_on_one_side_whatever_the_order_of_its_numbers()
+    {
+        // Given a small countdown space, where most puzzles are drawn in several orders
+        var task = TaskRegistry.Create("countdown:numbers=3,max=9,target=50");
+        static string Puzzle(Problem p) => string.Join(' ', p.Prompt.Split(" -> ")[0].Split(' ').Select(long.Parse).Order()) + " -> " + p.Prompt.Split(" -> ")[1];
+
+        // When 60 test and 600 train problems are drawn
+        var test = task.Problems(Split.Test, 60, seed: 0);
+        var train = task.Problems(Split.Train, 600, seed: 1);
+
+        // Then no test puzzle is in the train split in another order, none is drawn twice, and orders still vary
+        Assert.Empty(test.Select(Puzzle).Intersect(train.Select(Puzzle)));
+        Assert.Equal(60, test.Select(Puzzle).Distinct().Count());
+        Assert.Equal(600, train.Select(p => p.Id).Distinct().Count());
+        Assert.Contains(train, p => p.Prompt != string.Join(' ', p.Prompt.Split(" -> ")[0].Split(' ').Select(long.Parse).Order()) + " -> " + p.Prompt.Split(" -> ")[1]);
+    }
+
+    [Fact]
     public void Problem_id_is_fnv1a_64_of_the_prompt()
     {
         // Given the FNV-1a 64 reference value of "a" (a published test vector)
