@@ -12,6 +12,8 @@ namespace Ponder.Learning;
 /// L_pg = −min(ρ_t·A_t, clip(ρ_t, 1−ε, 1+ε_high)·A_t)
 /// L = agg(L_pg + β·KL_t(π ‖ π_ref)) − c_H·agg(H_t)
 /// </code>
+/// with KL_t the k3 estimate (differentiated as it is, GRPO's way), or for k1 the penalty sg(k1_t)·log π(a_t), whose
+/// gradient is the KL's (k1 itself has a gradient of zero mean).
 /// All tensors are (N, T) over action positions; <c>mask</c> is 1 on generated tokens and 0 on prompt
 /// and padding, which therefore never contribute. ε_high (DAPO's clip-higher) defaults to ε; a larger upper bound lets
 /// positive-advantage tokens whose probability was low rise further before their gradient is cut off. With
@@ -43,10 +45,14 @@ public static class PolicyLoss
         Tensor? klTerm = null;
         if (kl != KlEstimator.None && refLogProbs is not null)
         {
-            var logRatio = refLogProbs - logProbs;                                    // (N, T) log π_ref − log π
-            klTerm = kl == KlEstimator.K1 ? -logRatio : logRatio.exp() - logRatio - Scalars.One; // (N, T)
-            if (klMask is not null) klTerm = klTerm * klMask;
-            if (klCoef != 0) perToken = perToken + klTerm.mul(klWeight);
+            // log π_ref − log π, zero off the KL mask before exp: a replayed row's ratio can overflow, and inf·0 is NaN.
+            var logRatio = klMask is null ? refLogProbs - logProbs : (refLogProbs - logProbs).masked_fill(klMask.eq(0), 0); // (N, T)
+            klTerm = kl == KlEstimator.K1 ? -logRatio : logRatio.exp() - logRatio - Scalars.One; // (N, T) the estimate
+            // k1's own gradient, ∇log π, is zero in expectation over the policy's samples: as a penalty it enters as a reward
+            // (its value, detached, times log π), whose gradient E[(log π − log π_ref)·∇log π] is that of KL(π ‖ π_ref).
+            var penalty = kl == KlEstimator.K1 ? klTerm.detach() * logProbs : klTerm;
+            if (klMask is not null) (klTerm, penalty) = (klTerm * klMask, penalty * klMask);
+            if (klCoef != 0) perToken = perToken + penalty.mul(klWeight);
         }
         var loss = Aggregate(perToken, mask, aggregation);
         double entropyMean = 0;

@@ -30,6 +30,39 @@ public sealed class PolicyLossTests
     }
 
     [Fact]
+    public void K1_penalises_each_token_by_its_log_ratio_so_its_gradient_is_the_kls()
+    {
+        // Given two action tokens, zero advantages, the policy above the reference on t0 (log-ratio ln 2) and below on t1 (−ln 2)
+        var logits = tensor(new[] { MathF.Log(0.5f), MathF.Log(0.25f) }, requires_grad: true);
+        var logp = logits.view(1, 2);
+        var refLp = tensor(new[] { MathF.Log(0.25f), MathF.Log(0.5f) }).view(1, 2);
+        var zero = zeros(1, 2);
+
+        var (loss, metrics) = PolicyLoss.Compute(logp, logp.detach(), refLp, zero, ones(1, 2), null, 0.2, 0.5, KlEstimator.K1, 0, LossAggregation.Token);
+
+        // Then the logged KL is the mean k1 (0), and each token's gradient is β·k1/2: t0 pushed down (+), t1 up (−).
+        // (k1 differentiated as it is would give β/2 on both, whose mean over the policy's samples is zero.)
+        Assert.Equal(0, metrics.Kl, 5);
+        var grad = autograd.grad([loss], [logits])[0];
+        Assert.Equal(0.5 * Math.Log(2) / 2, grad[0].item<float>(), 5);
+        Assert.Equal(-0.5 * Math.Log(2) / 2, grad[1].item<float>(), 5);
+    }
+
+    [Fact]
+    public void A_huge_log_ratio_outside_the_kl_mask_does_not_make_the_loss_nan()
+    {
+        // Given a replayed row (off the KL mask) where the reference is e¹⁰⁰ times likelier: exp overflows in float32
+        var logp = tensor(new[] { MathF.Log(0.5f), -100f }).view(1, 2);
+        var refLp = tensor(new[] { MathF.Log(0.5f), 0f }).view(1, 2);
+
+        var (loss, metrics) = PolicyLoss.Compute(logp, logp, refLp, ones(1, 2), ones(1, 2), null, 0.2, 0.1, KlEstimator.K3, 0, LossAggregation.Token,
+            klMask: tensor(new[] { 1f, 0f }).view(1, 2));
+
+        Assert.True(float.IsFinite(loss.item<float>()), $"loss {loss.item<float>()}");
+        Assert.Equal(0, metrics.Kl, 5);
+    }
+
+    [Fact]
     public void The_kl_mask_leaves_replayed_rows_out_of_the_kl_term_and_its_estimate()
     {
         // Given two rows of two action tokens; row 1 was replayed, and the policy gives its tokens far less than the
