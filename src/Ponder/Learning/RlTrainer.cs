@@ -79,8 +79,9 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         long rolloutsSoFar = o.Resume                            // every rollout sampled, kept or not (dynamic sampling drops some)
             ? MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).LastOrDefault(r => r.ContainsKey("rollouts"))?["rollouts"]?.GetValue<long>() ?? 0
             : 0;
-        var schedule = new LrSchedule(o.Lr, o.Warmup, o.Steps, MinFraction: 0, o.Decay);
-        var sftSchedule = o.SftLr is { } sftPeak ? new LrSchedule(sftPeak, o.Warmup, o.Steps, MinFraction: 0, o.Decay) : schedule;
+        // A decaying rate reaches zero one step after the last, so that the last batch's update is not wasted.
+        var schedule = new LrSchedule(o.Lr, o.Warmup, o.Steps + 1, MinFraction: 0, o.Decay);
+        var sftSchedule = o.SftLr is { } sftPeak ? new LrSchedule(sftPeak, o.Warmup, o.Steps + 1, MinFraction: 0, o.Decay) : schedule;
         // The warmup in RL's own arithmetic, which differs from LrSchedule's in the last bit: seeded runs keep their curves.
         double RateAt(LrSchedule s, long step) => step <= o.Warmup ? s.Peak * Math.Min(1.0, step / (double)Math.Max(1, o.Warmup)) : s.At(step);
         while (step < o.Steps)
@@ -96,7 +97,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             rolloutsSoFar += drawn;
             int groups = rows.Count / o.GroupSize;
             var texts = gens.Select(g => g.Text).ToList();
-            using var batch = RolloutBatch.Build(tokenizer, rows, gens.Select(g => g.Tokens).ToArray(), texts, device);
+            // Scored at the rollout temperature: the ratio, KL and entropy are of the distribution the tokens were sampled from.
+            using var batch = RolloutBatch.Build(tokenizer, rows, gens.Select(g => g.Tokens).ToArray(), texts, device, temperature: o.Temperature);
             using var scope = NewDisposeScope();
 
             // 2. Advantages, and the rollout (old) and reference log-probs.
@@ -124,9 +126,9 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 if (perSequence is not null)
                 {
                     advantages = o.OutcomeCoef * perSequence.unsqueeze(1) * batch.Mask;        // (N, T)
-                    if (actionAt is not null) advantages = advantages * ActionMask(batch, actionAt);
                     if (steps is not null)
                         advantages = advantages + o.ProcessCoef * ProcessAdvantages.GroupStepAdvantages(steps, o.GroupSize, width, device) * batch.Mask;
+                    if (actionAt is not null) advantages = advantages * ActionMask(batch, actionAt);   // process advantages included
                 }
                 else
                 {
@@ -406,7 +408,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         return joined;
     }
 
-    static void Validate(RlOptions o)
+    internal static void Validate(RlOptions o)
     {
         if (o.GroupSize < 1 || o.PromptsPerStep < 1) throw new ArgumentException("group size and prompts per step must be positive");
         if (o.Algorithm is RlAlgorithm.Grpo or RlAlgorithm.Rloo && o.GroupSize < 2)
@@ -418,6 +420,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         if (o.BranchAtEntropy && o.Algorithm is not (RlAlgorithm.Grpo or RlAlgorithm.Rloo))
             throw new ArgumentException($"branching at the highest-entropy token makes groups that share a prefix; {o.Algorithm} has no groups (use grpo or rloo)");
         if (o.BranchThenGreedy && !o.BranchAtEntropy) throw new ArgumentException("--branch-then-greedy continues branched rollouts: it needs --branch-at-entropy");
+        if (o.BranchAtEntropy && (o.Aggregation != LossAggregation.Token || o.NegativeWeight != 1))
+            throw new ArgumentException("branched groups share a prefix whose gradient cancels only when the group's advantages sum to zero per token: they need token aggregation and negative weight 1");
         if (!(o.AdamEps > 0)) throw new ArgumentException($"Adam's epsilon must be positive (got {o.AdamEps})");
         if (o.MaxDraws < 1) throw new ArgumentException($"max draws must be at least 1 (got {o.MaxDraws})");
         if (o.MaxSamples != 0 && o.MaxSamples <= o.GroupSize)

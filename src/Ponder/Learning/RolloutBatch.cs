@@ -24,7 +24,7 @@ public sealed class RolloutBatch : IDisposable
     /// step-level pair continues): the mask leaves them out as it leaves out the prompt. Null: none.
     /// </param>
     public static RolloutBatch Build(ITokenizer tokenizer, IReadOnlyList<Problem> problems, IReadOnlyList<int[]> completions,
-        IReadOnlyList<string> texts, Device device, IReadOnlyList<int>? context = null)
+        IReadOnlyList<string> texts, Device device, IReadOnlyList<int>? context = null, double temperature = 1.0)
     {
         int n = problems.Count;
         var prompts = problems.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToArray();
@@ -41,7 +41,7 @@ public sealed class RolloutBatch : IDisposable
         return new RolloutBatch
         {
             Ids = tensor(ids, [n, l], device: device), Mask = tensor(mask, [n, l - 1], device: device),
-            Problems = problems, Completions = texts, CompletionLengths = completions.Select(c => c.Length).ToArray(),
+            Problems = problems, Completions = texts, CompletionLengths = completions.Select(c => c.Length).ToArray(), Temperature = temperature,
             Lengths = [.. Enumerable.Range(0, n).Select(i => prompts[i].Length + completions[i].Length)],
         };
     }
@@ -54,12 +54,17 @@ public sealed class RolloutBatch : IDisposable
     /// (<see cref="Transformer.PacksCheaply"/>) all rows go into one, without padding; on libtorch's attention (CUDA)
     /// into rows as wide as the longest, first fit, where that saves rows (completions of very different lengths).
     /// </summary>
+    /// <summary>Temperature the completions were sampled at: <see cref="Score"/> reads log-probabilities of the logits divided by it (1: as they are).</summary>
+    public double Temperature { get; init; } = 1.0;
+
     public (Tensor LogProbs, Tensor? Entropy, Tensor Hidden) Score(Transformer model, bool entropy)
     {
         var inputs = Ids[.., ..^1];                                                   // (N, L−1)
         var targets = Ids[.., 1..];                                                   // (N, L−1)
         var hidden = (is_grad_enabled() ? PackedHidden(model, inputs) : null) ?? model.Hidden(inputs); // (N, L−1, C)
-        var logp = model.Logits(hidden).log_softmax(-1);                              // (N, L−1, V)
+        var logits = model.Logits(hidden);                                           // (N, L−1, V)
+        if (Temperature != 1) logits = logits / Temperature;                         // the distribution the rollouts were sampled from
+        var logp = logits.log_softmax(-1);                                           // (N, L−1, V)
         var chosen = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1);             // (N, L−1)
         Tensor? h = entropy ? -(logp.exp() * logp).sum(-1) : null;                    // (N, L−1)
         return (chosen, h, hidden);

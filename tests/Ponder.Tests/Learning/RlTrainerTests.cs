@@ -293,6 +293,18 @@ public sealed class RlTrainerTests : IDisposable
         Assert.NotEqual(ra[1]["loss"]!.GetValue<double>(), rb[1]["loss"]!.GetValue<double>());
     }
 
+    [Fact]
+    public void A_decaying_rate_still_moves_the_last_batch()
+    {
+        string start = ToyBandit.TinyPolicy(dir);
+        var o = Options(start, RlAlgorithm.Grpo, "decay") with { Steps = 3, GroupSize = 4, Warmup = 0, Decay = LrDecay.Linear };
+        new RlTrainer(o, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        var rates = MetricsLog.Read(Path.Combine(o.Out, "metrics.jsonl")).Where(r => r.ContainsKey("reward")).Select(r => r["lr"]!.GetValue<double>()).ToList();
+        Assert.Equal(3, rates.Count);
+        Assert.True(rates[0] > rates[1] && rates[1] > rates[2] && rates[2] > 0, string.Join(", ", rates));
+    }
+
     /// <summary>A run's step rows as JSON text, wall time left out: equal curves are equal to the digit.</summary>
     static List<string> Curve(string outDir) => MetricsLog.Read(Path.Combine(outDir, "metrics.jsonl"))
         .Where(r => r.ContainsKey("reward")).Select(r => { r.Remove("elapsed_s"); return r.ToJsonString(); }).ToList();
@@ -499,6 +511,36 @@ public sealed class RlTrainerTests : IDisposable
 
         // Then it holds a single 1 a row, at the position that predicts the branch token (prompt length − 1 + index)
         Assert.Equal(new float[] { 0, 0, 0, 1, 0, 0, /* row b: */ 0, 0, 1, 0, 0, 0 }, mask.data<float>().ToArray());   // (2, 6)
+    }
+
+    [Fact]
+    public void Rollouts_are_scored_at_the_temperature_they_were_sampled_at()
+    {
+        // Given a rollout batch sampled at temperature 0.5
+        var policy = LoadedPolicy.Load(Serving.TinyServedModel.Save(dir), CPU);
+        var tokenizer = policy.Tokenizer;
+        var rows = new[] { new Problem("a", "1\n", "4") };
+        using var plain = RolloutBatch.Build(tokenizer, rows, [tokenizer.Encode("#4")], ["#4"], CPU);
+        using var hot = RolloutBatch.Build(tokenizer, rows, [tokenizer.Encode("#4")], ["#4"], CPU, temperature: 0.5);
+
+        // When both are scored
+        using var noGrad = no_grad();
+        var atOne = plain.Score(policy.Model, entropy: false).LogProbs;
+        var atHalf = hot.Score(policy.Model, entropy: false).LogProbs;
+
+        // Then the second reads log-softmax of the logits over 0.5, as the sampler drew them
+        var logits = policy.Model.Logits(policy.Model.Hidden(hot.Ids[.., ..^1]));
+        var expected = (logits / 0.5).log_softmax(-1).gather(-1, hot.Ids[.., 1..].unsqueeze(-1)).squeeze(-1);
+        Assert.True(atHalf.allclose(expected, rtol: 1e-4, atol: 1e-5));
+        Assert.False(atHalf.allclose(atOne, rtol: 1e-3, atol: 1e-3));
+    }
+
+    [Fact]
+    public void Branched_groups_are_refused_where_their_shared_prefix_would_not_cancel()
+    {
+        var o = new RlOptions { Policy = "p", Out = "o", BranchAtEntropy = true, Aggregation = LossAggregation.Sequence };
+        Assert.Contains("need token aggregation and negative weight 1", Assert.Throws<ArgumentException>(() => RlTrainer.Validate(o)).Message);
+        Assert.Contains("need token aggregation", Assert.Throws<ArgumentException>(() => RlTrainer.Validate(o with { Aggregation = LossAggregation.Token, NegativeWeight = 0.5 })).Message);
     }
 
     [Fact]
