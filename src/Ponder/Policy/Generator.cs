@@ -30,6 +30,27 @@ public sealed class Generator
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        _tokens = Math.Min(tokenizer.VocabSize, model.Config.VocabSize);
+    }
+
+    // Ids the tokenizer defines: a model's vocabulary may be padded beyond them (Qwen2.5: 151,936 rows for 151,665 ids),
+    // and no row's logits may pick a padding id, which has no text.
+    private readonly int _tokens;
+
+    // `logits` (B, V) with the padding ids (those beyond the tokenizer's) at −∞, in place; as they are when there are none.
+    private Tensor Sampleable(Tensor logits)
+    {
+        if (_tokens < _model.Config.VocabSize) logits.narrow(-1, _tokens, _model.Config.VocabSize - _tokens).fill_(float.NegativeInfinity);
+        return logits;
+    }
+
+    // Refuses a token id outside the model's vocabulary before any of it reaches the model (and its cache).
+    private void RequireIds(IReadOnlyList<int[]> rows, string name)
+    {
+        for (var row = 0; row < rows.Count; row++)
+            foreach (var id in rows[row] ?? [])
+                if (id < 0 || id >= _model.Config.VocabSize)
+                    throw new ArgumentOutOfRangeException(name, $"Token id {id} of row {row} is outside the vocabulary (0..{_model.Config.VocabSize - 1}).");
     }
 
     public Transformer Model => _model;
@@ -161,6 +182,7 @@ public sealed class Generator
         var (b, t) = (prompts.Count, (int)lengths.Max());
         if (t > _model.Config.MaxPositions)
             throw new ArgumentException($"A prompt has {t} tokens, more than max_position_embeddings = {_model.Config.MaxPositions}.", nameof(prompts));
+        RequireIds(prompts, nameof(prompts));
 
         var ids = new long[b * t];
         var valid = new bool[b * t];
@@ -178,7 +200,7 @@ public sealed class Generator
         var idsT = tensor(ids, [b, t], device: _model.Device);                                   // (B, T)
         var validT = lengths.All(l => l == t) ? null : tensor(valid, [b, t], device: _model.Device); // (B, T)
         var hidden = _model.Hidden(idsT, cache, validT, checkPositions: false);                 // (B, T, C)
-        var logits = _model.Logits(hidden.select(1, t - 1));                                    // (B, V)
+        var logits = Sampleable(_model.Logits(hidden.select(1, t - 1)));                        // (B, V)
         cache.SetPositionBound(t);
         PrefillTokens += lengths.Sum();
         return new DecodeState(cache, logits.DetachFromDisposeScope(), lengths);
@@ -199,6 +221,7 @@ public sealed class Generator
         for (var row = 0; row < counts.Length; row++)
             if (lengths[row] + counts[row] > _model.Config.MaxPositions)
                 throw new ArgumentException($"Row {row} would hold {lengths[row] + counts[row]} tokens, more than max_position_embeddings = {_model.Config.MaxPositions}.", nameof(tokens));
+        RequireIds(tokens, nameof(tokens));
 
         var b = state.Rows;
         var ids = new long[b * t];
@@ -216,7 +239,7 @@ public sealed class Generator
         var hidden = _model.Hidden(idsT, state.Cache, validT, checkPositions: false);               // (B, T, C)
         var last = tensor(counts.Select(c => (long)Math.Max(c - 1, 0)).ToArray(), device: device); // (B)
         var index = last.view(b, 1, 1).expand(b, 1, hidden.shape[2]);                                 // (B, 1, C)
-        var logits = _model.Logits(hidden.gather(1, index).squeeze(1));                             // (B, V)
+        var logits = Sampleable(_model.Logits(hidden.gather(1, index).squeeze(1)));                 // (B, V)
         if (counts.Any(c => c == 0))
         {
             var fed = tensor(counts.Select(c => c > 0).ToArray(), device: device).unsqueeze(1);      // (B, 1)
@@ -270,7 +293,7 @@ public sealed class Generator
     private void Step(DecodeState state, Tensor ids, bool[] feed, int fed)
     {
         var validT = fed == feed.Length ? null : tensor(feed, device: _model.Device).unsqueeze(1); // (B, 1)
-        var logits = _model.StepLogits(ids, state.Cache, validT);                               // (B, V)
+        var logits = Sampleable(_model.StepLogits(ids, state.Cache, validT));                   // (B, V)
         if (validT is not null) logits = where(validT, logits, state.Logits);                   // (B, V)
         state.ReplaceLogits(logits.DetachFromDisposeScope());
         DecodeTokens += fed;
@@ -321,7 +344,7 @@ public sealed class Generator
         using var inference = inference_mode();
         // On the CPU the noise is drawn in C# (libtorch's CPU stream for the seed); on a GPU, from its seeded default generator.
         var draws = _model.Device.type == DeviceType.CPU ? new UniformDraws((ulong)options.Seed) : null;
-        if (draws is null) torch.cuda.manual_seed(options.Seed);
+        if (draws is null) torch.cuda.manual_seed_all(options.Seed);                           // the model's device, whichever it is
         var steps = (int)Math.Min(options.MaxNewTokens, maxPositions - state.LengthsMutable.Min()); // most steps any row can take
         state.Cache.Reserve(state.Cache.Length + Math.Max(steps, 0));
         var stopWindow = StopStrings.Window(options.Stop);
@@ -346,7 +369,7 @@ public sealed class Generator
                 o.LogProbs.Add(hostLogProbs[j]);
                 var length = ++state.LengthsMutable[j];
                 if (token == _tokenizer.Eos && !options.IgnoreEos) o.Finish = FinishReason.Eos;
-                else if (StopStrings.Ending(_tokenizer, o.Tokens, options.Stop, stopWindow) is { } stop) (o.Finish, o.StopString) = (FinishReason.Stop, stop);
+                else if (StopStrings.Find(_tokenizer, o.Tokens, options.Stop, stopWindow) is { } stop) (o.Finish, o.StopString, o.Overshoot) = (FinishReason.Stop, stop.Stop, stop.After);
                 else if (options.Abandon is { } abandon && EndsLine(token) && abandon(map[j], WholeLines(o.Tokens))) o.Finish = FinishReason.Abandoned;
                 else if (o.Tokens.Count >= options.MaxNewTokens || length >= maxPositions) o.Finish = FinishReason.Length;
                 feed[j] = keepState || o.Finish is null;
@@ -409,7 +432,10 @@ public sealed class Generator
         public FinishReason? Finish { get; set; }
         public string? StopString { get; set; }
 
+        /// <summary>Characters the last token wrote after its stop string (cut from the text, which ends with the stop string).</summary>
+        public int Overshoot { get; set; }
+
         public Generation ToGeneration(ITokenizer tokenizer) =>
-            new([.. Tokens], [.. LogProbs], tokenizer.Decode(CollectionsMarshal.AsSpan(Tokens)), Finish ?? FinishReason.Length, StopString);
+            new([.. Tokens], [.. LogProbs], tokenizer.Decode(CollectionsMarshal.AsSpan(Tokens))[..^Overshoot], Finish ?? FinishReason.Length, StopString);
     }
 }

@@ -659,6 +659,9 @@ internal sealed class BatchDecoder : IDisposable
 
         public string? StopString { get; private set; }
 
+        // Characters the last token wrote after its stop string: cut from the finished text, which ends with the stop.
+        private int _overshoot;
+
         /// <summary>Appends a sampled token and ends the row at EOS, a stop string, its token limit or the model's context.</summary>
         public void Take(int token, float logProb, ITokenizer tokenizer, bool contextFull)
         {
@@ -666,7 +669,7 @@ internal sealed class BatchDecoder : IDisposable
             LogProbs.Add(logProb);
             var o = Request.Options;
             if (token == tokenizer.Eos && !o.IgnoreEos) Finish = FinishReason.Eos;
-            else if (StopStrings.Ending(tokenizer, Tokens, o.Stop, _stopWindow) is { } stop) (Finish, StopString) = (FinishReason.Stop, stop);
+            else if (StopStrings.Find(tokenizer, Tokens, o.Stop, _stopWindow) is { } stop) (Finish, StopString, _overshoot) = (FinishReason.Stop, stop.Stop, stop.After);
             else if (Tokens.Count >= o.MaxNewTokens || contextFull) Finish = FinishReason.Length;
         }
 
@@ -680,7 +683,7 @@ internal sealed class BatchDecoder : IDisposable
         public Generation ToGeneration(ITokenizer tokenizer)
         {
             var (text, tokens, logProbs, top) = Snapshot(tokenizer);
-            return new Generation(tokens, logProbs, text, Finish ?? FinishReason.Length, StopString) { TopLogProbs = top };
+            return new Generation(tokens, logProbs, text[..^_overshoot], Finish ?? FinishReason.Length, StopString) { TopLogProbs = top };
         }
     }
 }

@@ -157,6 +157,21 @@ public sealed class ByteLevelBpeTokenizerTests
     }
 
     [Fact]
+    public void A_stop_string_that_ends_inside_a_token_is_found_with_the_text_the_token_wrote_after_it()
+    {
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(null));
+        List<int> Ids(params string[] tokens) => [.. tokens.Select(TinyBpe.Id)];
+
+        // "hello" is one token: "ell" ends inside it, one character before its end
+        Assert.Equal(("ell", 1), StopStrings.Find(tokenizer, Ids("hello"), ["ell"], StopStrings.Window(["ell"])));
+        // the earliest of two stops wins; one that ends exactly at the token's end leaves nothing after it
+        Assert.Equal(("he", 3), StopStrings.Find(tokenizer, Ids("hello"), ["llo", "he"], StopStrings.Window(["llo", "he"])));
+        Assert.Equal(("ll", 0), StopStrings.Find(tokenizer, Ids("he", "ll"), ["ll"], StopStrings.Window(["ll"])));
+        // an occurrence wholly before the last token is not new (it would have stopped the row already)
+        Assert.Null(StopStrings.Find(tokenizer, Ids("he", "ll", "o"), ["he"], StopStrings.Window(["he"])));
+    }
+
+    [Fact]
     public void A_checkpoint_saved_from_an_imported_tokenizer_keeps_its_tokenizer_config_and_a_later_save_without_one_removes_it()
     {
         // Given a tokenizer read with a tokenizer_config.json (EOS <|eot_id|>, a Llama 3 chat template), as a fine-tune starts from one

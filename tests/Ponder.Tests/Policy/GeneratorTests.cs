@@ -192,6 +192,39 @@ public sealed class GeneratorTests
     }
 
     [Fact]
+    public void Ids_a_padded_vocabulary_holds_beyond_the_tokenizers_are_never_sampled()
+    {
+        // Given a model with 8 rows more than the tokenizer's 47 ids and a head that makes every id equally likely
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize + 8);
+        using (no_grad()) model.named_parameters().Single(p => p.name == "lm_head.weight").parameter.zero_();
+        var generator = new Generator(model, tokenizer);
+
+        // When 4 rows sample 30 tokens each (about 17 of the 120 would be padding ids if they could be drawn)
+        var rows = generator.Generate([Prompt("go", tokenizer), Prompt("a", tokenizer), Prompt("7", tokenizer), Prompt("x", tokenizer)],
+            new SamplingOptions { Temperature = 1, MaxNewTokens = 30, Seed = 3 });
+
+        // Then every token is one the tokenizer defines
+        Assert.All(rows, r => Assert.All(r.Tokens, t => Assert.InRange(t, 0, tokenizer.VocabSize - 1)));
+        Assert.All(rows, r => Assert.Equal(30, r.Tokens.Length));
+    }
+
+    [Fact]
+    public void A_token_id_outside_the_vocabulary_is_refused_before_it_reaches_the_cache()
+    {
+        var tokenizer = new TestCharTokenizer();
+        using var model = TinyModels.Model(tokenizer.VocabSize);
+        var generator = new Generator(model, tokenizer);
+        using var state = generator.Prefill([Prompt("go", tokenizer)]);
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => generator.Append(state, [[tokenizer.Encode("a")[0], 999]]));
+
+        Assert.Contains("Token id 999 of row 0 is outside the vocabulary", e.Message);
+        Assert.Equal(3L, state.Lengths[0]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => generator.Prefill([[tokenizer.Bos, -1]]));
+    }
+
+    [Fact]
     public void Rows_that_finish_early_are_dropped_without_changing_the_others()
     {
         // Given six rows' full greedy texts and a one-character stop string that ends half or more of them early (but not all)
