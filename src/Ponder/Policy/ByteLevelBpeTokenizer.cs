@@ -27,18 +27,18 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     private readonly HashSet<int> _special;
 
     private ByteLevelBpeTokenizer(string json, BpeTokenizerSpec spec, SpecialIds ids, bool addBos, ChatTemplate template, string? templateSource,
-        string? configJson)
+        string? configJson, IReadOnlyList<int> endIds)
     {
         AddBos = addBos;
         ConfigJson = configJson;
+        EndIds = endIds;
         ChatTemplateSource = templateSource;
         _json = json;
         _spec = spec;
         _bpe = BpeTokenizer.Create(new BpeOptions(spec.Vocab) { Merges = spec.Merges, ByteLevel = true });
         _added = spec.AddedTokens.ToDictionary(t => t.Id);
         _addedIds = spec.AddedTokens.GroupBy(t => t.Content, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
-        int size = Math.Max(spec.Vocab.Count == 0 ? 0 : spec.Vocab.Values.Max() + 1, spec.AddedTokens.Count == 0 ? 0 : spec.AddedTokens.Max(t => t.Id) + 1);
-        _tokens = new string?[size];
+        _tokens = new string?[Size(spec)];
         foreach (var (token, id) in spec.Vocab) _tokens[id] = token;
         foreach (var token in spec.AddedTokens) _tokens[token.Id] = token.Content;
         _addedPattern = spec.AddedTokens.Count == 0 ? null : new Regex(
@@ -76,6 +76,9 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     /// <summary>The <c>tokenizer_config.json</c> text read with the tokenizer, verbatim; null when there was none.</summary>
     public string? ConfigJson { get; }
 
+    /// <summary>EOS and every other <c>eos_token_id</c> that <c>config.json</c> or <c>generation_config.json</c> lists.</summary>
+    public IReadOnlyList<int> EndIds { get; }
+
     /// <summary>Merges in rank order, each "a b" in byte-level spelling.</summary>
     public IReadOnlyList<string> Merges => _spec.Merges;
 
@@ -94,15 +97,19 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     {
         string dir = Path.GetDirectoryName(Path.GetFullPath(tokenizerJsonPath))!;
         string? Sibling(string name) => File.Exists(Path.Combine(dir, name)) ? File.ReadAllText(Path.Combine(dir, name)) : null;
-        return FromJson(File.ReadAllText(tokenizerJsonPath), Sibling(ConfigFile), Sibling("config.json"), tokenizerJsonPath);
+        return FromJson(File.ReadAllText(tokenizerJsonPath), Sibling(ConfigFile), Sibling("config.json"), tokenizerJsonPath, Sibling(GenerationConfigFile));
     }
+
+    /// <summary>Where a Hugging Face checkpoint lists its generation defaults, its end tokens among them.</summary>
+    public const string GenerationConfigFile = "generation_config.json";
 
     /// <summary>
     /// Builds the tokenizer from <c>tokenizer.json</c> text. BOS, EOS and PAD come from <paramref name="tokenizerConfigJson"/>'s
     /// <c>bos_token</c>/<c>eos_token</c>/<c>pad_token</c>, else from <paramref name="modelConfigJson"/>'s <c>*_token_id</c>;
     /// PAD falls back to EOS (padding is always masked). <see cref="AddBos"/> is read as its summary says.
     /// </summary>
-    public static ByteLevelBpeTokenizer FromJson(string json, string? tokenizerConfigJson = null, string? modelConfigJson = null, string source = "tokenizer.json")
+    public static ByteLevelBpeTokenizer FromJson(string json, string? tokenizerConfigJson = null, string? modelConfigJson = null, string source = "tokenizer.json",
+        string? generationConfigJson = null)
     {
         var spec = BpeTokenizerJson.Parse(json, source);
         var tokenizerConfig = ParseObject(tokenizerConfigJson, Path.Combine(Path.GetDirectoryName(source) ?? "", ConfigFile));
@@ -146,8 +153,23 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             _ => PostProcessorAddsBos(json, bosText) ?? bos >= 0,
         };
         if (addBos && bos < 0) throw new InvalidDataException($"{source}: {ConfigFile} asks for add_bos_token, and there is no BOS token");
-        return new ByteLevelBpeTokenizer(json, spec, ids, addBos, ChatTemplate.Recognize(jinja, bosText, Spelling(eos)), jinja, tokenizerConfigJson);
+        var generationConfig = ParseObject(generationConfigJson, Path.Combine(Path.GetDirectoryName(source) ?? "", GenerationConfigFile));
+        int size = Size(spec);
+        int[] endIds = [.. new[] { eos }.Concat(EosIds(modelConfig)).Concat(EosIds(generationConfig)).Where(id => id >= 0 && id < size).Distinct()];
+        return new ByteLevelBpeTokenizer(json, spec, ids, addBos, ChatTemplate.Recognize(jinja, bosText, Spelling(eos)), jinja, tokenizerConfigJson, endIds);
     }
+
+    // Ids the vocabulary and the added tokens span (one more than the largest).
+    private static int Size(BpeTokenizerSpec spec) =>
+        Math.Max(spec.Vocab.Count == 0 ? 0 : spec.Vocab.Values.Max() + 1, spec.AddedTokens.Count == 0 ? 0 : spec.AddedTokens.Max(t => t.Id) + 1);
+
+    // The ids of an eos_token_id entry: a number or a list of numbers (none otherwise).
+    private static IEnumerable<int> EosIds(JsonObject? config) => config?["eos_token_id"] switch
+    {
+        JsonValue v when v.TryGetValue(out int id) => [id],
+        JsonArray list => list.OfType<JsonValue>().Select(v => v.TryGetValue(out int id) ? id : -1),
+        _ => [],
+    };
 
     public int[] Encode(string text)
     {

@@ -9,7 +9,8 @@ namespace Ponder.Policy;
 /// <summary>
 /// A checkpoint folder in the Hugging Face layout: <c>config.json</c> (LlamaConfig fields),
 /// <c>model.safetensors</c> (HF parameter names), <c>tokenizer.json</c> (and <c>tokenizer_config.json</c> when the
-/// tokenizer was read with one: its special tokens and chat template), plus Ponder's own
+/// tokenizer was read with one: its special tokens and chat template; <c>generation_config.json</c> when it ends generations
+/// on more ids than its EOS), plus Ponder's own
 /// <c>ponder.json</c> and, for trainers, <c>optimizer.safetensors</c>. The folder works with any
 /// <see cref="torch.nn.Module"/> whose parameter names follow HF.
 /// </summary>
@@ -19,6 +20,7 @@ public static class Checkpoint
     public const string WeightsFile = "model.safetensors";
     public const string TokenizerFile = "tokenizer.json";
     public const string TokenizerConfigFile = ByteLevelBpeTokenizer.ConfigFile;
+    public const string GenerationConfigFile = ByteLevelBpeTokenizer.GenerationConfigFile;
     public const string StateFile = "ponder.json";
     public const string OptimizerFile = "optimizer.safetensors";
 
@@ -49,7 +51,7 @@ public static class Checkpoint
     {
         string torchDtype = TorchDtypeName(dtype);   // refuse an unusable dtype before touching the folder
         Directory.CreateDirectory(dir);
-        foreach (string file in new[] { WeightsFile, OptimizerFile, TokenizerFile, TokenizerConfigFile, ConfigFile, StateFile })
+        foreach (string file in new[] { WeightsFile, OptimizerFile, TokenizerFile, TokenizerConfigFile, GenerationConfigFile, ConfigFile, StateFile })
             File.Delete(Path.Combine(dir, file + ".tmp"));             // left by a save that was killed part-way
         var written = new List<string>();
         string Stage(string file)
@@ -73,6 +75,7 @@ public static class Checkpoint
             }
             WriteText(Stage(TokenizerFile), tokenizer.ToJson());
             if (tokenizer.ConfigJson is { } tokenizerConfig) WriteText(Stage(TokenizerConfigFile), tokenizerConfig);
+            if (MoreEnds(tokenizer)) WriteText(Stage(GenerationConfigFile), JsonSerializer.Serialize(new { eos_token_id = tokenizer.EndIds }, Json));
             WriteText(Stage(ConfigFile), JsonSerializer.Serialize(config with { TorchDtype = torchDtype }, Json));
             WriteText(Stage(StateFile), JsonSerializer.Serialize(state with { HasOptimizerState = optimizerState is not null }, Json));
         }
@@ -88,7 +91,12 @@ public static class Checkpoint
             File.Delete(Path.Combine(dir, OptimizerFile));   // a stale one would resume with moments of other weights
         if (tokenizer.ConfigJson is null)
             File.Delete(Path.Combine(dir, TokenizerConfigFile));   // a stale one would give this tokenizer another's special tokens
+        if (!MoreEnds(tokenizer))
+            File.Delete(Path.Combine(dir, GenerationConfigFile));  // or another's end tokens
     }
+
+    // Whether the tokenizer ends generations on more than its EOS: generation_config.json then lists them all.
+    private static bool MoreEnds(ITokenizer tokenizer) => tokenizer.EndIds.Any(id => id != tokenizer.Eos);
 
     /// <summary>
     /// <c>config.json</c>, checked before a model is built from it: the sizes every Llama config states must be there

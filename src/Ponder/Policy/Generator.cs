@@ -31,7 +31,11 @@ public sealed class Generator
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
         _tokens = Math.Min(tokenizer.VocabSize, model.Config.VocabSize);
+        _ends = [.. tokenizer.EndIds];
     }
+
+    // The ids that end a row (EOS and the model's other end tokens).
+    private readonly HashSet<int> _ends;
 
     // Ids the tokenizer defines: a model's vocabulary may be padded beyond them (Qwen2.5: 151,936 rows for 151,665 ids),
     // and no row's logits may pick a padding id, which has no text.
@@ -368,7 +372,7 @@ public sealed class Generator
                 o.Tokens.Add(token);
                 o.LogProbs.Add(hostLogProbs[j]);
                 var length = ++state.LengthsMutable[j];
-                if (token == _tokenizer.Eos && !options.IgnoreEos) o.Finish = FinishReason.Eos;
+                if (_ends.Contains(token) && !options.IgnoreEos) o.Finish = FinishReason.Eos;
                 else if (StopStrings.Find(_tokenizer, o.Tokens, options.Stop, stopWindow) is { } stop) (o.Finish, o.StopString, o.Overshoot) = (FinishReason.Stop, stop.Stop, stop.After);
                 else if (options.Abandon is { } abandon && EndsLine(token) && abandon(map[j], WholeLines(o.Tokens))) o.Finish = FinishReason.Abandoned;
                 else if (o.Tokens.Count >= options.MaxNewTokens || length >= maxPositions) o.Finish = FinishReason.Length;

@@ -41,4 +41,11 @@ public interface ITokenizer
     /// the chat template), saved beside <c>tokenizer.json</c> in every checkpoint; null when it has none.
     /// </summary>
     string? ConfigJson => null;
+
+    /// <summary>
+    /// Every id that ends a generation: <see cref="Eos"/>, and the other end tokens a Hugging Face model lists
+    /// (<c>eos_token_id</c> of <c>config.json</c> or <c>generation_config.json</c>: Qwen2.5-Instruct ends on
+    /// <c>&lt;|im_end|&gt;</c> or <c>&lt;|endoftext|&gt;</c>).
+    /// </summary>
+    IReadOnlyList<int> EndIds => Eos >= 0 ? [Eos] : [];
 }

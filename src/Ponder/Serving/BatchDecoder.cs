@@ -19,6 +19,7 @@ namespace Ponder.Serving;
 internal sealed class BatchDecoder : IDisposable
 {
     private readonly Generator _generator;
+    private HashSet<int>? _ends;                                       // the ids that end a row (EOS and the model's other end tokens), made on first use
     private readonly Queue<Request> _pending = new();
     private readonly List<Row> _rows = [];                    // batch index → row (finished rows stay until compaction)
     private DecodeState? _state;
@@ -529,7 +530,7 @@ internal sealed class BatchDecoder : IDisposable
             try
             {
                 row.Top?.Add(Sampler.TopLogProbs(state.Logits, j, row.Request.TopLogProbs));
-                row.Take((int)tokens[j], logProbs[j], tokenizer, state.Lengths[j] + 1 >= maxPositions);
+                row.Take((int)tokens[j], logProbs[j], tokenizer, _ends ??= [.. tokenizer.EndIds], state.Lengths[j] + 1 >= maxPositions);
                 if (row.Finish is null && row.Tokens.Count % ReportEvery == 0) row.Request.Progress?.Invoke(row.Choice, row.Snapshot(tokenizer));
             }
             catch (Exception e)
@@ -662,13 +663,13 @@ internal sealed class BatchDecoder : IDisposable
         // Characters the last token wrote after its stop string: cut from the finished text, which ends with the stop.
         private int _overshoot;
 
-        /// <summary>Appends a sampled token and ends the row at EOS, a stop string, its token limit or the model's context.</summary>
-        public void Take(int token, float logProb, ITokenizer tokenizer, bool contextFull)
+        /// <summary>Appends a sampled token and ends the row at an end token (<paramref name="ends"/>), a stop string, its token limit or the model's context.</summary>
+        public void Take(int token, float logProb, ITokenizer tokenizer, HashSet<int> ends, bool contextFull)
         {
             Tokens.Add(token);
             LogProbs.Add(logProb);
             var o = Request.Options;
-            if (token == tokenizer.Eos && !o.IgnoreEos) Finish = FinishReason.Eos;
+            if (!o.IgnoreEos && ends.Contains(token)) Finish = FinishReason.Eos;
             else if (StopStrings.Find(tokenizer, Tokens, o.Stop, _stopWindow) is { } stop) (Finish, StopString, _overshoot) = (FinishReason.Stop, stop.Stop, stop.After);
             else if (Tokens.Count >= o.MaxNewTokens || contextFull) Finish = FinishReason.Length;
         }

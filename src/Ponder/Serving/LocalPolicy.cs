@@ -171,8 +171,8 @@ public sealed class LocalPolicy : ICompletionPolicy
         // start inside it, so a character split over byte-level tokens keeps all of them.
         var ids = generation.Tokens;
         var starts = Starts(logProbsOf, ids);
-        var count = 0;
-        while (count < ids.Length && ids[count] != logProbsOf.Eos && starts[count] < text.Length) count++;
+        var (count, ends) = (0, logProbsOf.EndIds);
+        while (count < ids.Length && !ends.Contains(ids[count]) && starts[count] < text.Length) count++;
         return new Completion(text, finish, ids.Length) { LogProbs = Served(logProbsOf, ids, generation.LogProbs, generation.TopLogProbs, starts, 0, count) };
     }
 
@@ -186,8 +186,8 @@ public sealed class LocalPolicy : ICompletionPolicy
     {
         ArgumentNullException.ThrowIfNull(sofar);
         var starts = Starts(tokenizer, sofar.Tokens);
-        var end = from;
-        while (end < sofar.Tokens.Length && sofar.Tokens[end] != tokenizer.Eos && starts[end + 1] <= limit) end++;
+        var (end, ends) = (from, tokenizer.EndIds);
+        while (end < sofar.Tokens.Length && !ends.Contains(sofar.Tokens[end]) && starts[end + 1] <= limit) end++;
         while (end > from && starts[end] == starts[end - 1]) end--;     // the start of a split character waits for its end
         return (Served(tokenizer, sofar.Tokens, sofar.LogProbs, sofar.Top, starts, from, end), starts[end]);
     }

@@ -200,6 +200,34 @@ public sealed class ByteLevelBpeTokenizerTests
     }
 
     [Fact]
+    public void End_tokens_listed_by_config_and_generation_config_end_generations_and_survive_a_save()
+    {
+        // Given Llama 3's end of turn as EOS, config.json listing end of text too, and a generation_config.json adding <|im_end|>
+        using var dir = new TempDirectory();
+        Directory.CreateDirectory(dir.File("hf"));
+        dir.Write("hf/tokenizer.json", TinyBpe.Json(Llama3));
+        dir.Write("hf/" + ByteLevelBpeTokenizer.ConfigFile, TinyBpe.TokenizerConfig("<|begin_of_text|>", "<|eot_id|>", TinyBpe.Llama3Template));
+        dir.Write("hf/config.json", $$"""{"eos_token_id": [{{TinyBpe.Id("<|end_of_text|>")}}, {{TinyBpe.Id("<|eot_id|>")}}]}""");
+        dir.Write("hf/" + ByteLevelBpeTokenizer.GenerationConfigFile, $$"""{"eos_token_id": {{TinyBpe.Id("<|im_end|>")}}, "temperature": 0.6}""");
+
+        var tokenizer = Tokenizers.Load(dir.File("hf/tokenizer.json"));
+        int[] expected = [TinyBpe.Id("<|eot_id|>"), TinyBpe.Id("<|end_of_text|>"), TinyBpe.Id("<|im_end|>")];
+        Assert.Equal(expected, tokenizer.EndIds);
+
+        // When a checkpoint is saved with it (its config.json naming end of text, as an imported model's does), Then the
+        // end tokens read back the same
+        using var model = new Transformer(TinyModels.Config(TinyBpe.VocabSize) with { EosTokenId = TinyBpe.Id("<|end_of_text|>") });
+        Checkpoint.Save(dir.File("out"), model.Config, model, tokenizer, new CheckpointState());
+        Assert.Equal(expected, Checkpoint.ReadTokenizer(dir.File("out")).EndIds);
+        Assert.True(File.Exists(dir.File("out/" + Checkpoint.GenerationConfigFile)));
+
+        // And a tokenizer that ends only on its EOS leaves no generation_config.json behind
+        using var charModel = TinyModels.Model(new CharTokenizer().VocabSize);
+        Checkpoint.Save(dir.File("out"), charModel.Config, charModel, new CharTokenizer(), new CheckpointState());
+        Assert.False(File.Exists(dir.File("out/" + Checkpoint.GenerationConfigFile)));
+    }
+
+    [Fact]
     public void Without_pad_or_eos_the_padding_fallback_id_0_stays_an_ordinary_token()
     {
         var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(null));   // no tokenizer_config.json, no config.json

@@ -210,6 +210,28 @@ public sealed class GeneratorTests
     }
 
     [Fact]
+    public void A_row_ends_at_any_of_the_models_end_tokens()
+    {
+        // Given each row's greedy text, and a tokenizer that also ends on the token row 0 writes at position 5
+        var plain = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(plain.VocabSize);
+        int[][] prompts = [Prompt("go", plain), Prompt("a longer prompt", plain)];
+        var full = new Generator(model, plain).Generate(prompts, Greedy with { MaxNewTokens = 30 });
+        int end = full[0].Tokens[5];
+
+        // When generating again with it as an end token
+        var ended = new Generator(model, new TestCharTokenizer(int.MaxValue, end)).Generate(prompts, Greedy with { MaxNewTokens = 30 });
+
+        // Then each row stops at its first such token, as at EOS
+        for (int row = 0; row < prompts.Length; row++)
+        {
+            int at = Array.IndexOf(full[row].Tokens, end);
+            Assert.Equal(at < 0 ? full[row].Tokens : full[row].Tokens[..(at + 1)], ended[row].Tokens);
+            Assert.Equal(at < 0 ? FinishReason.Length : FinishReason.Eos, ended[row].FinishReason);
+        }
+    }
+
+    [Fact]
     public void A_token_id_outside_the_vocabulary_is_refused_before_it_reaches_the_cache()
     {
         var tokenizer = new TestCharTokenizer();

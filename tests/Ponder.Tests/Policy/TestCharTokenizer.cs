@@ -8,7 +8,11 @@ internal sealed class TestCharTokenizer : ITokenizer
     private const string Alphabet = " \nabcdefghijklmnopqrstuvwxyz0123456789+-*=#.";
     private const int FirstChar = 3;
 
-    public TestCharTokenizer(int eos = 2) => Eos = eos;
+    private readonly int[] _ends;
+
+    public TestCharTokenizer(int eos = 2, params int[] otherEnds) => (Eos, _ends) = (eos, [eos, .. otherEnds]);
+
+    public IReadOnlyList<int> EndIds => _ends;
 
     public int VocabSize => FirstChar + Alphabet.Length;
     public int Bos => 1;
