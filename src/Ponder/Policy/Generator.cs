@@ -372,10 +372,9 @@ public sealed class Generator
                 o.Tokens.Add(token);
                 o.LogProbs.Add(hostLogProbs[j]);
                 var length = ++state.LengthsMutable[j];
-                if (_ends.Contains(token) && !options.IgnoreEos) o.Finish = FinishReason.Eos;
-                else if (StopStrings.Find(_tokenizer, o.Tokens, options.Stop, stopWindow) is { } stop) (o.Finish, o.StopString, o.Overshoot) = (FinishReason.Stop, stop.Stop, stop.After);
-                else if (options.Abandon is { } abandon && EndsLine(token) && abandon(map[j], WholeLines(o.Tokens))) o.Finish = FinishReason.Abandoned;
-                else if (o.Tokens.Count >= options.MaxNewTokens || length >= maxPositions) o.Finish = FinishReason.Length;
+                if (RowEnd.After(o.Tokens, options, _ends, _tokenizer, stopWindow, length >= maxPositions,
+                        options.Abandon is null ? null : Abandoned(options.Abandon, map[j], token, o.Tokens)) is { } end)
+                    (o.Finish, o.StopString, o.Overshoot) = (end.Reason, end.Stop, end.Overshoot);
                 feed[j] = keepState || o.Finish is null;
             }
             var fed = feed.Count(f => f);
@@ -408,6 +407,11 @@ public sealed class Generator
             .cpu().data<double>().ToArray();                                                         // (2, B)
         return (host[..b].Select(t => (long)t).ToArray(), host[b..].Select(l => (float)l).ToArray());
     }
+
+    // Whether `abandon` refuses the row's line that `token` ends (asked only at the end of a line); a closure made only for
+    // calls that give one, so that plain decode steps allocate none.
+    private Func<bool> Abandoned(Func<int, string, bool> abandon, int row, int token, List<int> tokens) =>
+        () => EndsLine(token) && abandon(row, WholeLines(tokens));
 
     /// <summary>Whether the token's text holds a newline (a table over the vocabulary, made on first use).</summary>
     private bool EndsLine(int token)

@@ -30,6 +30,9 @@ public sealed record SamplingOptions
     /// </summary>
     public bool IgnoreEos { get; init; }
 
+    /// <summary>Token ids that end a row as EOS does, beyond the model's own end tokens (vLLM's <c>stop_token_ids</c>).</summary>
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
+
     /// <summary>
     /// Called when a row's newest token completes a line (its text holds a newline), with the row's index in the call
     /// and its generated text up to that line's end; true ends the row there (<see cref="FinishReason.Abandoned"/>).

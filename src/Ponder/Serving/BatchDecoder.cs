@@ -668,10 +668,8 @@ internal sealed class BatchDecoder : IDisposable
         {
             Tokens.Add(token);
             LogProbs.Add(logProb);
-            var o = Request.Options;
-            if (!o.IgnoreEos && ends.Contains(token)) Finish = FinishReason.Eos;
-            else if (StopStrings.Find(tokenizer, Tokens, o.Stop, _stopWindow) is { } stop) (Finish, StopString, _overshoot) = (FinishReason.Stop, stop.Stop, stop.After);
-            else if (Tokens.Count >= o.MaxNewTokens || contextFull) Finish = FinishReason.Length;
+            if (RowEnd.After(Tokens, Request.Options, ends, tokenizer, _stopWindow, contextFull) is { } end)
+                (Finish, StopString, _overshoot) = (end.Reason, end.Stop, end.Overshoot);
         }
 
         /// <summary>What the row has generated so far, in arrays of its own.</summary>

@@ -25,6 +25,17 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
 
     public async Task AuthenticateAsync(HttpContext http, RequestDelegate next)
     {
+        // Any origin may call, as vLLM and llama.cpp's server allow by default; a browser's preflight carries no key.
+        http.Response.Headers.AccessControlAllowOrigin = "*";
+        if (HttpMethods.IsOptions(http.Request.Method) && http.Request.Headers.ContainsKey("Access-Control-Request-Method"))
+        {
+            http.Response.Headers.AccessControlAllowMethods = "GET, POST, OPTIONS";
+            http.Response.Headers.AccessControlAllowHeaders = http.Request.Headers.AccessControlRequestHeaders.Count > 0
+                ? http.Request.Headers.AccessControlRequestHeaders.ToString() : "Authorization, Content-Type";
+            http.Response.Headers.AccessControlMaxAge = "86400";
+            http.Response.StatusCode = 204;
+            return;
+        }
         if (options.ApiKey is { } key && !HasKey(http.Request.Headers.Authorization.ToString(), key))
         {
             await WriteErrorAsync(http, new ApiError(401, ApiErrorCode.InvalidApiKey,
@@ -115,6 +126,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
     private Encoded[] Encode(ServedRequest request)
     {
         string field = request.Chat ? "messages" : "prompt";
+        if (request.Sampling.StopTokenIds.FirstOrDefault(id => id >= policy.Generator.Model.Config.VocabSize, -1) is var stopId and >= 0)
+            throw ApiError.Invalid("stop_token_ids", $"Token id {stopId} is not in this model's vocabulary ({policy.Generator.Model.Config.VocabSize} ids).");
         var encoded = new Encoded[request.Prompts.Count];
         for (int p = 0; p < encoded.Length; p++)
         {
@@ -165,7 +178,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
                 progress is null ? null : (p, row, sofar) => progress(p * request.N + row, sofar), cancellation, request.LogProbs ?? 0, first)
                 ?? throw busy).ConfigureAwait(false);
             var logProbsOf = request.LogProbs is null ? null : policy.Generator.Tokenizer;
-            var completions = generations.Select(g => LocalPolicy.ToCompletion(g, logProbsOf)).ToArray();
+            var completions = generations.Select(g => LocalPolicy.ToCompletion(g, logProbsOf, request.IncludeStop)).ToArray();
             if (request.Echo) completions = Echo(request, prompts, completions, scored);
             return new ServedResult(completions, prompts.Sum(p => p.Ids.Length), generations.Sum(g => g.Tokens.Length), 0);
         }

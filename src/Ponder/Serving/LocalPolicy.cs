@@ -156,13 +156,14 @@ public sealed class LocalPolicy : ICompletionPolicy
     }
 
     /// <summary>
-    /// A generation as an endpoint returns it: the stop string cut from the text, EOS reported as stop; with
-    /// <paramref name="logProbsOf"/> (the tokenizer), the returned text's tokens with their log-probabilities.
+    /// A generation as an endpoint returns it: the stop string cut from the text (kept with <paramref name="includeStop"/>),
+    /// EOS reported as stop; with <paramref name="logProbsOf"/> (the tokenizer), the returned text's tokens with their
+    /// log-probabilities.
     /// </summary>
-    public static Completion ToCompletion(Generation generation, ITokenizer? logProbsOf = null)
+    public static Completion ToCompletion(Generation generation, ITokenizer? logProbsOf = null, bool includeStop = false)
     {
         ArgumentNullException.ThrowIfNull(generation);
-        string text = generation is { FinishReason: FinishReason.Stop, StopString: { } stop } && generation.Text.EndsWith(stop, StringComparison.Ordinal)
+        string text = !includeStop && generation is { FinishReason: FinishReason.Stop, StopString: { } stop } && generation.Text.EndsWith(stop, StringComparison.Ordinal)
             ? generation.Text[..^stop.Length]
             : generation.Text;
         var finish = generation.FinishReason == FinishReason.Length ? CompletionFinish.Length : CompletionFinish.Stop;

@@ -68,7 +68,7 @@ public sealed class PonderServer : IAsyncDisposable
         var endpoints = new Endpoints(served, options, queue, reasoners);
         app.Use(endpoints.AuthenticateAsync);
         app.MapGet("/v1/models", (RequestDelegate)endpoints.ModelsAsync);
-        app.MapGet("/v1/models/{id}", (RequestDelegate)endpoints.ModelAsync);
+        app.MapGet("/v1/models/{**id}", (RequestDelegate)endpoints.ModelAsync);   // ids may hold '/' (Qwen/Qwen2.5-0.5B-Instruct)
         app.MapPost("/v1/chat/completions", (RequestDelegate)(http => endpoints.CompletionsAsync(http, chat: true)));
         app.MapPost("/v1/completions", (RequestDelegate)(http => endpoints.CompletionsAsync(http, chat: false)));
         app.MapFallback((RequestDelegate)endpoints.NotFoundAsync);

@@ -16,6 +16,9 @@ internal static class RequestParser
         "model", "n", "temperature", "top_p", "top_k", "max_tokens", "stop", "seed", "stream", "stream_options",
         "reasoning_effort", "user", "metadata", "store", "service_tier", "frequency_penalty", "presence_penalty",
         "logprobs", "logit_bias", "tools", "tool_choice", "parallel_tool_calls", "response_format", "top_logprobs",
+        "prompt_cache_key", "safety_identifier",
+        // vLLM's sampling extras
+        "ignore_eos", "stop_token_ids", "include_stop_str_in_output", "skip_special_tokens", "min_p", "min_tokens", "repetition_penalty",
     ];
     private static readonly HashSet<string> ChatOnly = ["messages", "max_completion_tokens"];
     private static readonly HashSet<string> TextOnly = ["prompt", "echo", "suffix", "best_of"];
@@ -33,12 +36,12 @@ internal static class RequestParser
         int n = Int(body, "n", 1, options.MaxN) ?? 1;
         double? temperature = Double(body, "temperature", 0, 2);
         double topP = Double(body, "top_p", 0, 1) ?? 1;
-        if (topP == 0) throw ApiError.Invalid("top_p", "'top_p' must be greater than 0.");
-        int topK = Int(body, "top_k", 0, int.MaxValue) ?? 0;
+        if (topP == 0) (topP, temperature) = (1, 0);                       // only the most likely token: greedy, as OpenAI reads 0
+        int topK = Math.Max(0, Int(body, "top_k", -1, int.MaxValue) ?? 0);   // −1 (vLLM) or 0: off
         string tokensField = chat && Has(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         bool echo = !chat && (Bool(body, "echo") ?? false);
-        int? givenTokens = Int(body, tokensField, echo ? 0 : 1, options.MaxTokens);
-        int maxTokens = givenTokens ?? 0;                                   // 0: not given (the context's room decides)
+        int? givenTokens = Int(body, tokensField, echo ? 0 : 1, int.MaxValue);   // the model's context bounds it (400 beyond)
+        int maxTokens = givenTokens ?? 0;                                   // 0: not given (the server's default, within the context)
         var stop = Stops(body, options.MaxStops);
         long seed = Long(body, "seed") ?? Random.Shared.NextInt64(0, int.MaxValue);
         bool stream = Bool(body, "stream") ?? false;
@@ -57,8 +60,39 @@ internal static class RequestParser
         if (effort is { } level && temperature is not null && options.Effort.For(level).Strategy == Search.StrategyKind.ComputeOptimal)
             throw ApiError.Invalid("temperature", $"'temperature' cannot be combined with reasoning_effort '{level.ToString().ToLowerInvariant()}': it runs compute-optimal search with the validated settings it picks.");
         temperature ??= effort is { } e ? options.Effort.For(e).Settings.Temperature : 1.0;
-        var sampling = new SamplingOptions { Temperature = temperature.Value, TopP = topP, TopK = topK, MaxNewTokens = maxTokens, Stop = stop, Seed = seed };
-        return new ServedRequest(chat, model, prompts, n, sampling, effort, stream, includeUsage, logProbs, echo, PromptOnly: givenTokens == 0);
+        var (ignoreEos, stopTokenIds, includeStop) = VllmExtras(body);
+        if (effort is not null && (ignoreEos || stopTokenIds.Count > 0))
+            throw ApiError.Invalid(ignoreEos ? "ignore_eos" : "stop_token_ids", "'ignore_eos' and 'stop_token_ids' cannot be combined with 'reasoning_effort': a search ends its solutions itself.");
+        var sampling = new SamplingOptions
+        {
+            Temperature = temperature.Value, TopP = topP, TopK = topK, MaxNewTokens = maxTokens, Stop = stop, Seed = seed, IgnoreEos = ignoreEos,
+            StopTokenIds = stopTokenIds,
+        };
+        return new ServedRequest(chat, model, prompts, n, sampling, effort, stream, includeUsage, logProbs, echo, PromptOnly: givenTokens == 0)
+        {
+            IncludeStop = includeStop,
+        };
+    }
+
+    /// <summary>
+    /// vLLM's sampling extras: <c>ignore_eos</c>, <c>stop_token_ids</c> (ids ≥ 0; the vocabulary is checked when the prompt is
+    /// encoded) and <c>include_stop_str_in_output</c>; <c>skip_special_tokens</c>, <c>min_p</c>, <c>min_tokens</c> and
+    /// <c>repetition_penalty</c> only at their neutral values (true, 0, 0, 1).
+    /// </summary>
+    private static (bool IgnoreEos, IReadOnlyList<int> StopTokenIds, bool IncludeStop) VllmExtras(JsonElement body)
+    {
+        if (Bool(body, "skip_special_tokens") == false) throw Unsupported("skip_special_tokens", "special tokens are always left out of the text");
+        if (Double(body, "min_p", 0, 1) is { } minP && minP != 0) throw Unsupported("min_p", "must be 0");
+        if (Int(body, "min_tokens", 0, int.MaxValue) is { } minTokens && minTokens != 0) throw Unsupported("min_tokens", "must be 0");
+        if (Double(body, "repetition_penalty", 0, double.MaxValue) is { } penalty && penalty != 1) throw Unsupported("repetition_penalty", "must be 1");
+        var ids = new List<int>();
+        if (Present(body, "stop_token_ids") is { } list)
+        {
+            if (list.ValueKind != JsonValueKind.Array) throw ApiError.WrongType("stop_token_ids", "an array of token ids");
+            foreach (var id in list.EnumerateArray())
+                ids.Add(id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out int v) && v >= 0 ? v : throw ApiError.WrongType("stop_token_ids", "an array of token ids"));
+        }
+        return (Bool(body, "ignore_eos") ?? false, ids, Bool(body, "include_stop_str_in_output") ?? false);
     }
 
     private static string ChatPrompt(JsonElement body, IChatTemplate template)
@@ -94,7 +128,7 @@ internal static class RequestParser
         }
     }
 
-    /// <summary>A message's text: a string, or an array of text parts joined; null only for an assistant turn without text.</summary>
+    /// <summary>A message's text: a string, or an array of text parts joined by newlines; empty for an assistant turn without text.</summary>
     private static string Content(JsonElement message, string param)
     {
         if (!message.TryGetProperty("content", out var content) || content.ValueKind == JsonValueKind.Null) return "";
@@ -108,7 +142,7 @@ internal static class RequestParser
             if (type != "text") throw new ApiError(400, ApiErrorCode.UnsupportedParameter, $"Content parts of type '{type}' are not supported; only 'text'.", param);
             text.Add(String(part, "text", param + ".text") ?? throw Missing(param + ".text"));
         }
-        return string.Concat(text);
+        return string.Join('\n', text);                                   // as vLLM joins text parts
     }
 
     /// <summary>
@@ -205,12 +239,15 @@ internal static class RequestParser
 
     /// <summary>
     /// Fields Ponder does not implement are accepted only with their neutral values, and fields it does not use
-    /// (<c>user</c>, <c>metadata</c>, <c>store</c>, <c>service_tier</c>) only with the types OpenAI documents.
+    /// (<c>user</c>, <c>metadata</c>, <c>store</c>, <c>service_tier</c>, <c>prompt_cache_key</c>, <c>safety_identifier</c>)
+    /// only with the types OpenAI documents.
     /// </summary>
     private static void RefuseUnsupported(JsonElement body, bool chat)
     {
         String(body, "user");
         String(body, "service_tier");
+        String(body, "prompt_cache_key");
+        String(body, "safety_identifier");
         Bool(body, "store");
         Bool(body, "parallel_tool_calls");
         if (Present(body, "metadata") is { } metadata)

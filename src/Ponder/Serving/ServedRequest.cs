@@ -15,7 +15,11 @@ namespace Ponder.Serving;
 /// <param name="Echo">Return the prompt before each completion (completions only), with its tokens' log-probabilities when asked.</param>
 /// <param name="PromptOnly">max_tokens 0 with echo: nothing is generated, the prompt alone is returned (and scored).</param>
 internal sealed record ServedRequest(bool Chat, string Model, IReadOnlyList<PromptInput> Prompts, int N, SamplingOptions Sampling,
-    ReasoningEffort? Effort, bool Stream, bool IncludeUsage, int? LogProbs = null, bool Echo = false, bool PromptOnly = false);
+    ReasoningEffort? Effort, bool Stream, bool IncludeUsage, int? LogProbs = null, bool Echo = false, bool PromptOnly = false)
+{
+    /// <summary>The stop string a choice stopped at stays at the end of its text (vLLM's <c>include_stop_str_in_output</c>).</summary>
+    public bool IncludeStop { get; init; }
+}
 
 /// <summary>One prompt as a request gives it: text, or token ids (completions only), exactly one of them.</summary>
 internal sealed record PromptInput(string? Text, int[]? Ids);

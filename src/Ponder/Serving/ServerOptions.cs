@@ -36,7 +36,7 @@ public sealed record ServerOptions
     /// <summary>Most prompts one completions request may give (an array of prompts).</summary>
     public int MaxPrompts { get; init; } = 64;
 
-    /// <summary>Largest <c>max_tokens</c>, and the default when a request gives none (the model's context also bounds it).</summary>
+    /// <summary><c>max_tokens</c> of a request that gives none (within the context's room); a request may ask for up to that room.</summary>
     public int MaxTokens { get; init; } = 1024;
 
     /// <summary>Largest request body in bytes (413 beyond).</summary>

@@ -71,6 +71,66 @@ public sealed class ProtocolTests(ServerFixture fixture) : IClassFixture<ServerF
     }
 
     [Fact]
+    public async Task Vllms_stop_token_ids_include_stop_str_in_output_and_ignore_eos_act_as_in_vllm()
+    {
+        // Greedy text of the endless policy is "#4\n#4\n..."; the ordinary policy ends with EOS after its answer
+        int newline = new CharTokenizer().Encode("\n")[0];
+        var (_, ids) = await Post("chat/completions", ServerFixture.Chat($"\"temperature\": 0, \"max_tokens\": 30, \"stop_token_ids\": [{newline}]"), endless: true);
+        var (_, kept) = await Post("chat/completions", ServerFixture.Chat("\"temperature\": 0, \"max_tokens\": 30, \"stop\": \"\\n#\", \"include_stop_str_in_output\": true"), endless: true);
+        var (_, plain) = await Post("chat/completions", ServerFixture.Chat("\"temperature\": 0, \"max_tokens\": 40"));
+        var (_, past) = await Post("chat/completions", ServerFixture.Chat("\"temperature\": 0, \"max_tokens\": 40, \"ignore_eos\": true"));
+
+        Assert.Equal("#4\n", Texts(ids!).Single());                                   // the stop token is generated text, as vLLM returns it
+        Assert.Equal("stop", (string)ids!["choices"]![0]!["finish_reason"]!);
+        Assert.Equal("#4\n#", Texts(kept!).Single());
+        Assert.Equal("stop", (string)plain!["choices"]![0]!["finish_reason"]!);
+        Assert.True((int)plain["usage"]!["completion_tokens"]! < 40);
+        Assert.Equal(("length", 40), ((string)past!["choices"]![0]!["finish_reason"]!, (int)past["usage"]!["completion_tokens"]!));
+        Assert.StartsWith(Texts(plain).Single(), Texts(past).Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Top_p_0_is_greedy_and_top_k_minus_1_is_off()
+    {
+        var (_, greedy) = await Post("chat/completions", ServerFixture.Chat("\"temperature\": 0, \"max_tokens\": 20, \"n\": 2"));
+        var (_, topP) = await Post("chat/completions", ServerFixture.Chat("\"temperature\": 1, \"top_p\": 0, \"max_tokens\": 20, \"n\": 2"));
+        var (_, sampled) = await Post("chat/completions", ServerFixture.Chat("\"temperature\": 1, \"seed\": 5, \"max_tokens\": 20, \"n\": 3"));
+        var (status, topK) = await Post("chat/completions", ServerFixture.Chat("\"temperature\": 1, \"seed\": 5, \"top_k\": -1, \"max_tokens\": 20, \"n\": 3"));
+
+        Assert.Equal(Texts(greedy!), Texts(topP!));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(Texts(sampled!), Texts(topK!));
+    }
+
+    [Fact]
+    public async Task A_browsers_preflight_is_answered_without_a_key_and_every_answer_allows_any_origin()
+    {
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, new Uri(fixture.Server.BaseAddress, "chat/completions"));
+        preflight.Headers.Add("Origin", "http://localhost:3000");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "authorization, content-type");
+        using var answer = await fixture.Http.SendAsync(preflight);
+        using var post = await fixture.Http.PostAsync(new Uri(fixture.Server.BaseAddress, "chat/completions"),
+            new StringContent(ServerFixture.Chat("\"max_tokens\": 5"), Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.NoContent, answer.StatusCode);
+        Assert.Equal("*", answer.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("POST", answer.Headers.GetValues("Access-Control-Allow-Methods").Single());
+        Assert.Equal("authorization, content-type", answer.Headers.GetValues("Access-Control-Allow-Headers").Single());
+        Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+        Assert.Equal("*", post.Headers.GetValues("Access-Control-Allow-Origin").Single());
+    }
+
+    [Fact]
+    public async Task A_model_id_with_a_slash_is_looked_up_not_refused_as_a_method()
+    {
+        var (status, body) = await ServerFixture.SendAsync(fixture.Http, fixture.Server, HttpMethod.Get, "models/Qwen/Qwen2.5-0.5B-Instruct", null);
+
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal("model_not_found", (string)body!["error"]!["code"]!);
+    }
+
+    [Fact]
     public async Task Max_tokens_and_max_completion_tokens_cut_the_text_with_finish_reason_length()
     {
         var (_, a) = await Post("chat/completions", ServerFixture.Chat("\"temperature\": 0, \"max_tokens\": 5"), endless: true);
