@@ -632,6 +632,11 @@ internal sealed class BatchDecoder : IDisposable
     {
         private readonly int _stopWindow;
 
+        // The text so far, decoded a token at a time (a character split over byte-level tokens waits for its last byte),
+        // for a request that hears its progress: each report then costs its own token, not the whole text again.
+        private readonly System.Text.StringBuilder? _text;
+        private readonly System.Text.Decoder? _utf8;
+
         public Row(Request request, int choice)
         {
             (Request, Choice) = (request, choice);
@@ -640,6 +645,7 @@ internal sealed class BatchDecoder : IDisposable
             Sampling = new RowSampling(o.Temperature, o.TopK, o.TopP, o.Temperature == 0 ? null : new UniformDraws((ulong)seed));
             _stopWindow = StopStrings.Window(o.Stop);
             Top = request.TopLogProbs > 0 ? [] : null;
+            if (request.Progress is not null) (_text, _utf8) = (new System.Text.StringBuilder(), System.Text.Encoding.UTF8.GetDecoder());
             request.Register(this);
         }
 
@@ -668,6 +674,12 @@ internal sealed class BatchDecoder : IDisposable
         {
             Tokens.Add(token);
             LogProbs.Add(logProb);
+            if (_utf8 is not null && tokenizer.Bytes(token) is { Length: > 0 } bytes)
+            {
+                var chars = new char[_utf8.GetCharCount(bytes, 0, bytes.Length, flush: false)];
+                _utf8.GetChars(bytes, 0, bytes.Length, chars, 0, flush: false);
+                _text!.Append(chars);
+            }
             if (RowEnd.After(Tokens, Request.Options, ends, tokenizer, _stopWindow, contextFull) is { } end)
                 (Finish, StopString, _overshoot) = (end.Reason, end.Stop, end.Overshoot);
         }
@@ -676,13 +688,16 @@ internal sealed class BatchDecoder : IDisposable
         public RowProgress Snapshot(ITokenizer tokenizer)
         {
             int[] tokens = [.. Tokens];
-            return new RowProgress(tokenizer.Decode(tokens), tokens, [.. LogProbs], Top?.ToArray());
+            return new RowProgress(_text?.ToString() ?? tokenizer.Decode(tokens), tokens, [.. LogProbs], Top?.ToArray());
         }
 
         public Generation ToGeneration(ITokenizer tokenizer)
         {
-            var (text, tokens, logProbs, top) = Snapshot(tokenizer);
-            return new Generation(tokens, logProbs, text[..^_overshoot], Finish ?? FinishReason.Length, StopString) { TopLogProbs = top };
+            int[] tokens = [.. Tokens];
+            return new Generation(tokens, [.. LogProbs], tokenizer.Decode(tokens)[..^_overshoot], Finish ?? FinishReason.Length, StopString)
+            {
+                TopLogProbs = Top?.ToArray(),
+            };
         }
     }
 }

@@ -15,7 +15,7 @@ public sealed class LocalPolicy : ICompletionPolicy
     /// <param name="pieceTokens">How often (in tokens) a row's text is reported to a progress callback.</param>
     /// <param name="prefillChunk">Longest prompt prefilled in one go; longer ones a chunk a decode step (0: no limit; <see cref="BatchDecoder"/>).</param>
     /// <param name="prefixCache">Recent prompts whose keys a server keeps for later prompts that start with them (0: none).</param>
-    public LocalPolicy(Generator generator, int maxBatch = 64, int pieceTokens = 16, int prefillChunk = DefaultPrefillChunk, int prefixCache = DefaultPrefixCache)
+    public LocalPolicy(Generator generator, int maxBatch = 64, int pieceTokens = 1, int prefillChunk = DefaultPrefillChunk, int prefixCache = DefaultPrefixCache)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatch);

@@ -76,6 +76,30 @@ public sealed class BatchDecoderTests
     }
 
     [Fact]
+    public void Progress_text_grows_a_token_at_a_time_and_is_the_decoded_text_less_an_unfinished_character()
+    {
+        // Given a random policy over byte-level tokens (its samples split characters over tokens and hold invalid bytes)
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(Ponder.Tests.Policy.TinyBpe.Json(null));
+        using var model = Ponder.Tests.Policy.TinyModels.Model(tokenizer.VocabSize, seed: 3, initStd: 0.02);
+        var generator = new Generator(model, tokenizer);
+        var reports = new List<string>();
+
+        // When a row of 40 tokens reports its progress at every token
+        var done = new LocalPolicy(generator, maxBatch: 1).Generate([.. tokenizer.Encode("hello")], 1,
+            new SamplingOptions { Temperature = 1, MaxNewTokens = 40, Seed = 2, IgnoreEos = true }, (_, text) => reports.Add(text))[0];
+
+        // Then each report is the text of the tokens so far, but for the bytes of a character not yet whole
+        Assert.Equal(39, reports.Count);                                        // every token but the last, which finishes the row
+        for (int k = 0; k < reports.Count; k++)
+        {
+            string decoded = tokenizer.Decode(done.Tokens.AsSpan(0, k + 1));
+            Assert.StartsWith(reports[k], decoded, StringComparison.Ordinal);
+            Assert.All(decoded[reports[k].Length..], c => Assert.Equal('\uFFFD', c));
+        }
+        Assert.Contains(reports, r => r.Contains('\uFFFD'));                   // invalid bytes are in the text, as Decode writes them
+    }
+
+    [Fact]
     public async Task Requests_that_join_the_batch_at_different_steps_get_what_each_gets_alone()
     {
         // Given a random policy (attention matters) and three requests with different prompts and sampling settings
