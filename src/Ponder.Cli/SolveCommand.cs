@@ -27,7 +27,7 @@ public static class SolveCommand
         {
             gold = task.GoldSolution(new Problem("cli", question, "0"));
         }
-        catch (ArgumentException) when (task is JsonlTask)
+        catch (ArgumentException) when (task is JsonlTask or Ponder.Thinking.ThinkingTask { Inner: JsonlTask })
         {
             return "";
         }

@@ -338,7 +338,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
         var left = 0;
         foreach (var pair in pairs)
         {
-            bool chosenEnds = pair.Chosen is [.., var c] && c == tokenizer.Eos, rejectedEnds = pair.Rejected is [.., var r] && r == tokenizer.Eos;
+            bool chosenEnds = pair.Chosen is [.., var c] && tokenizer.EndIds.Contains(c), rejectedEnds = pair.Rejected is [.., var r] && tokenizer.EndIds.Contains(r);
             if (!tokenizer.Encode(pair.ChosenText).AsSpan().SequenceEqual(pair.Chosen.AsSpan(0, pair.Chosen.Length - (chosenEnds ? 1 : 0)))
                 || !tokenizer.Encode(pair.RejectedText).AsSpan().SequenceEqual(pair.Rejected.AsSpan(0, pair.Rejected.Length - (rejectedEnds ? 1 : 0))))
             {

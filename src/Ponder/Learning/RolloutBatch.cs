@@ -46,6 +46,9 @@ public sealed class RolloutBatch : IDisposable
         };
     }
 
+    /// <summary>Temperature the completions were sampled at: <see cref="Score"/> reads log-probabilities of the logits divided by it (1: as they are).</summary>
+    public double Temperature { get; init; } = 1.0;
+
     /// <summary>
     /// Log-probabilities (N, L−1) of the batch's next tokens under <paramref name="model"/>, the
     /// per-position entropy (N, L−1) when asked, and the hidden states (N, L−1, C) for a value head.
@@ -53,10 +56,8 @@ public sealed class RolloutBatch : IDisposable
     /// (zero on padding): the same values within rounding, in fewer positions. On the C# attention node
     /// (<see cref="Transformer.PacksCheaply"/>) all rows go into one, without padding; on libtorch's attention (CUDA)
     /// into rows as wide as the longest, first fit, where that saves rows (completions of very different lengths).
+    /// The log-probabilities are of the logits over <see cref="Temperature"/>.
     /// </summary>
-    /// <summary>Temperature the completions were sampled at: <see cref="Score"/> reads log-probabilities of the logits divided by it (1: as they are).</summary>
-    public double Temperature { get; init; } = 1.0;
-
     public (Tensor LogProbs, Tensor? Entropy, Tensor Hidden) Score(Transformer model, bool entropy)
     {
         var inputs = Ids[.., ..^1];                                                   // (N, L−1)

@@ -75,7 +75,7 @@ public static class UncertainFlips
                 for (int a = 1; a < k; a++)
                 {
                     int token = (int)tokens[(i * width + position) * k + a];
-                    if (token == tokenizer.Eos || token == tokenizer.Pad || token == tokenizer.Bos) continue;   // no text to continue
+                    if (tokenizer.EndIds.Contains(token) || token == tokenizer.Pad || token == tokenizer.Bos || token >= tokenizer.VocabSize) continue;   // no text to continue
                     owners.Add(i);
                     prefixes.Add([.. completions[i][..j], token]);
                 }

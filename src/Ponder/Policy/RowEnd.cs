@@ -8,13 +8,14 @@ internal readonly record struct RowEnd(FinishReason Reason, string? Stop = null,
 {
     /// <summary>
     /// The end of a row whose latest token is the last of <paramref name="tokens"/>, or null while it goes on: an end token
-    /// or one of <see cref="SamplingOptions.StopTokenIds"/> (unless <see cref="SamplingOptions.IgnoreEos"/>), then a stop string, then <paramref name="abandoned"/> (asked only
+    /// (unless <see cref="SamplingOptions.IgnoreEos"/>) or one of <see cref="SamplingOptions.StopTokenIds"/> (even then, as
+    /// in vLLM), then a stop string, then <paramref name="abandoned"/> (asked only
     /// when the earlier ones do not end it), then the token limit or a full context.
     /// </summary>
     public static RowEnd? After(List<int> tokens, SamplingOptions options, HashSet<int> ends, ITokenizer tokenizer, int stopWindow, bool contextFull,
         Func<bool>? abandoned = null)
     {
-        if (!options.IgnoreEos && (ends.Contains(tokens[^1]) || options.StopTokenIds.Contains(tokens[^1]))) return new RowEnd(FinishReason.Eos);
+        if ((!options.IgnoreEos && ends.Contains(tokens[^1])) || options.StopTokenIds.Contains(tokens[^1])) return new RowEnd(FinishReason.Eos);
         if (StopStrings.Find(tokenizer, tokens, options.Stop, stopWindow) is { } stop) return new RowEnd(FinishReason.Stop, stop.Stop, stop.After);
         if (abandoned?.Invoke() == true) return new RowEnd(FinishReason.Abandoned);
         if (tokens.Count >= options.MaxNewTokens || contextFull) return new RowEnd(FinishReason.Length);

@@ -18,7 +18,9 @@ internal static class StopStrings
         if (window == 0 || tokens.Count == 0) return null;
         var span = CollectionsMarshal.AsSpan(tokens)[Math.Max(0, tokens.Count - window)..];
         var tail = tokenizer.Decode(span);
-        var before = span.Length == 1 ? 0 : tokenizer.Decode(span[..^1]).Length;            // the text before the last token
+        // The text before the last token, less a character it leaves unfinished (decoded as U+FFFD until the last token
+        // completes it): the last token's text starts there.
+        var before = span.Length == 1 ? 0 : tokenizer.Decode(span[..^1]).TrimEnd('\uFFFD').Length;
         (string Stop, int End)? first = null;
         foreach (var stop in stops)
         {

@@ -41,16 +41,19 @@ public sealed class BinnedComputeOptimal : ISearchStrategy
     }
 
     /// <summary>
-    /// Checks every entry of every bin's plan: which one runs depends on the budget left once the problem's difficulty
-    /// is estimated, which is known only then (a cheaper entry than the whole budget would pick).
+    /// Checks every entry of every bin's plan that the budget left once the problem's difficulty is estimated could pick
+    /// (known only then): those the whole budget pays for, and the cheapest (taken when none fits).
     /// </summary>
     public void Check(SearchContext context, Budget budget)
     {
         ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(budget);
         for (int b = 0; b < _bins.Length; b++)
         {
             Pick(b, budget);                                                    // the budget's unit is one a plan can pick by
-            foreach (var entry in _bins[b].Plan)
+            double Cost(PlanEntry e) => budget.Unit == BudgetUnit.Flops ? e.Flops : e.Tokens;
+            var plan = _bins[b].Plan;
+            foreach (var entry in plan.Where(e => Cost(e) <= budget.Amount).Append(plan.MinBy(Cost)!).Distinct())
                 Strategies.Create(entry.Kind, entry.Settings).Check(context, Budget.Samples(entry.N));
         }
     }

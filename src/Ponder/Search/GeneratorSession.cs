@@ -120,7 +120,8 @@ internal sealed class GeneratorSession : ISearchSession
 
     private StepNode Child(StepNode parent, Row row, Generation g, bool step)
     {
-        string text = parent.Text + g.Text;
+        // The text of the tokens the row's state holds (a stop string inside a token cuts g.Text short of them).
+        string text = parent.Text + (g.FinishReason == FinishReason.Stop ? _generator.Tokenizer.Decode(g.Tokens) : g.Text);
         var steps = Steps(text);
         bool lastIsAnswer = steps.Count > 0 && StepText.IsFinal(steps[^1]);
         bool finished = g.FinishReason != FinishReason.Stop || lastIsAnswer || steps.Count >= _limits.MaxSteps

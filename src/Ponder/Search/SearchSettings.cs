@@ -54,7 +54,6 @@ public sealed record SearchSettings
         _ => new HashSet<string>(),
     };
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     /// <summary><paramref name="settings"/> once <see cref="Validate"/> passes (a strategy built directly is checked as one made by <see cref="Strategies.Create"/>).</summary>
     public static SearchSettings Checked(SearchSettings settings)
     {
@@ -63,6 +62,7 @@ public sealed record SearchSettings
         return settings;
     }
 
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
         if (!(Temperature >= 0) || double.IsInfinity(Temperature)) throw new ArgumentException($"temperature must be finite and ≥ 0, got {Temperature}");

@@ -633,9 +633,11 @@ internal sealed class BatchDecoder : IDisposable
         private readonly int _stopWindow;
 
         // The text so far, decoded a token at a time (a character split over byte-level tokens waits for its last byte),
-        // for a request that hears its progress: each report then costs its own token, not the whole text again.
+        // and where each token's text starts in it, for a request that hears its progress: a report then decodes only its
+        // own token (it still copies what it reports).
         private readonly System.Text.StringBuilder? _text;
         private readonly System.Text.Decoder? _utf8;
+        private readonly List<int>? _starts;
 
         public Row(Request request, int choice)
         {
@@ -645,7 +647,7 @@ internal sealed class BatchDecoder : IDisposable
             Sampling = new RowSampling(o.Temperature, o.TopK, o.TopP, o.Temperature == 0 ? null : new UniformDraws((ulong)seed));
             _stopWindow = StopStrings.Window(o.Stop);
             Top = request.TopLogProbs > 0 ? [] : null;
-            if (request.Progress is not null) (_text, _utf8) = (new System.Text.StringBuilder(), System.Text.Encoding.UTF8.GetDecoder());
+            if (request.Progress is not null) (_text, _utf8, _starts) = (new System.Text.StringBuilder(), System.Text.Encoding.UTF8.GetDecoder(), []);
             request.Register(this);
         }
 
@@ -674,6 +676,7 @@ internal sealed class BatchDecoder : IDisposable
         {
             Tokens.Add(token);
             LogProbs.Add(logProb);
+            _starts?.Add(_text!.Length);
             if (_utf8 is not null && tokenizer.Bytes(token) is { Length: > 0 } bytes)
             {
                 var chars = new char[_utf8.GetCharCount(bytes, 0, bytes.Length, flush: false)];
@@ -688,7 +691,10 @@ internal sealed class BatchDecoder : IDisposable
         public RowProgress Snapshot(ITokenizer tokenizer)
         {
             int[] tokens = [.. Tokens];
-            return new RowProgress(_text?.ToString() ?? tokenizer.Decode(tokens), tokens, [.. LogProbs], Top?.ToArray());
+            return new RowProgress(_text?.ToString() ?? tokenizer.Decode(tokens), tokens, [.. LogProbs], Top?.ToArray())
+            {
+                Starts = _starts is null ? null : [.. _starts, _text!.Length],
+            };
         }
 
         public Generation ToGeneration(ITokenizer tokenizer)
@@ -706,4 +712,8 @@ internal sealed class BatchDecoder : IDisposable
 /// A row's generation so far, as a progress callback hears it: its text, tokens, their log-probabilities and, when its
 /// request asks for them, the most likely tokens at each position.
 /// </summary>
-internal sealed record RowProgress(string Text, int[] Tokens, float[] LogProbs, TokenLogProb[][]? Top);
+internal sealed record RowProgress(string Text, int[] Tokens, float[] LogProbs, TokenLogProb[][]? Top)
+{
+    /// <summary>Where each token's text starts in <see cref="Text"/>, and its length last (null: not kept; computed when needed).</summary>
+    public int[]? Starts { get; init; }
+}

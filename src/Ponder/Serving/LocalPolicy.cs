@@ -172,8 +172,8 @@ public sealed class LocalPolicy : ICompletionPolicy
         // start inside it, so a character split over byte-level tokens keeps all of them.
         var ids = generation.Tokens;
         var starts = Starts(logProbsOf, ids);
-        var (count, ends) = (0, logProbsOf.EndIds);
-        while (count < ids.Length && !ends.Contains(ids[count]) && starts[count] < text.Length) count++;
+        var count = 0;                                                      // an end token has no text: it starts at the text's end
+        while (count < ids.Length && starts[count] < text.Length) count++;
         return new Completion(text, finish, ids.Length) { LogProbs = Served(logProbsOf, ids, generation.LogProbs, generation.TopLogProbs, starts, 0, count) };
     }
 
@@ -186,9 +186,9 @@ public sealed class LocalPolicy : ICompletionPolicy
     internal static (List<ServedToken> Tokens, int End) WholeTokens(ITokenizer tokenizer, RowProgress sofar, int from, int limit)
     {
         ArgumentNullException.ThrowIfNull(sofar);
-        var starts = Starts(tokenizer, sofar.Tokens);
-        var (end, ends) = (from, tokenizer.EndIds);
-        while (end < sofar.Tokens.Length && !ends.Contains(sofar.Tokens[end]) && starts[end + 1] <= limit) end++;
+        var starts = sofar.Starts ?? Starts(tokenizer, sofar.Tokens);
+        var end = from;                                                     // (a row still running has no end token but ignore_eos's)
+        while (end < sofar.Tokens.Length && starts[end + 1] <= limit) end++;
         while (end > from && starts[end] == starts[end - 1]) end--;     // the start of a split character waits for its end
         return (Served(tokenizer, sofar.Tokens, sofar.LogProbs, sofar.Top, starts, from, end), starts[end]);
     }

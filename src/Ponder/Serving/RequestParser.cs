@@ -36,7 +36,6 @@ internal static class RequestParser
         int n = Int(body, "n", 1, options.MaxN) ?? 1;
         double? temperature = Double(body, "temperature", 0, 2);
         double topP = Double(body, "top_p", 0, 1) ?? 1;
-        if (topP == 0) (topP, temperature) = (1, 0);                       // only the most likely token: greedy, as OpenAI reads 0
         int topK = Math.Max(0, Int(body, "top_k", -1, int.MaxValue) ?? 0);   // −1 (vLLM) or 0: off
         string tokensField = chat && Has(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         bool echo = !chat && (Bool(body, "echo") ?? false);
@@ -60,6 +59,7 @@ internal static class RequestParser
         if (effort is { } level && temperature is not null && options.Effort.For(level).Strategy == Search.StrategyKind.ComputeOptimal)
             throw ApiError.Invalid("temperature", $"'temperature' cannot be combined with reasoning_effort '{level.ToString().ToLowerInvariant()}': it runs compute-optimal search with the validated settings it picks.");
         temperature ??= effort is { } e ? options.Effort.For(e).Settings.Temperature : 1.0;
+        if (topP == 0) (topP, temperature) = (1, 0);                       // only the most likely token: greedy, as OpenAI reads 0
         var (ignoreEos, stopTokenIds, includeStop) = VllmExtras(body);
         if (effort is not null && (ignoreEos || stopTokenIds.Count > 0))
             throw ApiError.Invalid(ignoreEos ? "ignore_eos" : "stop_token_ids", "'ignore_eos' and 'stop_token_ids' cannot be combined with 'reasoning_effort': a search ends its solutions itself.");

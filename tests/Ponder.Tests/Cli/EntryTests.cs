@@ -122,6 +122,8 @@ public sealed class EntryTests
         // When it is solved, Then it is answered (no reference to compare with), not refused
         var (code, error) = Run("solve", "--checkpoint", policy, "--task", $"jsonl:path={file}", "--strategy", "greedy", "7 +8");
         Assert.True(code == 0, error);
+        (code, error) = Run("solve", "--checkpoint", policy, "--task", $"think:jsonl:path={file},style=optimal", "--strategy", "greedy", "7 +8");
+        Assert.True(code == 0, error);
     }
 
     static string RepoRoot()

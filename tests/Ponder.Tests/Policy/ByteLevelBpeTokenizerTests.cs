@@ -169,6 +169,10 @@ public sealed class ByteLevelBpeTokenizerTests
         Assert.Equal(("ll", 0), StopStrings.Find(tokenizer, Ids("he", "ll"), ["ll"], StopStrings.Window(["ll"])));
         // an occurrence wholly before the last token is not new (it would have stopped the row already)
         Assert.Null(StopStrings.Find(tokenizer, Ids("he", "ll", "o"), ["he"], StopStrings.Window(["he"])));
+        // a stop that ends on a character whose two bytes came in two tokens ("é" = C3 A9; byte tokens are ids 0–255)
+        List<int> cafe = [.. tokenizer.Encode("caf"), 0xC3, 0xA9];
+        Assert.Equal(("é", 0), StopStrings.Find(tokenizer, cafe, ["é"], StopStrings.Window(["é"])));
+        Assert.Equal(("café", 0), StopStrings.Find(tokenizer, cafe, ["café"], StopStrings.Window(["café"])));
     }
 
     [Fact]

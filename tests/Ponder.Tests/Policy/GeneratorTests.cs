@@ -232,6 +232,17 @@ public sealed class GeneratorTests
     }
 
     [Fact]
+    public void Ignore_eos_keeps_the_requests_own_stop_token_ids()
+    {
+        HashSet<int> ends = [2];
+        var options = new SamplingOptions { IgnoreEos = true, StopTokenIds = [7], MaxNewTokens = 10 };
+
+        Assert.Null(RowEnd.After([5, 2], options, ends, new TestCharTokenizer(), 0, contextFull: false));
+        Assert.Equal(FinishReason.Eos, RowEnd.After([5, 7], options, ends, new TestCharTokenizer(), 0, contextFull: false)?.Reason);
+        Assert.Equal(FinishReason.Eos, RowEnd.After([5, 2], options with { IgnoreEos = false }, ends, new TestCharTokenizer(), 0, contextFull: false)?.Reason);
+    }
+
+    [Fact]
     public void A_token_id_outside_the_vocabulary_is_refused_before_it_reaches_the_cache()
     {
         var tokenizer = new TestCharTokenizer();

@@ -115,6 +115,10 @@ public sealed class BinnedComputeOptimalTests
         Assert.Equal("bon-majority", strategy.Pick(0, Budget.Flops(2000)).Name);
         Assert.Contains("process reward", Assert.Throws<ArgumentException>(() => strategy.Check(context, Budget.Flops(2000))).Message);
         Assert.Equal(0, policy.Opened);
+
+        // And an entry no budget left of it could pick (dearer than the whole budget, not the cheapest) is not asked to run
+        var dear = new BinnedComputeOptimal(Estimator, new DifficultyBins([]), [[majority, prmMax with { Flops = 5000 }]]);
+        dear.Check(context, Budget.Flops(2000));
     }
 
     [Fact]

@@ -49,6 +49,7 @@ public sealed class ErrorTests(ServerFixture fixture) : IClassFixture<ServerFixt
         { "chat/completions", $$"""{"model": "tiny", {{User}}, "temperature": 2.5}""", 400, "temperature", "invalid_value" },
         { "chat/completions", $$"""{"model": "tiny", {{User}}, "temperature": "hot"}""", 400, "temperature", "invalid_type" },
         { "chat/completions", $$"""{"model": "tiny", {{User}}, "top_k": -2}""", 400, "top_k", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "top_p": 0, "reasoning_effort": "medium"}""", 400, "top_p", "invalid_value" },
         { "chat/completions", $$"""{"model": "tiny", {{User}}, "min_p": 0.1}""", 400, "min_p", "unsupported_parameter" },
         { "chat/completions", $$"""{"model": "tiny", {{User}}, "repetition_penalty": 1.1}""", 400, "repetition_penalty", "unsupported_parameter" },
         { "chat/completions", $$"""{"model": "tiny", {{User}}, "skip_special_tokens": false}""", 400, "skip_special_tokens", "unsupported_parameter" },
