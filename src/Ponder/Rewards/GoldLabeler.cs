@@ -29,6 +29,6 @@ public static class GoldLabeler
         var solutions = samples.Select(s => new LabeledSolution(s.Problem, s.Steps, Labels(task, s.Problem, s.Steps), s.Outcome.Correct)).ToList();
         var cost = new LabelCost(generator.DecodeTokens, 0, generator.PrefillTokens, 0, clock.Elapsed.TotalSeconds);
         return new LabelSet(new LabelHeader(LabelHeader.CurrentFormat, task.Name, policyId, LabelSource.Gold, 0, o.Seed, o.Problems, o.Samples, solutions.Count, cost)
-            { Temperature = o.Temperature, MaxSteps = o.MaxSteps }, solutions);
+            { Temperature = o.Temperature, MaxSteps = o.MaxSteps, Split = LabelHeader.CurrentSplit }, solutions);
     }
 }

@@ -68,6 +68,8 @@ public static class LabelCache
     {
         string hint = "; delete it or pass another --label-cache";
         if (h.Task != r.Task) throw Bad(path, $"labels are for task '{h.Task}', not '{r.Task}'{hint}");
+        if (h.Split is null && r.Task.Contains("countdown", StringComparison.Ordinal))
+            throw Bad(path, $"labels were drawn before countdown puzzles were split whatever the order of their numbers (some of their problems are held-out ones now){hint}");
         if (h.Policy != r.Policy) throw Bad(path, $"labels were made by policy {h.Policy}, not the given policy {r.Policy}{hint}");
         if (h.Source != r.Source) throw Bad(path, $"labels are {h.Source} labels, not {r.Source}{hint}");
         if ((r.K is { } k && h.K != k) || h.Seed != r.Seed || h.Problems != r.Problems || h.Samples != r.Samples)

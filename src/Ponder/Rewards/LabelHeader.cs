@@ -23,4 +23,12 @@ public sealed record LabelHeader(string Format, string Task, string Policy, Labe
 
     /// <summary>Steps kept per solution; absent in files written before it was recorded, which were made at 16.</summary>
     public int? MaxSteps { get; init; }
+
+    /// <summary>
+    /// The split scheme the problems were drawn under: <see cref="CurrentSplit"/> since countdown puzzles are one problem
+    /// whatever the order of their numbers; absent in older files, whose countdown problems may be held-out ones now.
+    /// </summary>
+    public int? Split { get; init; }
+
+    public const int CurrentSplit = 2;
 }

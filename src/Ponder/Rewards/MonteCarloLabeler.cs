@@ -48,7 +48,7 @@ public sealed class MonteCarloLabeler(Generator generator, ITask task, LabelOpti
         var cost = new LabelCost(sampled, generator.DecodeTokens - sampled, generator.PrefillTokens, (long)prefixes.Count * o.K, clock.Elapsed.TotalSeconds);
         var header = new LabelHeader(LabelHeader.CurrentFormat, task.Name, policyId, LabelSource.Mc, o.K, o.Seed, o.Problems, o.Samples, solutions.Count, cost)
         {
-            Temperature = o.Temperature, MaxSteps = o.MaxSteps,
+            Temperature = o.Temperature, MaxSteps = o.MaxSteps, Split = LabelHeader.CurrentSplit,
         };
         return new LabelSet(header, solutions);
     }

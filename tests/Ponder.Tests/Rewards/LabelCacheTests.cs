@@ -89,6 +89,23 @@ public sealed class LabelCacheTests : IDisposable
     }
 
     [Fact]
+    public void A_countdown_label_file_from_before_the_puzzle_split_is_refused()
+    {
+        // Given countdown label files written before and after the split scheme was recorded
+        var labels = Labels();
+        var header = labels.Header with { Task = "countdown:numbers=3,max=25,target=100" };
+        string old = dir.File("old-countdown.jsonl"), path = dir.File("countdown.jsonl");
+        LabelCache.Write(old, labels with { Header = header });
+        LabelCache.Write(path, labels with { Header = header with { Split = LabelHeader.CurrentSplit } });
+
+        // Then a countdown request refuses it, and the same file with the split recorded serves it
+        var request = Request with { Task = "countdown:numbers=3,max=25,target=100" };
+        AssertRefused(old, request, "labels were drawn before countdown puzzles were split whatever the order of their numbers");
+        Assert.True(LabelCache.LoadOrCreate(path, request, () => throw new InvalidOperationException()).Reused);
+        // (an arith file without the field is still read: arith's split did not change)
+    }
+
+    [Fact]
     public void A_gold_label_file_has_no_k_and_serves_a_request_for_any()
     {
         string path = dir.File("gold.jsonl");
