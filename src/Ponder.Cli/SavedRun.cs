@@ -79,8 +79,11 @@ internal sealed class SavedRun(Options options, string verb, CheckpointState sta
         return Options.Args(merged);
     }
 
-    /// <summary>The options of <paramref name="o"/> to save as a run's <see cref="CommandKey"/> (all but <c>--resume</c>).</summary>
-    public static IReadOnlyList<string> Command(Options o) => Options.Args(o.Given.Where(p => p.Key != "resume"));
+    /// <summary>
+    /// The options of <paramref name="o"/> to save as a run's <see cref="CommandKey"/>: all but those of one session
+    /// (<c>--resume</c>, <c>--device</c>, <c>--max-minutes</c>), which a resumed run takes as given then.
+    /// </summary>
+    public static IReadOnlyList<string> Command(Options o) => Options.Args(o.Given.Where(p => p.Key is not ("resume" or "device" or "max-minutes")));
 
     private UsageException Differs(string option, string given, string saved) =>
         new($"{verb}: --{option} {given} differs from the resumed run's {saved}; a resumed run continues as it started");

@@ -69,7 +69,7 @@ public sealed class ResumeTests : IDisposable
         string dir = Path.Combine(_dir.Path, "rl");
         string[] small = ["--prompts", "2", "--group", "2", "--eval-every", "0", "--eval-count", "2", "--checkpoint-every", "1"];
         var (code, error) = CliRun.Run(["train", "rl", "--algo", "grpo", "--policy", policy, "--out", dir, "--task", "arith:steps=2",
-            "--temperature", "0.7", "--kl", "0.05", "--steps", "1", .. small]);
+            "--temperature", "0.7", "--kl", "0.05", "--steps", "1", "--device", "cpu", "--max-minutes", "30", .. small]);
         Assert.True(code == 0, error);
 
         // When it is resumed with only --steps (and the default rate written out: the same setting)
@@ -82,6 +82,8 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal(Ponder.Tasks.TaskRegistry.Create("arith:steps=2").Name, state.Task);
         Assert.Contains("--temperature=0.7", state.Extra!["command"]);
         Assert.Contains("--steps=2", state.Extra["command"]);
+        Assert.DoesNotContain("--device", state.Extra["command"]);                 // a session's options are not carried over
+        Assert.DoesNotContain("--max-minutes", state.Extra["command"]);
 
         // And another value of a saved setting, or one it started without, is refused before anything changes
         var before = File.ReadAllBytes(Path.Combine(dir, Checkpoint.WeightsFile));
