@@ -50,8 +50,8 @@ public static class PolicyLoss
             klTerm = kl == KlEstimator.K1 ? -logRatio : logRatio.exp() - logRatio - Scalars.One; // (N, T) the estimate
             // k1's own gradient, ∇log π, is zero in expectation over the policy's samples: as a penalty it enters as a reward
             // (its value, detached, times log π), whose gradient E[(log π − log π_ref)·∇log π] is that of KL(π ‖ π_ref).
+            // (Off the mask the log-ratio is 0, so the estimate and the penalty are 0 there.)
             var penalty = kl == KlEstimator.K1 ? klTerm.detach() * logProbs : klTerm;
-            if (klMask is not null) (klTerm, penalty) = (klTerm * klMask, penalty * klMask);
             if (klCoef != 0) perToken = perToken + penalty.mul(klWeight);
         }
         var loss = Aggregate(perToken, mask, aggregation);
