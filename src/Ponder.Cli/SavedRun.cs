@@ -46,12 +46,9 @@ internal sealed class SavedRun(Options options, string verb, CheckpointState sta
         return options.String(option) is { } typed ? throw Differs(option, typed, name) : saved;
     }
 
-    /// <summary>The extra entry of <c>ponder.json</c> that holds the options a run was started with (a JSON array of arguments).</summary>
-    public const string CommandKey = "command";
-
     /// <summary>
     /// The command line a resumed run continues with, when its checkpoint holds the one it was started with
-    /// (<see cref="CommandKey"/>): those options, with the ones given now on top. An option given now that changes what
+    /// (<see cref="Ponder.Learning.Resumption.CommandKey"/>): those options, with the ones given now on top. An option given now that changes what
     /// <paramref name="parse"/> reads from the saved ones is refused unless it is one of <paramref name="mayChange"/>
     /// (where the run is, how long it runs, when it saves); so every setting, the task included, is the one the run
     /// started with. <paramref name="args"/> as they are when the checkpoint holds no command (or none is resumed).
@@ -60,7 +57,7 @@ internal sealed class SavedRun(Options options, string verb, CheckpointState sta
     {
         var given = new Options(verb, args);
         if (!given.Given.ContainsKey("resume") || given.Given.GetValueOrDefault("out") is not { } dir) return args;
-        if (Ponder.Learning.Resumption.Require(dir, kind, needsOptimizerState: false).Extra?.GetValueOrDefault(CommandKey) is not { } json) return args;
+        if (Ponder.Learning.Resumption.Require(dir, kind, needsOptimizerState: false).Extra?.GetValueOrDefault(Ponder.Learning.Resumption.CommandKey) is not { } json) return args;
         var saved = new Options(verb, System.Text.Json.JsonSerializer.Deserialize<string[]>(json) ?? []).Given;
         var baseline = parse(new Options(verb, Options.Args(saved)));
         var merged = new Dictionary<string, string?>(saved);
@@ -80,7 +77,7 @@ internal sealed class SavedRun(Options options, string verb, CheckpointState sta
     }
 
     /// <summary>
-    /// The options of <paramref name="o"/> to save as a run's <see cref="CommandKey"/>: all but those of one session
+    /// The options of <paramref name="o"/> to save as a run's <see cref="Ponder.Learning.Resumption.CommandKey"/>: all but those of one session
     /// (<c>--resume</c>, <c>--device</c>, <c>--max-minutes</c>), which a resumed run takes as given then.
     /// </summary>
     public static IReadOnlyList<string> Command(Options o) => Options.Args(o.Given.Where(p => p.Key is not ("resume" or "device" or "max-minutes")));

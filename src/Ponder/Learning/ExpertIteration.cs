@@ -87,7 +87,7 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
                 ["init"] = o.Resume ? policy.State.Extra?.GetValueOrDefault("init") ?? o.Policy : o.Policy,
                 ["trainer"] = "expert-iteration", ["restart"] = o.Restart.ToString().ToLowerInvariant(),
             };
-            if (o.Command is { } command) extra["command"] = System.Text.Json.JsonSerializer.Serialize(command);
+            Resumption.KeepCommand(extra, o.Command);
             Checkpoint.Save(o.Out, policy.Model.Config, policy.Model, policy.Tokenizer,
                 new CheckpointState { Task = task.Name, Step = round, Seed = o.Seed, Kind = "policy", HasOptimizerState = true, Extra = extra },
                 optimizer.State());

@@ -9,6 +9,16 @@ namespace Ponder.Learning;
 /// </summary>
 public static class Resumption
 {
+    /// <summary>The extra entry of <c>ponder.json</c> that holds the command line a run was started with (a JSON array of arguments).</summary>
+    public const string CommandKey = "command";
+
+    /// <summary>Records <paramref name="command"/> (when there is one) in a checkpoint's extra entries, for <c>--resume</c>.</summary>
+    public static void KeepCommand(Dictionary<string, string> extra, IReadOnlyList<string>? command)
+    {
+        ArgumentNullException.ThrowIfNull(extra);
+        if (command is not null) extra[CommandKey] = System.Text.Json.JsonSerializer.Serialize(command);
+    }
+
     /// <summary>
     /// The saved state of <paramref name="dir"/> when <paramref name="trainer"/> (<c>sft</c>, <c>rl</c>,
     /// <c>expert-iteration</c>) wrote it; <see cref="InvalidDataException"/> naming the folder and the problem otherwise.

@@ -485,7 +485,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             ["prompts"] = o.PromptsPerStep.ToString(CultureInfo.InvariantCulture),
             ["group"] = o.GroupSize.ToString(CultureInfo.InvariantCulture),
         };
-        if (o.Command is { } command) extra["command"] = System.Text.Json.JsonSerializer.Serialize(command);
+        Resumption.KeepCommand(extra, o.Command);
         Checkpoint.Save(o.Out, model.Config, model, tokenizer,
             new CheckpointState { Task = task.Name, Step = step, Seed = o.Seed, Kind = "policy", Extra = extra, HasOptimizerState = true }, state);
     }
