@@ -48,14 +48,9 @@ public sealed class BinnedComputeOptimal : ISearchStrategy
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(budget);
-        for (int b = 0; b < _bins.Length; b++)
-        {
-            Pick(b, budget);                                                    // the budget's unit is one a plan can pick by
-            double Cost(PlanEntry e) => budget.Unit == BudgetUnit.Flops ? e.Flops : e.Tokens;
-            var plan = _bins[b].Plan;
-            foreach (var entry in plan.Where(e => Cost(e) <= budget.Amount).Append(plan.MinBy(Cost)!).Distinct())
+        foreach (var bin in _bins)
+            foreach (var entry in bin.Reachable(budget))
                 Strategies.Create(entry.Kind, entry.Settings).Check(context, Budget.Samples(entry.N));
-        }
     }
 
     public SearchResult Solve(Problem problem, SearchContext context, Budget budget)

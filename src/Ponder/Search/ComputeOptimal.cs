@@ -28,10 +28,23 @@ public sealed class ComputeOptimal : ISearchStrategy
         ArgumentNullException.ThrowIfNull(budget);
         if (budget.Unit == BudgetUnit.Samples)
             throw new ArgumentException("compute-optimal compares strategies at equal compute: give a FLOPs (e.g. 2e9flops) or tokens (e.g. 4096tok) budget");
-        double Cost(PlanEntry e) => budget.Unit == BudgetUnit.Flops ? e.Flops : e.Tokens;
+        double Cost(PlanEntry e) => CostIn(budget, e);
         var fits = Plan.Where(e => Cost(e) <= budget.Amount).ToList();
         return fits.Count == 0 ? Plan.MinBy(Cost)! : fits.OrderByDescending(e => e.Accuracy).ThenBy(Cost).First();
     }
+
+    /// <summary>
+    /// Every entry <see cref="Pick"/> could return for <paramref name="budget"/> or any smaller amount: those it pays for,
+    /// and the cheapest (taken when none fits).
+    /// </summary>
+    public IEnumerable<PlanEntry> Reachable(Budget budget)
+    {
+        Pick(budget);                                                           // the budget's unit is one a plan can pick by
+        return Plan.Where(e => CostIn(budget, e) <= budget.Amount).Append(Plan.MinBy(e => CostIn(budget, e))!).Distinct();
+    }
+
+    // An entry's validation cost in the budget's unit.
+    private static double CostIn(Budget budget, PlanEntry e) => budget.Unit == BudgetUnit.Flops ? e.Flops : e.Tokens;
 
     public void Check(SearchContext context, Budget budget)
     {
