@@ -41,7 +41,7 @@ public sealed class ArithTask : ITask
         GeneratedProblems.Draw(Name, split, count, seed, rng =>
         {
             var chain = ArithChain.Draw(rng, Options);
-            return (chain.Prompt, chain.Result.ToString(CultureInfo.InvariantCulture));
+            return (chain.Prompt, chain.Result.ToString(CultureInfo.InvariantCulture), chain.Prompt);
         });
 
     /// <summary>

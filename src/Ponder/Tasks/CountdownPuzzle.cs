@@ -13,6 +13,9 @@ internal sealed record CountdownPuzzle(IReadOnlyList<long> Numbers, long Target)
     public string Prompt => string.Join(' ', Numbers.Select(n => n.ToString(CultureInfo.InvariantCulture)))
         + Arrow + Target.ToString(CultureInfo.InvariantCulture) + "\n";
 
+    /// <summary>The puzzle whatever the order of its numbers: the prompt with them sorted (its train/test split key).</summary>
+    public string Key => new CountdownPuzzle([.. Numbers.Order()], Target).Prompt;
+
     /// <summary>
     /// Draws inputs in 1..Max and makes a target by combining all of them with random valid operations
     /// (results non-negative, division exact, intermediates at most 10 × the target bound); keeps it only

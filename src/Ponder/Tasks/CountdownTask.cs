@@ -44,8 +44,8 @@ public sealed class CountdownTask : ITask
         GeneratedProblems.Draw(Name, split, count, seed, rng =>
         {
             var puzzle = CountdownPuzzle.Draw(rng, Options);
-            return (puzzle.Prompt, puzzle.Target.ToString(CultureInfo.InvariantCulture));
-        }, prompt => CountdownPuzzle.Parse(prompt) is var p ? new CountdownPuzzle([.. p.Numbers.Order()], p.Target).Prompt : prompt);
+            return (puzzle.Prompt, puzzle.Target.ToString(CultureInfo.InvariantCulture), puzzle.Key);
+        });
 
     /// <summary>
     /// Correct iff there is at least one step, every step is valid, the last step makes the target and the

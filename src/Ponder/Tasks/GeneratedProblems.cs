@@ -9,7 +9,7 @@ namespace Ponder.Tasks;
 internal static class GeneratedProblems
 {
     public static IReadOnlyList<Problem> Draw(
-        string task, Split split, int count, int seed, Func<Random, (string Prompt, string Answer)> draw, Func<string, string>? key = null)
+        string task, Split split, int count, int seed, Func<Random, (string Prompt, string Answer, string Key)> draw)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         var rng = new Random(seed);
@@ -19,8 +19,7 @@ internal static class GeneratedProblems
         long attempts = 10_000L + 100L * count;
         for (long i = 0; i < attempts && problems.Count < count; i++)
         {
-            var (prompt, answer) = draw(rng);
-            string problemKey = key?.Invoke(prompt) ?? prompt;
+            var (prompt, answer, problemKey) = draw(rng);
             ulong hash = StableSplit.Hash(problemKey);
             if (StableSplit.Of(hash) == split && seen.Add(problemKey))
             {
