@@ -40,7 +40,7 @@ internal sealed class CountdownTracer
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Style, "unknown trace style"),
         };
         var answer = path?.Select(s => s.ToString()).Append("#" + target.ToString(CultureInfo.InvariantCulture)).ToList();
-        bool tooLong = answer is not null && options.MaxLength > 0 && Solution.Join(ThinkingFormat.Wrap(tracer._lines, answer)).Length > options.MaxLength;
+        bool tooLong = answer is not null && options.TooLong(tracer._lines, answer);
         if (path is null || answer is null || tooLong)
         {
             return options.Fallback == TraceFallback.Optimal && options.Style != TraceStyle.OptimalOnly

@@ -65,8 +65,7 @@ public sealed class ThinkingTask : ITask
         var gold = Inner.GoldSolution(problem);
         if (gold is null) return null;
         var thinking = gold.Take(gold.Count - 1).ToList();
-        bool tooLong = Options.MaxLength > 0 && Solution.Join(ThinkingFormat.Wrap(thinking, gold)).Length > Options.MaxLength;   // as countdown's are measured
-        return tooLong ? null : new SearchTrace(thinking, gold, gold.Count - 1, 0, 0);
+        return Options.TooLong(thinking, gold) ? null : new SearchTrace(thinking, gold, gold.Count - 1, 0, 0);
     }
 
     /// <summary>Behaviour in a completion's thinking section (countdown only; null for other inner tasks or no thinking).</summary>

@@ -9,4 +9,9 @@ namespace Ponder.Thinking;
 /// <param name="Path">Which lines carry the moves that led to their state (<see cref="TracePath"/>), so that the answer after a
 /// search copies a path rather than re-assembling it from the trace.</param>
 public sealed record TraceOptions(TraceStyle Style = TraceStyle.Dfs, int MaxExpansions = 24, TraceFallback Fallback = TraceFallback.Drop, int MaxLength = 0,
-    TracePath Path = TracePath.None);
+    TracePath Path = TracePath.None)
+{
+    /// <summary>Whether the gold completion of <paramref name="thinking"/> and <paramref name="answer"/> is longer than <see cref="MaxLength"/> characters.</summary>
+    public bool TooLong(IReadOnlyList<string> thinking, IReadOnlyList<string> answer) =>
+        MaxLength > 0 && Ponder.Tasks.Solution.Join(ThinkingFormat.Wrap(thinking, answer)).Length > MaxLength;
+}
