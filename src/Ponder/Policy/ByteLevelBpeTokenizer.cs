@@ -27,18 +27,18 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     private readonly HashSet<int> _special;
 
     private ByteLevelBpeTokenizer(string json, BpeTokenizerSpec spec, SpecialIds ids, bool addBos, ChatTemplate template, string? templateSource,
-        string? configJson, IReadOnlyList<int> endIds)
+        string? configJson, IEnumerable<int> endIds)
     {
         AddBos = addBos;
         ConfigJson = configJson;
-        EndIds = endIds;
         ChatTemplateSource = templateSource;
         _json = json;
         _spec = spec;
         _bpe = BpeTokenizer.Create(new BpeOptions(spec.Vocab) { Merges = spec.Merges, ByteLevel = true });
         _added = spec.AddedTokens.ToDictionary(t => t.Id);
         _addedIds = spec.AddedTokens.GroupBy(t => t.Content, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
-        _tokens = new string?[Size(spec)];
+        _tokens = new string?[Math.Max(spec.Vocab.Count == 0 ? 0 : spec.Vocab.Values.Max() + 1, spec.AddedTokens.Count == 0 ? 0 : spec.AddedTokens.Max(t => t.Id) + 1)];
+        EndIds = [.. endIds.Where(id => id >= 0 && id < _tokens.Length).Distinct()];
         foreach (var (token, id) in spec.Vocab) _tokens[id] = token;
         foreach (var token in spec.AddedTokens) _tokens[token.Id] = token.Content;
         _addedPattern = spec.AddedTokens.Count == 0 ? null : new Regex(
@@ -154,14 +154,9 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         };
         if (addBos && bos < 0) throw new InvalidDataException($"{source}: {ConfigFile} asks for add_bos_token, and there is no BOS token");
         var generationConfig = ParseObject(generationConfigJson, Path.Combine(Path.GetDirectoryName(source) ?? "", GenerationConfigFile));
-        int size = Size(spec);
-        int[] endIds = [.. new[] { eos }.Concat(EosIds(modelConfig)).Concat(EosIds(generationConfig)).Where(id => id >= 0 && id < size).Distinct()];
+        int[] endIds = [eos, .. EosIds(modelConfig), .. EosIds(generationConfig)];
         return new ByteLevelBpeTokenizer(json, spec, ids, addBos, ChatTemplate.Recognize(jinja, bosText, Spelling(eos)), jinja, tokenizerConfigJson, endIds);
     }
-
-    // Ids the vocabulary and the added tokens span (one more than the largest).
-    private static int Size(BpeTokenizerSpec spec) =>
-        Math.Max(spec.Vocab.Count == 0 ? 0 : spec.Vocab.Values.Max() + 1, spec.AddedTokens.Count == 0 ? 0 : spec.AddedTokens.Max(t => t.Id) + 1);
 
     // The ids of an eos_token_id entry: a number or a list of numbers (none otherwise).
     private static IEnumerable<int> EosIds(JsonObject? config) => config?["eos_token_id"] switch

@@ -37,6 +37,9 @@ public sealed class Generator
     // The ids that end a row (EOS and the model's other end tokens).
     private readonly HashSet<int> _ends;
 
+    /// <summary>The ids that end a row: the tokenizer's <see cref="ITokenizer.EndIds"/>, as a set (the server's batch reads it too).</summary>
+    internal HashSet<int> Ends => _ends;
+
     // Ids the tokenizer defines: a model's vocabulary may be padded beyond them (Qwen2.5: 151,936 rows for 151,665 ids),
     // and no row's logits may pick a padding id, which has no text.
     private readonly int _tokens;
@@ -53,8 +56,13 @@ public sealed class Generator
     {
         for (var row = 0; row < rows.Count; row++)
             foreach (var id in rows[row] ?? [])
-                if (id < 0 || id >= _model.Config.VocabSize)
-                    throw new ArgumentOutOfRangeException(name, $"Token id {id} of row {row} is outside the vocabulary (0..{_model.Config.VocabSize - 1}).");
+                RequireId(id, row, name);
+    }
+
+    private void RequireId(long id, int row, string name)
+    {
+        if (id < 0 || id >= _model.Config.VocabSize)
+            throw new ArgumentOutOfRangeException(name, $"Token id {id} of row {row} is outside the vocabulary (0..{_model.Config.VocabSize - 1}).");
     }
 
     public Transformer Model => _model;
@@ -274,8 +282,7 @@ public sealed class Generator
         for (var j = 0; j < b; j++)
         {
             if (!feed[j]) { ids[j] = _tokenizer.Pad; continue; }
-            if (tokens[j] < 0 || tokens[j] >= _model.Config.VocabSize)
-                throw new ArgumentOutOfRangeException(nameof(tokens), $"Token id {tokens[j]} of row {j} is outside the vocabulary (0..{_model.Config.VocabSize - 1}).");
+            RequireId(tokens[j], j, nameof(tokens));
             if (lengths[j] >= _model.Config.MaxPositions)
                 throw new ArgumentException($"Row {j} already holds {lengths[j]} tokens, max_position_embeddings = {_model.Config.MaxPositions}.", nameof(tokens));
             ids[j] = tokens[j];

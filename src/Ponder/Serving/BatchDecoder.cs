@@ -19,7 +19,6 @@ namespace Ponder.Serving;
 internal sealed class BatchDecoder : IDisposable
 {
     private readonly Generator _generator;
-    private HashSet<int>? _ends;                                       // the ids that end a row (EOS and the model's other end tokens), made on first use
     private readonly Queue<Request> _pending = new();
     private readonly List<Row> _rows = [];                    // batch index → row (finished rows stay until compaction)
     private DecodeState? _state;
@@ -530,7 +529,7 @@ internal sealed class BatchDecoder : IDisposable
             try
             {
                 row.Top?.Add(Sampler.TopLogProbs(state.Logits, j, row.Request.TopLogProbs));
-                row.Take((int)tokens[j], logProbs[j], tokenizer, _ends ??= [.. tokenizer.EndIds], state.Lengths[j] + 1 >= maxPositions);
+                row.Take((int)tokens[j], logProbs[j], tokenizer, _generator.Ends, state.Lengths[j] + 1 >= maxPositions);
                 if (row.Finish is null && row.Tokens.Count % ReportEvery == 0) row.Request.Progress?.Invoke(row.Choice, row.Snapshot(tokenizer));
             }
             catch (Exception e)
