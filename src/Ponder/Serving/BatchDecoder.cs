@@ -631,12 +631,9 @@ internal sealed class BatchDecoder : IDisposable
     {
         private readonly int _stopWindow;
 
-        // The text so far, decoded a token at a time (a character split over byte-level tokens waits for its last byte),
-        // and where each token's text starts in it, for a request that hears its progress: a report then decodes only its
+        // The text so far, decoded a token at a time, for a request that hears its progress: a report then decodes only its
         // own token (it still copies what it reports).
-        private readonly System.Text.StringBuilder? _text;
-        private readonly System.Text.Decoder? _utf8;
-        private readonly List<int>? _starts;
+        private readonly TokenText? _sofar;
 
         public Row(Request request, int choice)
         {
@@ -646,7 +643,7 @@ internal sealed class BatchDecoder : IDisposable
             Sampling = new RowSampling(o.Temperature, o.TopK, o.TopP, o.Temperature == 0 ? null : new UniformDraws((ulong)seed));
             _stopWindow = StopStrings.Window(o.Stop);
             Top = request.TopLogProbs > 0 ? [] : null;
-            if (request.Progress is not null) (_text, _utf8, _starts) = (new System.Text.StringBuilder(), System.Text.Encoding.UTF8.GetDecoder(), []);
+            if (request.Progress is not null) _sofar = new TokenText();
             request.Register(this);
         }
 
@@ -675,13 +672,7 @@ internal sealed class BatchDecoder : IDisposable
         {
             Tokens.Add(token);
             LogProbs.Add(logProb);
-            _starts?.Add(_text!.Length);
-            if (_utf8 is not null && tokenizer.Bytes(token) is { Length: > 0 } bytes)
-            {
-                var chars = new char[_utf8.GetCharCount(bytes, 0, bytes.Length, flush: false)];
-                _utf8.GetChars(bytes, 0, bytes.Length, chars, 0, flush: false);
-                _text!.Append(chars);
-            }
+            _sofar?.Add(tokenizer, token);
             if (RowEnd.After(Tokens, Request.Options, ends, tokenizer, _stopWindow, contextFull) is { } end)
                 (Finish, StopString, _overshoot) = (end.Reason, end.Stop, end.Overshoot);
         }
@@ -690,10 +681,7 @@ internal sealed class BatchDecoder : IDisposable
         public RowProgress Snapshot(ITokenizer tokenizer)
         {
             int[] tokens = [.. Tokens];
-            return new RowProgress(_text?.ToString() ?? tokenizer.Decode(tokens), tokens, [.. LogProbs], Top?.ToArray())
-            {
-                Starts = _starts is null ? null : [.. _starts, _text!.Length],
-            };
+            return new RowProgress(_sofar?.Text ?? tokenizer.Decode(tokens), tokens, [.. LogProbs], Top?.ToArray()) { Starts = _sofar?.Starts };
         }
 
         public Generation ToGeneration(ITokenizer tokenizer)

@@ -142,17 +142,9 @@ public sealed class LocalPolicy : ICompletionPolicy
     /// </summary>
     private static int[] Starts(ITokenizer tokenizer, ReadOnlySpan<int> ids)
     {
-        var decoder = System.Text.Encoding.UTF8.GetDecoder();
-        var starts = new int[ids.Length + 1];
-        var chars = 0;
-        for (var i = 0; i < ids.Length; i++)
-        {
-            starts[i] = chars;
-            var bytes = tokenizer.Bytes(ids[i]) ?? [];
-            chars += decoder.GetChars(bytes, 0, bytes.Length, new char[bytes.Length + 2], 0, flush: false);
-        }
-        starts[ids.Length] = chars;
-        return starts;
+        var text = new TokenText();
+        foreach (var id in ids) text.Add(tokenizer, id);
+        return text.Starts;
     }
 
     /// <summary>
