@@ -188,15 +188,16 @@ public static class DemoCommand
     }
 
     /// <summary>
-    /// Thinking longer (reduced size): search-trace SFT vs optimal-path SFT at equal tokens on small countdown, the
-    /// thinking-budget sweep and GRPO on the trace policy: ThinkingRecipe.Demo (1M tokens a policy), the same stage that
-    /// <c>ponder think stage --demo</c> runs alone.
+    /// Thinking longer: search-trace SFT vs optimal-path SFT at equal tokens on four-number countdown, the thinking-budget
+    /// sweep and GRPO on the trace policy: ThinkingRecipe.Demo (about 12M tokens a policy, 200 held-out puzzles), the same
+    /// stage that <c>ponder think stage --demo</c> runs alone.
     /// </summary>
     static void ThinkingStageOf(DemoRun run)
     {
         var recipe = run.Quick ? ThinkingRecipe.Quick(run.Seed) : ThinkingRecipe.Demo(run.Seed);
         ThinkingStageResult result = null!;
-        run.Stage("thinking", () => result = ThinkingStage.Run(run.OutDir, recipe, run.Device, new LineProgress("[think] ")));
+        var progress = new LineProgress("[think] ");
+        run.Stage("thinking", () => result = ThinkingStage.Run(run.OutDir, recipe, run.Device, progress, pair => SideBySide.Train(pair, run.Device, progress)));
         foreach (var (key, value) in result.Summary) run.Summary[key] = value?.DeepClone();
         run.Report.AppendLine(result.Markdown).AppendLine();
         run.Write();

@@ -168,7 +168,8 @@ public static class ThinkCommand
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
         OutputFolder.RequireWritableFolder("think stage", outDir);
-        var result = ThinkingStage.Run(outDir, recipe, device, new LineProgress());
+        var progress = new LineProgress();
+        var result = ThinkingStage.Run(outDir, recipe, device, progress, pair => SideBySide.Train(pair, device, progress));
         File.WriteAllText(Path.Combine(outDir, "report.md"), "# Thinking stage\n\n" + result.Markdown);
         File.WriteAllText(Path.Combine(outDir, "summary.json"), result.Summary.ToJsonString(JsonText.Indented));
         Console.WriteLine($"wrote {Path.Combine(outDir, "report.md")} and summary.json");

@@ -110,6 +110,27 @@ public static class TrainCommand
     /// <summary>The options that shape a model trained from scratch (meaningless with --init or --resume).</summary>
     static readonly string[] ShapeOptions = ["hidden", "layers", "heads", "kv-heads", "intermediate", "context"];
 
+    /// <summary>
+    /// The command-line options that give <paramref name="o"/> back through <see cref="Parse"/> (a run from scratch or
+    /// from --init; not --resume or --max-minutes): how a stage runs an SFT run as a process of its own.
+    /// </summary>
+    public static string[] Args(SftOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+        var args = new List<string> { "--task", o.Task, "--out", o.Out };
+        if (o.Init is not null) args.AddRange(["--init", o.Init]);
+        else
+            args.AddRange(["--hidden", I(o.Model.HiddenSize), "--layers", I(o.Model.NumLayers), "--heads", I(o.Model.NumHeads),
+                "--kv-heads", I(o.Model.NumKvHeads), "--intermediate", I(o.Model.IntermediateSize), "--context", I(o.Model.MaxPositions)]);
+        args.AddRange(["--steps", I(o.Steps), "--batch", I(o.BatchSize), "--lr", o.Lr.ToString("R", CultureInfo.InvariantCulture),
+            "--warmup", I(o.Warmup), "--eval-every", I(o.EvalEvery), "--eval-count", I(o.EvalCount), "--checkpoint-every", I(o.CheckpointEvery),
+            "--seed", I(o.Seed)]);
+        if (!o.TrainingKernels) args.Add("--no-training-kernels");
+        if (!o.Pack) args.Add("--no-pack");
+        return [.. args];
+    }
+
     /// <summary>SFT settings from options; also used by the demo with its own defaults.</summary>
     public static SftOptions Parse(Options o, SftOptions? defaults = null)
     {

@@ -26,7 +26,13 @@ public static class ThinkingStage
     public static ThinkingStageResult Run(string outDir, bool quick, Device device, int seed = 1, IProgress<string>? progress = null) =>
         Run(outDir, quick ? ThinkingRecipe.Quick(seed) : ThinkingRecipe.Full(seed), device, progress);
 
-    public static ThinkingStageResult Run(string outDir, ThinkingRecipe recipe, Device device, IProgress<string>? progress = null)
+    /// <param name="trainPair">
+    /// Runs the two SFT runs (trace, then optimal path); null runs them one after the other in this process. The CLI runs
+    /// them side by side as two processes of one thread each: a policy this small trains no faster on two threads than on
+    /// one, so that halves the stage's longest part.
+    /// </param>
+    public static ThinkingStageResult Run(string outDir, ThinkingRecipe recipe, Device device, IProgress<string>? progress = null,
+        Action<IReadOnlyList<SftOptions>>? trainPair = null)
     {
         ArgumentNullException.ThrowIfNull(recipe);
         Directory.CreateDirectory(outDir);
@@ -54,8 +60,12 @@ public static class ThinkingStage
         var traceSft = EqualTokenSft.Options(recipe.TraceTask, Path.Combine(outDir, "think", "trace-sft"), recipe, recipe.TrainTokens);
         var optimalSft = EqualTokenSft.Options(recipe.OptimalTask, Path.Combine(outDir, "think", "optimal-sft"), recipe, recipe.TrainTokens);
         Say($"SFT on {ThinkingTaskSpec.StyleName(recipe.Style)} traces: {traceSft.Steps} steps; on optimal paths: {optimalSft.Steps} steps ({recipe.TrainTokens:N0} tokens each)");
-        new SftTrainer(traceSft, device).Run();
-        new SftTrainer(optimalSft, device).Run();
+        if (trainPair is not null) trainPair([traceSft, optimalSft]);
+        else
+        {
+            new SftTrainer(traceSft, device).Run();
+            new SftTrainer(optimalSft, device).Run();
+        }
         var trace = LoadedPolicy.Load(traceSft.Out, device);
         var optimal = LoadedPolicy.Load(optimalSft.Out, device);
         var problems = inner.Problems(Split.Test, recipe.EvalCount, 0);
@@ -102,7 +112,7 @@ public static class ThinkingStage
         var rl = new RlOptions
         {
             Policy = traceSft.Out, Out = Path.Combine(outDir, "think", "trace-grpo"), Task = recipe.TraceTask, Algorithm = RlAlgorithm.Grpo,
-            Steps = recipe.RlSteps, PromptsPerStep = recipe.RlPrompts, GroupSize = recipe.RlGroup, Lr = recipe.RlLr, Warmup = Math.Min(5, recipe.RlSteps),
+            Steps = recipe.RlSteps, PromptsPerStep = recipe.RlPrompts, GroupSize = recipe.RlGroup, Lr = recipe.RlLr, Warmup = Math.Min(10, recipe.RlSteps),
             EvalEvery = 0, EvalCount = Math.Min(16, recipe.EvalCount), CheckpointEvery = 0, Seed = recipe.Seed,
         };
         Say($"GRPO: {rl.Steps} batches of {rl.PromptsPerStep}×{rl.GroupSize} rollouts");

@@ -44,4 +44,27 @@ public sealed class OptionsTests
         var e = Assert.Throws<UsageException>(() => new Options("eval", ["--kv-cache", "q8"]).KvCache());
         Assert.Equal("eval: option '--kv-cache' must be one of f32, bf16, got 'q8'", e.Message);
     }
+
+    [Fact]
+    public void The_options_of_an_sft_run_given_as_a_command_line_parse_back_to_the_same_run()
+    {
+        // Given the thinking stage's two runs (equal tokens, from scratch) and a fine-tune from a checkpoint without the C# nodes
+        var recipe = Ponder.Thinking.ThinkingRecipe.Demo(3);
+        var runs = new[]
+        {
+            Ponder.Thinking.EqualTokenSft.Options(recipe.TraceTask, "/tmp/trace", recipe, 100_000),
+            Ponder.Thinking.EqualTokenSft.Options(recipe.OptimalTask, "/tmp/optimal", recipe, 100_000) with { Lr = 1e-3 / 3 },
+            new Ponder.Learning.SftOptions { Task = "arith", Out = "/tmp/ft", Init = "models/arith", TrainingKernels = false, Pack = false, Steps = 7 },
+        };
+
+        // Then each command line parses back to the same settings, so a run in a process of its own is the run asked for
+        foreach (var run in runs)
+        {
+            var args = TrainCommand.Args(run);
+            var parsed = TrainCommand.Parse(new Options("train sft", args));
+            Assert.Equal(run with { Model = parsed.Model }, parsed);
+            if (run.Init is null)                                                     // the shape (its records hold arrays: compared as JSON)
+                Assert.Equal(System.Text.Json.JsonSerializer.Serialize(run.Model), System.Text.Json.JsonSerializer.Serialize(parsed.Model));
+        }
+    }
 }
