@@ -67,7 +67,8 @@ public static class Entry
             return 2;
         }
         catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException
-                                      or InvalidOperationException or UnauthorizedAccessException)
+                                      or InvalidOperationException or UnauthorizedAccessException or System.Text.Json.JsonException
+                                      or FormatException or OverflowException)
         {
             stderr.WriteLine($"ponder: error: {Message(e)}");
             return 1;

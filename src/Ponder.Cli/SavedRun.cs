@@ -58,7 +58,7 @@ internal sealed class SavedRun(Options options, string verb, CheckpointState sta
         var given = new Options(verb, args);
         if (!given.Given.ContainsKey("resume") || given.Given.GetValueOrDefault("out") is not { } dir) return args;
         if (Ponder.Learning.Resumption.Require(dir, kind, needsOptimizerState: false).Extra?.GetValueOrDefault(Ponder.Learning.Resumption.CommandKey) is not { } json) return args;
-        var saved = new Options(verb, System.Text.Json.JsonSerializer.Deserialize<string[]>(json) ?? []).Given;
+        var saved = new Options(verb, SavedCommand(dir, json)).Given;
         var baseline = parse(new Options(verb, Options.Args(saved)));
         var merged = new Dictionary<string, string?>(saved);
         foreach (var (name, value) in given.Given)
@@ -74,6 +74,19 @@ internal sealed class SavedRun(Options options, string verb, CheckpointState sta
             merged[name] = value;
         }
         return Options.Args(merged);
+    }
+
+    // The saved command line: a JSON array of strings, or an error naming the checkpoint.
+    static string[] SavedCommand(string dir, string json)
+    {
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<string?[]>(json) is { } args && args.All(a => a is not null) ? args.Select(a => a!).ToArray() : throw new System.Text.Json.JsonException();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            throw new InvalidDataException($"checkpoint '{dir}': the saved command in {Ponder.Policy.Checkpoint.StateFile} is not a JSON array of strings");
+        }
     }
 
     /// <summary>

@@ -41,7 +41,7 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             firstRound = (int)policy.State.Step + 1;
             if (o.Restart == ExpertRestart.Continue && Checkpoint.ReadOptimizerState(o.Out) is { } saved)
                 optimizer.Load(saved, Path.Combine(o.Out, Checkpoint.OptimizerFile));
-            stepsDone = MetricsLog.Read(metricsPath).Where(r => r.ContainsKey("kept") && r["round"]!.GetValue<int>() < firstRound)
+            stepsDone = MetricsLog.Read(metricsPath).Where(r => r.ContainsKey("kept") && RoundOf(r, metricsPath) < firstRound)
                 .Sum(r => r["steps"]?.GetValue<long>() ?? o.StepsPerRound);
         }
         var solutions = VerifiedSolutions.Load(solutionsPath, o.Resume ? firstRound : 1);
@@ -98,6 +98,12 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
         }
         return false;
     }
+
+    // A round row's round number; a row without one is an error naming the log.
+    static int RoundOf(JsonObject row, string metricsPath) =>
+        row["round"] is JsonValue value && value.TryGetValue(out int round)
+            ? round
+            : throw new InvalidDataException($"{metricsPath}: the row of step {row["step"]} has no integer \"round\"");
 
     /// <summary>The train problems round <paramref name="round"/> attempts under <paramref name="seed"/>.</summary>
     public static IReadOnlyList<Problem> RoundProblems(ITask task, int count, int seed, int round) =>

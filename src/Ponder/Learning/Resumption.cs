@@ -33,8 +33,10 @@ public static class Resumption
         string wrote = TrainerOf(state);
         if (wrote != trainer)
             throw new InvalidDataException($"checkpoint '{dir}': train {wrote} wrote it, so train {trainer} cannot resume it");
-        if (state.Step < 0)
+        if (state.Step is < 0 or >= int.MaxValue)
             throw new InvalidDataException($"checkpoint '{dir}': {Checkpoint.StateFile} says step {state.Step}");
+        if (string.IsNullOrWhiteSpace(state.Task))
+            throw new InvalidDataException($"checkpoint '{dir}': {Checkpoint.StateFile} names no task");
         if (needsOptimizerState && !File.Exists(Path.Combine(dir, Checkpoint.OptimizerFile)))
             throw new InvalidDataException($"checkpoint '{dir}': no {Checkpoint.OptimizerFile} to resume from");
         return state;

@@ -36,7 +36,12 @@ public sealed class VerifiedSolutions
         return true;
     }
 
-    public void Save(string path) => File.WriteAllLines(path, items.Select(x => Line(x.Prompt, x.Completion, x.Round)));
+    /// <summary>Writes every pair to <paramref name="path"/> through a sibling file, so a run stopped while saving keeps the previous file whole.</summary>
+    public void Save(string path)
+    {
+        File.WriteAllLines(path + ".tmp", items.Select(x => Line(x.Prompt, x.Completion, x.Round)));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
 
     static string Line(string prompt, string completion, int round) =>
         new JsonObject { ["round"] = round, ["prompt"] = prompt, ["completion"] = completion }.ToJsonString();

@@ -1,0 +1,84 @@
+using System.Text.Json.Nodes;
+using Ponder.Learning;
+using Ponder.Policy;
+
+namespace Ponder.Tests.Cli;
+
+/// <summary>What a run leaves in its folder, read back: bad files are named with the problem, and nothing saved is lost.</summary>
+public sealed class RunFilesTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static readonly string[] Tiny =
+        ["--hidden", "32", "--layers", "1", "--heads", "2", "--kv-heads", "2", "--intermediate", "64", "--eval-every", "0", "--eval-count", "4"];
+
+    private string Trained(string name, params string[] extra)
+    {
+        string dir = Path.Combine(_dir.Path, name);
+        var (code, error) = CliRun.Run(["train", "sft", "--task", "arith", "--out", dir, "--steps", "2", .. Tiny, .. extra]);
+        Assert.True(code == 0, error);
+        return dir;
+    }
+
+    private static void EditState(string dir, Action<JsonObject> edit)
+    {
+        string path = Path.Combine(dir, Checkpoint.StateFile);
+        var state = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        edit(state);
+        File.WriteAllText(path, state.ToJsonString());
+    }
+
+    [Fact]
+    public void A_metrics_line_that_is_not_a_row_is_named_and_the_log_is_left_as_it_was()
+    {
+        // Given a log whose second line was cut mid-write, and one whose row has a step that is not an integer
+        string cut = _dir.Write("cut.jsonl", """{"step":1,"loss":2.0}""", """{"step":2,"lo""", """{"step":3,"loss":1.0}""");
+        string odd = _dir.Write("odd.jsonl", """{"step":1,"loss":2.0}""", """{"step":"x"}""");
+        var before = File.ReadAllText(cut);
+
+        // When a resumed run opens it, or a report reads it, Then the error names the file and line, and nothing is trimmed
+        var resumed = Assert.Throws<InvalidDataException>(() => new MetricsLog(cut, keepUpToStep: 2));
+        var read = Assert.Throws<InvalidDataException>(() => MetricsLog.Read(odd));
+        Assert.StartsWith($"{cut}:2: not a metrics row", resumed.Message);
+        Assert.StartsWith($"{odd}:2: not a metrics row", read.Message);
+        Assert.Equal(before, File.ReadAllText(cut));
+
+        // And a good log keeps its rows up to the step resumed from, then appends
+        string good = _dir.Write("good.jsonl", """{"step":1,"loss":2.0}""", """{"step":2,"loss":1.5}""", """{"step":3,"loss":1.0}""");
+        using (var log = new MetricsLog(good, keepUpToStep: 2)) log.Write(new JsonObject { ["step"] = 3, ["loss"] = 0.5 });
+        Assert.Equal([1L, 2L, 3L], MetricsLog.Read(good).Select(r => r["step"]!.GetValue<long>()));
+        Assert.Equal(0.5, MetricsLog.Read(good)[2]["loss"]!.GetValue<double>());
+        Assert.False(File.Exists(good + ".tmp"));
+    }
+
+    [Fact]
+    public void A_resumed_run_with_a_corrupt_state_is_refused_with_one_line_naming_it()
+    {
+        // Given RL runs whose ponder.json was damaged: the saved command, the step, the task
+        string policy = Trained("policy");
+        string[] small = ["--prompts", "2", "--group", "2", "--eval-every", "0", "--eval-count", "2"];
+        string RlRun(string name)
+        {
+            string dir = Path.Combine(_dir.Path, name);
+            var (code, error) = CliRun.Run(["train", "rl", "--algo", "grpo", "--policy", policy, "--out", dir, "--steps", "1", .. small]);
+            Assert.True(code == 0, error);
+            return dir;
+        }
+        string command = RlRun("command"), step = RlRun("step"), task = RlRun("task");
+        EditState(command, s => s["extra"]!["command"] = "oops");
+        EditState(step, s => s["step"] = 4294967296L);
+        EditState(task, s => s["task"] = null);
+
+        // When each is resumed
+        var results = new[] { command, step, task }.Select(dir => CliRun.Run("train", "rl", "--algo", "grpo", "--policy", policy, "--out", dir, "--steps", "2", "--resume")).ToList();
+
+        // Then each is a one-line error naming the checkpoint and what is wrong
+        Assert.Contains($"checkpoint '{command}': the saved command in ponder.json is not a JSON array of strings", results[0].Error);
+        Assert.Contains($"checkpoint '{step}': ponder.json says step 4294967296", results[1].Error);
+        Assert.Contains($"checkpoint '{task}': ponder.json names no task", results[2].Error);
+        Assert.All(results, r => Assert.Equal(1, r.Code));
+        Assert.All(results, r => Assert.DoesNotContain("   at ", r.Error));
+    }
+}
