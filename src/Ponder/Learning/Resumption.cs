@@ -39,6 +39,7 @@ public static class Resumption
             throw new InvalidDataException($"checkpoint '{dir}': {Checkpoint.StateFile} names no task");
         if (needsOptimizerState && !File.Exists(Path.Combine(dir, Checkpoint.OptimizerFile)))
             throw new InvalidDataException($"checkpoint '{dir}': no {Checkpoint.OptimizerFile} to resume from");
+        Checkpoint.RequireOneSave(dir, state);
         return state;
     }
 

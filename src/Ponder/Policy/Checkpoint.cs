@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Ponder.Interop;
@@ -23,6 +24,12 @@ public static class Checkpoint
     public const string GenerationConfigFile = ByteLevelBpeTokenizer.GenerationConfigFile;
     public const string StateFile = "ponder.json";
     public const string OptimizerFile = "optimizer.safetensors";
+
+    /// <summary>
+    /// The <c>__metadata__</c> entry of the weights and optimizer files that holds the step of the save that wrote them,
+    /// so a folder whose files come from two saves (one killed between its renames) is found before a run resumes it.
+    /// </summary>
+    public const string StepMetadataKey = "ponder_step";
 
     /// <summary>HF names of the input embedding and the output head, which tied models share.</summary>
     public const string EmbeddingName = "model.embed_tokens.weight";
@@ -65,7 +72,10 @@ public static class Checkpoint
             var weights = model.named_parameters()
                 .Where(p => !(config.TieWordEmbeddings && p.name == HeadName))
                 .Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter));
-            var format = new Dictionary<string, string> { ["format"] = "pt" };   // transformers refuses files without it
+            var format = new Dictionary<string, string>                          // transformers refuses files without "format"
+            {
+                ["format"] = "pt", [StepMetadataKey] = state.Step.ToString(CultureInfo.InvariantCulture),
+            };
             string weightsPath = Stage(WeightsFile);
             Safetensors.Write(weightsPath, weights, dtype, format, displayPath: Path.Combine(dir, WeightsFile));
             if (optimizerState is not null)
@@ -179,6 +189,24 @@ public static class Checkpoint
     }
 
     /// <summary>The trainer state saved with the weights, or null when the checkpoint has none.</summary>
+    /// <summary>
+    /// Refuses a folder whose weights or optimizer state were written by another save than its <c>ponder.json</c> (a save
+    /// stopped between renaming its files): resuming it would pair one step's weights with another's schedule. Files
+    /// without the step entry (written elsewhere, or before Ponder kept it) are not checked.
+    /// </summary>
+    public static void RequireOneSave(string dir, CheckpointState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        foreach (string file in new[] { WeightsFile, OptimizerFile })
+        {
+            string path = Path.Combine(dir, file);
+            if (!File.Exists(path)) continue;
+            using var reader = SafetensorsReader.Open(path);
+            if (reader.Metadata.GetValueOrDefault(StepMetadataKey) is { } step && step != state.Step.ToString(CultureInfo.InvariantCulture))
+                throw new InvalidDataException($"checkpoint '{dir}': {file} was saved at step {step} but {StateFile} at step {state.Step} (a save was stopped part-way); it cannot be resumed");
+        }
+    }
+
     public static Dictionary<string, Tensor>? ReadOptimizerState(string dir)
     {
         string path = Path.Combine(dir, OptimizerFile);

@@ -81,4 +81,24 @@ public sealed class RunFilesTests : IDisposable
         Assert.All(results, r => Assert.Equal(1, r.Code));
         Assert.All(results, r => Assert.DoesNotContain("   at ", r.Error));
     }
+
+    [Fact]
+    public void A_folder_whose_files_come_from_two_saves_is_not_resumed()
+    {
+        // Given a run saved at step 2, and the same run's weights from step 3 copied over it (a save killed between renames)
+        string dir = Trained("run", "--checkpoint-every", "1");
+        string later = Path.Combine(_dir.Path, "later");
+        foreach (string file in Directory.GetFiles(dir)) { Directory.CreateDirectory(later); File.Copy(file, Path.Combine(later, Path.GetFileName(file))); }
+        var (code, error) = CliRun.Run("train", "sft", "--task", "arith", "--out", later, "--steps", "3", "--eval-count", "4", "--resume");
+        Assert.True(code == 0, error);
+        File.Copy(Path.Combine(later, Checkpoint.WeightsFile), Path.Combine(dir, Checkpoint.WeightsFile), overwrite: true);
+
+        // When it is resumed, Then it is refused, naming the two steps
+        var resumed = CliRun.Run("train", "sft", "--task", "arith", "--out", dir, "--steps", "4", "--resume");
+        Assert.Equal(1, resumed.Code);
+        Assert.Contains($"checkpoint '{dir}': model.safetensors was saved at step 3 but ponder.json at step 2", resumed.Error);
+
+        // And a folder of one save resumes (its files carry the step they were saved at)
+        Assert.Equal("3", Ponder.Interop.SafetensorsReader.Open(Path.Combine(later, Checkpoint.OptimizerFile)).Metadata[Checkpoint.StepMetadataKey]);
+    }
 }
