@@ -26,15 +26,61 @@ public static class RewardCommands
           --device cpu|cuda
         """;
 
+    /// <summary>What a resumed run may be given anew: where it is, how long it runs, when it evaluates and saves, the device.</summary>
+    static readonly HashSet<string> MayChangeOnResume = ["out", "steps", "max-minutes", "eval-every", "checkpoint-every", "device"];
+
     public static int Train(string[] args)
     {
         var kind = args[0] == "orm" ? RewardModelKind.Orm : RewardModelKind.Prm;
         string verb = $"train {args[0]}";
-        var o = new Options(verb, args[1..]);
+        var given = SavedRun.ResumedArgs(verb, args[1..], args[0], MayChangeOnResume, o => Parse(o, kind, verb));
+        var o = new Options(verb, given);
+        var options = Parse(o, kind, verb) with { Command = SavedRun.Command(o) };
+        string policy = options.Policy;
+        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
+        o.Done();
+        if (kind == RewardModelKind.Orm && options.Labels == LabelSource.Gold)
+            throw new UsageException($"{verb}: --labels gold gives step labels; an ORM learns outcomes (use --labels mc, whose outcomes come from the verifier)");
+        options = options with { Task = options.Task.Length > 0 ? options.Task : Checkpoint.ReadState(policy).Task };
+        OutputFolder.RequireNoCheckpoint(verb, options.Out, options.Resume);
+        if (options.Resume) options = AsSaved(o, verb, options);
+
+        using var stop = new StopSignal();
+        var result = OutputFolder.Run(options.Out, () => new RewardTrainer(options, device).Run(new ConsoleProgress(args[0]), stop.Token));
+        var c = result.Labels.Cost;
+        Console.WriteLine($"labels: {result.Labels.Count} solutions ({(result.LabelsReused ? "reused" : "made")}: {c.SampledTokens + c.RolloutTokens} tokens decoded, {c.Rollouts} completions, {c.Seconds:F1}s)");
+        Console.WriteLine(result.ValidationSolutions == 0
+            ? $"held-out: none (no labelled solution fell in the held-out split: label more --problems); {result.Seconds:F0}s in all"
+            : $"held-out: loss {result.ValidationLoss:F4}, AUC {result.ValidationAuc:F3} on {result.ValidationSolutions} solutions; {result.Seconds:F0}s in all");
+        Console.WriteLine($"checkpoint: {options.Out}");
+        return 0;
+    }
+
+    /// <summary>
+    /// A resumed run whose checkpoint holds no command line (saved before reward runs kept one) still continues with its
+    /// saved batch, rate, target and labels: another value given is refused, one not given takes the saved value.
+    /// </summary>
+    static RewardTrainerOptions AsSaved(Options o, string verb, RewardTrainerOptions options)
+    {
+        var saved = new SavedRun(o, verb, Resumption.Require(options.Out, options.Kind == RewardModelKind.Orm ? "orm" : "prm", needsOptimizerState: false));
+        int seed = saved.Keep("seed", options.Seed, (int?)saved.State.Seed);
+        return options with
+        {
+            BatchSize = saved.Keep("batch", options.BatchSize, saved.Int("batch_size")),
+            Lr = saved.Keep("lr", options.Lr, saved.Double("lr")),
+            Target = saved.KeepEnum("target", options.Target, "target"),
+            Labels = saved.KeepEnum("labels", options.Labels, "labels"),
+            Seed = seed, Labelling = options.Labelling with { Seed = seed },
+            Steps = o.String("steps") is null ? saved.Int("total_steps") ?? options.Steps : options.Steps,
+        };
+    }
+
+    static RewardTrainerOptions Parse(Options o, RewardModelKind kind, string verb)
+    {
         string policy = o.Required("policy");
         string? task = o.String("task");
         int seed = o.Int("seed", 1);
-        var options = new RewardTrainerOptions
+        return new RewardTrainerOptions
         {
             Kind = kind, Policy = policy, Out = o.Required("out"), Task = task ?? "",
             Labels = Enum<LabelSource>(o, verb, "labels", LabelSource.Mc),
@@ -50,22 +96,6 @@ public static class RewardCommands
             Resume = o.Flag("resume"), MaxMinutes = o.Double("max-minutes", 0, 0), LikelihoodFeatures = !o.Flag("no-likelihood"),
             TrainingKernels = !o.Flag("no-training-kernels"),
         };
-        var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
-        o.Done();
-        if (kind == RewardModelKind.Orm && options.Labels == LabelSource.Gold)
-            throw new UsageException($"{verb}: --labels gold gives step labels; an ORM learns outcomes (use --labels mc, whose outcomes come from the verifier)");
-        options = options with { Task = task ?? Checkpoint.ReadState(policy).Task };
-        OutputFolder.RequireNoCheckpoint(verb, options.Out, options.Resume);
-
-        using var stop = new StopSignal();
-        var result = OutputFolder.Run(options.Out, () => new RewardTrainer(options, device).Run(new ConsoleProgress(args[0]), stop.Token));
-        var c = result.Labels.Cost;
-        Console.WriteLine($"labels: {result.Labels.Count} solutions ({(result.LabelsReused ? "reused" : "made")}: {c.SampledTokens + c.RolloutTokens} tokens decoded, {c.Rollouts} completions, {c.Seconds:F1}s)");
-        Console.WriteLine(result.ValidationSolutions == 0
-            ? $"held-out: none (no labelled solution fell in the held-out split: label more --problems); {result.Seconds:F0}s in all"
-            : $"held-out: loss {result.ValidationLoss:F4}, AUC {result.ValidationAuc:F3} on {result.ValidationSolutions} solutions; {result.Seconds:F0}s in all");
-        Console.WriteLine($"checkpoint: {options.Out}");
-        return 0;
     }
 
     /// <summary>An enum option spelled in lower case, e.g. <c>--labels gold</c>.</summary>

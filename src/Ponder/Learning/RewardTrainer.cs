@@ -172,16 +172,17 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
     void Save(RewardModel model, ITokenizer tokenizer, AdamW optimizer, ITask task, string policyId, long step, double loss, double validAuc)
     {
         var o = options;
+        var extra = new Dictionary<string, string>
+        {
+            [LoadedRewardModel.PolicyKey] = Path.GetFullPath(o.Policy), [LoadedRewardModel.PolicyIdKey] = policyId,
+            ["labels"] = o.Labels.ToString().ToLowerInvariant(), ["target"] = o.Target.ToString().ToLowerInvariant(),
+            ["label_cache"] = Path.GetFullPath(o.LabelPath), ["total_steps"] = o.Steps.ToString(), ["lr"] = o.Lr.ToString("R"), ["batch_size"] = o.BatchSize.ToString(),
+        };
+        Resumption.KeepCommand(extra, o.Command);
         var state = new CheckpointState
         {
             Task = task.Name, Step = step, Seed = o.Seed, Kind = LoadedRewardModel.KindName(o.Kind),
-            Metrics = new Dictionary<string, double> { ["loss"] = loss, ["val_auc"] = validAuc },
-            Extra = new Dictionary<string, string>
-            {
-                [LoadedRewardModel.PolicyKey] = Path.GetFullPath(o.Policy), [LoadedRewardModel.PolicyIdKey] = policyId,
-                ["labels"] = o.Labels.ToString().ToLowerInvariant(), ["target"] = o.Target.ToString().ToLowerInvariant(),
-                ["label_cache"] = Path.GetFullPath(o.LabelPath), ["total_steps"] = o.Steps.ToString(), ["lr"] = o.Lr.ToString("R"), ["batch_size"] = o.BatchSize.ToString(),
-            },
+            Metrics = new Dictionary<string, double> { ["loss"] = loss, ["val_auc"] = validAuc }, Extra = extra,
         };
         LoadedRewardModel.Save(o.Out, model, tokenizer, state, optimizer.State());
     }

@@ -56,6 +56,8 @@ public sealed record RewardTrainerOptions
     public bool Resume { get; init; }
     /// <summary>Stop early (with a checkpoint) after this much wall time; 0 means no limit.</summary>
     public double MaxMinutes { get; init; }
+    /// <summary>The command line the run was started with, kept in its checkpoints so <c>--resume</c> continues with the same settings.</summary>
+    public IReadOnlyList<string>? Command { get; init; }
 
     /// <summary>The label file this run reads or writes.</summary>
     public string LabelPath => LabelCache ?? Path.Combine(Out, Labels == LabelSource.Mc ? "labels-mc.jsonl" : "labels-gold.jsonl");

@@ -101,4 +101,27 @@ public sealed class RunFilesTests : IDisposable
         // And a folder of one save resumes (its files carry the step they were saved at)
         Assert.Equal("3", Ponder.Interop.SafetensorsReader.Open(Path.Combine(later, Checkpoint.OptimizerFile)).Metadata[Checkpoint.StepMetadataKey]);
     }
+
+    [Fact]
+    public void A_resumed_reward_model_keeps_its_batch_and_refuses_another()
+    {
+        // Given a PRM started with batch 4 and rate 0.0002
+        string policy = Trained("policy");
+        string dir = Path.Combine(_dir.Path, "prm");
+        string[] small = ["--problems", "4", "--samples", "2", "--k", "2", "--eval-every", "0"];
+        var (code, error) = CliRun.Run(["train", "prm", "--policy", policy, "--out", dir, "--steps", "1", "--batch", "4", "--lr", "0.0002", .. small]);
+        Assert.True(code == 0, error);
+
+        // When it is resumed with another batch, Then that is refused before anything changes
+        var before = File.ReadAllBytes(Path.Combine(dir, Checkpoint.WeightsFile));
+        var batch = CliRun.Run("train", "prm", "--policy", policy, "--out", dir, "--steps", "2", "--batch", "8", "--resume");
+        Assert.Equal((2, true), (batch.Code, batch.Error.Contains("train prm: --batch 8 differs from the resumed run's 4")));
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(dir, Checkpoint.WeightsFile)));
+
+        // And resumed with only --steps it continues with the saved settings
+        (code, error) = CliRun.Run("train", "prm", "--policy", policy, "--out", dir, "--steps", "2", "--resume");
+        Assert.True(code == 0, error);
+        var state = Checkpoint.ReadState(dir);
+        Assert.Equal((2L, "4", "0.0002"), (state.Step, state.Extra!["batch_size"], state.Extra["lr"]));
+    }
 }
