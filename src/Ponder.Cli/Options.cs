@@ -74,8 +74,8 @@ public sealed class Options
     {
         string? s = String(name);
         if (s is null) return fallback;
-        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || double.IsNaN(v))
-            throw new UsageException($"{command}: option '--{name}' expects a number, got '{s}'");
+        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+            throw new UsageException($"{command}: option '--{name}' expects a finite number, got '{s}'");
         if (v < min || v > max) throw new UsageException($"{command}: option '--{name}' must be in [{min}, {max}], got {v}");
         return v;
     }

@@ -195,6 +195,13 @@ public static class RlCommand
         };
         if (!options.DynamicSampling && o.String("max-draws") is not null)
             throw new UsageException("train rl: --max-draws limits --dynamic-sampling's draws; give both or neither");
+        // Settings of a part the run does not use would be ignored without a word: refused instead.
+        if (o.String("prm") is null && o.String("process-coef") is not null)
+            throw new UsageException("train rl: --process-coef weighs the process reward of --prm; give both or neither");
+        if (options.SftSteps == 0 && o.FirstGiven(["sft-batch", "sft-pool", "sft-lr"]) is { } sftOption)
+            throw new UsageException($"train rl: --{sftOption} sets the supervised steps of --sft-steps; give --sft-steps too");
+        if (options.SftPool != SftPool.Start && !options.ReplayStart && o.FirstGiven(["pool-problems", "pool-max-samples"]) is { } poolOption)
+            throw new UsageException($"train rl: --{poolOption} sizes the start pool of --sft-pool start or --replay-start; give one of them too");
         return options;
     }
 

@@ -124,4 +124,20 @@ public sealed class RunFilesTests : IDisposable
         var state = Checkpoint.ReadState(dir);
         Assert.Equal((2L, "4", "0.0002"), (state.Step, state.Extra!["batch_size"], state.Extra["lr"]));
     }
+
+    [Theory]
+    [InlineData("--process-coef", "0.5", "train rl: --process-coef weighs the process reward of --prm; give both or neither")]
+    [InlineData("--sft-batch", "8", "train rl: --sft-batch sets the supervised steps of --sft-steps; give --sft-steps too")]
+    [InlineData("--sft-pool", "start", "train rl: --sft-pool sets the supervised steps of --sft-steps; give --sft-steps too")]
+    [InlineData("--pool-problems", "64", "train rl: --pool-problems sizes the start pool of --sft-pool start or --replay-start; give one of them too")]
+    [InlineData("--kl", "Infinity", "train rl: option '--kl' expects a finite number, got 'Infinity'")]
+    [InlineData("--entropy", "1e400", "train rl: option '--entropy' expects a finite number, got '1e400'")]
+    public void An_rl_option_the_run_would_ignore_or_cannot_use_is_refused(string option, string value, string message)
+    {
+        string outDir = Path.Combine(_dir.Path, "rl");
+        var (code, error) = CliRun.Run("train", "rl", "--policy", Path.Combine(_dir.Path, "none"), "--out", outDir, option, value);
+        Assert.Equal(2, code);
+        Assert.Contains(message, error);
+        Assert.False(Directory.Exists(outDir));
+    }
 }
