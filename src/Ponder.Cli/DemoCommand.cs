@@ -18,18 +18,20 @@ public static class DemoCommand
     public const string Usage = """
         ponder demo [--quick] [--out DIR] [--seed S] [--device cpu|cuda]
           full: under 30 minutes on 2 cores; --quick: every stage at toy size in a few minutes
+          --out: a new or empty folder (runs/demo; with --quick runs/demo-quick): an earlier demo there is kept, not replaced
         """;
 
     public static int Run(string[] args)
     {
         var o = new Options("demo", args);
         bool quick = o.Flag("quick");
-        string outDir = o.String("out", "runs/demo")!;
+        string outDir = o.String("out", quick ? "runs/demo-quick" : "runs/demo")!;
         int seed = o.Int("seed", 1);
         string deviceName = o.String("device", "cpu")!;
         var device = TorchRuntime.Initialize(deviceName);
         o.Done();
 
+        OutputFolder.RequireEmpty("demo", outDir);              // an earlier demo's policy, labels and report are not overwritten
         OutputFolder.RequireWritableFolder("demo", outDir);
         var run = new DemoRun(outDir, quick, seed, device, deviceName);
         run.Summary["mode"] = quick ? "quick" : "full";

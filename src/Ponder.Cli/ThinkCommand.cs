@@ -167,6 +167,7 @@ public static class ThinkCommand
         };
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);
         o.Done();
+        OutputFolder.RequireEmpty("think stage", outDir);       // an earlier stage's checkpoints are not overwritten
         OutputFolder.RequireWritableFolder("think stage", outDir);
         var progress = new LineProgress();
         var result = ThinkingStage.Run(outDir, recipe, device, progress, pair => SideBySide.Train(pair, device, progress));

@@ -140,4 +140,20 @@ public sealed class RunFilesTests : IDisposable
         Assert.Contains(message, error);
         Assert.False(Directory.Exists(outDir));
     }
+
+    [Fact]
+    public void The_demo_and_the_thinking_stage_keep_an_earlier_run_in_their_folder()
+    {
+        // Given a folder holding an earlier demo's files
+        string dir = Path.Combine(_dir.Path, "demo");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "summary.json"), "{}");
+
+        // When the demo or the thinking stage is pointed at it, Then each is refused and the file is kept
+        var demo = CliRun.Run("demo", "--quick", "--out", dir);
+        var think = CliRun.Run("think", "stage", "--quick", "--out", dir);
+        Assert.Equal((2, true), (demo.Code, demo.Error.Contains($"demo: --out '{dir}' is not empty")));
+        Assert.Equal((2, true), (think.Code, think.Error.Contains($"think stage: --out '{dir}' is not empty")));
+        Assert.Equal("{}", File.ReadAllText(Path.Combine(dir, "summary.json")));
+    }
 }
