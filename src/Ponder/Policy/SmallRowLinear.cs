@@ -64,11 +64,10 @@ internal static class SmallRowLinear
         var threads = outF * (long)inF >= SplitElements ? Math.Max(1, get_num_threads()) : 1;
         unsafe
         {
-            fixed (byte* xp = input.bytes, wp = weight.bytes, yp = output.bytes)
-            fixed (byte* bp = bias is null ? default : bias.bytes)
-            {
-                Compute((float*)xp, rows, (float*)wp, (float*)bp, (float*)yp, outF, inF, threads);
-            }
+            Compute((float*)SmallRowOps.Address(input), rows, (float*)SmallRowOps.Address(weight), (float*)SmallRowOps.Address(bias), (float*)SmallRowOps.Address(output),
+                outF, inF, threads);
+            GC.KeepAlive(weight);
+            GC.KeepAlive(bias);
         }
         if (!ReferenceEquals(input, x)) input.Dispose();
         return output;

@@ -20,8 +20,15 @@ namespace Ponder.Policy;
 /// </remarks>
 internal static class SmallRowOps
 {
-    /// <summary>The memory of a contiguous CPU tensor (libtorch's, which does not move while the tensor lives); zero for none.</summary>
-    internal static unsafe nint Address(Tensor? t) => t is null ? 0 : (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+    /// <summary>
+    /// The memory of a contiguous CPU tensor (libtorch's, which does not move while the tensor lives); zero for none. Read
+    /// from libtorch itself: TorchSharp's <c>Tensor.bytes</c> is a span, which refuses tensors over 2 GiB (a large model's
+    /// embedding, a long KV cache).
+    /// </summary>
+    internal static nint Address(Tensor? t) => t is null ? 0 : TensorData(t.Handle);
+
+    [DllImport("LibTorchSharp", EntryPoint = "THSTensor_data")]
+    private static extern nint TensorData(nint tensor);
 
     /// <summary>Whether <paramref name="t"/> is a non-empty contiguous float32 CPU tensor of rows of <paramref name="width"/>, with gradients off.</summary>
     public static bool Plain(Tensor t, long width) =>
@@ -37,11 +44,10 @@ internal static class SmallRowOps
         var c = (int)x.size(-1);
         var rows = (int)(x.numel() / c);
         var output = empty(x.shape, ScalarType.Float32);                              // (…, C)
-        fixed (byte* xb = x.bytes, gb = gain.bytes, yb = output.bytes)
-        {
-            float* xp = (float*)xb, yp = (float*)yb;
-            for (var r = 0; r < rows; r++, xp += c, yp += c) RmsNormRow(xp, (float*)gb, (float)eps, yp, c);
-        }
+        float* xp = (float*)Address(x), gp = (float*)Address(gain), yp = (float*)Address(output);
+        for (var r = 0; r < rows; r++, xp += c, yp += c) RmsNormRow(xp, gp, (float)eps, yp, c);
+        GC.KeepAlive(x);
+        GC.KeepAlive(gain);
         return output;
     }
 
@@ -70,15 +76,16 @@ internal static class SmallRowOps
     {
         var (b, t, width) = ((int)qkv.size(0), (int)qkv.size(1), (int)qkv.size(2));
         var tableBatch = (int)cos.size(0);
-        fixed (byte* qb = qkv.bytes, cb = cos.bytes, sb = signedSin.bytes)
+        byte* qb = (byte*)Address(qkv), cb = (byte*)Address(cos), sb = (byte*)Address(signedSin);
+        for (var row = 0; row < b * t; row++)
         {
-            for (var row = 0; row < b * t; row++)
-            {
-                var tableRow = tableBatch == 1 ? row % t : row;
-                float* c = (float*)cb + (long)tableRow * headDim, s = (float*)sb + (long)tableRow * headDim;
-                RotateHeads((float*)qb + (long)row * width, heads, headDim, c, s);
-            }
+            var tableRow = tableBatch == 1 ? row % t : row;
+            float* c = (float*)cb + (long)tableRow * headDim, s = (float*)sb + (long)tableRow * headDim;
+            RotateHeads((float*)qb + (long)row * width, heads, headDim, c, s);
         }
+        GC.KeepAlive(qkv);
+        GC.KeepAlive(cos);
+        GC.KeepAlive(signedSin);
     }
 
     /// <summary>
@@ -99,11 +106,9 @@ internal static class SmallRowOps
         var shape = gateUp.shape;
         shape[^1] = n;
         var output = empty(shape, ScalarType.Float32);                                // (…, I)
-        fixed (byte* gb = gateUp.bytes, yb = output.bytes)
-        {
-            float* g = (float*)gb, y = (float*)yb;
-            for (var r = 0; r < rows; r++, g += width, y += n) SiluGateRow(g, g + n, y, n);
-        }
+        float* g = (float*)Address(gateUp), y = (float*)Address(output);
+        for (var r = 0; r < rows; r++, g += width, y += n) SiluGateRow(g, g + n, y, n);
+        GC.KeepAlive(gateUp);
         return output;
     }
 
@@ -152,20 +157,21 @@ internal static class SmallRowOps
         var (b, t) = ((int)qkv.size(0), (int)qkv.size(1));
         Interlocked.Increment(ref _attentionCalls);
         var output = empty([b, t, heads * headDim], ScalarType.Float32);               // (B, T, nh·hs)
-        fixed (byte* qb = qkv.bytes, kb = keys.bytes, vb = values.bytes, mb = mask.bytes, yb = output.bytes)
-        {
-            var job = new AttentionJob((nint)qb, (nint)kb, (nint)vb, (nint)mb, (nint)yb, t, heads, kvHeads, headDim,
-                (int)keys.size(2), start, (int)mask.size(2), (int)mask.size(3));
-            // Rows are independent: split them over the threads once a step reads enough of the cache to pay for it.
-            var work = (long)b * t * heads * (start + t) * headDim;
-            if (threads <= 0) threads = work >= ParallelAttentionWork ? Math.Max(1, get_num_threads()) : 1;
-            threads = Math.Min(threads, b);
-            var bf16 = keys.dtype == ScalarType.BFloat16;
-            void Rows(int first, int end) => AttendRows(job, bf16, first, end);
-            if (threads <= 1) Rows(0, b);
-            else
-                RowWorkers.For(threads, part => Rows((int)((long)b * part / threads), (int)((long)b * (part + 1) / threads)));
-        }
+        var job = new AttentionJob(Address(qkv), Address(keys), Address(values), Address(mask), Address(output), t, heads, kvHeads, headDim,
+            (int)keys.size(2), start, (int)mask.size(2), (int)mask.size(3));
+        // Rows are independent: split them over the threads once a step reads enough of the cache to pay for it.
+        var work = (long)b * t * heads * (start + t) * headDim;
+        if (threads <= 0) threads = work >= ParallelAttentionWork ? Math.Max(1, get_num_threads()) : 1;
+        threads = Math.Min(threads, b);
+        var bf16 = keys.dtype == ScalarType.BFloat16;
+        void Rows(int first, int end) => AttendRows(job, bf16, first, end);
+        if (threads <= 1) Rows(0, b);
+        else
+            RowWorkers.For(threads, part => Rows((int)((long)b * part / threads), (int)((long)b * (part + 1) / threads)));
+        GC.KeepAlive(qkv);
+        GC.KeepAlive(keys);
+        GC.KeepAlive(values);
+        GC.KeepAlive(mask);
         return output;
     }
 

@@ -43,8 +43,9 @@ internal static class TiledLinear
         Interlocked.Increment(ref _calls);
         var input = x.is_contiguous() ? x : x.contiguous();
         var output = empty(shape, ScalarType.Float32);                                 // (…, Out)
-        fixed (byte* xp = input.bytes, wp = weight.bytes, yp = output.bytes)
-            Compute((float*)xp, (int)(input.numel() / inF), (float*)wp, null, (float*)yp, outF, inF, accumulate: false, Math.Max(1, get_num_threads()));
+        Compute((float*)SmallRowOps.Address(input), (int)(input.numel() / inF), (float*)SmallRowOps.Address(weight), null, (float*)SmallRowOps.Address(output),
+            outF, inF, accumulate: false, Math.Max(1, get_num_threads()));
+        GC.KeepAlive(weight);
         if (!ReferenceEquals(input, x)) input.Dispose();
         return output;
     }

@@ -81,6 +81,20 @@ public sealed class SmallRowOpsTests
     }
 
     [Fact]
+    public void The_address_of_a_tensor_over_2_GiB_comes_from_libtorch_where_a_span_cannot_hold_it()
+    {
+        // Given a 2.4 GB tensor (allocated, never touched) and a view of its last element
+        using var big = empty(600_000_000L, ScalarType.Float32);
+        using var last = big.narrow(0, 599_999_999, 1);
+
+        // Then TorchSharp's span refuses it, and the kernels' address is its memory, the view's 599,999,999 floats on
+        Assert.ThrowsAny<Exception>(() => big.bytes.Length);
+        Assert.NotEqual(0, SmallRowOps.Address(big));
+        Assert.Equal(SmallRowOps.Address(big) + 599_999_999L * sizeof(float), SmallRowOps.Address(last));
+        Assert.Equal(0, SmallRowOps.Address(null));
+    }
+
+    [Fact]
     public void Plain_is_contiguous_float_rows_of_the_width_without_gradients()
     {
         using var scope = NewDisposeScope();
