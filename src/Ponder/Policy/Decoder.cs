@@ -79,12 +79,14 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
         var group = _config.NumHeads / _config.NumKvHeads;
         var whole = smallRows && FusedAppend.Applies(_config, inputIds, cache, dtype);
         var positions = cache.BeginAppend((int)inputIds.shape[1], valid, checkPositions); // (B, T)
+        var appended = false;
         try
         {
             if (whole)
             {
                 var (hidden, headLogits) = FusedAppend.Run(this, _config, rotary, inputIds, positions, cache, head); // (B, T, C), (B, V)
                 logits = headLogits?.MoveToOuterDisposeScope();
+                appended = true;
                 return hidden.MoveToOuterDisposeScope();
             }
             var (cos, sin) = rotary.Lookup(positions, dtype);                        // (B, 1, T, hs)
@@ -93,11 +95,14 @@ internal sealed class Decoder : nn.Module<Tensor, AttentionContext, Tensor>
             var bias = zeros(mask.shape, dtype, mask.device).masked_fill_(mask.logical_not(), Scalars.NegativeInfinity); // (B, 1, T, S)
             if (group > 1) bias = bias.repeat(1, 1, group, 1);                        // (B, 1, g·T, S)
             var step = smallRows && inputIds.shape[1] <= SmallRowLinear.MaxRows;     // a decode step (or a few tokens) of any batch
-            return call(inputIds, new AttentionContext(cos, sin, bias, cache, fused, Few(inputIds, smallRows), step)).MoveToOuterDisposeScope(); // (B, T, C)
+            var states = call(inputIds, new AttentionContext(cos, sin, bias, cache, fused, Few(inputIds, smallRows), step)).MoveToOuterDisposeScope(); // (B, T, C)
+            appended = true;
+            return states;
         }
         finally
         {
-            cache.EndAppend();
+            if (appended) cache.EndAppend();
+            else cache.AbortAppend();                                                // a failed pass leaves no half-written columns
         }
     }
 

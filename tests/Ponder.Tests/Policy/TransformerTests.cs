@@ -213,6 +213,32 @@ public sealed class TransformerTests
         Assert.True(TinyModels.MaxAbsDiff(TinyModels.FullLogits(restored, tokens), expected) < 1e-6f);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void An_append_that_fails_leaves_the_cache_as_it_was(bool decodeStep)
+    {
+        // Given a prompt in the cache
+        using var model = TinyModels.Model(50);
+        model.KvCacheType = ScalarType.Float32;
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        int[] prompt = TinyModels.RandomTokens(3, 50, 1);
+        using var cache = model.NewCache(1, 8);
+        model.Forward(tensor(prompt.Select(t => (long)t).ToArray()).view(1, -1), cache);
+
+        // When an append with a token outside the vocabulary fails (one token: the fused decode step; two: libtorch's ops)
+        long[] bad = decodeStep ? [99] : [7, 99];
+        Assert.ThrowsAny<Exception>(() => model.Forward(tensor(bad).view(1, -1), cache));
+
+        // Then the cache is as it was: its length and position, and the next token's logits those of prompt + token alone
+        Assert.Equal(3, cache.Length);
+        Assert.Equal(3L, cache.Positions().data<long>()[0]);
+        var next = model.Forward(tensor(new long[] { 7 }).view(1, 1), cache);           // (1, 1, V)
+        var alone = TinyModels.FullLogits(model, [.. prompt, 7]);                          // (T, V)
+        Assert.True(TinyModels.MaxAbsDiff(next[0, 0], alone[^1]) < Tolerance);
+    }
+
     [Fact]
     public void Left_padded_rows_and_holes_match_each_sequence_alone()
     {
