@@ -219,10 +219,10 @@ internal static unsafe class CausalAttentionKernel
                     for (var r = 0; r < rows; r++)
                     {
                         var i = i0 + r;
-                        ScoreGradients(s.Block + r * tp, s.Block2 + r * tp, lse[i], s.Delta[i], i + 1, chunks, s.Probs + i * tp, s.ScoreGrads + i * tp);
+                        ScoreGradients(s.Block + r * tp, s.Block2 + r * tp, lse[i], s.Delta[i], i + 1, chunks, s.Probs + (long)i * tp, s.ScoreGrads + (long)i * tp);
                     }
                     // dq_i = scale · Σ_j dS_ij k_j (the scores took the scaled query), then back through the rotation.
-                    WeightedRows4(s.ScoreGrads + i0 * tp, 1, tp, rows, keys, hs, i0 + rows, s.Row, hs, hs, accumulate: false);
+                    WeightedRows4(s.ScoreGrads + (long)i0 * tp, 1, tp, rows, keys, hs, i0 + rows, s.Row, hs, hs, accumulate: false);
                     for (var r = 0; r < rows; r++)
                         Rotate(s.Row + r * hs, cos + (i0 + r) * hs, sin + (i0 + r) * hs, grad + (long)(i0 + r) * w + h * hs, hs, job.Scale, transpose: true);
                 }
@@ -231,8 +231,8 @@ internal static unsafe class CausalAttentionKernel
                 for (var j0 = 0; j0 < t; j0 += 4)
                 {
                     var rows = Math.Min(4, t - j0);
-                    WeightedRows4(s.ScoreGrads + j0 * tp + j0, tp, 1, rows, queries + j0 * hs, hs, t - j0, s.KeyGrads + j0 * hs, hs, hs, accumulate: true);
-                    WeightedRows4(s.Probs + j0 * tp + j0, tp, 1, rows, dO + (long)j0 * c, c, t - j0, s.ValueGrads + j0 * hs, hs, hs, accumulate: true);
+                    WeightedRows4(s.ScoreGrads + (long)j0 * tp + j0, tp, 1, rows, queries + j0 * hs, hs, t - j0, s.KeyGrads + j0 * hs, hs, hs, accumulate: true);
+                    WeightedRows4(s.Probs + (long)j0 * tp + j0, tp, 1, rows, dO + (long)j0 * c, c, t - j0, s.ValueGrads + j0 * hs, hs, hs, accumulate: true);
                 }
             }
             for (var j = 0; j < t; j++)

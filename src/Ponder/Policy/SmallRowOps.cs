@@ -264,6 +264,15 @@ internal static class SmallRowOps
         else AttendRows<F32Kv>(job, first, end);
     }
 
+    [ThreadStatic] private static float[]? _longScores;
+
+    // A thread's score row for contexts past the stack's 4,096 columns, kept for its next step (workers allocate nothing a call).
+    private static Span<float> LongScores(int columns)
+    {
+        if (_longScores is null || _longScores.Length < columns) _longScores = new float[Math.Max(columns, 2 * (_longScores?.Length ?? 0))];
+        return _longScores.AsSpan(0, columns);
+    }
+
     private static unsafe void AttendRows<TKv>(AttentionJob job, int first, int end) where TKv : struct, IKvElement
     {
         var (t, heads, kvHeads, headDim, capacity) = (job.T, job.Heads, job.KvHeads, job.HeadDim, job.Capacity);
@@ -271,9 +280,9 @@ internal static class SmallRowOps
         var s = job.Start + t;
         var group = heads / kvHeads;
         var scale = 1f / MathF.Sqrt(headDim);
-        var scoreBuffer = s <= 4096 ? stackalloc float[s] : new float[s];
+        var scoreBuffer = s <= 4096 ? stackalloc float[s] : LongScores(s);
         // A bfloat16 cache and heads of whole 32-element blocks: keys and values are read sixteen at a time as pairs.
-        var pairs = TKv.Bytes == 2 && Avx2.IsSupported && headDim % 32 == 0 && headDim <= 1024;
+        var pairs = TKv.Bytes == 2 && Avx2.IsSupported && Fma.IsSupported && headDim % 32 == 0 && headDim <= 1024;
         var split = stackalloc float[pairs ? headDim : 0];
         var prefetch = PrefetchKv && t == 1;
         byte* kBase = (byte*)job.Keys, vBase = (byte*)job.Values;
