@@ -167,6 +167,7 @@ internal sealed class BatchDecoder : IDisposable
         {
             foreach (var request in _rows.Concat(joining).Select(r => r.Request).Distinct()) request.Fail(e);
             Reset();
+            DropPrefixes();                                      // a step that failed (out of memory, most likely) frees what the kept prefixes hold
         }
     }
 
@@ -320,6 +321,7 @@ internal sealed class BatchDecoder : IDisposable
         {
             foreach (var request in joining.Select(r => r.Request).Distinct()) request.Fail(e);
             joining.Clear();
+            DropPrefixes();                                      // as a failed step does: the next prefill gets the memory they hold
             return null;
         }
     }

@@ -154,7 +154,9 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
                     + (request.Sampling.MaxNewTokens > 0 ? $" and {request.Sampling.MaxNewTokens} more were asked for." : ", which leaves no room for an answer."),
                     field);
             int maxTokens = request.PromptOnly ? 0 : request.Sampling.MaxNewTokens > 0 ? request.Sampling.MaxNewTokens : Math.Min(options.MaxTokens, room);
-            encoded[p] = new Encoded(ids, text, request.Sampling with { MaxNewTokens = maxTokens }, request.Echo ? tokenizer.Decode(ids) : null);
+            // Without a given seed each prompt gets its own stream (index −p: choice j of a prompt mixes in +j).
+            long seed = request.SeedGiven || p == 0 ? request.Sampling.Seed : Seeds.Mix(request.Sampling.Seed, -p);
+            encoded[p] = new Encoded(ids, text, request.Sampling with { MaxNewTokens = maxTokens, Seed = seed }, request.Echo ? tokenizer.Decode(ids) : null);
         }
         return encoded;
     }
@@ -237,6 +239,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             var text = sofar.Text;
             int safe = text.Length - holdBack;
             while (safe > 0 && text[safe - 1] == '\uFFFD') safe--;       // an incomplete multi-byte character
+            if (safe > 0 && char.IsHighSurrogate(text[safe - 1])) safe--; // not half of a character beyond U+FFFF
             if (safe <= sent[row].Length) return;
             List<ServedToken>? tokens = null;
             if (request.LogProbs is not null)                              // whole tokens only, each with the text it makes
@@ -252,6 +255,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         var run = RunAsync(request, prompts, request.Effort is null && !request.Echo ? Progress : null, leave);
         _ = run.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
         if (run.IsFaulted && run.Exception?.InnerException is ApiError refused) throw refused;   // 429 before any byte is sent
+        if (run.IsCanceled && !leave.IsCancellationRequested) throw new OperationCanceledException();   // the queue is stopping: 503
 
         var response = http.Response;
         response.StatusCode = 200;
@@ -267,6 +271,12 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         try
         {
             result = await run.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            // The server is stopping under the stream: say so, so a client does not take the text so far as the whole answer.
+            await SendAsync(response, new ApiError(503, ApiErrorCode.ServerError, "The server is shutting down.").ToJson(), aborted).ConfigureAwait(false);
+            return;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -39,10 +39,12 @@ internal static class RequestParser
         int topK = Math.Max(0, Int(body, "top_k", -1, int.MaxValue) ?? 0);   // −1 (vLLM) or 0: off
         string tokensField = chat && Has(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         bool echo = !chat && (Bool(body, "echo") ?? false);
+        if (tokensField != "max_tokens") Int(body, "max_tokens", 1, int.MaxValue);   // the deprecated field, overridden, is still checked
         int? givenTokens = Int(body, tokensField, echo ? 0 : 1, int.MaxValue);   // the model's context bounds it (400 beyond)
         int maxTokens = givenTokens ?? 0;                                   // 0: not given (the server's default, within the context)
         var stop = Stops(body, options.MaxStops);
-        long seed = Long(body, "seed") ?? Random.Shared.NextInt64(0, int.MaxValue);
+        long? givenSeed = Long(body, "seed");
+        long seed = givenSeed ?? Random.Shared.NextInt64(0, int.MaxValue);
         bool stream = Bool(body, "stream") ?? false;
         bool includeUsage = StreamOptions(body);
         if (!stream && Has(body, "stream_options")) throw ApiError.Invalid("stream_options", "'stream_options' is only allowed when 'stream' is true.");
@@ -70,7 +72,7 @@ internal static class RequestParser
         };
         return new ServedRequest(chat, model, prompts, n, sampling, effort, stream, includeUsage, logProbs, echo, PromptOnly: givenTokens == 0)
         {
-            IncludeStop = includeStop,
+            IncludeStop = includeStop, SeedGiven = givenSeed is not null,
         };
     }
 
@@ -193,8 +195,13 @@ internal static class RequestParser
         };
         if (stops.Length > maxStops) throw ApiError.Invalid("stop", $"'stop' holds {stops.Length} strings; at most {maxStops} are allowed.");
         if (stops.Any(s => s.Length == 0)) throw ApiError.Invalid("stop", "Stop strings must not be empty.");
+        if (stops.FirstOrDefault(s => s.Length > MaxStopLength) is { } tooLong)   // each decoded token re-reads a window of about 4× it
+            throw ApiError.Invalid("stop", $"A stop string holds {tooLong.Length} characters; at most {MaxStopLength} are allowed.");
         return stops;
     }
+
+    /// <summary>Longest stop string taken.</summary>
+    public const int MaxStopLength = 1024;
 
     private static bool StreamOptions(JsonElement body)
     {
@@ -301,7 +308,8 @@ internal static class RequestParser
     {
         if (!o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         if (v.ValueKind != JsonValueKind.Number) throw ApiError.WrongType(name, "a number");
-        double d = v.GetDouble();
+        if (!v.TryGetDouble(out double d))                                 // valid JSON, but beyond a double (1e309)
+            throw ApiError.Invalid(name, $"'{name}' must be between {min} and {max}, got {v.GetRawText()}.");
         return d >= min && d <= max ? d : throw ApiError.Invalid(name, $"'{name}' must be between {min} and {max}, got {d}.");
     }
 

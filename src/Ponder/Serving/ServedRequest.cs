@@ -19,6 +19,12 @@ internal sealed record ServedRequest(bool Chat, string Model, IReadOnlyList<Prom
 {
     /// <summary>The stop string a choice stopped at stays at the end of its text (vLLM's <c>include_stop_str_in_output</c>).</summary>
     public bool IncludeStop { get; init; }
+
+    /// <summary>
+    /// Whether the request gave its seed: then every prompt samples with it (as vLLM's requests of one seed do); otherwise
+    /// the drawn seed is mixed with each prompt's index, so prompts sample independently.
+    /// </summary>
+    public bool SeedGiven { get; init; }
 }
 
 /// <summary>One prompt as a request gives it: text, or token ids (completions only), exactly one of them.</summary>

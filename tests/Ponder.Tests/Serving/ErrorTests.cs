@@ -48,6 +48,10 @@ public sealed class ErrorTests(ServerFixture fixture) : IClassFixture<ServerFixt
         { "chat/completions", $$"""{"model": "tiny", {{User}}, "n": "2"}""", 400, "n", "invalid_type" },
         { "chat/completions", $$"""{"model": "tiny", {{User}}, "temperature": 2.5}""", 400, "temperature", "invalid_value" },
         { "chat/completions", $$"""{"model": "tiny", {{User}}, "temperature": "hot"}""", 400, "temperature", "invalid_type" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "temperature": 1e309}""", 400, "temperature", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "top_p": -1e400}""", 400, "top_p", "invalid_value" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "max_completion_tokens": 3, "max_tokens": "abc"}""", 400, "max_tokens", "invalid_type" },
+        { "chat/completions", $$"""{"model": "tiny", {{User}}, "stop": "{{new string('x', 1025)}}"}""", 400, "stop", "invalid_value" },
         { "chat/completions", $$"""{"model": "tiny", {{User}}, "top_k": -2}""", 400, "top_k", "invalid_value" },
         { "chat/completions", $$"""{"model": "tiny", {{User}}, "top_p": 0, "reasoning_effort": "medium"}""", 400, "top_p", "invalid_value" },
         { "chat/completions", $$"""{"model": "tiny", {{User}}, "min_p": 0.1}""", 400, "min_p", "unsupported_parameter" },
@@ -238,6 +242,32 @@ public sealed class ShutdownTests : IDisposable
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"stopping took {clock.Elapsed}");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Equal("The server is shutting down.", (string?)body!["error"]!["message"]);
+    }
+
+    [Fact]
+    public async Task Stopping_the_server_under_a_stream_ends_it_with_an_error_event_not_as_if_the_answer_were_whole()
+    {
+        // Given an endless policy streaming a request for 65,000 tokens
+        string checkpoint = TinyServedModel.Save(_dir, maxPositions: 65_100, endless: true);
+        var server = await TinyServedModel.Serve(TinyServedModel.Load(checkpoint), new Ponder.Serving.ServerOptions { MaxTokens = 65_000 });
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(server.BaseAddress, "chat/completions"))
+        {
+            Content = new StringContent(ServerFixture.Chat("\"max_tokens\": 65000, \"stream\": true"), Encoding.UTF8, "application/json"),
+        };
+        using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead);
+        var events = response.Content.ReadAsStringAsync();
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (server.Queue.PeakBatchRows < 1 && DateTime.UtcNow < until) await Task.Delay(20);
+
+        // When the server stops
+        await server.DisposeAsync();
+
+        // Then the stream's last event says so, and no [DONE] follows it
+        string text = await events;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("The server is shutting down.", text);
+        Assert.DoesNotContain("[DONE]", text);
     }
 
     [Fact]

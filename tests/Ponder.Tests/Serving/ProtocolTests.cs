@@ -338,6 +338,21 @@ public sealed class ProtocolTests(ServerFixture fixture) : IClassFixture<ServerF
     }
 
     [Fact]
+    public async Task Prompts_of_one_request_sample_independently_without_a_seed_and_alike_with_one()
+    {
+        // Given four copies of one prompt, sampled at temperature 1 (vLLM's way of asking for pass@k)
+        string prompt = $"\"{TinyServedModel.Problem}\\n\"";
+        string prompts = $"[{prompt}, {prompt}, {prompt}, {prompt}]";
+        var (status, unseeded) = await Post("completions", $$"""{"model": "tiny", "prompt": {{prompts}}, "temperature": 1, "max_tokens": 12}""", endless: true);
+        var (_, seeded) = await Post("completions", $$"""{"model": "tiny", "prompt": {{prompts}}, "temperature": 1, "max_tokens": 12, "seed": 9}""", endless: true);
+
+        // Then without a seed each prompt draws its own sample; with one, every prompt samples with it (as vLLM's requests do)
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(4, Texts(unseeded!, chat: false).Distinct().Count());
+        Assert.Single(Texts(seeded!, chat: false).Distinct());
+    }
+
+    [Fact]
     public async Task Echo_returns_the_prompt_scored_token_by_token_before_the_completion()
     {
         // Given a prompt scored alone (max_tokens 0), and the same prompt echoed before a completion
