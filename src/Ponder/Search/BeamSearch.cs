@@ -6,7 +6,7 @@ namespace Ponder.Search;
 /// <summary>
 /// Step-level beam search guided by a PRM (search-and-learn): sample N first steps; then repeatedly score every
 /// partial solution by its aggregated PRM score, keep the best N/M distinct unfinished ones, and expand each into M
-/// next steps, until N solutions have finished or none is left. With lookahead k, a candidate is scored after k
+/// next steps, until N distinct solutions have finished, none is left, or a tokens/FLOPs budget is spent (once one has finished). With lookahead k, a candidate is scored after k
 /// more greedy steps. Beams are rows of one KV cache: a kept beam is forked, never recomputed. Finished solutions
 /// (each scored by the PRM) go to the selector (PRM-max by default).
 /// </summary>
@@ -32,15 +32,17 @@ public sealed class BeamSearch(SearchSettings settings) : ISearchStrategy
         Check(context, budget);
         var meter = context.NewMeter();
         using var session = context.Policy.Open(problem, meter);
-        int m = Settings.Expansions, n = Width.Resolve(budget, m, session, context, meter, problem, Settings.Temperature);
+        int m = Settings.Expansions, n = Width.Resolve(budget, m, session, context, meter, problem, Settings.Temperature, costFactor: 1 + Settings.Lookahead);
         long call = 0;
         var finished = new List<Scored>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var active = session.Expand([session.Root], n, Settings.Temperature, Seeds.Mix(context.Seed, call++))[0];
         while (active.Count > 0)
         {
             var scores = Score(session, context, meter, problem, active, ref call);
-            finished.AddRange(active.Select((node, i) => (node, i)).Where(x => x.node.Finished).Select(x => new Scored(x.node, scores[x.i])));
-            if (finished.Count >= n) break;
+            // Each distinct finished solution once (as DVTS and MCTS keep them): siblings that wrote the same last line are one vote.
+            finished.AddRange(active.Select((node, i) => (node, i)).Where(x => x.node.Finished && seen.Add(x.node.Text)).Select(x => new Scored(x.node, scores[x.i])));
+            if (finished.Count >= n || finished.Count > 0 && budget.Spent(meter)) break;   // a spent budget stops once there is an answer
             var keep = active.Select((node, i) => (node, score: StepScores.Aggregate(scores[i], Settings.Aggregation)))
                 .Where(x => !x.node.Finished).DistinctBy(x => x.node.Text)
                 .OrderByDescending(x => x.score).Take(n / m).Select(x => x.node).ToList();

@@ -34,6 +34,7 @@ public sealed class Dvts(SearchSettings settings) : ISearchStrategy
         int m = Settings.Expansions, subtrees = Width.Resolve(budget, m, session, context, meter, problem, Settings.Temperature) / m;
         long call = 0;
         var finished = new List<Scored>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var current = Enumerable.Repeat(session.Root, subtrees).ToList();
         while (current.Count > 0)
         {
@@ -43,11 +44,12 @@ public sealed class Dvts(SearchSettings settings) : ISearchStrategy
             for (int t = 0; t < current.Count; t++)
             {
                 var options = Enumerable.Range(0, m).Select(k => (node: children[t][k], steps: scores[t * m + k])).ToList();
-                finished.AddRange(options.Where(o => o.node.Finished).DistinctBy(o => o.node.Text).Select(o => new Scored(o.node, o.steps)));
+                finished.AddRange(options.Where(o => o.node.Finished && seen.Add(o.node.Text)).Select(o => new Scored(o.node, o.steps)));   // each distinct solution once
                 var best = options.MaxBy(o => StepScores.Aggregate(o.steps, Settings.Aggregation));
                 if (!best.node.Finished) next.Add(best.node);
             }
             current = next;
+            if (finished.Count > 0 && budget.Spent(meter)) break;           // a spent tokens/FLOPs budget, once there is an answer
         }
         var pool = Selection.NeedsPrm(Selector) ? finished
             : Selection.Score(Selector, context, meter, problem, finished.Select(f => f.Node).ToList());

@@ -12,10 +12,17 @@ namespace Ponder.Search;
 public sealed class Mcts(SearchSettings settings) : ISearchStrategy
 {
     /// <summary>
-    /// Any budget stops after this many simulations in a row that spent nothing: the tree is exhausted (every path in it
-    /// finished), and more simulations would only revisit its finished solutions.
+    /// Any budget stops after this many simulations in a row that spent nothing once the tree is exhausted (every path in
+    /// it finished): more simulations would only revisit its finished solutions.
     /// </summary>
     public const int ExhaustedAfter = 64;
+
+    /// <summary>
+    /// And after this many in a row that spent nothing while unexpanded nodes remain: PUCT keeps revisiting a finished
+    /// solution of high value until its exploration term lifts a sibling of low prior, which can take very many (free)
+    /// simulations; this bounds them.
+    /// </summary>
+    public const int IdleLimit = 4096;
 
     public StrategyKind Kind => StrategyKind.Mcts;
 
@@ -46,7 +53,7 @@ public sealed class Mcts(SearchSettings settings) : ISearchStrategy
         using var session = context.Policy.Open(problem, meter);
         var tree = new MctsTree(session, context, meter, problem, Settings);
         int simulations = budget.Unit == BudgetUnit.Samples ? budget.N * Settings.SimulationsPerSample : int.MaxValue;
-        for (int s = 0, idle = 0; s < simulations && (s < 2 || !budget.Spent(meter)) && idle < ExhaustedAfter; s++)
+        for (int s = 0, idle = 0; s < simulations && (s < 2 || !budget.Spent(meter)) && idle < (tree.Root.Exhausted ? ExhaustedAfter : IdleLimit); s++)
         {
             long before = meter.Tokens;
             tree.Simulate();

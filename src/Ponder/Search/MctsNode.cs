@@ -23,4 +23,10 @@ internal sealed class MctsNode(StepNode step, double prior)
     public double? TerminalValue { get; set; }
 
     public bool Terminal => Step.Finished;
+
+    /// <summary>
+    /// True once every path through this node is known to end in a finished solution: it is finished, or expanded with
+    /// every child exhausted (kept up to date along each simulation's path).
+    /// </summary>
+    public bool Exhausted { get; set; }
 }

@@ -26,6 +26,12 @@ internal sealed class MctsTree(ISearchSession session, SearchContext context, Co
         double value = Evaluate(leaf);
         if (!leaf.Terminal && !leaf.Expanded) Expand(leaf);
         Backpropagate(path, value);
+        for (int i = path.Count - 1; i >= 0; i--)
+        {
+            var node = path[i];
+            node.Exhausted = node.Terminal || node.Expanded && node.Children.Count > 0 && node.Children.TrueForAll(c => c.Exhausted);
+            if (!node.Exhausted) break;                                    // its ancestors cannot be exhausted either
+        }
     }
 
     public List<MctsNode> Select()

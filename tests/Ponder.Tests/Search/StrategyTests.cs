@@ -159,5 +159,19 @@ public sealed class StrategyTests
         Assert.Equal("2", wide.Answer);
     }
 
+    [Theory]
+    [InlineData(StrategyKind.Beam)]
+    [InlineData(StrategyKind.Dvts)]
+    public void Beam_search_and_dvts_keep_each_distinct_solution_once(StrategyKind kind)
+    {
+        // Given a table where the kept step a1 has one continuation, so its M = 2 children finish alike
+        var result = Solve(kind, new SearchSettings { Expansions = 2 }, 8, Prm());
+
+        // Then that solution is one candidate (one vote), as in MCTS
+        var completions = result.Candidates.Select(c => c.Completion).ToList();
+        Assert.Contains("a1\n#1", completions);
+        Assert.Equal(completions.Count, completions.Distinct().Count());
+    }
+
     private static IReadOnlyList<string> Solution(string text) => Ponder.Tasks.Solution.Lines(text);
 }
