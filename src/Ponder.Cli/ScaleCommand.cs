@@ -52,13 +52,14 @@ public static class ScaleCommand
         var policy = LoadedPolicy.Load(dir, device);
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
         var prm = SolveCommand.Prm(prmName, task, policy, prmCache);
+        string prmLabel = prmName == "gold" ? "gold step checker (ORACLE, not a learned PRM)" : prmName;   // what the report says scored the steps
         var reviser = reviserDir is null ? null : LoadedPolicy.LoadReviser(reviserDir, device);
         if (stage is not null)
         {
             if (stage is not ("quick" or "full")) throw new UsageException($"scale: option '--stage' is quick or full, got '{stage}'");
             if (o.FirstGiven(["compute-optimal", "temperature", "budgets", "seeds", "problems", "validation-problems", "validation-seeds", "arms"]) is { } grid)
                 throw new UsageException($"scale: option '--{grid}' sets the grid sweep; '--stage' runs its own fixed grid");
-            var result = ScalingStage.Run(policy, task, prm, null, outDir, stage == "quick", seed, new LineProgress("[scale] "), reviser: reviser);
+            var result = ScalingStage.Run(policy, task, prm, null, outDir, stage == "quick", seed, new LineProgress("[scale] "), prmName: prmLabel, reviser: reviser);
             File.WriteAllText(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + result.Markdown);
             Console.WriteLine(result.Summary.ToJsonString(new() { WriteIndented = true }));
             return 0;
@@ -70,7 +71,7 @@ public static class ScaleCommand
         var test = new SweepOptions { Budgets = budgets, Seeds = seeds, Problems = problems, ProblemSeed = seed };
         var validation = test with { Split = Split.Train, Seeds = validationSeeds, Problems = validationProblems };
         string command = "./ponder scale " + string.Join(" ", args.Select(ShellWord));
-        var run = ScalingStage.Measure(policy, task, prm, prmName == "gold" ? "gold step checker (ORACLE, not a learned PRM)" : prmName, null, "none",
+        var run = ScalingStage.Measure(policy, task, prm, prmLabel, null, "none",
             arms, test, validation, null, command, new LineProgress("[scale] "), reviser, bins, estimator);
         var (markdown, _) = ScalingReport.Write(run, outDir);
         File.WriteAllText(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + markdown);

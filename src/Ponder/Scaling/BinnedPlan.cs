@@ -103,12 +103,14 @@ public static class BinnedPlan
             }
             var pick = unbinned.Pick(Budget.Flops(budget));
             var mine = curves.FirstOrDefault(c => c.Arm == pick.Name)?.Points.FirstOrDefault(p => p.N == pick.N);
-            var best = curves.Select(c => (c.Arm, Point: c.BestWithin(budget))).Where(x => x.Point is not null).OrderByDescending(x => x.Point!.Accuracy).FirstOrDefault();
-            if (!complete || mine is null || best.Point is null) continue;
+            if (!complete || mine is null) continue;
+            double spent = perSeed.Values.Sum(s => s.Flops) / perSeed.Values.Sum(s => s.Count);
+            var best = curves.Select(c => (c.Arm, Point: c.BestWithin(Math.Max(budget, spent)))).Where(x => x.Point is not null).OrderByDescending(x => x.Point!.Accuracy).FirstOrDefault();
+            if (best.Point is null) continue;
             var accuracy = perSeed.Values.Select(s => s.Correct / s.Count).ToList();
             string described = string.Join("; ", picks.GroupBy(p => p.Bin).OrderBy(g => g.Key)
                 .Select(g => $"bin {g.Key + 1}: {g.GroupBy(p => p.Pick).OrderByDescending(x => x.Count()).First().Key}"));
-            rows.Add(new BinnedRow(budget, described, perSeed.Values.Sum(s => s.Flops) / perSeed.Values.Sum(s => s.Count), estimates.Average(e => e.Flops),
+            rows.Add(new BinnedRow(budget, described, spent, estimates.Average(e => e.Flops),
                 accuracy.Average(), Spread(accuracy), $"{pick.Name} N={pick.N}", mine.Flops, mine.Accuracy, mine.Spread, best.Arm, best.Point.Accuracy, best.Point.Spread));
         }
         return rows;

@@ -18,7 +18,9 @@ public static class ComputeOptimalPlan
     /// <summary>
     /// At FLOPs budgets doubling from the cheapest to the dearest test cell: the plan's pick (chosen on validation) with
     /// its test accuracy — the same strategy, settings, N, problems and seeds as its test cell, so that cell's result is
-    /// what running compute-optimal would give — against the best single arm within the budget on test.
+    /// what running compute-optimal would give — against the best single arm on test within the budget, or within what the
+    /// pick spent on test when that is more (test problems may cost more than the validation ones it was priced on), so the
+    /// pick is never credited with compute its rival was denied.
     /// </summary>
     public static IReadOnlyList<OptimalRow> Evaluate(ComputeOptimal optimal, IReadOnlyList<ScalingCurve> test)
     {
@@ -32,7 +34,8 @@ public static class ComputeOptimalPlan
             var pick = optimal.Pick(Budget.Flops(budget));
             var mine = test.FirstOrDefault(c => c.Arm == pick.Name)?.Points.FirstOrDefault(p => p.N == pick.N);
             if (mine is null) continue;
-            var best = test.Select(c => (c.Arm, Point: c.BestWithin(budget))).Where(x => x.Point is not null)
+            double reach = Math.Max(budget, mine.Flops);
+            var best = test.Select(c => (c.Arm, Point: c.BestWithin(reach))).Where(x => x.Point is not null)
                 .OrderByDescending(x => x.Point!.Accuracy).First();
             double tolerance = Math.Sqrt(mine.Spread * mine.Spread + best.Point!.Spread * best.Point.Spread);
             rows.Add(new OptimalRow(budget, pick.Name, pick.N, mine.Flops, mine.Accuracy, mine.Spread, best.Arm, best.Point.Accuracy,

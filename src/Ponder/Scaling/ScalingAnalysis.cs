@@ -17,14 +17,15 @@ public static class ScalingAnalysis
 
     /// <summary>
     /// Points of <paramref name="arm"/> whose accuracy exceeds the reference arm's best accuracy within the same FLOPs
-    /// by more than the two spreads combined (√(s₁² + s₂²)); with the reference accuracy they beat.
+    /// by more than the two spreads combined (√(s₁² + s₂²)); with the reference accuracy they beat. A point of one seed
+    /// has no spread to compare against (its 0 would make any difference a win): it claims nothing.
     /// </summary>
     public static IReadOnlyList<(CurvePoint Point, double Reference)> Beats(ScalingCurve arm, ScalingCurve reference)
     {
         var wins = new List<(CurvePoint, double)>();
         foreach (var p in arm.Points)
         {
-            if (reference.BestWithin(p.Flops) is not { } r) continue;
+            if (reference.BestWithin(p.Flops) is not { } r || p.Seeds < 2 || r.Seeds < 2) continue;
             if (p.Accuracy > r.Accuracy + Math.Sqrt(p.Spread * p.Spread + r.Spread * r.Spread)) wins.Add((p, r.Accuracy));
         }
         return wins;

@@ -74,4 +74,31 @@ public sealed class ScalingFitTests
         Assert.Equal(["greedy", "greedy", "bon-majority"], rows.Select(r => r.Chosen));
         Assert.All(rows, r => Assert.True(r.AtLeastAsGood));
     }
+
+    [Fact]
+    public void A_pick_that_spends_more_on_test_than_its_budget_is_compared_within_what_it_spent()
+    {
+        // Given a plan whose best-of-4 cost 90 FLOPs on validation (it fits a budget of 100) but 180 on test, where beam
+        // at 150 FLOPs does better than anything within 100
+        var test = ScalingCurve.From([P("greedy", 1, 0, 0.3, 50), P("bon-majority", 4, 0, 0.5, 180), P("beam", 4, 0, 0.7, 150)]);
+        var optimal = new ComputeOptimal([
+            new PlanEntry("greedy", StrategyKind.Greedy, new SearchSettings(), 1, 50, 5, 0.3),
+            new PlanEntry("bon-majority", StrategyKind.BestOfN, new SearchSettings(), 4, 90, 9, 0.6),
+            new PlanEntry("beam", StrategyKind.Beam, new SearchSettings(), 4, 300, 30, 0.55)]);
+
+        // When compute-optimal is scored at a budget of 100
+        var row = ComputeOptimalPlan.Evaluate(optimal, test).Single(r => r.Budget == 100);
+
+        // Then its pick is set against the best arm within the 180 FLOPs it spent (beam), not within 100 (greedy)
+        Assert.Equal(("bon-majority", 180.0), (row.Chosen, row.Flops));
+        Assert.Equal(("beam", 0.7), (row.BestArm, row.BestAccuracy));
+        Assert.False(row.AtLeastAsGood);
+    }
+
+    [Fact]
+    public void A_point_of_one_seed_claims_no_win_however_large_the_difference()
+    {
+        var curves = ScalingCurve.From([P("bon-majority", 4, 0, 0.3, 400), P("beam", 4, 0, 0.9, 400)]);
+        Assert.Empty(ScalingAnalysis.Beats(curves.Single(c => c.Arm == "beam"), curves.Single(c => c.Arm == "bon-majority")));
+    }
 }
