@@ -67,13 +67,18 @@ internal static class OutputFolder
     private static FileStream Lock(string dir)
     {
         Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, LockFile);
         try
         {
-            return new FileStream(Path.Combine(dir, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
         }
-        catch (IOException)
+        catch (IOException) when (File.Exists(path))                   // there, and held: another run has it open (it is deleted on close)
         {
             throw new UsageException($"train: --out '{dir}' is being written by another ponder run; wait for it or choose another folder");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"train: --out '{dir}': its lock file cannot be created: {e.Message}");
         }
     }
 

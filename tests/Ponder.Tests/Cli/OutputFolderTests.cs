@@ -92,6 +92,20 @@ public sealed class OutputFolderTests : IDisposable
     }
 
     [Fact]
+    public void A_lock_file_that_cannot_be_made_is_said_so_not_taken_for_another_run()
+    {
+        // Given a folder where the lock file's name is taken by a folder
+        string odd = Path.Combine(_dir.Path, "odd");
+        Directory.CreateDirectory(Path.Combine(odd, ".ponder-run.lock"));
+
+        // When a trainer starts into it, Then the error says the lock file cannot be made, not that another run holds it
+        var (code, error) = Run("train", "sft", "--task", "arith", "--out", odd, "--steps", "1", "--eval-every", "0", "--eval-count", "2",
+            "--hidden", "32", "--layers", "1", "--heads", "2", "--kv-heads", "2", "--intermediate", "64");
+        Assert.Equal(2, code);
+        Assert.Contains($"train: --out '{odd}': its lock file cannot be created", error);
+    }
+
+    [Fact]
     public void A_run_that_fails_removes_the_out_folder_it_created_and_nothing_else()
     {
         // Given a task file with no problems and an out folder that does not exist yet
