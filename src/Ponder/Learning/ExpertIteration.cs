@@ -84,7 +84,7 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             });
             var extra = new Dictionary<string, string>
             {
-                ["init"] = o.Resume ? policy.State.Extra?.GetValueOrDefault("init") ?? o.Policy : o.Policy,
+                ["init"] = o.Policy,                                   // the start policy (a resumed run's command names it again)
                 ["trainer"] = "expert-iteration", ["restart"] = o.Restart.ToString().ToLowerInvariant(),
             };
             Resumption.KeepCommand(extra, o.Command);
@@ -141,12 +141,13 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
     /// <summary>
     /// The rate of a round's 1-based step <paramref name="step"/> of <paramref name="steps"/>: the linear warmup counted
     /// from <paramref name="stepsBefore"/> (a fresh AdamW's first steps are lr-sized in every direction), times the
-    /// round's decay from 1 to <see cref="ExpertIterationOptions.MinLrFraction"/> at its last step.
+    /// round's decay from 1 towards <see cref="ExpertIterationOptions.MinLrFraction"/>, which it would reach one step after
+    /// its last (so the last step still learns, as RL's decaying rates do).
     /// </summary>
     internal static double RateAt(ExpertIterationOptions o, int step, int steps, long stepsBefore)
     {
         double lr = o.Lr * Math.Min(1.0, (stepsBefore + step) / (double)Math.Max(1, o.Warmup));
-        return o.Decay == LrDecay.Constant ? lr : lr * new LrSchedule(1.0, 0, steps, o.MinLrFraction, o.Decay).At(step);
+        return o.Decay == LrDecay.Constant ? lr : lr * new LrSchedule(1.0, 0, steps + 1, o.MinLrFraction, o.Decay).At(step);
     }
 
     /// <summary>The expert of <see cref="ExpertIterationOptions.Expert"/>: candidate solutions for each problem.</summary>

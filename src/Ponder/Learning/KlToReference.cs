@@ -17,7 +17,8 @@ public static class KlToReference
         policy.eval();
         var gens = generator.Generate(problems.Select(p => Prompting.Encode(tokenizer, p.Prompt)).ToList(),
             new SamplingOptions { Temperature = temperature, MaxNewTokens = maxNewTokens, Seed = seed });
-        using var batch = RolloutBatch.Build(tokenizer, problems, gens.Select(g => g.Tokens).ToArray(), gens.Select(g => g.Text).ToList(), policy.Device);
+        using var batch = RolloutBatch.Build(tokenizer, problems, gens.Select(g => g.Tokens).ToArray(), gens.Select(g => g.Text).ToList(), policy.Device,
+            temperature: temperature);                                               // the distribution sampled from
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var lp = batch.Score(policy, entropy: false).LogProbs;                       // (N, T)

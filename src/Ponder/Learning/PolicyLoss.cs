@@ -34,7 +34,9 @@ public static class PolicyLoss
     {
         if (topEntropy < 1 && entropy is null) throw new ArgumentException("top-entropy masking needs the per-token entropy");
         double high = clipEpsHigh ?? clipEps;
-        var ratio = (logProbs - oldLogProbs).exp();                                   // (N, T)
+        // Zero off the mask before exp: padding's old log-probs (an unpacked pass) and new ones (a packed pass) differ, and
+        // an overflowing ratio there would make inf · 0 = NaN of the loss.
+        var ratio = (logProbs - oldLogProbs).masked_fill(mask.eq(0), 0).exp();         // (N, T)
         var unclipped = ratio * advantages;                                           // (N, T)
         // The numbers as Scalars held for the whole computation (Policy's Scalars says why inline numbers are unsafe).
         using Scalar low = 1 - clipEps, highBound = 1 + high, klWeight = klCoef, entropyWeight = entropyCoef;

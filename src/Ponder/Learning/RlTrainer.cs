@@ -31,6 +31,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
     {
         var o = options;
         Validate(o);
+        if (o.BranchAtEntropy && processReward is not null)
+            throw new ArgumentException("branched groups share a prefix whose gradient cancels only when its advantages sum to zero across the group; process rewards give each row its own: they do not combine");
         if (o.Resume && Resumption.Require(o.Out, "rl").Extra?.GetValueOrDefault("algorithm") is { } algorithm
             && algorithm != o.Algorithm.ToString().ToLowerInvariant())
             throw new InvalidDataException($"checkpoint '{o.Out}': it is a {algorithm} run; resume it with --algo {algorithm}");
@@ -109,9 +111,16 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             Tensor? oldLogProbs = null, refLogProbs = null, returns = null, hidden = null;
             using (no_grad())
             {
+                // Each pass in a scope of its own: only what is kept outlives it, not its (N, L−1, V) logits.
                 if (o.EpochsPerBatch > 1 || valueHead is not null)
-                    (oldLogProbs, _, hidden) = batch.Score(model, entropy: false);
-                if (o.Kl != KlEstimator.None) refLogProbs = batch.Score(reference.Model, entropy: false).LogProbs;
+                    using (NewDisposeScope())
+                    {
+                        (oldLogProbs, _, hidden) = batch.Score(model, entropy: false);
+                        oldLogProbs.MoveToOuterDisposeScope();
+                        hidden.MoveToOuterDisposeScope();
+                    }
+                if (o.Kl != KlEstimator.None)
+                    using (NewDisposeScope()) refLogProbs = batch.Score(reference.Model, entropy: false).LogProbs.MoveToOuterDisposeScope();
                 var r = tensor(rewards.Select(x => (float)x).ToArray(), device: device);    // (N)
                 var perSequence = o.Algorithm switch
                 {
@@ -422,6 +431,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         if (o.BranchThenGreedy && !o.BranchAtEntropy) throw new ArgumentException("--branch-then-greedy continues branched rollouts: it needs --branch-at-entropy");
         if (o.BranchAtEntropy && (o.Aggregation != LossAggregation.Token || o.NegativeWeight != 1))
             throw new ArgumentException("branched groups share a prefix whose gradient cancels only when the group's advantages sum to zero per token: they need token aggregation and negative weight 1");
+        if (o.BranchAtEntropy && o.EpochsPerBatch > 1)
+            throw new ArgumentException("branched groups share a prefix whose gradient cancels only while no row's ratio is clipped: they need one epoch per batch");
         if (!(o.AdamEps > 0)) throw new ArgumentException($"Adam's epsilon must be positive (got {o.AdamEps})");
         if (o.MaxDraws < 1) throw new ArgumentException($"max draws must be at least 1 (got {o.MaxDraws})");
         if (o.MaxSamples != 0 && o.MaxSamples <= o.GroupSize)

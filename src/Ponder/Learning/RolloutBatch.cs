@@ -42,9 +42,16 @@ public sealed class RolloutBatch : IDisposable
         {
             Ids = tensor(ids, [n, l], device: device), Mask = tensor(mask, [n, l - 1], device: device),
             Problems = problems, Completions = texts, CompletionLengths = completions.Select(c => c.Length).ToArray(), Temperature = temperature,
+            Vocabulary = tokenizer.VocabSize,
             Lengths = [.. Enumerable.Range(0, n).Select(i => prompts[i].Length + completions[i].Length)],
         };
     }
+
+    /// <summary>
+    /// The ids the completions were sampled from: the tokenizer's. A model whose embedding is padded beyond them (Qwen2.5's
+    /// 271 extra rows) never samples the padding, so <see cref="Score"/> leaves it out of the distribution it reads.
+    /// </summary>
+    public int Vocabulary { get; init; } = int.MaxValue;
 
     /// <summary>Temperature the completions were sampled at: <see cref="Score"/> reads log-probabilities of the logits divided by it (1: as they are).</summary>
     public double Temperature { get; init; } = 1.0;
@@ -64,6 +71,7 @@ public sealed class RolloutBatch : IDisposable
         var targets = Ids[.., 1..];                                                   // (N, L−1)
         var hidden = (is_grad_enabled() ? PackedHidden(model, inputs) : null) ?? model.Hidden(inputs); // (N, L−1, C)
         var logits = model.Logits(hidden);                                           // (N, L−1, V)
+        if (Vocabulary < logits.size(-1)) logits = logits.narrow(-1, 0, Vocabulary);   // (N, L−1, V′) the sampleable ids
         if (Temperature != 1) logits = logits / Temperature;                         // the distribution the rollouts were sampled from
         var logp = logits.log_softmax(-1);                                           // (N, L−1, V)
         var chosen = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1);             // (N, L−1)

@@ -63,6 +63,22 @@ public sealed class PolicyLossTests
     }
 
     [Fact]
+    public void A_huge_ratio_on_padding_does_not_make_the_loss_nan()
+    {
+        // Given a padded position whose old log-prob (an unpacked no-grad pass) is far below the new one (a packed pass)
+        var logp = tensor(new[] { MathF.Log(0.5f), MathF.Log(1f / 50) }).view(1, 2);
+        var old = tensor(new[] { MathF.Log(0.5f), -200f }).view(1, 2);
+        var mask = tensor(new[] { 1f, 0f }).view(1, 2);
+
+        // When the clipped loss is computed (the advantage is 0 off the mask, as the trainer's is)
+        var (loss, _) = PolicyLoss.Compute(logp, old, null, mask.clone(), mask, null, 0.2, 0, KlEstimator.None, 0, LossAggregation.Token);
+
+        // Then it is finite: the ratio is 1 there, not e^196 (∞ in float32) times 0
+        Assert.True(float.IsFinite(loss.item<float>()), $"loss {loss.item<float>()}");
+        Assert.Equal(-1f, loss.item<float>(), 5);
+    }
+
+    [Fact]
     public void The_kl_mask_leaves_replayed_rows_out_of_the_kl_term_and_its_estimate()
     {
         // Given two rows of two action tokens; row 1 was replayed, and the policy gives its tokens far less than the

@@ -541,6 +541,9 @@ public sealed class RlTrainerTests : IDisposable
         var o = new RlOptions { Policy = "p", Out = "o", BranchAtEntropy = true, Aggregation = LossAggregation.Sequence };
         Assert.Contains("need token aggregation and negative weight 1", Assert.Throws<ArgumentException>(() => RlTrainer.Validate(o)).Message);
         Assert.Contains("need token aggregation", Assert.Throws<ArgumentException>(() => RlTrainer.Validate(o with { Aggregation = LossAggregation.Token, NegativeWeight = 0.5 })).Message);
+        Assert.Contains("need one epoch per batch", Assert.Throws<ArgumentException>(() => RlTrainer.Validate(o with { Aggregation = LossAggregation.Token, EpochsPerBatch = 2 })).Message);
+        var withPrm = new RlTrainer(o with { Aggregation = LossAggregation.Token }, CPU, processReward: new Ponder.Rewards.GoldStepReward(new Ponder.Tasks.ArithTask()));
+        Assert.Contains("process rewards give each row its own", Assert.Throws<ArgumentException>(() => withPrm.Run()).Message);
     }
 
     [Fact]

@@ -175,4 +175,27 @@ public sealed class PackedRowsTests
         var shape = Assert.Throws<ArgumentException>(() => model.Packed(zeros([2, 14], ScalarType.Int64), new PackedRows([[15], [15]], 15)));
         Assert.Contains("[2, 14]", shape.Message);
     }
+
+    [Fact]
+    public void Rollouts_of_a_model_padded_beyond_its_tokenizer_are_scored_over_the_ids_they_were_sampled_from()
+    {
+        // Given a model with 40 embedding rows more than its tokenizer has ids (as Qwen2.5's are padded)
+        var tokenizer = new CharTokenizer();
+        var config = TinyModels.Config(tokenizer.VocabSize + 40) with { BosTokenId = tokenizer.Bos, EosTokenId = tokenizer.Eos, PadTokenId = tokenizer.Pad };
+        torch.manual_seed(5);
+        using var model = new Transformer(config);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var problems = new[] { new Problem("a", "12+5\n", "17") };
+        string[] texts = ["12+5=17\n#17"];
+        using var batch = RolloutBatch.Build(tokenizer, problems, [.. texts.Select(tokenizer.Encode)], texts, CPU);
+
+        // When scored, Then the log-probabilities and entropy are those of the softmax over the tokenizer's ids alone
+        var (logProbs, entropy, _) = batch.Score(model, entropy: true);
+        var logits = model.Logits(model.Hidden(batch.Ids[.., ..^1])).narrow(-1, 0, tokenizer.VocabSize);
+        var logp = logits.log_softmax(-1);
+        var expected = logp.gather(-1, batch.Ids[.., 1..].unsqueeze(-1)).squeeze(-1);
+        Assert.True(TinyModels.MaxAbsDiff(logProbs, expected) < 1e-5f);
+        Assert.True(TinyModels.MaxAbsDiff(entropy!, -(logp.exp() * logp).sum(-1)) < 1e-5f);
+    }
 }
