@@ -26,9 +26,14 @@ public sealed class MonteCarloLabeler(Generator generator, ITask task, LabelOpti
         var clock = Stopwatch.StartNew();
         generator.ResetCounters();
         var problems = task.Problems(Split.Train, o.Problems, o.Seed);
-        var samples = SolutionSampler.Sample(generator, task, problems, o.Samples, o.Temperature, o.Seed, o.BatchSize, o.MaxSteps);
+        var drawn = SolutionSampler.Sample(generator, task, problems, o.Samples, o.Temperature, o.Seed, o.BatchSize, o.MaxSteps);
         long sampled = generator.DecodeTokens;
-        progress?.Report($"sampled {samples.Count} solutions ({samples.Count(s => s.Outcome.Correct)} correct), {sampled} tokens");
+        // Steps re-encoded one by one (each with its newline) can outgrow the context a sample filled: such a sample leaves
+        // no room to complete its last prefix, and a reward model could not read it whole either, so it is not labelled.
+        int window = generator.Model.Config.MaxPositions;
+        var samples = drawn.Where(s => StepText.Encode(generator.Tokenizer, s.Problem.Prompt, s.Steps).Ids.Length < window).ToList();
+        progress?.Report($"sampled {drawn.Count} solutions ({drawn.Count(s => s.Outcome.Correct)} correct), {sampled} tokens" +
+            (samples.Count < drawn.Count ? $"; {drawn.Count - samples.Count} too long for the context to label" : ""));
 
         // Distinct step prefixes that need completions (those before the final line).
         var index = new Dictionary<(string Id, string Prefix), int>();
@@ -42,9 +47,15 @@ public sealed class MonteCarloLabeler(Generator generator, ITask task, LabelOpti
             }
         var correct = Complete(prefixes, progress);
 
-        var solutions = samples.Select(s => new LabeledSolution(s.Problem, s.Steps, s.Steps.Select((step, j) =>
-            StepText.IsFinal(step) || o.K == 0 ? (s.Outcome.Correct ? 1.0 : 0.0)
-            : correct[index[(s.Problem.Id, StepText.Prefix(s.Steps, j + 1))]] / (double)o.K).ToList(), s.Outcome.Correct)).ToList();
+        // The outcome of what a reward model reads: the steps up to the first final line (a completion may go on to another
+        // answer the verifier would read instead, as in "#### 71\nwait\n#### 72"), judged by the verifier.
+        var solutions = samples.Select(s =>
+        {
+            bool read = task.Check(s.Problem, StepText.Prefix(s.Steps, s.Steps.Count)).Correct;
+            return new LabeledSolution(s.Problem, s.Steps, s.Steps.Select((step, j) =>
+                StepText.IsFinal(step) || o.K == 0 ? (read ? 1.0 : 0.0)
+                : correct[index[(s.Problem.Id, StepText.Prefix(s.Steps, j + 1))]] / (double)o.K).ToList(), read);
+        }).ToList();
         var cost = new LabelCost(sampled, generator.DecodeTokens - sampled, generator.PrefillTokens, (long)prefixes.Count * o.K, clock.Elapsed.TotalSeconds);
         var header = new LabelHeader(LabelHeader.CurrentFormat, task.Name, policyId, LabelSource.Mc, o.K, o.Seed, o.Problems, o.Samples, solutions.Count, cost)
         {

@@ -70,9 +70,14 @@ public static class RewardEvaluation
     static double Accuracy(IReadOnlyList<SampledSolution> samples, int n, Func<SampledSolution[], bool> right) =>
         samples.Chunk(n).Average(g => right(g) ? 1.0 : 0.0);
 
-    /// <summary>Whether the chosen answer is right: the first sample giving it decides (as in maj@k).</summary>
-    static bool Voted(SampledSolution[] group, string? answer) =>
-        answer is not null && group.First(s => s.Outcome.Answer == answer).Outcome.Correct;
+    /// <summary>
+    /// Whether the chosen answer is right: the sample giving it that scored highest decides (the first on ties, and the
+    /// first without scores, as in maj@k), as a search's vote answers with its best-scored member. Where every sample
+    /// names the same answer (countdown's target), the scores choose which solution stands for it.
+    /// </summary>
+    internal static bool Voted(SampledSolution[] group, string? answer, double[]? scores = null) =>
+        answer is not null && group[Enumerable.Range(0, group.Length).Where(i => group[i].Outcome.Answer == answer)
+            .MaxBy(i => (scores?[i] ?? 0, -i))].Outcome.Correct;
 
     /// <summary>Best-of-n by score: the top-scored sample (first on ties), or the answer with the largest total score.</summary>
     static double Select(IReadOnlyList<SampledSolution> samples, int n, IReadOnlyList<double> scores, bool weighted)
@@ -83,7 +88,7 @@ public static class RewardEvaluation
             var group = samples.Skip(g * n).Take(n).ToArray();
             var groupScores = scores.Skip(g * n).Take(n).ToArray();
             bool right = weighted
-                ? Voted(group, Vote.Weighted(group.Select((s, i) => (s.Outcome.Answer, groupScores[i]))))
+                ? Voted(group, Vote.Weighted(group.Select((s, i) => (s.Outcome.Answer, groupScores[i]))), groupScores)
                 : group[Array.IndexOf(groupScores, groupScores.Max())].Outcome.Correct;
             if (right) hits++;
         }

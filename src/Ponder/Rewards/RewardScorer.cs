@@ -48,7 +48,7 @@ public sealed class RewardScorer : IOutcomeReward, IProcessReward, Search.IMeter
     public IReadOnlyList<double> Score(IReadOnlyList<Problem> problems, IReadOnlyList<string> completions)
     {
         ArgumentNullException.ThrowIfNull(completions);
-        var steps = completions.Select(c => StepText.Steps(c)).ToList();
+        var steps = completions.Select(c => StepText.Steps(c, int.MaxValue)).ToList();   // to the answer however long (the window bounds what is read)
         var scores = ScoreSteps(problems, steps);
         return scores.Select(s => Kind == RewardModelKind.Orm ? (s.Count == 0 ? 0 : s[^1]) : StepScores.Aggregate(s, Aggregation)).ToArray();
     }

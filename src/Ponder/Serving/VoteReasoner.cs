@@ -40,7 +40,7 @@ public sealed class VoteReasoner : IReasoner
     private IEnumerable<double> Weights(string prompt, IReadOnlyList<Completion> choices)
     {
         var problem = new Problem("served", prompt, "");
-        var steps = choices.Select(c => StepText.Steps(c.Text)).ToArray();       // the steps as a PRM reads them
+        var steps = choices.Select(c => StepText.Steps(c.Text, int.MaxValue)).ToArray();   // the steps as a PRM reads them
         var scores = _prm!.ScoreSteps(Enumerable.Repeat(problem, choices.Count).ToArray(), steps);
         return scores.Select(s => StepScores.Aggregate(s, _aggregation));
     }

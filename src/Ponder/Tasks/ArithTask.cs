@@ -57,12 +57,14 @@ public sealed class ArithTask : ITask
         bool wellFormed = written.FinalAnswer is not null && written.Steps.Count > 0 && written.Steps.All(IsArithStep);
         string? answer = written.FinalAnswer;
         long expected = Reference(problem);
+        bool integer = StepLine.TryParseInteger(answer, out long value);
         string? reason =
             answer is null ? "no final answer line '#<answer>'"
-            : !StepLine.TryParseInteger(answer, out long value) ? $"final answer '{answer}' is not an integer"
+            : !integer ? $"final answer '{answer}' is not an integer"
             : value != expected ? $"final answer {value} is not {expected}"
             : null;
-        return new Outcome(reason is null, answer, wellFormed, reason);
+        // The answer as the number it states, so "#01206" and "#1206" vote together.
+        return new Outcome(reason is null, integer ? value.ToString(CultureInfo.InvariantCulture) : answer, wellFormed, reason);
     }
 
     public IReadOnlyList<string> GoldSolution(Problem problem)

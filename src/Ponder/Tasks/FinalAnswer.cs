@@ -11,9 +11,14 @@ internal static class FinalAnswer
 {
     private const NumberStyles Decimal = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint;
 
-    // A number followed by words ("72 clips", "$18 per hour"): the answer is the number, as lm-eval's GSM8K regex reads it.
+    // A number followed by words without another number ("72 clips", "$18 per hour"): the answer is the number, as
+    // lm-eval's GSM8K regex reads it; "5 or 6" and "2 x 36 = 72" are not one number.
     private static readonly System.Text.RegularExpressions.Regex NumberThenWords =
-        new(@"^(\\?\$?[-+]?\d[\d,]*(?:\.\d+)?)\s+\p{L}", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        new(@"^(\\?\$?[-+]?\d[\d,]*(?:\.\d+)?)\s+\p{L}[^\d]*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    // LaTeX text inside an answer (\boxed{18\text{ dollars}}): dropped when something is left.
+    private static readonly System.Text.RegularExpressions.Regex LatexText =
+        new(@"\\(?:text|mathrm|mbox)\{[^{}]*\}", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     private const string Hashes = "####";
     private const string Boxed = "\\boxed{";
@@ -26,6 +31,8 @@ internal static class FinalAnswer
     public static string? Extract(string text)
     {
         var (hashes, boxed) = (LastHashes(text), LastBoxed(text));
+        // A "####" heading (a letter after it: "#### Verification") is not the answer when a boxed one is there.
+        if (hashes is { } heading && boxed is not null && char.IsLetter(heading.Answer[0])) hashes = null;
         string? found = hashes is { } h && (boxed is not { } b || h.At > b.At) ? h.Answer : boxed?.Answer ?? LastHashLine(text);
         return found is null ? null : Normalize(found) is { Length: > 0 } answer ? answer : null;
     }
@@ -44,16 +51,18 @@ internal static class FinalAnswer
         Normalize(answerText.Contains(Hashes, StringComparison.Ordinal) ? LastHashes(answerText)?.Answer ?? "" : answerText);
 
     /// <summary>
-    /// A number followed by words (a space, then a letter) is the number; then whitespace and commas are stripped, a leading '$' (or LaTeX's
-    /// <c>\$</c>), a trailing '%' (or <c>\%</c>) and a trailing '.'.
+    /// A number followed by words (a space, then a letter, and no other digit) is the number; LaTeX text (<c>\text{…}</c>)
+    /// is dropped and a Unicode minus read as '-'; then whitespace and commas are stripped, a leading '$' (or LaTeX's
+    /// <c>\$</c>, or a pair of math '$'), a trailing '%' (or <c>\%</c>) and a trailing '.'.
     /// </summary>
     public static string Normalize(string answer)
     {
-        string trimmed = answer.Trim();
+        string trimmed = answer.Trim().Replace('\u2212', '-');               // a Unicode minus sign
+        if (LatexText.Replace(trimmed, "").Trim() is { Length: > 0 } bare) trimmed = bare;
         if (NumberThenWords.Match(trimmed) is { Success: true } number) trimmed = number.Groups[1].Value;
         string text = new([.. trimmed.Where(ch => !char.IsWhiteSpace(ch) && ch != ',')]);
         if (text.StartsWith("\\$", StringComparison.Ordinal)) text = text[2..];
-        else if (text.StartsWith('$')) text = text[1..];
+        else if (text.StartsWith('$')) text = text.Length > 1 && text.EndsWith('$') ? text[1..^1] : text[1..];   // $18$ (LaTeX math) too
         if (text.EndsWith("\\%", StringComparison.Ordinal)) text = text[..^2];
         else if (text.EndsWith('%')) text = text[..^1];
         return text.EndsWith('.') ? text[..^1] : text;

@@ -57,6 +57,45 @@ public sealed class MonteCarloLabelerTests
         Assert.Equal(n, labels.Header.Cost.SampledTokens);
     }
 
+    /// <summary>Prompts end in '=' (not a newline), and a completion is right when its last non-empty line is "a".</summary>
+    sealed class ColonTask : Ponder.Tasks.ITask
+    {
+        public string Name => "colon";
+        public bool HasStepChecker => false;
+        public IReadOnlyList<Ponder.Tasks.Problem> Problems(Ponder.Tasks.Split split, int count, int seed) =>
+            Enumerable.Range(0, count).Select(i => new Ponder.Tasks.Problem($"{split}-{seed}-{i}", $"q{i % 10}=", "a")).ToList();
+        public Ponder.Tasks.Outcome Check(Ponder.Tasks.Problem problem, string completion) =>
+            Ponder.Tasks.Solution.Lines(completion) is { Count: > 0 } lines ? new(lines[^1] == "a", lines[^1], true) : new(false, null, false);
+        public IReadOnlyList<string>? GoldSolution(Ponder.Tasks.Problem problem) => null;
+        public bool CheckStep(Ponder.Tasks.Problem problem, IReadOnlyList<string> steps) => throw new NotSupportedException();
+    }
+
+    [Fact]
+    public void A_solution_that_answers_again_after_its_final_line_is_labelled_by_what_a_reward_model_reads()
+    {
+        // Given a policy that writes "#b", then another answer line "a" (as "#### 71\nwait\n#### 72" does): the verifier
+        // reads the whole text as right, while the steps a reward model reads end at "#b"
+        var tokenizer = new TestCharTokenizer();
+        int colon = tokenizer.Encode("=")[0], newline = tokenizer.Encode("\n")[0], hash = tokenizer.Encode("#")[0];
+        int a = tokenizer.Encode("a")[0], b = tokenizer.Encode("b")[0];
+        var next = new Dictionary<int, IReadOnlyDictionary<int, double>>
+        {
+            [colon] = new Dictionary<int, double> { [hash] = 1 }, [hash] = new Dictionary<int, double> { [b] = 1 },
+            [b] = new Dictionary<int, double> { [newline] = 1 }, [newline] = new Dictionary<int, double> { [a] = 1 },
+            [a] = new Dictionary<int, double> { [tokenizer.Eos] = 1 },
+        };
+        var generator = new Generator(BigramPolicy.Create(tokenizer.VocabSize, next), tokenizer);
+
+        // When labelled, Then the read steps ("#b") carry the verifier's verdict on them: wrong
+        var labels = new MonteCarloLabeler(generator, new ColonTask(), new LabelOptions { Problems = 2, Samples = 1, K = 4 }).Label("p");
+        Assert.All(labels.Solutions, s =>
+        {
+            Assert.Equal(["#b"], s.Steps);
+            Assert.Equal([0.0], s.Labels);
+            Assert.False(s.Correct);
+        });
+    }
+
     [Fact]
     public void A_prefix_ending_in_the_final_line_is_labelled_by_the_verifier_without_completions()
     {

@@ -82,6 +82,14 @@ public sealed class ArithTaskTests
     }
 
     [Fact]
+    public void Arith_states_the_answer_as_the_number_so_equal_answers_vote_together()
+    {
+        var padded = Arith.Check(Example, Gold.Replace("#1206", "#01206"));
+        Assert.Equal((true, "1206"), (padded.Correct, padded.Answer));
+        Assert.Equal("12x", Arith.Check(Example, Gold.Replace("#1206", "#12x")).Answer);   // not a number: as written
+    }
+
+    [Fact]
     public void Arith_reads_up_to_the_final_line_and_ignores_trailing_text()
     {
         // Given a solution followed by junk the policy kept writing

@@ -63,6 +63,12 @@ public sealed class JsonlTaskTests : IDisposable
     [InlineData("\\boxed{70} then \\boxed{ 72 }", true, "72")]
     [InlineData("\\boxed{71}\n#### 72", true, "72")]
     [InlineData("So:\n# 72\nthat's it", true, "72")]
+    [InlineData("\\boxed{72}\n#### Verification\nok", true, "72")]
+    [InlineData("#### 72 or 73", false, "72or73")]
+    [InlineData("#### 2 x 36 = 72", false, "2x36=72")]
+    [InlineData("the answer is $72$\n#### $72$", true, "72")]
+    [InlineData("\\boxed{72\\text{ clips}}", true, "72")]
+    [InlineData("#### \u221272", false, "-72")]
     public void Jsonl_reads_the_final_answer_and_compares_it_numerically(string completion, bool correct, string answer)
     {
         // Given the Natalia problem, reference 72
