@@ -44,7 +44,8 @@ internal sealed record GgufVocabulary(string Model, string Pre, string[] Tokens,
                     PreTokenizerKind.Gpt2 => "gpt-2",
                     PreTokenizerKind.Llama3 => "llama-bpe",
                     PreTokenizerKind.Qwen2 => "qwen2",
-                    _ => "default",
+                    // llama.cpp would split such text its default way, not this tokenizer's: its tokens would differ unsaid.
+                    _ => throw new NotSupportedException("GGUF export: the tokenizer's pre-tokenizer split is none of those llama.cpp knows (GPT-2, Llama 3, Qwen2); llama.cpp would tokenize differently"),
                 };
                 break;
             default:

@@ -32,6 +32,14 @@ public static class HfCheckpoint
             throw new NotSupportedException($"{path}: hidden_act '{config.HiddenAct}' is not supported (Ponder's MLP is SwiGLU with silu)");
         if (Has("rope_scaling", out var scaling) && RopeType(scaling) is not ("default" or null))
             throw new NotSupportedException($"{path}: rope_scaling type '{RopeType(scaling)}' is not supported (only plain rotary with rope_theta)");
+        // transformers 5's rope_parameters hold the theta too: a type is named only where the rotary is scaled.
+        if (Has("rope_parameters", out var rope) && rope.ValueKind == JsonValueKind.Object && (rope.TryGetProperty("rope_type", out _) || rope.TryGetProperty("type", out _))
+            && RopeType(rope) is not ("default" or null))
+            throw new NotSupportedException($"{path}: rope_parameters type '{RopeType(rope)}' is not supported (only plain rotary with rope_theta)");
+        if (PartialRotary(root) is { } partial && partial != 1)
+            throw new NotSupportedException($"{path}: partial_rotary_factor {partial} is not supported (Ponder rotates the whole head)");
+        if (config.ModelType == "llama" && config.AttentionBias)
+            throw new NotSupportedException($"{path}: attention_bias is true; a Llama model then has an o_proj bias, which Ponder's attention lacks");
         if (Has("use_sliding_window", out var sliding) && sliding.ValueKind == JsonValueKind.True)
             throw new NotSupportedException($"{path}: use_sliding_window is true; sliding-window attention is not supported");
         if (Has("mlp_bias", out var mlpBias) && mlpBias.ValueKind == JsonValueKind.True)
@@ -75,6 +83,15 @@ public static class HfCheckpoint
         model.to(device);
         model.eval();
         return new LoadedPolicy(model, tokenizer, state, dir);
+    }
+
+    // partial_rotary_factor at the top level or in rope_parameters; null when neither states it.
+    private static double? PartialRotary(JsonElement root)
+    {
+        foreach (var holder in new[] { root, root.TryGetProperty("rope_parameters", out var rope) ? rope : default })
+            if (holder.ValueKind == JsonValueKind.Object && holder.TryGetProperty("partial_rotary_factor", out var f) && f.ValueKind == JsonValueKind.Number)
+                return f.GetDouble();
+        return null;
     }
 
     private static string? RopeType(JsonElement scaling) =>

@@ -92,13 +92,28 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
 
     public bool IsSpecial(int id) => _special.Contains(id);
 
-    /// <summary>Reads <paramref name="tokenizerJsonPath"/> with <c>tokenizer_config.json</c> and <c>config.json</c> beside it, when present, for BOS/EOS/PAD and the chat template.</summary>
+    /// <summary>
+    /// Reads <paramref name="tokenizerJsonPath"/> with <c>tokenizer_config.json</c> and <c>config.json</c> beside it, when
+    /// present, for BOS/EOS/PAD and the chat template — which recent transformers versions save in
+    /// <c>chat_template.jinja</c> instead, taken over the config's key as transformers takes it (and kept in the config
+    /// this tokenizer saves, where every version reads it).
+    /// </summary>
     public static ByteLevelBpeTokenizer Load(string tokenizerJsonPath)
     {
         string dir = Path.GetDirectoryName(Path.GetFullPath(tokenizerJsonPath))!;
         string? Sibling(string name) => File.Exists(Path.Combine(dir, name)) ? File.ReadAllText(Path.Combine(dir, name)) : null;
-        return FromJson(File.ReadAllText(tokenizerJsonPath), Sibling(ConfigFile), Sibling("config.json"), tokenizerJsonPath, Sibling(GenerationConfigFile));
+        string? config = Sibling(ConfigFile);
+        if (Sibling(ChatTemplateFile) is { } template)
+        {
+            var merged = ParseObject(config, Path.Combine(dir, ConfigFile)) ?? [];
+            merged["chat_template"] = template;
+            config = merged.ToJsonString();
+        }
+        return FromJson(File.ReadAllText(tokenizerJsonPath), config, Sibling("config.json"), tokenizerJsonPath, Sibling(GenerationConfigFile));
     }
+
+    /// <summary>Where recent transformers versions save a tokenizer's chat template, beside <c>tokenizer_config.json</c>.</summary>
+    public const string ChatTemplateFile = "chat_template.jinja";
 
     /// <summary>Where a Hugging Face checkpoint lists its generation defaults, its end tokens among them.</summary>
     public const string GenerationConfigFile = "generation_config.json";

@@ -128,6 +128,14 @@ public static class Checkpoint
         // Fields a Hugging Face config may leave out take transformers' defaults (LlamaConfig, Qwen2Config), not Ponder's.
         if (!Has("rms_norm_eps")) config = config with { RmsNormEps = 1e-6 };
         if (!Has("max_position_embeddings")) config = config with { MaxPositions = config.ModelType == "qwen2" ? 32768 : 2048 };
+        // transformers 5 keeps rope settings in rope_parameters: its rope_theta, where the config has none of its own.
+        if (!Has("rope_theta") && root.TryGetProperty("rope_parameters", out var rope) && rope.ValueKind == JsonValueKind.Object
+            && rope.TryGetProperty("rope_theta", out var theta))
+            config = config with
+            {
+                RopeTheta = theta.ValueKind == JsonValueKind.Number && theta.TryGetDouble(out double value)
+                    ? value : throw new InvalidDataException($"{path}: rope_parameters.rope_theta is {theta.GetRawText()}, expected a number"),
+            };
         return config.Invalid() is { } problem ? throw new InvalidDataException($"{path}: {problem}") : config;
     }
 

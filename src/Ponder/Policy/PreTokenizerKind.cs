@@ -9,6 +9,6 @@ public enum PreTokenizerKind
     Llama3,
     /// <summary>Qwen2's: Llama 3's with single digits.</summary>
     Qwen2,
-    /// <summary>Any other regular expression (runs, but llama.cpp falls back to its default split).</summary>
+    /// <summary>Any other regular expression (runs; GGUF export refuses it, since llama.cpp would fall back to its default split).</summary>
     Custom,
 }

@@ -125,6 +125,9 @@ public sealed class HfCheckpointTests : IDisposable
     [InlineData("\"mlp_bias\": false", "\"mlp_bias\": false, \"quantization_config\": {\"quant_method\": \"fp8\"}", "quantization_config is set")]
     [InlineData("\"torch_dtype\": \"float32\"", "\"torch_dtype\": \"float8_e4m3fn\"", "torch_dtype 'float8_e4m3fn'")]
     [InlineData("\"architectures\": [\"LlamaForCausalLM\"]", "\"architectures\": [\"GPT2LMHeadModel\"]", "architectures [GPT2LMHeadModel] do not match model_type 'llama'")]
+    [InlineData("\"rope_scaling\": null, \"rope_theta\": 500.0", "\"rope_parameters\": {\"rope_type\": \"llama3\", \"rope_theta\": 500.0, \"factor\": 8.0}", "rope_parameters type 'llama3'")]
+    [InlineData("\"rope_scaling\": null", "\"partial_rotary_factor\": 0.5", "partial_rotary_factor 0.5")]
+    [InlineData("\"attention_bias\": false", "\"attention_bias\": true", "o_proj bias")]
     public void Unsupported_config_features_are_refused_naming_the_file(string from, string to, string expected)
     {
         HfFolders.Llama(_dir.Path);
@@ -138,6 +141,36 @@ public sealed class HfCheckpointTests : IDisposable
 
         Assert.StartsWith(config + ": ", error.Message);
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void Transformers_5_configs_give_their_rope_theta_in_rope_parameters_and_their_chat_template_in_a_jinja_file()
+    {
+        // Given a Llama folder saved the transformers 5 way: rope_theta inside rope_parameters, the template beside the config
+        var model = HfFolders.Llama(_dir.Path);
+        string config = _dir.File("config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"rope_scaling\": null, \"rope_theta\": 500.0", "\"rope_parameters\": {\"rope_theta\": 500.0, \"rope_type\": \"default\"}"));
+        File.WriteAllText(_dir.File(ByteLevelBpeTokenizer.ConfigFile), TinyBpe.TokenizerConfig("<|begin_of_text|>", "<|eot_id|>", null));
+        File.WriteAllText(_dir.File(ByteLevelBpeTokenizer.ChatTemplateFile), TinyBpe.Llama3Template);
+
+        // When it is loaded, Then the theta is the folder's (not the default 10,000) and the Llama 3 template is there
+        var policy = HfCheckpoint.Load(_dir.Path, CPU);
+        Assert.Equal(500.0, policy.Model.Config.RopeTheta);
+        Assert.Equal(ChatTemplateKind.Llama3, ((ByteLevelBpeTokenizer)policy.Tokenizer).ChatTemplate.Kind);
+        Assert.Contains("chat_template", policy.Tokenizer.ConfigJson);                     // and kept when the tokenizer is saved
+        model.Dispose();
+    }
+
+    [Fact]
+    public void Gguf_export_refuses_a_pre_tokenizer_split_llama_cpp_does_not_know()
+    {
+        // Given a byte-level tokenizer whose split is its own (llama.cpp would split such text its default way)
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(@"\S+|\s+"));
+        Assert.Equal(PreTokenizerKind.Custom, tokenizer.PreTokenizer);
+
+        // Then its GGUF vocabulary is refused rather than written with another split
+        var error = Assert.Throws<NotSupportedException>(() => GgufVocabulary.From(tokenizer, tokenizer.VocabSize));
+        Assert.Contains("llama.cpp would tokenize differently", error.Message);
     }
 
     private static Transformer ZeroBiases(Transformer model)
