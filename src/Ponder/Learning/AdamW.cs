@@ -31,17 +31,21 @@ public sealed class AdamW
         }
     }
 
-    /// <summary>One update with learning rate <paramref name="lr"/> from the gradients now on the parameters.</summary>
-    public void Update(double lr)
+    /// <summary>
+    /// One update with learning rate <paramref name="lr"/> from the gradients now on the parameters; with
+    /// <paramref name="include"/> only the parameters whose names it accepts (a step whose loss reaches only some of them:
+    /// the others' gradients are zero, not absent, and their moments alone would still move them).
+    /// </summary>
+    public void Update(double lr, Func<string, bool>? include = null)
     {
         Step++;
         double bc1 = 1 - Math.Pow(beta1, Step), bc2 = 1 - Math.Pow(beta2, Step);
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        foreach (var (_, p, m, v, decay) in slots)
+        foreach (var (name, p, m, v, decay) in slots)
         {
             var g = p.grad;
-            if (g is null) continue;
+            if (g is null || include?.Invoke(name) == false) continue;
             if (decay && weightDecay > 0) p.mul_(1 - lr * weightDecay);
             m.mul_(beta1).add_(g, alpha: 1 - beta1);
             v.mul_(beta2).addcmul_(g, g, value: 1 - beta2);

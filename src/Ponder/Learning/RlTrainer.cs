@@ -51,7 +51,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         torch.manual_seed(o.Seed);
         var valueHead = o.Algorithm == RlAlgorithm.Ppo ? nn.Linear(model.Config.HiddenSize, 1, device: device) : null;
         var named = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
-        if (valueHead is not null) named.AddRange(valueHead.named_parameters().Select(p => ("value_head." + p.name, (Tensor)p.parameter)));
+        if (valueHead is not null) named.AddRange(valueHead.named_parameters().Select(p => (ValueHeadPrefix + p.name, (Tensor)p.parameter)));
         var parameters = model.parameters().Concat(valueHead?.parameters() ?? []).ToList();
         var optimizer = new AdamW(named, eps: o.AdamEps, weightDecay: 0);
         long startStep = 0;
@@ -189,7 +189,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             double replayLoss = 0;
             for (int k = 0; k < o.SftSteps && found.Count > 0; k++)
                 replayLoss += SupervisedStep.Run(model, optimizer, tokenizer, found.Draw(o.SftBatch, Seeds.Mix(Seeds.Mix(o.Seed + 31337, step), k)),
-                    sftLr, o.GradClip).Loss / o.SftSteps;
+                    sftLr, o.GradClip, update: name => !name.StartsWith(ValueHeadPrefix, StringComparison.Ordinal)).Loss / o.SftSteps;   // the value head has no SFT loss
 
             int correct = rows.Select((p, i) => task.Check(p, texts[i]).Correct).Count(c => c);
             row["reward"] = Math.Round(rewards.Average(), 4);
@@ -417,6 +417,9 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         return joined;
     }
 
+    /// <summary>The prefix of the PPO value head's parameters among the optimizer's and in the checkpoint's optimizer file.</summary>
+    const string ValueHeadPrefix = "value_head.";
+
     internal static void Validate(RlOptions o)
     {
         if (o.GroupSize < 1 || o.PromptsPerStep < 1) throw new ArgumentException("group size and prompts per step must be positive");
@@ -474,7 +477,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         using var noGrad = no_grad();
         foreach (var (name, p) in head.named_parameters())
         {
-            if (!saved.TryGetValue("value_head." + name, out var t))
+            if (!saved.TryGetValue(ValueHeadPrefix + name, out var t))
                 throw new InvalidDataException($"{Path.Combine(dir, Checkpoint.OptimizerFile)}: missing tensor 'value_head.{name}'");
             p.copy_(t.to(p.dtype, p.device));
         }
@@ -485,7 +488,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         var o = options;
         var state = optimizer.State();
         if (valueHead is not null)
-            foreach (var (name, p) in valueHead.named_parameters()) state["value_head." + name] = p;
+            foreach (var (name, p) in valueHead.named_parameters()) state[ValueHeadPrefix + name] = p;
         var extra = new Dictionary<string, string>
         {
             ["init"] = init,

@@ -15,7 +15,7 @@ public static class SupervisedStep
     /// of very different lengths: about a quarter of the padded positions), else padded as without it.
     /// </summary>
     public static (double Loss, double GradNorm, long Tokens) Run(Transformer model, AdamW optimizer, ITokenizer tokenizer,
-        IReadOnlyList<(string Prompt, string Completion)> examples, double lr, double gradClip, bool pack = false)
+        IReadOnlyList<(string Prompt, string Completion)> examples, double lr, double gradClip, bool pack = false, Func<string, bool>? update = null)
     {
         using var scope = NewDisposeScope();
         model.train();
@@ -28,7 +28,7 @@ public static class SupervisedStep
         var loss = nn.functional.cross_entropy(logits.view(-1, model.Config.VocabSize), targets.view(-1), ignore_index: SftBatch.Ignore);
         loss.backward();
         double gradNorm = nn.utils.clip_grad_norm_(model.parameters(), gradClip);
-        optimizer.Update(lr);
+        optimizer.Update(lr, update);
         optimizer.ZeroGrad();
         using TorchSharp.Scalar pad = tokenizer.Pad;                                      // held for the call (Policy's Scalars)
         return (loss.item<float>(), gradNorm, inputs.ne(pad).sum().item<long>());
