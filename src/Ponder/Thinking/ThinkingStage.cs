@@ -27,12 +27,12 @@ public static class ThinkingStage
         Run(outDir, quick ? ThinkingRecipe.Quick(seed) : ThinkingRecipe.Full(seed), device, progress);
 
     /// <param name="trainPair">
-    /// Runs the two SFT runs (trace, then optimal path); null runs them one after the other in this process. The CLI runs
-    /// them side by side as two processes of one thread each: a policy this small trains no faster on two threads than on
-    /// one, so that halves the stage's longest part.
+    /// Runs the two SFT runs (trace, then optimal path) and says whether it did; where it is null or did not, they run one
+    /// after the other in this process. The CLI runs them side by side as two processes of one thread each: a policy this
+    /// small trains no faster on two threads than on one, so that halves the stage's longest part.
     /// </param>
     public static ThinkingStageResult Run(string outDir, ThinkingRecipe recipe, Device device, IProgress<string>? progress = null,
-        Action<IReadOnlyList<SftOptions>>? trainPair = null)
+        Func<IReadOnlyList<SftOptions>, bool>? trainPair = null)
     {
         ArgumentNullException.ThrowIfNull(recipe);
         Directory.CreateDirectory(outDir);
@@ -60,8 +60,7 @@ public static class ThinkingStage
         var traceSft = EqualTokenSft.Options(recipe.TraceTask, Path.Combine(outDir, "think", "trace-sft"), recipe, recipe.TrainTokens);
         var optimalSft = EqualTokenSft.Options(recipe.OptimalTask, Path.Combine(outDir, "think", "optimal-sft"), recipe, recipe.TrainTokens);
         Say($"SFT on {ThinkingTaskSpec.StyleName(recipe.Style)} traces: {traceSft.Steps} steps; on optimal paths: {optimalSft.Steps} steps ({recipe.TrainTokens:N0} tokens each)");
-        if (trainPair is not null) trainPair([traceSft, optimalSft]);
-        else
+        if (trainPair?.Invoke([traceSft, optimalSft]) != true)
         {
             new SftTrainer(traceSft, device).Run();
             new SftTrainer(optimalSft, device).Run();
