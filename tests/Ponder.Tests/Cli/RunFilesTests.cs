@@ -51,6 +51,12 @@ public sealed class RunFilesTests : IDisposable
         Assert.Equal([1L, 2L, 3L], MetricsLog.Read(good).Select(r => r["step"]!.GetValue<long>()));
         Assert.Equal(0.5, MetricsLog.Read(good)[2]["loss"]!.GetValue<double>());
         Assert.False(File.Exists(good + ".tmp"));
+
+        // And a last line cut off mid-write (no newline after it: the run was killed writing it) is left out on resume
+        string killed = _dir.File("killed.jsonl");
+        File.WriteAllText(killed, "{\"step\":1,\"loss\":2.0}\n{\"step\":2,\"lo");
+        using (new MetricsLog(killed, keepUpToStep: 1)) { }
+        Assert.Equal([1L], MetricsLog.Read(killed).Select(r => r["step"]!.GetValue<long>()));
     }
 
     [Fact]
