@@ -47,11 +47,9 @@ public sealed class MonteCarloLabeler(Generator generator, ITask task, LabelOpti
             }
         var correct = Complete(prefixes, progress);
 
-        // The outcome of what a reward model reads: the steps up to the first final line (a completion may go on to another
-        // answer the verifier would read instead, as in "#### 71\nwait\n#### 72"), judged by the verifier.
         var solutions = samples.Select(s =>
         {
-            bool read = task.Check(s.Problem, StepText.Prefix(s.Steps, s.Steps.Count)).Correct;
+            bool read = s.ReadCorrect(task);                                    // the outcome of what a reward model reads
             return new LabeledSolution(s.Problem, s.Steps, s.Steps.Select((step, j) =>
                 StepText.IsFinal(step) || o.K == 0 ? (read ? 1.0 : 0.0)
                 : correct[index[(s.Problem.Id, StepText.Prefix(s.Steps, j + 1))]] / (double)o.K).ToList(), read);
