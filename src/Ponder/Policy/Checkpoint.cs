@@ -101,6 +101,7 @@ public static class Checkpoint
             File.Delete(Path.Combine(dir, OptimizerFile));   // a stale one would resume with moments of other weights
         if (tokenizer.ConfigJson is null)
             File.Delete(Path.Combine(dir, TokenizerConfigFile));   // a stale one would give this tokenizer another's special tokens
+        File.Delete(Path.Combine(dir, ByteLevelBpeTokenizer.ChatTemplateFile));   // the template, if any, is in tokenizer_config.json: a stale one would override it
         if (!MoreEnds(tokenizer))
             File.Delete(Path.Combine(dir, GenerationConfigFile));  // or another's end tokens
     }
@@ -196,7 +197,6 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>The trainer state saved with the weights, or null when the checkpoint has none.</summary>
     /// <summary>
     /// Refuses a folder whose weights or optimizer state were written by another save than its <c>ponder.json</c> (a save
     /// stopped between renaming its files): resuming it would pair one step's weights with another's schedule. Files
@@ -215,6 +215,7 @@ public static class Checkpoint
         }
     }
 
+    /// <summary>The trainer state saved with the weights, or null when the checkpoint has none.</summary>
     public static Dictionary<string, Tensor>? ReadOptimizerState(string dir)
     {
         string path = Path.Combine(dir, OptimizerFile);

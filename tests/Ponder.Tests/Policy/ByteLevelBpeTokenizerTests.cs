@@ -232,6 +232,25 @@ public sealed class ByteLevelBpeTokenizerTests
     }
 
     [Fact]
+    public void A_saved_tokenizer_keeps_its_own_chat_template_over_a_stale_jinja_file_in_the_folder()
+    {
+        // Given a folder holding another model's chat_template.jinja, and a tokenizer whose template is Llama 3's
+        using var dir = new TempDirectory();
+        Directory.CreateDirectory(dir.File("hf"));
+        dir.Write("hf/tokenizer.json", TinyBpe.Json(Llama3));
+        dir.Write("hf/" + ByteLevelBpeTokenizer.ConfigFile, TinyBpe.TokenizerConfig("<|begin_of_text|>", "<|eot_id|>", TinyBpe.Llama3Template));
+        var tokenizer = Tokenizers.Load(dir.File("hf/tokenizer.json"));
+        Directory.CreateDirectory(dir.File("out"));
+        dir.Write("out/" + ByteLevelBpeTokenizer.ChatTemplateFile, "{{ messages }}");
+
+        // When a checkpoint is saved there, Then the stale file is gone and the template reads back as Llama 3's
+        using var model = new Transformer(TinyModels.Config(TinyBpe.VocabSize));
+        Checkpoint.Save(dir.File("out"), model.Config, model, tokenizer, new CheckpointState());
+        Assert.False(File.Exists(dir.File("out/" + ByteLevelBpeTokenizer.ChatTemplateFile)));
+        Assert.Equal(ChatTemplateKind.Llama3, ((ByteLevelBpeTokenizer)Checkpoint.ReadTokenizer(dir.File("out"))).ChatTemplate.Kind);
+    }
+
+    [Fact]
     public void Without_pad_or_eos_the_padding_fallback_id_0_stays_an_ordinary_token()
     {
         var tokenizer = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(null));   // no tokenizer_config.json, no config.json
