@@ -52,7 +52,7 @@ public static class ScaleCommand
         var policy = LoadedPolicy.Load(dir, device);
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
         var prm = SolveCommand.Prm(prmName, task, policy, prmCache);
-        string prmLabel = prmName == "gold" ? "gold step checker (ORACLE, not a learned PRM)" : prmName;   // what the report says scored the steps
+        string prmLabel = prmName == "gold" ? ScalingStage.GoldPrm : prmName;   // what the report says scored the steps
         var reviser = reviserDir is null ? null : LoadedPolicy.LoadReviser(reviserDir, device);
         if (stage is not null)
         {

@@ -30,6 +30,8 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
         var o = options;
         if (o.Resume) Resumption.Require(o.Out, "expert-iteration", needsOptimizerState: false);
         var policy = LoadedPolicy.Load(o.Resume ? o.Out : o.Policy, device);
+        // The start policy, as a resumed run's checkpoint names it (a base restart reloads o.Policy, whose own "init" is another's).
+        string init = o.Resume ? policy.State.Extra?.GetValueOrDefault("init") ?? o.Policy : o.Policy;
         var task = taskOverride ?? TaskRegistry.Create(o.Task ?? policy.State.Task);
         if (o.StrictSteps) Solution.RequireStepCheckerForStrictSteps(task);
         var optimizer = SupervisedStep.Optimizer(policy.Model, weightDecay: 0);
@@ -84,7 +86,7 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             });
             var extra = new Dictionary<string, string>
             {
-                ["init"] = o.Policy,                                   // the start policy (a resumed run's command names it again)
+                ["init"] = init,
                 ["trainer"] = "expert-iteration", ["restart"] = o.Restart.ToString().ToLowerInvariant(),
             };
             Resumption.KeepCommand(extra, o.Command);

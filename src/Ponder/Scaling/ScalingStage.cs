@@ -83,10 +83,13 @@ public static class ScalingStage
         };
     }
 
+    /// <summary>How reports name the exact step checker used as a PRM: an oracle, not a learned model.</summary>
+    public const string GoldPrm = "gold step checker (ORACLE, not a learned PRM)";
+
     private static string Describe(IProcessReward? prm) => prm switch
     {
         null => "none",
-        GoldStepReward => "gold step checker (ORACLE, not a learned PRM)",
+        GoldStepReward => GoldPrm,
         _ => prm.GetType().Name,
     };
 
