@@ -8,16 +8,7 @@ public sealed class ResumeTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static readonly string[] Tiny =
-        ["--hidden", "32", "--layers", "1", "--heads", "2", "--kv-heads", "2", "--intermediate", "64", "--eval-every", "0", "--eval-count", "4"];
-
-    private string Trained(string name, params string[] extra)
-    {
-        string dir = Path.Combine(_dir.Path, name);
-        var (code, error) = CliRun.Run(["train", "sft", "--task", "arith", "--out", dir, "--steps", "3", .. Tiny, .. extra]);
-        Assert.True(code == 0, error);
-        return dir;
-    }
+    private string Trained(string name, params string[] extra) => CliRun.TrainedTiny(_dir.Path, name, 3, extra);
 
     [Fact]
     public void A_resumed_sft_run_keeps_its_batch_rate_and_seed_and_refuses_others()

@@ -11,16 +11,7 @@ public sealed class RunFilesTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static readonly string[] Tiny =
-        ["--hidden", "32", "--layers", "1", "--heads", "2", "--kv-heads", "2", "--intermediate", "64", "--eval-every", "0", "--eval-count", "4"];
-
-    private string Trained(string name, params string[] extra)
-    {
-        string dir = Path.Combine(_dir.Path, name);
-        var (code, error) = CliRun.Run(["train", "sft", "--task", "arith", "--out", dir, "--steps", "2", .. Tiny, .. extra]);
-        Assert.True(code == 0, error);
-        return dir;
-    }
+    private string Trained(string name, params string[] extra) => CliRun.TrainedTiny(_dir.Path, name, 2, extra);
 
     private static void EditState(string dir, Action<JsonObject> edit)
     {
