@@ -12,7 +12,7 @@ namespace Ponder.Learning;
 /// </code>
 /// Weight decay λ applies to matrices only (norm gains and biases are not decayed).
 /// </summary>
-public sealed class AdamW
+public sealed class AdamW : IDisposable
 {
     readonly List<(string Name, Tensor Param, Tensor M, Tensor V, bool Decay)> slots = [];
     readonly double beta1, beta2, eps, weightDecay;
@@ -52,6 +52,17 @@ public sealed class AdamW
             var denom = v.div(bc2).sqrt_().add_(eps);
             p.addcdiv_(m, denom, value: -lr / bc1);
         }
+    }
+
+    /// <summary>Frees the moments (two tensors the size of each parameter, held outside any dispose scope).</summary>
+    public void Dispose()
+    {
+        foreach (var (_, _, m, v, _) in slots)
+        {
+            m.Dispose();
+            v.Dispose();
+        }
+        slots.Clear();
     }
 
     public void ZeroGrad()

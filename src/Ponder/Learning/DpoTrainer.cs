@@ -75,7 +75,7 @@ public sealed class DpoTrainer(DpoOptions options, Device device, ITask? taskOve
         var task = taskOverride ?? TaskRegistry.Create(o.Task ?? saved?.Task ?? reference.State.Task);
         var (model, tokenizer) = (policy.Model, policy.Tokenizer);
         model.TrainingKernels = o.TrainingKernels;
-        var optimizer = SupervisedStep.Optimizer(model, weightDecay: 0);
+        using var optimizer = SupervisedStep.Optimizer(model, weightDecay: 0);
         long startStep = 0;
         if (saved is not null)
         {

@@ -68,6 +68,7 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             if (o.Restart == ExpertRestart.Base)
             {
                 policy.Model.Dispose();
+                optimizer.Dispose();                                   // its moments would live on with no one to free them
                 policy = LoadedPolicy.Load(o.Policy, device);
                 optimizer = SupervisedStep.Optimizer(policy.Model, weightDecay: 0);
             }
@@ -96,8 +97,13 @@ public sealed class ExpertIteration(ExpertIterationOptions options, Device devic
             progress?.Report(new TrainProgress(round, o.Rounds, loss, 0,
                 $"round {round}: expert solved {solved}/{problems.Count}, kept {kept.Count} ({added} new), " +
                 $"{steps} steps on {train.Count}, held-out greedy {acc:P1}"));
-            if (cancel.IsCancellationRequested) return round < o.Rounds;
+            if (cancel.IsCancellationRequested)
+            {
+                optimizer.Dispose();
+                return round < o.Rounds;
+            }
         }
+        optimizer.Dispose();
         return false;
     }
 

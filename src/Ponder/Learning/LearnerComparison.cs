@@ -75,6 +75,7 @@ public static class LearnerComparison
             ["learner"] = r.Learner, ["rollouts"] = r.Rollouts, ["seconds"] = Math.Round(r.Seconds, 1), ["greedy"] = r.Greedy,
             ["pass@1"] = r.PassAt1, ["pass@16"] = r.PassAt16, ["mean_length"] = Math.Round(r.MeanLength, 2), ["kl_to_start"] = Math.Round(r.KlToStart, 4),
         }).ToArray()).ToJsonString(JsonText.Indented));
+        start.Model.Dispose();
         return results;
     }
 
@@ -85,6 +86,7 @@ public static class LearnerComparison
         var problems = task.Problems(Split.Test, evalCount, 0);
         int maxNew = Evaluator.MaxNewTokens(p.Tokenizer, task, problems, p.Model.Config.MaxPositions);
         double kl = KlToReference.Estimate(p.Model, start.Model, p.Tokenizer, problems, maxNew, Seeds.Mix(seed, 77));
+        p.Model.Dispose();                                               // six learners in one process: each model freed when measured
         return new LearnerResult(name, rollouts, seconds, eval.Greedy, eval.PassAt[1], eval.PassAt[16], eval.MeanSampleTokens, kl);
     }
 

@@ -33,7 +33,7 @@ public sealed class RevisionTrainer(RevisionOptions options, Device device)
 
         var model = policy.Model;
         model.TrainingKernels = o.TrainingKernels;
-        var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
+        using var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)));
         var schedule = new LrSchedule(o.Lr, o.Warmup, o.Steps);
         Directory.CreateDirectory(o.Out);
         using var metrics = new MetricsLog(Path.Combine(o.Out, "metrics.jsonl"), null);

@@ -48,7 +48,7 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
         model.TrainingKernels = o.TrainingKernels;
         policy.Model.Dispose();
         var tokenizer = policy.Tokenizer;
-        var optimizer = new AdamW(model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, (Tensor)p.parameter)), weightDecay: o.WeightDecay);
+        using var optimizer = new AdamW(model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, (Tensor)p.parameter)), weightDecay: o.WeightDecay);
         if (o.Resume && Checkpoint.ReadOptimizerState(o.Out) is { } saved) optimizer.Load(saved, Path.Combine(o.Out, Checkpoint.OptimizerFile));
         var schedule = new LrSchedule(o.Lr, o.Warmup, o.Steps);
         using var metrics = new MetricsLog(Path.Combine(o.Out, "metrics.jsonl"), o.Resume ? startStep : null);

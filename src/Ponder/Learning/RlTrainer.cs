@@ -53,7 +53,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         var named = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
         if (valueHead is not null) named.AddRange(valueHead.named_parameters().Select(p => (ValueHeadPrefix + p.name, (Tensor)p.parameter)));
         var parameters = model.parameters().Concat(valueHead?.parameters() ?? []).ToList();
-        var optimizer = new AdamW(named, eps: o.AdamEps, weightDecay: 0);
+        using var optimizer = new AdamW(named, eps: o.AdamEps, weightDecay: 0);
         long startStep = 0;
         double baseline = 0;
         if (o.Resume)

@@ -28,7 +28,7 @@ public sealed class SftTrainer(SftOptions options, Device device)
         var (model, tokenizer, startStep, tokensSeen) = Initialize(task);
         model.TrainingKernels = options.TrainingKernels;
         model.to(device);
-        var optimizer = SupervisedStep.Optimizer(model, o.WeightDecay);
+        using var optimizer = SupervisedStep.Optimizer(model, o.WeightDecay);
         if (o.Resume && Checkpoint.ReadOptimizerState(o.Out) is { } saved)
             optimizer.Load(saved, Path.Combine(o.Out, "optimizer.safetensors"));
         var schedule = new LrSchedule(o.Lr, o.Warmup, o.Steps);

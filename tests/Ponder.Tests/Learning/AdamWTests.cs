@@ -23,5 +23,11 @@ public sealed class AdamWTests
         Assert.Equal(before.data<float>().ToArray(), b.detach().data<float>().ToArray());
         optimizer.Update(0.1);
         Assert.NotEqual(before.data<float>().ToArray(), b.detach().data<float>().ToArray());
+
+        // And disposed, it frees its moments (held outside any dispose scope) and keeps none
+        var moments = optimizer.State().Where(p => p.Key != "step").Select(p => p.Value).ToList();
+        optimizer.Dispose();
+        Assert.All(moments, m => Assert.True(m.IsInvalid));
+        Assert.Equal(["step"], optimizer.State().Keys);
     }
 }
