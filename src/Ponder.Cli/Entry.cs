@@ -73,6 +73,17 @@ public static class Entry
             stderr.WriteLine($"ponder: error: {Message(e)}");
             return 1;
         }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            stderr.WriteLine($"ponder: error: cannot listen there: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Anything else is a fault of Ponder's, not of the input: one line naming its kind, for a bug report.
+            stderr.WriteLine($"ponder: internal error ({e.GetType().Name}): {Message(e)}");
+            return 1;
+        }
     }
 
     // An exception's message as one line for a user: without .NET's " (Parameter 'x')" suffix, which names a C#

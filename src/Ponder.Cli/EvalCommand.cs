@@ -40,9 +40,13 @@ public static class EvalCommand
         if (reference is not null) Checkpoint.ReadConfig(reference);       // a missing or broken reference fails before the evaluation
 
         var policy = LoadedPolicy.Load(dir, device);
+        if (reference is not null && Checkpoint.ReadTokenizer(reference).ToJson() != policy.Tokenizer.ToJson())   // and so does another tokenizer
+            throw new InvalidDataException($"checkpoint '{reference}': its tokenizer differs from '{dir}'s, so their tokens cannot be compared");
         policy.Model.KvCacheType = kvCache;
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);
         var result = Evaluator.Run(policy.Model, policy.Tokenizer, task, options, new LineProgress());
+        if (result.Count < options.Count)
+            Console.WriteLine($"eval: the task's held-out split has {result.Count} problems, fewer than the {options.Count} asked for; all of them are evaluated");
         Console.WriteLine($"{task.Name}: {result.Count} held-out problems, {result.Samples} samples each at temperature {result.Temperature}, seed {result.Seed}");
         Console.WriteLine(result.ToMarkdown());
         Console.WriteLine($"{result.GeneratedTokens} tokens generated in {result.Seconds:F1}s ({result.GeneratedTokens / result.Seconds:F0} tokens/s)");
@@ -57,8 +61,6 @@ public static class EvalCommand
             if (reference is not null)
             {
                 var other = LoadedPolicy.Load(reference, device);
-                if (other.Tokenizer.ToJson() != policy.Tokenizer.ToJson())
-                    throw new InvalidDataException($"checkpoint '{reference}': its tokenizer differs from '{dir}'s, so their tokens cannot be compared");
                 var rescored = GreedyDivergence.Rescore(policy.Model, policy.Tokenizer, task, problems,
                     GreedyDivergence.Measure(other.Model, other.Tokenizer, task, problems));
                 Console.WriteLine();
@@ -69,7 +71,7 @@ public static class EvalCommand
         if (json is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
-            File.WriteAllText(json, output.ToJsonString(JsonText.Indented));
+            AtomicFile.Write(json, output.ToJsonString(JsonText.Indented));
         }
         return 0;
     }

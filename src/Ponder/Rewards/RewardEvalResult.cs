@@ -100,5 +100,5 @@ public sealed record RewardEvalResult(string Task, int Count, int Samples, doubl
     };
 
     /// <summary>Rounded to 4 places; NaN (e.g. AUC with one class only) becomes JSON null.</summary>
-    static JsonNode? Round(double x) => double.IsFinite(x) ? JsonValue.Create(Math.Round(x, 4)) : null;
+    static JsonNode? Round(double x) => JsonText.Round(x);
 }

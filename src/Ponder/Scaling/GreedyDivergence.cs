@@ -36,11 +36,11 @@ public sealed record RescoredDivergence(DivergenceResult Reference, IReadOnlyLis
     public JsonObject ToJson() => new()
     {
         ["points"] = Points.Count,
-        ["reference_median_p_chosen"] = Math.Round(Reference.MedianGreedyProbability, 4),
-        ["reference_median_p_gold"] = Math.Round(Reference.MedianGoldProbability, 4),
-        ["median_p_chosen"] = Math.Round(Rescored.MedianGreedyProbability, 4),
-        ["median_p_gold"] = Math.Round(Rescored.MedianGoldProbability, 4),
-        ["gold_preferred"] = Math.Round(GoldPreferred, 4), ["gold_first"] = Math.Round(GoldFirst, 4),
+        ["reference_median_p_chosen"] = JsonText.Round(Reference.MedianGreedyProbability),
+        ["reference_median_p_gold"] = JsonText.Round(Reference.MedianGoldProbability),
+        ["median_p_chosen"] = JsonText.Round(Rescored.MedianGreedyProbability),
+        ["median_p_gold"] = JsonText.Round(Rescored.MedianGoldProbability),
+        ["gold_preferred"] = JsonText.Round(GoldPreferred), ["gold_first"] = JsonText.Round(GoldFirst),
     };
 
     public string ToMarkdown()
@@ -72,14 +72,14 @@ public sealed record DivergenceResult(int Problems, int GreedyWrong, IReadOnlyLi
     public JsonObject ToJson() => new()
     {
         ["problems"] = Problems, ["greedy_wrong"] = GreedyWrong, ["measured"] = Points.Count,
-        ["median_p_greedy"] = Math.Round(MedianGreedyProbability, 4), ["median_p_gold"] = Math.Round(MedianGoldProbability, 4),
-        ["gold_second"] = Math.Round(GoldSecond, 4), ["gold_p_at_least_0.1"] = Math.Round(GoldAtLeastTenth, 4),
+        ["median_p_greedy"] = JsonText.Round(MedianGreedyProbability), ["median_p_gold"] = JsonText.Round(MedianGoldProbability),
+        ["gold_second"] = JsonText.Round(GoldSecond), ["gold_p_at_least_0.1"] = JsonText.Round(GoldAtLeastTenth),
         ["steps"] = new JsonObject(Points.GroupBy(p => p.Step).OrderBy(g => g.Key)
             .Select(g => KeyValuePair.Create((g.Key + 1).ToString(), (JsonNode?)g.Count()))),
         ["points"] = new JsonArray(Points.Select(p => (JsonNode)new JsonObject
         {
             ["problem"] = p.ProblemId, ["position"] = p.Position, ["step"] = p.Step + 1,
-            ["p_chosen"] = Math.Round(p.GreedyProbability, 4), ["p_gold"] = Math.Round(p.GoldProbability, 4), ["gold_rank"] = p.GoldRank,
+            ["p_chosen"] = JsonText.Round(p.GreedyProbability), ["p_gold"] = JsonText.Round(p.GoldProbability), ["gold_rank"] = p.GoldRank,
         }).ToArray()),
     };
 
