@@ -81,7 +81,7 @@ public static class DemoCommand
 
         EvalResult eval = null!;
         run.Stage("eval", () => eval = Evaluator.Run(policy.Model, policy.Tokenizer, task, EvalSize(run), new LineProgress("[eval] ")));
-        File.WriteAllText(Path.Combine(run.OutDir, "eval.json"), eval.ToJson().ToJsonString(JsonText.Indented));
+        AtomicFile.Write(Path.Combine(run.OutDir, "eval.json"), eval.ToJson().ToJsonString(JsonText.Indented));
         AddEval(s, "sft", eval);
         int kMax = eval.Samples;
         s[$"sft_headroom_pass@{kMax}_minus_greedy"] = Math.Round(eval.PassAt[kMax] - eval.Greedy, 4);

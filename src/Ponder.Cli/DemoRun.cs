@@ -40,8 +40,8 @@ public sealed class DemoRun(string outDir, bool quick, int seed, Device device, 
         report.AppendLine("## Stage times").AppendLine().AppendLine("| stage | seconds |").AppendLine("|---|---|");
         foreach (var (name, secs) in stages) report.AppendLine($"| {name} | {secs} |");
         report.AppendLine($"| total | {total.Elapsed.TotalSeconds:F0} |");
-        File.WriteAllText(Path.Combine(outDir, "report.md"), report.ToString());
-        File.WriteAllText(Path.Combine(outDir, "summary.json"), Summary.ToJsonString(JsonText.Indented));
+        AtomicFile.Write(Path.Combine(outDir, "report.md"), report.ToString());
+        AtomicFile.Write(Path.Combine(outDir, "summary.json"), Summary.ToJsonString(JsonText.Indented));
     }
 
     public double TotalSeconds => total.Elapsed.TotalSeconds;

@@ -54,8 +54,8 @@ public static class EvalRmCommand
         string command = "./ponder eval-rm " + string.Join(' ', args);
         string markdown = result.ToMarkdown(File.Exists(png) ? "reward_reliability.png" : null,
             $"Made by `{command}`: models {string.Join(", ", rmDirs.Select(d => $"`{d}`"))}, policy `{policyDir}`.");
-        File.WriteAllText(Path.Combine(outDir, "eval-rm.md"), markdown);
-        File.WriteAllText(Path.Combine(outDir, "eval-rm.json"), result.ToJson().ToJsonString(new() { WriteIndented = true }));
+        AtomicFile.Write(Path.Combine(outDir, "eval-rm.md"), markdown);
+        AtomicFile.Write(Path.Combine(outDir, "eval-rm.json"), result.ToJson().ToJsonString(new() { WriteIndented = true }));
         Console.WriteLine(markdown);
         Console.WriteLine($"wrote {Path.Combine(outDir, "eval-rm.md")}, {Path.Combine(outDir, "eval-rm.json")}");
         return 0;

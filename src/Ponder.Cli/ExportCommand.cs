@@ -62,7 +62,7 @@ public static class ExportCommand
             || from["eos_token_id"] is not System.Text.Json.Nodes.JsonArray list) return;
         var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(exported))!.AsObject();
         config["eos_token_id"] = list.DeepClone();
-        File.WriteAllText(exported, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.Write(exported, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>

@@ -60,7 +60,7 @@ public static class ScaleCommand
             if (o.FirstGiven(["compute-optimal", "temperature", "budgets", "seeds", "problems", "validation-problems", "validation-seeds", "arms"]) is { } grid)
                 throw new UsageException($"scale: option '--{grid}' sets the grid sweep; '--stage' runs its own fixed grid");
             var result = ScalingStage.Run(policy, task, prm, null, outDir, stage == "quick", seed, new LineProgress("[scale] "), prmName: prmLabel, reviser: reviser);
-            File.WriteAllText(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + result.Markdown);
+            AtomicFile.Write(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + result.Markdown);
             Console.WriteLine(result.Summary.ToJsonString(new() { WriteIndented = true }));
             return 0;
         }
@@ -74,7 +74,7 @@ public static class ScaleCommand
         var run = ScalingStage.Measure(policy, task, prm, prmLabel, null, "none",
             arms, test, validation, null, command, new LineProgress("[scale] "), reviser, bins, estimator);
         var (markdown, _) = ScalingReport.Write(run, outDir);
-        File.WriteAllText(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + markdown);
+        AtomicFile.Write(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + markdown);
         Console.WriteLine(markdown);
         Console.WriteLine($"wrote {Path.Combine(outDir, "report.md")}, scaling.csv, scaling.json and PNGs in {run.Seconds:F0}s");
         return 0;

@@ -125,7 +125,7 @@ public static class ThinkCommand
                 ["sequential"] = new JsonArray([.. curve.Select(p => (JsonNode)JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(p))!)]),
                 ["parallel"] = new JsonArray([.. parallel.Select(p => (JsonNode)JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(p))!)]),
             };
-            File.WriteAllText(Path.Combine(outDir, "think_scale.json"), json.ToJsonString(JsonText.Indented));
+            AtomicFile.Write(Path.Combine(outDir, "think_scale.json"), json.ToJsonString(JsonText.Indented));
             Console.WriteLine($"wrote {Path.Combine(outDir, "think_scale.png")} and think_scale.json");
         }
         return 0;
@@ -171,8 +171,8 @@ public static class ThinkCommand
         OutputFolder.RequireWritableFolder("think stage", outDir);
         var progress = new LineProgress();
         var result = ThinkingStage.Run(outDir, recipe, device, progress, pair => SideBySide.Train(pair, device, progress));
-        File.WriteAllText(Path.Combine(outDir, "report.md"), "# Thinking stage\n\n" + result.Markdown);
-        File.WriteAllText(Path.Combine(outDir, "summary.json"), result.Summary.ToJsonString(JsonText.Indented));
+        AtomicFile.Write(Path.Combine(outDir, "report.md"), "# Thinking stage\n\n" + result.Markdown);
+        AtomicFile.Write(Path.Combine(outDir, "summary.json"), result.Summary.ToJsonString(JsonText.Indented));
         Console.WriteLine($"wrote {Path.Combine(outDir, "report.md")} and summary.json");
         return 0;
     }

@@ -69,8 +69,8 @@ public static class LearnerComparison
             results.Add(Measure("dpo", o.Out, start, task, rlSteps * prompts * group, clock.Elapsed.TotalSeconds, evalCount, device, seed));
             progress?.Report(Row(results[^1]));
         }
-        File.WriteAllText(Path.Combine(outDir, "comparison.md"), ToMarkdown(results));
-        File.WriteAllText(Path.Combine(outDir, "comparison.json"), new JsonArray(results.Select(r => (JsonNode)new JsonObject
+        AtomicFile.Write(Path.Combine(outDir, "comparison.md"), ToMarkdown(results));
+        AtomicFile.Write(Path.Combine(outDir, "comparison.json"), new JsonArray(results.Select(r => (JsonNode)new JsonObject
         {
             ["learner"] = r.Learner, ["rollouts"] = r.Rollouts, ["seconds"] = Math.Round(r.Seconds, 1), ["greedy"] = r.Greedy,
             ["pass@1"] = r.PassAt1, ["pass@16"] = r.PassAt16, ["mean_length"] = Math.Round(r.MeanLength, 2), ["kl_to_start"] = Math.Round(r.KlToStart, 4),

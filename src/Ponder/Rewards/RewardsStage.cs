@@ -58,7 +58,7 @@ public static class RewardsStage
         figures["prm_val_auc"] = double.IsFinite(prm.ValidationAuc) ? Math.Round(prm.ValidationAuc, 4) : null;
         figures["orm_val_auc"] = double.IsFinite(orm.ValidationAuc) ? Math.Round(orm.ValidationAuc, 4) : null;
         figures["rewards_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
-        File.WriteAllText(Path.Combine(dir, "eval.json"), figures.ToJsonString(new() { WriteIndented = true }));
+        AtomicFile.Write(Path.Combine(dir, "eval.json"), figures.ToJsonString(new() { WriteIndented = true }));
 
         string preface = $"Labels: {prm.Labels.Count} solutions sampled from the policy on {labelling.Problems} train problems ({labelling.Samples} each), " +
             $"every step prefix completed k = {prm.Labels.K} times (Math-Shepherd; hard label = any completion correct): {cost.Rollouts:N0} completions, " +

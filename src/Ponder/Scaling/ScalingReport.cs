@@ -18,8 +18,8 @@ public static class ScalingReport
         foreach (var (split, points) in new[] { ("test", run.TestPoints), ("validation", run.ValidationPoints) })
             foreach (var p in points)
                 csv.AppendLine(Inv($"{split},{p.Arm},{p.Strategy},{p.N},{p.Seed},{p.Problems},{p.Correct},{p.Accuracy:F4},{p.Flops:G6},{p.Tokens:F1},{p.ForwardPerGenerated:F4},{p.Seconds:F2}"));
-        File.WriteAllText(Path.Combine(outDir, "scaling.csv"), csv.ToString());
-        File.WriteAllText(Path.Combine(outDir, "scaling.json"), Json(run).ToJsonString(new() { WriteIndented = true }));
+        AtomicFile.Write(Path.Combine(outDir, "scaling.csv"), csv.ToString());
+        AtomicFile.Write(Path.Combine(outDir, "scaling.json"), Json(run).ToJsonString(new() { WriteIndented = true }));
         string accuracy = Path.Combine(outDir, pngPrefix + "accuracy.png"), error = Path.Combine(outDir, pngPrefix + "error.png");
         ScalingPlots.Accuracy(accuracy, $"Accuracy vs test-time compute ({run.Task})", run.Curves, run.Optimal, run.Binned);
         ScalingPlots.ErrorFits(error, "Error rate vs compute, fitted power laws", run.Curves);
