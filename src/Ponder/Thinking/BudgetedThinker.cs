@@ -48,7 +48,16 @@ public sealed class BudgetedThinker(Generator generator)
             var (state, members) = work.Dequeue();
             using (state)
             {
-                int steps = members.Min(m => rows[m].Cap - newline.Length - rows[m].Thinking.Count);
+                // Rows with different budgets left go in groups of their own: a row cut before its own cap would resume in a
+                // new call, whose stop-string check would miss a close marker spanning the cut.
+                var left = members.Select(m => rows[m].Cap - newline.Length - rows[m].Thinking.Count).ToArray();
+                if (left.Distinct().Count() > 1)
+                {
+                    foreach (var group in Enumerable.Range(0, members.Length).GroupBy(j => left[j]).OrderBy(g => g.Key))
+                        work.Enqueue((state.Fork([.. group]), group.Select(j => members[j]).ToArray()));
+                    continue;
+                }
+                int steps = left[0];
                 var gens = steps > 0
                     ? _generator.Continue(state, sampling with { Stop = [ThinkingFormat.Close], MaxNewTokens = steps, Seed = Seeds.Mix(sampling.Seed, round++) })
                     : null;
@@ -63,8 +72,9 @@ public sealed class BudgetedThinker(Generator generator)
                     {
                         int drop = g.FinishReason == FinishReason.Eos ? 1 : MarkerTokens(tokenizer, g.Tokens);
                         row.Thinking.AddRange(g.Tokens[..^drop]);
+                        int lineEnd = EndsLine(tokenizer, row.Thinking) ? 0 : newline.Length;   // the cue starts a line of its own
                         if (budget.MinThinkingTokens > 0 && row.Thinking.Count < budget.MinThinkingTokens && row.Forcings < budget.MaxForcings
-                            && row.Thinking.Count + cue.Length <= row.Cap - newline.Length)
+                            && row.Thinking.Count + lineEnd + cue.Length <= row.Cap - newline.Length)
                             forced.Add(j);
                         else if (g.FinishReason == FinishReason.Stop)
                         {
@@ -77,7 +87,7 @@ public sealed class BudgetedThinker(Generator generator)
                     }
                     if (g is not null) row.Thinking.AddRange(g.Tokens);
                     if (row.Thinking.Count < row.Cap - newline.Length) { keep.Add(j); continue; }
-                    bool midLine = row.Thinking.Count > 0 && !tokenizer.Decode(row.Thinking.ToArray().AsSpan()[^1..]).EndsWith('\n');
+                    bool midLine = !EndsLine(tokenizer, row.Thinking);
                     if (midLine) row.Thinking.AddRange(newline);
                     appended[j] = midLine ? [.. newline, .. close] : close;
                     row.Tail.AddRange(close);
@@ -101,6 +111,7 @@ public sealed class BudgetedThinker(Generator generator)
                 {
                     foreach (int j in forced)
                     {
+                        if (!EndsLine(tokenizer, rows[members[j]].Thinking)) rows[members[j]].Thinking.AddRange(newline);
                         rows[members[j]].Thinking.AddRange(cue);
                         rows[members[j]].Forcings++;
                     }
@@ -111,6 +122,10 @@ public sealed class BudgetedThinker(Generator generator)
         return rows.Select(r => new ThoughtGeneration(
             tokenizer.Decode([.. open, .. r.Thinking, .. r.Tail]), r.Thinking.Count, r.AnswerTokens, r.Forcings, r.Capped, r.Closed)).ToArray();
     }
+
+    // Whether thinking so far ends a line (or is empty): what the cue and a forced close need before them.
+    private static bool EndsLine(ITokenizer tokenizer, List<int> thinking) =>
+        thinking.Count == 0 || tokenizer.Decode(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(thinking)[^1..]).EndsWith('\n');
 
     /// <summary>How many trailing tokens spell the close marker (the fewest whose text contains it).</summary>
     private static int MarkerTokens(ITokenizer tokenizer, int[] tokens)
