@@ -13,4 +13,12 @@ public static class AtomicFile
         File.WriteAllText(staged, text);
         File.Move(staged, path, overwrite: true);
     }
+
+    /// <summary>As <see cref="Write"/>, one line each (a JSON-lines file).</summary>
+    public static void WriteLines(string path, IEnumerable<string> lines)
+    {
+        string staged = path + ".tmp";
+        File.WriteAllLines(staged, lines);
+        File.Move(staged, path, overwrite: true);
+    }
 }

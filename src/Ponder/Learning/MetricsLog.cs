@@ -20,9 +20,7 @@ public sealed class MetricsLog : IDisposable
         if (keepUpToStep is long last && File.Exists(path))
         {
             var kept = Rows(path, cutLastLine: true).Where(r => r.Step <= last).Select(r => r.Line).ToList();   // read whole before writing
-            string staged = path + ".tmp";
-            File.WriteAllLines(staged, kept);
-            File.Move(staged, path, overwrite: true);
+            AtomicFile.WriteLines(path, kept);
             writer = new StreamWriter(path, append: true) { AutoFlush = true };
         }
         else writer = new StreamWriter(path, append: false) { AutoFlush = true };

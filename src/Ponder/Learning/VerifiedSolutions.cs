@@ -37,11 +37,7 @@ public sealed class VerifiedSolutions
     }
 
     /// <summary>Writes every pair to <paramref name="path"/> through a sibling file, so a run stopped while saving keeps the previous file whole.</summary>
-    public void Save(string path)
-    {
-        File.WriteAllLines(path + ".tmp", items.Select(x => Line(x.Prompt, x.Completion, x.Round)));
-        File.Move(path + ".tmp", path, overwrite: true);
-    }
+    public void Save(string path) => AtomicFile.WriteLines(path, items.Select(x => Line(x.Prompt, x.Completion, x.Round)));
 
     static string Line(string prompt, string completion, int round) =>
         new JsonObject { ["round"] = round, ["prompt"] = prompt, ["completion"] = completion }.ToJsonString();

@@ -29,12 +29,8 @@ public static class LabelCache
     public static void Write(string path, LabelSet labels)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        using (var writer = new StreamWriter(path + ".tmp"))
-        {
-            writer.WriteLine(JsonSerializer.Serialize(labels.Header with { Count = labels.Solutions.Count }, Json));
-            foreach (var s in labels.Solutions) writer.WriteLine(JsonSerializer.Serialize(s, Json));
-        }
-        File.Move(path + ".tmp", path, overwrite: true);
+        AtomicFile.WriteLines(path, [JsonSerializer.Serialize(labels.Header with { Count = labels.Solutions.Count }, Json),
+            .. labels.Solutions.Select(s => JsonSerializer.Serialize(s, Json))]);
     }
 
     /// <summary>Reads and checks a label file; <see cref="InvalidDataException"/> says what is wrong with it.</summary>

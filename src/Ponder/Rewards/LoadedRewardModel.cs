@@ -65,7 +65,6 @@ public sealed record LoadedRewardModel(RewardModel Model, ITokenizer Tokenizer, 
         var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         config["id2label"] = new JsonObject { ["0"] = "LABEL_0" };
         config["label2id"] = new JsonObject { ["LABEL_0"] = 0 };
-        File.WriteAllText(path + ".tmp", config.ToJsonString(new() { WriteIndented = true }));
-        File.Move(path + ".tmp", path, overwrite: true);
+        AtomicFile.Write(path, config.ToJsonString(new() { WriteIndented = true }));
     }
 }
