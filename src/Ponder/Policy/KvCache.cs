@@ -27,7 +27,6 @@ public sealed class KvCache : IDisposable
     private long _positionBound;         // host upper bound on max(_positions); avoids a sync per append
     private int _pending;                // columns written by the append in progress
     private Tensor? _pendingValid;       // its (B, T) validity (null: all real), for PendingMask
-    private Tensor? _pendingAdvance;     // how far it moved each row's position (B) (null: by _pending each)
 
     /// <summary>An empty cache for <paramref name="batch"/> rows with room for <paramref name="capacity"/> columns.</summary>
     public KvCache(TransformerConfig config, int batch, int capacity, Device? device = null, ScalarType dtype = ScalarType.Float32)
@@ -335,9 +334,8 @@ public sealed class KvCache : IDisposable
         if (check) CheckPositions(positions, valid);
         _positionBound += t;
         using Scalar columns = t;                                                              // held for the call (Scalars)
-        _pendingAdvance = counts?.sum(1);                                                       // (B)
-        if (_pendingAdvance is null) _positions.add_(columns);
-        else _positions.add_(_pendingAdvance);
+        if (counts is null) _positions.add_(columns);
+        else _positions.add_(counts.sum(1));
         if (valid is null) _valid.narrow(1, l, t).fill_(Scalars.True);
         else _valid.narrow(1, l, t).copy_(valid);
 
@@ -420,7 +418,7 @@ public sealed class KvCache : IDisposable
     internal void EndAppend()
     {
         Length += _pending;
-        (_pending, _pendingValid, _pendingAdvance) = (0, null, null);
+        (_pending, _pendingValid) = (0, null);
     }
 
     /// <summary>
@@ -431,15 +429,15 @@ public sealed class KvCache : IDisposable
     internal void AbortAppend()
     {
         if (_pending == 0) return;
-        if (_pendingAdvance is null)
+        if (_pendingValid is null)                                         // every row moved by the append's columns
         {
             using Scalar columns = _pending;
             _positions.sub_(columns);
         }
-        else _positions.sub_(_pendingAdvance);
+        else _positions.sub_(_pendingValid.to(ScalarType.Int64).sum(1));  // each row by its real tokens, as BeginAppend moved it
         _valid.narrow(1, Length, _pending).fill_(Scalars.False);
         _positionBound -= _pending;
-        (_pending, _pendingValid, _pendingAdvance) = (0, null, null);
+        (_pending, _pendingValid) = (0, null);
     }
 
     /// <summary>Lets the caller tell the cache the exact largest next position, when it tracks positions itself.</summary>
