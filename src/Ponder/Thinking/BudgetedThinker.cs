@@ -62,7 +62,7 @@ public sealed class BudgetedThinker(Generator generator)
                     ? _generator.Continue(state, sampling with { Stop = [ThinkingFormat.Close], MaxNewTokens = steps, Seed = Seeds.Mix(sampling.Seed, round++) })
                     : null;
                 var appended = new int[members.Length][];
-                List<int> keep = [], answer = [], forced = [];
+                List<int> answer = [], forced = [];
                 for (int j = 0; j < members.Length; j++)
                 {
                     var row = rows[members[j]];
@@ -85,8 +85,7 @@ public sealed class BudgetedThinker(Generator generator)
                         // else: it ended without closing the section, so it has no answer
                         continue;
                     }
-                    if (g is not null) row.Thinking.AddRange(g.Tokens);
-                    if (row.Thinking.Count < row.Cap - newline.Length) { keep.Add(j); continue; }
+                    if (g is not null) row.Thinking.AddRange(g.Tokens);                // ran to the budget it had left: at its cap
                     bool midLine = !EndsLine(tokenizer, row.Thinking);
                     if (midLine) row.Thinking.AddRange(newline);
                     appended[j] = midLine ? [.. newline, .. close] : close;
@@ -95,7 +94,6 @@ public sealed class BudgetedThinker(Generator generator)
                     answer.Add(j);
                 }
                 if (appended.Any(a => a.Length > 0)) _generator.Append(state, appended);
-                if (keep.Count > 0) work.Enqueue((state.Fork([.. keep]), keep.Select(j => members[j]).ToArray()));
                 if (answer.Count > 0)
                 {
                     using var answering = state.Fork([.. answer]);
