@@ -203,14 +203,20 @@ public sealed class ByteLevelBpeTokenizerTests
         Assert.False(File.Exists(dir.File("out/" + Checkpoint.TokenizerConfigFile)));
     }
 
+    // dir/hf: a Llama 3 tokenizer.json and its tokenizer_config.json (BOS, end of turn as EOS, the chat template).
+    private static void Llama3Folder(TempDirectory dir)
+    {
+        Directory.CreateDirectory(dir.File("hf"));
+        dir.Write("hf/tokenizer.json", TinyBpe.Json(Llama3));
+        dir.Write("hf/" + ByteLevelBpeTokenizer.ConfigFile, TinyBpe.TokenizerConfig("<|begin_of_text|>", "<|eot_id|>", TinyBpe.Llama3Template));
+    }
+
     [Fact]
     public void End_tokens_listed_by_config_and_generation_config_end_generations_and_survive_a_save()
     {
         // Given Llama 3's end of turn as EOS, config.json listing end of text too, and a generation_config.json adding <|im_end|>
         using var dir = new TempDirectory();
-        Directory.CreateDirectory(dir.File("hf"));
-        dir.Write("hf/tokenizer.json", TinyBpe.Json(Llama3));
-        dir.Write("hf/" + ByteLevelBpeTokenizer.ConfigFile, TinyBpe.TokenizerConfig("<|begin_of_text|>", "<|eot_id|>", TinyBpe.Llama3Template));
+        Llama3Folder(dir);
         dir.Write("hf/config.json", $$"""{"eos_token_id": [{{TinyBpe.Id("<|end_of_text|>")}}, {{TinyBpe.Id("<|eot_id|>")}}]}""");
         dir.Write("hf/" + ByteLevelBpeTokenizer.GenerationConfigFile, $$"""{"eos_token_id": {{TinyBpe.Id("<|im_end|>")}}, "temperature": 0.6}""");
 
@@ -236,9 +242,7 @@ public sealed class ByteLevelBpeTokenizerTests
     {
         // Given a folder holding another model's chat_template.jinja, and a tokenizer whose template is Llama 3's
         using var dir = new TempDirectory();
-        Directory.CreateDirectory(dir.File("hf"));
-        dir.Write("hf/tokenizer.json", TinyBpe.Json(Llama3));
-        dir.Write("hf/" + ByteLevelBpeTokenizer.ConfigFile, TinyBpe.TokenizerConfig("<|begin_of_text|>", "<|eot_id|>", TinyBpe.Llama3Template));
+        Llama3Folder(dir);
         var tokenizer = Tokenizers.Load(dir.File("hf/tokenizer.json"));
         Directory.CreateDirectory(dir.File("out"));
         dir.Write("out/" + ByteLevelBpeTokenizer.ChatTemplateFile, "{{ messages }}");
