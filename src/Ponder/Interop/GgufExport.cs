@@ -7,7 +7,8 @@ namespace Ponder.Interop;
 /// <summary>
 /// Writes a <see cref="Transformer"/> and its tokenizer as a GGUF v3 file that llama.cpp loads as architecture
 /// <c>llama</c>: hyper-parameters under <c>llama.*</c>, tensors under llama.cpp's names, tokenizer under
-/// <c>tokenizer.ggml.*</c>.
+/// <c>tokenizer.ggml.*</c>. Rope scaling as llama.cpp's converter writes it: linear as <c>llama.rope.scaling.*</c>,
+/// llama3 (Llama 3.1/3.2) as a <c>rope_freqs</c> tensor of per-frequency divisors.
 /// </summary>
 /// <remarks>
 /// Rotary convention: Ponder (like HF) rotates channel i of a head together with channel i + hs/2; llama.cpp's llama
@@ -42,6 +43,11 @@ public static class GgufExport
         gguf.AddFloat32("llama.attention.layer_norm_rms_epsilon", (float)c.RmsNormEps);
         gguf.AddFloat32("llama.rope.freq_base", (float)c.RopeTheta);
         gguf.AddUInt32("llama.rope.dimension_count", (uint)c.HeadDim);
+        if (c.RopeScaling is { RopeType: "linear" } linear)
+        {
+            gguf.AddString("llama.rope.scaling.type", "linear");
+            gguf.AddFloat32("llama.rope.scaling.factor", (float)linear.Factor);
+        }
         if (c.ExplicitHeadDim is not null)
         {
             gguf.AddUInt32("llama.attention.key_length", (uint)c.HeadDim);
@@ -59,6 +65,8 @@ public static class GgufExport
         void Vector(string ggufName, Tensor t) => gguf.AddTensor(ggufName, t, GgufTensorType.F32);
 
         Matrix("token_embd.weight", Weight(Checkpoint.EmbeddingName));
+        if (c.RopeScaling is { RopeType: "llama3" } llama3)   // as llama.cpp's converter: each frequency's divisor
+            Vector("rope_freqs.weight", tensor(llama3.Llama3Divisors(Rotary.InverseFrequencies(c.HeadDim, c.RopeTheta).data<float>().ToArray())));
         for (int i = 0; i < c.NumLayers; i++)
         {
             string hf = $"model.layers.{i}.", blk = $"blk.{i}.";

@@ -15,8 +15,9 @@ public static class HfCheckpoint
 {
     /// <summary>
     /// <c>config.json</c> read with HF's conventions: unknown fields ignored, <c>eos_token_id</c> possibly a list,
-    /// Qwen2's q/k/v biases implied by <c>model_type</c>. Features Ponder's transformer lacks (rope scaling, sliding
-    /// windows, MLP biases, other activations or architectures) are refused in one line naming the file.
+    /// Qwen2's q/k/v biases implied by <c>model_type</c>, rope scaling of the kinds <see cref="RopeScaling"/> computes.
+    /// Features Ponder's transformer lacks (other rope scalings, sliding windows, MLP biases, other activations or
+    /// architectures) are refused in one line naming the file.
     /// </summary>
     public static TransformerConfig ReadConfig(string dir)
     {
@@ -30,12 +31,6 @@ public static class HfCheckpoint
             throw new NotSupportedException($"{path}: model_type '{config.ModelType}' is not supported (known: llama, qwen2)");
         if (config.HiddenAct != "silu")
             throw new NotSupportedException($"{path}: hidden_act '{config.HiddenAct}' is not supported (Ponder's MLP is SwiGLU with silu)");
-        if (Has("rope_scaling", out var scaling) && RopeType(scaling) is not ("default" or null))
-            throw new NotSupportedException($"{path}: rope_scaling type '{RopeType(scaling)}' is not supported (only plain rotary with rope_theta)");
-        // transformers 5's rope_parameters hold the theta too: a type is named only where the rotary is scaled.
-        if (Has("rope_parameters", out var rope) && rope.ValueKind == JsonValueKind.Object && (rope.TryGetProperty("rope_type", out _) || rope.TryGetProperty("type", out _))
-            && RopeType(rope) is not ("default" or null))
-            throw new NotSupportedException($"{path}: rope_parameters type '{RopeType(rope)}' is not supported (only plain rotary with rope_theta)");
         if (PartialRotary(root) is { } partial && partial != 1)
             throw new NotSupportedException($"{path}: partial_rotary_factor {partial} is not supported (Ponder rotates the whole head)");
         if (config.ModelType == "llama" && config.AttentionBias)
@@ -93,10 +88,4 @@ public static class HfCheckpoint
                 return f.GetDouble();
         return null;
     }
-
-    private static string? RopeType(JsonElement scaling) =>
-        scaling.ValueKind != JsonValueKind.Object ? "unknown"
-        : scaling.TryGetProperty("rope_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()
-        : scaling.TryGetProperty("type", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString()
-        : "unknown";
 }

@@ -129,14 +129,18 @@ public static class Checkpoint
         // Fields a Hugging Face config may leave out take transformers' defaults (LlamaConfig, Qwen2Config), not Ponder's.
         if (!Has("rms_norm_eps")) config = config with { RmsNormEps = 1e-6 };
         if (!Has("max_position_embeddings")) config = config with { MaxPositions = config.ModelType == "qwen2" ? 32768 : 2048 };
-        // transformers 5 keeps rope settings in rope_parameters: its rope_theta, where the config has none of its own.
-        if (!Has("rope_theta") && root.TryGetProperty("rope_parameters", out var rope) && rope.ValueKind == JsonValueKind.Object
-            && rope.TryGetProperty("rope_theta", out var theta))
-            config = config with
-            {
-                RopeTheta = theta.ValueKind == JsonValueKind.Number && theta.TryGetDouble(out double value)
-                    ? value : throw new InvalidDataException($"{path}: rope_parameters.rope_theta is {theta.GetRawText()}, expected a number"),
-            };
+        // transformers 5 keeps rope settings in rope_parameters: its rope_theta and scaling, where the config has none of its own.
+        if (root.TryGetProperty("rope_parameters", out var rope) && rope.ValueKind == JsonValueKind.Object)
+        {
+            if (!Has("rope_theta") && rope.TryGetProperty("rope_theta", out var theta))
+                config = config with
+                {
+                    RopeTheta = theta.ValueKind == JsonValueKind.Number && theta.TryGetDouble(out double value)
+                        ? value : throw new InvalidDataException($"{path}: rope_parameters.rope_theta is {theta.GetRawText()}, expected a number"),
+                };
+            if (!Has("rope_scaling") && (rope.TryGetProperty("rope_type", out _) || rope.TryGetProperty("type", out _)))
+                config = config with { RopeScaling = Deserialize<RopeScaling?>(path, rope, "rope_parameters") };
+        }
         return config.Invalid() is { } problem ? throw new InvalidDataException($"{path}: {problem}") : config;
     }
 
@@ -250,6 +254,19 @@ public static class Checkpoint
         catch (JsonException e)
         {
             throw new InvalidDataException($"{path}: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+    }
+
+    // One field's object; its converter's messages name rope_scaling, which this field stands for.
+    private static T? Deserialize<T>(string path, JsonElement element, string field)
+    {
+        try
+        {
+            return element.Deserialize<T>(Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: {field}: {e.Message.ReplaceLineEndings(" ")}", e);
         }
     }
 

@@ -7,7 +7,8 @@ namespace Ponder.Policy;
 /// Rotary position embedding tables in the Hugging Face Llama "rotate_half" convention: channel i of a head
 /// is paired with channel i + hs/2 (not with its neighbour), both rotated by position · θ^(−2i/hs).
 /// Tables are computed in fp32 exactly as transformers does, so imported checkpoints see the same angles.
-/// The sine table carries rotate_half's sign (−sin on the first half), so applying it is three ops.
+/// The sine table carries rotate_half's sign (−sin on the first half), so applying it is three ops. A config's
+/// <see cref="RopeScaling"/> (linear, llama3) scales the frequencies before the tables are made, as transformers does.
 /// </summary>
 /// <remarks>
 /// Not a module and not registered anywhere: the tables are derived from the config, never trained or saved.
@@ -20,7 +21,7 @@ internal sealed class Rotary : IDisposable
     private readonly Dictionary<(DeviceType, int, ScalarType), (Tensor Cos, Tensor Sin)> _copies = [];
     private readonly Scalar _lastPosition;                      // MaxPositions − 1, held for the clamp (Scalars)
 
-    public Rotary(int headDim, int maxPositions, double theta)
+    public Rotary(int headDim, int maxPositions, double theta, RopeScaling? scaling = null)
     {
         if (headDim % 2 != 0) throw new ArgumentException($"Rotary needs an even head dimension, got {headDim}.", nameof(headDim));
         MaxPositions = maxPositions;
@@ -28,14 +29,21 @@ internal sealed class Rotary : IDisposable
         using var scope = NewDisposeScope();
         using var normal = inference_mode(false); // plain tensors: training may save them for backward
         using var noGrad = no_grad();
-        var exponents = arange(0, headDim, 2, ScalarType.Int64).to(ScalarType.Float32) / headDim;  // (hs/2)
-        var invFreq = 1.0f / pow(tensor((float)theta), exponents);                                 // (hs/2)
+        var invFreq = InverseFrequencies(headDim, theta);                                          // (hs/2)
+        if (scaling is not null) invFreq = scaling.Scale(invFreq);
         var positions = arange(maxPositions, ScalarType.Int64).to(ScalarType.Float32);              // (P)
         var freqs = outer(positions, invFreq);                                                     // (P, hs/2)
         var angles = cat([freqs, freqs], 1);                                                       // (P, hs)
         var sign = cat([full(headDim / 2, -1f), ones(headDim / 2)]);                              // (hs)
         _cos = angles.cos().DetachFromDisposeScope();
         _sin = (angles.sin() * sign).DetachFromDisposeScope();
+    }
+
+    /// <summary>θ^(−2i/hs) for i below hs/2, in float32 as transformers computes them (before any scaling).</summary>
+    internal static Tensor InverseFrequencies(int headDim, double theta)
+    {
+        var exponents = arange(0, headDim, 2, ScalarType.Int64).to(ScalarType.Float32) / headDim;  // (hs/2)
+        return 1.0f / pow(tensor((float)theta), exponents);                                        // (hs/2)
     }
 
     /// <summary>Positions the tables cover (0 … MaxPositions − 1).</summary>

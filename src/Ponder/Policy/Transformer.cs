@@ -40,7 +40,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>
         Config = config;
         _model = new Decoder(config, device);
         _lmHead = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device);
-        _rotary = new Rotary(config.HeadDim, config.MaxPositions, config.RopeTheta);
+        _rotary = new Rotary(config.HeadDim, config.MaxPositions, config.RopeTheta, config.RopeScaling);
         RegisterComponents();
         Initialize();
     }

@@ -26,6 +26,8 @@ public sealed record TransformerConfig
     [JsonPropertyName("rms_norm_eps")] public double RmsNormEps { get; init; } = 1e-5;
     /// <summary>Rotary base frequency.</summary>
     [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000.0;
+    /// <summary>How the rotary frequencies are stretched for a longer context (Llama 3.1's llama3, linear); null for none.</summary>
+    [JsonPropertyName("rope_scaling"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RopeScaling? RopeScaling { get; init; }
     /// <summary>Share the input embedding with the output head (saves parameters in small models).</summary>
     [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; init; }
     /// <summary>Bias on q/k/v projections (Qwen2 has it, Llama does not).</summary>
@@ -74,6 +76,7 @@ public sealed record TransformerConfig
             ?? Range("max_position_embeddings", MaxPositions, 1, MaxSupportedPositions)
             ?? (!(RmsNormEps > 0) ? $"rms_norm_eps is {RmsNormEps}; it must be positive" : null)
             ?? (!(RopeTheta > 0) || double.IsInfinity(RopeTheta) ? $"rope_theta is {RopeTheta}; it must be positive" : null)
+            ?? RopeScaling?.Invalid()
             ?? Token("bos_token_id", BosTokenId)
             ?? Token("eos_token_id", EosTokenId)
             ?? (PadTokenId is int pad ? Token("pad_token_id", pad) : null);

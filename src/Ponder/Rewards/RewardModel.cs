@@ -49,7 +49,7 @@ public sealed class RewardModel : nn.Module<Tensor, Tensor>
         _lmHead = Config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
         _score = nn.Linear(config.HiddenSize, 1, hasBias: false);
         _likelihood = nn.Linear(2, 1, hasBias: false);
-        _rotary = new Rotary(Config.HeadDim, Config.MaxPositions, Config.RopeTheta);
+        _rotary = new Rotary(Config.HeadDim, Config.MaxPositions, Config.RopeTheta, Config.RopeScaling);
         RegisterComponents();
         using var noGrad = no_grad();
         _score.weight!.zero_();

@@ -62,6 +62,34 @@ public sealed class GgufImportParityTests : IDisposable
     }
 
     [Theory]
+    // original context 64 and high_freq_factor 8: one frequency kept, two blended, five divided (head_dim 16, theta 500)
+    [InlineData("{\"rope_type\": \"llama3\", \"factor\": 4.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 8.0, \"original_max_position_embeddings\": 64}")]
+    [InlineData("{\"type\": \"linear\", \"factor\": 4.0}")]
+    public void Imported_llama_with_rope_scaling_matches_llama_cpp(string scaling)
+    {
+        // Given a Llama folder whose rotary is scaled, and the same weights unscaled exported beside it
+        HfFolders.Llama(_dir.Path);
+        var plain = HfCheckpoint.Load(_dir.Path, CPU);
+        string plainGguf = _dir.File("plain.gguf");
+        GgufExport.Write(plainGguf, plain.Model, plain.Tokenizer, GgufTensorType.F32);
+        string config = _dir.File("config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"rope_scaling\": null", "\"rope_scaling\": " + scaling));
+        var policy = HfCheckpoint.Load(_dir.Path, CPU);
+        Assert.NotNull(policy.Model.Config.RopeScaling);
+
+        // When it is exported (rope_freqs divisors for llama3, rope.scaling metadata for linear)
+        string gguf = _dir.File("scaled.gguf");
+        GgufExport.Write(gguf, policy.Model, policy.Tokenizer, GgufTensorType.F32);
+
+        // Then llama.cpp computes its logits, and not the unscaled model's
+        float diff = MaxDiff(policy, gguf);
+        float unscaled = MaxDiff(policy, plainGguf);
+        Console.WriteLine($"rope-scaled Llama → GGUF F32: max |Δlogit| = {diff:E2} (against the unscaled export {unscaled:E2})");
+        Assert.True(diff <= F32Tolerance, $"max |Δlogit| {diff} > {F32Tolerance}");
+        Assert.True(unscaled > 100 * F32Tolerance, $"the scaling changed the logits by only {unscaled}: the parity could not catch a missing scaling");
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void Llama_cpp_tokenizes_like_the_bpe_tokenizer(bool qwen)

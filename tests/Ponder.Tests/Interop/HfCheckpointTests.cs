@@ -119,13 +119,13 @@ public sealed class HfCheckpointTests : IDisposable
     }
 
     [Theory]
-    [InlineData("\"rope_scaling\": null", "\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}", "rope_scaling type 'llama3'")]
+    [InlineData("\"rope_scaling\": null", "\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 8.0}", "rope scaling type 'yarn'")]
     [InlineData("\"model_type\": \"llama\"", "\"model_type\": \"mistral\"", "model_type 'mistral'")]
     [InlineData("\"mlp_bias\": false", "\"mlp_bias\": true", "mlp_bias")]
     [InlineData("\"mlp_bias\": false", "\"mlp_bias\": false, \"quantization_config\": {\"quant_method\": \"fp8\"}", "quantization_config is set")]
     [InlineData("\"torch_dtype\": \"float32\"", "\"torch_dtype\": \"float8_e4m3fn\"", "torch_dtype 'float8_e4m3fn'")]
     [InlineData("\"architectures\": [\"LlamaForCausalLM\"]", "\"architectures\": [\"GPT2LMHeadModel\"]", "architectures [GPT2LMHeadModel] do not match model_type 'llama'")]
-    [InlineData("\"rope_scaling\": null, \"rope_theta\": 500.0", "\"rope_parameters\": {\"rope_type\": \"llama3\", \"rope_theta\": 500.0, \"factor\": 8.0}", "rope_parameters type 'llama3'")]
+    [InlineData("\"rope_scaling\": null, \"rope_theta\": 500.0", "\"rope_parameters\": {\"rope_type\": \"longrope\", \"rope_theta\": 500.0, \"factor\": 8.0}", "rope scaling type 'longrope'")]
     [InlineData("\"rope_scaling\": null", "\"partial_rotary_factor\": 0.5", "partial_rotary_factor 0.5")]
     [InlineData("\"attention_bias\": false", "\"attention_bias\": true", "o_proj bias")]
     public void Unsupported_config_features_are_refused_naming_the_file(string from, string to, string expected)

@@ -1,0 +1,152 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using static TorchSharp.torch;
+
+namespace Ponder.Policy;
+
+/// <summary>
+/// A config's <c>rope_scaling</c>: how a checkpoint stretches its rotary frequencies past the context it was first
+/// trained for. Two of transformers' kinds: <c>linear</c> (every frequency divided by <see cref="Factor"/>, i.e.
+/// positions interpolated) and <c>llama3</c> (Llama 3.1 and 3.2: frequencies whose wavelength is longer than
+/// <c>original_max_position_embeddings / low_freq_factor</c> divided by the factor, those shorter than
+/// <c>… / high_freq_factor</c> kept, the band between blended smoothly). The default (no scaling) is no record at all.
+/// </summary>
+[JsonConverter(typeof(RopeScalingConverter))]
+public sealed record RopeScaling
+{
+    /// <summary>The kinds Ponder computes, for messages.</summary>
+    public const string Known = "linear, llama3";
+
+    /// <summary>transformers' <c>rope_type</c> (older configs call it <c>type</c>).</summary>
+    public required string RopeType { get; init; }
+
+    /// <summary>How much longer the context is than the one first trained for.</summary>
+    public double Factor { get; init; } = 1;
+
+    /// <summary>llama3: wavelengths past <c>original / low_freq_factor</c> are fully scaled.</summary>
+    public double? LowFreqFactor { get; init; }
+
+    /// <summary>llama3: wavelengths under <c>original / high_freq_factor</c> are kept.</summary>
+    public double? HighFreqFactor { get; init; }
+
+    /// <summary>llama3: the context the checkpoint was first trained for (8,192 for Llama 3.1 and 3.2).</summary>
+    public int? OriginalMaxPositions { get; init; }
+
+    /// <summary>The first field that makes the scaling unusable, as "rope_scaling field is …: problem", or null.</summary>
+    public string? Invalid()
+    {
+        if (RopeType is not ("linear" or "llama3"))
+            return $"rope scaling type '{RopeType}' is not supported (Ponder computes {Known})";
+        if (!(Factor >= 1) || double.IsInfinity(Factor))
+            return $"rope_scaling factor is {Factor}; it must be at least 1";
+        if (RopeType == "linear") return null;
+        if (LowFreqFactor is not { } low || HighFreqFactor is not { } high || OriginalMaxPositions is not { } original)
+            return "rope scaling type 'llama3' needs low_freq_factor, high_freq_factor and original_max_position_embeddings";
+        if (!(low > 0) || double.IsInfinity(low)) return $"rope_scaling low_freq_factor is {low}; it must be positive";
+        if (!(high > low) || double.IsInfinity(high)) return $"rope_scaling high_freq_factor is {high}; it must be above low_freq_factor {low}";
+        return original < 1 ? $"rope_scaling original_max_position_embeddings is {original}; it must be positive" : null;
+    }
+
+    /// <summary>
+    /// The scaled inverse frequencies from the plain ones (hs/2, float32), computed as transformers does in float32:
+    /// divided by the factor (linear), or by a factor that runs from 1 at short wavelengths to
+    /// <see cref="Factor"/> at long ones (llama3).
+    /// </summary>
+    internal Tensor Scale(Tensor invFreq)
+    {
+        if (Invalid() is { } problem) throw new ArgumentException(problem);
+        if (RopeType == "linear") return invFreq / Factor;
+        double low = LowFreqFactor!.Value, high = HighFreqFactor!.Value, original = OriginalMaxPositions!.Value;
+        var wavelength = invFreq.reciprocal() * (2 * Math.PI);                                  // as 2π / inv_freq
+        var longest = wavelength > original / low;
+        var shortest = wavelength < original / high;
+        var scaled = where(longest, invFreq / Factor, invFreq);
+        var smooth = (original / wavelength - low) / (high - low);                              // 0 at the long end, 1 at the short
+        var blended = (1 - smooth) * scaled / Factor + smooth * scaled;
+        return where(shortest.logical_or(longest), scaled, blended);
+    }
+
+    /// <summary>
+    /// What llama.cpp's converter writes as the <c>rope_freqs</c> tensor of a llama3-scaled model: for each frequency,
+    /// the divisor llama.cpp applies to it (1 at short wavelengths, the factor at long ones), computed the converter's
+    /// way — frequency by frequency — from the float32 plain frequencies.
+    /// </summary>
+    internal float[] Llama3Divisors(float[] invFreq)
+    {
+        if (Invalid() is { } problem) throw new ArgumentException(problem);
+        if (RopeType != "llama3") throw new InvalidOperationException($"rope scaling type '{RopeType}' has no frequency divisors");
+        double low = LowFreqFactor!.Value, high = HighFreqFactor!.Value, original = OriginalMaxPositions!.Value;
+        var divisors = new float[invFreq.Length];
+        for (int i = 0; i < invFreq.Length; i++)
+        {
+            double wavelength = 2 * Math.PI / invFreq[i];
+            double smooth = (original / wavelength - low) / (high - low);
+            divisors[i] = (float)(wavelength < original / high ? 1 : wavelength > original / low ? Factor : 1 / ((1 - smooth) / Factor + smooth));
+        }
+        return divisors;
+    }
+}
+
+/// <summary>
+/// Reads <c>rope_scaling</c> (or transformers 5's <c>rope_parameters</c>) as HF writes it: null or a <c>default</c>
+/// type give no scaling, the type is <c>rope_type</c> or <c>type</c>, fields Ponder does not use are skipped; writes
+/// the fields of the record, <c>rope_type</c> first.
+/// </summary>
+internal sealed class RopeScalingConverter : JsonConverter<RopeScaling?>
+{
+    public override bool HandleNull => true;
+
+    public override RopeScaling? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Null) return null;
+        if (reader.TokenType != JsonTokenType.StartObject) throw new JsonException($"rope_scaling is a {reader.TokenType}, expected an object or null");
+        string? type = null;
+        double factor = 1;
+        double? low = null, high = null;
+        int? original = null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            string field = reader.GetString()!;
+            reader.Read();
+            switch (field)
+            {
+                case "rope_type" or "type":
+                    type = reader.TokenType == JsonTokenType.String ? reader.GetString()
+                        : throw new JsonException($"rope_scaling {field} is a {reader.TokenType}, expected a string");
+                    break;
+                case "factor": factor = Number(ref reader, field); break;
+                case "low_freq_factor": low = Number(ref reader, field); break;
+                case "high_freq_factor": high = Number(ref reader, field); break;
+                case "original_max_position_embeddings":
+                    original = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int value) ? value
+                        : throw new JsonException($"rope_scaling {field} is not a whole number ({reader.TokenType})");
+                    break;
+                default: reader.Skip(); break;   // e.g. rope_theta inside rope_parameters, which the config reads itself
+            }
+        }
+        if (type is null) throw new JsonException("rope_scaling has no rope_type");
+        return type == "default" ? null
+            : new RopeScaling { RopeType = type, Factor = factor, LowFreqFactor = low, HighFreqFactor = high, OriginalMaxPositions = original };
+    }
+
+    private static double Number(ref Utf8JsonReader reader, string field) =>
+        reader.TokenType == JsonTokenType.Number ? reader.GetDouble()
+        : throw new JsonException($"rope_scaling {field} is a {reader.TokenType}, expected a number");
+
+
+    public override void Write(Utf8JsonWriter writer, RopeScaling? value, JsonSerializerOptions options)
+    {
+        if (value is null)
+        {
+            writer.WriteNullValue();
+            return;
+        }
+        writer.WriteStartObject();
+        writer.WriteString("rope_type", value.RopeType);
+        writer.WriteNumber("factor", value.Factor);
+        if (value.LowFreqFactor is { } low) writer.WriteNumber("low_freq_factor", low);
+        if (value.HighFreqFactor is { } high) writer.WriteNumber("high_freq_factor", high);
+        if (value.OriginalMaxPositions is { } original) writer.WriteNumber("original_max_position_embeddings", original);
+        writer.WriteEndObject();
+    }
+}
