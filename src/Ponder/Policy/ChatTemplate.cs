@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -9,7 +10,10 @@ namespace Ponder.Policy;
 /// says beyond the markers: a default system message when the conversation has none (Qwen2: "You are a helpful
 /// assistant."; Qwen2.5-Math's, which asks for <c>\boxed{}</c>), a thinking section the generation prompt opens
 /// (QwQ: <c>&lt;think&gt;\n</c>), earlier assistant turns written without their thinking (up to <c>&lt;/think&gt;</c>), and
-/// tool results as a user turn of <c>&lt;tool_response&gt;</c> blocks (Qwen2.5).
+/// tool results as a user turn of <c>&lt;tool_response&gt;</c> blocks (Qwen2.5). A Llama 3 template with a dated system
+/// block (Llama 3.1, 3.2, 3.3) always opens with it: its knowledge cutoff, the day's date (Llama 3.2's
+/// <c>strftime_now</c>, as transformers renders it) or the template's fixed one (3.1's "26 Jul 2024"), then the system
+/// message if any.
 /// </summary>
 /// <param name="Kind">The format.</param>
 /// <param name="DefaultSystemPrompt">System message inserted when the first message is not a system one; null for none.</param>
@@ -19,8 +23,12 @@ namespace Ponder.Policy;
 /// <param name="GenerationOpening">ChatML: text the generation prompt writes after the assistant header (QwQ: <c>&lt;think&gt;\n</c>).</param>
 /// <param name="DropsThinking">ChatML: an assistant turn is written from after its last <c>&lt;/think&gt;</c> (newlines there dropped).</param>
 /// <param name="ToolResponses">ChatML: consecutive tool messages are one user turn of <c>&lt;tool_response&gt;</c> blocks.</param>
+/// <param name="KnowledgeCutoff">Llama 3.1+: the "Cutting Knowledge Date" its system block states; null for no such block.</param>
+/// <param name="FixedDate">Llama 3.1+: the "Today Date" the template falls back to; with <paramref name="DatesToday"/> false, the one it writes.</param>
+/// <param name="DatesToday">Llama 3.2: the template writes the day's date (<c>strftime_now("%d %b %Y")</c>).</param>
 public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? DefaultSystemPrompt = null, string? BosText = null,
-    string? EosText = null, bool SystemBlock = false, string? GenerationOpening = null, bool DropsThinking = false, bool ToolResponses = false)
+    string? EosText = null, bool SystemBlock = false, string? GenerationOpening = null, bool DropsThinking = false, bool ToolResponses = false,
+    string? KnowledgeCutoff = null, string? FixedDate = null, bool DatesToday = false)
 {
     public static readonly ChatTemplate None = new(ChatTemplateKind.None);
 
@@ -36,7 +44,13 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
         if (string.IsNullOrEmpty(jinja)) return None;
         bool Has(string marker) => jinja.Contains(marker, StringComparison.Ordinal);
         if (Has("<|start_header_id|>") && Has("<|eot_id|>"))
-            return new ChatTemplate(ChatTemplateKind.Llama3, BosText: Has("bos_token") ? bosText : null);
+        {
+            var cutoff = KnowledgeCutoffLine().Match(jinja);
+            var date = FixedDateString().Match(jinja);
+            return new ChatTemplate(ChatTemplateKind.Llama3, BosText: Has("bos_token") ? bosText : null,
+                KnowledgeCutoff: cutoff.Success ? cutoff.Groups["date"].Value : null,
+                FixedDate: date.Success ? date.Groups["date"].Value : null, DatesToday: Has("strftime_now"));
+        }
         if (Has("<|im_start|>") && Has("<|im_end|>"))
         {
             var system = DefaultSystem().Match(jinja);
@@ -55,8 +69,9 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
     /// The prompt text for <paramref name="messages"/> (roles such as system, user, assistant); with
     /// <paramref name="addGenerationPrompt"/> it ends with the header that opens the assistant's turn (Llama 2 has none:
     /// its prompt ends with <c>[/INST]</c>). <see cref="ArgumentException"/> for a conversation the format cannot hold.
+    /// <paramref name="now"/> is the day a template that dates its prompt writes (the local clock when null).
     /// </summary>
-    public string Apply(IReadOnlyList<(string Role, string Content)> messages, bool addGenerationPrompt)
+    public string Apply(IReadOnlyList<(string Role, string Content)> messages, bool addGenerationPrompt, DateTime? now = null)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var text = new StringBuilder();
@@ -64,7 +79,17 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
         {
             case ChatTemplateKind.Llama3:
                 text.Append(BosText);
-                foreach (var (role, content) in messages)
+                var turns = messages;
+                if (KnowledgeCutoff is not null)
+                {
+                    bool system = messages.Count > 0 && messages[0].Role == "system";
+                    string date = DatesToday || FixedDate is null
+                        ? (now ?? DateTime.Now).ToString("dd MMM yyyy", CultureInfo.InvariantCulture) : FixedDate;
+                    text.Append("<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: ").Append(KnowledgeCutoff)
+                        .Append("\nToday Date: ").Append(date).Append("\n\n").Append(system ? messages[0].Content.Trim() : "").Append("<|eot_id|>");
+                    if (system) turns = [.. messages.Skip(1)];
+                }
+                foreach (var (role, content) in turns)
                     text.Append("<|start_header_id|>").Append(role).Append("<|end_header_id|>\n\n").Append(content.Trim()).Append("<|eot_id|>");
                 if (addGenerationPrompt) text.Append("<|start_header_id|>assistant<|end_header_id|>\n\n");
                 break;
@@ -140,4 +165,12 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
 
     [GeneratedRegex(@"\\.")]
     private static partial Regex JinjaEscape();
+
+    // Llama 3.1+'s system block: "Cutting Knowledge Date: December 2023\n" inside a Jinja string.
+    [GeneratedRegex(@"Cutting Knowledge Date: (?<date>[^""'\\\n]+)(?:\\n|\n)")]
+    private static partial Regex KnowledgeCutoffLine();
+
+    // The date a Llama 3.1+ template falls back to: {%- set date_string = "26 Jul 2024" %}.
+    [GeneratedRegex(@"set date_string = [""'](?<date>[^""']+)[""']")]
+    private static partial Regex FixedDateString();
 }

@@ -82,6 +82,37 @@ public sealed class ChatTemplateServingTests : IDisposable
         + "{%- else %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}{%- endif %}{%- endfor %}"
         + "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
 
+    // Llama 3.1's template, abridged to what shapes a conversation without tools (the Jinja source, as tokenizer_config.json holds it).
+    private const string Llama31Template =
+        "{{- bos_token }}\n{%- if not date_string is defined %}\n    {%- set date_string = \"26 Jul 2024\" %}\n{%- endif %}\n"
+        + "{%- if messages[0]['role'] == 'system' %}\n    {%- set system_message = messages[0]['content']|trim %}\n    {%- set messages = messages[1:] %}\n{%- else %}\n    {%- set system_message = \"\" %}\n{%- endif %}\n"
+        + "{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}\n{{- \"Cutting Knowledge Date: December 2023\\n\" }}\n{{- \"Today Date: \" + date_string + \"\\n\\n\" }}\n"
+        + "{{- system_message }}\n{{- \"<|eot_id|>\" }}\n{%- for message in messages %}\n        {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' }}\n{%- endfor %}\n"
+        + "{%- if add_generation_prompt %}\n    {{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}\n{%- endif %}\n";
+
+    // Llama 3.2's differs in the date: the day's, where the renderer offers strftime_now.
+    private static readonly string Llama32Template = Llama31Template.Replace(
+        "{%- set date_string = \"26 Jul 2024\" %}",
+        "{%- if strftime_now is defined %}\n        {%- set date_string = strftime_now(\"%d %b %Y\") %}\n    {%- else %}\n        {%- set date_string = \"26 Jul 2024\" %}\n    {%- endif %}");
+
+    [Fact]
+    public void Llama_3_1_and_3_2_templates_open_with_their_dated_system_block()
+    {
+        var llama31 = ChatTemplate.Recognize(Llama31Template, "<|begin_of_text|>");
+        var llama32 = ChatTemplate.Recognize(Llama32Template, "<|begin_of_text|>");
+        var llama3 = ChatTemplate.Recognize(TinyBpe.Llama3Template, "<|begin_of_text|>");
+        var day = new DateTime(2026, 3, 5);
+
+        Assert.Equal("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|>"
+            + "<|start_header_id|>user<|end_header_id|>\n\n1+1?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+            llama31.Apply([("user", " 1+1? ")], addGenerationPrompt: true, day));
+        Assert.Equal("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 05 Mar 2026\n\nBe brief.<|eot_id|>"
+            + "<|start_header_id|>user<|end_header_id|>\n\n1+1?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n2<|eot_id|>",
+            llama32.Apply([("system", "Be brief.\n"), ("user", "1+1?"), ("assistant", "2")], addGenerationPrompt: false, day));
+        // Llama 3's template has no system block: a conversation is its turns
+        Assert.Equal("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n1+1?<|eot_id|>", llama3.Apply([("user", "1+1?")], addGenerationPrompt: false, day));
+    }
+
     [Fact]
     public void Chatml_templates_keep_their_default_system_thinking_opening_and_tool_turns()
     {
