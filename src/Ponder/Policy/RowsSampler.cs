@@ -35,7 +35,7 @@ internal static class RowsSampler
     {
         var (b, v) = ((int)logits.size(0), (int)logits.size(1));
         Interlocked.Add(ref _calls, b);
-        var greedy = options.Temperature == 0;
+        var greedy = SamplingOptions.Greedy(options.Temperature);
         using var noise = greedy || draws is not null ? null : empty_like(logits).uniform_(0, 1);   // (B, V) U, E = −log U ~ Exp(1)
         Span<float> rowNoise = greedy || draws is null ? [] : v <= 4096 ? stackalloc float[v] : new float[v];  // (V), a row's U at a time
         var tokens = empty(b, ScalarType.Int64);
@@ -92,8 +92,9 @@ internal static class RowsSampler
             foreach (var r in rows)
             {
                 var row = sampling[r]!;
-                if (row.Temperature != 0) row.Draws!.Fill(rowNoise);
-                (tokens[r], logProbs[r], _) = SampleRow(raw + (long)r * v, v, (float)row.Temperature, drawn);
+                var greedy = SamplingOptions.Greedy(row.Temperature);
+                if (!greedy) row.Draws!.Fill(rowNoise);
+                (tokens[r], logProbs[r], _) = SampleRow(raw + (long)r * v, v, greedy ? 0f : (float)row.Temperature, drawn);
             }
         }
     }

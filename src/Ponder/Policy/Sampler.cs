@@ -35,12 +35,12 @@ public static class Sampler
         var (b, vocab) = (logits.size(0), logits.size(1));
         if (rows.Count != b) throw new ArgumentException($"Got sampling settings for {rows.Count} rows of {b}.", nameof(rows));
         for (var r = 0; r < rows.Count; r++)
-            if (rows[r] is { Temperature: not 0.0, Draws: null }) throw new ArgumentException($"Row {r} samples at temperature {rows[r]!.Temperature} without a noise stream.", nameof(rows));
+            if (rows[r] is { Draws: null } row && !SamplingOptions.Greedy(row.Temperature)) throw new ArgumentException($"Row {r} samples at temperature {rows[r]!.Temperature} without a noise stream.", nameof(rows));
         var (tokens, logProbs) = (new long[b], new float[b]);
         using var scope = NewDisposeScope();
         var cpu = RowsSampler.Readable(logits) ? logits : null;
         var sampled = Enumerable.Range(0, rows.Count).Where(r => rows[r] is not null).ToArray();
-        var inC = sampled.Where(r => cpu is not null && (rows[r]!.Temperature == 0 || rows[r]!.Unfiltered(vocab))).ToArray();
+        var inC = sampled.Where(r => cpu is not null && (SamplingOptions.Greedy(rows[r]!.Temperature) || rows[r]!.Unfiltered(vocab))).ToArray();
         if (inC.Length > 0) RowsSampler.SampleRows(cpu!, inC, rows, tokens, logProbs);
         foreach (var group in sampled.Except(inC).GroupBy(r => (rows[r]!.Temperature, rows[r]!.TopK, rows[r]!.TopP)))
         {
@@ -110,7 +110,7 @@ public static class Sampler
         Tensor tokens;                                                                   // (B)
         Tensor logProbs;                                                                 // (B)
         Tensor samplingLogProbs;                                                         // (B)
-        if (options.Temperature == 0)
+        if (SamplingOptions.Greedy(options.Temperature))
         {
             tokens = raw.argmax(-1);
             logProbs = Pick(modelLogProbs, tokens);

@@ -3,8 +3,17 @@ namespace Ponder.Policy;
 /// <summary>How to pick next tokens and when a row ends. Defaults sample from the plain model distribution.</summary>
 public sealed record SamplingOptions
 {
-    /// <summary>Divides the logits; 0 means greedy argmax (deterministic), 1 the model's own distribution.</summary>
+    /// <summary>
+    /// Divides the logits; 0 means greedy argmax (deterministic), 1 the model's own distribution. Temperatures below
+    /// <see cref="GreedyBelow"/> are greedy too (as vLLM treats them): dividing by them would overflow the logits.
+    /// </summary>
     public double Temperature { get; init; } = 1.0;
+
+    /// <summary>Temperatures below this pick greedily (vLLM's sampling epsilon).</summary>
+    public const double GreedyBelow = 1e-5;
+
+    /// <summary>Whether <paramref name="temperature"/> picks the most likely token rather than sampling.</summary>
+    public static bool Greedy(double temperature) => temperature < GreedyBelow;
 
     /// <summary>Keep only the k most likely tokens before sampling; 0 turns it off.</summary>
     public int TopK { get; init; }

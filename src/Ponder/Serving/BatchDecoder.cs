@@ -642,7 +642,7 @@ internal sealed class BatchDecoder : IDisposable
             (Request, Choice) = (request, choice);
             var o = request.Options;
             var seed = choice == 0 ? o.Seed : Seeds.Mix(o.Seed, choice);
-            Sampling = new RowSampling(o.Temperature, o.TopK, o.TopP, o.Temperature == 0 ? null : new UniformDraws((ulong)seed));
+            Sampling = new RowSampling(o.Temperature, o.TopK, o.TopP, SamplingOptions.Greedy(o.Temperature) ? null : new UniformDraws((ulong)seed));
             _stopWindow = StopStrings.Window(o.Stop);
             Top = request.TopLogProbs > 0 ? [] : null;
             if (request.Progress is not null) _sofar = new TokenText();

@@ -31,6 +31,30 @@ public sealed class SamplerTests
         Assert.Equal(0f, result.SamplingLogProbs.abs().sum().item<float>());
     }
 
+    [Theory]
+    [InlineData(1e-39, 0, 1.0)]     // a float32 denormal: dividing by it overflows every logit
+    [InlineData(1e-6, 0, 1.0)]
+    [InlineData(1e-6, 5, 1.0)]      // top-k: the libtorch path
+    [InlineData(1e-6, 0, 0.9)]      // top-p: the libtorch path
+    public void Temperatures_below_vllms_epsilon_pick_greedily(double temperature, int topK, double topP)
+    {
+        // Given logits and a temperature so small that logits / temperature overflow
+        using var scope = NewDisposeScope();
+        var logits = RandomLogits(8, 30, 4);
+        Assert.True(SamplingOptions.Greedy(temperature));
+
+        // When rows are sampled at it, alone and each their own way
+        var alone = Sampler.Sample(logits, new SamplingOptions { Temperature = temperature, TopK = topK, TopP = topP }, new UniformDraws(3));
+        var rows = Sampler.SampleRows(logits, [.. Enumerable.Range(0, 8).Select(_ => new RowSampling(temperature, topK, topP, null))]);
+
+        // Then they are the argmax, with finite model log-probabilities
+        var argmax = logits.argmax(-1).data<long>().ToArray();
+        Assert.Equal(argmax, alone.Tokens.data<long>().ToArray());
+        Assert.Equal(argmax, rows.Tokens);
+        Assert.All(alone.LogProbs.data<float>().ToArray(), p => Assert.True(float.IsFinite(p)));
+        Assert.All(rows.LogProbs, p => Assert.True(float.IsFinite(p)));
+    }
+
     [Fact]
     public void Top_k_of_one_equals_greedy()
     {
