@@ -5,7 +5,11 @@ public enum FinishReason
 {
     /// <summary>Its text ended with a stop string (included in the output).</summary>
     Stop,
-    /// <summary>It sampled the end-of-sequence token (in <see cref="Generation.Tokens"/>, not in the text).</summary>
+    /// <summary>
+    /// It sampled an end token: the model's EOS or another of its end tokens, or one of
+    /// <see cref="SamplingOptions.StopTokenIds"/>. The token is in <see cref="Generation.Tokens"/>; its text is in
+    /// <see cref="Generation.Text"/> only when it is an ordinary token (a special one is skipped, as vLLM does).
+    /// </summary>
     Eos,
     /// <summary>It reached MaxNewTokens or the model's max_position_embeddings.</summary>
     Length,
