@@ -105,6 +105,12 @@ public static class ServeCommand
         string deviceName = o.String("device", "cpu")!;
         var kvCache = o.KvCache();
         o.Done();
+        // A reviser or compute plan no effort plan can reach would be loaded and never used.
+        var kinds = options.Effort.All.Select(e => e.Plan.Strategy).ToHashSet();
+        if (computePlan is not null && !kinds.Contains(StrategyKind.ComputeOptimal))
+            throw new UsageException("serve: --compute-plan is read by a compute-optimal effort plan only; no --effort-* plan is compute-optimal");
+        if (reviserDir is not null && !kinds.Contains(StrategyKind.Revision) && !kinds.Contains(StrategyKind.ComputeOptimal))
+            throw new UsageException("serve: --reviser is read by a revision (or compute-optimal) effort plan only; no --effort-* plan uses it");
         if (computePlan is not null)
         {
             try

@@ -52,6 +52,8 @@ public static class SolveCommand
         o.Done(maxPositional: 1);
         if (o.Positional.Count == 0) throw new UsageException("solve: give the problem text, e.g. \"347 +128 *3 -219\"");
         if (kind == StrategyKind.ComputeOptimal) throw new UsageException("solve: compute-optimal is chosen per budget by 'ponder scale'; pick a plain strategy");
+        if (reviserDir is not null && kind != StrategyKind.Revision)
+            throw new UsageException($"solve: --reviser is read by the revision strategy only, not by {Strategies.Name(kind)}");
 
         var policy = LoadedPolicy.Load(dir, device);
         var task = TaskRegistry.Create(taskSpec ?? policy.State.Task);

@@ -65,6 +65,9 @@ public sealed class EntryTests
     [InlineData("eval-rm: --rm 'P,' has an empty entry", "eval-rm", "--rm", "P,")]
     [InlineData("solve: --selector is not a setting of greedy", "solve", "--checkpoint", "P", "--strategy", "greedy", "--selector", "prm-vote", "347 +128 *3 -219")]
     [InlineData("solve: --puct is not a setting of best-of-n", "solve", "--checkpoint", "P", "--strategy", "best-of-n", "--puct", "2", "347 +128 *3 -219")]
+    [InlineData("solve: --reviser is read by the revision strategy only, not by best-of-n", "solve", "--checkpoint", "P", "--strategy", "best-of-n", "--reviser", "P", "347 +128 *3 -219")]
+    [InlineData("serve: --compute-plan is read by a compute-optimal effort plan only", "serve", "--checkpoint", "P", "--compute-plan", "D")]
+    [InlineData("serve: --reviser is read by a revision (or compute-optimal) effort plan only", "serve", "--checkpoint", "P", "--reviser", "P", "--effort-high", "beam:16")]
     public void An_option_that_would_be_ignored_or_cannot_work_is_a_usage_error_before_any_work(string expected, params string[] args)
     {
         using var dir = new TempDirectory();
