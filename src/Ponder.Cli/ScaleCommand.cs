@@ -18,7 +18,8 @@ public static class ScaleCommand
           --compute-optimal bins=B: also compute-optimal per difficulty bin: B bins of an answer-free difficulty estimate
               from K samples per problem (default 4; mean PRM score, or majority agreement without a PRM), charged to its compute
           --prm-cache on|off (on): the PRM runs each token of a search's scored prefixes once (KV cache; gold is charged so)
-          --stage quick|full: the demo's own grid (ScalingStage.Run) instead of the options above
+          --stage quick|full: the demo's own grid (ScalingStage.Run) instead of the options above; prints its summary
+              JSON (also written to DIR/summary.json), progress on standard error
           writes DIR/scaling.csv, scaling.json, report.md, scaling_accuracy.png, scaling_error.png (DIR: runs/scale)
         """;
 
@@ -59,9 +60,12 @@ public static class ScaleCommand
             if (stage is not ("quick" or "full")) throw new UsageException($"scale: option '--stage' is quick or full, got '{stage}'");
             if (o.FirstGiven(["compute-optimal", "temperature", "budgets", "seeds", "problems", "validation-problems", "validation-seeds", "arms"]) is { } grid)
                 throw new UsageException($"scale: option '--{grid}' sets the grid sweep; '--stage' runs its own fixed grid");
-            var result = ScalingStage.Run(policy, task, prm, null, outDir, stage == "quick", seed, new LineProgress("[scale] "), prmName: prmLabel, reviser: reviser);
+            // The summary JSON is the command's output: progress goes to standard error, so `> summary.json` holds JSON only.
+            var result = ScalingStage.Run(policy, task, prm, null, outDir, stage == "quick", seed, new LineProgress("[scale] ", Console.Error), prmName: prmLabel, reviser: reviser);
             AtomicFile.Write(Path.Combine(outDir, "report.md"), "# Ponder scaling report\n\n" + result.Markdown);
-            Console.WriteLine(result.Summary.ToJsonString(new() { WriteIndented = true }));
+            string summary = result.Summary.ToJsonString(JsonText.Indented);
+            AtomicFile.Write(Path.Combine(outDir, "summary.json"), summary);
+            Console.WriteLine(summary);
             return 0;
         }
         var available = SweepArm.Defaults(prm is not null, orm: false, verifier: task is CountdownTask, reviser: reviser is not null, temperature);
