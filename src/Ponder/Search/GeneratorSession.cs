@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Ponder.Policy;
 using Ponder.Rewards;
 using Ponder.Tasks;
@@ -70,8 +71,8 @@ internal sealed class GeneratorSession : ISearchSession
     {
         ArgumentNullException.ThrowIfNull(nodes);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(perNode);
-        var options = new SamplingOptions { Temperature = temperature, MaxNewTokens = _limits.MaxStepTokens, Stop = NewLine, Seed = seed };
-        var children = Continue(nodes, perNode, options, out var generations);
+        var options = new SamplingOptions { Temperature = temperature, Stop = NewLine, Seed = seed };
+        var children = Continue(nodes, perNode, options, row => Math.Min(_limits.MaxStepTokens, Left(row)), out var generations);
         var result = new List<IReadOnlyList<StepNode>>(nodes.Count);
         for (int i = 0; i < nodes.Count; i++)
             result.Add(Enumerable.Range(i * perNode, perNode).Select(k => Child(nodes[i], children[k], generations[k], step: true)).ToList());
@@ -83,28 +84,33 @@ internal sealed class GeneratorSession : ISearchSession
         ArgumentNullException.ThrowIfNull(nodes);
         var open = nodes.Where(n => !n.Finished).ToList();
         if (open.Count == 0) return nodes;
-        int left = _limits.MaxNewTokens - open.Min(n => RowOf(n).Generated);
-        var options = new SamplingOptions { Temperature = temperature, MaxNewTokens = Math.Max(1, left), Seed = seed };
-        var rows = Continue(open, 1, options, out var generations);
+        var options = new SamplingOptions { Temperature = temperature, Seed = seed };
+        var rows = Continue(open, 1, options, Left, out var generations);
         var finished = new Dictionary<StepNode, StepNode>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < open.Count; i++)
             finished[open[i]] = Child(open[i], rows[i], generations[i], step: false) with { Finished = true };
         return nodes.Select(n => n.Finished ? n : finished[n]).ToList();
     }
 
-    /// <summary>Forks each node's row <paramref name="copies"/> times (grouped by the state they live in) and continues the forks.</summary>
-    private List<Row> Continue(IReadOnlyList<StepNode> nodes, int copies, SamplingOptions options, out Generation[] generations)
+    // Tokens a row may still generate within MaxNewTokens (an open node's row has at least one).
+    private int Left(Row row) => Math.Max(1, _limits.MaxNewTokens - row.Generated);
+
+    /// <summary>
+    /// Forks each node's row <paramref name="copies"/> times and continues the forks, at most <paramref name="cap"/>(row)
+    /// tokens each: grouped by the state the rows live in and by their cap.
+    /// </summary>
+    private List<Row> Continue(IReadOnlyList<StepNode> nodes, int copies, SamplingOptions options, Func<Row, int> cap, out Generation[] generations)
     {
         var rows = new Row[nodes.Count * copies];
         generations = new Generation[rows.Length];
-        var byState = Enumerable.Range(0, nodes.Count).GroupBy(i => RowOf(nodes[i]).State, ReferenceEqualityComparer.Instance);
-        foreach (var group in byState)
+        var groups = Enumerable.Range(0, nodes.Count).GroupBy(i => (RowOf(nodes[i]).State, Cap: cap(RowOf(nodes[i]))), StateAndCap.Instance);
+        foreach (var group in groups)
         {
             var members = group.ToList();
             var parents = members.Select(i => RowOf(nodes[i])).ToList();
             var forked = Track(parents[0].State.Fork(parents.SelectMany(p => Enumerable.Repeat(p.Index, copies)).ToArray()));
             var before = forked.Lengths.ToArray();
-            var outs = _generator.Continue(forked, options, _meter.Cancellation);
+            var outs = _generator.Continue(forked, options with { MaxNewTokens = group.Key.Cap }, _meter.Cancellation);
             for (int j = 0; j < outs.Count; j++)
             {
                 long fed = forked.Lengths[j] - before[j];                       // every sampled token is run: the state keeps it
@@ -135,6 +141,16 @@ internal sealed class GeneratorSession : ISearchSession
 
     private static Row RowOf(StepNode node) =>
         node.Handle as Row ?? throw new ArgumentException("this node cannot be continued (finished, or made by another session)");
+
+    // Groups rows by the state they live in (the same object) and by their cap.
+    private sealed class StateAndCap : IEqualityComparer<(DecodeState State, int Cap)>
+    {
+        public static readonly StateAndCap Instance = new();
+
+        public bool Equals((DecodeState State, int Cap) a, (DecodeState State, int Cap) b) => ReferenceEquals(a.State, b.State) && a.Cap == b.Cap;
+
+        public int GetHashCode((DecodeState State, int Cap) key) => HashCode.Combine(RuntimeHelpers.GetHashCode(key.State), key.Cap);
+    }
 
     private DecodeState Track(DecodeState state)
     {

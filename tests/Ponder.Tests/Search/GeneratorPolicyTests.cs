@@ -91,6 +91,34 @@ public sealed class GeneratorPolicyTests
     }
 
     [Fact]
+    public void Expanded_and_finished_nodes_never_run_past_max_new_tokens()
+    {
+        // Given a near-uniform policy (lines of random length) whose steps may be longer than what a node has left
+        var tokenizer = new CharTokenizer();
+        using var model = TinyModels.Model(tokenizer.VocabSize, initStd: 0.01);
+        var limits = new SearchLimits { MaxStepTokens = 8, MaxNewTokens = 13, MaxSteps = 40 };
+        var policy = new GeneratorPolicy(new Generator(model, tokenizer), limits);
+        using var session = policy.Open(Problem, new ComputeMeter(policy.Flops));
+
+        // When a tree is grown three levels deep, then its open nodes finished
+        var all = new List<StepNode>();
+        var nodes = session.Expand([session.Root], 64, 1.0, 1)[0];
+        all.AddRange(nodes);
+        for (int depth = 0; depth < 2; depth++)
+        {
+            var open = nodes.Where(n => !n.Finished).ToList();
+            if (open.Count == 0) break;
+            nodes = session.Expand(open, 3, 1.0, 2 + depth).SelectMany(c => c).ToList();
+            all.AddRange(nodes);
+        }
+        all.AddRange(session.Finish(nodes, 1.0, 9));
+
+        // Then no node's text holds more than MaxNewTokens tokens (one char a token), and some reached the limit
+        Assert.All(all, n => Assert.True(n.Text.Length <= limits.MaxNewTokens, $"{n.Text.Length} tokens: '{n.Text}'"));
+        Assert.Contains(all, n => n.Text.Length == limits.MaxNewTokens);
+    }
+
+    [Fact]
     public void A_node_from_another_session_is_refused()
     {
         var tokenizer = new CharTokenizer();
