@@ -9,7 +9,8 @@ public static class EvalCommand
 {
     public const string Usage = """
         ponder eval --checkpoint C [--task T] [--count N] [--samples K] [--temperature X] [--seed S] [--json F] [--device cpu|cuda] [--kv-cache f32|bf16] [--divergence [--divergence-reference R]]
-          --task defaults to the checkpoint's task; N held-out problems (200); K samples each (16)
+          --task defaults to the checkpoint's task; N held-out problems (200); K samples each (16; 0: greedy only,
+            and the table and --json hold no sampled figures: no pass@k or maj@k)
           --divergence: where each wrong greedy completion first leaves the gold solution, and how likely the
             policy found the gold token there (at a near tie, sampling often picks it)
           --divergence-reference R: also score checkpoint R's divergence points under this policy (did training move
