@@ -315,18 +315,24 @@ public sealed class Generator
     /// Afterwards the state holds prompt + everything generated (stop strings and EOS included) and can be forked
     /// and continued again. Reseeded from <see cref="SamplingOptions.Seed"/> on every call: vary the seed between
     /// calls that should differ. Throws <see cref="OperationCanceledException"/> between decode steps once
-    /// <paramref name="cancellation"/> fires, leaving the state part-way (dispose it).
+    /// <paramref name="cancellation"/> fires, leaving the state part-way (dispose it). With <paramref name="rowMaxNewTokens"/>
+    /// row r generates at most that many tokens (and at most <see cref="SamplingOptions.MaxNewTokens"/>), ending with
+    /// <see cref="FinishReason.Length"/> there: rows with different room left decode in one batch on one noise stream.
     /// </summary>
-    public IReadOnlyList<Generation> Continue(DecodeState state, SamplingOptions options, CancellationToken cancellation = default)
+    public IReadOnlyList<Generation> Continue(DecodeState state, SamplingOptions options, CancellationToken cancellation = default,
+        IReadOnlyList<int>? rowMaxNewTokens = null)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        return Decode(state, options, keepState: true, cancellation);
+        if (rowMaxNewTokens is not null && (rowMaxNewTokens.Count != state.Rows || rowMaxNewTokens.Any(m => m < 0)))
+            throw new ArgumentException($"rowMaxNewTokens needs one count of at least 0 for each of the state's {state.Rows} rows", nameof(rowMaxNewTokens));
+        return Decode(state, options, keepState: true, cancellation, rowMaxNewTokens);
     }
 
-    private IReadOnlyList<Generation> Decode(DecodeState state, SamplingOptions options, bool keepState, CancellationToken cancellation = default) =>
-        Timed(() => DecodeUntimed(state, options, keepState, cancellation), prefill: false);
+    private IReadOnlyList<Generation> Decode(DecodeState state, SamplingOptions options, bool keepState, CancellationToken cancellation = default,
+        IReadOnlyList<int>? rowMaxNewTokens = null) =>
+        Timed(() => DecodeUntimed(state, options, keepState, cancellation, rowMaxNewTokens), prefill: false);
 
     // The work's result, its wall time added to PrefillTime or DecodeTime (also when it throws).
     private T Timed<T>(Func<T> work, bool prefill)
@@ -343,14 +349,15 @@ public sealed class Generator
 
     private void Timed(Action work, bool prefill) => Timed(() => { work(); return 0; }, prefill);
 
-    private IReadOnlyList<Generation> DecodeUntimed(DecodeState state, SamplingOptions options, bool keepState, CancellationToken cancellation)
+    private IReadOnlyList<Generation> DecodeUntimed(DecodeState state, SamplingOptions options, bool keepState, CancellationToken cancellation,
+        IReadOnlyList<int>? rowMaxNewTokens)
     {
         var rows = state.Rows;
         var maxPositions = _model.Config.MaxPositions;
         var outputs = Enumerable.Range(0, rows).Select(_ => new RowOutput()).ToArray();
         var map = Enumerable.Range(0, rows).ToArray();                 // batch index → original row
         for (var row = 0; row < rows; row++)
-            if (state.LengthsMutable[row] >= maxPositions || options.MaxNewTokens == 0) outputs[row].Finish = FinishReason.Length;
+            if (state.LengthsMutable[row] >= maxPositions || options.MaxNewTokens == 0 || rowMaxNewTokens?[row] == 0) outputs[row].Finish = FinishReason.Length;
 
         using var inference = inference_mode();
         // On the CPU the noise is drawn in C# (libtorch's CPU stream for the seed); on a GPU, from its seeded default generator.
@@ -382,6 +389,7 @@ public sealed class Generator
                 if (RowEnd.After(o.Tokens, options, _ends, _tokenizer, stopWindow, length >= maxPositions,
                         options.Abandon is null ? null : Abandoned(options.Abandon, map[j], token, o.Tokens)) is { } end)
                     (o.Finish, o.StopString, o.Overshoot) = (end.Reason, end.Stop, end.Overshoot);
+                else if (rowMaxNewTokens is not null && o.Tokens.Count >= rowMaxNewTokens[map[j]]) o.Finish = FinishReason.Length;
                 feed[j] = keepState || o.Finish is null;
             }
             var fed = feed.Count(f => f);

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Ponder.Policy;
 using Ponder.Rewards;
 using Ponder.Tasks;
@@ -96,21 +95,22 @@ internal sealed class GeneratorSession : ISearchSession
     private int Left(Row row) => Math.Max(1, _limits.MaxNewTokens - row.Generated);
 
     /// <summary>
-    /// Forks each node's row <paramref name="copies"/> times and continues the forks, at most <paramref name="cap"/>(row)
-    /// tokens each: grouped by the state the rows live in and by their cap.
+    /// Forks each node's row <paramref name="copies"/> times (grouped by the state they live in) and continues the
+    /// forks, at most <paramref name="cap"/>(row) tokens each.
     /// </summary>
     private List<Row> Continue(IReadOnlyList<StepNode> nodes, int copies, SamplingOptions options, Func<Row, int> cap, out Generation[] generations)
     {
         var rows = new Row[nodes.Count * copies];
         generations = new Generation[rows.Length];
-        var groups = Enumerable.Range(0, nodes.Count).GroupBy(i => (RowOf(nodes[i]).State, Cap: cap(RowOf(nodes[i]))), StateAndCap.Instance);
-        foreach (var group in groups)
+        var byState = Enumerable.Range(0, nodes.Count).GroupBy(i => RowOf(nodes[i]).State, ReferenceEqualityComparer.Instance);
+        foreach (var group in byState)
         {
             var members = group.ToList();
             var parents = members.Select(i => RowOf(nodes[i])).ToList();
             var forked = Track(parents[0].State.Fork(parents.SelectMany(p => Enumerable.Repeat(p.Index, copies)).ToArray()));
             var before = forked.Lengths.ToArray();
-            var outs = _generator.Continue(forked, options with { MaxNewTokens = group.Key.Cap }, _meter.Cancellation);
+            var caps = parents.SelectMany(p => Enumerable.Repeat(cap(p), copies)).ToArray();
+            var outs = _generator.Continue(forked, options with { MaxNewTokens = caps.Max() }, _meter.Cancellation, caps);
             for (int j = 0; j < outs.Count; j++)
             {
                 long fed = forked.Lengths[j] - before[j];                       // every sampled token is run: the state keeps it
@@ -141,16 +141,6 @@ internal sealed class GeneratorSession : ISearchSession
 
     private static Row RowOf(StepNode node) =>
         node.Handle as Row ?? throw new ArgumentException("this node cannot be continued (finished, or made by another session)");
-
-    // Groups rows by the state they live in (the same object) and by their cap.
-    private sealed class StateAndCap : IEqualityComparer<(DecodeState State, int Cap)>
-    {
-        public static readonly StateAndCap Instance = new();
-
-        public bool Equals((DecodeState State, int Cap) a, (DecodeState State, int Cap) b) => ReferenceEquals(a.State, b.State) && a.Cap == b.Cap;
-
-        public int GetHashCode((DecodeState State, int Cap) key) => HashCode.Combine(RuntimeHelpers.GetHashCode(key.State), key.Cap);
-    }
 
     private DecodeState Track(DecodeState state)
     {

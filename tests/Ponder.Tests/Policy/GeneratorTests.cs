@@ -130,6 +130,30 @@ public sealed class GeneratorTests
     }
 
     [Fact]
+    public void Rows_continued_with_their_own_limits_stop_there_and_sample_what_they_sample_unlimited()
+    {
+        // Given three rows of one state, and a copy of it
+        var tokenizer = TestCharTokenizer.WithoutEos();
+        using var model = TinyModels.Model(tokenizer.VocabSize, initStd: 0.05);
+        var generator = new Generator(model, tokenizer);
+        int[][] prompts = [Prompt("seven", tokenizer), Prompt("a longer one", tokenizer), Prompt("x", tokenizer)];
+        var options = new SamplingOptions { MaxNewTokens = 8, Seed = 3 };
+        using var limited = generator.Prefill(prompts);
+        using var unlimited = generator.Prefill(prompts);
+
+        // When one copy continues with limits of 3, 0 and 8 tokens a row, the other with none
+        var capped = generator.Continue(limited, options, rowMaxNewTokens: [3, 0, 8]);
+        var whole = generator.Continue(unlimited, options);
+
+        // Then each capped row ends at its limit (Length) with the first tokens the unlimited row drew, and the state holds them
+        Assert.Equal([3, 0, 8], capped.Select(g => g.Tokens.Length));
+        Assert.All(capped, g => Assert.Equal(FinishReason.Length, g.FinishReason));
+        for (int r = 0; r < 3; r++) Assert.Equal(whole[r].Tokens.Take(capped[r].Tokens.Length), capped[r].Tokens);
+        Assert.Equal(prompts.Select((p, r) => (long)p.Length + capped[r].Tokens.Length), limited.Lengths);
+        Assert.Throws<ArgumentException>(() => generator.Continue(limited, options, rowMaxNewTokens: [1, 2]));
+    }
+
+    [Fact]
     public void Sampled_continuations_of_one_prefix_are_diverse()
     {
         var tokenizer = TestCharTokenizer.WithoutEos();
