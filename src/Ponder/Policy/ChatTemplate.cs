@@ -90,7 +90,12 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
                     if (system) turns = [.. messages.Skip(1)];
                 }
                 foreach (var (role, content) in turns)
-                    text.Append("<|start_header_id|>").Append(role).Append("<|end_header_id|>\n\n").Append(content.Trim()).Append("<|eot_id|>");
+                {
+                    // 3.1+: a tool result is an ipython turn whose content the template writes through tojson
+                    bool toolResult = KnowledgeCutoff is not null && role is "tool" or "ipython";
+                    text.Append("<|start_header_id|>").Append(toolResult ? "ipython" : role).Append("<|end_header_id|>\n\n")
+                        .Append(toolResult ? JsonString(content) : content.Trim()).Append("<|eot_id|>");
+                }
                 if (addGenerationPrompt) text.Append("<|start_header_id|>assistant<|end_header_id|>\n\n");
                 break;
             case ChatTemplateKind.ChatMl:
@@ -124,6 +129,26 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
             text.Append("<|im_start|>").Append(role).Append('\n').Append(content).Append("<|im_end|>\n");
         }
         if (addGenerationPrompt) text.Append("<|im_start|>assistant\n").Append(GenerationOpening);
+    }
+
+    // A string as transformers' tojson filter writes it (Python's json.dumps with ensure_ascii off).
+    private static string JsonString(string value)
+    {
+        var json = new StringBuilder(value.Length + 2).Append('"');
+        foreach (char c in value)
+            json.Append(c switch
+            {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                '\b' => "\\b",
+                '\f' => "\\f",
+                < ' ' => $"\\u{(int)c:x4}",
+                _ => c.ToString(),
+            });
+        return json.Append('"').ToString();
     }
 
     // A Jinja string literal's escapes as the template renders them: \n, \t, \\, \' and \".

@@ -109,6 +109,9 @@ public sealed class ChatTemplateServingTests : IDisposable
         Assert.Equal("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 05 Mar 2026\n\nBe brief.<|eot_id|>"
             + "<|start_header_id|>user<|end_header_id|>\n\n1+1?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n2<|eot_id|>",
             llama32.Apply([("system", "Be brief.\n"), ("user", "1+1?"), ("assistant", "2")], addGenerationPrompt: false, day));
+        // a tool result is an ipython turn, its content as tojson writes it (not trimmed, quotes and newlines escaped, é kept)
+        Assert.EndsWith("<|start_header_id|>ipython<|end_header_id|>\n\n\" 4 \\\"é\\\"\\n\"<|eot_id|>",
+            llama31.Apply([("user", "2+2?"), ("assistant", "calling"), ("tool", " 4 \"é\"\n")], addGenerationPrompt: false, day));
         // Llama 3's template has no system block: a conversation is its turns
         Assert.Equal("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n1+1?<|eot_id|>", llama3.Apply([("user", "1+1?")], addGenerationPrompt: false, day));
     }
