@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using static TorchSharp.torch;
@@ -101,7 +102,7 @@ internal sealed class RopeScalingConverter : JsonConverter<RopeScaling?>
         if (reader.TokenType == JsonTokenType.Null) return null;
         if (reader.TokenType != JsonTokenType.StartObject) throw new JsonException($"rope_scaling is a {reader.TokenType}, expected an object or null");
         string? type = null;
-        double factor = 1;
+        double? factor = null;
         double? low = null, high = null;
         int? original = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
@@ -125,8 +126,12 @@ internal sealed class RopeScalingConverter : JsonConverter<RopeScaling?>
             }
         }
         if (type is null) throw new JsonException("rope_scaling has no rope_type");
-        return type == "default" ? null
-            : new RopeScaling { RopeType = type, Factor = factor, LowFreqFactor = low, HighFreqFactor = high, OriginalMaxPositions = original };
+        if (type == "default") return null;
+        return new RopeScaling
+        {
+            RopeType = type, Factor = factor ?? throw new JsonException($"rope_scaling of type '{type}' has no factor"),
+            LowFreqFactor = low, HighFreqFactor = high, OriginalMaxPositions = original,
+        };
     }
 
     private static double Number(ref Utf8JsonReader reader, string field) =>
@@ -143,10 +148,18 @@ internal sealed class RopeScalingConverter : JsonConverter<RopeScaling?>
         }
         writer.WriteStartObject();
         writer.WriteString("rope_type", value.RopeType);
-        writer.WriteNumber("factor", value.Factor);
-        if (value.LowFreqFactor is { } low) writer.WriteNumber("low_freq_factor", low);
-        if (value.HighFreqFactor is { } high) writer.WriteNumber("high_freq_factor", high);
+        Float(writer, "factor", value.Factor);
+        if (value.LowFreqFactor is { } low) Float(writer, "low_freq_factor", low);
+        if (value.HighFreqFactor is { } high) Float(writer, "high_freq_factor", high);
         if (value.OriginalMaxPositions is { } original) writer.WriteNumber("original_max_position_embeddings", original);
         writer.WriteEndObject();
+    }
+
+    // A float field as Python writes one (8.0, not 8): transformers' validation warns about factors that are not floats.
+    private static void Float(Utf8JsonWriter writer, string name, double value)
+    {
+        string text = value.ToString("R", CultureInfo.InvariantCulture);
+        writer.WritePropertyName(name);
+        writer.WriteRawValue(text.Contains('.') || text.Contains('E') ? text : text + ".0");
     }
 }

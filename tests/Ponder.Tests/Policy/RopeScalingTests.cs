@@ -89,7 +89,10 @@ public sealed class RopeScalingTests : IDisposable
         // And saved as a Ponder checkpoint, it writes the scaling back and reloads to the same logits
         string saved = Path.Combine(_dir.Path, "saved");
         Checkpoint.Save(saved, loaded.Model.Config, loaded.Model, loaded.Tokenizer, loaded.State);
-        Assert.Contains("\"rope_type\": \"llama3\"", File.ReadAllText(Path.Combine(saved, "config.json")));
+        string savedConfig = File.ReadAllText(Path.Combine(saved, "config.json"));
+        Assert.Contains("\"rope_type\": \"llama3\"", savedConfig);
+        Assert.Contains("\"factor\": 8.0,", savedConfig);                           // floats as transformers' validation wants them
+        Assert.Contains("\"original_max_position_embeddings\": 16", savedConfig);
         var reloaded = HfCheckpoint.Load(saved, CPU);
         Assert.Equal(loaded.Model.Config.RopeScaling, reloaded.Model.Config.RopeScaling);
         using (var scope = NewDisposeScope())
@@ -104,6 +107,7 @@ public sealed class RopeScalingTests : IDisposable
     [InlineData("{\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 4.0, \"high_freq_factor\": 1.0, \"original_max_position_embeddings\": 16}", "high_freq_factor is 1; it must be above low_freq_factor 4")]
     [InlineData("{\"rope_type\": \"linear\", \"factor\": \"8\"}", "rope_scaling factor is a String, expected a number")]
     [InlineData("{\"factor\": 8.0}", "rope_scaling has no rope_type")]
+    [InlineData("{\"rope_type\": \"linear\"}", "rope_scaling of type 'linear' has no factor")]
     [InlineData("[8]", "rope_scaling is a StartArray, expected an object or null")]
     public void A_scaling_ponder_cannot_compute_is_refused_naming_the_file(string scaling, string expected)
     {
