@@ -7,6 +7,9 @@ namespace Ponder.Thinking;
 /// were right, and whether every <c>back to</c> returned to a real earlier state. Depth-first styles (DFS, heuristic, optimal) move
 /// into each state line and may only return to a state on the current path; frontier styles (BFS, best-first) stay at
 /// the node being expanded and may only visit a generated state not yet visited.
+/// One fault counts once: a move counted invalid (unparsable or unplayable) has no state or verdict to check, so the line
+/// that answers it is judged only on its own (a state's or verdict's target), not again against the move; and a <c>no:</c>
+/// line counts as a dead end only when it is right.
 /// </summary>
 internal static class TraceReader
 {
@@ -18,6 +21,7 @@ internal static class TraceReader
         var path = new List<long[]> { current };        // depth first: the states from the root to the current one
         var frontier = new List<long[]>();               // frontier styles: generated, not yet visited
         (StepLine Step, long[]? Next)? pending = null;   // the last move, waiting for its verdict or state
+        bool faulted = false;                            // the last move was counted invalid: its answer is not judged against it
         int tries = 0, deadEnds = 0, backtracks = 0, invalid = 0, invalidBack = 0, other = 0;
         bool solved = false, revised = false, first = true;
 
@@ -35,39 +39,40 @@ internal static class TraceReader
             if (line.StartsWith(TraceLines.Try, StringComparison.Ordinal))
             {
                 tries++;
-                if (pending is not null) invalid++;   // the previous move got no verdict
+                if (pending is not null && !faulted) invalid++;   // the previous move got no verdict
                 if (StepLine.TryParse(line[TraceLines.Try.Length..], out var step))
                 {
                     var next = TraceLines.Play(current, step);
-                    if (next is null) invalid++;
+                    faulted = next is null;
                     pending = (step, next);
                 }
                 else
                 {
-                    invalid++;
+                    faulted = true;
                     pending = null;
                 }
+                if (faulted) invalid++;
             }
             else if (line.StartsWith(TraceLines.Yes, StringComparison.Ordinal))
             {
-                bool right = pending is { Next: not null } p && p.Step.C == target
-                    && StepLine.TryParseInteger(line.AsSpan(TraceLines.Yes.Length), out long said) && said == target;
+                bool saysTarget = StepLine.TryParseInteger(line.AsSpan(TraceLines.Yes.Length), out long said) && said == target;
+                bool right = pending is { Next: not null } p && p.Step.C == target && saysTarget;
                 if (right && !solved) (solved, revised) = (true, deadEnds > 0);
-                if (!right) invalid++;
-                pending = null;
+                if (!right && !(faulted && saysTarget)) invalid++;
+                (pending, faulted) = (null, false);
             }
             else if (line.StartsWith(TraceLines.No, StringComparison.Ordinal))
             {
-                deadEnds++;
                 bool right = pending is { Next: { Length: 1 } } p && p.Step.C != target && line == TraceLines.DeadEnd(p.Step.C, target);
-                if (!right) invalid++;
-                pending = null;
+                if (right) deadEnds++;
+                else if (!faulted) invalid++;
+                (pending, faulted) = (null, false);
             }
             else if (line.StartsWith(TraceLines.Back, StringComparison.Ordinal))
             {
                 backtracks++;
-                if (pending is not null) invalid++;
-                pending = null;
+                if (pending is not null && !faulted) invalid++;
+                (pending, faulted) = (null, false);
                 var state = TraceLines.ParseState(line[TraceLines.Back.Length..], target, out bool backTarget);
                 if (state is null) { invalidBack++; continue; }
                 if (!backTarget) invalid++;
@@ -79,8 +84,9 @@ internal static class TraceReader
             }
             else if (TraceLines.ParseState(line, target, out bool stateTarget) is { } state)
             {
-                if (pending is not { Next: { } next } || !TraceLines.SameState(next, state) || !stateTarget) invalid++;
-                pending = null;
+                bool follows = faulted || pending is { Next: { } next } && TraceLines.SameState(next, state);
+                if (!follows || !stateTarget) invalid++;
+                (pending, faulted) = (null, false);
                 if (depthFirst) { path.Add(state); current = state; }
                 else frontier.Add(state);
             }
