@@ -10,6 +10,12 @@ namespace Ponder.Thinking;
 /// <param name="Gain">Accuracy at <paramref name="High"/> less accuracy at <paramref name="Low"/>.</param>
 public sealed record BudgetRise(int Low, int High, double Gain)
 {
+    /// <summary>Default smallest gain that counts as a rise: 5 points of accuracy.</summary>
+    public const double MinGain = 0.05;
+
+    /// <summary>Default fall (or shortfall from the peak) that accuracy may show within a rise: 2 points.</summary>
+    public const double Slack = 0.02;
+
     /// <summary>High / low: 4 means accuracy rises over a 4× range of budgets.</summary>
     public double Ratio => Low > 0 ? High / (double)Low : double.PositiveInfinity;
 
@@ -17,7 +23,7 @@ public sealed record BudgetRise(int Low, int High, double Gain)
     /// <example>
     /// Accuracies 0.05, 0.20, 0.30, 0.29 at budgets 16, 32, 64, 128 give (16, 64, +0.25): 128 adds nothing beyond the slack.
     /// </example>
-    public static BudgetRise? Of(IReadOnlyList<BudgetPoint> curve, double minGain = 0.05, double slack = 0.02)
+    public static BudgetRise? Of(IReadOnlyList<BudgetPoint> curve, double minGain = MinGain, double slack = Slack)
     {
         ArgumentNullException.ThrowIfNull(curve);
         if (curve.Count == 0) return null;

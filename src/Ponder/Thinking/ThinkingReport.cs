@@ -63,20 +63,7 @@ internal sealed class ThinkingReport(ThinkingRecipe recipe)
             Line($"| {traceParallel[i].K} | {traceParallel[i].PassAtK:P1} | {traceParallel[i].MeanGeneratedTokens:F0} | {optimalParallel[i].PassAtK:P1} | " +
                  $"{optimalParallel[i].MajorityAtK:P1} | {optimalParallel[i].MeanGeneratedTokens:F0} |");
         Line().Line($"![thinking budget]({Path.GetFileName(png)})").Line();
-        var peak = cap.MaxBy(p => p.Accuracy)!;
-        var later = cap.Where(p => p.Budget > peak.Budget).ToList();
-        string verdict = peak.Accuracy == 0 ? "No budget solves any held-out problem: the policy is too weak for the sweep to say anything."
-            : later.Count == 0
-            ? $"Accuracy is highest at the largest budget ({peak.Budget}): longer thinking still helps within this range."
-            : later.Min(p => p.Accuracy) < peak.Accuracy - 0.02
-                ? $"Accuracy peaks at {peak.Budget} thinking tokens ({peak.Accuracy:P1}) and falls beyond it (lowest {later.Min(p => p.Accuracy):P1}): longer thinking hurts there."
-                : $"Accuracy stops rising at {peak.Budget} thinking tokens ({peak.Accuracy:P1}); larger budgets go unused (the policy closes its thinking earlier).";
-        double forcedGain = forced.Zip(cap, (f, c) => f.Accuracy - c.Accuracy).Average();
-        var rise = BudgetRise.Of(cap);
-        string rising = rise is null ? " Accuracy never rises by 5 points between two budgets."
-            : $" Accuracy rises from {cap.Single(p => p.Budget == rise.Low).Accuracy:P1} at {rise.Low} to {cap.Single(p => p.Budget == rise.High).Accuracy:P1} at {rise.High} " +
-              $"thinking tokens, a {rise.Ratio:0.#}× range of budgets.";
-        Line(verdict + rising + $" Forcing changes accuracy by {forcedGain * 100:+0.0;-0.0} points on average over the budgets.").Line();
+        Line(BudgetVerdict.Text(cap, forced)).Line();
     }
 
     public void Rl(string png, RlOptions rl, List<JsonObject> metrics, BehaviourStats before, BehaviourStats after)

@@ -1,0 +1,77 @@
+using Ponder.Thinking;
+
+namespace Ponder.Tests.Thinking;
+
+public sealed class ThinkingReportTests
+{
+    /// <summary>The budget section of the report for a hard-cap curve of (budget, accuracy, mean thinking tokens, capped fraction).</summary>
+    static string BudgetSection(params (int Budget, double Accuracy, double Thinking, double Capped)[] points)
+    {
+        using var dir = new TempDirectory();
+        var cap = points.Select(p => new BudgetPoint(p.Budget, false, p.Accuracy, p.Thinking, p.Thinking + 10, p.Thinking + 40, p.Capped, 0)).ToList();
+        List<ParallelPoint> parallel = [new(1, 0.3, 0.3, 100, 140), new(2, 0.4, 0.3, 200, 280)];
+        var report = new ThinkingReport(ThinkingRecipe.Quick(1));
+        report.Budget(dir.File("budget.png"), cap, cap, cap, parallel, parallel);
+        return report.ToString();
+    }
+
+    [Fact]
+    public void A_curve_that_falls_before_it_rises_is_said_to_rise_where_it_does()
+    {
+        // Given a curve that falls from 16 to 32 thinking tokens, then rises by 28 points
+        // When the report describes it
+        string text = BudgetSection((16, 0.10, 16, 1), (32, 0.02, 32, 1), (64, 0.20, 60, 0.5), (128, 0.30, 90, 0.2));
+
+        // Then it names the rise and the fall before it, and does not say accuracy never rises
+        Assert.DoesNotContain("never rises", text);
+        Assert.Contains($"Accuracy rises from {0.02:P1} at 32 to {0.30:P1} at 128 thinking tokens", text);
+        Assert.Contains($"after falling from {0.10:P1} at 16 to {0.02:P1} at 32", text);
+    }
+
+    [Fact]
+    public void A_slow_rise_of_5_points_is_not_said_never_to_rise()
+    {
+        // Given a curve that climbs 5.5 points in steps that level off within the 2-point slack (no steady rise range)
+        // When the report describes it
+        string text = BudgetSection((16, 0.10, 16, 1), (32, 0.14, 32, 1), (64, 0.155, 60, 0.5));
+
+        // Then it names the rise between the two budgets that are furthest apart in accuracy
+        Assert.DoesNotContain("never rises", text);
+        Assert.Contains($"Accuracy rises from {0.10:P1} at 16 to {0.155:P1} at 64 thinking tokens.", text);
+    }
+
+    [Fact]
+    public void A_flat_curve_is_said_never_to_rise_by_5_points()
+    {
+        // Given a curve whose accuracies stay within 2 points of each other
+        // When the report describes it
+        string text = BudgetSection((16, 0.20, 16, 1), (64, 0.22, 40, 0.2), (256, 0.21, 45, 0));
+
+        // Then it says no budget is 5 points above a smaller one
+        Assert.Contains("Accuracy never rises by 5 points from one budget to a larger one.", text);
+    }
+
+    [Fact]
+    public void Larger_budgets_that_completions_still_reach_are_not_called_unused()
+    {
+        // Given a curve that stops rising at 32 while 30 % of completions still think to the cap at 64
+        // When the report describes it
+        string text = BudgetSection((16, 0.10, 16, 1), (32, 0.30, 32, 0.6), (64, 0.30, 55, 0.3), (128, 0.29, 80, 0.1));
+
+        // Then it says accuracy stops rising, does not call the larger budgets unused, and gives what they use
+        Assert.Contains($"Accuracy stops rising at 32 thinking tokens ({0.30:P1})", text);
+        Assert.DoesNotContain("unused", text);
+        Assert.Contains($"at 64, {0.3:P0} of completions think to the cap (55.0 thinking tokens on average)", text);
+    }
+
+    [Fact]
+    public void Larger_budgets_that_no_completion_reaches_are_called_unused()
+    {
+        // Given a curve that stops rising at 32, where no completion reaches a larger cap
+        // When the report describes it
+        string text = BudgetSection((16, 0.10, 16, 1), (32, 0.30, 24, 0), (64, 0.30, 24, 0), (128, 0.30, 24, 0));
+
+        // Then it says the larger budgets go unused
+        Assert.Contains($"Accuracy stops rising at 32 thinking tokens ({0.30:P1}); larger budgets go unused: no completion reaches their cap", text);
+    }
+}
