@@ -106,19 +106,23 @@ public static class ThinkCommand
             Console.WriteLine($"| {p.Budget} | {p.Accuracy:P1} | {p.MeanThinkingTokens:F1} | {p.MeanGeneratedTokens:F1} | {p.MeanComputeTokens:F1} | {p.CappedFraction:P0} | {p.MeanForcings:F2} |");
         var parallel = samples == 0 ? [] : BudgetSweep.Parallel(policy.Model, policy.Tokenizer, task, problems, samples,
             new ThinkingBudget { MaxThinkingTokens = policy.Model.Config.MaxPositions }, 1.0, 0);
+        bool vote = BudgetSweep.AnswersVote(task);   // not for countdown: its answers all name the target
         if (parallel.Count > 0)
         {
-            Console.WriteLine("\n| k | pass@k | maj@k | tokens written | compute tokens |\n|---|---|---|---|---|");
-            foreach (var p in parallel) Console.WriteLine($"| {p.K} | {p.PassAtK:P1} | {p.MajorityAtK:P1} | {p.MeanGeneratedTokens:F0} | {p.MeanComputeTokens:F0} |");
+            if (!vote) Console.WriteLine("\nk samples: pass@k is best of k with the verifier; no maj@k, since countdown's answers all name the target.");
+            Console.WriteLine(vote ? "\n| k | pass@k | maj@k | tokens written | compute tokens |\n|---|---|---|---|---|" : "\n| k | pass@k | tokens written | compute tokens |\n|---|---|---|---|");
+            foreach (var p in parallel)
+                Console.WriteLine($"| {p.K} | {p.PassAtK:P1} |{(vote ? $" {p.MajorityAtK:P1} |" : "")} {p.MeanGeneratedTokens:F0} | {p.MeanComputeTokens:F0} |");
         }
         if (outDir is not null)
         {
-            Plots.Lines(Path.Combine(outDir, "think_scale.png"), "Thinking budget vs samples", "tokens written per problem", "held-out accuracy",
+            List<Series> series =
             [
                 new Series(force ? "thinking cap + forcing" : "thinking cap", curve.Select(p => p.MeanGeneratedTokens).ToList(), curve.Select(p => p.Accuracy).ToList()),
-                new Series("k samples, pass@k", parallel.Select(p => p.MeanGeneratedTokens).ToList(), parallel.Select(p => p.PassAtK).ToList()),
-                new Series("k samples, maj@k", parallel.Select(p => p.MeanGeneratedTokens).ToList(), parallel.Select(p => p.MajorityAtK).ToList()),
-            ], logX: true);
+                new Series("k samples, verifier picks (pass@k)", parallel.Select(p => p.MeanGeneratedTokens).ToList(), parallel.Select(p => p.PassAtK).ToList()),
+            ];
+            if (vote) series.Add(new Series("k samples, maj@k", parallel.Select(p => p.MeanGeneratedTokens).ToList(), parallel.Select(p => p.MajorityAtK!.Value).ToList()));
+            Plots.Lines(Path.Combine(outDir, "think_scale.png"), "Thinking budget vs samples", "tokens written per problem", "held-out accuracy", series, logX: true);
             var json = new JsonObject
             {
                 ["task"] = task.Name, ["checkpoint"] = policy.Dir, ["forced"] = force,

@@ -30,7 +30,10 @@ public static class BudgetSweep
         return points;
     }
 
-    /// <summary>pass@k and maj@k for k = 1, 2, 4, … up to <paramref name="samples"/>, from that many samples of each problem under <paramref name="budget"/>.</summary>
+    /// <summary>
+    /// pass@k and maj@k for k = 1, 2, 4, … up to <paramref name="samples"/>, from that many samples of each problem under
+    /// <paramref name="budget"/>; maj@k is null where answers cannot vote (see <see cref="AnswersVote"/>).
+    /// </summary>
     public static IReadOnlyList<ParallelPoint> Parallel(Transformer model, ITokenizer tokenizer, ITask task, IReadOnlyList<Problem> problems,
         int samples, ThinkingBudget budget, double temperature, int seed, int batchSize = 64)
     {
@@ -40,10 +43,17 @@ public static class BudgetSweep
         double meanTokens = results.Average(r => Generated(tokenizer, r)), meanCompute = compute / (double)rows.Count;
         var perProblem = problems.Select((p, i) => Enumerable.Range(i * samples, samples)
             .Select(j => task.Check(p, results[j].Completion)).Select(o => (o.Answer, o.Correct)).ToList()).ToList();
+        bool vote = AnswersVote(task);
         return EvalResult.Ks(samples).Select(k => new ParallelPoint(k,
             perProblem.Average(s => PassAtK.Estimate(samples, s.Count(x => x.Correct), k)),
-            perProblem.Average(s => PassAtK.MajorityAtK(s, k)), k * meanTokens, k * meanCompute)).ToList();
+            vote ? perProblem.Average(s => PassAtK.MajorityAtK(s, k)) : null, k * meanTokens, k * meanCompute)).ToList();
     }
+
+    /// <summary>
+    /// Whether a majority vote over the task's final answers can tell samples apart: not for countdown (alone or inside a
+    /// thinking task), whose final line always names the target, so the vote would only take the first sample naming it.
+    /// </summary>
+    public static bool AnswersVote(ITask task) => (task is ThinkingTask thinking ? thinking.Inner : task) is not CountdownTask;
 
     /// <summary>Completions of the problems in batches, and the prefill + decode tokens they cost.</summary>
     public static (IReadOnlyList<ThoughtGeneration> Results, long ComputeTokens) Run(Transformer model, ITokenizer tokenizer,

@@ -41,27 +41,31 @@ internal sealed class ThinkingReport(ThinkingRecipe recipe)
     public void Budget(string png, IReadOnlyList<BudgetPoint> cap, IReadOnlyList<BudgetPoint> forced, IReadOnlyList<BudgetPoint> optimal,
         IReadOnlyList<ParallelPoint> traceParallel, IReadOnlyList<ParallelPoint> optimalParallel)
     {
-        Plots.Lines(png, "Sequential (thinking budget) vs parallel (samples) scaling", "tokens written per problem", "held-out accuracy",
+        bool vote = optimalParallel.All(p => p.MajorityAtK is not null);   // not for countdown: its answers all name the target
+        List<Series> series =
         [
             Seq("trace policy, thinking cap", cap), Seq("trace policy, cap + forcing", forced), Seq("optimal policy, thinking cap", optimal),
             Par("trace policy, k samples, verifier picks (pass@k)", traceParallel, p => p.PassAtK),
             Par("optimal policy, k samples, verifier picks (pass@k)", optimalParallel, p => p.PassAtK),
-            Par("optimal policy, k samples, majority vote", optimalParallel, p => p.MajorityAtK),
-        ], logX: true);
+        ];
+        if (vote) series.Add(Par("optimal policy, k samples, majority vote", optimalParallel, p => p.MajorityAtK!.Value));
+        Plots.Lines(png, "Sequential (thinking budget) vs parallel (samples) scaling", "tokens written per problem", "held-out accuracy", series, logX: true);
         Line("### Thinking budget").Line();
         Line("Greedy decoding under a hard cap on thinking tokens (at the cap the controller closes the section and asks for the answer); " +
              "with forcing, an early close is replaced by the cue `wait` until the cap (at most 4 times). Parallel points: k samples at temperature 1 " +
-             "with the thinking uncapped, x = k × mean tokens.").Line();
+             "with the thinking uncapped, x = k × mean tokens; pass@k is the chance that the verifier finds a correct answer among the k" +
+             (vote ? "." : " (best of k with the verifier; no majority vote: countdown's answers all name the target, so a vote would only take the first sample that names it).")).Line();
         Line("| budget | trace: accuracy | trace: thinking tokens | trace: capped | trace + forcing: accuracy | forcing: thinking tokens | forcings | optimal: accuracy |")
             .Line("|---|---|---|---|---|---|---|---|");
         for (int i = 0; i < cap.Count; i++)
             Line($"| {cap[i].Budget} | {cap[i].Accuracy:P1} | {cap[i].MeanThinkingTokens:F1} | {cap[i].CappedFraction:P0} | {forced[i].Accuracy:P1} | " +
                  $"{forced[i].MeanThinkingTokens:F1} | {forced[i].MeanForcings:F2} | {optimal[i].Accuracy:P1} |");
         Line();
-        Line("| k | trace pass@k | trace tokens | optimal pass@k | optimal maj@k | optimal tokens |").Line("|---|---|---|---|---|---|");
+        Line($"| k | trace pass@k | trace tokens | optimal pass@k |{(vote ? " optimal maj@k |" : "")} optimal tokens |")
+            .Line($"|---|---|---|---|{(vote ? "---|" : "")}---|");
         for (int i = 0; i < traceParallel.Count; i++)
             Line($"| {traceParallel[i].K} | {traceParallel[i].PassAtK:P1} | {traceParallel[i].MeanGeneratedTokens:F0} | {optimalParallel[i].PassAtK:P1} | " +
-                 $"{optimalParallel[i].MajorityAtK:P1} | {optimalParallel[i].MeanGeneratedTokens:F0} |");
+                 $"{(vote ? $"{optimalParallel[i].MajorityAtK:P1} | " : "")}{optimalParallel[i].MeanGeneratedTokens:F0} |");
         Line().Line($"![thinking budget]({Path.GetFileName(png)})").Line();
         Line(BudgetVerdict.Text(cap, forced)).Line();
     }

@@ -150,7 +150,7 @@ public static class ThinkingStage
 
     static JsonArray Curve(IEnumerable<ParallelPoint> points) => [.. points.Select(p => (JsonNode)new JsonObject
     {
-        ["k"] = p.K, ["pass_at_k"] = Math.Round(p.PassAtK, 4), ["maj_at_k"] = Math.Round(p.MajorityAtK, 4),
+        ["k"] = p.K, ["pass_at_k"] = Math.Round(p.PassAtK, 4), ["maj_at_k"] = p.MajorityAtK is { } maj ? Math.Round(maj, 4) : null,
         ["generated_tokens"] = Math.Round(p.MeanGeneratedTokens, 1), ["compute_tokens"] = Math.Round(p.MeanComputeTokens, 1),
     })];
 }

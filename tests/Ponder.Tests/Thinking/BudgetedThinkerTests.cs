@@ -105,4 +105,27 @@ public sealed class BudgetedThinkerTests
         Assert.All(points, p => Assert.Equal(p.K * compute / 8.0, p.MeanComputeTokens, 6));
         Assert.All(points, p => Assert.True(p.MeanComputeTokens > p.MeanGeneratedTokens));
     }
+
+    [Theory]
+    [InlineData("countdown:numbers=3", false)]
+    [InlineData("think:countdown:numbers=3,style=dfs", false)]
+    [InlineData("arith", true)]
+    [InlineData("think:arith,style=optimal", true)]
+    public void Parallel_points_carry_a_majority_vote_only_where_answers_can_differ(string spec, bool votes)
+    {
+        // Given a random policy, two held-out problems of the task and two samples of each
+        var tokenizer = new CharTokenizer();
+        using var model = TinyModels.Model(tokenizer.VocabSize, 2, initStd: 0.02, maxPositions: 256);
+        var task = Ponder.Tasks.TaskRegistry.Create(spec);
+        var problems = task.Problems(Ponder.Tasks.Split.Test, 2, 0);
+
+        // When the parallel points are measured
+        var points = BudgetSweep.Parallel(model, tokenizer, task, problems, 2, new ThinkingBudget { MaxThinkingTokens = 8, MaxAnswerTokens = 4 }, 1.0, 3);
+
+        // Then countdown, whose answers all name the target, has no maj@k (a vote would only take the first sample naming it),
+        // while arith keeps its majority vote; pass@k is there for both
+        Assert.Equal([1, 2], points.Select(p => p.K));
+        Assert.All(points, p => Assert.Equal(votes, p.MajorityAtK is not null));
+        Assert.All(points, p => Assert.InRange(p.PassAtK, 0, 1));
+    }
 }

@@ -5,11 +5,13 @@ namespace Ponder.Tests.Thinking;
 public sealed class ThinkingReportTests
 {
     /// <summary>The budget section of the report for a hard-cap curve of (budget, accuracy, mean thinking tokens, capped fraction).</summary>
-    static string BudgetSection(params (int Budget, double Accuracy, double Thinking, double Capped)[] points)
+    static string BudgetSection(params (int Budget, double Accuracy, double Thinking, double Capped)[] points) =>
+        BudgetSection([new(1, 0.3, 0.3, 100, 140), new(2, 0.4, 0.3, 200, 280)], points);
+
+    static string BudgetSection(List<ParallelPoint> parallel, params (int Budget, double Accuracy, double Thinking, double Capped)[] points)
     {
         using var dir = new TempDirectory();
         var cap = points.Select(p => new BudgetPoint(p.Budget, false, p.Accuracy, p.Thinking, p.Thinking + 10, p.Thinking + 40, p.Capped, 0)).ToList();
-        List<ParallelPoint> parallel = [new(1, 0.3, 0.3, 100, 140), new(2, 0.4, 0.3, 200, 280)];
         var report = new ThinkingReport(ThinkingRecipe.Quick(1));
         report.Budget(dir.File("budget.png"), cap, cap, cap, parallel, parallel);
         return report.ToString();
@@ -73,5 +75,22 @@ public sealed class ThinkingReportTests
 
         // Then it says the larger budgets go unused
         Assert.Contains($"Accuracy stops rising at 32 thinking tokens ({0.30:P1}); larger budgets go unused: no completion reaches their cap", text);
+    }
+
+    [Fact]
+    public void Countdown_parallel_points_are_reported_as_best_of_k_with_the_verifier_and_no_majority()
+    {
+        // Given parallel points without a majority vote (countdown) and with one (a task whose answers differ)
+        (int, double, double, double)[] curve = [(16, 0.1, 16, 1), (32, 0.3, 30, 0.5)];
+        string countdown = BudgetSection([new(1, 0.3, null, 100, 140), new(2, 0.4, null, 200, 280)], curve);
+        string voting = BudgetSection([new(1, 0.3, 0.3, 100, 140), new(2, 0.4, 0.35, 200, 280)], curve);
+
+        // When the report lays them out
+        // Then countdown's table has pass@k and no maj@k column, and says why; a task with a vote keeps the column
+        Assert.DoesNotContain("maj@k", countdown);
+        Assert.Contains("| k | trace pass@k | trace tokens | optimal pass@k | optimal tokens |", countdown);
+        Assert.Contains("best of k with the verifier; no majority vote", countdown);
+        Assert.Contains($"| 2 | {0.4:P1} | 200 | {0.4:P1} | 200 |", countdown);
+        Assert.Contains($"| 2 | {0.4:P1} | 200 | {0.4:P1} | {0.35:P1} | 200 |", voting);
     }
 }

@@ -27,6 +27,8 @@ public sealed class ThinkingStageTests
         var curve = result.Summary["think_budget_curve"]!.AsArray();
         Assert.Equal(2, curve.Count);
         foreach (var point in curve) Assert.True(point!["thinking_tokens"]!.GetValue<double>() <= point["budget"]!.GetValue<int>());
+        foreach (var point in result.Summary["think_optimal_parallel_curve"]!.AsArray())   // countdown: no majority vote, the key kept as null
+            Assert.True(point!.AsObject().ContainsKey("maj_at_k") && point["maj_at_k"] is null && point["pass_at_k"] is not null);
         double trace = result.Summary["think_trace_sft_tokens"]!.GetValue<long>(), optimal = result.Summary["think_optimal_sft_tokens"]!.GetValue<long>();
         Assert.InRange(trace / optimal, 0.7, 1.3);
         Assert.All(result.Figures, f => Assert.True(File.Exists(f), f));
