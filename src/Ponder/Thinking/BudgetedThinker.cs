@@ -35,8 +35,7 @@ public sealed class BudgetedThinker(Generator generator)
         var rows = prompts.Select(p =>
         {
             int[] prefix = [.. Prompting.Encode(tokenizer, p), .. open];
-            int room = context - prefix.Length - close.Length - newline.Length - budget.MaxAnswerTokens;
-            return new Row(prefix, Math.Max(0, Math.Min(budget.MaxThinkingTokens, room)));
+            return new Row(prefix, Cap(context, prefix.Length, close.Length + newline.Length, budget));
         }).ToArray();
         if (rows.Length == 0) return [];
 
@@ -120,6 +119,22 @@ public sealed class BudgetedThinker(Generator generator)
         return rows.Select(r => new ThoughtGeneration(
             tokenizer.Decode([.. open, .. r.Thinking, .. r.Tail]), r.Thinking.Count, r.AnswerTokens, r.Forcings, r.Capped, r.Closed)).ToArray();
     }
+
+    /// <summary>
+    /// The most thinking tokens a row of <paramref name="prompt"/> gets in a context of <paramref name="context"/> positions:
+    /// the budget's cap, or less where the context has less room after the prompt, <c>&lt;think&gt;\n</c>, a newline,
+    /// <c>&lt;/think&gt;\n</c> and <see cref="ThinkingBudget.MaxAnswerTokens"/>.
+    /// </summary>
+    public static int Cap(ITokenizer tokenizer, int context, string prompt, ThinkingBudget budget)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(budget);
+        int prefix = Prompting.Encode(tokenizer, prompt).Length + tokenizer.Encode(ThinkingFormat.Open + "\n").Length;
+        return Cap(context, prefix, tokenizer.Encode(ThinkingFormat.Close + "\n").Length + tokenizer.Encode("\n").Length, budget);
+    }
+
+    private static int Cap(int context, int prefix, int closing, ThinkingBudget budget) =>
+        Math.Max(0, Math.Min(budget.MaxThinkingTokens, context - prefix - closing - budget.MaxAnswerTokens));
 
     // Whether thinking so far ends a line (or is empty): what the cue and a forced close need before them.
     private static bool EndsLine(ITokenizer tokenizer, List<int> thinking) =>

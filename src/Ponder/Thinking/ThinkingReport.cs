@@ -23,12 +23,13 @@ internal sealed class ThinkingReport(ThinkingRecipe recipe)
         Line(TraceLengths.ToMarkdown(rows));
     }
 
-    public void Sft(SftOptions traceSft, SftOptions optimalSft, LoadedPolicy trace, LoadedPolicy optimal, double traceAcc, double optimalAcc, int count)
+    /// <param name="room">What the uncapped budget allows on the held-out problems.</param>
+    public void Sft(SftOptions traceSft, SftOptions optimalSft, LoadedPolicy trace, LoadedPolicy optimal, double traceAcc, double optimalAcc, int count, ThinkingRoom room)
     {
         var c = recipe.Model;
         Line("### SFT on search traces vs optimal paths, equal training tokens").Line();
         Line($"Both from scratch: hidden {c.HiddenSize}, {c.NumLayers} layers, {trace.Model.ParameterCount:N0} parameters, context {c.MaxPositions}, " +
-             $"batch {recipe.BatchSize}, peak lr {recipe.Lr}, seed {recipe.Seed}. Held-out greedy accuracy on {count} test problems (thinking uncapped):").Line();
+             $"batch {recipe.BatchSize}, peak lr {recipe.Lr}, seed {recipe.Seed}. Held-out greedy accuracy on {count} test problems, {room.Describe()}:").Line();
         Line("| policy | task | steps | training tokens | held-out accuracy |").Line("|---|---|---|---|---|");
         Line($"| search traces | `{traceSft.Task}` | {traceSft.Steps} | {trace.State.TokensSeen:N0} | {traceAcc:P1} |");
         Line($"| optimal paths | `{optimalSft.Task}` | {optimalSft.Steps} | {optimal.State.TokensSeen:N0} | {optimalAcc:P1} |").Line();
@@ -39,7 +40,7 @@ internal sealed class ThinkingReport(ThinkingRecipe recipe)
     }
 
     public void Budget(string png, IReadOnlyList<BudgetPoint> cap, IReadOnlyList<BudgetPoint> forced, IReadOnlyList<BudgetPoint> optimal,
-        IReadOnlyList<ParallelPoint> traceParallel, IReadOnlyList<ParallelPoint> optimalParallel)
+        IReadOnlyList<ParallelPoint> traceParallel, IReadOnlyList<ParallelPoint> optimalParallel, ThinkingRoom room)
     {
         bool vote = optimalParallel.All(p => p.MajorityAtK is not null);   // not for countdown: its answers all name the target
         List<Series> series =
@@ -52,8 +53,8 @@ internal sealed class ThinkingReport(ThinkingRecipe recipe)
         Plots.Lines(png, "Sequential (thinking budget) vs parallel (samples) scaling", "tokens written per problem", "held-out accuracy", series, logX: true);
         Line("### Thinking budget").Line();
         Line("Greedy decoding under a hard cap on thinking tokens (at the cap the controller closes the section and asks for the answer); " +
-             "with forcing, an early close is replaced by the cue `wait` until the cap (at most 4 times). Parallel points: k samples at temperature 1 " +
-             "with the thinking uncapped, x = k × mean tokens; pass@k is the chance that the verifier finds a correct answer among the k" +
+             "with forcing, an early close is replaced by the cue `wait` until the cap (at most 4 times). Parallel points: k samples at temperature 1, " +
+             $"{room.Describe()}, x = k × mean tokens; pass@k is the chance that the verifier finds a correct answer among the k" +
              (vote ? "." : " (best of k with the verifier; no majority vote: countdown's answers all name the target, so a vote would only take the first sample that names it).")).Line();
         Line("| budget | trace: accuracy | trace: thinking tokens | trace: capped | trace + forcing: accuracy | forcing: thinking tokens | forcings | optimal: accuracy |")
             .Line("|---|---|---|---|---|---|---|---|");
@@ -70,7 +71,7 @@ internal sealed class ThinkingReport(ThinkingRecipe recipe)
         Line(BudgetVerdict.Text(cap, forced)).Line();
     }
 
-    public void Rl(string png, RlOptions rl, List<JsonObject> metrics, BehaviourStats before, BehaviourStats after)
+    public void Rl(string png, RlOptions rl, List<JsonObject> metrics, BehaviourStats before, BehaviourStats after, ThinkingRoom room)
     {
         var rows = metrics.Where(r => r.ContainsKey("reward")).ToList();
         double Get(JsonObject r, string key) => r[key]!.GetValue<double>();
@@ -79,7 +80,7 @@ internal sealed class ThinkingReport(ThinkingRecipe recipe)
             "response length (tokens)", [new Series("response length", rows.Select(r => Get(r, "step")).ToList(), rows.Select(r => Get(r, "response_length")).ToList())]);
         Line("### RL on the trace policy").Line();
         Line($"GRPO from the trace SFT policy with the verifier reward (answer part only): {rl.Steps} batches of {rl.PromptsPerStep} prompts × {rl.GroupSize} samples, " +
-             $"lr {rl.Lr}, KL {rl.KlCoef} to the start policy, seed {rl.Seed}. Behaviour of greedy completions on the held-out problems, thinking uncapped:").Line();
+             $"lr {rl.Lr}, KL {rl.KlCoef} to the start policy, seed {rl.Seed}. Behaviour of greedy completions on the held-out problems, {room.Describe()}:").Line();
         Line("| | accuracy | thinking tokens | completion tokens | dead ends / completion | backtracks / solution | revised after a check | invalid lines / try | invalid backtracks | closed |")
             .Line("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var (name, b) in new[] { ("before RL", before), ("after RL", after) })

@@ -69,7 +69,8 @@ public static class ThinkingStage
         var optimal = LoadedPolicy.Load(optimalSft.Out, device);
         var problems = inner.Problems(Split.Test, recipe.EvalCount, 0);
         var greedy = new SamplingOptions { Temperature = 0 };
-        var natural = new ThinkingBudget { MaxThinkingTokens = recipe.Model.MaxPositions };
+        var natural = new ThinkingBudget { MaxThinkingTokens = recipe.Model.MaxPositions };   // no cap but the context's room
+        var room = ThinkingRoom.Of(tokenizer, recipe.Model.MaxPositions, problems, natural);
         double traceAcc = BudgetSweep.Sequential(trace.Model, tokenizer, traceTask, problems, [natural.MaxThinkingTokens], false, greedy)[0].Accuracy;
         double optimalAcc = BudgetSweep.Sequential(optimal.Model, tokenizer, optimalTask, problems, [natural.MaxThinkingTokens], false, greedy)[0].Accuracy;
         summary["think_task"] = inner.Name;
@@ -82,7 +83,7 @@ public static class ThinkingStage
         summary["think_sft_params"] = trace.Model.ParameterCount;
         summary["think_trace_minus_optimal"] = Math.Round(traceAcc - optimalAcc, 4);
         Say($"held-out greedy: trace SFT {traceAcc:P1}, optimal SFT {optimalAcc:P1}");
-        report.Sft(traceSft, optimalSft, trace, optimal, traceAcc, optimalAcc, problems.Count);
+        report.Sft(traceSft, optimalSft, trace, optimal, traceAcc, optimalAcc, problems.Count, room);
 
         // 3. Thinking budget: sequential (cap, cap + forcing) vs parallel (samples) on the same token axis.
         var capCurve = BudgetSweep.Sequential(trace.Model, tokenizer, traceTask, problems, recipe.Budgets, false, greedy);
@@ -104,7 +105,7 @@ public static class ThinkingStage
         summary["think_budget_rise_gain"] = rise is null ? null : Math.Round(rise.Gain, 4);
         Say($"budget sweep: {string.Join(", ", capCurve.Select(p => $"{p.Budget}→{p.Accuracy:P0}"))}");
         string budgetPng = Path.Combine(outDir, "think_budget.png");
-        report.Budget(budgetPng, capCurve, forcedCurve, optimalCurve, traceParallel, optimalParallel);
+        report.Budget(budgetPng, capCurve, forcedCurve, optimalCurve, traceParallel, optimalParallel, room);
 
         // 4. GRPO on the trace policy, behaviour before and after.
         var before = Behaviour(trace.Model, tokenizer, traceTask, problems, natural);
@@ -129,7 +130,7 @@ public static class ThinkingStage
         }
         Say($"GRPO: held-out {before.Accuracy:P1} → {after.Accuracy:P1}, thinking tokens {before.MeanThinkingTokens:F0} → {after.MeanThinkingTokens:F0}");
         string rlPng = Path.Combine(outDir, "think_rl.png");
-        report.Rl(rlPng, rl, MetricsLog.Read(Path.Combine(rl.Out, "metrics.jsonl")), before, after);
+        report.Rl(rlPng, rl, MetricsLog.Read(Path.Combine(rl.Out, "metrics.jsonl")), before, after, room);
         summary["think_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
         return new ThinkingStageResult(summary, report.ToString(), [budgetPng, rlPng]);
     }

@@ -87,6 +87,34 @@ public sealed class BudgetedThinkerTests
     }
 
     [Fact]
+    public void A_budget_as_large_as_the_context_is_capped_by_the_room_the_context_leaves()
+    {
+        // Given a random char-level policy, greedy (it repeats a few characters and never writes "</think>"), in a context of 256 positions
+        var tokenizer = new CharTokenizer();
+        var thinker = RandomPolicy(tokenizer, seed: 2);
+        var budget = new ThinkingBudget { MaxThinkingTokens = 256, MaxAnswerTokens = 5 };
+        string[] prompts = ["3 7 25 -> 46\n", "1 2 -> 3\n"];
+
+        // When it thinks under a budget as large as the context
+        var results = thinker.Generate(prompts, budget, new SamplingOptions { Temperature = 0 });
+
+        // Then each row is cut at the room its prompt leaves (4 more tokens for the 4 characters shorter prompt), which Cap
+        // reports and the room of the two problems describes as the context's, not the budget's
+        int[] caps = [.. prompts.Select(p => BudgetedThinker.Cap(tokenizer, 256, p, budget))];
+        Assert.Equal(4, caps[1] - caps[0]);
+        Assert.True(caps[1] < 256 - 5 - prompts[1].Length, $"cap {caps[1]}");
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            Assert.True(results[i].Capped);
+            Assert.InRange(results[i].ThinkingTokens, caps[i] - 1, caps[i]);
+        }
+        var room = ThinkingRoom.Of(tokenizer, 256, [.. prompts.Select((p, i) => new Ponder.Tasks.Problem($"{i}", p, "0"))], budget);
+        Assert.Equal(new ThinkingRoom(caps[0], caps[1], ByContext: true), room);
+        Assert.Equal($"thinking up to the context's room ({caps[0]}–{caps[1]} tokens)", room.Describe());
+        Assert.Equal($"thinking capped at 40 tokens", ThinkingRoom.Of(tokenizer, 256, [new("a", prompts[0], "0")], budget with { MaxThinkingTokens = 40 }).Describe());
+    }
+
+    [Fact]
     public void Parallel_points_count_the_compute_of_k_samples_prompts_included()
     {
         // Given a random policy, two problems and four samples of each

@@ -13,7 +13,7 @@ public sealed class ThinkingReportTests
         using var dir = new TempDirectory();
         var cap = points.Select(p => new BudgetPoint(p.Budget, false, p.Accuracy, p.Thinking, p.Thinking + 10, p.Thinking + 40, p.Capped, 0)).ToList();
         var report = new ThinkingReport(ThinkingRecipe.Quick(1));
-        report.Budget(dir.File("budget.png"), cap, cap, cap, parallel, parallel);
+        report.Budget(dir.File("budget.png"), cap, cap, cap, parallel, parallel, new ThinkingRoom(351, 351, ByContext: true));
         return report.ToString();
     }
 
@@ -92,5 +92,17 @@ public sealed class ThinkingReportTests
         Assert.Contains("best of k with the verifier; no majority vote", countdown);
         Assert.Contains($"| 2 | {0.4:P1} | 200 | {0.4:P1} | 200 |", countdown);
         Assert.Contains($"| 2 | {0.4:P1} | 200 | {0.4:P1} | {0.35:P1} | 200 |", voting);
+    }
+
+    [Fact]
+    public void Parallel_points_say_their_thinking_is_capped_by_the_context_room()
+    {
+        // Given parallel points whose thinking had no cap but the context's room (351 tokens)
+        // When the report describes them
+        string text = BudgetSection((16, 0.1, 16, 1), (32, 0.3, 30, 0.5));
+
+        // Then it gives the room instead of calling the thinking uncapped
+        Assert.DoesNotContain("uncapped", text);
+        Assert.Contains("Parallel points: k samples at temperature 1, thinking up to the context's room (351 tokens), x = k × mean tokens", text);
     }
 }

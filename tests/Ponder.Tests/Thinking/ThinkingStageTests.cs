@@ -34,5 +34,7 @@ public sealed class ThinkingStageTests
         Assert.All(result.Figures, f => Assert.True(File.Exists(f), f));
         Assert.Contains("think_budget.png", result.Markdown);
         Assert.Contains("| dfs |", result.Markdown);
+        Assert.DoesNotContain("uncapped", result.Markdown);   // the thinking is capped by the context's room, and the report says so
+        Assert.Contains($"{recipe.EvalCount} test problems, thinking up to the context's room (", result.Markdown);
     }
 }
