@@ -39,13 +39,14 @@ internal sealed record GgufVocabulary(string Model, string Pre, string[] Tokens,
                     types[id] = (int)(bpe.IsSpecial(id) ? GgufTokenType.Control : bpe.IsAdded(id) ? GgufTokenType.UserDefined : GgufTokenType.Normal);
                 }
                 merges = [.. bpe.Merges];
-                pre = bpe.PreTokenizer switch
+                // llama.cpp's names fix ignore_merges too: on for llama-bpe, off for gpt-2 and qwen2.
+                pre = (bpe.PreTokenizer, bpe.IgnoreMerges) switch
                 {
-                    PreTokenizerKind.Gpt2 => "gpt-2",
-                    PreTokenizerKind.Llama3 => "llama-bpe",
-                    PreTokenizerKind.Qwen2 => "qwen2",
+                    (PreTokenizerKind.Gpt2, false) => "gpt-2",
+                    (PreTokenizerKind.Llama3, true) => "llama-bpe",
+                    (PreTokenizerKind.Qwen2, false) => "qwen2",
                     // llama.cpp would split such text its default way, not this tokenizer's: its tokens would differ unsaid.
-                    _ => throw new NotSupportedException("GGUF export: the tokenizer's pre-tokenizer split is none of those llama.cpp knows (GPT-2, Llama 3, Qwen2); llama.cpp would tokenize differently"),
+                    _ => throw new NotSupportedException($"GGUF export: the tokenizer's pre-tokenizer split ({bpe.PreTokenizer}, ignore_merges {bpe.IgnoreMerges.ToString().ToLowerInvariant()}) is none of those llama.cpp knows (GPT-2, Llama 3 with ignore_merges, Qwen2); llama.cpp would tokenize differently"),
                 };
                 break;
             default:

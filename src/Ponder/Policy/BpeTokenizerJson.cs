@@ -73,6 +73,9 @@ internal static class BpeTokenizerJson
         }
         var (splits, kind, prefixSpace) = ReadPreTokenizer(root["pre_tokenizer"], source);
         bool nfc = ReadNormalizer(root["normalizer"], source);
+        // HF matches a normalized added token in the NFC text: one whose text NFC could compose from other characters would differ.
+        if (nfc && added.FirstOrDefault(t => t.Normalized && t.Content.Any(c => c > 0x7F)) is { } composed)
+            throw new NotSupportedException($"{source}: added token '{composed.Content}' is normalized (matched after NFC) and not ASCII; Ponder matches added tokens in the raw text");
         bool ignoreMerges = model["ignore_merges"] is JsonValue im && im.TryGetValue(out bool b) && b;
         return new BpeTokenizerSpec(vocab, merges, added, splits, kind, prefixSpace, nfc, ignoreMerges);
     }
@@ -106,7 +109,10 @@ internal static class BpeTokenizerJson
                 throw new InvalidDataException($"{source}: added token {item?.ToJsonString()} lacks an integer id or a content string");
             if (id < 0) throw new InvalidDataException($"{source}: added token '{content}' has id {id}, expected a non-negative integer");
             bool special = o["special"] is JsonValue s && s.TryGetValue(out bool flag) && flag;
-            tokens.Add(new AddedToken(id, content, special));
+            // Ponder matches added tokens verbatim in the raw text; these flags would have HF match them otherwise.
+            if (new[] { "lstrip", "rstrip", "single_word" }.FirstOrDefault(f => o[f] is JsonValue v && v.TryGetValue(out bool on) && on) is { } strip)
+                throw new NotSupportedException($"{source}: added token '{content}' has {strip} true; Ponder matches added tokens verbatim (lstrip, rstrip and single_word are not supported)");
+            tokens.Add(new AddedToken(id, content, special, Normalized: o["normalized"] is JsonValue n && n.TryGetValue(out bool normalized) && normalized));
         }
         return tokens;
     }
@@ -129,10 +135,15 @@ internal static class BpeTokenizerJson
                 case "ByteLevel":
                     byteLevel = true;
                     prefixSpace = step["add_prefix_space"] is JsonValue p && p.TryGetValue(out bool ps) && ps;
+                    // HF prefixes each piece earlier splits made; Ponder prefixes the text once, before any split.
+                    if (prefixSpace && patterns.Count > 0)
+                        throw new NotSupportedException($"{source}: a ByteLevel pre-tokenizer with add_prefix_space after a Split is not supported (HF prefixes every piece)");
                     bool useRegex = step["use_regex"] is not JsonValue u || !u.TryGetValue(out bool ur) || ur;
                     if (useRegex) patterns.Add(Gpt2Pattern);
                     break;
                 case "Split":
+                    // After ByteLevel, HF splits the byte-level text (spaces as Ġ); Ponder splits the raw text.
+                    if (byteLevel) throw new NotSupportedException($"{source}: a Split pre-tokenizer after ByteLevel is not supported (it would split byte-level text)");
                     string? pattern = step["pattern"] is JsonObject po ? Text(po["Regex"]) : null;
                     if (pattern is null || Text(step["behavior"]) != "Isolated" || (step["invert"] is JsonValue inv && inv.TryGetValue(out bool invert) && invert))
                         throw new NotSupportedException($"{source}: only Split pre-tokenizers with a Regex pattern, behavior Isolated and invert false are supported");

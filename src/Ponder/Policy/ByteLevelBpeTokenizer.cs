@@ -67,6 +67,9 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     /// <summary>Which published split the pre-tokenizer is (GGUF export names it for llama.cpp).</summary>
     public PreTokenizerKind PreTokenizer => _spec.Kind;
 
+    /// <summary>Whether a pre-token that is in the vocabulary is taken whole, merges aside (<c>model.ignore_merges</c>; Llama 3).</summary>
+    public bool IgnoreMerges => _spec.IgnoreMerges;
+
     /// <summary>The chat format recognized from <c>tokenizer_config.json</c>.</summary>
     public ChatTemplate ChatTemplate { get; }
 
@@ -219,6 +222,8 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     {
         if (TokenText(id) is not { } token) return false;
         if (IsSpecial(id)) return true;
+        // An added token decodes to its text. HF's ByteLevel decoder maps it through the byte alphabet too, which garbles
+        // non-ASCII ones (tokenizers issues 1392, 1915): ASCII ones, as Llama 3's and Qwen2's, decode alike either way.
         if (_added.ContainsKey(id) || !ByteLevelAlphabet.TryDecode(token, bytes))
             bytes.AddRange(Encoding.UTF8.GetBytes(token));
         return true;

@@ -1,6 +1,10 @@
 namespace Ponder.Policy;
 
-/// <summary>Text ↔ token ids. Special tokens (BOS, EOS, PAD) are never produced by <see cref="Encode"/> and are skipped by <see cref="Decode"/>.</summary>
+/// <summary>
+/// Text ↔ token ids. <see cref="Encode"/> adds no BOS or EOS of its own (<see cref="Prompting.Encode"/> adds BOS), but a
+/// tokenizer with added tokens maps their text to their ids, special ones included (<c>&lt;|im_end|&gt;</c> in text is
+/// that token, as Hugging Face's tokenizers encode it by default); <see cref="Decode"/> skips special tokens.
+/// </summary>
 public interface ITokenizer
 {
     int VocabSize { get; }
@@ -11,7 +15,7 @@ public interface ITokenizer
     /// <summary>Whether a prompt starts with <see cref="Bos"/> (<see cref="Prompting.Encode"/>): Llama does, Qwen2 does not.</summary>
     bool AddBos => Bos >= 0;
 
-    /// <summary>Token ids of <paramref name="text"/>, without special tokens. Throws <see cref="ArgumentException"/> naming the first character it cannot encode.</summary>
+    /// <summary>Token ids of <paramref name="text"/>, with no BOS or EOS added. Throws <see cref="ArgumentException"/> naming the first character it cannot encode.</summary>
     int[] Encode(string text);
 
     /// <summary>Text of <paramref name="ids"/>; special tokens are skipped.</summary>

@@ -331,3 +331,72 @@ public sealed class BpeTokenizerJsonErrorTests
         Assert.Equal("tokenizer_config.json: chat_template is 42, expected a string or a list of named templates", error.Message);
     }
 }
+
+/// <summary>tokenizer.json features Hugging Face would apply and Ponder does not: refused in one line rather than encoded otherwise.</summary>
+public sealed class BpeTokenizerJsonUnsupportedTests
+{
+    private const string Llama3 = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+    private static string Refused(string? pattern, Action<System.Text.Json.Nodes.JsonObject> edit)
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(TinyBpe.Json(pattern))!.AsObject();
+        edit(root);
+        var error = Assert.Throws<NotSupportedException>(() => ByteLevelBpeTokenizer.FromJson(root.ToJsonString(), source: "x/tokenizer.json"));
+        Assert.StartsWith("x/tokenizer.json: ", error.Message);
+        return error.Message;
+    }
+
+    [Theory]
+    [InlineData("lstrip")]
+    [InlineData("rstrip")]
+    [InlineData("single_word")]
+    public void Added_tokens_that_hf_would_strip_or_match_as_words_are_refused(string flag)
+    {
+        string message = Refused(null, r => r["added_tokens"]![1]![flag] = true);
+
+        Assert.Contains($"has {flag} true", message);
+    }
+
+    [Fact]
+    public void A_normalized_non_ascii_added_token_under_nfc_is_refused_and_an_ascii_one_is_not()
+    {
+        // Given NFC normalization, an added token HF would match in the normalized text
+        static void Nfc(System.Text.Json.Nodes.JsonObject r) => r["normalizer"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "NFC" };
+
+        // Then a non-ASCII one ("é" would also match "e" + combining acute) is refused, an ASCII one loads
+        string message = Refused(null, r => { Nfc(r); r["added_tokens"]![1]!["normalized"] = true; r["added_tokens"]![1]!["content"] = "<é>"; });
+        Assert.Contains("added token '<é>' is normalized", message);
+        var root = System.Text.Json.Nodes.JsonNode.Parse(TinyBpe.Json(null))!.AsObject();
+        Nfc(root);
+        root["added_tokens"]![1]!["normalized"] = true;
+        Assert.NotNull(ByteLevelBpeTokenizer.FromJson(root.ToJsonString()));
+    }
+
+    [Fact]
+    public void A_split_after_byte_level_and_a_prefix_space_after_a_split_are_refused()
+    {
+        // A Split after ByteLevel would cut byte-level text; ByteLevel's prefix space after a Split would prefix every piece
+        string late = Refused(Llama3, r =>
+        {
+            var steps = r["pre_tokenizer"]!["pretokenizers"]!.AsArray();
+            var split = steps[0]!;
+            steps.RemoveAt(0);
+            steps.Add(split);
+        });
+        string prefix = Refused(Llama3, r => r["pre_tokenizer"]!["pretokenizers"]![1]!["add_prefix_space"] = true);
+
+        Assert.Contains("a Split pre-tokenizer after ByteLevel is not supported", late);
+        Assert.Contains("add_prefix_space after a Split is not supported", prefix);
+    }
+
+    [Fact]
+    public void Gguf_export_names_llama_3_s_split_only_with_ignore_merges_as_llama_cpp_applies_it()
+    {
+        var withoutIgnore = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(Llama3, ignoreMerges: false));
+        var withIgnore = ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(Llama3, ignoreMerges: true));
+
+        Assert.Equal("llama-bpe", Ponder.Interop.GgufVocabulary.From(withIgnore, withIgnore.VocabSize).Pre);
+        var error = Assert.Throws<NotSupportedException>(() => Ponder.Interop.GgufVocabulary.From(withoutIgnore, withoutIgnore.VocabSize));
+        Assert.Contains("ignore_merges false", error.Message);
+    }
+}
