@@ -32,7 +32,7 @@ public sealed class RewardTrainer(RewardTrainerOptions options, Device device)
         var policy = LoadedPolicy.Load(o.Policy, device);
         var (labels, reused) = LabelCache.LoadOrCreate(o.LabelPath,
             // Gold labels have no k (their header says 0), and an ORM needs only outcomes: either takes a file of any k.
-            new LabelRequest(task.Name, policyId, o.Labels, o.Kind == RewardModelKind.Orm || o.Labels == LabelSource.Gold ? null : o.Labelling.K,
+            new LabelRequest(LabelTask.Of(task), policyId, o.Labels, o.Kind == RewardModelKind.Orm || o.Labels == LabelSource.Gold ? null : o.Labelling.K,
                 o.Labelling.Seed, o.Labelling.Problems, o.Labelling.Samples, o.Labelling.Temperature, o.Labelling.MaxSteps),
             () => MakeLabels(policy, task, policyId, progress));
         Report(progress, 0, $"labels: {labels.Solutions.Count} solutions {(reused ? "reused from" : "written to")} {o.LabelPath} " +

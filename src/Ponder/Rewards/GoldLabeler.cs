@@ -28,7 +28,7 @@ public static class GoldLabeler
         var samples = SolutionSampler.Sample(generator, task, problems, o.Samples, o.Temperature, o.Seed, o.BatchSize, o.MaxSteps);
         var solutions = samples.Select(s => new LabeledSolution(s.Problem, s.Steps, Labels(task, s.Problem, s.Steps), s.ReadCorrect(task))).ToList();
         var cost = new LabelCost(generator.DecodeTokens, 0, generator.PrefillTokens, 0, clock.Elapsed.TotalSeconds);
-        return new LabelSet(new LabelHeader(LabelHeader.CurrentFormat, task.Name, policyId, LabelSource.Gold, 0, o.Seed, o.Problems, o.Samples, solutions.Count, cost)
+        return new LabelSet(new LabelHeader(LabelHeader.CurrentFormat, LabelTask.Of(task), policyId, LabelSource.Gold, 0, o.Seed, o.Problems, o.Samples, solutions.Count, cost)
             { Temperature = o.Temperature, MaxSteps = o.MaxSteps, Split = LabelHeader.CurrentSplit }, solutions);
     }
 }

@@ -55,7 +55,7 @@ public sealed class MonteCarloLabeler(Generator generator, ITask task, LabelOpti
                 : correct[index[(s.Problem.Id, StepText.Prefix(s.Steps, j + 1))]] / (double)o.K).ToList(), read);
         }).ToList();
         var cost = new LabelCost(sampled, generator.DecodeTokens - sampled, generator.PrefillTokens, (long)prefixes.Count * o.K, clock.Elapsed.TotalSeconds);
-        var header = new LabelHeader(LabelHeader.CurrentFormat, task.Name, policyId, LabelSource.Mc, o.K, o.Seed, o.Problems, o.Samples, solutions.Count, cost)
+        var header = new LabelHeader(LabelHeader.CurrentFormat, LabelTask.Of(task), policyId, LabelSource.Mc, o.K, o.Seed, o.Problems, o.Samples, solutions.Count, cost)
         {
             Temperature = o.Temperature, MaxSteps = o.MaxSteps, Split = LabelHeader.CurrentSplit,
         };

@@ -15,6 +15,7 @@ public sealed class JsonlTask : ITask
     private JsonlTask(string name, IReadOnlyList<JsonlExample> train, IReadOnlyList<JsonlExample> test)
     {
         Name = name;
+        ContentId = Digest(train, test);
         // The first copy of a repeated question wins; an explicit test file takes precedence over the train file,
         // so a question in both files is a test problem only.
         _test = Index(test);
@@ -22,6 +23,12 @@ public sealed class JsonlTask : ITask
     }
 
     public string Name { get; }
+
+    /// <summary>
+    /// "sha256:" and 16 hex digits of the files' questions and answers: the name holds the paths only, so what is made
+    /// from the problems (cached labels) names this too, and a file edited since is not taken for the same task.
+    /// </summary>
+    public string ContentId { get; }
 
     public bool HasStepChecker => false;
 
@@ -103,6 +110,18 @@ public sealed class JsonlTask : ITask
         throw new NotSupportedException($"task '{Name}' has no step checker");
 
     private static string PromptOf(JsonlExample example) => example.Question + "\n";
+
+    private static string Digest(IReadOnlyList<JsonlExample> train, IReadOnlyList<JsonlExample> test)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var (part, examples) in new[] { ("train", train), ("test", test) })
+        {
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(part + "\0"));
+            foreach (var e in examples)   // lengths first, so no two lists of strings give the same bytes
+                sha.AppendData(System.Text.Encoding.UTF8.GetBytes($"{e.Question.Length}:{e.Question}{e.AnswerText.Length}:{e.AnswerText}"));
+        }
+        return "sha256:" + Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
+    }
 
     private Problem[] Index(IReadOnlyList<JsonlExample> examples)
     {

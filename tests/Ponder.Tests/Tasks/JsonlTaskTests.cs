@@ -16,6 +16,23 @@ public sealed class JsonlTaskTests : IDisposable
     private JsonlTask NataliaTask() => JsonlTask.FromFiles(_dir.Write("train.jsonl", Thousand), _dir.Write("test.jsonl", Natalia));
 
     [Fact]
+    public void Labels_name_a_jsonl_task_by_its_files_content_so_an_edited_file_is_not_the_same_task()
+    {
+        // Given a jsonl task, the same files read again, and the test file edited in place (the same paths)
+        var first = NataliaTask();
+        var again = NataliaTask();
+        string test = _dir.Write("test.jsonl", Natalia.Replace("#### 72", "#### 73", StringComparison.Ordinal));
+        var edited = JsonlTask.FromFiles(_dir.File("train.jsonl"), test);
+
+        // Then the task's name is the same, but what labels name it by differs with the content only
+        Assert.Equal(first.Name, edited.Name);
+        Assert.Equal(Ponder.Rewards.LabelTask.Of(first), Ponder.Rewards.LabelTask.Of(again));
+        Assert.NotEqual(Ponder.Rewards.LabelTask.Of(first), Ponder.Rewards.LabelTask.Of(edited));
+        Assert.StartsWith(first.Name + " sha256:", Ponder.Rewards.LabelTask.Of(first));
+        Assert.Equal("arith:steps=3,digits=3,ops=+-*", Ponder.Rewards.LabelTask.Of(TaskRegistry.Create("arith")));
+    }
+
+    [Fact]
     public void Jsonl_reads_gsm8k_questions_answers_and_reasoning()
     {
         // Given a GSM8K-style test file
