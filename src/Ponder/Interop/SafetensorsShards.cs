@@ -71,6 +71,24 @@ public sealed class SafetensorsShards : IDisposable
         }
     }
 
+    /// <summary>
+    /// The files that hold folder <paramref name="dir"/>'s weights: <c>model.safetensors</c>, or (the index winning, as
+    /// in <see cref="Open"/>) the index and then its shards in ordinal order.
+    /// </summary>
+    public static IReadOnlyList<string> Files(string dir)
+    {
+        string index = Path.Combine(dir, IndexFile);
+        if (!File.Exists(index))
+        {
+            string single = Path.Combine(dir, SingleFile);
+            return File.Exists(single) ? [single] : throw new FileNotFoundException($"checkpoint '{dir}': missing {SingleFile} (and no {IndexFile})", single);
+        }
+        var shards = ReadWeightMap(index).Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (shards.FirstOrDefault(s => s.Contains('/') || s.Contains('\\') || !File.Exists(Path.Combine(dir, s))) is { } missing)
+            throw new InvalidDataException($"{index}: shard '{missing}' is not a file in {dir}");
+        return [index, .. shards.Select(s => Path.Combine(dir, s))];
+    }
+
     /// <summary>Reads tensor <paramref name="name"/> as a CPU tensor in its file dtype.</summary>
     public Tensor Read(string name) =>
         _owner.TryGetValue(name, out var reader) ? reader.Read(name) : throw new KeyNotFoundException($"no tensor '{name}' in the checkpoint");
