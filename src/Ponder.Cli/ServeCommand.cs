@@ -14,7 +14,7 @@ public static class ServeCommand
 
     public const string Usage = """
         ponder serve --checkpoint C [--host 127.0.0.1] [--port 8080] [--api-key K] [--model-name NAME] [--device cpu|cuda]
-                     [--max-queue 16] [--max-batch 64] [--prefill-chunk 512] [--prefix-cache 8] [--max-n 16] [--max-tokens 1024] [--max-body-bytes 1048576]
+                     [--max-queue 16] [--max-batch 64] [--prefill-chunk 512] [--prefix-cache 8] [--prefix-cache-mb 1024] [--max-n 16] [--max-tokens 1024] [--max-body-bytes 1048576]
                      [--effort-low greedy] [--effort-medium best-of-n:8@1] [--effort-high best-of-n:32@1]
                      [--prm C] [--prm-aggregation last|min|product|mean] [--reviser C] [--compute-plan runs/scale/scaling.csv]
                      [--max-steps 32] [--max-step-tokens 128] [--keep-alive-seconds 15] [--kv-cache f32|bf16]
@@ -25,8 +25,9 @@ public static class ServeCommand
           max_tokens of a request that gives none; a request may ask for up to the context's room.
           Requests without reasoning_effort share one decode batch (continuous batching: they join and leave it between
           decode steps) of up to --max-batch rows; a prompt longer than --prefill-chunk tokens is prefilled that many
-          a step while the batch decodes (0: every prompt at once); the keys of the last --prefix-cache prompts are kept,
-          and a prompt that starts with one of them (16 tokens or more) prefills only the rest (0: none kept);
+          a step while the batch decodes (0: every prompt at once); the keys of the last --prefix-cache prompts are kept
+          (at most --prefix-cache-mb megabytes of them), and a prompt that starts with one of them (16 tokens or more)
+          prefills only the rest (0: none kept);
           reasoning_effort searches run one at a time beside it, taking turns at the model a step at a time;
           --max-queue more requests (and as many searches) wait, beyond that 429.
           Chat messages are rendered with the checkpoint's chat template (tokenizer_config.json: Llama 3, ChatML, Llama 2).
@@ -102,6 +103,7 @@ public static class ServeCommand
         int maxBatch = o.Int("max-batch", 64, 1, 4096);
         int prefillChunk = o.Int("prefill-chunk", LocalPolicy.DefaultPrefillChunk, 0, 1 << 20);
         int prefixCache = o.Int("prefix-cache", LocalPolicy.DefaultPrefixCache, 0, 64);
+        long prefixCacheBytes = (long)o.Int("prefix-cache-mb", (int)(LocalPolicy.DefaultPrefixCacheBytes >> 20), 0, 1 << 20) << 20;
         string deviceName = o.String("device", "cpu")!;
         var kvCache = o.KvCache();
         o.Done();
@@ -142,7 +144,7 @@ public static class ServeCommand
         }
         var (template, templateNote) = HfChatTemplate.For(loaded.Tokenizer);
         options = options with { ChatTemplate = template };
-        var policy = new LocalPolicy(new Policy.Generator(loaded.Model, loaded.Tokenizer), maxBatch, prefillChunk: prefillChunk, prefixCache: prefixCache);
+        var policy = new LocalPolicy(new Policy.Generator(loaded.Model, loaded.Tokenizer), maxBatch, prefillChunk: prefillChunk, prefixCache: prefixCache, prefixCacheBytes: prefixCacheBytes);
         PonderServer server;
         try
         {

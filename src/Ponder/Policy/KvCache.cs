@@ -77,6 +77,9 @@ public sealed class KvCache : IDisposable
 
     public ScalarType DType { get; }
 
+    /// <summary>Bytes the cache's buffers hold: keys and values of every layer at <see cref="Capacity"/>, the mask and positions.</summary>
+    public long Bytes => 2L * _keys.Length * Batch * KvHeads * Capacity * HeadDim * _keys[0].element_size() + (long)Batch * Capacity + 8L * Batch;
+
     /// <summary>Copy of the key-validity mask of the written columns, (B, Length) bool.</summary>
     public Tensor Validity() => _valid.narrow(1, 0, Length).clone();
 

@@ -42,8 +42,9 @@ internal sealed class BatchDecoder : IDisposable
     /// and joins when it is whole (0: every prompt in one go).
     /// </param>
     /// <param name="prefixCache">Prompts whose keys are kept for later prompts that start with them (0: none).</param>
+    /// <param name="prefixCacheBytes">Most bytes the kept keys hold together; the least recently used go first, and a prompt whose keys alone exceed it is not kept.</param>
     public BatchDecoder(Generator generator, int maxRows, int reportEvery = 16, int joinEvery = 4, int prefillChunk = LocalPolicy.DefaultPrefillChunk,
-        int prefixCache = LocalPolicy.DefaultPrefixCache)
+        int prefixCache = LocalPolicy.DefaultPrefixCache, long prefixCacheBytes = LocalPolicy.DefaultPrefixCacheBytes)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRows);
@@ -51,11 +52,18 @@ internal sealed class BatchDecoder : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(joinEvery);
         ArgumentOutOfRangeException.ThrowIfNegative(prefillChunk);
         ArgumentOutOfRangeException.ThrowIfNegative(prefixCache);
-        (_generator, MaxRows, ReportEvery, JoinEvery, PrefillChunk, PrefixCache) = (generator, maxRows, reportEvery, joinEvery, prefillChunk, prefixCache);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefixCacheBytes);
+        (_generator, MaxRows, ReportEvery, JoinEvery, PrefillChunk, PrefixCache, PrefixCacheBytes) = (generator, maxRows, reportEvery, joinEvery, prefillChunk, prefixCache, prefixCacheBytes);
     }
 
     /// <summary>Prompts whose keys are kept for later prompts that start with them (0: none).</summary>
     public int PrefixCache { get; }
+
+    /// <summary>Most bytes the kept prompts' keys hold together.</summary>
+    public long PrefixCacheBytes { get; }
+
+    /// <summary>Bytes the kept prompts' keys hold now.</summary>
+    public long PrefixCacheHeld => _prefixes.Sum(p => p.State.Cache.Bytes);
 
     /// <summary>Shortest prefix worth reusing, in tokens.</summary>
     public const int MinPrefix = 16;
@@ -345,7 +353,7 @@ internal sealed class BatchDecoder : IDisposable
 
     // The prompts' states, each prompt's row: a prompt that starts with a kept one (at least MinPrefix tokens) continues
     // a copy of its keys, the others are prefilled (PrefillByLength); then every prompt's keys are kept, the least
-    // recently used dropped beyond PrefixCache.
+    // recently used dropped beyond PrefixCache prompts or PrefixCacheBytes.
     private (DecodeState Fresh, int[] RowOf) PrefillCached(List<int[]> prompts)
     {
         var reuse = prompts.Select(Reusable).ToArray();
@@ -447,8 +455,14 @@ internal sealed class BatchDecoder : IDisposable
             Touch(same);
             return;
         }
-        _prefixes.Add(([.. prompt], DecodeState.Join([(state, [row])])));
-        while (_prefixes.Count > PrefixCache)
+        var kept = DecodeState.Join([(state, [row])]);
+        if (kept.Cache.Bytes > PrefixCacheBytes)
+        {
+            kept.Dispose();                                          // alone over the budget: it would evict everything and still exceed it
+            return;
+        }
+        _prefixes.Add(([.. prompt], kept));
+        while (_prefixes.Count > PrefixCache || PrefixCacheHeld > PrefixCacheBytes)
         {
             _prefixes[0].State.Dispose();
             _prefixes.RemoveAt(0);

@@ -15,14 +15,17 @@ public sealed class LocalPolicy : ICompletionPolicy
     /// <param name="pieceTokens">How often (in tokens) a row's text is reported to a progress callback.</param>
     /// <param name="prefillChunk">Longest prompt prefilled in one go; longer ones a chunk a decode step (0: no limit; <see cref="BatchDecoder"/>).</param>
     /// <param name="prefixCache">Recent prompts whose keys a server keeps for later prompts that start with them (0: none).</param>
-    public LocalPolicy(Generator generator, int maxBatch = 64, int pieceTokens = 1, int prefillChunk = DefaultPrefillChunk, int prefixCache = DefaultPrefixCache)
+    /// <param name="prefixCacheBytes">Most bytes those keys may hold together; the least recently used go first.</param>
+    public LocalPolicy(Generator generator, int maxBatch = 64, int pieceTokens = 1, int prefillChunk = DefaultPrefillChunk, int prefixCache = DefaultPrefixCache,
+        long prefixCacheBytes = DefaultPrefixCacheBytes)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatch);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pieceTokens);
         ArgumentOutOfRangeException.ThrowIfNegative(prefillChunk);
         ArgumentOutOfRangeException.ThrowIfNegative(prefixCache);
-        (Generator, MaxBatch, PieceTokens, PrefillChunk, PrefixCache) = (generator, maxBatch, pieceTokens, prefillChunk, prefixCache);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefixCacheBytes);
+        (Generator, MaxBatch, PieceTokens, PrefillChunk, PrefixCache, PrefixCacheBytes) = (generator, maxBatch, pieceTokens, prefillChunk, prefixCache, prefixCacheBytes);
     }
 
     public Generator Generator { get; }
@@ -42,6 +45,15 @@ public sealed class LocalPolicy : ICompletionPolicy
 
     /// <summary>Recent prompts whose keys a server keeps for later prompts that start with them (0: none).</summary>
     public int PrefixCache { get; }
+
+    /// <summary>
+    /// Bytes the kept prompts' keys may hold by default (1 GiB): a long prompt of a large model's keys is hundreds of
+    /// megabytes (Llama 3.2 1B: 32 KB a token in bfloat16), so the count alone does not bound the memory.
+    /// </summary>
+    public const long DefaultPrefixCacheBytes = 1L << 30;
+
+    /// <summary>Most bytes the kept prompts' keys hold together.</summary>
+    public long PrefixCacheBytes { get; }
 
     /// <summary>Longest context the model takes (prompt and completion together).</summary>
     public int MaxPositions => Generator.Model.Config.MaxPositions;
@@ -70,7 +82,8 @@ public sealed class LocalPolicy : ICompletionPolicy
     /// A continuous-batching decoder over this policy's generator, with its batch limit, report interval, prefill chunk
     /// and (unless told to keep none) prefix cache.
     /// </summary>
-    internal BatchDecoder NewDecoder(bool keepPrefixes = true) => new(Generator, MaxBatch, PieceTokens, prefillChunk: PrefillChunk, prefixCache: keepPrefixes ? PrefixCache : 0);
+    internal BatchDecoder NewDecoder(bool keepPrefixes = true) =>
+        new(Generator, MaxBatch, PieceTokens, prefillChunk: PrefillChunk, prefixCache: keepPrefixes ? PrefixCache : 0, prefixCacheBytes: PrefixCacheBytes);
 
     /// <summary>This policy on a generator of its own over the same model, taking <paramref name="turns"/> at it.</summary>
     internal LocalPolicy Taking(ModelTurns turns) => new(Generator.Taking(turns), MaxBatch, PieceTokens, PrefillChunk, PrefixCache);

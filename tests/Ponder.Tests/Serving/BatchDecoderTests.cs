@@ -294,6 +294,47 @@ public sealed class BatchDecoderTests
     }
 
     [Fact]
+    public async Task Kept_prompts_stay_within_the_byte_budget_dropping_the_least_recently_used()
+    {
+        // Given a budget that holds the keys of two prompts of 34 tokens but not of three
+        using var policy = new RandomPolicy();
+        var (tokenizer, generator) = (policy.Tokenizer, policy.Generator);
+        int[][] prompts = [.. "abc".Select(c => new[] { tokenizer.Bos }.Concat(tokenizer.Encode(new string(c, 33))).ToArray())];
+        var options = new SamplingOptions { Temperature = 0, MaxNewTokens = 2 };
+        long one;
+        using (var probe = new BatchDecoder(generator, maxRows: 8))
+        {
+            var first = probe.Add(prompts[0], 1, options);
+            while (probe.Busy) probe.Step();
+            await first.Done;
+            one = probe.PrefixCacheHeld;
+        }
+        Assert.True(one > 0);
+        using var decoder = new BatchDecoder(generator, maxRows: 8, prefixCacheBytes: 2 * one + one / 2);
+        using var tiny = new BatchDecoder(generator, maxRows: 8, prefixCacheBytes: one - 1);
+
+        // When the three come one after another, then the first again
+        long reusedBefore = 0;
+        foreach (var prompt in prompts.Append(prompts[0]))
+        {
+            reusedBefore = decoder.PrefixTokensReused;
+            var request = decoder.Add(prompt, 1, options);
+            var small = tiny.Add(prompt, 1, options);
+            while (decoder.Busy || tiny.Busy) { if (decoder.Busy) decoder.Step(); if (tiny.Busy) tiny.Step(); }
+            await request.Done;
+            await small.Done;
+            Assert.True(decoder.PrefixCacheHeld <= 2 * one + one / 2);
+        }
+
+        // Then two are kept at most, the first was dropped for the third (so it is prefilled again), and a budget below
+        // one prompt keeps none
+        Assert.Equal(2 * one, decoder.PrefixCacheHeld);
+        Assert.Equal(reusedBefore, decoder.PrefixTokensReused);
+        Assert.Equal(0, tiny.PrefixCacheHeld);
+        Assert.Equal(0, tiny.PrefixTokensReused);
+    }
+
+    [Fact]
     public async Task A_prompt_that_starts_with_a_recent_one_reuses_its_keys_and_gets_what_it_gets_alone()
     {
         // Given a random policy and three prompts: two that share their first 31 tokens, and the first again
