@@ -10,14 +10,16 @@ namespace Ponder.Learning;
 /// m ← β1·m + (1−β1)·g          v ← β2·v + (1−β2)·g²
 /// θ ← θ·(1 − lr·λ) − lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε)
 /// </code>
-/// Weight decay λ applies to matrices only (norm gains and biases are not decayed).
+/// Weight decay λ applies to matrices only (norm gains and biases are not decayed). Each parameter counts its own
+/// updates (t of its bias corrections), as PyTorch's does: an update that leaves some out does not age their moments.
 /// </summary>
 public sealed class AdamW : IDisposable
 {
     readonly List<(string Name, Tensor Param, Tensor M, Tensor V, bool Decay)> slots = [];
+    readonly List<long> steps = [];   // updates of each slot
     readonly double beta1, beta2, eps, weightDecay;
 
-    /// <summary>Optimizer steps taken (t in the bias corrections).</summary>
+    /// <summary>Optimizer updates taken (every parameter's t unless some updates left it out).</summary>
     public long Step { get; private set; }
 
     public AdamW(IEnumerable<(string Name, Tensor Param)> parameters, double beta1 = 0.9, double beta2 = 0.95,
@@ -28,6 +30,7 @@ public sealed class AdamW : IDisposable
         {
             if (!p.requires_grad) continue;
             slots.Add((name, p, zeros_like(p).DetachFromDisposeScope(), zeros_like(p).DetachFromDisposeScope(), p.dim() >= 2));
+            steps.Add(0);
         }
     }
 
@@ -39,13 +42,15 @@ public sealed class AdamW : IDisposable
     public void Update(double lr, Func<string, bool>? include = null)
     {
         Step++;
-        double bc1 = 1 - Math.Pow(beta1, Step), bc2 = 1 - Math.Pow(beta2, Step);
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        foreach (var (name, p, m, v, decay) in slots)
+        for (int i = 0; i < slots.Count; i++)
         {
+            var (name, p, m, v, decay) = slots[i];
             var g = p.grad;
             if (g is null || include?.Invoke(name) == false) continue;
+            long t = ++steps[i];
+            double bc1 = 1 - Math.Pow(beta1, t), bc2 = 1 - Math.Pow(beta2, t);
             if (decay && weightDecay > 0) p.mul_(1 - lr * weightDecay);
             m.mul_(beta1).add_(g, alpha: 1 - beta1);
             v.mul_(beta2).addcmul_(g, g, value: 1 - beta2);
@@ -63,6 +68,7 @@ public sealed class AdamW : IDisposable
             v.Dispose();
         }
         slots.Clear();
+        steps.Clear();
     }
 
     public void ZeroGrad()
@@ -71,14 +77,19 @@ public sealed class AdamW : IDisposable
             p.grad?.zero_();
     }
 
-    /// <summary>The moments keyed <c>exp_avg.&lt;param&gt;</c> / <c>exp_avg_sq.&lt;param&gt;</c>, plus the step count.</summary>
+    /// <summary>
+    /// The moments keyed <c>exp_avg.&lt;param&gt;</c> / <c>exp_avg_sq.&lt;param&gt;</c>, the update count <c>step</c>, and
+    /// <c>step.&lt;param&gt;</c> for a parameter that some updates left out (its own count; absent: <c>step</c>).
+    /// </summary>
     public Dictionary<string, Tensor> State()
     {
         var state = new Dictionary<string, Tensor>();
-        foreach (var (name, _, m, v, _) in slots)
+        for (int i = 0; i < slots.Count; i++)
         {
+            var (name, _, m, v, _) = slots[i];
             state["exp_avg." + name] = m;
             state["exp_avg_sq." + name] = v;
+            if (steps[i] != Step) state["step." + name] = tensor(new double[] { steps[i] });
         }
         state["step"] = tensor(new float[] { Step });
         return state;
@@ -102,5 +113,7 @@ public sealed class AdamW : IDisposable
         if (!state.TryGetValue("step", out var step))
             throw new InvalidDataException($"{source}: missing optimizer tensor 'step'");
         Step = (long)step.to(ScalarType.Float32).item<float>();
+        for (int i = 0; i < slots.Count; i++)
+            steps[i] = state.TryGetValue("step." + slots[i].Name, out var own) ? (long)own.to(ScalarType.Float64).item<double>() : Step;
     }
 }
