@@ -20,8 +20,9 @@ public static class RlCommand
           --clip-high X        upper clip ε_high: ratio kept in [1−ε, 1+ε_high] (DAPO's clip-higher; default ε)
           --top-entropy X      policy gradient only on this fraction of tokens, those of highest entropy (1; TRL's top_entropy_quantile)
           --kl X               KL weight β (0.02)                    --kl-estimator none|k1|k3 (k3)
-          --entropy X          entropy bonus (0)                     --aggregation token|sequence (token)
-          --no-std             GRPO without std normalization (Dr. GRPO)
+          --entropy X          entropy bonus (0)                     --aggregation token|sequence|constant (token)
+          --no-std             GRPO without std normalization (with --aggregation constant: Dr. GRPO, TRL's loss_type dr_grpo)
+          --value-clip X       PPO: clip the value loss as TRL does (its cliprange_value, 0.2; 0: unclipped, the default)
           --dynamic-sampling   drop all-equal-reward groups, draw more prompts until the batch is full (DAPO; grpo/rloo)
           --max-draws N        most prompt draws per batch under --dynamic-sampling (4)
           --max-samples N      guided groups: a group that solves nothing draws more samples (doubling, up to N in all) and the
@@ -165,6 +166,7 @@ public static class RlCommand
             Kl = Enum<KlEstimator>(o, "kl-estimator", "k3"),
             EntropyCoef = o.Double("entropy", d.EntropyCoef),
             Aggregation = Enum<LossAggregation>(o, "aggregation", "token"),
+            ValueClip = o.Double("value-clip", 0, 0, 100),
             NormalizeStd = !o.Flag("no-std"),
             DynamicSampling = o.Flag("dynamic-sampling"),
             MaxDraws = o.Int("max-draws", d.MaxDraws, 1, 64),

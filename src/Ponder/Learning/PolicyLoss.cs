@@ -13,7 +13,9 @@ namespace Ponder.Learning;
 /// L = agg(L_pg + β·KL_t(π ‖ π_ref)) − c_H·agg(H_t)
 /// </code>
 /// with KL_t the k3 estimate (differentiated as it is, GRPO's way), or for k1 the penalty sg(k1_t)·log π(a_t), whose
-/// gradient is the KL's (k1 itself has a gradient of zero mean).
+/// gradient is each token's own KL gradient at the contexts visited (k1 itself has a gradient of zero mean). That is not
+/// InstructGPT's KL in the reward (TRL's PPO and RLOO), which also charges a token for the KL of the tokens after it;
+/// with k1 the logged loss holds β·sg(k1)·log π, not a KL.
 /// All tensors are (N, T) over action positions; <c>mask</c> is 1 on generated tokens and 0 on prompt
 /// and padding, which therefore never contribute. ε_high (DAPO's clip-higher) defaults to ε; a larger upper bound lets
 /// positive-advantage tokens whose probability was low rise further before their gradient is cut off. With
@@ -30,7 +32,7 @@ public static class PolicyLoss
     public static (Tensor Loss, PolicyLossMetrics Metrics) Compute(
         Tensor logProbs, Tensor oldLogProbs, Tensor? refLogProbs, Tensor advantages, Tensor mask, Tensor? entropy,
         double clipEps, double klCoef, KlEstimator kl, double entropyCoef, LossAggregation aggregation, double? clipEpsHigh = null,
-        double topEntropy = 1.0, Tensor? klMask = null)
+        double topEntropy = 1.0, Tensor? klMask = null, int constantLength = 0)
     {
         if (topEntropy < 1 && entropy is null) throw new ArgumentException("top-entropy masking needs the per-token entropy");
         double high = clipEpsHigh ?? clipEps;
@@ -56,19 +58,20 @@ public static class PolicyLoss
             var penalty = kl == KlEstimator.K1 ? klTerm.detach() * logProbs : klTerm;
             if (klCoef != 0) perToken = perToken + penalty.mul(klWeight);
         }
-        var loss = Aggregate(perToken, mask, aggregation);
+        var loss = Aggregate(perToken, mask, aggregation, constantLength);
         double entropyMean = 0;
         if (entropy is not null)
         {
-            var h = Aggregate(entropy, mask, aggregation);
+            var h = Aggregate(entropy, mask, aggregation, constantLength);
             if (entropyCoef != 0) loss = loss - h.mul(entropyWeight);
             entropyMean = h.item<float>();
         }
         using var noGrad = no_grad();
-        var isClipped = ratio.lt(low).logical_or(ratio.gt(highBound));
+        // As TRL counts it: a ratio clipped where the clip cuts the gradient (below 1−ε with A < 0, above 1+ε_high with A > 0).
+        var isClipped = ratio.lt(low).logical_and(advantages.lt(Scalars.Zero)).logical_or(ratio.gt(highBound).logical_and(advantages.gt(Scalars.Zero)));
         var metrics = new PolicyLossMetrics(
             Loss: loss.item<float>(),
-            PolicyGradient: Aggregate(pgPerToken, mask, aggregation).item<float>(),
+            PolicyGradient: Aggregate(pgPerToken, mask, aggregation, constantLength).item<float>(),
             Kl: klTerm is null ? 0 : Aggregate(klTerm, klMask ?? mask, LossAggregation.Token).item<float>(),
             Entropy: entropyMean,
             ClipFraction: Aggregate(isClipped.to(logProbs.dtype), mask, LossAggregation.Token).item<float>());
@@ -90,12 +93,20 @@ public static class PolicyLoss
         return (entropy.detach() >= threshold).logical_and(on).to(entropy.dtype);     // (N, T)
     }
 
-    /// <summary>Masked mean of (N, T) values per <paramref name="aggregation"/>.</summary>
-    public static Tensor Aggregate(Tensor values, Tensor mask, LossAggregation aggregation)
+    /// <summary>
+    /// Masked mean of (N, T) values per <paramref name="aggregation"/>; <see cref="LossAggregation.Constant"/> divides the
+    /// masked sum by N × <paramref name="constantLength"/> (the rollouts' token limit, at least 1).
+    /// </summary>
+    public static Tensor Aggregate(Tensor values, Tensor mask, LossAggregation aggregation, int constantLength = 0)
     {
         var m = mask.to(values.dtype);                                                // (N, T)
         if (aggregation == LossAggregation.Token)
             return (values * m).sum() / m.sum().clamp_min(Scalars.One);
+        if (aggregation == LossAggregation.Constant)
+        {
+            if (constantLength < 1) throw new ArgumentException("constant aggregation needs the rollouts' token limit", nameof(constantLength));
+            return (values * m).sum() / (double)(values.size(0) * constantLength);
+        }
         var perSequence = (values * m).sum(1) / m.sum(1).clamp_min(Scalars.One);      // (N)
         return perSequence.mean();
     }

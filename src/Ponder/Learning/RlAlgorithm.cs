@@ -7,8 +7,8 @@ public enum RlAlgorithm
     Reinforce,
     /// <summary>REINFORCE leave-one-out: A_i = r_i − mean of the other samples of the same prompt.</summary>
     Rloo,
-    /// <summary>Group-relative: A_i = (r_i − mean) / std over the prompt's samples (std optional, as in Dr. GRPO).</summary>
+    /// <summary>Group-relative: A_i = (r_i − mean) / std over the prompt's samples (std optional: Dr. GRPO drops it, and aggregates with a constant normalizer).</summary>
     Grpo,
-    /// <summary>PPO: value head, GAE(γ, λ) per token, clipped ratio and value loss.</summary>
+    /// <summary>PPO: value head on the policy's trunk, GAE(γ, λ) per token, clipped ratio, and a value loss (clipped with <see cref="RlOptions.ValueClip"/>).</summary>
     Ppo,
 }

@@ -123,13 +123,18 @@ public sealed record RlOptions
     /// <summary>Entropy bonus weight.</summary>
     public double EntropyCoef { get; init; }
     public LossAggregation Aggregation { get; init; } = LossAggregation.Token;
-    /// <summary>GRPO divides by the group's reward std; false gives Dr. GRPO.</summary>
+    /// <summary>GRPO divides by the group's reward std; false, with <see cref="LossAggregation.Constant"/>, gives Dr. GRPO.</summary>
     public bool NormalizeStd { get; init; } = true;
     /// <summary>PPO discount and GAE λ.</summary>
     public double Gamma { get; init; } = 1.0;
     public double Lambda { get; init; } = 0.95;
-    /// <summary>PPO value-loss weight.</summary>
+    /// <summary>PPO value-loss weight (TRL's <c>vf_coef</c> is 0.1).</summary>
     public double ValueCoef { get; init; } = 0.5;
+    /// <summary>
+    /// PPO: the value loss takes the larger of the squared errors of the new value and of the rollout's value moved by at
+    /// most this much (TRL's <c>cliprange_value</c>, 0.2 there); 0 leaves it unclipped.
+    /// </summary>
+    public double ValueClip { get; init; }
     /// <summary>REINFORCE baseline: exponential moving average of batch rewards with this decay.</summary>
     public double BaselineDecay { get; init; } = 0.9;
     public RewardShaping Shaping { get; init; } = new();

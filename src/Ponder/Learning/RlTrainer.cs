@@ -95,7 +95,8 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             // 1. Rollouts: GroupSize samples of each prompt, scored by the verifier. With dynamic sampling (DAPO), groups
             //    whose rewards are all equal (zero advantage) are dropped and more prompts drawn until the batch is full.
             model.eval();
-            var (rows, gens, rewards, drawn, draws, actionAt, guided, unsolved) = Rollouts(step, task, tokenizer, generator, reward, maxNew, replay);
+            var (rows, gens, rewards, drawn, draws, branchAt, guided, unsolved) = Rollouts(step, task, tokenizer, generator, reward, maxNew, replay);
+            var actionAt = o.BranchThenGreedy ? branchAt : null;        // the one sampled token of each row
             rolloutsSoFar += drawn;
             int groups = rows.Count / o.GroupSize;
             var texts = gens.Select(g => g.Text).ToList();
@@ -108,7 +109,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
             //    trained is the one that sampled: the training forward's own log-probs, detached, are the old ones, and
             //    a separate no-grad pass would compute the same numbers.
             Tensor advantages;
-            Tensor? oldLogProbs = null, refLogProbs = null, returns = null, hidden = null;
+            Tensor? oldLogProbs = null, refLogProbs = null, returns = null, hidden = null, oldValues = null;
             using (no_grad())
             {
                 // Each pass in a scope of its own: only what is kept outlives it, not its (N, L−1, V) logits.
@@ -142,6 +143,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 else
                 {
                     var values = valueHead!.call(hidden!).squeeze(-1) * batch.Mask;            // (N, T)
+                    oldValues = values;
                     var tokenRewards = o.OutcomeCoef * LastTokenRewards(batch.Mask, r);        // (N, T)
                     if (steps is not null) tokenRewards = tokenRewards + o.ProcessCoef * ProcessAdvantages.DenseRewards(steps, width, device) * batch.Mask;
                     (advantages, returns) = Advantages.Gae(tokenRewards, values, batch.Mask, o.Gamma, o.Lambda);
@@ -156,8 +158,12 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 found.Add(step, Enumerable.Range(0, rows.Count)
                     .Where(i => guided[i] || (o.SftPool == SftPool.Verified && reward.Solves(rows[i], texts[i]))).Select(i => (rows[i].Prompt, texts[i])));
 
-            // 3. Optimizer steps on this batch. Replayed rows were not sampled by the policy: the KL estimate leaves them out.
-            var klMask = replay is null ? null : batch.Mask * tensor(guided.Select(g => g ? 0f : 1f).ToArray(), device: device).unsqueeze(1);
+            // 3. Optimizer steps on this batch. The KL estimate counts only tokens the policy sampled: not replayed rows, nor
+            //    a branched row's greedy prefix (or, branching then greedy, its greedy continuation).
+            var klMask = replay is not null ? batch.Mask * tensor(guided.Select(g => g ? 0f : 1f).ToArray(), device: device).unsqueeze(1)
+                : actionAt is not null ? ActionMask(batch, actionAt)
+                : branchAt is not null ? MaskFrom(batch, branchAt)
+                : null;
             model.train();
             PolicyLossMetrics? last = null;
             double valueLoss = 0, gradNorm = 0, sftNll = 0;
@@ -166,7 +172,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 using var inner = NewDisposeScope();
                 var (logProbs, entropy, trainHidden) = batch.Score(model, entropy: true);
                 var (loss, parts) = PolicyLoss.Compute(logProbs, oldLogProbs ?? logProbs.detach(), refLogProbs, advantages, batch.Mask, entropy,
-                    o.ClipEps, o.KlCoef, o.Kl, o.EntropyCoef, o.Aggregation, o.ClipEpsHigh, o.TopEntropy, klMask);
+                    o.ClipEps, o.KlCoef, o.Kl, o.EntropyCoef, o.Aggregation, o.ClipEpsHigh, o.TopEntropy, klMask, constantLength: maxNew);
                 if (o.SftCoef > 0 && guided.Any(g => g))
                 {
                     var nll = GuidedNll(logProbs, batch.Mask, guided);
@@ -176,7 +182,10 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
                 if (valueHead is not null)
                 {
                     var v = valueHead.call(trainHidden).squeeze(-1);                           // (N, T)
-                    var vl = 0.5 * PolicyLoss.Aggregate((v - returns!).pow(2), batch.Mask, LossAggregation.Token);
+                    var error = (v - returns!).pow(2);                                         // (N, T)
+                    if (o.ValueClip > 0)                                                        // as TRL's PPO: the larger of the two errors
+                        error = maximum(error, (oldValues! + (v - oldValues!).clamp(-o.ValueClip, o.ValueClip) - returns!).pow(2));
+                    var vl = 0.5 * PolicyLoss.Aggregate(error, batch.Mask, LossAggregation.Token);
                     loss = loss + o.ValueCoef * vl;
                     valueLoss = vl.item<float>();
                 }
@@ -259,13 +268,14 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
     /// whose rewards are all equal are dropped and further prompts drawn (at most MaxDraws draws) until PromptsPerStep
     /// groups with mixed rewards are kept; the batch may come back short (and if no group has mixed rewards, it is the
     /// first draw unfiltered: zero advantages, a KL-only step). Returns the kept rows and the number of rollouts sampled,
-    /// and under <see cref="RlOptions.BranchThenGreedy"/> each row's one sampled token (its index in the completion).
+    /// and under <see cref="RlOptions.BranchAtEntropy"/> each row's branch token, the first it sampled (its index in the
+    /// completion; under <see cref="RlOptions.BranchThenGreedy"/> the only one).
     /// With <see cref="RlOptions.MaxSamples"/>, groups that solve nothing are guided (<see cref="Guide"/>) before any
     /// filtering; the rows that guidance put in are flagged, and the groups that needed it (solved or not) counted.
     /// With <paramref name="replay"/> (<see cref="RlOptions.ReplayStart"/>) the prompts are the start pool's, and the rows
     /// it puts in are flagged and counted the same way.
     /// </summary>
-    (List<Problem> Rows, List<Generation> Gens, double[] Rewards, int Drawn, int Draws, int[]? ActionAt, bool[] Guided, int Unsolved) Rollouts(long step,
+    (List<Problem> Rows, List<Generation> Gens, double[] Rewards, int Drawn, int Draws, int[]? BranchAt, bool[] Guided, int Unsolved) Rollouts(long step,
         ITask task, ITokenizer tokenizer, Policy.Generator generator, VerifierReward reward, int maxNew, StartReplay? replay)
     {
         var o = options;
@@ -309,7 +319,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         }
         if (rows.Count == 0)
             (rows, gens, rewards, actions, guided) = (first!.Value.Item1, first.Value.Item2, [.. first.Value.Item3], [.. first.Value.Item4], [.. first.Value.Item5]);
-        return (rows, gens, rewards.ToArray(), drawn, draw, o.BranchThenGreedy ? actions.ToArray() : null, guided.ToArray(), unsolved);
+        return (rows, gens, rewards.ToArray(), drawn, draw, o.BranchAtEntropy ? actions.ToArray() : null, guided.ToArray(), unsolved);
     }
 
     /// <summary>
@@ -367,6 +377,16 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
         return zeros_like(batch.Mask).scatter_(1, index, ones_like(batch.Mask)).mul_(batch.Mask).MoveToOuterDisposeScope();
     }
 
+    /// <summary>(N, L−1): the mask from each row's completion index <paramref name="from"/> on (the tokens it sampled after a greedy prefix).</summary>
+    internal static Tensor MaskFrom(RolloutBatch batch, int[] from)
+    {
+        using var scope = NewDisposeScope();
+        var first = batch.Mask.argmax(1, keepdim: true);                                // (N, 1): argmax is the first 1
+        var start = first + tensor(from.Select(a => (long)a).ToArray(), [from.Length, 1], device: batch.Mask.device);
+        var columns = arange(batch.Mask.size(1), ScalarType.Int64, batch.Mask.device).unsqueeze(0);   // (1, L−1)
+        return columns.ge(start).to(batch.Mask.dtype).mul_(batch.Mask).MoveToOuterDisposeScope();
+    }
+
     /// <summary>
     /// <paramref name="group"/> rollouts of each problem that share the prefix of its greedy completion up to the token of
     /// highest entropy under the policy, then sample from there (that token included). Each rollout's tokens are the whole
@@ -422,6 +442,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
 
     internal static void Validate(RlOptions o)
     {
+        if (o.ValueClip > 0 && o.Algorithm != RlAlgorithm.Ppo) throw new ArgumentException("--value-clip clips PPO's value loss: it needs --algo ppo");
         if (o.GroupSize < 1 || o.PromptsPerStep < 1) throw new ArgumentException("group size and prompts per step must be positive");
         if (o.Algorithm is RlAlgorithm.Grpo or RlAlgorithm.Rloo && o.GroupSize < 2)
             throw new ArgumentException($"{o.Algorithm} needs a group of at least 2 samples per prompt (got {o.GroupSize})");

@@ -26,7 +26,7 @@ public sealed class PolicyLossTests
         Assert.Equal(pg + 0.1 * kl, loss.item<float>(), 5);
         Assert.Equal(pg, metrics.PolicyGradient, 5);
         Assert.Equal(kl, metrics.Kl, 5);
-        Assert.Equal(2.0 / 3, metrics.ClipFraction, 5);   // t0 and t2 are outside [0.8, 1.2]
+        Assert.Equal(1.0 / 3, metrics.ClipFraction, 5);   // t0 and t2 are outside [0.8, 1.2], but only t0's clip cuts its gradient
     }
 
     [Fact]
@@ -183,6 +183,25 @@ public sealed class PolicyLossTests
         var mask = tensor(new[] { 1f, 1f, 1f, 1f, 0f, 0f }).view(2, 3);
         Assert.Equal(7.0 / 4, PolicyLoss.Aggregate(values, mask, LossAggregation.Token).item<float>(), 5);
         Assert.Equal((1.0 + 4.0) / 2, PolicyLoss.Aggregate(values, mask, LossAggregation.Sequence).item<float>(), 5);
+        // Dr. GRPO: the masked sum over rows × the token limit, whatever the rows' lengths
+        Assert.Equal(7.0 / (2 * 5), PolicyLoss.Aggregate(values, mask, LossAggregation.Constant, constantLength: 5).item<float>(), 5);
+        Assert.Throws<ArgumentException>(() => PolicyLoss.Aggregate(values, mask, LossAggregation.Constant));
+    }
+
+    [Fact]
+    public void Clip_fraction_counts_only_ratios_whose_clip_cuts_the_gradient_as_trl_counts_them()
+    {
+        // Given ratios 2 and 0.5 outside [0.8, 1.2], once with advantages of the sign the clip cuts, once of the other
+        var old = tensor(new[] { MathF.Log(0.2f), MathF.Log(0.4f) }).view(1, 2);
+        var logp = tensor(new[] { MathF.Log(0.4f), MathF.Log(0.2f) }).view(1, 2);
+        var mask = ones(1, 2);
+
+        var (_, cut) = PolicyLoss.Compute(logp, old, null, tensor(new[] { 1f, -1f }).view(1, 2), mask, null, 0.2, 0, KlEstimator.None, 0, LossAggregation.Token);
+        var (_, free) = PolicyLoss.Compute(logp, old, null, tensor(new[] { -1f, 1f }).view(1, 2), mask, null, 0.2, 0, KlEstimator.None, 0, LossAggregation.Token);
+
+        // Then both count where the clip removes the gradient (ratio 2 with A > 0, 0.5 with A < 0), neither where min keeps the unclipped term
+        Assert.Equal(1.0, cut.ClipFraction, 5);
+        Assert.Equal(0.0, free.ClipFraction, 5);
     }
 
     [Fact]

@@ -39,6 +39,29 @@ public sealed class RlTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Ppo_with_a_clipped_value_loss_and_dr_grpo_with_a_constant_normalizer_still_raise_the_reward()
+    {
+        // Given the toy policy
+        string start = ToyBandit.TinyPolicy(dir);
+        double before = ToyBandit.DigitFirstProbability(start);
+
+        // When trained by PPO whose value loss is clipped as TRL's (0.2), and by Dr. GRPO (no std, constant normalizer)
+        var ppo = Options(start, RlAlgorithm.Ppo, "ppo-value-clip") with { Steps = 20, ValueClip = 0.2 };
+        new RlTrainer(ppo, CPU, new ToyBandit.StartsWithDigit()).Run();
+        var dr = Options(start, RlAlgorithm.Grpo, "dr-grpo") with { Steps = 20, NormalizeStd = false, Aggregation = LossAggregation.Constant };
+        new RlTrainer(dr, CPU, new ToyBandit.StartsWithDigit()).Run();
+
+        // Then both learn the rewarded behaviour, and the value clip is refused for an algorithm without a value head
+        foreach (var o in new[] { ppo, dr })
+        {
+            double after = ToyBandit.DigitFirstProbability(o.Out);
+            Assert.True(after > 2 * before && after > 0.3, $"{o.Out}: P(digit first) {before:F3} → {after:F3}");
+        }
+        var error = Assert.Throws<ArgumentException>(() => RlTrainer.Validate(dr with { ValueClip = 0.2 }));
+        Assert.Contains("--value-clip", error.Message);
+    }
+
+    [Fact]
     public void Grpo_with_clip_higher_and_top_entropy_tokens_still_raises_the_reward_and_logs_the_gradient_norm()
     {
         // Given the toy policy, trained with two optimizer steps a batch, clip-higher and the top half of tokens by entropy
@@ -511,6 +534,10 @@ public sealed class RlTrainerTests : IDisposable
 
         // Then it holds a single 1 a row, at the position that predicts the branch token (prompt length − 1 + index)
         Assert.Equal(new float[] { 0, 0, 0, 1, 0, 0, /* row b: */ 0, 0, 1, 0, 0, 0 }, mask.data<float>().ToArray());   // (2, 6)
+
+        // And the tokens each sampled after its greedy prefix (where a branched row's KL estimate counts) run from the branch token on
+        using var sampled = RlTrainer.MaskFrom(batch, [1, 0]);
+        Assert.Equal(new float[] { 0, 0, 0, 1, 1, 1, /* row b: */ 0, 0, 1, 1, 0, 0 }, sampled.data<float>().ToArray());
     }
 
     [Fact]
