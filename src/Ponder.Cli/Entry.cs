@@ -24,7 +24,8 @@ public static class Entry
           ponder help [verb]
 
         tasks: arith[:steps=3,digits=3,ops=+-*], countdown[:numbers=4,max=25,target=100], jsonl:path=F,
-               think:countdown[:numbers=3,...][,style=dfs|bfs|best|optimal][,expansions=N]
+               think:countdown[:numbers=3,...][,style=dfs|bfs|best|heuristic|optimal][,expansions=N][,fallback=drop|optimal]
+                 [,maxlen=CHARS][,path=0|1|back]
         environment: PONDER_THREADS=N (CPU threads), PONDER_LIBTORCH=DIR (libtorch of an installed PyTorch, for --device cuda),
                      PONDER_TF32=1 (TF32 tensor cores for float32 matmuls on CUDA)
         """;

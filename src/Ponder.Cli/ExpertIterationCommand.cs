@@ -12,7 +12,7 @@ public static class ExpertIterationCommand
             [--batch 64] [--lr 5e-5] [--warmup 20] [--lr-decay constant|linear|cosine] [--min-lr-fraction 0.1]
             [--temperature 1] [--expert sample|flip|mcts|gold [--flip-positions 6] [--flip-alternatives 2] [--expansions 4]]
             [--strict-steps]
-            [--eval-count 200] [--seed 1] [--resume] [--no-training-kernels] [--no-pack]
+            [--eval-count 200] [--seed 1] [--resume] [--no-training-kernels] [--no-pack] [--device cpu|cuda]
           --no-training-kernels: fine-tune in libtorch's ops, not Ponder's C# autograd nodes; --no-pack: pad each step's
             examples to rows instead of packing them (the same loss; BENCHMARKS.md)
           --expert: who proposes solutions: samples (--samples per problem), or the greedy answer and, where it is wrong,
@@ -27,7 +27,7 @@ public static class ExpertIterationCommand
             and --device may be given anew)
         ponder train dpo --policy C --out DIR [--task T] [--steps 100] [--problems 32] [--samples 8] [--beta 0.1]
             [--lr 3e-5] [--loss sigmoid|ipo|hinge] [--dpop-lambda 0] [--rpo-alpha 0] [--temperature 1] [--pairs outcome|step|file] [--simulations 16] [--expansions 4] [--min-gap 0.5] [--pairs-file F]
-            [--eval-every 25] [--eval-count 200] [--checkpoint-every 25] [--seed 1] [--resume] [--no-training-kernels]
+            [--eval-every 25] [--eval-count 200] [--checkpoint-every 25] [--seed 1] [--resume] [--no-training-kernels] [--device cpu|cuda]
           --pairs: outcome pairs a correct and an incorrect sample of a problem (--samples each); step pairs two
             next steps of one partial solution in an MCTS tree the policy grows per problem (--simulations rollouts
             the verifier scores, --expansions steps where a node expands), the step whose rollouts ended correct more

@@ -48,7 +48,7 @@ public static class RlCommand
           --eval-every N (25) --eval-count N (200) --checkpoint-every N (50) --seed S (1) --resume --max-minutes M
                                (--resume continues the RL run in --out with every setting it started with, its task and
                                start policy included; only --steps, --max-minutes, --eval-every, --checkpoint-every and
-                               --device may be given anew)
+                               --device may be given anew; --policy may be repeated, and is not read)
           --no-training-kernels  the policy's gradient passes in libtorch's ops, not Ponder's C# autograd nodes (BENCHMARKS.md)
           --device cpu|cuda
         """;
@@ -117,7 +117,7 @@ public static class RlCommand
     }
 
     public const string CompareUsage = """
-        ponder train compare --policy C --out DIR [--rollouts 8192] [--eval-count 200] [--seed 1]
+        ponder train compare --policy C --out DIR [--rollouts 8192] [--eval-count 200] [--seed 1] [--device cpu|cuda]
           every learner (reinforce, rloo, grpo, ppo, expert iteration, dpo) from C at the same rollout budget;
           writes DIR/comparison.md, comparison.json and learning-curve PNGs
         """;

@@ -23,7 +23,7 @@ public static class ThinkCommand
         ponder think stage [--quick|--demo] [--out DIR] [--seed S] [--train-tokens N] [--rl-steps N]
                              the thinking stage alone: trace vs optimal SFT at equal tokens, budget sweep, GRPO
                              (--demo: the size ponder demo runs; --quick: toy size)
-          every verb that runs a model takes --device cpu|cuda; task specs: think:countdown:numbers=3,style=dfs|bfs|best|heuristic|optimal,expansions=N[,path=1|back]
+          every verb that runs a model takes --device cpu|cuda; task specs: think:countdown:numbers=3,style=dfs|bfs|best|heuristic|optimal,expansions=N[,path=0|1|back]
         """;
 
     public static int Run(string[] args)

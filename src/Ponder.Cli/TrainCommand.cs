@@ -9,7 +9,7 @@ public static class TrainCommand
 {
     public const string Usage = """
         ponder train revise --init POLICY --out DIR [--context N] [--task T] [--problems 3000] [--steps 600] [--batch 64] [--lr 0.001]
-            [--seed S] [--no-training-kernels] [--no-pack]
+            [--seed S] [--no-training-kernels] [--no-pack] [--device cpu|cuda]
           a reviser for sequential revision: SFT on (problem + the policy's wrong attempt + 'revise:' → gold solution);
           --context N gives it N positions (at least the policy's): room for the attempt (models/arith: 256)
         ponder train sft --task T --out DIR [options]
