@@ -86,7 +86,7 @@ public sealed class LocalPolicy : ICompletionPolicy
         new(Generator, MaxBatch, PieceTokens, prefillChunk: PrefillChunk, prefixCache: keepPrefixes ? PrefixCache : 0, prefixCacheBytes: PrefixCacheBytes);
 
     /// <summary>This policy on a generator of its own over the same model, taking <paramref name="turns"/> at it.</summary>
-    internal LocalPolicy Taking(ModelTurns turns) => new(Generator.Taking(turns), MaxBatch, PieceTokens, PrefillChunk, PrefixCache);
+    internal LocalPolicy Taking(ModelTurns turns) => new(Generator.Taking(turns), MaxBatch, PieceTokens, PrefillChunk, PrefixCache, PrefixCacheBytes);
 
     public Task<CompletionBatch> CompleteAsync(string prompt, int n, SamplingOptions options, CancellationToken cancellation = default)
     {

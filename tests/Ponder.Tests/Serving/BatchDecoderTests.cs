@@ -332,6 +332,10 @@ public sealed class BatchDecoderTests
         Assert.Equal(reusedBefore, decoder.PrefixTokensReused);
         Assert.Equal(0, tiny.PrefixCacheHeld);
         Assert.Equal(0, tiny.PrefixTokensReused);
+
+        // And the budget a server is given reaches the decoder it runs (on a generator taking turns at the model)
+        using var served = new LocalPolicy(generator, prefixCacheBytes: 12_345).Taking(new ModelTurns()).NewDecoder();
+        Assert.Equal(12_345, served.PrefixCacheBytes);
     }
 
     [Fact]
