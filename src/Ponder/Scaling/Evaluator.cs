@@ -58,10 +58,11 @@ public static class Evaluator
             long before = tokens;
             var samples = Sample(model, tokenizer, task, problems, o, ref tokens, progress);
             meanSampleTokens = (tokens - before) / (double)(problems.Count * o.Samples);
+            bool vote = Thinking.BudgetSweep.AnswersVote(task);                // countdown's answers all name the target: no vote
             foreach (int k in EvalResult.Ks(o.Samples))
             {
                 passAt[k] = samples.Average(s => PassAtK.Estimate(o.Samples, s.Count(x => x.Correct), k));
-                majAt[k] = samples.Average(s => PassAtK.MajorityAtK(s, k));
+                if (vote) majAt[k] = samples.Average(s => PassAtK.MajorityAtK(s, k));
             }
         }
         return new EvalResult(task.Name, problems.Count, o.Samples, o.Temperature, o.Seed,
