@@ -16,6 +16,12 @@ public sealed record BudgetRise(int Low, int High, double Gain)
     /// <summary>Default fall (or shortfall from the peak) that accuracy may show within a rise: 2 points.</summary>
     public const double Slack = 0.02;
 
+    /// <summary>
+    /// Rounding allowed in those comparisons: accuracies are fractions of problems, and 70/200 − 60/200 is 0.04999… in
+    /// floating point, which a table prints as the 5 points it is.
+    /// </summary>
+    public const double Tolerance = 1e-9;
+
     /// <summary>High / low: 4 means accuracy rises over a 4× range of budgets.</summary>
     public double Ratio => Low > 0 ? High / (double)Low : double.PositiveInfinity;
 
@@ -28,14 +34,14 @@ public sealed record BudgetRise(int Low, int High, double Gain)
         ArgumentNullException.ThrowIfNull(curve);
         if (curve.Count == 0) return null;
         int end = 0;   // the run: indices 0..end, no fall beyond the slack
-        while (end + 1 < curve.Count && curve[end + 1].Accuracy >= curve[end].Accuracy - slack) end++;
+        while (end + 1 < curve.Count && curve[end + 1].Accuracy >= curve[end].Accuracy - slack - Tolerance) end++;
         double peak = curve.Take(end + 1).Max(p => p.Accuracy);
         int high = 0;
-        while (curve[high].Accuracy < peak - slack) high++;
+        while (curve[high].Accuracy < peak - slack - Tolerance) high++;
         int low = 0;
         for (int i = 1; i < high; i++)
             if (curve[i].Accuracy <= curve[low].Accuracy) low = i;
         double gain = curve[high].Accuracy - curve[low].Accuracy;
-        return gain >= minGain ? new BudgetRise(curve[low].Budget, curve[high].Budget, gain) : null;
+        return gain >= minGain - Tolerance ? new BudgetRise(curve[low].Budget, curve[high].Budget, gain) : null;
     }
 }

@@ -19,6 +19,17 @@ public sealed class BudgetRiseTests
     }
 
     [Fact]
+    public void A_rise_of_exactly_five_points_of_problems_counts_though_floating_point_makes_it_0_0499()
+    {
+        // 60/200 → 70/200 is 0.04999… as doubles; 70/200 → 66/200 is a fall of exactly the 2-point slack
+        Assert.True(70 / 200.0 - 60 / 200.0 < BudgetRise.MinGain);
+        var rise = BudgetRise.Of(Curve((16, 60 / 200.0), (32, 70 / 200.0)));
+        Assert.Equal((16, 32), (rise!.Low, rise.High));
+        var withinSlack = BudgetRise.Of(Curve((16, 50 / 200.0), (32, 70 / 200.0), (64, 66 / 200.0), (128, 80 / 200.0)))!;
+        Assert.Equal((16, 128), (withinSlack.Low, withinSlack.High));
+    }
+
+    [Fact]
     public void A_fall_beyond_the_slack_ends_the_range_and_a_flat_curve_has_none()
     {
         var rise = BudgetRise.Of(Curve((16, 0.0), (32, 0.10), (64, 0.24), (128, 0.10), (256, 0.30)));
