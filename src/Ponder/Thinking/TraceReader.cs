@@ -64,8 +64,10 @@ internal static class TraceReader
             else if (line.StartsWith(TraceLines.No, StringComparison.Ordinal))
             {
                 bool right = pending is { Next: { Length: 1 } } p && p.Step.C != target && line == TraceLines.DeadEnd(p.Step.C, target);
+                // After a move counted invalid the line is judged on its own target only, as a state's or yes: line is.
+                bool ownTarget = line.EndsWith(string.Create(System.Globalization.CultureInfo.InvariantCulture, $" != {target}"), StringComparison.Ordinal);
                 if (right) deadEnds++;
-                else if (!faulted) invalid++;
+                else if (!faulted || !ownTarget) invalid++;
                 (pending, faulted) = (null, false);
             }
             else if (line.StartsWith(TraceLines.Back, StringComparison.Ordinal))

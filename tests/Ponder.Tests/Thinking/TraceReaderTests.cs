@@ -45,6 +45,10 @@ public sealed class TraceReaderTests
 
         // Then the fault counts once and the verdict on a move that was never played is no dead end
         Assert.Equal((1, 0), (stats.InvalidLines, stats.DeadEnds));
+
+        // And a verdict after it that names another target is a fault of its own, as a state line naming one would be
+        var wrongTarget = Read("6 8 19 -> 67", "try 8+6=14", "14 19 -> 67", "try 19+14=32", "no: 32 != 50");
+        Assert.Equal((2, 0), (wrongTarget.InvalidLines, wrongTarget.DeadEnds));
     }
 
     [Theory]
