@@ -64,7 +64,8 @@ public static class PolicyLoss
         {
             var h = Aggregate(entropy, mask, aggregation, constantLength);
             if (entropyCoef != 0) loss = loss - h.mul(entropyWeight);
-            entropyMean = h.item<float>();
+            // Logged as a per-token mean whatever the loss's normalizer, as the KL and clip fraction are.
+            entropyMean = aggregation == LossAggregation.Constant ? Aggregate(entropy.detach(), mask, LossAggregation.Token).item<float>() : h.item<float>();
         }
         using var noGrad = no_grad();
         // As TRL counts it: a ratio clipped where the clip cuts the gradient (below 1−ε with A < 0, above 1+ε_high with A > 0).
