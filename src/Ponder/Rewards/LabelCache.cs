@@ -63,6 +63,8 @@ public static class LabelCache
     static void Check(string path, LabelHeader h, LabelRequest r)
     {
         string hint = "; delete it or pass another --label-cache";
+        if (h.Task != r.Task && r.Task.StartsWith(h.Task + " sha256:", StringComparison.Ordinal))
+            throw Bad(path, $"labels name task '{h.Task}' without the content of its files, which the task is named by now ('{r.Task}'): they may be of an earlier version of them{hint}");
         if (h.Task != r.Task) throw Bad(path, $"labels are for task '{h.Task}', not '{r.Task}'{hint}");
         if (h.Split is null && r.Task.Contains("countdown", StringComparison.Ordinal))
             throw Bad(path, $"labels were drawn before countdown puzzles were split whatever the order of their numbers (some of their problems are held-out ones now){hint}");
