@@ -20,8 +20,9 @@ public static class ServeCommand
                      [--max-steps 32] [--max-step-tokens 128] [--keep-alive-seconds 15] [--kv-cache f32|bf16]
           serves GET /v1/models, POST /v1/chat/completions and POST /v1/completions (stream, n, temperature, top_p,
           top_k, max_tokens, stop, seed, logprobs/top_logprobs; vLLM's ignore_eos, stop_token_ids and include_stop_str_in_output);
+          and, as vLLM, GET /health, GET /metrics (Prometheus), POST /tokenize and POST /detokenize;
           the model id defaults to the checkpoint folder's name. Binds loopback unless --host says otherwise; with --api-key
-          (or PONDER_API_KEY) requests need 'Authorization: Bearer K'; any origin may call (CORS). --max-tokens is the
+          (or PONDER_API_KEY) /v1 requests need 'Authorization: Bearer K'; any origin may call (CORS). --max-tokens is the
           max_tokens of a request that gives none; a request may ask for up to the context's room.
           Requests without reasoning_effort share one decode batch (continuous batching: they join and leave it between
           decode steps) of up to --max-batch rows; a prompt longer than --prefill-chunk tokens is prefilled that many

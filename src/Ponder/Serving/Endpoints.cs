@@ -15,6 +15,7 @@ namespace Ponder.Serving;
 internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQueue queue, IReadOnlyDictionary<ReasoningEffort, SearchReasoner> reasoners)
 {
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    private long _promptTokens, _generationTokens, _reasoningTokens;   // over every answered request (for /metrics)
 
     /// <summary>
     /// One search per effort level, on <paramref name="policy"/> and <paramref name="reviser"/> (the searches' own
@@ -36,7 +37,9 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             http.Response.StatusCode = 204;
             return;
         }
-        if (options.ApiKey is { } key && !HasKey(http.Request.Headers.Authorization.ToString(), key))
+        // As vLLM: the key guards the /v1 API; /health, /metrics and /tokenize answer monitors and tools without it.
+        bool open = http.Request.Path.Value is "/health" or "/metrics" or "/tokenize" or "/detokenize";
+        if (options.ApiKey is { } key && !open && !HasKey(http.Request.Headers.Authorization.ToString(), key))
         {
             await WriteErrorAsync(http, new ApiError(401, ApiErrorCode.InvalidApiKey,
                 "Missing or incorrect API key: send 'Authorization: Bearer <key>'.")).ConfigureAwait(false);
@@ -54,7 +57,110 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
 
     /// <summary>The routes and the one method each answers (a known route asked with another method is a 405).</summary>
     private static readonly (string Path, string Method)[] Routes =
-        [("/v1/models", "GET"), ("/v1/chat/completions", "POST"), ("/v1/completions", "POST")];
+        [("/v1/models", "GET"), ("/v1/chat/completions", "POST"), ("/v1/completions", "POST"),
+         ("/health", "GET"), ("/metrics", "GET"), ("/tokenize", "POST"), ("/detokenize", "POST")];
+
+    /// <summary>vLLM's <c>GET /health</c>: 200 and an empty body while the server takes requests.</summary>
+    public Task HealthAsync(HttpContext http)
+    {
+        http.Response.StatusCode = 200;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// <c>GET /metrics</c> in Prometheus's text format, as vLLM's (with a <c>ponder:</c> prefix): requests waiting and
+    /// searching, requests finished, cancelled and failed, prompt, generated and search tokens, and the decode batch's
+    /// rows, each labelled with the model name.
+    /// </summary>
+    public Task MetricsAsync(HttpContext http)
+    {
+        var text = new StringBuilder();
+        string model = options.ModelName.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+        void Metric(string name, string type, string help, double value)
+        {
+            text.Append("# HELP ponder:").Append(name).Append(' ').Append(help).Append('\n');
+            text.Append("# TYPE ponder:").Append(name).Append(' ').Append(type).Append('\n');
+            text.Append("ponder:").Append(name).Append("{model_name=\"").Append(model).Append("\"} ")
+                .Append(value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+        }
+        Metric("num_requests_waiting", "gauge", "Requests queued and not yet running (sampling and searches).", queue.Waiting);
+        Metric("num_searches_running", "gauge", "reasoning_effort searches running beside the decode batch.", queue.Searching);
+        Metric("request_success_total", "counter", "Requests answered.", queue.Completed);
+        Metric("request_cancelled_total", "counter", "Requests whose client went away or that shutdown stopped.", queue.Cancelled);
+        Metric("request_failed_total", "counter", "Requests that failed on the model's side.", queue.Failed);
+        Metric("prompt_tokens_total", "counter", "Prompt tokens of answered requests.", Interlocked.Read(ref _promptTokens));
+        Metric("generation_tokens_total", "counter", "Completion tokens of answered requests.", Interlocked.Read(ref _generationTokens));
+        Metric("reasoning_tokens_total", "counter", "Tokens searches generated beyond the answers they returned (within generation_tokens_total).", Interlocked.Read(ref _reasoningTokens));
+        Metric("batch_rows_peak", "gauge", "Most rows the decode batch has held at once.", queue.PeakBatchRows);
+        Metric("batch_rows_mean", "gauge", "Mean rows of the decode batch's steps.", queue.MeanBatchRows);
+        Metric("batch_joins_total", "counter", "Times requests joined the running decode batch.", queue.BatchJoins);
+        http.Response.StatusCode = 200;
+        http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        return http.Response.WriteAsync(text.ToString());
+    }
+
+    /// <summary>
+    /// vLLM's <c>POST /tokenize</c>: the ids the completions endpoints would run for <c>prompt</c> (BOS added as they add
+    /// it, unless <c>add_special_tokens</c> is false) or for chat <c>messages</c> in the server's chat format, with their
+    /// count and the context length.
+    /// </summary>
+    public async Task TokenizeAsync(HttpContext http)
+    {
+        try
+        {
+            using var body = await ReadBodyAsync(http).ConfigureAwait(false);
+            var root = Object(body);
+            var prompt = RequestParser.String(root, "prompt");
+            bool chat = root.TryGetProperty("messages", out var messages) && messages.ValueKind != JsonValueKind.Null;
+            if ((prompt is null) == !chat) throw ApiError.Invalid(chat ? "messages" : "prompt", "Give either 'prompt' or 'messages'.");
+            string text = chat ? RequestParser.ChatPrompt(root, options.ChatTemplate) : prompt!;
+            int[] ids;
+            try
+            {
+                ids = RequestParser.Bool(root, "add_special_tokens") ?? true ? policy.Encode(text) : policy.Generator.Tokenizer.Encode(text);
+            }
+            catch (ArgumentException e)
+            {
+                throw ApiError.Invalid(chat ? "messages" : "prompt", $"The prompt cannot be encoded: {e.Message}.");
+            }
+            await WriteJsonAsync(http, 200, new JsonObject
+            {
+                ["count"] = ids.Length, ["max_model_len"] = policy.MaxPositions, ["tokens"] = new JsonArray([.. ids.Select(id => (JsonNode)id)]),
+            }).ConfigureAwait(false);
+        }
+        catch (ApiError e) when (!http.Response.HasStarted)
+        {
+            await WriteErrorAsync(http, e).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>vLLM's <c>POST /detokenize</c>: the text of <c>tokens</c> (special tokens skipped, as completions are written).</summary>
+    public async Task DetokenizeAsync(HttpContext http)
+    {
+        try
+        {
+            using var body = await ReadBodyAsync(http).ConfigureAwait(false);
+            var root = Object(body);
+            if (!root.TryGetProperty("tokens", out var tokens) || tokens.ValueKind != JsonValueKind.Array)
+                throw ApiError.WrongType("tokens", "an array of token ids");
+            var tokenizer = policy.Generator.Tokenizer;
+            var ids = new List<int>();
+            foreach (var t in tokens.EnumerateArray())
+            {
+                if (t.ValueKind != JsonValueKind.Number || !t.TryGetInt32(out int id)) throw ApiError.WrongType("tokens", "an array of token ids");
+                if (id < 0 || tokenizer.Bytes(id) is null) throw ApiError.Invalid("tokens", $"Token id {id} is not in this model's vocabulary ({tokenizer.VocabSize} ids).");
+                ids.Add(id);
+            }
+            await WriteJsonAsync(http, 200, new JsonObject { ["prompt"] = tokenizer.Decode([.. ids]) }).ConfigureAwait(false);
+        }
+        catch (ApiError e) when (!http.Response.HasStarted)
+        {
+            await WriteErrorAsync(http, e).ConfigureAwait(false);
+        }
+    }
+
+    private static JsonElement Object(JsonDocument body) =>
+        body.RootElement.ValueKind == JsonValueKind.Object ? body.RootElement : throw new ApiError(400, ApiErrorCode.InvalidJson, "The request body must be a JSON object.");
 
     public Task NotFoundAsync(HttpContext http)
     {
@@ -182,13 +288,22 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             var logProbsOf = request.LogProbs is null ? null : policy.Generator.Tokenizer;
             var completions = generations.Select(g => LocalPolicy.ToCompletion(g, logProbsOf, request.IncludeStop)).ToArray();
             if (request.Echo) completions = Echo(request, prompts, completions, scored);
-            return new ServedResult(completions, prompts.Sum(p => p.Ids.Length), generations.Sum(g => g.Tokens.Length), 0);
+            return Counted(new ServedResult(completions, prompts.Sum(p => p.Ids.Length), generations.Sum(g => g.Tokens.Length), 0));
         }
         ServedResult? result = null;
         var done = queue.TryEnqueue(async token => result = await SearchAsync(request, request.Effort.Value, prompts, token).ConfigureAwait(false), cancellation)
             ?? throw busy;
         await done.ConfigureAwait(false);
-        return result!;
+        return Counted(result!);
+    }
+
+    // Adds an answered request's tokens to the /metrics counters.
+    private ServedResult Counted(ServedResult result)
+    {
+        Interlocked.Add(ref _promptTokens, result.PromptTokens);
+        Interlocked.Add(ref _generationTokens, result.CompletionTokens);
+        Interlocked.Add(ref _reasoningTokens, result.ReasoningTokens);
+        return result;
     }
 
     /// <summary>The completions with their prompts in front (<c>echo</c>), and the prompts' scored tokens before theirs.</summary>

@@ -71,6 +71,10 @@ public sealed class PonderServer : IAsyncDisposable
         app.MapGet("/v1/models/{**id}", (RequestDelegate)endpoints.ModelAsync);   // ids may hold '/' (Qwen/Qwen2.5-0.5B-Instruct)
         app.MapPost("/v1/chat/completions", (RequestDelegate)(http => endpoints.CompletionsAsync(http, chat: true)));
         app.MapPost("/v1/completions", (RequestDelegate)(http => endpoints.CompletionsAsync(http, chat: false)));
+        app.MapGet("/health", (RequestDelegate)endpoints.HealthAsync);
+        app.MapGet("/metrics", (RequestDelegate)endpoints.MetricsAsync);
+        app.MapPost("/tokenize", (RequestDelegate)endpoints.TokenizeAsync);
+        app.MapPost("/detokenize", (RequestDelegate)endpoints.DetokenizeAsync);
         app.MapFallback((RequestDelegate)endpoints.NotFoundAsync);
 
         try

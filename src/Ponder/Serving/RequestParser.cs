@@ -97,7 +97,8 @@ internal static class RequestParser
         return (Bool(body, "ignore_eos") ?? false, ids, Bool(body, "include_stop_str_in_output") ?? false);
     }
 
-    private static string ChatPrompt(JsonElement body, IChatTemplate template)
+    /// <summary>The prompt text of <paramref name="body"/>'s <c>messages</c> in the server's chat format (also for <c>/tokenize</c>).</summary>
+    internal static string ChatPrompt(JsonElement body, IChatTemplate template)
     {
         if (!body.TryGetProperty("messages", out var messages) || messages.ValueKind == JsonValueKind.Null) throw Missing("messages");
         if (messages.ValueKind != JsonValueKind.Array) throw ApiError.WrongType("messages", "an array");
@@ -292,13 +293,13 @@ internal static class RequestParser
     /// <summary>The field's value when present and not null.</summary>
     private static JsonElement? Present(JsonElement o, string name) => o.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 
-    private static string? String(JsonElement o, string name, string? param = null)
+    internal static string? String(JsonElement o, string name, string? param = null)
     {
         if (!o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         return v.ValueKind == JsonValueKind.String ? v.GetString() : throw ApiError.WrongType(param ?? name, "a string");
     }
 
-    private static bool? Bool(JsonElement o, string name, string? param = null)
+    internal static bool? Bool(JsonElement o, string name, string? param = null)
     {
         if (!o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         return v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : throw ApiError.WrongType(param ?? name, "a boolean");

@@ -1,0 +1,75 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Ponder.Serving;
+
+namespace Ponder.Tests.Serving;
+
+/// <summary>vLLM's endpoints beside the OpenAI API: /health, /metrics, /tokenize and /detokenize.</summary>
+public sealed class ServerEndpointsTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task Health_and_metrics_answer_without_the_api_key_and_metrics_count_what_was_served()
+    {
+        // Given a server with an API key, which answered one request of 3 completions
+        var local = TinyServedModel.Load(TinyServedModel.Save(_dir));
+        await using var server = await TinyServedModel.Serve(TinyServedModel.Load(TinyServedModel.Save(_dir)), new ServerOptions { ApiKey = "k-1" });
+        var answer = await ServerFixture.PostAsync(_http, server, "chat/completions", ServerFixture.Chat("\"n\": 3"), apiKey: "k-1");
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+
+        // When a monitor asks for health and metrics without the key
+        using var health = await _http.GetAsync(new Uri(server.BaseAddress, "/health"));
+        string metrics = await _http.GetStringAsync(new Uri(server.BaseAddress, "/metrics"));
+        var models = await ServerFixture.SendAsync(_http, server, HttpMethod.Get, "models", null);
+
+        // Then both answer (the /v1 API still asks for the key), and the metrics hold the request's tokens in Prometheus's format
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, models.Status);
+        double Value(string name) => double.Parse(metrics.Split('\n').Single(l => l.StartsWith($"ponder:{name}{{", StringComparison.Ordinal)).Split(' ')[^1],
+            System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("# TYPE ponder:generation_tokens_total counter", metrics);
+        Assert.Contains("{model_name=\"tiny\"}", metrics);
+        Assert.Equal(1, Value("request_success_total"));
+        Assert.Equal((int)answer.Body!["usage"]!["prompt_tokens"]!, Value("prompt_tokens_total"));
+        Assert.Equal((int)answer.Body!["usage"]!["completion_tokens"]!, Value("generation_tokens_total"));
+        Assert.Equal(0, Value("num_requests_waiting"));
+    }
+
+    [Fact]
+    public async Task Tokenize_gives_the_ids_the_completions_run_and_detokenize_their_text()
+    {
+        // Given a server of the tiny policy
+        var local = TinyServedModel.Load(TinyServedModel.Save(_dir));
+        await using var server = await TinyServedModel.Serve(TinyServedModel.Load(TinyServedModel.Save(_dir)));
+        var tokenizer = local.Generator.Tokenizer;
+        async Task<(HttpStatusCode Status, JsonNode? Body)> Post(string path, string json) => await ServerFixture.SendAsync(_http, server, HttpMethod.Post, path, json);
+
+        // When a prompt is tokenized with and without special tokens, chat messages too, and ids are detokenized
+        var withBos = await Post("/tokenize", "{\"prompt\": \"12 +3\"}");
+        var bare = await Post("/tokenize", "{\"prompt\": \"12 +3\", \"add_special_tokens\": false}");
+        var chat = await Post("/tokenize", $"{{\"messages\": [{{\"role\": \"user\", \"content\": \"{TinyServedModel.Problem}\"}}]}}");
+        var text = await Post("/detokenize", $"{{\"tokens\": [{string.Join(", ", local.Encode("12 +3"))}]}}");
+        var unknown = await Post("/detokenize", "{\"tokens\": [99999]}");
+        var both = await Post("/tokenize", "{\"prompt\": \"1\", \"messages\": []}");
+
+        // Then the ids are those the completions endpoints run (BOS first), the chat prompt's are its rendering's, the text
+        // comes back, and bad input is a 400 naming the field
+        Assert.Equal(local.Encode("12 +3"), withBos.Body!["tokens"]!.AsArray().Select(t => (int)t!));
+        Assert.Equal(tokenizer.Encode("12 +3"), bare.Body!["tokens"]!.AsArray().Select(t => (int)t!));
+        Assert.Equal(local.Encode("12 +3").Length, (int)withBos.Body!["count"]!);
+        Assert.Equal(local.MaxPositions, (int)withBos.Body!["max_model_len"]!);
+        Assert.Equal(local.Encode(ServerFixture.Prompt), chat.Body!["tokens"]!.AsArray().Select(t => (int)t!));
+        Assert.Equal("12 +3", (string?)text.Body!["prompt"]);
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.Status);
+        Assert.Equal("tokens", (string?)unknown.Body!["error"]!["param"]);
+        Assert.Equal(HttpStatusCode.BadRequest, both.Status);
+    }
+}
