@@ -7,7 +7,7 @@ namespace Ponder.Interop;
 /// <summary>
 /// Writes a <see cref="Transformer"/> and its tokenizer as a GGUF v3 file that llama.cpp loads as architecture
 /// <c>llama</c>: hyper-parameters under <c>llama.*</c>, tensors under llama.cpp's names, tokenizer under
-/// <c>tokenizer.ggml.*</c>. Rope scaling as llama.cpp's converter writes it: linear as <c>llama.rope.scaling.*</c>,
+/// <c>tokenizer.ggml.*</c>. Rope scaling as llama.cpp's converter writes it: linear and yarn as <c>llama.rope.scaling.*</c>,
 /// llama3 (Llama 3.1/3.2) as a <c>rope_freqs</c> tensor of per-frequency divisors.
 /// </summary>
 /// <remarks>
@@ -47,6 +47,15 @@ public static class GgufExport
         {
             gguf.AddString("llama.rope.scaling.type", "linear");
             gguf.AddFloat32("llama.rope.scaling.factor", (float)linear.Factor);
+        }
+        else if (c.RopeScaling is { RopeType: "yarn" } yarn)
+        {
+            // llama.cpp's yarn takes beta 32 and 1 and the attention factor 0.1·ln(factor) + 1 from the factor itself.
+            if (yarn.BetaFast is not (null or 32) || yarn.BetaSlow is not (null or 1) || yarn.YarnAttentionFactor is not null)
+                throw new NotSupportedException("GGUF export: yarn rope scaling with its own beta_fast, beta_slow or attention_factor is not written (llama.cpp's converter writes the defaults only)");
+            gguf.AddString("llama.rope.scaling.type", "yarn");
+            gguf.AddFloat32("llama.rope.scaling.factor", (float)yarn.Factor);
+            gguf.AddUInt32("llama.rope.scaling.original_context_length", (uint)yarn.OriginalMaxPositions!.Value);
         }
         if (c.ExplicitHeadDim is not null)
         {

@@ -1,22 +1,26 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ponder.Policy;
 
 /// <summary>
 /// A config's <c>rope_scaling</c>: how a checkpoint stretches its rotary frequencies past the context it was first
-/// trained for. Two of transformers' kinds: <c>linear</c> (every frequency divided by <see cref="Factor"/>, i.e.
-/// positions interpolated) and <c>llama3</c> (Llama 3.1 and 3.2: frequencies whose wavelength is longer than
+/// trained for. Three of transformers' kinds: <c>linear</c> (every frequency divided by <see cref="Factor"/>, i.e.
+/// positions interpolated), <c>llama3</c> (Llama 3.1 and 3.2: frequencies whose wavelength is longer than
 /// <c>original_max_position_embeddings / low_freq_factor</c> divided by the factor, those shorter than
-/// <c>… / high_freq_factor</c> kept, the band between blended smoothly). The default (no scaling) is no record at all.
+/// <c>… / high_freq_factor</c> kept, the band between blended smoothly) and <c>yarn</c> (Qwen2.5's long context: the
+/// frequencies that turn fewer than <c>beta_slow</c> times over the original context interpolated, those that turn more
+/// than <c>beta_fast</c> times kept, a linear ramp between, and cos and sin scaled by the attention factor,
+/// 0.1·ln(factor) + 1 unless given). The default (no scaling) is no record at all.
 /// </summary>
 [JsonConverter(typeof(RopeScalingConverter))]
 public sealed record RopeScaling
 {
     /// <summary>The kinds Ponder computes, for messages.</summary>
-    public const string Known = "linear, llama3";
+    public const string Known = "linear, llama3, yarn";
 
     /// <summary>transformers' <c>rope_type</c> (older configs call it <c>type</c>).</summary>
     public required string RopeType { get; init; }
@@ -30,17 +34,37 @@ public sealed record RopeScaling
     /// <summary>llama3: wavelengths under <c>original / high_freq_factor</c> are kept.</summary>
     public double? HighFreqFactor { get; init; }
 
-    /// <summary>llama3: the context the checkpoint was first trained for (8,192 for Llama 3.1 and 3.2).</summary>
+    /// <summary>llama3 and yarn: the context the checkpoint was first trained for (8,192 for Llama 3.1 and 3.2, 32,768 for Qwen2.5).</summary>
     public int? OriginalMaxPositions { get; init; }
+
+    /// <summary>yarn: frequencies turning more than this many times over the original context are kept (32 by default).</summary>
+    public double? BetaFast { get; init; }
+
+    /// <summary>yarn: frequencies turning fewer than this many times are interpolated (1 by default).</summary>
+    public double? BetaSlow { get; init; }
+
+    /// <summary>yarn: the factor cos and sin are scaled by, when the config gives it (else 0.1·ln(factor) + 1).</summary>
+    public double? YarnAttentionFactor { get; init; }
+
+    /// <summary>What cos and sin are multiplied by: yarn's attention factor, 1 for the other kinds.</summary>
+    public double AttentionFactor => RopeType == "yarn" ? YarnAttentionFactor ?? 0.1 * Math.Log(Factor) + 1 : 1;
 
     /// <summary>The first field that makes the scaling unusable, as "rope_scaling field is …: problem", or null.</summary>
     public string? Invalid()
     {
-        if (RopeType is not ("linear" or "llama3"))
+        if (RopeType is not ("linear" or "llama3" or "yarn"))
             return $"rope scaling type '{RopeType}' is not supported (Ponder computes {Known})";
         if (!(Factor >= 1) || double.IsInfinity(Factor))
             return $"rope_scaling factor is {Factor}; it must be at least 1";
         if (RopeType == "linear") return null;
+        if (RopeType == "yarn")
+        {
+            if (OriginalMaxPositions is not { } context || context < 1)
+                return "rope scaling type 'yarn' needs original_max_position_embeddings (a positive number)";
+            double fast = BetaFast ?? 32, slow = BetaSlow ?? 1;
+            if (!(slow > 0) || !(fast > slow) || double.IsInfinity(fast)) return $"rope_scaling beta_fast {fast} and beta_slow {slow}: they must be positive, beta_fast the larger";
+            return YarnAttentionFactor is { } af && (!(af > 0) || double.IsInfinity(af)) ? $"rope_scaling attention_factor is {af}; it must be positive" : null;
+        }
         if (LowFreqFactor is not { } low || HighFreqFactor is not { } high || OriginalMaxPositions is not { } original)
             return "rope scaling type 'llama3' needs low_freq_factor, high_freq_factor and original_max_position_embeddings";
         if (!(low > 0) || double.IsInfinity(low)) return $"rope_scaling low_freq_factor is {low}; it must be positive";
@@ -53,10 +77,11 @@ public sealed record RopeScaling
     /// divided by the factor (linear), or by a factor that runs from 1 at short wavelengths to
     /// <see cref="Factor"/> at long ones (llama3).
     /// </summary>
-    internal Tensor Scale(Tensor invFreq)
+    internal Tensor Scale(Tensor invFreq, double theta)
     {
         if (Invalid() is { } problem) throw new ArgumentException(problem);
         if (RopeType == "linear") return invFreq / Factor;
+        if (RopeType == "yarn") return Yarn(invFreq, theta);
         double low = LowFreqFactor!.Value, high = HighFreqFactor!.Value, original = OriginalMaxPositions!.Value;
         var wavelength = invFreq.reciprocal() * (2 * Math.PI);                                  // as 2π / inv_freq
         var longest = wavelength > original / low;
@@ -65,6 +90,20 @@ public sealed record RopeScaling
         var smooth = (original / wavelength - low) / (high - low);                              // 0 at the long end, 1 at the short
         var blended = (1 - smooth) * scaled / Factor + smooth * scaled;
         return where(shortest.logical_or(longest), scaled, blended);
+    }
+
+    // transformers' _compute_yarn_parameters in float32: the dimensions whose frequencies turn between beta_fast and
+    // beta_slow times over the original context (floor and ceil, as truncate does) ramp from kept to interpolated.
+    private Tensor Yarn(Tensor invFreq, double theta)
+    {
+        int half = (int)invFreq.shape[0], dim = 2 * half;
+        double Dimension(double rotations) =>
+            dim * Math.Log(OriginalMaxPositions!.Value / (rotations * 2 * Math.PI)) / (2 * Math.Log(theta));
+        double low = Math.Max(Math.Floor(Dimension(BetaFast ?? 32)), 0), high = Math.Min(Math.Ceiling(Dimension(BetaSlow ?? 1)), dim - 1);
+        if (low == high) high += 0.001;                                                  // no division by zero
+        var ramp = ((arange(half, ScalarType.Float32) - low) / (high - low)).clamp(0, 1);   // 0: kept, 1: interpolated
+        var extrapolation = 1 - ramp;
+        return invFreq / Factor * (1 - extrapolation) + invFreq * extrapolation;
     }
 
     /// <summary>
@@ -103,7 +142,7 @@ internal sealed class RopeScalingConverter : JsonConverter<RopeScaling?>
         if (reader.TokenType != JsonTokenType.StartObject) throw new JsonException($"rope_scaling is a {reader.TokenType}, expected an object or null");
         string? type = null;
         double? factor = null;
-        double? low = null, high = null;
+        double? low = null, high = null, fast = null, slow = null, attention = null;
         int? original = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
@@ -118,6 +157,16 @@ internal sealed class RopeScalingConverter : JsonConverter<RopeScaling?>
                 case "factor": factor = Number(ref reader, field); break;
                 case "low_freq_factor": low = Number(ref reader, field); break;
                 case "high_freq_factor": high = Number(ref reader, field); break;
+                case "beta_fast": fast = Number(ref reader, field); break;
+                case "beta_slow": slow = Number(ref reader, field); break;
+                case "attention_factor": attention = Number(ref reader, field); break;
+                case "mscale" or "mscale_all_dim":   // DeepSeek's yarn variant: not computed here
+                    if (reader.TokenType is not JsonTokenType.Null) throw new JsonException($"rope_scaling {field} is not supported (Ponder computes transformers' plain yarn)");
+                    break;
+                case "truncate":                     // gpt-oss's untruncated ramp: not computed here
+                    if (reader.TokenType is JsonTokenType.False) throw new JsonException("rope_scaling truncate false is not supported (Ponder's yarn ramp is truncated, transformers' default)");
+                    reader.Skip();
+                    break;
                 case "original_max_position_embeddings":
                     original = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int value) ? value
                         : throw new JsonException($"rope_scaling {field} is not a whole number ({reader.TokenType})");
@@ -130,7 +179,7 @@ internal sealed class RopeScalingConverter : JsonConverter<RopeScaling?>
         return new RopeScaling
         {
             RopeType = type, Factor = factor ?? throw new JsonException($"rope_scaling of type '{type}' has no factor"),
-            LowFreqFactor = low, HighFreqFactor = high, OriginalMaxPositions = original,
+            LowFreqFactor = low, HighFreqFactor = high, OriginalMaxPositions = original, BetaFast = fast, BetaSlow = slow, YarnAttentionFactor = attention,
         };
     }
 
@@ -152,6 +201,9 @@ internal sealed class RopeScalingConverter : JsonConverter<RopeScaling?>
         if (value.LowFreqFactor is { } low) Float(writer, "low_freq_factor", low);
         if (value.HighFreqFactor is { } high) Float(writer, "high_freq_factor", high);
         if (value.OriginalMaxPositions is { } original) writer.WriteNumber("original_max_position_embeddings", original);
+        if (value.BetaFast is { } fast) Float(writer, "beta_fast", fast);
+        if (value.BetaSlow is { } slow) Float(writer, "beta_slow", slow);
+        if (value.YarnAttentionFactor is { } attention) Float(writer, "attention_factor", attention);
         writer.WriteEndObject();
     }
 

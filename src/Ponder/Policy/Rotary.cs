@@ -30,13 +30,14 @@ internal sealed class Rotary : IDisposable
         using var normal = inference_mode(false); // plain tensors: training may save them for backward
         using var noGrad = no_grad();
         var invFreq = InverseFrequencies(headDim, theta);                                          // (hs/2)
-        if (scaling is not null) invFreq = scaling.Scale(invFreq);
+        if (scaling is not null) invFreq = scaling.Scale(invFreq, theta);
         var positions = arange(maxPositions, ScalarType.Int64).to(ScalarType.Float32);              // (P)
         var freqs = outer(positions, invFreq);                                                     // (P, hs/2)
         var angles = cat([freqs, freqs], 1);                                                       // (P, hs)
         var sign = cat([full(headDim / 2, -1f), ones(headDim / 2)]);                              // (hs)
-        _cos = angles.cos().DetachFromDisposeScope();
-        _sin = (angles.sin() * sign).DetachFromDisposeScope();
+        double attention = scaling?.AttentionFactor ?? 1;                                          // yarn scales cos and sin
+        _cos = (attention == 1 ? angles.cos() : angles.cos() * attention).DetachFromDisposeScope();
+        _sin = (angles.sin() * (attention == 1 ? sign : sign * attention)).DetachFromDisposeScope();
     }
 
     /// <summary>θ^(−2i/hs) for i below hs/2, in float32 as transformers computes them (before any scaling).</summary>

@@ -65,6 +65,8 @@ public sealed class GgufImportParityTests : IDisposable
     // original context 64 and high_freq_factor 8: one frequency kept, two blended, five divided (head_dim 16, theta 500)
     [InlineData("{\"rope_type\": \"llama3\", \"factor\": 4.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 8.0, \"original_max_position_embeddings\": 64}")]
     [InlineData("{\"type\": \"linear\", \"factor\": 4.0}")]
+    // original context 16 over head_dim 16, theta 500: a ramp over dimensions 0 to 2, and cos and sin scaled by 1.139
+    [InlineData("{\"type\": \"yarn\", \"factor\": 4.0, \"original_max_position_embeddings\": 16}")]
     public void Imported_llama_with_rope_scaling_matches_llama_cpp(string scaling)
     {
         // Given a Llama folder whose rotary is scaled, and the same weights unscaled exported beside it

@@ -119,7 +119,7 @@ public sealed class HfCheckpointTests : IDisposable
     }
 
     [Theory]
-    [InlineData("\"rope_scaling\": null", "\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 8.0}", "rope scaling type 'yarn'")]
+    [InlineData("\"rope_scaling\": null", "\"rope_scaling\": {\"rope_type\": \"dynamic\", \"factor\": 8.0}", "rope scaling type 'dynamic'")]
     [InlineData("\"model_type\": \"llama\"", "\"model_type\": \"mistral\"", "model_type 'mistral'")]
     [InlineData("\"mlp_bias\": false", "\"mlp_bias\": true", "mlp_bias")]
     [InlineData("\"mlp_bias\": false", "\"mlp_bias\": false, \"quantization_config\": {\"quant_method\": \"fp8\"}", "quantization_config is set")]

@@ -29,7 +29,7 @@ public sealed class RopeScalingTests : IDisposable
     public void Llama3_scaling_keeps_short_wavelengths_divides_long_ones_and_blends_between(int index, double expected)
     {
         using var scope = NewDisposeScope();
-        var scaled = Llama32.Scale(Rotary.InverseFrequencies(64, 500000)).data<float>().ToArray();
+        var scaled = Llama32.Scale(Rotary.InverseFrequencies(64, 500000), 500000).data<float>().ToArray();
 
         Assert.Equal(32, scaled.Length);
         Assert.Equal(expected, scaled[index], expected * 1e-5);
@@ -40,13 +40,35 @@ public sealed class RopeScalingTests : IDisposable
     {
         using var scope = NewDisposeScope();
         var plain = Rotary.InverseFrequencies(64, 500000).data<float>().ToArray();
-        var scaled = Llama32.Scale(Rotary.InverseFrequencies(64, 500000)).data<float>().ToArray();
+        var scaled = Llama32.Scale(Rotary.InverseFrequencies(64, 500000), 500000).data<float>().ToArray();
 
         var divisors = Llama32.Llama3Divisors(plain);
 
         Assert.Equal(1f, divisors[0]);
         Assert.Equal(32f, divisors[^1]);
         for (int i = 0; i < plain.Length; i++) Assert.Equal(plain[i] / scaled[i], divisors[i], divisors[i] * 1e-5);
+    }
+
+    [Theory]
+    // Qwen2.5's documented long-context setting: head_dim 128, rope_theta 1e6, factor 4 over 32,768 positions;
+    // dimensions below 23 kept, from 40 on interpolated, a ramp between (the formula in float64 on float32 frequencies)
+    [InlineData(0, 1.0)]
+    [InlineData(23, 0.006978305988013744)]
+    [InlineData(24, 0.005375321488827467)]
+    [InlineData(31, 0.000802959712660488)]
+    [InlineData(39, 6.490394298452884e-05)]
+    [InlineData(40, 4.4456985051510856e-05)]
+    [InlineData(63, 3.102344408034696e-07)]
+    public void Yarn_keeps_fast_frequencies_interpolates_slow_ones_and_ramps_between(int index, double expected)
+    {
+        var yarn = new RopeScaling { RopeType = "yarn", Factor = 4, OriginalMaxPositions = 32768 };
+        using var scope = NewDisposeScope();
+        var scaled = yarn.Scale(Rotary.InverseFrequencies(128, 1e6), 1e6).data<float>().ToArray();
+
+        Assert.Equal(expected, scaled[index], expected * 1e-5);
+        Assert.Equal(0.1 * Math.Log(4) + 1, yarn.AttentionFactor, 12);
+        using var rotary = new Rotary(128, 8, 1e6, yarn);
+        Assert.Equal((float)yarn.AttentionFactor, rotary.CpuTables.Cos[0, 0].item<float>(), 6);   // cos 0 scaled by the attention factor
     }
 
     [Fact]
@@ -100,7 +122,9 @@ public sealed class RopeScalingTests : IDisposable
     }
 
     [Theory]
-    [InlineData("{\"rope_type\": \"yarn\", \"factor\": 4.0, \"original_max_position_embeddings\": 32}", "rope scaling type 'yarn' is not supported (Ponder computes linear, llama3)")]
+    [InlineData("{\"rope_type\": \"longrope\", \"factor\": 4.0, \"original_max_position_embeddings\": 32}", "rope scaling type 'longrope' is not supported (Ponder computes linear, llama3, yarn)")]
+    [InlineData("{\"rope_type\": \"yarn\", \"factor\": 4.0}", "rope scaling type 'yarn' needs original_max_position_embeddings")]
+    [InlineData("{\"rope_type\": \"yarn\", \"factor\": 4.0, \"original_max_position_embeddings\": 32, \"mscale\": 0.707}", "rope_scaling mscale is not supported")]
     [InlineData("{\"type\": \"dynamic\", \"factor\": 2.0}", "rope scaling type 'dynamic' is not supported")]
     [InlineData("{\"rope_type\": \"linear\", \"factor\": 0.5}", "rope_scaling factor is 0.5; it must be at least 1")]
     [InlineData("{\"rope_type\": \"llama3\", \"factor\": 8.0}", "needs low_freq_factor, high_freq_factor and original_max_position_embeddings")]
