@@ -37,8 +37,10 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
             http.Response.StatusCode = 204;
             return;
         }
-        // As vLLM: the key guards the /v1 API; /health, /metrics and /tokenize answer monitors and tools without it.
-        bool open = http.Request.Path.Value is "/health" or "/metrics" or "/tokenize" or "/detokenize";
+        // As vLLM: the key guards the /v1 API; /health, /metrics and /tokenize answer monitors and tools without it
+        // (matched as routing matches them: any case, a trailing slash allowed).
+        string path = (http.Request.Path.Value ?? "").TrimEnd('/');
+        bool open = OpenPaths.Any(p => string.Equals(p, path, StringComparison.OrdinalIgnoreCase));
         if (options.ApiKey is { } key && !open && !HasKey(http.Request.Headers.Authorization.ToString(), key))
         {
             await WriteErrorAsync(http, new ApiError(401, ApiErrorCode.InvalidApiKey,
@@ -60,10 +62,12 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         [("/v1/models", "GET"), ("/v1/chat/completions", "POST"), ("/v1/completions", "POST"),
          ("/health", "GET"), ("/metrics", "GET"), ("/tokenize", "POST"), ("/detokenize", "POST")];
 
-    /// <summary>vLLM's <c>GET /health</c>: 200 and an empty body while the server takes requests.</summary>
+    private static readonly string[] OpenPaths = ["/health", "/metrics", "/tokenize", "/detokenize"];
+
+    /// <summary>vLLM's <c>GET /health</c>: 200 and an empty body while the server takes requests, 503 once it is stopping.</summary>
     public Task HealthAsync(HttpContext http)
     {
-        http.Response.StatusCode = 200;
+        http.Response.StatusCode = queue.Stopping ? 503 : 200;
         return Task.CompletedTask;
     }
 
@@ -75,7 +79,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
     public Task MetricsAsync(HttpContext http)
     {
         var text = new StringBuilder();
-        string model = options.ModelName.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+        string model = options.ModelName.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)
+            .Replace("\n", "\\n", StringComparison.Ordinal);                          // the label value's three escapes
         void Metric(string name, string type, string help, double value)
         {
             text.Append("# HELP ponder:").Append(name).Append(' ').Append(help).Append('\n');
@@ -109,7 +114,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         try
         {
             using var body = await ReadBodyAsync(http).ConfigureAwait(false);
-            var root = Object(body);
+            var root = Object(body, "model", "prompt", "messages", "add_special_tokens");
             var prompt = RequestParser.String(root, "prompt");
             bool chat = root.TryGetProperty("messages", out var messages) && messages.ValueKind != JsonValueKind.Null;
             if ((prompt is null) == !chat) throw ApiError.Invalid(chat ? "messages" : "prompt", "Give either 'prompt' or 'messages'.");
@@ -132,6 +137,10 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         {
             await WriteErrorAsync(http, e).ConfigureAwait(false);
         }
+        catch (Exception e) when (e is not OperationCanceledException && !http.Response.HasStarted)
+        {
+            await WriteErrorAsync(http, new ApiError(500, ApiErrorCode.ServerError, $"Tokenizing failed: {e.Message}")).ConfigureAwait(false);
+        }
     }
 
     /// <summary>vLLM's <c>POST /detokenize</c>: the text of <c>tokens</c> (special tokens skipped, as completions are written).</summary>
@@ -140,9 +149,10 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         try
         {
             using var body = await ReadBodyAsync(http).ConfigureAwait(false);
-            var root = Object(body);
-            if (!root.TryGetProperty("tokens", out var tokens) || tokens.ValueKind != JsonValueKind.Array)
-                throw ApiError.WrongType("tokens", "an array of token ids");
+            var root = Object(body, "model", "tokens");
+            if (!root.TryGetProperty("tokens", out var tokens) || tokens.ValueKind == JsonValueKind.Null)
+                throw ApiError.Invalid("tokens", "Missing required parameter: 'tokens'.");
+            if (tokens.ValueKind != JsonValueKind.Array) throw ApiError.WrongType("tokens", "an array of token ids");
             var tokenizer = policy.Generator.Tokenizer;
             var ids = new List<int>();
             foreach (var t in tokens.EnumerateArray())
@@ -157,10 +167,24 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         {
             await WriteErrorAsync(http, e).ConfigureAwait(false);
         }
+        catch (Exception e) when (e is not OperationCanceledException && !http.Response.HasStarted)
+        {
+            await WriteErrorAsync(http, new ApiError(500, ApiErrorCode.ServerError, $"Detokenizing failed: {e.Message}")).ConfigureAwait(false);
+        }
     }
 
-    private static JsonElement Object(JsonDocument body) =>
-        body.RootElement.ValueKind == JsonValueKind.Object ? body.RootElement : throw new ApiError(400, ApiErrorCode.InvalidJson, "The request body must be a JSON object.");
+    // The body's object, holding only the fields named (as the completions endpoints, nothing is silently ignored), and a
+    // model, if named, that is this server's.
+    private JsonElement Object(JsonDocument body, params string[] fields)
+    {
+        var root = body.RootElement;
+        if (root.ValueKind != JsonValueKind.Object) throw new ApiError(400, ApiErrorCode.InvalidJson, "The request body must be a JSON object.");
+        foreach (var property in root.EnumerateObject())
+            if (!fields.Contains(property.Name))
+                throw new ApiError(400, ApiErrorCode.UnknownParameter, $"Unrecognized request argument supplied: {property.Name}", property.Name);
+        if (RequestParser.String(root, "model") is { } model && model != options.ModelName) throw UnknownModel(model);
+        return root;
+    }
 
     public Task NotFoundAsync(HttpContext http)
     {

@@ -47,6 +47,9 @@ internal sealed class WorkQueue : IAsyncDisposable
     /// <summary>Requests waiting for their turn: queued searches, and sampling requests none of whose rows has joined the batch yet.</summary>
     public int Waiting => Volatile.Read(ref _waiting) + Volatile.Read(ref _waitingSearches);
 
+    /// <summary>Whether the queue has begun to stop (it takes no more work; <c>/health</c> answers 503).</summary>
+    public bool Stopping => _stoppingToken.IsCancellationRequested;
+
     public int Completed => Volatile.Read(ref _completed);
 
     /// <summary>Jobs skipped or stopped because their client cancelled.</summary>

@@ -25,13 +25,15 @@ public sealed class ServerEndpointsTests : IDisposable
         var answer = await ServerFixture.PostAsync(_http, server, "chat/completions", ServerFixture.Chat("\"n\": 3"), apiKey: "k-1");
         Assert.Equal(HttpStatusCode.OK, answer.Status);
 
-        // When a monitor asks for health and metrics without the key
+        // When a monitor asks for health and metrics without the key (also as /Health/, which routing takes for /health)
         using var health = await _http.GetAsync(new Uri(server.BaseAddress, "/health"));
+        using var healthSpelled = await _http.GetAsync(new Uri(server.BaseAddress, "/Health/"));
         string metrics = await _http.GetStringAsync(new Uri(server.BaseAddress, "/metrics"));
         var models = await ServerFixture.SendAsync(_http, server, HttpMethod.Get, "models", null);
 
         // Then both answer (the /v1 API still asks for the key), and the metrics hold the request's tokens in Prometheus's format
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, healthSpelled.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, models.Status);
         double Value(string name) => double.Parse(metrics.Split('\n').Single(l => l.StartsWith($"ponder:{name}{{", StringComparison.Ordinal)).Split(' ')[^1],
             System.Globalization.CultureInfo.InvariantCulture);
@@ -59,6 +61,9 @@ public sealed class ServerEndpointsTests : IDisposable
         var text = await Post("/detokenize", $"{{\"tokens\": [{string.Join(", ", local.Encode("12 +3"))}]}}");
         var unknown = await Post("/detokenize", "{\"tokens\": [99999]}");
         var both = await Post("/tokenize", "{\"prompt\": \"1\", \"messages\": []}");
+        var typo = await Post("/tokenize", "{\"prompt\": \"1\", \"add_special_token\": false}");
+        var otherModel = await Post("/tokenize", "{\"model\": \"other\", \"prompt\": \"1\"}");
+        var sameModel = await Post("/detokenize", "{\"model\": \"tiny\", \"tokens\": []}");
 
         // Then the ids are those the completions endpoints run (BOS first), the chat prompt's are its rendering's, the text
         // comes back, and bad input is a 400 naming the field
@@ -71,5 +76,8 @@ public sealed class ServerEndpointsTests : IDisposable
         Assert.Equal(HttpStatusCode.BadRequest, unknown.Status);
         Assert.Equal("tokens", (string?)unknown.Body!["error"]!["param"]);
         Assert.Equal(HttpStatusCode.BadRequest, both.Status);
+        Assert.Equal("add_special_token", (string?)typo.Body!["error"]!["param"]);               // nothing silently ignored
+        Assert.Equal(HttpStatusCode.NotFound, otherModel.Status);
+        Assert.Equal("", (string?)sameModel.Body!["prompt"]);
     }
 }
