@@ -93,11 +93,13 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         Metric("request_success_total", "counter", "Requests answered.", queue.Completed);
         Metric("request_cancelled_total", "counter", "Requests whose client went away or that shutdown stopped.", queue.Cancelled);
         Metric("request_failed_total", "counter", "Requests that failed on the model's side.", queue.Failed);
-        Metric("prompt_tokens_total", "counter", "Prompt tokens of answered requests.", Interlocked.Read(ref _promptTokens));
-        Metric("generation_tokens_total", "counter", "Completion tokens of answered requests.", Interlocked.Read(ref _generationTokens));
+        Metric("prompt_tokens_total", "counter", "Prompt tokens of answered requests, counted when each ends.", Interlocked.Read(ref _promptTokens));
+        Metric("generation_tokens_total", "counter", "Completion tokens of answered requests, counted when each ends.", Interlocked.Read(ref _generationTokens));
         Metric("reasoning_tokens_total", "counter", "Tokens searches generated beyond the answers they returned (within generation_tokens_total).", Interlocked.Read(ref _reasoningTokens));
+        Metric("batch_rows_running", "gauge", "Rows (completions) the decode batch runs now.", queue.BatchRowsRunning);
         Metric("batch_rows_peak", "gauge", "Most rows the decode batch has held at once.", queue.PeakBatchRows);
-        Metric("batch_rows_mean", "gauge", "Mean rows of the decode batch's steps.", queue.MeanBatchRows);
+        Metric("batch_steps_total", "counter", "Decode steps of the batch.", queue.BatchSteps);
+        Metric("batch_row_steps_total", "counter", "Rows summed over the batch's steps: tokens sampled, counted as they are decoded (rate() of it is decode tokens/s).", queue.BatchRowSteps);
         Metric("batch_joins_total", "counter", "Times requests joined the running decode batch.", queue.BatchJoins);
         http.Response.StatusCode = 200;
         http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";

@@ -69,9 +69,20 @@ internal sealed class WorkQueue : IAsyncDisposable
     /// <summary>Joins of arriving rows to the decode batch so far.</summary>
     public long BatchJoins => Volatile.Read(ref _joins);
 
+    /// <summary>Rows the decode batch runs now (completions not yet finished), as of its last step.</summary>
+    public int BatchRowsRunning => Volatile.Read(ref _liveRows);
+
+    /// <summary>Decode steps the batch has taken.</summary>
+    public long BatchSteps => Volatile.Read(ref _steps);
+
+    /// <summary>Rows summed over the batch's steps: each a token sampled, counted as it is decoded.</summary>
+    public long BatchRowSteps => Volatile.Read(ref _rowSteps);
+
     private int _peakRows;
     private double _meanRows;
     private long _joins;
+    private int _liveRows;
+    private long _steps, _rowSteps;
 
     /// <summary>
     /// Queues <paramref name="work"/> (a search), to run after the searches queued before it, beside the decode batch; its
@@ -149,6 +160,9 @@ internal sealed class WorkQueue : IAsyncDisposable
                     Volatile.Write(ref _peakRows, _batch.PeakRows);
                     Volatile.Write(ref _meanRows, _batch.Steps == 0 ? 0 : _batch.RowSteps / (double)_batch.Steps);
                     Volatile.Write(ref _joins, _batch.Joins);
+                    Volatile.Write(ref _liveRows, _batch.LiveRows);
+                    Volatile.Write(ref _steps, _batch.Steps);
+                    Volatile.Write(ref _rowSteps, _batch.RowSteps);
                 }
                 else if (!await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false)) return;
             }

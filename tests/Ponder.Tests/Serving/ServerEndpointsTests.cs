@@ -43,6 +43,9 @@ public sealed class ServerEndpointsTests : IDisposable
         Assert.Equal((int)answer.Body!["usage"]!["prompt_tokens"]!, Value("prompt_tokens_total"));
         Assert.Equal((int)answer.Body!["usage"]!["completion_tokens"]!, Value("generation_tokens_total"));
         Assert.Equal(0, Value("num_requests_waiting"));
+        Assert.Equal(0, Value("batch_rows_running"));                                       // all finished
+        Assert.True(Value("batch_row_steps_total") >= Value("generation_tokens_total") - 3); // each row's last token is sampled, not stepped
+        Assert.True(Value("batch_steps_total") > 0);
     }
 
     [Fact]
