@@ -14,7 +14,7 @@ namespace Ponder.Cli;
 /// they all when this process ends first (a signal, an error). Where the runs cannot go side by side (not the CPU, fewer
 /// cores than runs, or not running as the ponder tool itself) it says so, and the caller runs them in turn.
 /// </summary>
-internal static class SideBySide
+public static class SideBySide
 {
     /// <summary>Runs <paramref name="runs"/> as processes side by side; false (nothing run) where that cannot be done.</summary>
     public static bool Train(IReadOnlyList<SftOptions> runs, Device device, IProgress<string>? progress)
@@ -58,6 +58,24 @@ internal static class SideBySide
         }
     }
 
+    /// <summary>Set on a side-by-side child: the build of the process that started it (its library's module version id).</summary>
+    public const string BuildVariable = "PONDER_PARENT_BUILD";
+
+    public static string Build => typeof(SftOptions).Assembly.ManifestModule.ModuleVersionId.ToString();
+
+    /// <summary>
+    /// In a child started by <see cref="Train"/>: refuses to run when the executable on disk is another build than the
+    /// one that started it (rebuilt meanwhile), whose training could differ from what the parent's report says.
+    /// </summary>
+    public static void RequireParentBuild(string verb) => RequireParentBuild(verb, Environment.GetEnvironmentVariable(BuildVariable));
+
+    /// <summary>As <see cref="RequireParentBuild(string)"/> with the parent's build given (null or empty: not a child).</summary>
+    public static void RequireParentBuild(string verb, string? parent)
+    {
+        if (parent is { Length: > 0 } && parent != Build)
+            throw new InvalidOperationException($"{verb}: this build is not the one that started it side by side (the tool was rebuilt meanwhile); run it again");
+    }
+
     // The child parses the options this run was given back into this run, or the runs would differ unsaid.
     private static void RequireSameRun(SftOptions run)
     {
@@ -89,6 +107,7 @@ internal static class SideBySide
         var info = new ProcessStartInfo(launcher.File) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string arg in (string[])[.. launcher.Prefix, "train", "sft", .. TrainCommand.Args(run)]) info.ArgumentList.Add(arg);
         info.Environment[TorchRuntime.ThreadsVariable] = "1";
+        info.Environment[BuildVariable] = Build;                         // the child checks it runs this same build
         var log = new StreamWriter(run.Out + ".log") { AutoFlush = true };
         var process = new Process { StartInfo = info };
         var open = 2;

@@ -45,6 +45,7 @@ public static class TrainCommand
             case "sft": break;
             default: throw new UsageException($"train: unknown trainer '{trainer}' (known: sft, rl, expert-iteration, dpo, compare, orm, prm, revise)");
         }
+        SideBySide.RequireParentBuild("train sft");
         var o = new Options("train sft", args[1..]);
         var options = Parse(o);
         var device = TorchRuntime.Initialize(o.String("device", "cpu")!);

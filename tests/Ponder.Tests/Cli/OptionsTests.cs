@@ -68,3 +68,16 @@ public sealed class OptionsTests
         }
     }
 }
+
+public sealed class SideBySideBuildTests
+{
+    [Fact]
+    public void A_side_by_side_child_runs_only_the_build_that_started_it()
+    {
+        // A process not started side by side, and a child of this very build, run; a child of another build does not
+        Ponder.Cli.SideBySide.RequireParentBuild("train sft", null);
+        Ponder.Cli.SideBySide.RequireParentBuild("train sft", Ponder.Cli.SideBySide.Build);
+        var error = Assert.Throws<InvalidOperationException>(() => Ponder.Cli.SideBySide.RequireParentBuild("train sft", Guid.NewGuid().ToString()));
+        Assert.StartsWith("train sft: this build is not the one that started it", error.Message);
+    }
+}
