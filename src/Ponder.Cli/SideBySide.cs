@@ -58,10 +58,11 @@ public static class SideBySide
         }
     }
 
-    /// <summary>Set on a side-by-side child: the build of the process that started it (its library's module version id).</summary>
+    /// <summary>Set on a side-by-side child: the build of the process that started it (the CLI's and the library's module version ids).</summary>
     public const string BuildVariable = "PONDER_PARENT_BUILD";
 
-    public static string Build => typeof(SftOptions).Assembly.ManifestModule.ModuleVersionId.ToString();
+    public static string Build =>
+        $"{typeof(SideBySide).Assembly.ManifestModule.ModuleVersionId}/{typeof(SftOptions).Assembly.ManifestModule.ModuleVersionId}";   // the CLI and the library
 
     /// <summary>
     /// In a child started by <see cref="Train"/>: refuses to run when the executable on disk is another build than the

@@ -141,6 +141,18 @@ public static class Checkpoint
             if (!Has("rope_scaling") && (rope.TryGetProperty("rope_type", out _) || rope.TryGetProperty("type", out _)))
                 config = config with { RopeScaling = Deserialize<RopeScaling?>(path, rope, "rope_parameters") };
         }
+        // yarn's original context defaults to max_position_embeddings (as transformers reads it), and the context is the
+        // original stretched by the factor (as vLLM takes it): Qwen2.5's 32,768 positions at factor 4 serve 131,072.
+        if (config.RopeScaling is { RopeType: "yarn" } yarn)
+        {
+            int original = yarn.OriginalMaxPositions ?? config.MaxPositions;
+            double stretched = Math.Min(original * yarn.Factor, TransformerConfig.MaxSupportedPositions);
+            config = config with
+            {
+                RopeScaling = yarn with { OriginalMaxPositions = original },
+                MaxPositions = stretched > config.MaxPositions ? (int)stretched : config.MaxPositions,
+            };
+        }
         return config.Invalid() is { } problem ? throw new InvalidDataException($"{path}: {problem}") : config;
     }
 

@@ -142,7 +142,7 @@ internal sealed class RopeScalingConverter : JsonConverter<RopeScaling?>
         if (reader.TokenType != JsonTokenType.StartObject) throw new JsonException($"rope_scaling is a {reader.TokenType}, expected an object or null");
         string? type = null;
         double? factor = null;
-        double? low = null, high = null, fast = null, slow = null, attention = null;
+        double? low = null, high = null, fast = null, slow = null, attention = null, mscale = null, mscaleAllDim = null;
         int? original = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
@@ -154,27 +154,31 @@ internal sealed class RopeScalingConverter : JsonConverter<RopeScaling?>
                     type = reader.TokenType == JsonTokenType.String ? reader.GetString()
                         : throw new JsonException($"rope_scaling {field} is a {reader.TokenType}, expected a string");
                     break;
-                case "factor": factor = Number(ref reader, field); break;
-                case "low_freq_factor": low = Number(ref reader, field); break;
-                case "high_freq_factor": high = Number(ref reader, field); break;
-                case "beta_fast": fast = Number(ref reader, field); break;
-                case "beta_slow": slow = Number(ref reader, field); break;
-                case "attention_factor": attention = Number(ref reader, field); break;
-                case "mscale" or "mscale_all_dim":   // DeepSeek's yarn variant: not computed here
-                    if (reader.TokenType is not JsonTokenType.Null) throw new JsonException($"rope_scaling {field} is not supported (Ponder computes transformers' plain yarn)");
-                    break;
-                case "truncate":                     // gpt-oss's untruncated ramp: not computed here
-                    if (reader.TokenType is JsonTokenType.False) throw new JsonException("rope_scaling truncate false is not supported (Ponder's yarn ramp is truncated, transformers' default)");
-                    reader.Skip();
+                // null is absent, as transformers reads these fields (`or` its default)
+                case "factor": factor = NumberOrNull(ref reader, field); break;
+                case "low_freq_factor": low = NumberOrNull(ref reader, field); break;
+                case "high_freq_factor": high = NumberOrNull(ref reader, field); break;
+                case "beta_fast": fast = NumberOrNull(ref reader, field); break;
+                case "beta_slow": slow = NumberOrNull(ref reader, field); break;
+                case "attention_factor": attention = NumberOrNull(ref reader, field); break;
+                case "mscale": mscale = NumberOrNull(ref reader, field); break;
+                case "mscale_all_dim": mscaleAllDim = NumberOrNull(ref reader, field); break;
+                case "truncate":                     // absent means truncated; false or null (falsy in transformers) does not truncate
+                    if (reader.TokenType is not JsonTokenType.True)
+                        throw new JsonException("rope_scaling truncate other than true is not supported (Ponder's yarn ramp is truncated, transformers' default)");
                     break;
                 case "original_max_position_embeddings":
-                    original = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int value) ? value
+                    original = reader.TokenType == JsonTokenType.Null ? null
+                        : reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int value) ? value
                         : throw new JsonException($"rope_scaling {field} is not a whole number ({reader.TokenType})");
                     break;
                 default: reader.Skip(); break;   // e.g. rope_theta inside rope_parameters, which the config reads itself
             }
         }
         if (type is null) throw new JsonException("rope_scaling has no rope_type");
+        // DeepSeek's variant (transformers computes it when both are set and nonzero): not computed here
+        if (mscale is not (null or 0) && mscaleAllDim is not (null or 0))
+            throw new JsonException("rope_scaling mscale with mscale_all_dim is not supported (Ponder computes transformers' plain yarn)");
         if (type == "default") return null;
         return new RopeScaling
         {
@@ -183,8 +187,9 @@ internal sealed class RopeScalingConverter : JsonConverter<RopeScaling?>
         };
     }
 
-    private static double Number(ref Utf8JsonReader reader, string field) =>
-        reader.TokenType == JsonTokenType.Number ? reader.GetDouble()
+    private static double? NumberOrNull(ref Utf8JsonReader reader, string field) =>
+        reader.TokenType == JsonTokenType.Null ? null
+        : reader.TokenType == JsonTokenType.Number ? reader.GetDouble()
         : throw new JsonException($"rope_scaling {field} is a {reader.TokenType}, expected a number");
 
 

@@ -116,7 +116,16 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         try
         {
             using var body = await ReadBodyAsync(http).ConfigureAwait(false);
-            var root = Object(body, "model", "prompt", "messages", "add_special_tokens");
+            // vLLM's tokenize requests declare more fields; a client sends them at their defaults, which are what Ponder does.
+            var root = Object(body, "model", "prompt", "messages", "add_special_tokens", "add_generation_prompt", "continue_final_message",
+                "return_token_strs", "chat_template", "chat_template_kwargs", "mm_processor_kwargs", "tools");
+            foreach (var (field, usual) in new[] { ("add_generation_prompt", true), ("continue_final_message", false), ("return_token_strs", false) })
+                if (RequestParser.Bool(root, field) is { } given && given != usual)
+                    throw ApiError.Invalid(field, $"'{field}': {given.ToString().ToLowerInvariant()} is not supported; this server tokenizes as its completions run ({usual.ToString().ToLowerInvariant()}).");
+            foreach (string field in new[] { "chat_template", "chat_template_kwargs", "mm_processor_kwargs", "tools" })
+                if (root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null
+                    && !(value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0) && !(value.ValueKind == JsonValueKind.Object && !value.EnumerateObject().Any()))
+                    throw ApiError.Invalid(field, $"'{field}' is not supported; this server renders chats with the checkpoint's own template.");
             var prompt = RequestParser.String(root, "prompt");
             bool chat = root.TryGetProperty("messages", out var messages) && messages.ValueKind != JsonValueKind.Null;
             if ((prompt is null) == !chat) throw ApiError.Invalid(chat ? "messages" : "prompt", "Give either 'prompt' or 'messages'.");

@@ -72,6 +72,25 @@ public sealed class RopeScalingTests : IDisposable
     }
 
     [Fact]
+    public void A_yarn_folder_serves_its_original_context_stretched_by_the_factor_as_vllm_does()
+    {
+        // Given a Llama folder of 64 positions with yarn at factor 4 and no original context named (nulls as transformers reads them)
+        HfFolders.Llama(_dir.Path).Dispose();
+        string config = _dir.File("config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"rope_scaling\": null",
+            "\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0, \"beta_fast\": null, \"mscale\": 1.0, \"truncate\": true}"));
+
+        // When it is loaded
+        var loaded = HfCheckpoint.Load(_dir.Path, CPU);
+
+        // Then the original context is the config's 64, the model takes 256 positions, and beta_fast is its default
+        Assert.Equal(64, loaded.Model.Config.RopeScaling!.OriginalMaxPositions);
+        Assert.Equal(256, loaded.Model.Config.MaxPositions);
+        Assert.Null(loaded.Model.Config.RopeScaling.BetaFast);
+        loaded.Model.Dispose();
+    }
+
+    [Fact]
     public void Linear_scaling_interpolates_positions()
     {
         // Given tables with linear factor 2 and plain ones
@@ -123,8 +142,8 @@ public sealed class RopeScalingTests : IDisposable
 
     [Theory]
     [InlineData("{\"rope_type\": \"longrope\", \"factor\": 4.0, \"original_max_position_embeddings\": 32}", "rope scaling type 'longrope' is not supported (Ponder computes linear, llama3, yarn)")]
-    [InlineData("{\"rope_type\": \"yarn\", \"factor\": 4.0}", "rope scaling type 'yarn' needs original_max_position_embeddings")]
-    [InlineData("{\"rope_type\": \"yarn\", \"factor\": 4.0, \"original_max_position_embeddings\": 32, \"mscale\": 0.707}", "rope_scaling mscale is not supported")]
+    [InlineData("{\"rope_type\": \"yarn\", \"factor\": 4.0, \"mscale\": 0.707, \"mscale_all_dim\": 0.707}", "rope_scaling mscale with mscale_all_dim is not supported")]
+    [InlineData("{\"rope_type\": \"yarn\", \"factor\": 4.0, \"truncate\": false}", "rope_scaling truncate other than true is not supported")]
     [InlineData("{\"type\": \"dynamic\", \"factor\": 2.0}", "rope scaling type 'dynamic' is not supported")]
     [InlineData("{\"rope_type\": \"linear\", \"factor\": 0.5}", "rope_scaling factor is 0.5; it must be at least 1")]
     [InlineData("{\"rope_type\": \"llama3\", \"factor\": 8.0}", "needs low_freq_factor, high_freq_factor and original_max_position_embeddings")]

@@ -65,6 +65,9 @@ public sealed class ServerEndpointsTests : IDisposable
         var unknown = await Post("/detokenize", "{\"tokens\": [99999]}");
         var both = await Post("/tokenize", "{\"prompt\": \"1\", \"messages\": []}");
         var typo = await Post("/tokenize", "{\"prompt\": \"1\", \"add_special_token\": false}");
+        var vllmDefaults = await Post("/tokenize", $"{{\"messages\": [{{\"role\": \"user\", \"content\": \"{TinyServedModel.Problem}\"}}], \"add_generation_prompt\": true, " +
+            "\"continue_final_message\": false, \"return_token_strs\": false, \"tools\": null, \"chat_template\": null, \"chat_template_kwargs\": null}");
+        var noGenerationPrompt = await Post("/tokenize", "{\"messages\": [{\"role\": \"user\", \"content\": \"1\"}], \"add_generation_prompt\": false}");
         var otherModel = await Post("/tokenize", "{\"model\": \"other\", \"prompt\": \"1\"}");
         var sameModel = await Post("/detokenize", "{\"model\": \"tiny\", \"tokens\": []}");
 
@@ -80,6 +83,8 @@ public sealed class ServerEndpointsTests : IDisposable
         Assert.Equal("tokens", (string?)unknown.Body!["error"]!["param"]);
         Assert.Equal(HttpStatusCode.BadRequest, both.Status);
         Assert.Equal("add_special_token", (string?)typo.Body!["error"]!["param"]);               // nothing silently ignored
+        Assert.Equal(chat.Body!["tokens"]!.ToJsonString(), vllmDefaults.Body!["tokens"]!.ToJsonString());   // vLLM's fields at their defaults
+        Assert.Equal("add_generation_prompt", (string?)noGenerationPrompt.Body!["error"]!["param"]);
         Assert.Equal(HttpStatusCode.NotFound, otherModel.Status);
         Assert.Equal("", (string?)sameModel.Body!["prompt"]);
     }
