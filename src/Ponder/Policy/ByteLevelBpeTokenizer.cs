@@ -247,11 +247,18 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         }
     }
 
+    /// <summary>
+    /// Unicode NFC, as Hugging Face's NFC normalizer gives it. Not <c>string.Normalize</c>: under the build's invariant
+    /// globalization it returns non-ASCII text as it is (<c>"é"</c> stayed two characters), so the normalization
+    /// runs on ADRaffy.ENSNormalize's tables (Unicode 15; they pass Unicode's NormalizationTest). ASCII is its own NFC.
+    /// </summary>
+    internal static string Nfc(string text) => Ascii.IsValid(text) ? text : ADRaffy.ENSNormalize.ENSNormalize.NF.NFC(text);
+
     /// <summary>The pre-tokenized pieces of ordinary text (no added tokens): normalized, prefixed and split as the file says.</summary>
     internal IReadOnlyList<string> Pieces(string text)
     {
         if (text.Length == 0) return [];
-        if (_spec.NormalizeNfc) text = text.Normalize(NormalizationForm.FormC);
+        if (_spec.NormalizeNfc) text = Nfc(text);
         if (_spec.AddPrefixSpace && text[0] != ' ') text = " " + text;
         IEnumerable<string> pieces = [text];
         foreach (var split in _spec.Splits) pieces = pieces.SelectMany(p => Isolate(split, p));

@@ -400,3 +400,33 @@ public sealed class BpeTokenizerJsonUnsupportedTests
         Assert.Contains("ignore_merges false", error.Message);
     }
 }
+
+public sealed class NfcTests
+{
+    [Theory]
+    [InlineData("e\u0301", "\u00e9")]                 // base + combining acute → é
+    [InlineData("A\u030A", "\u00c5")]                 // A + ring → Å
+    [InlineData("\u212B", "\u00c5")]                  // the Ångström sign's singleton decomposition
+    [InlineData("a\u0302\u0323", "\u1EAD")]           // marks in either order compose to ậ (canonical reordering)
+    [InlineData("a\u0323\u0302", "\u1EAD")]
+    [InlineData("\u1100\u1161", "\uAC00")]            // Hangul jamo → 가
+    [InlineData("plain ascii 12+3", "plain ascii 12+3")]
+    [InlineData("\uFF5C\u2581", "\uFF5C\u2581")]      // ｜▁ have no canonical decomposition: unchanged
+    public void Nfc_composes_as_unicode_defines_it_under_invariant_globalization(string text, string expected)
+    {
+        Assert.Equal(expected, ByteLevelBpeTokenizer.Nfc(text));
+    }
+
+    [Fact]
+    public void A_tokenizer_with_an_nfc_normalizer_encodes_decomposed_text_as_its_composed_form()
+    {
+        // Given a byte-level tokenizer whose file names an NFC normalizer (as Qwen2's does)
+        var root = System.Text.Json.Nodes.JsonNode.Parse(TinyBpe.Json(null))!.AsObject();
+        root["normalizer"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "NFC" };
+        var tokenizer = ByteLevelBpeTokenizer.FromJson(root.ToJsonString());
+
+        // Then "café" typed with a combining accent is the same tokens as the precomposed one (string.Normalize left it as is)
+        Assert.Equal(tokenizer.Encode("caf\u00e9 ok"), tokenizer.Encode("cafe\u0301 ok"));
+        Assert.NotEqual(tokenizer.Encode("caf\u00e9 ok"), ByteLevelBpeTokenizer.FromJson(TinyBpe.Json(null)).Encode("cafe\u0301 ok"));
+    }
+}
