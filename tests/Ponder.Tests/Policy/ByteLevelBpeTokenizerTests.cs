@@ -363,13 +363,17 @@ public sealed class BpeTokenizerJsonUnsupportedTests
         // Given NFC normalization, an added token HF would match in the normalized text
         static void Nfc(System.Text.Json.Nodes.JsonObject r) => r["normalizer"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "NFC" };
 
-        // Then a non-ASCII one ("é" would also match "e" + combining acute) is refused, an ASCII one loads
+        // Then one NFC may compose ("é" would also match "e" + combining acute) is refused; ASCII and fullwidth ones load
         string message = Refused(null, r => { Nfc(r); r["added_tokens"]![1]!["normalized"] = true; r["added_tokens"]![1]!["content"] = "<é>"; });
         Assert.Contains("added token '<é>' is normalized", message);
-        var root = System.Text.Json.Nodes.JsonNode.Parse(TinyBpe.Json(null))!.AsObject();
-        Nfc(root);
-        root["added_tokens"]![1]!["normalized"] = true;
-        Assert.NotNull(ByteLevelBpeTokenizer.FromJson(root.ToJsonString()));
+        foreach (string content in new[] { "<think>", "<\uFF5Cbegin\u2581of\u2581sentence\uFF5C>" })
+        {
+            var root = System.Text.Json.Nodes.JsonNode.Parse(TinyBpe.Json(null))!.AsObject();
+            Nfc(root);
+            root["added_tokens"]![1]!["normalized"] = true;
+            root["added_tokens"]![1]!["content"] = content;
+            Assert.NotNull(ByteLevelBpeTokenizer.FromJson(root.ToJsonString()));
+        }
     }
 
     [Fact]
