@@ -125,6 +125,7 @@ internal sealed class WorkQueue : IAsyncDisposable
         if (_channel.Writer.TryWrite(job)) return true;
         job.Claim();
         Interlocked.Decrement(ref waiting);                 // the queue is stopping
+        Interlocked.Increment(ref _cancelled);              // shutdown stopped it, as the cancelled count says
         job.Done.TrySetCanceled();
         job.Sampling?.Result.TrySetCanceled();
         return true;
