@@ -135,7 +135,7 @@ internal static class RequestParser
     private static string Content(JsonElement message, string param)
     {
         if (!message.TryGetProperty("content", out var content) || content.ValueKind == JsonValueKind.Null) return "";
-        if (content.ValueKind == JsonValueKind.String) return content.GetString()!;
+        if (content.ValueKind == JsonValueKind.String) return Text(content, param);
         if (content.ValueKind != JsonValueKind.Array) throw ApiError.WrongType(param, "a string or an array of content parts");
         var text = new List<string>();
         foreach (var part in content.EnumerateArray())
@@ -169,7 +169,7 @@ internal static class RequestParser
 
         static PromptInput Text(JsonElement e)
         {
-            string text = e.GetString()!;
+            string text = RequestParser.Text(e, "prompt");
             return text.Length > 0 ? new PromptInput(text, null) : throw ApiError.Invalid("prompt", "'prompt' must not be empty.");
         }
 
@@ -190,8 +190,8 @@ internal static class RequestParser
         if (!body.TryGetProperty("stop", out var stop) || stop.ValueKind == JsonValueKind.Null) return [];
         string[] stops = stop.ValueKind switch
         {
-            JsonValueKind.String => [stop.GetString()!],
-            JsonValueKind.Array => stop.EnumerateArray().Select(s => s.ValueKind == JsonValueKind.String ? s.GetString()! : throw ApiError.WrongType("stop", "a string or an array of strings")).ToArray(),
+            JsonValueKind.String => [Text(stop, "stop")],
+            JsonValueKind.Array => stop.EnumerateArray().Select(s => s.ValueKind == JsonValueKind.String ? Text(s, "stop") : throw ApiError.WrongType("stop", "a string or an array of strings")).ToArray(),
             _ => throw ApiError.WrongType("stop", "a string or an array of strings"),
         };
         if (stops.Length > maxStops) throw ApiError.Invalid("stop", $"'stop' holds {stops.Length} strings; at most {maxStops} are allowed.");
@@ -296,7 +296,20 @@ internal static class RequestParser
     internal static string? String(JsonElement o, string name, string? param = null)
     {
         if (!o.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        return v.ValueKind == JsonValueKind.String ? v.GetString() : throw ApiError.WrongType(param ?? name, "a string");
+        return v.ValueKind == JsonValueKind.String ? Text(v, param ?? name) : throw ApiError.WrongType(param ?? name, "a string");
+    }
+
+    /// <summary>A JSON string's text; a lone surrogate (valid JSON, not text) is a 400 naming the parameter, not a fault.</summary>
+    internal static string Text(JsonElement value, string param)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw ApiError.Invalid(param, $"'{param}' is not valid Unicode text (it holds a lone surrogate).");
+        }
     }
 
     internal static bool? Bool(JsonElement o, string name, string? param = null)

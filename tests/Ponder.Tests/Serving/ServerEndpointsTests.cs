@@ -67,6 +67,9 @@ public sealed class ServerEndpointsTests : IDisposable
         var typo = await Post("/tokenize", "{\"prompt\": \"1\", \"add_special_token\": false}");
         var vllmDefaults = await Post("/tokenize", $"{{\"messages\": [{{\"role\": \"user\", \"content\": \"{TinyServedModel.Problem}\"}}], \"add_generation_prompt\": true, " +
             "\"continue_final_message\": false, \"return_token_strs\": false, \"tools\": null, \"chat_template\": null, \"chat_template_kwargs\": null}");
+        var lone = await Post("/tokenize", "{\"prompt\": \"a\\ud800b\"}");                                  // valid JSON, not text
+        var loneChat = await ServerFixture.PostAsync(_http, server, "chat/completions",
+            "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"\\udc00\"}]}");
         var noGenerationPrompt = await Post("/tokenize", "{\"messages\": [{\"role\": \"user\", \"content\": \"1\"}], \"add_generation_prompt\": false}");
         var otherModel = await Post("/tokenize", "{\"model\": \"other\", \"prompt\": \"1\"}");
         var sameModel = await Post("/detokenize", "{\"model\": \"tiny\", \"tokens\": []}");
@@ -85,6 +88,8 @@ public sealed class ServerEndpointsTests : IDisposable
         Assert.Equal("add_special_token", (string?)typo.Body!["error"]!["param"]);               // nothing silently ignored
         Assert.Equal(chat.Body!["tokens"]!.ToJsonString(), vllmDefaults.Body!["tokens"]!.ToJsonString());   // vLLM's fields at their defaults
         Assert.Equal("add_generation_prompt", (string?)noGenerationPrompt.Body!["error"]!["param"]);
+        Assert.Equal((HttpStatusCode.BadRequest, "prompt"), (lone.Status, (string?)lone.Body!["error"]!["param"]));
+        Assert.Equal(HttpStatusCode.BadRequest, loneChat.Status);
         Assert.Equal(HttpStatusCode.NotFound, otherModel.Status);
         Assert.Equal("", (string?)sameModel.Body!["prompt"]);
     }
