@@ -75,15 +75,16 @@ internal static class BpeTokenizerJson
         bool nfc = ReadNormalizer(root["normalizer"], source);
         // HF matches a normalized added token in the NFC text: one holding a character NFC composes (it has a canonical
         // decomposition) or a combining mark could match there where the raw text differs. Others (CJK, ▁, ｜) read alike.
-        if (nfc && added.FirstOrDefault(t => t.Normalized && t.Content.Any(Composable)) is { } composed)
+        if (nfc && added.FirstOrDefault(t => t.Normalized && (t.Content.Any(Composable) || ByteLevelBpeTokenizer.Nfc(t.Content) != t.Content)) is { } composed)
             throw new NotSupportedException($"{source}: added token '{composed.Content}' is normalized (matched after NFC) and holds a character NFC may compose; Ponder matches added tokens in the raw text");
         bool ignoreMerges = model["ignore_merges"] is JsonValue im && im.TryGetValue(out bool b) && b;
         return new BpeTokenizerSpec(vocab, merges, added, splits, kind, prefixSpace, nfc, ignoreMerges);
     }
 
-    // A character with a canonical decomposition (é), or a combining mark (U+0301); surrogates are judged as such.
+    // A character with a canonical decomposition (é), a combining mark (U+0301) or a conjoining Hangul jamo (which NFC
+    // composes into syllables); surrogates are judged as such.
     private static bool Composable(char c) =>
-        c > 0x7F && (char.IsSurrogate(c) || ADRaffy.ENSNormalize.ENSNormalize.NF.NFD(c.ToString()) != c.ToString()
+        c > 0x7F && (char.IsSurrogate(c) || c is >= '\u1100' and <= '\u11FF' || ADRaffy.ENSNormalize.ENSNormalize.NF.NFD(c.ToString()) != c.ToString()
             || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.NonSpacingMark
                 or System.Globalization.UnicodeCategory.SpacingCombiningMark or System.Globalization.UnicodeCategory.EnclosingMark);
 

@@ -142,7 +142,7 @@ public static class Checkpoint
                 config = config with { RopeScaling = Deserialize<RopeScaling?>(path, rope, "rope_parameters") };
         }
         // yarn's original context defaults to max_position_embeddings (as transformers reads it), and the context is the
-        // original stretched by the factor (as vLLM takes it): Qwen2.5's 32,768 positions at factor 4 serve 131,072.
+        // original stretched by the factor, the room the scaling is for: Qwen2.5's 32,768 positions at factor 4 serve 131,072.
         if (config.RopeScaling is { RopeType: "yarn" } yarn)
         {
             int original = yarn.OriginalMaxPositions ?? config.MaxPositions;

@@ -366,6 +366,7 @@ public sealed class BpeTokenizerJsonUnsupportedTests
         // Then one NFC may compose ("é" would also match "e" + combining acute) is refused; ASCII and fullwidth ones load
         string message = Refused(null, r => { Nfc(r); r["added_tokens"]![1]!["normalized"] = true; r["added_tokens"]![1]!["content"] = "<é>"; });
         Assert.Contains("added token '<é>' is normalized", message);
+        Assert.Contains("is normalized", Refused(null, r => { Nfc(r); r["added_tokens"]![1]!["normalized"] = true; r["added_tokens"]![1]!["content"] = "\u1100\u1161"; }));   // jamo NFC composes
         foreach (string content in new[] { "<think>", "<\uFF5Cbegin\u2581of\u2581sentence\uFF5C>" })
         {
             var root = System.Text.Json.Nodes.JsonNode.Parse(TinyBpe.Json(null))!.AsObject();
