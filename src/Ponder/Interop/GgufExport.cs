@@ -75,7 +75,7 @@ public static class GgufExport
 
         Matrix("token_embd.weight", Weight(Checkpoint.EmbeddingName));
         if (c.RopeScaling is { RopeType: "llama3" } llama3)   // as llama.cpp's converter: each frequency's divisor
-            Vector("rope_freqs.weight", tensor(llama3.Llama3Divisors(Rotary.InverseFrequencies(c.HeadDim, c.RopeTheta).data<float>().ToArray())));
+            Vector("rope_freqs.weight", tensor(llama3.Llama3Divisors(Rotary.InverseFrequencies(c.HeadDim, c.RopeTheta).data<float>().ToArray(), c.RopeTheta)));
         for (int i = 0; i < c.NumLayers; i++)
         {
             string hf = $"model.layers.{i}.", blk = $"blk.{i}.";

@@ -107,23 +107,16 @@ public sealed record RopeScaling
     }
 
     /// <summary>
-    /// What llama.cpp's converter writes as the <c>rope_freqs</c> tensor of a llama3-scaled model: for each frequency,
-    /// the divisor llama.cpp applies to it (1 at short wavelengths, the factor at long ones), computed the converter's
-    /// way — frequency by frequency — from the float32 plain frequencies.
+    /// What llama.cpp's converter writes as the <c>rope_freqs</c> tensor of a llama3-scaled model: for each of the plain
+    /// frequencies <paramref name="invFreq"/>, the divisor llama.cpp applies to it (1 at short wavelengths, the factor at
+    /// long ones), the plain frequency over the scaled one.
     /// </summary>
-    internal float[] Llama3Divisors(float[] invFreq)
+    internal float[] Llama3Divisors(float[] invFreq, double theta)
     {
-        if (Invalid() is { } problem) throw new ArgumentException(problem);
         if (RopeType != "llama3") throw new InvalidOperationException($"rope scaling type '{RopeType}' has no frequency divisors");
-        double low = LowFreqFactor!.Value, high = HighFreqFactor!.Value, original = OriginalMaxPositions!.Value;
-        var divisors = new float[invFreq.Length];
-        for (int i = 0; i < invFreq.Length; i++)
-        {
-            double wavelength = 2 * Math.PI / invFreq[i];
-            double smooth = (original / wavelength - low) / (high - low);
-            divisors[i] = (float)(wavelength < original / high ? 1 : wavelength > original / low ? Factor : 1 / ((1 - smooth) / Factor + smooth));
-        }
-        return divisors;
+        using var scope = NewDisposeScope();
+        var plain = tensor(invFreq);
+        return (plain / Scale(plain, theta)).data<float>().ToArray();
     }
 }
 
@@ -191,7 +184,6 @@ internal sealed class RopeScalingConverter : JsonConverter<RopeScaling?>
         reader.TokenType == JsonTokenType.Null ? null
         : reader.TokenType == JsonTokenType.Number ? reader.GetDouble()
         : throw new JsonException($"rope_scaling {field} is a {reader.TokenType}, expected a number");
-
 
     public override void Write(Utf8JsonWriter writer, RopeScaling? value, JsonSerializerOptions options)
     {

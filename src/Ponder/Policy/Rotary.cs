@@ -8,7 +8,8 @@ namespace Ponder.Policy;
 /// is paired with channel i + hs/2 (not with its neighbour), both rotated by position · θ^(−2i/hs).
 /// Tables are computed in fp32 exactly as transformers does, so imported checkpoints see the same angles.
 /// The sine table carries rotate_half's sign (−sin on the first half), so applying it is three ops. A config's
-/// <see cref="RopeScaling"/> (linear, llama3) scales the frequencies before the tables are made, as transformers does.
+/// <see cref="RopeScaling"/> (linear, llama3, yarn) scales the frequencies before the tables are made, and yarn's
+/// attention factor the tables, as transformers does.
 /// </summary>
 /// <remarks>
 /// Not a module and not registered anywhere: the tables are derived from the config, never trained or saved.

@@ -42,7 +42,7 @@ public sealed class RopeScalingTests : IDisposable
         var plain = Rotary.InverseFrequencies(64, 500000).data<float>().ToArray();
         var scaled = Llama32.Scale(Rotary.InverseFrequencies(64, 500000), 500000).data<float>().ToArray();
 
-        var divisors = Llama32.Llama3Divisors(plain);
+        var divisors = Llama32.Llama3Divisors(plain, 500000);
 
         Assert.Equal(1f, divisors[0]);
         Assert.Equal(32f, divisors[^1]);
