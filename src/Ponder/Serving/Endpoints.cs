@@ -62,7 +62,8 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         [("/v1/models", "GET"), ("/v1/chat/completions", "POST"), ("/v1/completions", "POST"),
          ("/health", "GET"), ("/metrics", "GET"), ("/tokenize", "POST"), ("/detokenize", "POST")];
 
-    private static readonly string[] OpenPaths = ["/health", "/metrics", "/tokenize", "/detokenize"];
+    /// <summary>The routes outside the /v1 API, which answer without the key.</summary>
+    private static readonly string[] OpenPaths = [.. Routes.Select(r => r.Path).Where(p => !p.StartsWith("/v1/", StringComparison.Ordinal))];
 
     /// <summary>vLLM's <c>GET /health</c>: 200 and an empty body while the server takes requests, 503 once it is stopping.</summary>
     public Task HealthAsync(HttpContext http)
@@ -111,68 +112,64 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
     /// it, unless <c>add_special_tokens</c> is false) or for chat <c>messages</c> in the server's chat format, with their
     /// count and the context length.
     /// </summary>
-    public async Task TokenizeAsync(HttpContext http)
+    public Task TokenizeAsync(HttpContext http) => AnswerAsync(http, "Tokenizing", async () =>
     {
+        using var body = await ReadBodyAsync(http).ConfigureAwait(false);
+        // vLLM's tokenize requests declare more fields; a client sends them at their defaults, which are what Ponder does.
+        var root = Object(body, "model", "prompt", "messages", "add_special_tokens", "add_generation_prompt", "continue_final_message",
+            "return_token_strs", "chat_template", "chat_template_kwargs", "mm_processor_kwargs", "tools");
+        foreach (var (field, usual) in new[] { ("add_generation_prompt", true), ("continue_final_message", false), ("return_token_strs", false) })
+            if (RequestParser.Bool(root, field) is { } given && given != usual)
+                throw ApiError.Invalid(field, $"'{field}': {given.ToString().ToLowerInvariant()} is not supported; this server tokenizes as its completions run ({usual.ToString().ToLowerInvariant()}).");
+        foreach (string field in new[] { "chat_template", "chat_template_kwargs", "mm_processor_kwargs", "tools" })
+            if (root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null
+                && !(value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0) && !(value.ValueKind == JsonValueKind.Object && !value.EnumerateObject().Any()))
+                throw ApiError.Invalid(field, $"'{field}' is not supported; this server renders chats with the checkpoint's own template.");
+        var prompt = RequestParser.String(root, "prompt");
+        bool chat = root.TryGetProperty("messages", out var messages) && messages.ValueKind != JsonValueKind.Null;
+        if ((prompt is null) == !chat) throw ApiError.Invalid(chat ? "messages" : "prompt", "Give either 'prompt' or 'messages'.");
+        string text = chat ? RequestParser.ChatPrompt(root, options.ChatTemplate) : prompt!;
+        int[] ids;
         try
         {
-            using var body = await ReadBodyAsync(http).ConfigureAwait(false);
-            // vLLM's tokenize requests declare more fields; a client sends them at their defaults, which are what Ponder does.
-            var root = Object(body, "model", "prompt", "messages", "add_special_tokens", "add_generation_prompt", "continue_final_message",
-                "return_token_strs", "chat_template", "chat_template_kwargs", "mm_processor_kwargs", "tools");
-            foreach (var (field, usual) in new[] { ("add_generation_prompt", true), ("continue_final_message", false), ("return_token_strs", false) })
-                if (RequestParser.Bool(root, field) is { } given && given != usual)
-                    throw ApiError.Invalid(field, $"'{field}': {given.ToString().ToLowerInvariant()} is not supported; this server tokenizes as its completions run ({usual.ToString().ToLowerInvariant()}).");
-            foreach (string field in new[] { "chat_template", "chat_template_kwargs", "mm_processor_kwargs", "tools" })
-                if (root.TryGetProperty(field, out var value) && value.ValueKind != JsonValueKind.Null
-                    && !(value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0) && !(value.ValueKind == JsonValueKind.Object && !value.EnumerateObject().Any()))
-                    throw ApiError.Invalid(field, $"'{field}' is not supported; this server renders chats with the checkpoint's own template.");
-            var prompt = RequestParser.String(root, "prompt");
-            bool chat = root.TryGetProperty("messages", out var messages) && messages.ValueKind != JsonValueKind.Null;
-            if ((prompt is null) == !chat) throw ApiError.Invalid(chat ? "messages" : "prompt", "Give either 'prompt' or 'messages'.");
-            string text = chat ? RequestParser.ChatPrompt(root, options.ChatTemplate) : prompt!;
-            int[] ids;
-            try
-            {
-                ids = RequestParser.Bool(root, "add_special_tokens") ?? true ? policy.Encode(text) : policy.Generator.Tokenizer.Encode(text);
-            }
-            catch (ArgumentException e)
-            {
-                throw ApiError.Invalid(chat ? "messages" : "prompt", $"The prompt cannot be encoded: {e.Message}.");
-            }
-            await WriteJsonAsync(http, 200, new JsonObject
-            {
-                ["count"] = ids.Length, ["max_model_len"] = policy.MaxPositions, ["tokens"] = new JsonArray([.. ids.Select(id => (JsonNode)id)]),
-            }).ConfigureAwait(false);
+            ids = RequestParser.Bool(root, "add_special_tokens") ?? true ? policy.Encode(text) : policy.Generator.Tokenizer.Encode(text);
         }
-        catch (ApiError e) when (!http.Response.HasStarted)
+        catch (ArgumentException e)
         {
-            await WriteErrorAsync(http, e).ConfigureAwait(false);
+            throw ApiError.Invalid(chat ? "messages" : "prompt", $"The prompt cannot be encoded: {e.Message}.");
         }
-        catch (Exception e) when (e is not OperationCanceledException && !http.Response.HasStarted)
+        return new JsonObject
         {
-            await WriteErrorAsync(http, new ApiError(500, ApiErrorCode.ServerError, $"Tokenizing failed: {e.Message}")).ConfigureAwait(false);
-        }
-    }
+            ["count"] = ids.Length, ["max_model_len"] = policy.MaxPositions, ["tokens"] = new JsonArray([.. ids.Select(id => (JsonNode)id)]),
+        };
+    });
 
     /// <summary>vLLM's <c>POST /detokenize</c>: the text of <c>tokens</c> (special tokens skipped, as completions are written).</summary>
-    public async Task DetokenizeAsync(HttpContext http)
+    public Task DetokenizeAsync(HttpContext http) => AnswerAsync(http, "Detokenizing", async () =>
+    {
+        using var body = await ReadBodyAsync(http).ConfigureAwait(false);
+        var root = Object(body, "model", "tokens");
+        if (!root.TryGetProperty("tokens", out var tokens) || tokens.ValueKind == JsonValueKind.Null)
+            throw ApiError.Invalid("tokens", "Missing required parameter: 'tokens'.");
+        if (tokens.ValueKind != JsonValueKind.Array) throw ApiError.WrongType("tokens", "an array of token ids");
+        var tokenizer = policy.Generator.Tokenizer;
+        var ids = new List<int>();
+        foreach (var t in tokens.EnumerateArray())
+        {
+            if (t.ValueKind != JsonValueKind.Number || !t.TryGetInt32(out int id)) throw ApiError.WrongType("tokens", "an array of token ids");
+            if (id < 0 || tokenizer.Bytes(id) is null) throw ApiError.Invalid("tokens", $"Token id {id} is not in this model's vocabulary ({tokenizer.VocabSize} ids).");
+            ids.Add(id);
+        }
+        return new JsonObject { ["prompt"] = tokenizer.Decode([.. ids]) };
+    });
+
+    // Writes what `work` answers with a 200, or its error: an ApiError as it says, any other fault as a 500 naming `what`.
+    private static async Task AnswerAsync(HttpContext http, string what, Func<Task<JsonObject>> work)
     {
         try
         {
-            using var body = await ReadBodyAsync(http).ConfigureAwait(false);
-            var root = Object(body, "model", "tokens");
-            if (!root.TryGetProperty("tokens", out var tokens) || tokens.ValueKind == JsonValueKind.Null)
-                throw ApiError.Invalid("tokens", "Missing required parameter: 'tokens'.");
-            if (tokens.ValueKind != JsonValueKind.Array) throw ApiError.WrongType("tokens", "an array of token ids");
-            var tokenizer = policy.Generator.Tokenizer;
-            var ids = new List<int>();
-            foreach (var t in tokens.EnumerateArray())
-            {
-                if (t.ValueKind != JsonValueKind.Number || !t.TryGetInt32(out int id)) throw ApiError.WrongType("tokens", "an array of token ids");
-                if (id < 0 || tokenizer.Bytes(id) is null) throw ApiError.Invalid("tokens", $"Token id {id} is not in this model's vocabulary ({tokenizer.VocabSize} ids).");
-                ids.Add(id);
-            }
-            await WriteJsonAsync(http, 200, new JsonObject { ["prompt"] = tokenizer.Decode([.. ids]) }).ConfigureAwait(false);
+            var answer = await work().ConfigureAwait(false);
+            await WriteJsonAsync(http, 200, answer).ConfigureAwait(false);
         }
         catch (ApiError e) when (!http.Response.HasStarted)
         {
@@ -180,7 +177,7 @@ internal sealed class Endpoints(LocalPolicy policy, ServerOptions options, WorkQ
         }
         catch (Exception e) when (e is not OperationCanceledException && !http.Response.HasStarted)
         {
-            await WriteErrorAsync(http, new ApiError(500, ApiErrorCode.ServerError, $"Detokenizing failed: {e.Message}")).ConfigureAwait(false);
+            await WriteErrorAsync(http, new ApiError(500, ApiErrorCode.ServerError, $"{what} failed: {e.Message}")).ConfigureAwait(false);
         }
     }
 
