@@ -64,7 +64,7 @@ internal sealed class WorkQueue : IAsyncDisposable
     public int PeakBatchRows => Volatile.Read(ref _peakRows);
 
     /// <summary>Mean rows of a decode step so far (0 before the first).</summary>
-    public double MeanBatchRows => Volatile.Read(ref _meanRows);
+    public double MeanBatchRows => BatchSteps == 0 ? 0 : BatchRowSteps / (double)BatchSteps;
 
     /// <summary>Joins of arriving rows to the decode batch so far.</summary>
     public long BatchJoins => Volatile.Read(ref _joins);
@@ -79,7 +79,6 @@ internal sealed class WorkQueue : IAsyncDisposable
     public long BatchRowSteps => Volatile.Read(ref _rowSteps);
 
     private int _peakRows;
-    private double _meanRows;
     private long _joins;
     private int _liveRows;
     private long _steps, _rowSteps;
@@ -159,7 +158,6 @@ internal sealed class WorkQueue : IAsyncDisposable
                 {
                     _batch.Step();
                     Volatile.Write(ref _peakRows, _batch.PeakRows);
-                    Volatile.Write(ref _meanRows, _batch.Steps == 0 ? 0 : _batch.RowSteps / (double)_batch.Steps);
                     Volatile.Write(ref _joins, _batch.Joins);
                     Volatile.Write(ref _liveRows, _batch.LiveRows);
                     Volatile.Write(ref _steps, _batch.Steps);
