@@ -372,8 +372,7 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
     internal static Tensor ActionMask(RolloutBatch batch, int[] actionAt)
     {
         using var scope = NewDisposeScope();
-        var first = batch.Mask.argmax(1, keepdim: true);                                // (N, 1): argmax is the first 1
-        var index = first + tensor(actionAt.Select(a => (long)a).ToArray(), [actionAt.Length, 1], device: batch.Mask.device);
+        var index = Position(batch, actionAt);                                           // (N, 1)
         return zeros_like(batch.Mask).scatter_(1, index, ones_like(batch.Mask)).mul_(batch.Mask).MoveToOuterDisposeScope();
     }
 
@@ -381,11 +380,13 @@ public sealed class RlTrainer(RlOptions options, Device device, ITask? taskOverr
     internal static Tensor MaskFrom(RolloutBatch batch, int[] from)
     {
         using var scope = NewDisposeScope();
-        var first = batch.Mask.argmax(1, keepdim: true);                                // (N, 1): argmax is the first 1
-        var start = first + tensor(from.Select(a => (long)a).ToArray(), [from.Length, 1], device: batch.Mask.device);
         var columns = arange(batch.Mask.size(1), ScalarType.Int64, batch.Mask.device).unsqueeze(0);   // (1, L−1)
-        return columns.ge(start).to(batch.Mask.dtype).mul_(batch.Mask).MoveToOuterDisposeScope();
+        return columns.ge(Position(batch, from)).to(batch.Mask.dtype).mul_(batch.Mask).MoveToOuterDisposeScope();
     }
+
+    // (N, 1): the column of each row's completion index, counted from the row's first completion position (its mask's first 1).
+    private static Tensor Position(RolloutBatch batch, int[] completionIndex) =>
+        batch.Mask.argmax(1, keepdim: true) + tensor(completionIndex.Select(a => (long)a).ToArray(), [completionIndex.Length, 1], device: batch.Mask.device);
 
     /// <summary>
     /// <paramref name="group"/> rollouts of each problem that share the prefix of its greedy completion up to the token of
