@@ -78,25 +78,7 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
         switch (Kind)
         {
             case ChatTemplateKind.Llama3:
-                text.Append(BosText);
-                var turns = messages;
-                if (KnowledgeCutoff is not null)
-                {
-                    bool system = messages.Count > 0 && messages[0].Role == "system";
-                    string date = DatesToday || FixedDate is null
-                        ? (now ?? DateTime.Now).ToString("dd MMM yyyy", CultureInfo.InvariantCulture) : FixedDate;
-                    text.Append("<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: ").Append(KnowledgeCutoff)
-                        .Append("\nToday Date: ").Append(date).Append("\n\n").Append(system ? messages[0].Content.Trim() : "").Append("<|eot_id|>");
-                    if (system) turns = [.. messages.Skip(1)];
-                }
-                foreach (var (role, content) in turns)
-                {
-                    // 3.1+: a tool result is an ipython turn whose content the template writes through tojson
-                    bool toolResult = KnowledgeCutoff is not null && role is "tool" or "ipython";
-                    text.Append("<|start_header_id|>").Append(toolResult ? "ipython" : role).Append("<|end_header_id|>\n\n")
-                        .Append(toolResult ? JsonString(content) : content.Trim()).Append("<|eot_id|>");
-                }
-                if (addGenerationPrompt) text.Append("<|start_header_id|>assistant<|end_header_id|>\n\n");
+                ApplyLlama3(messages, addGenerationPrompt, now, text);
                 break;
             case ChatTemplateKind.ChatMl:
                 ApplyChatMl(messages, addGenerationPrompt, text);
@@ -108,6 +90,32 @@ public sealed partial record ChatTemplate(ChatTemplateKind Kind, string? Default
                 throw new NotSupportedException($"this tokenizer has no chat template Ponder recognizes (known: {Known})");
         }
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Llama 3: BOS, then each message under its role's header, contents stripped. 3.1+ open with their dated system
+    /// block (the system message, if any, inside it) and write tool results as ipython turns through tojson.
+    /// </summary>
+    private void ApplyLlama3(IReadOnlyList<(string Role, string Content)> messages, bool addGenerationPrompt, DateTime? now, StringBuilder text)
+    {
+        text.Append(BosText);
+        var turns = messages;
+        if (KnowledgeCutoff is not null)
+        {
+            bool system = messages.Count > 0 && messages[0].Role == "system";
+            string date = DatesToday || FixedDate is null
+                ? (now ?? DateTime.Now).ToString("dd MMM yyyy", CultureInfo.InvariantCulture) : FixedDate;
+            text.Append("<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: ").Append(KnowledgeCutoff)
+                .Append("\nToday Date: ").Append(date).Append("\n\n").Append(system ? messages[0].Content.Trim() : "").Append("<|eot_id|>");
+            if (system) turns = [.. messages.Skip(1)];
+        }
+        foreach (var (role, content) in turns)
+        {
+            bool toolResult = KnowledgeCutoff is not null && role is "tool" or "ipython";
+            text.Append("<|start_header_id|>").Append(toolResult ? "ipython" : role).Append("<|end_header_id|>\n\n")
+                .Append(toolResult ? JsonString(content) : content.Trim()).Append("<|eot_id|>");
+        }
+        if (addGenerationPrompt) text.Append("<|start_header_id|>assistant<|end_header_id|>\n\n");
     }
 
     private void ApplyChatMl(IReadOnlyList<(string Role, string Content)> messages, bool addGenerationPrompt, StringBuilder text)
