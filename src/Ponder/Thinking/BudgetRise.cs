@@ -22,6 +22,9 @@ public sealed record BudgetRise(int Low, int High, double Gain)
     /// </summary>
     public const double Tolerance = 1e-9;
 
+    /// <summary>Whether <paramref name="value"/> is at least <paramref name="bound"/>, to within <see cref="Tolerance"/>.</summary>
+    internal static bool Reaches(double value, double bound) => value >= bound - Tolerance;
+
     /// <summary>High / low: 4 means accuracy rises over a 4× range of budgets.</summary>
     public double Ratio => Low > 0 ? High / (double)Low : double.PositiveInfinity;
 
@@ -34,14 +37,14 @@ public sealed record BudgetRise(int Low, int High, double Gain)
         ArgumentNullException.ThrowIfNull(curve);
         if (curve.Count == 0) return null;
         int end = 0;   // the run: indices 0..end, no fall beyond the slack
-        while (end + 1 < curve.Count && curve[end + 1].Accuracy >= curve[end].Accuracy - slack - Tolerance) end++;
+        while (end + 1 < curve.Count && Reaches(curve[end + 1].Accuracy, curve[end].Accuracy - slack)) end++;
         double peak = curve.Take(end + 1).Max(p => p.Accuracy);
         int high = 0;
-        while (curve[high].Accuracy < peak - slack - Tolerance) high++;
+        while (!Reaches(curve[high].Accuracy, peak - slack)) high++;
         int low = 0;
         for (int i = 1; i < high; i++)
             if (curve[i].Accuracy <= curve[low].Accuracy) low = i;
         double gain = curve[high].Accuracy - curve[low].Accuracy;
-        return gain >= minGain - Tolerance ? new BudgetRise(curve[low].Budget, curve[high].Budget, gain) : null;
+        return Reaches(gain, minGain) ? new BudgetRise(curve[low].Budget, curve[high].Budget, gain) : null;
     }
 }

@@ -25,7 +25,7 @@ internal static class BudgetVerdict
         if (peak.Accuracy == 0) return "No budget solves any held-out problem: the policy is too weak for the sweep to say anything.";
         if (later.Count == 0) return $"Accuracy is highest at the largest budget ({peak.Budget}): longer thinking still helps within this range.";
         var lowest = later.MinBy(p => p.Accuracy)!;
-        if (lowest.Accuracy < peak.Accuracy - BudgetRise.Slack - BudgetRise.Tolerance)
+        if (!BudgetRise.Reaches(lowest.Accuracy, peak.Accuracy - BudgetRise.Slack))
             return $"Accuracy peaks at {peak.Budget} thinking tokens ({peak.Accuracy:P1}) and falls beyond it (lowest {lowest.Accuracy:P1}): longer thinking hurts there.";
         string stops = $"Accuracy stops rising at {peak.Budget} thinking tokens ({peak.Accuracy:P1})";
         var used = later.MaxBy(p => p.CappedFraction)!;
@@ -43,7 +43,7 @@ internal static class BudgetVerdict
             return $" Accuracy rises from {cap.Single(p => p.Budget == rise.Low).Accuracy:P1} at {rise.Low} to {cap.Single(p => p.Budget == rise.High).Accuracy:P1} " +
                    $"at {rise.High} thinking tokens, a {rise.Ratio:0.#}× range of budgets.";
         var (low, high) = LargestRise(cap);
-        if (cap[high].Accuracy - cap[low].Accuracy < BudgetRise.MinGain - BudgetRise.Tolerance)
+        if (!BudgetRise.Reaches(cap[high].Accuracy - cap[low].Accuracy, BudgetRise.MinGain))
             return $" Accuracy never rises by {BudgetRise.MinGain * 100:0} points from one budget to a larger one.";
         string text = $" Accuracy rises from {cap[low].Accuracy:P1} at {cap[low].Budget} to {cap[high].Accuracy:P1} at {cap[high].Budget} thinking tokens";
         int fall = FirstFall(cap);
@@ -66,7 +66,7 @@ internal static class BudgetVerdict
     private static int FirstFall(IReadOnlyList<BudgetPoint> cap)
     {
         for (int i = 0; i + 1 < cap.Count; i++)
-            if (cap[i + 1].Accuracy < cap[i].Accuracy - BudgetRise.Slack - BudgetRise.Tolerance) return i;
+            if (!BudgetRise.Reaches(cap[i + 1].Accuracy, cap[i].Accuracy - BudgetRise.Slack)) return i;
         return -1;
     }
 }
