@@ -54,7 +54,7 @@ public sealed class SafetensorsShards : IDisposable
                 if (!readers.TryGetValue(shard, out var reader))
                 {
                     string shardPath = Path.Combine(dir, shard);
-                    if (shard.Contains('/') || shard.Contains('\\') || !File.Exists(shardPath))
+                    if (!IsShardFile(dir, shard))
                         throw new InvalidDataException($"{index}: shard '{shard}' of tensor '{tensor}' is not a file in {dir}");
                     readers[shard] = reader = SafetensorsReader.Open(shardPath);
                 }
@@ -84,10 +84,13 @@ public sealed class SafetensorsShards : IDisposable
             return File.Exists(single) ? [single] : throw new FileNotFoundException($"checkpoint '{dir}': missing {SingleFile} (and no {IndexFile})", single);
         }
         var shards = ReadWeightMap(index).Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        if (shards.FirstOrDefault(s => s.Contains('/') || s.Contains('\\') || !File.Exists(Path.Combine(dir, s))) is { } missing)
+        if (shards.FirstOrDefault(s => !IsShardFile(dir, s)) is { } missing)
             throw new InvalidDataException($"{index}: shard '{missing}' is not a file in {dir}");
         return [index, .. shards.Select(s => Path.Combine(dir, s))];
     }
+
+    // A shard the index names is a file directly in the folder (no path of its own).
+    private static bool IsShardFile(string dir, string shard) => !shard.Contains('/') && !shard.Contains('\\') && File.Exists(Path.Combine(dir, shard));
 
     /// <summary>Reads tensor <paramref name="name"/> as a CPU tensor in its file dtype.</summary>
     public Tensor Read(string name) =>
